@@ -1,0 +1,15 @@
+# Script mode: writes INPUT as a C++ string constant IDENTIFIER into OUTPUT.
+file(READ ${INPUT} content)
+# Split into chunks: compilers limit the length of one string literal.
+string(LENGTH "${content}" total)
+set(chunks "")
+set(pos 0)
+while(pos LESS total)
+  string(SUBSTRING "${content}" ${pos} 8000 piece)
+  string(APPEND chunks "R\"cimtlm_embed(${piece})cimtlm_embed\"\n")
+  math(EXPR pos "${pos} + 8000")
+endwhile()
+get_filename_component(name ${INPUT} NAME)
+file(WRITE ${OUTPUT}.tmp "// Generated from ${name} by cmake/EmbedTextScript.cmake. Do not edit.\n#pragma once\n\nnamespace cimtlm::embedded {\ninline constexpr const char* ${IDENTIFIER}_path = \"${name}\";\ninline constexpr const char ${IDENTIFIER}[] =\n${chunks};\n}  // namespace cimtlm::embedded\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E copy_if_different ${OUTPUT}.tmp ${OUTPUT})
+file(REMOVE ${OUTPUT}.tmp)

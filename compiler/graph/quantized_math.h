@@ -1,0 +1,56 @@
+// The golden integer arithmetic of cimtlm. Hardware models must match these rules bit for bit.
+//
+// Requantization (ONNX QLinearConv/QLinearMatMul as onnxruntime's MLAS computes it):
+//   multiplier = (x_scale * w_scale) / y_scale          -- float32, evaluated in that order
+//   y = clamp(round_half_even(float32(acc) * multiplier) + y_zp, lo, hi)
+// where acc = sum (x - x_zp)(w - w_zp) + bias is exact int32, float32(acc) rounds to nearest,
+// round_half_even is IEEE nearbyint in the default rounding mode, and [lo, hi] is the output
+// type's range narrowed by a fused ReLU/Clip.
+//
+// Quantization (QuantizeLinear): y = clamp(round_half_even(x / scale) + zp, lo, hi), float32.
+// Dequantization (DequantizeLinear): x = float32(q - zp) * scale.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+namespace cimtlm::graph {
+
+inline float requant_multiplier(float x_scale, float w_scale, float y_scale) {
+  // volatile-free but explicit: two float32 operations, left to right.
+  const float product = x_scale * w_scale;
+  return product / y_scale;
+}
+
+// Round half to even in float32 (std::nearbyint in the default FE_TONEAREST mode).
+inline float round_half_even(float value) { return std::nearbyint(value); }
+
+inline int32_t saturate(int64_t value, int32_t lo, int32_t hi) {
+  return static_cast<int32_t>(std::min<int64_t>(std::max<int64_t>(value, lo), hi));
+}
+
+inline int32_t requantize(int32_t acc, float multiplier, int32_t zero_point, int32_t lo,
+                          int32_t hi) {
+  const float scaled = static_cast<float>(acc) * multiplier;
+  // Clamp in float before converting so that huge values cannot overflow the int conversion.
+  const float lo_f = static_cast<float>(lo - zero_point);
+  const float hi_f = static_cast<float>(hi - zero_point);
+  const float clamped = std::min(std::max(scaled, lo_f), hi_f);
+  return saturate(static_cast<int64_t>(round_half_even(clamped)) + zero_point, lo, hi);
+}
+
+inline int32_t quantize(float value, float scale, int32_t zero_point, int32_t lo, int32_t hi) {
+  const float scaled = value / scale;
+  if (std::isnan(scaled)) return saturate(zero_point, lo, hi);
+  const float lo_f = static_cast<float>(lo - zero_point);
+  const float hi_f = static_cast<float>(hi - zero_point);
+  const float clamped = std::min(std::max(scaled, lo_f), hi_f);
+  return saturate(static_cast<int64_t>(round_half_even(clamped)) + zero_point, lo, hi);
+}
+
+inline float dequantize(int32_t value, float scale, int32_t zero_point) {
+  return static_cast<float>(value - zero_point) * scale;
+}
+
+}  // namespace cimtlm::graph

@@ -1,0 +1,185 @@
+#include "models/kernel/vcd.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+namespace cimtlm::kernel {
+
+void VcdSignal::set(uint64_t time_ps, uint64_t value) {
+  trace_->changes_.push_back(
+      {time_ps, static_cast<uint64_t>(trace_->changes_.size()), index_, value});
+}
+
+VcdTrace::VcdTrace() = default;
+VcdTrace::~VcdTrace() = default;
+
+namespace {
+
+// VCD identifier codes: printable ASCII 33..126, base 94.
+std::string identifier_code(size_t index) {
+  std::string code;
+  do {
+    code.push_back(static_cast<char>(33 + index % 94));
+    index /= 94;
+  } while (index > 0);
+  return code;
+}
+
+std::string binary(uint64_t value, unsigned width) {
+  std::string bits(width, '0');
+  for (unsigned bit = 0; bit < width; ++bit) {
+    if ((value >> bit) & 1U) bits[width - 1 - bit] = '1';
+  }
+  // VCD allows dropping leading zeros; keep one digit at least.
+  const size_t first_one = bits.find('1');
+  return first_one == std::string::npos ? "0" : bits.substr(first_one);
+}
+
+std::string gtkw_name(const std::vector<std::string>& scope, const std::string& name,
+                      unsigned width) {
+  std::string path = "cimtlm";
+  for (const auto& part : scope) path += "." + part;
+  path += "." + name;
+  if (width > 1) path += "[" + std::to_string(width - 1) + ":0]";
+  return path;
+}
+
+}  // namespace
+
+VcdSignal* VcdTrace::add_signal(const std::vector<std::string>& scope, const std::string& name,
+                                unsigned width, uint64_t initial_value, const std::string& group) {
+  if (width == 0 || width > 64) throw std::invalid_argument("VCD signal width must be 1..64");
+  const auto index = static_cast<uint32_t>(signals_.size());
+  std::string group_name = group;
+  if (group_name.empty()) group_name = scope.empty() ? "top" : scope.front();
+  signals_.push_back({scope, name, group_name, width, initial_value, identifier_code(index)});
+  handles_.push_back(std::unique_ptr<VcdSignal>(new VcdSignal(this, index, width)));
+  return handles_.back().get();
+}
+
+bool VcdTrace::write_vcd(const std::string& path) const {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return false;
+  out << "$date cimtlm $end\n$version cimtlm VCD writer $end\n$timescale 1 ps $end\n";
+
+  // Scopes as a tree, in declaration order, so that GTKWave shows the module hierarchy.
+  struct ScopeNode {
+    std::vector<std::pair<std::string, std::unique_ptr<ScopeNode>>> children;
+    std::vector<size_t> signals;
+    ScopeNode* child(const std::string& name) {
+      for (auto& entry : children) {
+        if (entry.first == name) return entry.second.get();
+      }
+      children.emplace_back(name, std::make_unique<ScopeNode>());
+      return children.back().second.get();
+    }
+  };
+  ScopeNode root;
+  for (size_t index = 0; index < signals_.size(); ++index) {
+    ScopeNode* node = &root;
+    for (const auto& part : signals_[index].scope) node = node->child(part);
+    node->signals.push_back(index);
+  }
+  auto emit = [&](auto& self, const ScopeNode& node, const std::string& name) -> void {
+    out << "$scope module " << name << " $end\n";
+    for (size_t index : node.signals) {
+      const auto& signal = signals_[index];
+      out << "$var wire " << signal.width << ' ' << signal.code << ' ' << signal.name;
+      if (signal.width > 1) out << " [" << signal.width - 1 << ":0]";
+      out << " $end\n";
+    }
+    for (const auto& entry : node.children) self(self, *entry.second, entry.first);
+    out << "$upscope $end\n";
+  };
+  emit(emit, root, "cimtlm");
+  out << "$enddefinitions $end\n";
+
+  auto write_value = [&](const Declaration& signal, uint64_t value) {
+    if (signal.width == 1) {
+      out << (value & 1U) << signal.code << '\n';
+    } else {
+      out << 'b' << binary(value, signal.width) << ' ' << signal.code << '\n';
+    }
+  };
+
+  std::vector<uint64_t> current(signals_.size());
+  out << "#0\n$dumpvars\n";
+  for (size_t index = 0; index < signals_.size(); ++index) {
+    current[index] = signals_[index].initial_value;
+    write_value(signals_[index], current[index]);
+  }
+  out << "$end\n";
+
+  std::vector<Change> sorted = changes_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Change& a, const Change& b) {
+    return a.time_ps != b.time_ps ? a.time_ps < b.time_ps : a.sequence < b.sequence;
+  });
+  // Within one timestamp the last change of a signal wins; unchanged values are not written.
+  size_t begin = 0;
+  std::vector<uint64_t> pending(signals_.size());
+  std::vector<uint32_t> touched;
+  std::vector<bool> is_touched(signals_.size(), false);
+  while (begin < sorted.size()) {
+    const uint64_t time = sorted[begin].time_ps;
+    size_t end = begin;
+    touched.clear();
+    for (; end < sorted.size() && sorted[end].time_ps == time; ++end) {
+      const auto& change = sorted[end];
+      if (!is_touched[change.signal]) {
+        is_touched[change.signal] = true;
+        touched.push_back(change.signal);
+      }
+      pending[change.signal] = change.value;
+    }
+    std::sort(touched.begin(), touched.end());
+    bool stamped = false;
+    for (uint32_t signal : touched) {
+      is_touched[signal] = false;
+      const uint64_t mask =
+          signals_[signal].width == 64 ? ~0ULL : ((1ULL << signals_[signal].width) - 1);
+      const uint64_t value = pending[signal] & mask;
+      if (value == current[signal]) continue;
+      if (!stamped) {
+        out << '#' << time << '\n';
+        stamped = true;
+      }
+      current[signal] = value;
+      write_value(signals_[signal], value);
+    }
+    begin = end;
+  }
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+bool VcdTrace::write_gtkw(const std::string& path, const std::string& vcd_path) const {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return false;
+  out << "[*] GTKWave save file written by cimtlm: signals grouped by core and block\n";
+  out << "[dumpfile] \"" << vcd_path << "\"\n";
+  out << "[timestart] 0\n[size] 1600 900\n[pos] -1 -1\n[sst_width] 260\n[signals_width] 300\n";
+  out << "[sst_expanded] 1\n[sst_vpaned_height] 200\n";
+  // Groups in order of first appearance; single-bit signals in binary, buses in decimal.
+  std::vector<std::string> group_order;
+  std::map<std::string, std::vector<size_t>> members;
+  for (size_t index = 0; index < signals_.size(); ++index) {
+    const auto& group = signals_[index].group;
+    if (members.find(group) == members.end()) group_order.push_back(group);
+    members[group].push_back(index);
+  }
+  for (const auto& group : group_order) {
+    out << "@800200\n-" << group << '\n';
+    for (size_t index : members[group]) {
+      const auto& signal = signals_[index];
+      out << (signal.width == 1 ? "@28\n" : "@24\n");
+      out << gtkw_name(signal.scope, signal.name, signal.width) << '\n';
+    }
+    out << "@1000200\n-" << group << '\n';
+  }
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+}  // namespace cimtlm::kernel

@@ -1,0 +1,78 @@
+// VCD tracing at transaction granularity.
+//
+// Loosely-timed cores run ahead of the SystemC kernel (temporal decoupling), so a module knows
+// the *local* time of an event, which is later than sc_time_stamp(). sc_trace samples signals at
+// kernel time and would put those events at the wrong time; this writer instead takes explicit
+// timestamps, buffers the changes and writes them sorted when the simulation ends.
+//
+// Tracing is off by default and costs nothing when off: modules hold a `VcdSignal*` that stays
+// null unless the platform was built with a VcdTrace, and guard each change with `if (signal)`.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cimtlm::kernel {
+
+class VcdTrace;
+
+class VcdSignal {
+ public:
+  // Records that the signal takes `value` from `time_ps` on.
+  void set(uint64_t time_ps, uint64_t value);
+  unsigned width() const { return width_; }
+
+ private:
+  friend class VcdTrace;
+  VcdSignal(VcdTrace* trace, uint32_t index, unsigned width)
+      : trace_(trace), index_(index), width_(width) {}
+  VcdTrace* trace_;
+  uint32_t index_;
+  unsigned width_;
+};
+
+class VcdTrace {
+ public:
+  VcdTrace();
+  ~VcdTrace();
+  VcdTrace(const VcdTrace&) = delete;
+  VcdTrace& operator=(const VcdTrace&) = delete;
+
+  // Declares a signal in a scope (e.g. {"core0", "cim1"}); `group` names the GTKWave group
+  // the signal is shown in (by default the first scope). Width 1..64 bits.
+  VcdSignal* add_signal(const std::vector<std::string>& scope, const std::string& name,
+                        unsigned width, uint64_t initial_value = 0, const std::string& group = "");
+
+  // Writes the VCD file (timescale 1 ps) and returns false with errno set on I/O failure.
+  bool write_vcd(const std::string& path) const;
+  // Writes a GTKWave save file that opens `vcd_path` with the signals grouped by `group`.
+  bool write_gtkw(const std::string& path, const std::string& vcd_path) const;
+
+  size_t signal_count() const { return signals_.size(); }
+  size_t change_count() const { return changes_.size(); }
+
+ private:
+  friend class VcdSignal;
+  struct Declaration {
+    std::vector<std::string> scope;
+    std::string name;
+    std::string group;
+    unsigned width;
+    uint64_t initial_value;
+    std::string code;  // VCD identifier code
+  };
+  struct Change {
+    uint64_t time_ps;
+    uint64_t sequence;  // keeps recording order among changes at the same time
+    uint32_t signal;
+    uint64_t value;
+  };
+
+  std::vector<std::unique_ptr<VcdSignal>> handles_;
+  std::vector<Declaration> signals_;
+  std::vector<Change> changes_;
+};
+
+}  // namespace cimtlm::kernel
