@@ -30,11 +30,22 @@ void relu(const Node& node, const std::vector<const Tensor*>& in, std::vector<Te
   }
 }
 
+void flatten(const Node& node, const std::vector<const Tensor*>& in, std::vector<Tensor>& out) {
+  const Tensor& x = require_input(node, in, 0);
+  int64_t axis = node.get_int("axis", 1);
+  if (axis < 0) axis += x.rank();
+  if (axis < 0 || axis > x.rank()) throw ModelError(node.describe() + ": axis out of range");
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.dim(d);
+  out[0] = x.reshaped({outer, outer == 0 ? 0 : x.elements() / outer});
+}
+
 }  // namespace
 
 void register_float_kernels(KernelRegistry& registry) {
   registry.add("", "Identity", identity);
   registry.add("", "Relu", relu);
+  registry.add("", "Flatten", flatten);
 }
 
 }  // namespace cimtlm::graph

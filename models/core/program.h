@@ -112,6 +112,7 @@ struct VectorSource {
 struct CimMatmul {
   int macro = 0;
   VectorSource source;
+  int64_t cols = 0;  // logical columns of the loaded tile (outputs per vector)
   int32_t input_zero_point = 0;
   int input_bits = 8;  // bits of (x) applied bit-serially
   Addr accumulator = 0;
@@ -142,6 +143,9 @@ struct Requantize {
   // Batched accumulation (ARCHITECTURE: memory-saving schedules): a right shift applied with
   // round-half-even to partial sums before they are stored narrower. 0 = exact.
   int rescale_shift = 0;
+  // No tile contributed (every weight tile of these columns is zero and was compacted away):
+  // the accumulator is taken as zero, the outputs are bias only.
+  bool zero_accumulator = false;
   std::string layer;
 };
 

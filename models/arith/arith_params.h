@@ -1,0 +1,25 @@
+// Parameters of the silicon arithmetic unit (defaults and their sources: platforms/schema.yaml).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cimtlm::arith {
+
+struct ArithParams {
+  int simd_lanes = 16;               // elements per cycle of element-wise operations
+  uint64_t accumulator_bytes = 65536;  // int32 partial-sum memory
+  uint64_t pipeline_cycles = 4;      // fill latency per operation
+  double accumulate_energy_pj = 0.1;
+  double requantize_energy_pj = 4.6;
+  double lookup_energy_pj = 0.05;
+  double eltwise_energy_pj = 5.5;
+  double pool_energy_pj = 0.03;
+  double softmax_energy_pj = 10.0;
+  double leakage_mw = 0.2;
+
+  // Empty when valid, else a message naming the bad field.
+  std::string validate() const;
+};
+
+}  // namespace cimtlm::arith

@@ -1,0 +1,387 @@
+#include "models/arith/arith_unit.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+namespace cimtlm::arith {
+
+namespace {
+
+using core::ElemType;
+
+int32_t type_lowest(ElemType type) {
+  switch (type) {
+    case ElemType::Int8: return -128;
+    case ElemType::UInt8: return 0;
+    default: return std::numeric_limits<int32_t>::min();
+  }
+}
+int32_t type_highest(ElemType type) {
+  switch (type) {
+    case ElemType::Int8: return 127;
+    case ElemType::UInt8: return 255;
+    default: return std::numeric_limits<int32_t>::max();
+  }
+}
+
+int32_t load_code(const uint8_t* data, ElemType type, int64_t index) {
+  switch (type) {
+    case ElemType::Int8: return static_cast<int8_t>(data[index]);
+    case ElemType::UInt8: return data[index];
+    case ElemType::Int32: {
+      int32_t value;
+      std::memcpy(&value, data + 4 * index, 4);
+      return value;
+    }
+    default: throw std::logic_error("arith: not an integer element type");
+  }
+}
+
+void store_code(std::vector<uint8_t>& out, ElemType type, int64_t index, int32_t value) {
+  switch (type) {
+    case ElemType::Int8:
+    case ElemType::UInt8: out[static_cast<size_t>(index)] = static_cast<uint8_t>(value); break;
+    case ElemType::Int32: std::memcpy(out.data() + 4 * index, &value, 4); break;
+    default: throw std::logic_error("arith: not an integer element type");
+  }
+}
+
+// The rounding and saturation stage of the unit: round half to even (IEEE nearest), clamp in
+// float first so that out-of-range values cannot overflow the conversion.
+int32_t round_clamp(float scaled, int32_t zero_point, int32_t lo, int32_t hi) {
+  const float lo_f = static_cast<float>(lo - zero_point);
+  const float hi_f = static_cast<float>(hi - zero_point);
+  if (std::isnan(scaled)) return std::clamp(zero_point, lo, hi);
+  const float clamped = std::min(std::max(scaled, lo_f), hi_f);
+  const auto rounded = static_cast<int64_t>(std::nearbyint(clamped)) + zero_point;
+  return static_cast<int32_t>(std::clamp<int64_t>(rounded, lo, hi));
+}
+
+float to_real(int32_t code, float scale, int32_t zero_point) {
+  return static_cast<float>(code - zero_point) * scale;
+}
+
+}  // namespace
+
+std::string ArithParams::validate() const {
+  if (simd_lanes < 1) return "simd_lanes must be at least 1";
+  if (accumulator_bytes < 4) return "accumulator_bytes must hold at least one int32";
+  return "";
+}
+
+ArithUnit::ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel::VcdTrace* trace,
+                     const std::vector<std::string>& vcd_scope, const std::string& vcd_group)
+    : params_(params),
+      accumulators_(params.accumulator_bytes / 4, 0),
+      operations_(stats.count("operations", "commands executed by the arithmetic unit")),
+      elements_(stats.count("elements", "elements produced")),
+      busy_cycles_(stats.value("busy_cycles", "cycles the unit was busy")),
+      energy_accumulate_(stats.energy_pj("energy_accumulate_pj", kernel::EnergyCategory::Arith,
+                                         "int32 partial-sum accumulation")),
+      energy_requantize_(stats.energy_pj("energy_requantize_pj", kernel::EnergyCategory::Arith,
+                                         "requantization")),
+      energy_lookup_(stats.energy_pj("energy_lookup_pj", kernel::EnergyCategory::Arith,
+                                     "activation table lookups")),
+      energy_eltwise_(stats.energy_pj("energy_eltwise_pj", kernel::EnergyCategory::Arith,
+                                      "element-wise add/mul")),
+      energy_pool_(stats.energy_pj("energy_pool_pj", kernel::EnergyCategory::Arith, "pooling")),
+      energy_softmax_(stats.energy_pj("energy_softmax_pj", kernel::EnergyCategory::Arith,
+                                      "softmax, quantize, dequantize")),
+      energy_leakage_(stats.energy_pj("energy_leakage_pj", kernel::EnergyCategory::Leakage,
+                                      "static power over the simulated time")) {
+  if (trace) busy_trace_ = kernel::BusyTracer(trace->add_signal(vcd_scope, "busy", 1, 0, vcd_group));
+}
+
+int32_t* ArithUnit::accumulators(uint64_t offset, uint64_t count) {
+  if (offset % 4 != 0 || offset / 4 + count > accumulators_.size()) {
+    throw std::out_of_range("accumulator access [" + std::to_string(offset) + ", +" +
+                            std::to_string(count * 4) + ") bytes exceeds the " +
+                            std::to_string(params_.accumulator_bytes) + "-byte accumulator memory");
+  }
+  return accumulators_.data() + offset / 4;
+}
+
+void ArithUnit::clear_accumulators(uint64_t offset, uint64_t count) {
+  std::fill_n(accumulators(offset, count), count, 0);
+}
+
+uint64_t ArithUnit::simd_cycles(uint64_t elements, uint64_t cycles_per_element) const {
+  const auto lanes = static_cast<uint64_t>(params_.simd_lanes);
+  return params_.pipeline_cycles + (elements * cycles_per_element + lanes - 1) / lanes;
+}
+
+uint64_t ArithUnit::accumulate_cycles(uint64_t count) {
+  energy_accumulate_ += params_.accumulate_energy_pj * static_cast<double>(count);
+  const uint64_t cycles = simd_cycles(count);
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_major,
+                               std::vector<uint8_t>& out) {
+  const int64_t vectors = command.vectors, cols = command.cols;
+  const ElemType type = command.output.type;
+  out.assign(static_cast<size_t>(vectors * cols) * core::elem_size(type), 0);
+  const int32_t* acc =
+      command.zero_accumulator
+          ? nullptr
+          : accumulators(command.accumulator,
+                         static_cast<uint64_t>((vectors - 1) * command.accumulator_stride + cols));
+  const auto& multipliers = command.multipliers;
+  const int32_t lo = std::max(command.clamp_min, type_lowest(type));
+  const int32_t hi = std::min(command.clamp_max, type_highest(type));
+  for (int64_t v = 0; v < vectors; ++v) {
+    for (int64_t c = 0; c < cols; ++c) {
+      int64_t value = acc ? acc[v * command.accumulator_stride + c] : 0;
+      if (command.bias) value += (*command.bias)[static_cast<size_t>(c)];
+      int32_t result;
+      if (type == ElemType::Int32) {
+        result = static_cast<int32_t>(value);
+      } else {
+        const float multiplier = multipliers->size() == 1 ? (*multipliers)[0]
+                                                          : (*multipliers)[static_cast<size_t>(c)];
+        result = round_clamp(static_cast<float>(static_cast<int32_t>(value)) * multiplier,
+                             command.output_zero_point, lo, hi);
+      }
+      store_code(out, type, column_major ? c * vectors + v : v * cols + c, result);
+    }
+  }
+  const auto count = static_cast<uint64_t>(vectors * cols);
+  ++operations_;
+  elements_ += count;
+  energy_requantize_ += params_.requantize_energy_pj * static_cast<double>(count);
+  const uint64_t cycles = simd_cycles(count);
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+uint64_t ArithUnit::lookup(const core::Lookup& command, const uint8_t* in,
+                           std::vector<uint8_t>& out) {
+  const int64_t count = command.input.elements();
+  const ElemType out_type = command.output.type;
+  out.assign(static_cast<size_t>(count) * core::elem_size(out_type), 0);
+  const int32_t offset = -type_lowest(command.input.type);
+  const auto& table = *command.table;
+  for (int64_t i = 0; i < count; ++i) {
+    store_code(out, out_type, i, table[static_cast<size_t>(load_code(in, command.input.type, i) + offset)]);
+  }
+  ++operations_;
+  elements_ += static_cast<uint64_t>(count);
+  energy_lookup_ += params_.lookup_energy_pj * static_cast<double>(count);
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count));
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+uint64_t ArithUnit::eltwise(const core::Eltwise& command, const uint8_t* a, const uint8_t* b,
+                            std::vector<uint8_t>& out) {
+  const int64_t count = command.a.elements();
+  const int64_t b_count = command.b.elements();
+  const ElemType out_type = command.output.type;
+  out.assign(static_cast<size_t>(count) * core::elem_size(out_type), 0);
+  const int32_t lo = std::max(command.clamp_min, type_lowest(out_type));
+  const int32_t hi = std::min(command.clamp_max, type_highest(out_type));
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t j = b_count == count ? i : (i / command.b_inner) % b_count;
+    const float av = to_real(load_code(a, command.a.type, i), command.a_scale, command.a_zero_point);
+    const float bv = to_real(load_code(b, command.b.type, j), command.b_scale, command.b_zero_point);
+    const float real = command.op == core::Eltwise::Op::Add ? av + bv : av * bv;
+    store_code(out, out_type, i, round_clamp(real / command.y_scale, command.y_zero_point, lo, hi));
+  }
+  ++operations_;
+  elements_ += static_cast<uint64_t>(count);
+  energy_eltwise_ += params_.eltwise_energy_pj * static_cast<double>(count);
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count));
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+uint64_t ArithUnit::pool(const core::Pool& command, const uint8_t* in, std::vector<uint8_t>& out) {
+  const auto& shape = command.input.shape;
+  if (shape.size() < 3) throw std::invalid_argument("pool input must be [.., C, H, W]");
+  const int64_t height = shape[shape.size() - 2], width = shape[shape.size() - 1];
+  const int64_t planes = command.input.elements() / (height * width);
+  const auto& out_shape = command.output.shape;
+  const int64_t out_h = out_shape[out_shape.size() - 2], out_w = out_shape[out_shape.size() - 1];
+  const ElemType type = command.input.type;
+  out.assign(static_cast<size_t>(planes * out_h * out_w) * core::elem_size(command.output.type), 0);
+  const bool global = command.kind == core::Pool::Kind::GlobalAverage;
+  const int64_t kh_count = global ? height : command.kernel_h;
+  const int64_t kw_count = global ? width : command.kernel_w;
+  const int64_t stride_h = global ? 1 : command.stride_h, stride_w = global ? 1 : command.stride_w;
+  const int64_t pad_top = global ? 0 : command.pad_top, pad_left = global ? 0 : command.pad_left;
+  const int64_t pad_bottom = global ? 0 : command.pad_bottom;
+  const int64_t pad_right = global ? 0 : command.pad_right;
+  const int64_t dil_h = global ? 1 : command.dilation_h, dil_w = global ? 1 : command.dilation_w;
+  const int32_t lo = type_lowest(command.output.type), hi = type_highest(command.output.type);
+  uint64_t window_reads = 0;
+  int64_t index = 0;
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const int64_t base = plane * height * width;
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      for (int64_t ow = 0; ow < out_w; ++ow, ++index) {
+        int32_t best = std::numeric_limits<int32_t>::min();
+        float sum = 0.0f;
+        int64_t count = 0, padded = 0;
+        for (int64_t kh = 0; kh < kh_count; ++kh) {
+          const int64_t ih = oh * stride_h - pad_top + kh * dil_h;
+          for (int64_t kw = 0; kw < kw_count; ++kw) {
+            const int64_t iw = ow * stride_w - pad_left + kw * dil_w;
+            if (ih < -pad_top || ih >= height + pad_bottom || iw < -pad_left ||
+                iw >= width + pad_right) {
+              continue;
+            }
+            ++padded;
+            if (ih < 0 || ih >= height || iw < 0 || iw >= width) continue;
+            const int32_t code = load_code(in, type, base + ih * width + iw);
+            ++count;
+            if (command.kind == core::Pool::Kind::Max) {
+              best = std::max(best, code);
+            } else {
+              sum += to_real(code, command.input_scale, command.input_zero_point);
+            }
+          }
+        }
+        window_reads += static_cast<uint64_t>(count);
+        if (command.kind == core::Pool::Kind::Max) {
+          store_code(out, command.output.type, index, best);
+        } else {
+          const int64_t divisor = command.count_include_pad && !global ? padded : count;
+          const float mean = divisor > 0 ? sum / static_cast<float>(divisor) : 0.0f;
+          store_code(out, command.output.type, index,
+                     round_clamp(mean / command.output_scale, command.output_zero_point, lo, hi));
+        }
+      }
+    }
+  }
+  ++operations_;
+  elements_ += static_cast<uint64_t>(index);
+  energy_pool_ += params_.pool_energy_pj * static_cast<double>(window_reads);
+  const uint64_t cycles = simd_cycles(window_reads);
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+uint64_t ArithUnit::softmax(const core::Softmax& command, const uint8_t* in,
+                            std::vector<uint8_t>& out) {
+  const auto& shape = command.input.shape;
+  const int64_t cols = shape.empty() ? 1 : shape.back();
+  const int64_t rows = command.input.elements() / std::max<int64_t>(cols, 1);
+  const ElemType out_type = command.output.type;
+  out.assign(static_cast<size_t>(rows * cols) * core::elem_size(out_type), 0);
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    float max_value = -std::numeric_limits<float>::infinity();
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t i = r * cols + c;
+      float value;
+      if (command.input.type == ElemType::Float32) {
+        std::memcpy(&value, in + 4 * i, 4);
+      } else {
+        value = to_real(load_code(in, command.input.type, i), command.input_scale,
+                        command.input_zero_point);
+      }
+      row[static_cast<size_t>(c)] = value;
+      max_value = std::max(max_value, value);
+    }
+    float sum = 0.0f;
+    for (auto& value : row) {
+      value = std::exp(value - max_value);
+      sum += value;
+    }
+    for (int64_t c = 0; c < cols; ++c) {
+      const float probability = row[static_cast<size_t>(c)] / sum;
+      const int64_t i = r * cols + c;
+      if (out_type == ElemType::Float32) {
+        std::memcpy(out.data() + 4 * i, &probability, 4);
+      } else {
+        store_code(out, out_type, i,
+                   round_clamp(probability / command.output_scale, command.output_zero_point,
+                               type_lowest(out_type), type_highest(out_type)));
+      }
+    }
+  }
+  const auto count = static_cast<uint64_t>(rows * cols);
+  ++operations_;
+  elements_ += count;
+  energy_softmax_ += params_.softmax_energy_pj * static_cast<double>(count);
+  const uint64_t cycles = simd_cycles(count, 3);  // max, exp-sum and normalise passes
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+uint64_t ArithUnit::quantize(const core::Quantize& command, const uint8_t* in,
+                             std::vector<uint8_t>& out) {
+  const int64_t count = command.input.elements();
+  const ElemType out_type = command.output.type;
+  out.assign(static_cast<size_t>(count) * core::elem_size(out_type), 0);
+  for (int64_t i = 0; i < count; ++i) {
+    float value;
+    std::memcpy(&value, in + 4 * i, 4);
+    store_code(out, out_type, i,
+               round_clamp(value / command.scale, command.zero_point, type_lowest(out_type),
+                           type_highest(out_type)));
+  }
+  ++operations_;
+  elements_ += static_cast<uint64_t>(count);
+  energy_softmax_ += params_.requantize_energy_pj * static_cast<double>(count);
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count));
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+uint64_t ArithUnit::dequantize(const core::Dequantize& command, const uint8_t* in,
+                               std::vector<uint8_t>& out) {
+  const int64_t count = command.input.elements();
+  out.assign(static_cast<size_t>(count) * 4, 0);
+  for (int64_t i = 0; i < count; ++i) {
+    const float value = to_real(load_code(in, command.input.type, i), command.scale, command.zero_point);
+    std::memcpy(out.data() + 4 * i, &value, 4);
+  }
+  ++operations_;
+  elements_ += static_cast<uint64_t>(count);
+  energy_softmax_ += params_.requantize_energy_pj * static_cast<double>(count);
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count));
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+uint64_t ArithUnit::gather(const core::Gather& command, const uint8_t* table,
+                           const uint8_t* indices, std::vector<uint8_t>& out) {
+  const int64_t rows = command.table.shape.at(0);
+  const int64_t row_bytes = static_cast<int64_t>(command.table.bytes()) / std::max<int64_t>(rows, 1);
+  const int64_t count = command.indices.elements();
+  out.assign(static_cast<size_t>(count * row_bytes), 0);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t index;
+    if (command.indices.type == ElemType::Int64) {
+      std::memcpy(&index, indices + 8 * i, 8);
+    } else {
+      int32_t narrow;
+      std::memcpy(&narrow, indices + 4 * i, 4);
+      index = narrow;
+    }
+    if (index < 0) index += rows;
+    if (index < 0 || index >= rows) {
+      throw std::out_of_range("gather index " + std::to_string(index) + " outside table of " +
+                              std::to_string(rows) + " rows (layer " + command.layer + ")");
+    }
+    std::memcpy(out.data() + i * row_bytes, table + index * row_bytes, static_cast<size_t>(row_bytes));
+  }
+  ++operations_;
+  elements_ += static_cast<uint64_t>(count);
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count * row_bytes));
+  busy_cycles_ += static_cast<double>(cycles);
+  return cycles;
+}
+
+void ArithUnit::finalize(double simulated_ns) {
+  // mW * ns = pJ
+  energy_leakage_ = params_.leakage_mw * simulated_ns;
+  busy_trace_.flush();
+}
+
+}  // namespace cimtlm::arith

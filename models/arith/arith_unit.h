@@ -1,0 +1,81 @@
+// The silicon arithmetic unit of a core: int32 accumulator memory, requantization, activation
+// lookup tables, quantized element-wise operations, pooling and softmax.
+//
+// It is part of the core's datapath (the controller calls it directly; it has no socket): the
+// controller moves operands between the memory hierarchy and the unit and annotates the time
+// the unit reports. Every operation computes real values with the arithmetic of
+// compiler/graph/quantized_math.h, re-implemented here as the hardware does it, so a difference
+// from the reference executor is a hardware-model bug that the comparison finds.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/arith/arith_params.h"
+#include "models/core/program.h"
+#include "models/kernel/busy_tracer.h"
+#include "models/kernel/stats.h"
+#include "models/kernel/time.h"
+#include "models/kernel/vcd.h"
+
+namespace cimtlm::arith {
+
+class ArithUnit {
+ public:
+  ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel::VcdTrace* trace,
+            const std::vector<std::string>& vcd_scope, const std::string& vcd_group);
+
+  const ArithParams& params() const { return params_; }
+
+  // `count` int32 accumulators at byte offset `offset`; throws std::out_of_range when the span
+  // leaves the accumulator memory (a compiler defect: programs must respect accumulator_bytes).
+  int32_t* accumulators(uint64_t offset, uint64_t count);
+  void clear_accumulators(uint64_t offset, uint64_t count);
+  uint64_t accumulator_capacity() const { return accumulators_.size(); }
+
+  // Each operation computes into `out` and returns the cycles it occupies the unit.
+
+  // Requantize acc[v * stride + c] (+ bias[c]) into 8-bit codes (or int32 when the output type is
+  // Int32). `column_major` orders the results [c][v] instead of [v][c].
+  uint64_t requantize(const core::Requantize& command, bool column_major,
+                      std::vector<uint8_t>& out);
+  uint64_t lookup(const core::Lookup& command, const uint8_t* in, std::vector<uint8_t>& out);
+  uint64_t eltwise(const core::Eltwise& command, const uint8_t* a, const uint8_t* b,
+                   std::vector<uint8_t>& out);
+  uint64_t pool(const core::Pool& command, const uint8_t* in, std::vector<uint8_t>& out);
+  uint64_t softmax(const core::Softmax& command, const uint8_t* in, std::vector<uint8_t>& out);
+  uint64_t quantize(const core::Quantize& command, const uint8_t* in, std::vector<uint8_t>& out);
+  uint64_t dequantize(const core::Dequantize& command, const uint8_t* in,
+                      std::vector<uint8_t>& out);
+  uint64_t gather(const core::Gather& command, const uint8_t* table, const uint8_t* indices,
+                  std::vector<uint8_t>& out);
+  // Cycles an accumulation of `count` int32 partial sums takes (used by the CIM path).
+  uint64_t accumulate_cycles(uint64_t count);
+
+  // Marks the unit busy in the VCD over [start_ps, end_ps).
+  void trace_busy(uint64_t start_ps, uint64_t end_ps) { busy_trace_.busy(start_ps, end_ps); }
+  // Leakage over the simulated time and the last trace interval; called once at the end.
+  void finalize(double simulated_ns);
+
+ private:
+  uint64_t simd_cycles(uint64_t elements, uint64_t cycles_per_element = 1) const;
+
+  ArithParams params_;
+  std::vector<int32_t> accumulators_;
+  uint64_t& operations_;
+  uint64_t& elements_;
+  double& busy_cycles_;
+  double& energy_accumulate_;
+  double& energy_requantize_;
+  double& energy_lookup_;
+  double& energy_eltwise_;
+  double& energy_pool_;
+  double& energy_softmax_;
+  double& energy_leakage_;
+  kernel::BusyTracer busy_trace_;
+};
+
+}  // namespace cimtlm::arith

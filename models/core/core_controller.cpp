@@ -1,0 +1,637 @@
+#include "models/core/core_controller.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace cimtlm::core {
+
+using sc_core::sc_time;
+using sc_core::SC_ZERO_TIME;
+
+namespace {
+
+template <typename... Ts> struct Overloaded : Ts... { using Ts::operator()...; };
+template <typename... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
+
+sc_time max_time(const sc_time& a, const sc_time& b) { return a > b ? a : b; }
+
+// The scoreboard tracks accumulator memory in its own address range, above every memory level.
+constexpr Addr kAccumulatorSpace = Addr{1} << 62;
+
+}  // namespace
+
+CoreController::CoreController(const sc_core::sc_module_name& name, int core_id,
+                               const CoreParams& params, const kernel::Clock& clock,
+                               arith::ArithUnit& arith, CoreServices& services,
+                               kernel::StatGroup& stats, kernel::VcdTrace* trace)
+    : sc_module(name),
+      core_id_(core_id),
+      params_(params),
+      clock_(clock),
+      arith_(arith),
+      services_(services),
+      macro_free_(static_cast<size_t>(params.macros), SC_ZERO_TIME),
+      commands_(stats.count("commands", "commands executed")),
+      inferences_done_(stats.count("inferences", "inferences completed")),
+      bytes_read_(stats.count("bytes_read", "bytes read from the memory hierarchy")),
+      bytes_written_(stats.count("bytes_written", "bytes written to the memory hierarchy")),
+      bytes_sent_(stats.count("bytes_sent", "bytes sent over the NoC")),
+      receive_wait_ns_(stats.time_ns("receive_wait_ns", "time waiting for data from other cores")),
+      busy_ns_(stats.time_ns("busy_ns", "time from the first command to the last completion")) {
+  for (int macro = 0; macro < params.macros; ++macro) {
+    cim.push_back(std::make_unique<tlm_utils::simple_initiator_socket<CoreController>>(
+        ("cim" + std::to_string(macro)).c_str()));
+  }
+  if (trace) {
+    const std::string scope = "core" + std::to_string(core_id);
+    busy_trace_ = kernel::BusyTracer(trace->add_signal({scope}, "busy", 1, 0, scope));
+    inference_signal_ = trace->add_signal({scope}, "inference", 16, 0, scope);
+  }
+  // A thread spawned during elaboration: the IEEE 1666-2023 way without SC_HAS_PROCESS.
+  sc_core::sc_spawn_options options;
+  sc_core::sc_spawn([this] { run(); }, "controller", &options);
+}
+
+void CoreController::load(Program program, int inferences) {
+  program_ = std::move(program);
+  inferences_ = inferences;
+}
+
+void CoreController::run() {
+  quantum_keeper_.reset();
+  issue_time_ = sc_core::sc_time_stamp();
+  try {
+    execute(program_.prologue, -1);
+    for (int inference = 0; inference < inferences_; ++inference) {
+      execute(program_.body, inference);
+    }
+  } catch (const std::exception& failure) {
+    error_ = "core " + std::to_string(core_id_) + ": " + failure.what();
+  }
+  finish_time_ = max_time(issue_time_, horizon_);
+  busy_ns_ = kernel::to_ns(finish_time_);
+  busy_trace_.flush();
+  sync_to(finish_time_);
+  finished_ = true;
+}
+
+void CoreController::sync_to(const sc_time& at) {
+  const sc_time now = sc_core::sc_time_stamp();
+  if (at > now) wait(at - now);
+  quantum_keeper_.reset();
+}
+
+void CoreController::execute(const std::vector<Command>& commands, int inference) {
+  for (const Command& command : commands) {
+    execute(command, inference);
+    ++commands_;
+    // Keep the local timeline within one quantum of the kernel.
+    const sc_time now = sc_core::sc_time_stamp();
+    quantum_keeper_.set(issue_time_ > now ? issue_time_ - now : SC_ZERO_TIME);
+    if (quantum_keeper_.need_sync()) sync_to(issue_time_);
+  }
+}
+
+void CoreController::execute(const Command& command, int inference) {
+  issue_time_ += clock_.cycles(params_.command_cycles);
+  std::visit(Overloaded{
+                 [&](const LoadWeights& c) { load_weights(c); },
+                 [&](const CimMatmul& c) { cim_matmul(c); },
+                 [&](const Requantize& c) { requantize(c); },
+                 [&](const Lookup& c) { lookup(c); },
+                 [&](const Eltwise& c) { eltwise(c); },
+                 [&](const Pool& c) { pool(c); },
+                 [&](const Softmax& c) { softmax(c); },
+                 [&](const Quantize& c) { quantize(c); },
+                 [&](const Dequantize& c) { dequantize(c); },
+                 [&](const Copy& c) { copy(c); },
+                 [&](const Gather& c) { gather(c); },
+                 [&](const Send& c) { send(c); },
+                 [&](const Receive& c) { receive(c); },
+                 [&](const PowerGate& c) { power_gate(c); },
+                 [&](const InferenceDone&) {
+                   // An inference is done when everything it issued has completed.
+                   issue_time_ = max_time(issue_time_, horizon_);
+                   ++inferences_done_;
+                   if (inference_signal_) {
+                     inference_signal_->set(kernel::to_ps(issue_time_),
+                                            static_cast<uint64_t>(inference + 1));
+                   }
+                   services_.inference_done(core_id_, inference, issue_time_);
+                 },
+             },
+             command);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timeline
+
+sc_time& CoreController::unit_free(Unit unit, int macro) {
+  switch (unit) {
+    case Unit::Dma: return dma_read_free_;
+    case Unit::Arith: return arith_free_;
+    case Unit::Macro: return macro_free_.at(static_cast<size_t>(macro));
+  }
+  return arith_free_;
+}
+
+sc_time CoreController::ready_time(Addr begin, uint64_t bytes) const {
+  sc_time ready = SC_ZERO_TIME;
+  const Addr end = begin + bytes;
+  for (const Range& range : written_) {
+    if (range.begin < end && begin < range.end) ready = max_time(ready, range.ready);
+  }
+  return ready;
+}
+
+void CoreController::mark_written(Addr begin, uint64_t bytes, const sc_time& ready) {
+  if (bytes == 0) return;
+  // Entries ready before the issue time no longer delay anything (commands never start
+  // before it): forget them.
+  while (!written_.empty() && written_.front().ready <= issue_time_) written_.pop_front();
+  written_.push_back({begin, begin + bytes, ready});
+  if (written_.size() > 4096) written_.pop_front();
+}
+
+sc_time CoreController::start_time(std::initializer_list<std::pair<Addr, uint64_t>> reads,
+                                   Unit unit, int macro) const {
+  sc_time start = issue_time_;
+  for (const auto& read_range : reads) start = max_time(start, ready_time(read_range.first, read_range.second));
+  if (!params_.double_buffering) return max_time(start, horizon_);
+  // Two buffers per unit: the third command waits for the first to complete.
+  const int key = unit == Unit::Macro ? 100 + macro : static_cast<int>(unit);
+  auto flight = in_flight_.find(key);
+  if (flight != in_flight_.end() && flight->second.size() >= 2) {
+    start = max_time(start, flight->second.front());
+  }
+  return start;
+}
+
+void CoreController::retire(Unit unit, int macro, const sc_time& fetch_start,
+                            const sc_time& compute_start, const sc_time& end) {
+  unit_free(unit, macro) = max_time(unit_free(unit, macro), end);
+  horizon_ = max_time(horizon_, end);
+  const int key = unit == Unit::Macro ? 100 + macro : static_cast<int>(unit);
+  auto& flight = in_flight_[key];
+  flight.push_back(end);
+  while (flight.size() > 2) flight.pop_front();
+  busy_trace_.busy(kernel::to_ps(fetch_start), kernel::to_ps(end));
+  (void)compute_start;
+  if (!params_.double_buffering) issue_time_ = max_time(issue_time_, end);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* data,
+                                 uint64_t bytes, const sc_time& at) {
+  sc_time time = at;
+  uint64_t done = 0;
+  while (done < bytes) {
+    const uint64_t chunk = std::min<uint64_t>(bytes - done, params_.max_transfer_bytes);
+    // A payload per transaction: NoC deliveries write from another process while this one
+    // may be suspended in a transaction.
+    tlm::tlm_generic_payload payload;
+    payload.set_command(command);
+    payload.set_address(addr + done);
+    payload.set_data_ptr(data + done);
+    payload.set_data_length(static_cast<unsigned int>(chunk));
+    payload.set_streaming_width(static_cast<unsigned int>(chunk));
+    payload.set_byte_enable_ptr(nullptr);
+    payload.set_dmi_allowed(false);
+    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    const sc_time now = sc_core::sc_time_stamp();
+    sc_time delay = time > now ? time - now : SC_ZERO_TIME;
+    memory->b_transport(payload, delay);
+    if (payload.is_response_error()) {
+      throw std::runtime_error(std::string(command == tlm::TLM_READ_COMMAND ? "read" : "write") +
+                               " of " + std::to_string(chunk) + " bytes at 0x" +
+                               [&] {
+                                 char text[32];
+                                 std::snprintf(text, sizeof text, "%llx",
+                                               static_cast<unsigned long long>(addr + done));
+                                 return std::string(text);
+                               }() +
+                               " failed: " + payload.get_response_string());
+    }
+    time = sc_core::sc_time_stamp() + delay;
+    done += chunk;
+  }
+  if (command == tlm::TLM_READ_COMMAND) {
+    bytes_read_ += bytes;
+  } else {
+    bytes_written_ += bytes;
+  }
+  return time;
+}
+
+sc_time CoreController::read(Addr addr, uint8_t* data, uint64_t bytes, const sc_time& at) {
+  return transact(tlm::TLM_READ_COMMAND, addr, data, bytes, at);
+}
+
+sc_time CoreController::write(Addr addr, const uint8_t* data, uint64_t bytes, const sc_time& at) {
+  // The payload's data pointer is non-const by TLM's design; a write target only reads it.
+  return transact(tlm::TLM_WRITE_COMMAND, addr, const_cast<uint8_t*>(data), bytes, at);
+}
+
+sc_time CoreController::read_tensor(const TensorRef& tensor, std::vector<uint8_t>& data,
+                                    const sc_time& at) {
+  data.resize(tensor.bytes());
+  return read(tensor.addr, data.data(), tensor.bytes(), at);
+}
+
+sc_time CoreController::cim_transport(int macro, cim::CimJob& job, const sc_time& at) {
+  if (macro < 0 || macro >= params_.macros) {
+    throw std::out_of_range("macro " + std::to_string(macro) + " does not exist (core has " +
+                            std::to_string(params_.macros) + ")");
+  }
+  cim::CimJobExtension extension;
+  extension.job = &job;
+  tlm::tlm_generic_payload payload;
+  payload.set_command(tlm::TLM_IGNORE_COMMAND);
+  payload.set_address(0);
+  payload.set_data_ptr(nullptr);
+  payload.set_data_length(0);
+  payload.set_extension(&extension);
+  payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  const sc_time now = sc_core::sc_time_stamp();
+  sc_time delay = at > now ? at - now : SC_ZERO_TIME;
+  (*cim[static_cast<size_t>(macro)])->b_transport(payload, delay);
+  payload.clear_extension(&extension);
+  if (payload.is_response_error()) {
+    throw std::runtime_error("CIM macro " + std::to_string(macro) + " rejected a job of layer '" +
+                             job.layer + "': " + payload.get_response_string());
+  }
+  return sc_core::sc_time_stamp() + delay;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+void CoreController::load_weights(const LoadWeights& command) {
+  const uint64_t bytes = static_cast<uint64_t>(command.rows * command.cols);
+  const sc_time fetch_start = start_time({{command.source, bytes}}, Unit::Macro, command.macro);
+  const sc_time begin = max_time(fetch_start, dma_read_free_);
+  buffer_a_.resize(bytes);
+  const sc_time fetched = read(command.source, buffer_a_.data(), bytes, begin);
+  dma_read_free_ = fetched;
+  if (static_cast<int64_t>(command.weight_zero_points.size()) != command.cols) {
+    throw std::invalid_argument("LoadWeights of layer '" + command.layer + "' has " +
+                                std::to_string(command.weight_zero_points.size()) +
+                                " zero points for " + std::to_string(command.cols) + " columns");
+  }
+  cim::CimJob job;
+  job.kind = cim::CimJob::Kind::LoadWeights;
+  job.layer = command.layer;
+  job.load.values = buffer_a_.data();
+  job.load.values_signed = command.weights_signed;
+  job.load.rows = command.rows;
+  job.load.cols = command.cols;
+  job.load.weight_bits = command.weight_bits;
+  job.load.zero_points = command.weight_zero_points.data();
+  const sc_time compute_start = max_time(fetched, macro_free_[static_cast<size_t>(command.macro)]);
+  const sc_time end = cim_transport(command.macro, job, compute_start);
+  retire(Unit::Macro, command.macro, begin, compute_start, end);
+}
+
+void CoreController::cim_matmul(const CimMatmul& command) {
+  const VectorSource& source = command.source;
+  const int64_t rows = source.element_count;
+  const int64_t vectors = source.vector_count;
+  const size_t esize = elem_size(source.input.type);
+  if (source.input.type != ElemType::Int8 && source.input.type != ElemType::UInt8) {
+    throw std::invalid_argument("CIM input of layer '" + command.layer + "' is not 8-bit");
+  }
+  // 1. Which input bytes the tile needs.
+  Addr read_begin = source.input.addr;
+  uint64_t read_bytes = 0;
+  if (source.kind == VectorSource::Kind::Rows) {
+    const int64_t width = source.input.shape.back();
+    read_begin += static_cast<Addr>(source.first_vector * width) * esize;
+    read_bytes = static_cast<uint64_t>(vectors * width) * esize;
+  } else {
+    const ConvGeometry& g = source.conv;
+    const int64_t taps = g.kernel_h * g.kernel_w;
+    const int64_t first_channel = g.channel_offset + source.first_element / taps;
+    const int64_t last_channel = g.channel_offset + (source.first_element + rows - 1) / taps;
+    const int64_t plane = g.in_height * g.in_width;
+    read_begin += static_cast<Addr>(first_channel * plane) * esize;
+    read_bytes = static_cast<uint64_t>((last_channel - first_channel + 1) * plane) * esize;
+  }
+  const sc_time fetch_start = max_time(start_time({{read_begin, read_bytes}}, Unit::Macro, command.macro),
+                                       dma_read_free_);
+  buffer_a_.resize(read_bytes);
+  const sc_time fetched = read(read_begin, buffer_a_.data(), read_bytes, fetch_start);
+  dma_read_free_ = fetched;
+
+  // 2. Build the input vectors (im2col on the fly; padding holds the input zero point).
+  vectors_.resize(static_cast<size_t>(vectors * rows));
+  const auto pad_code = static_cast<uint8_t>(command.input_zero_point);
+  if (source.kind == VectorSource::Kind::Rows) {
+    const int64_t width = source.input.shape.back();
+    for (int64_t v = 0; v < vectors; ++v) {
+      std::memcpy(vectors_.data() + v * rows, buffer_a_.data() + v * width + source.first_element,
+                  static_cast<size_t>(rows));
+    }
+  } else {
+    const ConvGeometry& g = source.conv;
+    const int64_t taps = g.kernel_h * g.kernel_w;
+    const int64_t first_channel = source.first_element / taps;
+    const int64_t plane = g.in_height * g.in_width;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t element = source.first_element + r;
+      const int64_t channel = element / taps - first_channel;
+      const int64_t kh = (element % taps) / g.kernel_w;
+      const int64_t kw = element % g.kernel_w;
+      const uint8_t* channel_data = buffer_a_.data() + channel * plane;
+      for (int64_t v = 0; v < vectors; ++v) {
+        const int64_t position = source.first_vector + v;
+        const int64_t oh = position / g.out_width, ow = position % g.out_width;
+        const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+        const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+        const bool inside = ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width;
+        vectors_[static_cast<size_t>(v * rows + r)] = inside ? channel_data[ih * g.in_width + iw] : pad_code;
+      }
+    }
+  }
+
+  // 3. Run the tile; partial sums land in the accumulator memory.
+  const int64_t stride = command.accumulator_stride;
+  int32_t* outputs = arith_.accumulators(
+      command.accumulator,
+      static_cast<uint64_t>((vectors - 1) * stride + command.column_offset + command.cols));
+  cim::CimJob job;
+  job.kind = cim::CimJob::Kind::Compute;
+  job.layer = command.layer;
+  job.compute.inputs = vectors_.data();
+  job.compute.inputs_signed = source.input.type == ElemType::Int8;
+  job.compute.vectors = vectors;
+  job.compute.input_zero_point = command.input_zero_point;
+  job.compute.input_bits = command.input_bits;
+  job.compute.outputs = outputs + command.column_offset;
+  job.compute.output_stride = stride;
+  job.compute.accumulate = command.accumulate;
+  const sc_time compute_start = max_time(fetched, macro_free_[static_cast<size_t>(command.macro)]);
+  sc_time end = cim_transport(command.macro, job, compute_start);
+  if (command.accumulate) arith_.accumulate_cycles(static_cast<uint64_t>(vectors));
+  retire(Unit::Macro, command.macro, fetch_start, compute_start, end);
+  // The accumulator region is ready when the macro is done; requantization waits for it via
+  // the scoreboard (accumulator addresses live in their own space above the memory map).
+  mark_written(kAccumulatorSpace + command.accumulator,
+               static_cast<uint64_t>(vectors * stride) * 4, end);
+}
+
+void CoreController::requantize(const Requantize& command) {
+  const Addr acc_key = kAccumulatorSpace + command.accumulator;
+  const uint64_t acc_bytes = static_cast<uint64_t>(command.vectors * command.accumulator_stride) * 4;
+  const sc_time start = max_time(start_time({{acc_key, acc_bytes}}, Unit::Arith), arith_free_);
+  // Output runs: contiguous along columns ([M, N] layouts) or along vectors (NCHW layouts).
+  const bool column_major = command.out_column_stride != 1 && command.out_vector_stride == 1;
+  const uint64_t cycles = arith_.requantize(command, column_major, buffer_out_);
+  const sc_time computed = start + clock_.cycles(cycles);
+  const size_t esize = elem_size(command.output.type);
+  sc_time written = max_time(computed, dma_write_free_);
+  const int64_t outer = column_major ? command.cols : command.vectors;
+  const int64_t inner = column_major ? command.vectors : command.cols;
+  const int64_t outer_stride = column_major ? command.out_column_stride : command.out_vector_stride;
+  const int64_t inner_stride = column_major ? command.out_vector_stride : command.out_column_stride;
+  const int64_t base_offset = command.out_column_offset * command.out_column_stride;
+  const sc_time write_start = written;
+  for (int64_t o = 0; o < outer; ++o) {
+    const int64_t element = base_offset + o * outer_stride;
+    if (inner_stride == 1) {
+      written = write(command.output.addr + static_cast<Addr>(element) * esize,
+                      buffer_out_.data() + o * inner * esize, static_cast<uint64_t>(inner) * esize,
+                      written);
+      mark_written(command.output.addr + static_cast<Addr>(element) * esize,
+                   static_cast<uint64_t>(inner) * esize, written);
+    } else {
+      for (int64_t i = 0; i < inner; ++i) {
+        const int64_t at = element + i * inner_stride;
+        written = write(command.output.addr + static_cast<Addr>(at) * esize,
+                        buffer_out_.data() + (o * inner + i) * esize, esize, written);
+        mark_written(command.output.addr + static_cast<Addr>(at) * esize, esize, written);
+      }
+    }
+  }
+  (void)write_start;
+  dma_write_free_ = written;
+  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  retire(Unit::Arith, 0, start, start, written);
+}
+
+void CoreController::lookup(const Lookup& command) {
+  const sc_time fetch_start = max_time(
+      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
+  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
+  dma_read_free_ = fetched;
+  const sc_time start = max_time(fetched, arith_free_);
+  const sc_time computed = start + clock_.cycles(arith_.lookup(command, buffer_a_.data(), buffer_out_));
+  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
+                                max_time(computed, dma_write_free_));
+  dma_write_free_ = written;
+  mark_written(command.output.addr, buffer_out_.size(), written);
+  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  retire(Unit::Arith, 0, fetch_start, start, written);
+}
+
+void CoreController::eltwise(const Eltwise& command) {
+  const sc_time fetch_start =
+      max_time(start_time({{command.a.addr, command.a.bytes()}, {command.b.addr, command.b.bytes()}},
+                          Unit::Arith),
+               dma_read_free_);
+  sc_time fetched = read_tensor(command.a, buffer_a_, fetch_start);
+  fetched = read_tensor(command.b, buffer_b_, fetched);
+  dma_read_free_ = fetched;
+  const sc_time start = max_time(fetched, arith_free_);
+  const sc_time computed =
+      start + clock_.cycles(arith_.eltwise(command, buffer_a_.data(), buffer_b_.data(), buffer_out_));
+  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
+                                max_time(computed, dma_write_free_));
+  dma_write_free_ = written;
+  mark_written(command.output.addr, buffer_out_.size(), written);
+  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  retire(Unit::Arith, 0, fetch_start, start, written);
+}
+
+void CoreController::pool(const Pool& command) {
+  const sc_time fetch_start = max_time(
+      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
+  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
+  dma_read_free_ = fetched;
+  const sc_time start = max_time(fetched, arith_free_);
+  const sc_time computed = start + clock_.cycles(arith_.pool(command, buffer_a_.data(), buffer_out_));
+  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
+                                max_time(computed, dma_write_free_));
+  dma_write_free_ = written;
+  mark_written(command.output.addr, buffer_out_.size(), written);
+  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  retire(Unit::Arith, 0, fetch_start, start, written);
+}
+
+void CoreController::softmax(const Softmax& command) {
+  const sc_time fetch_start = max_time(
+      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
+  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
+  dma_read_free_ = fetched;
+  const sc_time start = max_time(fetched, arith_free_);
+  const sc_time computed =
+      start + clock_.cycles(arith_.softmax(command, buffer_a_.data(), buffer_out_));
+  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
+                                max_time(computed, dma_write_free_));
+  dma_write_free_ = written;
+  mark_written(command.output.addr, buffer_out_.size(), written);
+  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  retire(Unit::Arith, 0, fetch_start, start, written);
+}
+
+void CoreController::quantize(const Quantize& command) {
+  const sc_time fetch_start = max_time(
+      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
+  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
+  dma_read_free_ = fetched;
+  const sc_time start = max_time(fetched, arith_free_);
+  const sc_time computed =
+      start + clock_.cycles(arith_.quantize(command, buffer_a_.data(), buffer_out_));
+  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
+                                max_time(computed, dma_write_free_));
+  dma_write_free_ = written;
+  mark_written(command.output.addr, buffer_out_.size(), written);
+  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  retire(Unit::Arith, 0, fetch_start, start, written);
+}
+
+void CoreController::dequantize(const Dequantize& command) {
+  const sc_time fetch_start = max_time(
+      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
+  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
+  dma_read_free_ = fetched;
+  const sc_time start = max_time(fetched, arith_free_);
+  const sc_time computed =
+      start + clock_.cycles(arith_.dequantize(command, buffer_a_.data(), buffer_out_));
+  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
+                                max_time(computed, dma_write_free_));
+  dma_write_free_ = written;
+  mark_written(command.output.addr, buffer_out_.size(), written);
+  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  retire(Unit::Arith, 0, fetch_start, start, written);
+}
+
+void CoreController::gather(const Gather& command) {
+  const sc_time fetch_start = max_time(
+      start_time({{command.table.addr, command.table.bytes()},
+                  {command.indices.addr, command.indices.bytes()}},
+                 Unit::Arith),
+      dma_read_free_);
+  sc_time fetched = read_tensor(command.table, buffer_a_, fetch_start);
+  fetched = read_tensor(command.indices, buffer_b_, fetched);
+  dma_read_free_ = fetched;
+  const sc_time start = max_time(fetched, arith_free_);
+  const sc_time computed =
+      start + clock_.cycles(arith_.gather(command, buffer_a_.data(), buffer_b_.data(), buffer_out_));
+  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
+                                max_time(computed, dma_write_free_));
+  dma_write_free_ = written;
+  mark_written(command.output.addr, buffer_out_.size(), written);
+  retire(Unit::Arith, 0, fetch_start, start, written);
+}
+
+void CoreController::copy(const Copy& command) {
+  // A strided copy by the DMA engine: innermost-dimension runs are read and written whole.
+  const size_t esize = elem_size(command.type);
+  const auto& extent = command.extent;
+  const int64_t run = extent[3];
+  const bool source_contiguous = command.source_stride[3] == 1;
+  const bool destination_contiguous = command.destination_stride[3] == 1;
+  sc_time fetch_start = max_time(issue_time_, dma_read_free_);
+  if (!params_.double_buffering) fetch_start = max_time(fetch_start, horizon_);
+  sc_time time = fetch_start;
+  std::vector<uint8_t> element(esize);
+  buffer_a_.resize(static_cast<size_t>(run) * esize);
+  for (int64_t i0 = 0; i0 < extent[0]; ++i0) {
+    for (int64_t i1 = 0; i1 < extent[1]; ++i1) {
+      for (int64_t i2 = 0; i2 < extent[2]; ++i2) {
+        const int64_t source_base = i0 * command.source_stride[0] + i1 * command.source_stride[1] +
+                                    i2 * command.source_stride[2];
+        const int64_t destination_base = i0 * command.destination_stride[0] +
+                                         i1 * command.destination_stride[1] +
+                                         i2 * command.destination_stride[2];
+        // Gather the run (contiguous or element by element), then scatter it.
+        if (source_contiguous) {
+          const Addr from = command.source + static_cast<Addr>(source_base) * esize;
+          time = max_time(time, ready_time(from, static_cast<uint64_t>(run) * esize));
+          time = read(from, buffer_a_.data(), static_cast<uint64_t>(run) * esize, time);
+        } else {
+          for (int64_t i3 = 0; i3 < run; ++i3) {
+            const Addr from = command.source +
+                              static_cast<Addr>(source_base + i3 * command.source_stride[3]) * esize;
+            time = max_time(time, ready_time(from, esize));
+            time = read(from, buffer_a_.data() + i3 * esize, esize, time);
+          }
+        }
+        if (destination_contiguous) {
+          const Addr to = command.destination + static_cast<Addr>(destination_base) * esize;
+          time = write(to, buffer_a_.data(), static_cast<uint64_t>(run) * esize, time);
+          mark_written(to, static_cast<uint64_t>(run) * esize, time);
+        } else {
+          for (int64_t i3 = 0; i3 < run; ++i3) {
+            const Addr to = command.destination +
+                            static_cast<Addr>(destination_base + i3 * command.destination_stride[3]) *
+                                esize;
+            time = write(to, buffer_a_.data() + i3 * esize, esize, time);
+            mark_written(to, esize, time);
+          }
+        }
+      }
+    }
+  }
+  dma_read_free_ = time;
+  dma_write_free_ = max_time(dma_write_free_, time);
+  retire(Unit::Dma, 0, fetch_start, fetch_start, time);
+}
+
+void CoreController::send(const Send& command) {
+  const sc_time fetch_start =
+      max_time(max_time(issue_time_, ready_time(command.source, command.bytes)), dma_read_free_);
+  std::vector<uint8_t> data(command.bytes);
+  const sc_time fetched = read(command.source, data.data(), command.bytes, fetch_start);
+  dma_read_free_ = fetched;
+  bytes_sent_ += command.bytes;
+  // The NoC simulates in kernel time: bring the kernel to the send time first.
+  sync_to(fetched);
+  services_.send(core_id_, command.to_core, command.destination, std::move(data), command.tag,
+                 fetched);
+  retire(Unit::Dma, 0, fetch_start, fetch_start, fetched);
+}
+
+void CoreController::receive(const Receive& command) {
+  const auto key = std::make_pair(command.from_core, command.tag);
+  if (arrivals_.find(key) == arrivals_.end()) {
+    // Data not there yet in simulated time: synchronise and wait for the NoC.
+    sync_to(issue_time_);
+    const sc_time waiting_since = sc_core::sc_time_stamp();
+    while (arrivals_.find(key) == arrivals_.end()) wait(arrival_event_);
+    receive_wait_ns_ += kernel::to_ns(sc_core::sc_time_stamp() - waiting_since);
+  }
+  const sc_time arrival = arrivals_[key];
+  arrivals_.erase(key);
+  issue_time_ = max_time(issue_time_, arrival);
+}
+
+void CoreController::deliver(int from_core, int tag, Addr destination,
+                             const std::vector<uint8_t>& data, const sc_time& arrival) {
+  // The network interface writes the payload into local memory as it arrives.
+  const sc_time written = write(destination, data.data(), data.size(), arrival);
+  mark_written(destination, data.size(), written);
+  arrivals_[{from_core, tag}] = written;
+  arrival_event_.notify(SC_ZERO_TIME);
+}
+
+void CoreController::power_gate(const PowerGate& command) {
+  const sc_time at = max_time(issue_time_, horizon_);
+  services_.power_gate(core_id_, command.level, command.gate, at);
+  issue_time_ = at;
+}
+
+}  // namespace cimtlm::core

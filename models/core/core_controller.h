@@ -1,0 +1,167 @@
+// The controller of one core: executes a Program (models/core/program.h).
+//
+// Loosely timed with temporal decoupling: the controller keeps its own timeline ahead of the
+// SystemC kernel and synchronises only when the quantum is used up or when it must wait for data
+// from another core. Each command is executed functionally at once (real values move between the
+// memory hierarchy, the CIM macros and the arithmetic unit) and its duration is annotated.
+//
+// Overlap (double buffering): a command's operand fetch may start while the previous command
+// still computes, as long as (a) the data it reads are ready (a scoreboard of written address
+// ranges), (b) the unit it needs is free, and (c) at most two commands are in flight per unit
+// (two buffers). With double_buffering off every command waits for the previous one to finish.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
+
+#include "models/arith/arith_unit.h"
+#include "models/cim/cim_job.h"
+#include "models/core/program.h"
+#include "models/kernel/busy_tracer.h"
+#include "models/kernel/stats.h"
+#include "models/kernel/time.h"
+#include "models/kernel/vcd.h"
+
+namespace cimtlm::core {
+
+struct CoreParams {
+  int macros = 4;
+  uint64_t command_cycles = 4;   // decode and issue of one command
+  bool double_buffering = true;
+  uint64_t max_transfer_bytes = 1 << 20;  // DMA burst size: larger moves are split
+};
+
+// What the platform provides to a controller besides its sockets.
+class CoreServices {
+ public:
+  virtual ~CoreServices() = default;
+  // Sends bytes over the NoC; the platform calls `deliver` on the destination controller when
+  // the tail arrives. `at` is the sender's local time when the data leave its memory.
+  virtual void send(int from_core, int to_core, Addr destination, std::vector<uint8_t> data,
+                    int tag, const sc_core::sc_time& at) = 0;
+  virtual void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) = 0;
+  // Called when a core finishes an inference (progress reporting).
+  virtual void inference_done(int core, int inference, const sc_core::sc_time& at) = 0;
+};
+
+class CoreController : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<CoreController> memory{"memory"};
+  // One socket per CIM macro, bound by the core.
+  std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<CoreController>>> cim;
+
+  CoreController(const sc_core::sc_module_name& name, int core_id, const CoreParams& params,
+                 const kernel::Clock& clock, arith::ArithUnit& arith, CoreServices& services,
+                 kernel::StatGroup& stats, kernel::VcdTrace* trace);
+
+  void load(Program program, int inferences);
+
+  // NoC delivery: writes `data` at `destination` in this core's memory and records the tag's
+  // arrival at `arrival` (kernel time of the NoC).
+  void deliver(int from_core, int tag, Addr destination, const std::vector<uint8_t>& data,
+               const sc_core::sc_time& arrival);
+
+  bool finished() const { return finished_; }
+  const sc_core::sc_time& finish_time() const { return finish_time_; }
+  // The first error a command raised (empty when none); the run fails with it.
+  const std::string& error() const { return error_; }
+
+ private:
+  struct Range {
+    Addr begin, end;
+    sc_core::sc_time ready;
+  };
+  enum class Unit { Dma, Arith, Macro };
+
+  void run();
+  void execute(const std::vector<Command>& commands, int inference);
+  void execute(const Command& command, int inference);
+
+  // Command handlers.
+  void load_weights(const LoadWeights& command);
+  void cim_matmul(const CimMatmul& command);
+  void requantize(const Requantize& command);
+  void lookup(const Lookup& command);
+  void eltwise(const Eltwise& command);
+  void pool(const Pool& command);
+  void softmax(const Softmax& command);
+  void quantize(const Quantize& command);
+  void dequantize(const Dequantize& command);
+  void copy(const Copy& command);
+  void gather(const Gather& command);
+  void send(const Send& command);
+  void receive(const Receive& command);
+  void power_gate(const PowerGate& command);
+
+  // Timeline helpers: absolute times of this core's local timeline.
+  sc_core::sc_time local_now() const { return issue_time_; }
+  // When a command that reads `reads` and runs on `unit` may start fetching.
+  sc_core::sc_time start_time(std::initializer_list<std::pair<Addr, uint64_t>> reads, Unit unit,
+                              int macro = 0) const;
+  sc_core::sc_time ready_time(Addr begin, uint64_t bytes) const;
+  void mark_written(Addr begin, uint64_t bytes, const sc_core::sc_time& ready);
+  // Finishes a command: records unit occupancy and advances the issue time.
+  void retire(Unit unit, int macro, const sc_core::sc_time& fetch_start,
+              const sc_core::sc_time& compute_start, const sc_core::sc_time& end);
+  sc_core::sc_time& unit_free(Unit unit, int macro);
+
+  // Memory transactions at absolute time `at`; return the completion time.
+  sc_core::sc_time read(Addr addr, uint8_t* data, uint64_t bytes, const sc_core::sc_time& at);
+  sc_core::sc_time write(Addr addr, const uint8_t* data, uint64_t bytes, const sc_core::sc_time& at);
+  sc_core::sc_time transact(tlm::tlm_command command, Addr addr, uint8_t* data, uint64_t bytes,
+                            const sc_core::sc_time& at);
+  sc_core::sc_time read_tensor(const TensorRef& tensor, std::vector<uint8_t>& data,
+                               const sc_core::sc_time& at);
+  sc_core::sc_time cim_transport(int macro, cim::CimJob& job, const sc_core::sc_time& at);
+  void sync_to(const sc_core::sc_time& at);
+
+  const int core_id_;
+  const CoreParams params_;
+  const kernel::Clock clock_;
+  arith::ArithUnit& arith_;
+  CoreServices& services_;
+  Program program_;
+  int inferences_ = 0;
+
+  tlm_utils::tlm_quantumkeeper quantum_keeper_;
+  sc_core::sc_time issue_time_;  // when the controller can issue the next command
+  sc_core::sc_time dma_read_free_, dma_write_free_, arith_free_;
+  std::vector<sc_core::sc_time> macro_free_;
+  // End times of the last commands per unit, for the two-buffer limit.
+  std::map<int, std::deque<sc_core::sc_time>> in_flight_;
+  std::deque<Range> written_;
+  sc_core::sc_time horizon_;  // latest completion of anything issued so far
+
+  // NoC arrivals: (from_core, tag) -> arrival time.
+  std::map<std::pair<int, int>, sc_core::sc_time> arrivals_;
+  sc_core::sc_event arrival_event_;
+
+  bool finished_ = false;
+  sc_core::sc_time finish_time_;
+  std::string error_;
+
+  std::vector<uint8_t> buffer_a_, buffer_b_, buffer_out_, vectors_;
+
+  // Statistics.
+  uint64_t& commands_;
+  uint64_t& inferences_done_;
+  uint64_t& bytes_read_;
+  uint64_t& bytes_written_;
+  uint64_t& bytes_sent_;
+  double& receive_wait_ns_;
+  double& busy_ns_;
+  kernel::BusyTracer busy_trace_;
+  kernel::VcdSignal* inference_signal_ = nullptr;
+};
+
+}  // namespace cimtlm::core

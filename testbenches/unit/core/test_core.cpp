@@ -1,0 +1,147 @@
+// Controller, mapper and arithmetic unit end to end: networks mapped onto cores built from test
+// doubles (exact macros, fixed-latency memories and NoC) reproduce the reference executor's
+// outputs bit for bit, on one and on several cores.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "compiler/graph/layered_network.h"
+#include "compiler/map/mapper.h"
+#include "testbenches/unit/core/test_doubles.h"
+
+namespace cimtlm {
+namespace {
+
+using graph::LayerSpec;
+
+struct Bench {
+  std::vector<std::unique_ptr<testing::FixedLatencyMemory>> memories;
+  std::vector<std::unique_ptr<testing::ExactMacro>> macros;
+  std::vector<std::unique_ptr<kernel::StatGroup>> stats;
+  std::vector<std::unique_ptr<arith::ArithUnit>> ariths;
+  std::vector<std::unique_ptr<core::CoreController>> controllers;
+  std::unique_ptr<testing::FixedLatencyServices> services;
+};
+
+graph::LayeredNetworkSpec cnn_spec() {
+  graph::LayeredNetworkSpec spec;
+  spec.name = "cnn";
+  spec.seed = 3;
+  spec.input_shape = {1, 3, 10, 10};
+  spec.input_type = graph::DataType::UInt8;
+  spec.input_zero_point = 0;
+  auto layer = [](std::string type, std::function<void(LayerSpec&)> set) {
+    LayerSpec spec;
+    spec.type = std::move(type);
+    set(spec);
+    return spec;
+  };
+  spec.layers = {
+      layer("conv", [](LayerSpec& l) { l.channels = 12; l.padding = 1; l.activation = "relu"; }),
+      layer("conv", [](LayerSpec& l) { l.name = "dw"; l.channels = 12; l.groups = 12; l.padding = 1; l.activation = "relu"; }),
+      layer("maxpool", [](LayerSpec& l) { l.kernel = 2; l.stride = 2; }),
+      layer("conv", [](LayerSpec& l) { l.name = "c3"; l.channels = 20; l.kernel = 3; l.padding = 1; l.weight_bits = 4; l.activation = "relu"; }),
+      layer("conv", [](LayerSpec& l) { l.channels = 20; l.kernel = 1; l.weight_sparsity = 0.6; }),
+      layer("add", [](LayerSpec& l) { l.from = "c3"; l.activation = "relu"; }),
+      layer("avgpool", [](LayerSpec& l) { l.kernel = 2; l.stride = 2; }),
+      layer("flatten", [](LayerSpec&) {}),
+      layer("dense", [](LayerSpec& l) { l.units = 70; l.activation = "relu"; }),
+      layer("dense", [](LayerSpec& l) { l.units = 10; }),
+  };
+  return spec;
+}
+
+// Runs the network on `cores` cores and returns (reference output, simulated output).
+std::pair<graph::Tensor, graph::Tensor> run_on(int cores, int macros, bool double_buffering) {
+  const graph::Graph graph = graph::build_layered_network(cnn_spec());
+  const graph::ValueMap inputs = graph::random_inputs(graph, 3);
+  const graph::ValueMap values = graph::ReferenceExecutor(graph).run(inputs, true);
+
+  map::ArchInfo arch;
+  arch.cores = cores;
+  arch.mesh_rows = 1;
+  arch.mesh_cols = cores;
+  arch.macros_per_core = macros;
+  arch.macro_rows = 64;
+  arch.macro_cols = 64;
+  arch.logical_columns = [](int bits) { return int64_t{64} / bits; };
+  arch.accumulator_bytes = 4096;
+  arch.weight_base = 0;
+  arch.weight_capacity = 1 << 20;
+  arch.activation_base = 1 << 20;
+  arch.activation_capacity = 1 << 20;
+  const map::Mapping mapping = map::map_network(graph, values, arch);
+
+  const sc_core::sc_time period(1, sc_core::SC_NS);
+  const kernel::Clock clock(period);
+  Bench bench;
+  bench.services = std::make_unique<testing::FixedLatencyServices>("noc", period * 20.0);
+  kernel::StatGroup root("chip");
+  for (int c = 0; c < cores; ++c) {
+    const std::string name = "core" + std::to_string(c);
+    bench.memories.push_back(std::make_unique<testing::FixedLatencyMemory>(
+        (name + "_memory").c_str(), 2 << 20, 2, 16, period));
+    bench.ariths.push_back(std::make_unique<arith::ArithUnit>(
+        arith::ArithParams{64, 4096}, root.child(name).child("arith"), nullptr,
+        std::vector<std::string>{name, "arith"}, name));
+    core::CoreParams params;
+    params.macros = macros;
+    params.double_buffering = double_buffering;
+    bench.controllers.push_back(std::make_unique<core::CoreController>(
+        (name + "_controller").c_str(), c, params, clock, *bench.ariths.back(), *bench.services,
+        root.child(name), nullptr));
+    bench.controllers.back()->memory.bind(bench.memories.back()->target);
+    for (int m = 0; m < macros; ++m) {
+      bench.macros.push_back(std::make_unique<testing::ExactMacro>(
+          (name + "_cim" + std::to_string(m)).c_str(), 8, period));
+      (*bench.controllers.back()->cim[static_cast<size_t>(m)]).bind(bench.macros.back()->target);
+    }
+    bench.services->controllers.push_back(bench.controllers.back().get());
+    const core::Program& program = mapping.program.cores[static_cast<size_t>(c)];
+    for (const auto& image : program.images) {
+      std::memcpy(bench.memories.back()->storage.data() + image.addr, image.bytes.data(), image.bytes.size());
+    }
+    bench.controllers.back()->load(program, 2);
+  }
+  for (const auto& input : mapping.program.inputs) {
+    const graph::Tensor& value = inputs.at(input.name);
+    std::memcpy(bench.memories[static_cast<size_t>(input.core)]->storage.data() + input.tensor.addr,
+                value.raw(), value.bytes());
+  }
+  sc_core::sc_start();
+  for (const auto& controller : bench.controllers) {
+    EXPECT_TRUE(controller->finished());
+    EXPECT_EQ(controller->error(), "");
+  }
+  EXPECT_EQ(bench.services->inferences_done, 2 * cores);
+  const auto& output = mapping.program.outputs.at(0);
+  const graph::Tensor& expected = values.at(graph.outputs[0].name);
+  graph::Tensor simulated(expected.type(), expected.shape());
+  std::memcpy(simulated.raw(),
+              bench.memories[static_cast<size_t>(output.core)]->storage.data() + output.tensor.addr,
+              simulated.bytes());
+  return {expected, simulated};
+}
+
+TEST(CoreEndToEnd, OneCoreBitExact) {
+  const auto result = run_on(1, 2, true);
+  EXPECT_EQ(result.first, result.second);
+}
+
+TEST(CoreEndToEnd, FourCoresBitExact) {
+  const auto result = run_on(4, 4, true);
+  EXPECT_EQ(result.first, result.second);
+}
+
+TEST(CoreEndToEnd, SequentialExecutionBitExact) {
+  const auto result = run_on(3, 1, false);
+  EXPECT_EQ(result.first, result.second);
+}
+
+}  // namespace
+}  // namespace cimtlm
+
+int sc_main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}

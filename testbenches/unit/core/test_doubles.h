@@ -1,0 +1,156 @@
+// Test doubles for controller tests: a fixed-latency memory, an exact CIM macro and a NoC with a
+// fixed delivery latency. They implement the same TLM contracts as the real models so that the
+// controller, mapper and arithmetic unit can be tested without them.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "models/cim/cim_job.h"
+#include "models/core/core_controller.h"
+
+namespace cimtlm::testing {
+
+// Memory: one flat byte array from address 0, `latency_cycles` + bytes / bytes_per_cycle.
+class FixedLatencyMemory : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<FixedLatencyMemory> target{"target"};
+
+  FixedLatencyMemory(const sc_core::sc_module_name& name, uint64_t size, uint64_t latency_cycles,
+                     uint64_t bytes_per_cycle, const sc_core::sc_time& period)
+      : sc_module(name), storage(size, 0), latency_(latency_cycles), width_(bytes_per_cycle),
+        period_(period) {
+    target.register_b_transport(this, &FixedLatencyMemory::b_transport);
+  }
+
+  std::vector<uint8_t> storage;
+  uint64_t reads = 0, writes = 0;
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
+    const uint64_t addr = payload.get_address();
+    const uint64_t length = payload.get_data_length();
+    if (addr + length > storage.size()) {
+      payload.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+      return;
+    }
+    if (payload.is_read()) {
+      std::memcpy(payload.get_data_ptr(), storage.data() + addr, length);
+      ++reads;
+    } else if (payload.is_write()) {
+      std::memcpy(storage.data() + addr, payload.get_data_ptr(), length);
+      ++writes;
+    }
+    delay += period_ * static_cast<double>(latency_ + (length + width_ - 1) / width_);
+    payload.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
+  uint64_t latency_, width_;
+  sc_core::sc_time period_;
+};
+
+// CIM macro: exact integer dot products, `cycles_per_vector` per input vector.
+class ExactMacro : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<ExactMacro> target{"target"};
+
+  ExactMacro(const sc_core::sc_module_name& name, uint64_t cycles_per_vector,
+             const sc_core::sc_time& period)
+      : sc_module(name), cycles_per_vector_(cycles_per_vector), period_(period) {
+    target.register_b_transport(this, &ExactMacro::b_transport);
+  }
+  uint64_t loads = 0, vectors = 0;
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
+    cim::CimJobExtension* extension = nullptr;
+    payload.get_extension(extension);
+    cim::CimJob& job = *extension->job;
+    if (job.kind == cim::CimJob::Kind::LoadWeights) {
+      rows_ = job.load.rows;
+      cols_ = job.load.cols;
+      weights_.assign(static_cast<size_t>(rows_ * cols_), 0);
+      for (int64_t r = 0; r < rows_; ++r) {
+        for (int64_t c = 0; c < cols_; ++c) {
+          const uint8_t code = job.load.values[r * cols_ + c];
+          const int32_t value = job.load.values_signed ? static_cast<int8_t>(code) : code;
+          weights_[static_cast<size_t>(r * cols_ + c)] = value - job.load.zero_points[c];
+        }
+      }
+      ++loads;
+      delay += period_ * static_cast<double>(rows_);
+    } else {
+      const auto& compute = job.compute;
+      for (int64_t v = 0; v < compute.vectors; ++v) {
+        for (int64_t c = 0; c < cols_; ++c) {
+          int32_t sum = 0;
+          for (int64_t r = 0; r < rows_; ++r) {
+            const uint8_t code = compute.inputs[v * rows_ + r];
+            const int32_t x = compute.inputs_signed ? static_cast<int8_t>(code) : code;
+            sum += (x - compute.input_zero_point) * weights_[static_cast<size_t>(r * cols_ + c)];
+          }
+          int32_t& out = compute.outputs[v * compute.output_stride + c];
+          out = compute.accumulate ? out + sum : sum;
+        }
+      }
+      vectors += static_cast<uint64_t>(compute.vectors);
+      delay += period_ * static_cast<double>(cycles_per_vector_ * static_cast<uint64_t>(compute.vectors));
+    }
+    payload.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
+  uint64_t cycles_per_vector_;
+  sc_core::sc_time period_;
+  int64_t rows_ = 0, cols_ = 0;
+  std::vector<int32_t> weights_;
+};
+
+// NoC: every message arrives `latency` after it was sent.
+class FixedLatencyServices : public core::CoreServices, public sc_core::sc_module {
+ public:
+  FixedLatencyServices(const sc_core::sc_module_name& name, const sc_core::sc_time& latency)
+      : sc_module(name), latency_(latency) {
+    sc_core::sc_spawn_options options;
+    sc_core::sc_spawn([this] { deliver_loop(); }, "deliver", &options);
+  }
+  std::vector<core::CoreController*> controllers;
+  int inferences_done = 0;
+
+  void send(int from, int to, core::Addr destination, std::vector<uint8_t> data, int tag,
+            const sc_core::sc_time& at) override {
+    pending_.push_back({at + latency_, from, to, destination, std::move(data), tag});
+    wake_.notify(sc_core::SC_ZERO_TIME);
+  }
+  void power_gate(int, int, bool, const sc_core::sc_time&) override {}
+  void inference_done(int, int, const sc_core::sc_time&) override { ++inferences_done; }
+
+ private:
+  struct Message {
+    sc_core::sc_time arrival;
+    int from, to;
+    core::Addr destination;
+    std::vector<uint8_t> data;
+    int tag;
+  };
+  void deliver_loop() {
+    while (true) {
+      if (pending_.empty()) wait(wake_);
+      while (!pending_.empty()) {
+        Message message = std::move(pending_.front());
+        pending_.erase(pending_.begin());
+        if (message.arrival > sc_core::sc_time_stamp()) wait(message.arrival - sc_core::sc_time_stamp());
+        controllers.at(static_cast<size_t>(message.to))
+            ->deliver(message.from, message.tag, message.destination, message.data,
+                      sc_core::sc_time_stamp());
+      }
+    }
+  }
+  sc_core::sc_time latency_;
+  std::vector<Message> pending_;
+  sc_core::sc_event wake_;
+};
+
+}  // namespace cimtlm::testing
