@@ -1,0 +1,68 @@
+// The chip: every core of the platform and the NoC between them, built from a PlatformSpec.
+// It is the cores' network interface (CoreServices): a Send becomes a NoC transfer whose
+// delivery writes the data into the destination core's memory.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "models/core/core.h"
+#include "models/kernel/environment.h"
+#include "models/kernel/stats.h"
+#include "models/kernel/vcd.h"
+#include "models/noc/noc.h"
+#include "platforms/spec/platform_spec.h"
+
+namespace cimtlm::platforms {
+
+class Chip : public sc_core::sc_module, public core::CoreServices {
+ public:
+  Chip(const sc_core::sc_module_name& name, const PlatformSpec& spec, kernel::StatGroup& stats,
+       kernel::VcdTrace* trace);
+  ~Chip() override;
+
+  int core_count() const { return static_cast<int>(cores_.size()); }
+  core::Core& core(int index) { return *cores_.at(static_cast<size_t>(index)); }
+  noc::Noc& network() { return *noc_; }
+  const kernel::Clock& clock() const { return clock_; }
+
+  // Loads every core's program (images preloaded untimed) for `inferences` inferences.
+  void load(const core::ChipProgram& program, int inferences);
+  bool write(int core, core::Addr addr, const void* data, size_t bytes);
+  bool read(int core, core::Addr addr, void* data, size_t bytes);
+
+  // After sc_start: when the last core finished, and the first failure (empty when none).
+  sc_core::sc_time finish_time() const;
+  std::string failure() const;
+  // Accounts leakage and closes traces (call once after sc_start).
+  void finalize();
+
+  // Progress, readable from another thread while the simulation runs.
+  struct Progress {
+    std::atomic<uint64_t> simulated_ps{0};
+    std::atomic<uint64_t> inferences{0};
+  };
+  const Progress& progress() const { return progress_; }
+
+  // CoreServices
+  void send(int from_core, int to_core, core::Addr destination, std::vector<uint8_t> data,
+            int tag, const sc_core::sc_time& at) override;
+  void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) override;
+  void inference_done(int core, int inference, const sc_core::sc_time& at) override;
+
+ private:
+  const PlatformSpec& spec_;
+  kernel::Clock clock_;
+  kernel::FixedTemperature temperature_;
+  std::vector<std::unique_ptr<core::Core>> cores_;
+  std::unique_ptr<noc::Noc> noc_;
+  Progress progress_;
+  bool finalized_ = false;
+};
+
+}  // namespace cimtlm::platforms

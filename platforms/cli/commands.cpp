@@ -1,0 +1,209 @@
+#include "platforms/cli/commands.h"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "platforms/config/config.h"
+#include "platforms/config/reference.h"
+#include "platforms/run/run.h"
+#include "platforms/spec/platform_spec.h"
+
+#ifndef CIMTLM_VERSION
+#define CIMTLM_VERSION "unknown"
+#endif
+
+namespace cimtlm::platforms::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+const char* kUsage =
+    "cimtlm " CIMTLM_VERSION
+    " - a SystemC/TLM-2.0 model of compute-in-memory AI accelerators\n"
+    "\n"
+    "Usage:\n"
+    "  cimtlm run CONFIG.yaml [options]     simulate the platform running its networks\n"
+    "  cimtlm validate CONFIG.yaml          check a platform file, print its effective configuration\n"
+    "  cimtlm docs [--key PREFIX]           the configuration reference (every key, unit, default)\n"
+    "  cimtlm noc CONFIG.yaml [options]     NoC traffic sweeps (latency vs offered load)\n"
+    "  cimtlm cim-sweep CONFIG.yaml         CIM macro energy/latency versus input sparsity\n"
+    "  cimtlm retention [--csv FILE]        retention time versus temperature of the memory technologies\n"
+    "  cimtlm COMMAND --help                options of a command\n"
+    "  cimtlm --version\n"
+    "\n"
+    "Exit status: 0 success, 1 the simulation ran but found a failure (output mismatch, retention\n"
+    "violation under policy 'error'), 2 bad input (command line, YAML, ONNX or data files).\n";
+
+// Parses a sub-command's arguments; throws po::error on bad options.
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
+                        const po::positional_options_description& positional) {
+  po::variables_map values;
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
+  po::notify(values);
+  return values;
+}
+
+std::vector<Override> overrides_of(const po::variables_map& values) {
+  std::vector<Override> overrides;
+  if (values.count("set")) {
+    for (const auto& text : values["set"].as<std::vector<std::string>>()) {
+      overrides.push_back(parse_override(text));
+    }
+  }
+  return overrides;
+}
+
+}  // namespace
+
+const std::vector<CommandEntry>& commands() {
+  static const std::vector<CommandEntry> table = {
+      {"run", run_command},
+      {"validate", validate_command},
+      {"docs", docs_command},
+  };
+  return table;
+}
+
+int dispatch(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    err << kUsage;
+    return kExitBadInput;
+  }
+  const std::string command = args.front();
+  args.erase(args.begin());
+  if (command == "--help" || command == "-h" || command == "help") {
+    out << kUsage;
+    return kExitOk;
+  }
+  if (command == "--version") {
+    out << "cimtlm " << CIMTLM_VERSION << '\n';
+    return kExitOk;
+  }
+  try {
+    for (const auto& entry : commands()) {
+      if (entry.name == command) return entry.function(args, out, err);
+    }
+  } catch (const po::error& error) {
+    err << "cimtlm " << command << ": " << error.what() << " (see cimtlm " << command
+        << " --help)\n";
+    return kExitBadInput;
+  } catch (const ConfigError& error) {
+    err << error.what() << '\n';
+    return kExitBadInput;
+  }
+  std::string known;
+  for (const auto& entry : commands()) known += (known.empty() ? "" : ", ") + entry.name;
+  err << "cimtlm: unknown command '" << command << "' (commands: " << known
+      << "; see cimtlm --help)\n";
+  return kExitBadInput;
+}
+
+int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("cimtlm run CONFIG.yaml [options]");
+  options.add_options()("help,h", "show this help")(
+      "network", po::value<std::vector<std::string>>(),
+      "network to run (YAML layer list or ONNX); repeat for several; replaces workload.networks")(
+      "set", po::value<std::vector<std::string>>(),
+      "override a configuration key: --set core.cim.adc_bits=6 (repeatable)")(
+      "vcd", po::value<std::string>(), "write a VCD trace (and a GTKWave .gtkw beside it)")(
+      "stats", po::value<std::string>(),
+      "stats JSON file (default traces/<config>.stats.json; the effective configuration goes beside it)")(
+      "input", po::value<std::vector<std::string>>(),
+      "network input NAME=FILE (.pb ONNX TensorProto or .npy); default: seeded random inputs")(
+      "output-dir", po::value<std::string>(), "write every network output as output_<k>.pb and .npy")(
+      "inferences", po::value<int>(), "inferences per network (overrides workload.inferences)")(
+      "quiet,q", "no progress line and no report on stdout")(
+      "config", po::value<std::string>(), "platform file (the positional argument)");
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  const po::variables_map values = parse(args, options, positional);
+  if (values.count("help")) {
+    out << options << '\n'
+        << "The configuration keys and their defaults: cimtlm docs (or configs/README.md).\n";
+    return kExitOk;
+  }
+  if (!values.count("config")) {
+    err << "cimtlm run: missing CONFIG.yaml (see cimtlm run --help)\n";
+    return kExitBadInput;
+  }
+  RunOptions run;
+  run.config_path = values["config"].as<std::string>();
+  run.overrides = overrides_of(values);
+  if (values.count("network")) run.networks = values["network"].as<std::vector<std::string>>();
+  if (values.count("vcd")) run.vcd_path = values["vcd"].as<std::string>();
+  if (values.count("stats")) run.stats_path = values["stats"].as<std::string>();
+  if (values.count("output-dir")) run.output_dir = values["output-dir"].as<std::string>();
+  if (values.count("inferences")) {
+    run.inferences = values["inferences"].as<int>();
+    if (run.inferences < 1) {
+      err << "cimtlm run: --inferences must be at least 1\n";
+      return kExitBadInput;
+    }
+  }
+  if (values.count("input")) {
+    for (const auto& text : values["input"].as<std::vector<std::string>>()) {
+      const size_t equals = text.find('=');
+      if (equals == std::string::npos || equals == 0 || equals + 1 == text.size()) {
+        err << "cimtlm run: --input " << text << ": expected NAME=FILE\n";
+        return kExitBadInput;
+      }
+      run.inputs.emplace_back(text.substr(0, equals), text.substr(equals + 1));
+    }
+  }
+  run.quiet = values.count("quiet") != 0;
+  return run_platform(run, out, err);
+}
+
+int validate_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("cimtlm validate CONFIG.yaml [options]");
+  options.add_options()("help,h", "show this help")(
+      "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
+      "config", po::value<std::string>(), "platform file (the positional argument)");
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  const po::variables_map values = parse(args, options, positional);
+  if (values.count("help")) {
+    out << options << '\n';
+    return kExitOk;
+  }
+  if (!values.count("config")) {
+    err << "cimtlm validate: missing CONFIG.yaml (see cimtlm validate --help)\n";
+    return kExitBadInput;
+  }
+  const Config config =
+      load_config(values["config"].as<std::string>(), platform_schema(), overrides_of(values));
+  // Cross-key checks (the models' own validate()) run while building the specification.
+  (void)build_platform_spec(config);
+  out << config.effective_yaml();
+  return kExitOk;
+}
+
+int docs_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("cimtlm docs [options]");
+  options.add_options()("help,h", "show this help")(
+      "output,o", po::value<std::string>(), "write to FILE instead of standard output")(
+      "network", "document the layer-list network format instead of the platform format");
+  const po::variables_map values = parse(args, options, {});
+  if (values.count("help")) {
+    out << options << '\n';
+    return kExitOk;
+  }
+  const std::string text = configuration_reference(values.count("network") != 0);
+  if (values.count("output")) {
+    const std::string path = values["output"].as<std::string>();
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    if (!(file << text)) {
+      err << "cimtlm docs: cannot write " << path << '\n';
+      return kExitBadInput;
+    }
+    return kExitOk;
+  }
+  out << text;
+  return kExitOk;
+}
+
+}  // namespace cimtlm::platforms::cli

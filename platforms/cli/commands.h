@@ -1,0 +1,29 @@
+// Sub-commands of the cimtlm executable. Each returns the process exit status.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace cimtlm::platforms::cli {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;   // the simulation ran and found a failure
+constexpr int kExitBadInput = 2;  // bad command line, YAML, ONNX or data file
+
+int dispatch(int argc, char** argv, std::ostream& out, std::ostream& err);
+
+using CommandFunction = int (*)(const std::vector<std::string>& args, std::ostream& out,
+                                std::ostream& err);
+struct CommandEntry {
+  const char* name;
+  CommandFunction function;
+};
+// Every sub-command, in the order `cimtlm --help` lists them.
+const std::vector<CommandEntry>& commands();
+
+int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int validate_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int docs_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace cimtlm::platforms::cli

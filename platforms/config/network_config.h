@@ -1,0 +1,13 @@
+// Layer-list network files (configs/networks/*.yaml, schema platforms/network_schema.yaml).
+#pragma once
+
+#include <string>
+
+#include "compiler/graph/layered_network.h"
+
+namespace cimtlm::platforms {
+
+// Reads and validates a network file; throws ConfigError (file:line:col: key: message).
+graph::LayeredNetworkSpec load_network_spec(const std::string& path);
+
+}  // namespace cimtlm::platforms

@@ -1,0 +1,234 @@
+#include "platforms/spec/platform_spec.h"
+
+#include <cmath>
+#include <regex>
+
+namespace cimtlm::platforms {
+
+namespace {
+
+constexpr double kPico = 1e12;   // J -> pJ
+constexpr double kMilli = 1e3;   // W -> mW
+constexpr double kFemto = 1e15;  // J -> fJ
+
+// Turns a model's validate() message into a ConfigError at the key it names: the first key of
+// `section` that appears as a word in the message (or the section itself).
+[[noreturn]] void invalid(const Config& config, const std::string& section,
+                          const std::vector<std::string>& keys, const std::string& message) {
+  std::string best_path;
+  size_t best_at = std::string::npos;
+  for (const auto& key : keys) {
+    const std::regex word("(^|[^a-z_])" + key + "([^a-z_]|$)");
+    std::smatch match;
+    if (std::regex_search(message, match, word)) {
+      const auto at = static_cast<size_t>(match.position(0));
+      if (at < best_at) {
+        best_at = at;
+        best_path = section + "." + key;
+      }
+    }
+  }
+  if (!best_path.empty() && config.has(best_path)) {
+    throw ConfigError(config.where(best_path) + ": " + message);
+  }
+  throw ConfigError(config.file() + ": " + section + ": " + message);
+}
+
+std::vector<std::string> keys_of(const std::string& section) {
+  const SchemaNode* node = platform_schema().find(section);
+  return node ? node->child_names() : std::vector<std::string>{};
+}
+
+noc::NocParams noc_params(const Config& config) {
+  noc::NocParams p;
+  p.topology = config.string("noc.topology");
+  p.rows = static_cast<int>(config.integer("noc.rows"));
+  p.cols = static_cast<int>(config.integer("noc.cols"));
+  p.concentration = static_cast<int>(config.integer("noc.concentration"));
+  p.routing = config.string("noc.routing");
+  p.vcs = static_cast<int>(config.integer("noc.vcs"));
+  p.vc_buffer_flits = static_cast<int>(config.integer("noc.vc_buffer_flits"));
+  p.flit_bits = static_cast<int>(config.integer("noc.flit_bits"));
+  p.routing_cycles = static_cast<int>(config.integer("noc.routing_cycles"));
+  p.vc_allocation_cycles = static_cast<int>(config.integer("noc.vc_allocation_cycles"));
+  p.switch_allocation_cycles = static_cast<int>(config.integer("noc.switch_allocation_cycles"));
+  p.switch_traversal_cycles = static_cast<int>(config.integer("noc.switch_traversal_cycles"));
+  p.link_cycles = static_cast<int>(config.integer("noc.link_cycles"));
+  p.credit_delay_cycles = static_cast<int>(config.integer("noc.credit_delay_cycles"));
+  p.max_packet_payload_bytes = static_cast<int>(config.integer("noc.max_packet_payload"));
+  p.buffer_energy_pj_per_flit = config.number("noc.buffer_energy_per_flit") * kPico;
+  p.crossbar_energy_pj_per_flit = config.number("noc.crossbar_energy_per_flit") * kPico;
+  p.link_energy_pj_per_flit = config.number("noc.link_energy_per_flit") * kPico;
+  p.router_leakage_mw = config.number("noc.router_leakage") * kMilli;
+  const std::string problem = p.validate();
+  if (!problem.empty()) invalid(config, "noc", keys_of("noc"), problem);
+  return p;
+}
+
+cim::CimMacroParams cim_params(const Config& config, uint64_t seed) {
+  cim::CimMacroParams p;
+  const std::string s = "core.cim.";
+  p.rows = config.integer(s + "rows");
+  p.cols = config.integer(s + "cols");
+  p.cell_bits = static_cast<int>(config.integer(s + "cell_bits"));
+  p.encoding = config.string(s + "encoding");
+  p.max_weight_bits = static_cast<int>(config.integer(s + "max_weight_bits"));
+  p.max_input_bits = static_cast<int>(config.integer(s + "max_input_bits"));
+  p.rows_per_activation = config.integer(s + "rows_per_activation");
+  p.row_block = config.integer(s + "row_block");
+  p.sparsity_threshold = config.number(s + "sparsity_threshold");
+  p.adc_bits = static_cast<int>(config.integer(s + "adc_bits"));
+  p.cols_per_adc = config.integer(s + "cols_per_adc");
+  p.adc_range_narrowing = config.boolean(s + "adc_range_narrowing");
+  p.adc_walden_fom_fj_per_step = config.number(s + "adc_walden_fom") * kFemto;
+  p.adc_schreier_fom_db = config.number(s + "adc_schreier_fom_db");
+  p.row_activation_cycles = config.integer(s + "row_activation_cycles");
+  p.adc_conversion_cycles = config.integer(s + "adc_conversion_cycles");
+  p.shift_add_cycles = config.integer(s + "shift_add_cycles");
+  p.detection_cycles = config.integer(s + "detection_cycles");
+  p.compensation_cycles = config.integer(s + "compensation_cycles");
+  p.weight_write_cycles_per_row = config.integer(s + "weight_write_cycles_per_row");
+  p.row_activation_energy_pj = config.number(s + "row_activation_energy") * kPico;
+  p.bitline_energy_pj_per_active_cell = config.number(s + "bitline_energy_per_active_cell") * kPico;
+  p.shift_add_energy_pj = config.number(s + "shift_add_energy") * kPico;
+  p.detection_energy_pj_per_row = config.number(s + "detection_energy_per_row") * kPico;
+  p.compensation_energy_pj = config.number(s + "compensation_energy") * kPico;
+  p.write_energy_pj_per_cell = config.number(s + "write_energy_per_cell") * kPico;
+  p.leakage_mw = config.number(s + "leakage") * kMilli;
+  p.conductance_sigma = config.number(s + "conductance_sigma");
+  p.adc_offset_lsb = config.number(s + "adc_offset_lsb");
+  p.adc_noise_lsb = config.number(s + "adc_noise_lsb");
+  p.seed = seed;
+  const std::string problem = p.validate();
+  if (!problem.empty()) invalid(config, "core.cim", keys_of("core.cim"), problem);
+  return p;
+}
+
+arith::ArithParams arith_params(const Config& config) {
+  arith::ArithParams p;
+  const std::string s = "core.arith.";
+  p.simd_lanes = static_cast<int>(config.integer(s + "simd_lanes"));
+  p.accumulator_bytes = static_cast<uint64_t>(config.integer(s + "accumulator_bytes"));
+  p.pipeline_cycles = static_cast<uint64_t>(config.integer(s + "pipeline_cycles"));
+  p.accumulate_energy_pj = config.number(s + "accumulate_energy") * kPico;
+  p.requantize_energy_pj = config.number(s + "requantize_energy") * kPico;
+  p.lookup_energy_pj = config.number(s + "lookup_energy") * kPico;
+  p.eltwise_energy_pj = config.number(s + "eltwise_energy") * kPico;
+  p.pool_energy_pj = config.number(s + "pool_energy") * kPico;
+  p.softmax_energy_pj = config.number(s + "softmax_energy") * kPico;
+  p.leakage_mw = config.number(s + "leakage") * kMilli;
+  const std::string problem = p.validate();
+  if (!problem.empty()) invalid(config, "core.arith", keys_of("core.arith"), problem);
+  return p;
+}
+
+std::vector<memory::MemoryLevelParams> memory_levels(const Config& config, uint64_t seed) {
+  std::vector<memory::MemoryLevelParams> levels;
+  memory::RetentionPolicy policy = memory::RetentionPolicy::Error;
+  memory::parse_retention_policy(config.string("core.memory.on_retention_violation"), policy);
+  for (const auto& name : config.items("core.memory.levels")) {
+    const std::string s = "core.memory.levels." + name + ".";
+    memory::MemoryLevelParams p;
+    p.name = name;
+    p.technology = config.string(s + "technology");
+    p.stack_layer = static_cast<int>(config.integer(s + "stack_layer"));
+    p.off_chip = config.boolean(s + "off_chip");
+    p.capacity_bytes = static_cast<uint64_t>(config.integer(s + "capacity"));
+    p.banks = static_cast<int>(config.integer(s + "banks"));
+    p.word_bytes = static_cast<int>(config.integer(s + "word_bytes"));
+    p.row_bytes = static_cast<int>(config.integer(s + "row_bytes"));
+    p.alignment_bytes = static_cast<int>(config.integer(s + "alignment"));
+    p.read_cycles = static_cast<int>(config.integer(s + "read_cycles"));
+    p.write_cycles = static_cast<int>(config.integer(s + "write_cycles"));
+    p.bytes_per_cycle = static_cast<int>(config.integer(s + "bytes_per_cycle"));
+    p.read_energy_pj_per_bit = config.number(s + "read_energy_per_bit") * kPico;
+    p.write_energy_pj_per_bit = config.number(s + "write_energy_per_bit") * kPico;
+    p.leakage_pw_per_bit = config.number(s + "leakage_per_bit") * kPico;
+    p.static_cell = config.boolean(s + "static_cell");
+    p.retention_s_at_ref = config.number(s + "retention");
+    p.reference_temperature_k = config.number(s + "retention_temperature");
+    p.activation_energy_ev = config.number(s + "activation_energy");
+    p.refresh_enabled = config.boolean(s + "refresh");
+    p.refresh_margin = config.number(s + "refresh_margin");
+    p.refresh_cycles_per_row = static_cast<int>(config.integer(s + "refresh_cycles_per_row"));
+    p.refresh_energy_pj_per_row = config.number(s + "refresh_energy_per_row") * kPico;
+    p.wakeup_cycles = static_cast<int>(config.integer(s + "wakeup_cycles"));
+    p.wakeup_energy_pj = config.number(s + "wakeup_energy") * kPico;
+    p.vertical_hop_cycles = static_cast<int>(config.integer(s + "vertical_hop_cycles"));
+    p.vertical_hop_energy_pj_per_bit = config.number(s + "vertical_hop_energy_per_bit") * kPico;
+    p.area_um2_per_bit = config.number(s + "area_per_bit") * 1e12;
+    p.decay_spread = config.number(s + "decay_spread");
+    p.on_retention_violation = policy;
+    const std::string problem = p.validate();
+    if (!problem.empty()) {
+      invalid(config, "core.memory.levels." + name, keys_of("core.memory.levels.*"), problem);
+    }
+    levels.push_back(p);
+  }
+  (void)seed;
+  return levels;
+}
+
+int level_by_name(const Config& config, const std::vector<memory::MemoryLevelParams>& levels,
+                  const std::string& key, bool weights) {
+  const std::string& wanted = config.string(key);
+  if (wanted != "auto") {
+    for (size_t index = 0; index < levels.size(); ++index) {
+      if (levels[index].name == wanted) return static_cast<int>(index);
+    }
+    std::string names;
+    for (const auto& level : levels) names += (names.empty() ? "" : ", ") + level.name;
+    throw ConfigError(config.where(key) + ": no memory level named '" + wanted +
+                      "' (levels: " + names + ")");
+  }
+  // auto: weights in the on-chip level with the longest retention, activations in the fastest
+  // on-chip level (the hierarchy's default placement).
+  int best = -1;
+  for (size_t index = 0; index < levels.size(); ++index) {
+    const auto& level = levels[index];
+    if (level.off_chip) continue;
+    if (best < 0) {
+      best = static_cast<int>(index);
+      continue;
+    }
+    const auto& current = levels[static_cast<size_t>(best)];
+    if (weights) {
+      const double a = level.static_cell ? 0.0 : level.retention_s_at_ref;
+      const double b = current.static_cell ? 0.0 : current.retention_s_at_ref;
+      if (a > b) best = static_cast<int>(index);
+    } else if (level.read_cycles < current.read_cycles ||
+               (level.read_cycles == current.read_cycles &&
+                level.bytes_per_cycle > current.bytes_per_cycle)) {
+      best = static_cast<int>(index);
+    }
+  }
+  return best < 0 ? 0 : best;
+}
+
+}  // namespace
+
+PlatformSpec build_platform_spec(const Config& config) {
+  PlatformSpec spec;
+  spec.file = config.file();
+  spec.name = config.string("platform.name");
+  spec.seed = static_cast<uint64_t>(config.integer("platform.seed"));
+  spec.clock_hz = config.number("clock.frequency");
+  spec.temperature_k = config.number("environment.temperature");
+  spec.noc = noc_params(config);
+  spec.core.macros = static_cast<int>(config.integer("core.macros"));
+  spec.core.command_cycles = static_cast<uint64_t>(config.integer("core.controller.command_cycles"));
+  spec.core.double_buffering = config.boolean("core.controller.double_buffering");
+  spec.cim = cim_params(config, spec.seed);
+  spec.arith = arith_params(config);
+  spec.memory_levels = memory_levels(config, spec.seed);
+  spec.weights_level = level_by_name(config, spec.memory_levels, "core.memory.weights_level", true);
+  spec.activations_level =
+      level_by_name(config, spec.memory_levels, "core.memory.activations_level", false);
+  spec.networks = config.list("workload.networks");
+  spec.inferences = static_cast<int>(config.integer("workload.inferences"));
+  spec.quantum_s = config.number("simulation.quantum");
+  spec.check_reference = config.boolean("simulation.check_reference");
+  return spec;
+}
+
+}  // namespace cimtlm::platforms

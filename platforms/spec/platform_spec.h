@@ -1,0 +1,44 @@
+// The platform specification: a checked platform file turned into the models' parameter structs
+// (units resolved). Only this layer knows YAML; models receive plain structs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "models/arith/arith_params.h"
+#include "models/cim/cim_params.h"
+#include "models/core/core_controller.h"
+#include "models/memory/memory_params.h"
+#include "models/noc/noc_params.h"
+#include "platforms/config/config.h"
+
+namespace cimtlm::platforms {
+
+struct PlatformSpec {
+  std::string name;
+  std::string file;
+  uint64_t seed = 1;
+  double clock_hz = 1e9;
+  double temperature_k = 358.15;
+
+  noc::NocParams noc;
+  core::CoreParams core;
+  cim::CimMacroParams cim;
+  arith::ArithParams arith;
+  std::vector<memory::MemoryLevelParams> memory_levels;
+  int weights_level = 0;      // index into memory_levels
+  int activations_level = 0;  // index into memory_levels
+
+  std::vector<std::string> networks;
+  int inferences = 1;
+  double quantum_s = 1e-6;
+  bool check_reference = true;
+
+  int cores() const { return noc.nodes(); }
+};
+
+// Builds the specification and runs every model's validate(); throws ConfigError naming the file,
+// line and key path of the offending value.
+PlatformSpec build_platform_spec(const Config& config);
+
+}  // namespace cimtlm::platforms
