@@ -340,19 +340,20 @@ void MemoryLevel::record_violation(uint64_t row, uint64_t address, uint64_t time
 bool MemoryLevel::check_row(uint64_t row, uint64_t address, uint64_t time_ps) {
   RowState& state = rows_state_[row];
   if (!(state.flags & kWritten)) return false;
-  const uint64_t restored = effective_restore_ps(row, time_ps);
-  bool lost = (state.flags & kLost) != 0;
+  uint64_t restored = effective_restore_ps(row, time_ps);
   double used = 0;
-  if (!lost && !params_.static_cell && timeline_.expired(restored, time_ps)) {
-    lost = true;
+  if (state.flags & kLost) {
+    // Lost while gated (found at wake-up): report against the write or refresh it last had.
+    restored = state.restored_ps;
+    used = std::max(1.0, timeline_.consumed(restored, time_ps));
+  } else if (!params_.static_cell && timeline_.expired(restored, time_ps)) {
     used = timeline_.consumed(restored, time_ps);
     if (params_.on_retention_violation == RetentionPolicy::Inject) {
       decayed_bits_ += decay_row(row, used);
     }
-  } else if (lost) {
-    used = std::max(1.0, timeline_.consumed(restored, time_ps));
+  } else {
+    return false;
   }
-  if (!lost) return false;
   record_violation(row, address, time_ps, restored, used);
   if (params_.on_retention_violation == RetentionPolicy::Error) error_in_access_ = true;
   return true;
@@ -438,10 +439,12 @@ void MemoryLevel::wake(uint64_t time_ps) {
       const uint64_t restored = effective_restore_ps(row, time_ps);
       if (state.flags & kLost) continue;
       if (timeline_.expired(restored, time_ps)) {
+        // The burst rewrites what is left; the row keeps its last good restore time for the
+        // report, and the lost flag until it is written again.
         state.flags |= kLost;
+        state.restored_ps = restored;
         any_lost_ = true;
         if (inject) decayed_bits_ += decay_row(row, timeline_.consumed(restored, time_ps));
-        state.restored_ps = time_ps;  // the burst rewrites what is left
         ++burst;
         continue;
       }
