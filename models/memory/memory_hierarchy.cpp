@@ -16,18 +16,16 @@ MemoryHierarchy::MemoryHierarchy(const sc_core::sc_module_name& name,
   std::set<std::string> names;
   for (const auto& params : levels) {
     if (!names.insert(params.name).second) {
-      throw std::invalid_argument("memory hierarchy: level name '" + params.name +
-                                  "' used twice");
+      throw std::invalid_argument("memory hierarchy: level name '" + params.name + "' used twice");
     }
   }
   for (size_t index = 0; index < levels.size(); ++index) {
     const auto& params = levels[index];
     kernel::StatGroup& level_stats = stats.child(params.name, "memory");
-    levels_.push_back(std::make_unique<MemoryLevel>(params.name.c_str(), params, clock,
-                                                    level_stats, temperature, vcd, seed,
+    levels_.push_back(std::make_unique<MemoryLevel>(params.name.c_str(), params, clock, level_stats,
+                                                    temperature, vcd, seed,
                                                     base(static_cast<int>(index))));
-    level_sockets_.push_back(
-        std::make_unique<LevelSocket>(("to_" + params.name).c_str()));
+    level_sockets_.push_back(std::make_unique<LevelSocket>(("to_" + params.name).c_str()));
     level_sockets_.back()->register_invalidate_direct_mem_ptr(
         this, &MemoryHierarchy::invalidate_direct_mem_ptr, static_cast<int>(index));
     level_sockets_.back()->bind(levels_.back()->target);
@@ -62,9 +60,9 @@ int MemoryHierarchy::weights_level() const {
   for (int index = 0; index < level_count(); ++index) {
     const auto& params = level(index).params();
     if (params.off_chip || params.static_cell) continue;
-    if (best < 0 || params.retention_s(params.reference_temperature_k) >
-                        level(best).params().retention_s(
-                            level(best).params().reference_temperature_k)) {
+    if (best < 0 ||
+        params.retention_s(params.reference_temperature_k) >
+            level(best).params().retention_s(level(best).params().reference_temperature_k)) {
       best = index;
     }
   }
@@ -164,16 +162,17 @@ bool MemoryHierarchy::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::t
   if (index < 0) {
     // Deny for the unmapped rest of the level window.
     const uint64_t window = addr / kLevelAddressStride;
-    const uint64_t start =
-        window < levels_.size() ? base(static_cast<int>(window)) + capacity(static_cast<int>(window))
-                                : window * kLevelAddressStride;
+    const uint64_t start = window < levels_.size()
+                               ? base(static_cast<int>(window)) + capacity(static_cast<int>(window))
+                               : window * kLevelAddressStride;
     dmi.allow_none();
     dmi.set_start_address(start);
     dmi.set_end_address(window * kLevelAddressStride + (kLevelAddressStride - 1));
     return false;
   }
   trans.set_address(addr - base(index));
-  const bool granted = (*level_sockets_[static_cast<size_t>(index)])->get_direct_mem_ptr(trans, dmi);
+  const bool granted =
+      (*level_sockets_[static_cast<size_t>(index)])->get_direct_mem_ptr(trans, dmi);
   trans.set_address(addr);
   dmi.set_start_address(dmi.get_start_address() + base(index));
   dmi.set_end_address(dmi.get_end_address() + base(index));

@@ -3,15 +3,15 @@
 // 32 bits of an address, its offset the lower 32 bits.
 #pragma once
 
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
+#include <vector>
 
 #include "models/kernel/environment.h"
 #include "models/kernel/stats.h"
@@ -30,10 +30,9 @@ class MemoryHierarchy : public sc_core::sc_module {
 
   // One child stat group per level (named after the level, component "memory") under `stats`.
   // Throws std::invalid_argument when a level's parameters are invalid or names repeat.
-  MemoryHierarchy(const sc_core::sc_module_name& name,
-                  const std::vector<MemoryLevelParams>& levels, const kernel::Clock& clock,
-                  kernel::StatGroup& stats, kernel::TemperatureSource& temperature,
-                  kernel::VcdTrace* vcd, uint64_t seed);
+  MemoryHierarchy(const sc_core::sc_module_name& name, const std::vector<MemoryLevelParams>& levels,
+                  const kernel::Clock& clock, kernel::StatGroup& stats,
+                  kernel::TemperatureSource& temperature, kernel::VcdTrace* vcd, uint64_t seed);
   ~MemoryHierarchy() override;
 
   int level_count() const { return static_cast<int>(levels_.size()); }

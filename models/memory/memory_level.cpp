@@ -272,9 +272,10 @@ uint64_t MemoryLevel::reserve(uint64_t offset, uint64_t length, bool is_write, u
   contention_wait_ns_ += static_cast<double>(free_at - ready) * 1e-3;
 
   uint64_t start = skip_refresh_windows(free_at, bank_mask);
-  const uint64_t beats =
-      length == 0 ? 1 : (length + static_cast<uint64_t>(params_.bytes_per_cycle) - 1) /
-                            static_cast<uint64_t>(params_.bytes_per_cycle);
+  const uint64_t beats = length == 0
+                             ? 1
+                             : (length + static_cast<uint64_t>(params_.bytes_per_cycle) - 1) /
+                                   static_cast<uint64_t>(params_.bytes_per_cycle);
   const uint64_t service_ps =
       period_ps_ *
       (static_cast<uint64_t>(is_write ? params_.write_cycles : params_.read_cycles) + beats - 1);
@@ -388,8 +389,8 @@ uint64_t MemoryLevel::scramble_row(uint64_t row) {
   for (uint64_t byte = 0; byte < row_bytes; ++byte) {
     const auto power_up =
         static_cast<uint8_t>(mix(level_key_ ^ mix(row * row_bytes + byte) ^ 0x5eedULL));
-    flipped += static_cast<uint64_t>(
-        __builtin_popcount(static_cast<unsigned>(bytes[byte] ^ power_up)));
+    flipped +=
+        static_cast<uint64_t>(__builtin_popcount(static_cast<unsigned>(bytes[byte] ^ power_up)));
     bytes[byte] = power_up;
   }
   return flipped;
@@ -581,10 +582,10 @@ bool MemoryLevel::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_d
   }
   dmi.set_dmi_ptr(storage_.get());
   dmi.allow_read_write();
-  dmi.set_read_latency(time_of_ps(period_ps_ * static_cast<uint64_t>(params_.read_cycles) +
-                                  hop_ps_));
-  dmi.set_write_latency(time_of_ps(period_ps_ * static_cast<uint64_t>(params_.write_cycles) +
-                                   hop_ps_));
+  dmi.set_read_latency(
+      time_of_ps(period_ps_ * static_cast<uint64_t>(params_.read_cycles) + hop_ps_));
+  dmi.set_write_latency(
+      time_of_ps(period_ps_ * static_cast<uint64_t>(params_.write_cycles) + hop_ps_));
   dmi_granted_ = true;
   ++dmi_grants_;
   (void)trans;
@@ -613,8 +614,8 @@ void MemoryLevel::finalize(const sc_core::sc_time& end) {
   power_gated_ns_ = static_cast<double>(gated_ps) * 1e-3;
   const uint64_t powered_ps = end_ps > gated_ps ? end_ps - gated_ps : 0;
   // pW x s = pJ.
-  leakage_energy_pj_ = params_.leakage_pw_per_bit * params_.bits() *
-                       static_cast<double>(powered_ps) * 1e-12;
+  leakage_energy_pj_ =
+      params_.leakage_pw_per_bit * params_.bits() * static_cast<double>(powered_ps) * 1e-12;
 
   const uint64_t slots = timeline_.slots_through(end_ps);
   refreshes_ = slots + burst_refreshes_;

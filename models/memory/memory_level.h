@@ -3,15 +3,15 @@
 // data (see README.md for the equations and the timing of a transaction).
 #pragma once
 
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
+#include <vector>
 
 #include "models/kernel/environment.h"
 #include "models/kernel/stats.h"

@@ -9,9 +9,12 @@ namespace cimtlm::memory {
 
 const char* to_string(RetentionPolicy policy) {
   switch (policy) {
-    case RetentionPolicy::Error: return "error";
-    case RetentionPolicy::Inject: return "inject";
-    case RetentionPolicy::Warn: return "warn";
+    case RetentionPolicy::Error:
+      return "error";
+    case RetentionPolicy::Inject:
+      return "inject";
+    case RetentionPolicy::Warn:
+      return "warn";
   }
   return "error";
 }
@@ -42,7 +45,9 @@ double MemoryLevelParams::retention_s(double temperature_k) const {
 }
 
 namespace {
-bool is_power_of_two(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+bool is_power_of_two(uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
 }  // namespace
 
 std::string MemoryLevelParams::validate() const {
@@ -116,7 +121,9 @@ std::string MemoryLevelParams::validate() const {
   return error.str();
 }
 
-std::vector<std::string> technology_names() { return {"nosram", "dosram", "sram", "dram"}; }
+std::vector<std::string> technology_names() {
+  return {"nosram", "dosram", "sram", "dram"};
+}
 
 // Default figures. Every value carries its source; "estimate" marks values for which no
 // published per-bit figure was found and that were derived as explained. Times are converted
@@ -139,9 +146,9 @@ MemoryLevelParams technology_defaults(const std::string& technology) {
     p.banks = 8;                 // one bank per macro
     p.word_bytes = 8;
     p.row_bytes = 256;
-    p.read_cycles = 8;           // 140 MHz = 7.1 ns per access [Ishizu17]
-    p.write_cycles = 8;          // same cycle for writes [Ishizu17]
-    p.bytes_per_cycle = 8;       // 8 interleaved macros of 64 bit at 140 MHz: ~9 B/ns
+    p.read_cycles = 8;      // 140 MHz = 7.1 ns per access [Ishizu17]
+    p.write_cycles = 8;     // same cycle for writes [Ishizu17]
+    p.bytes_per_cycle = 8;  // 8 interleaved macros of 64 bit at 140 MHz: ~9 B/ns
     // 64 uW/MHz = 64 pJ per access cycle of one macro [Ishizu17]; with a 32-bit macro word
     // (assumption) that is 2 pJ/bit.
     p.read_energy_pj_per_bit = 2.0;
@@ -157,20 +164,21 @@ MemoryLevelParams technology_defaults(const std::string& technology) {
     //   using oxide semiconductor material, IGZO", JJAP 51, 021201, 2012: off-current (and so
     //   retention) follows an Arrhenius law; about 1 eV is used for IGZO (approximate).
     p.activation_energy_ev = 1.0;
-    p.refresh_enabled = true;    // a refresh every ~0.9 day: never seen in short runs
+    p.refresh_enabled = true;  // a refresh every ~0.9 day: never seen in short runs
     p.refresh_margin = 0.1;
     p.refresh_cycles_per_row = 16;  // read + write back of the row: 2 x 8 cycles
     p.refresh_energy_pj_per_row = 256 * 8 * (2.0 + 2.0);  // read + write of 2048 bits
-    p.wakeup_cycles = 100;       // estimate: power-switch ramp of the periphery, ~100 ns
+    p.wakeup_cycles = 100;        // estimate: power-switch ramp of the periphery, ~100 ns
     p.wakeup_energy_pj = 2000.0;  // estimate: recharging ~1 nF of virtual supply at ~1.4 V
-    p.vertical_hop_cycles = 1;   // estimate: monolithic inter-layer vias, no TSV
+    p.vertical_hop_cycles = 1;    // estimate: monolithic inter-layer vias, no TSV
     p.vertical_hop_energy_pj_per_bit = 0.01;  // estimate: ~10 fF per bit per layer at 1 V
-    p.area_um2_per_bit = 0.40;   // estimate: 2T1C cell at 60/65 nm with periphery
+    p.area_um2_per_bit = 0.40;                // estimate: 2T1C cell at 60/65 nm with periphery
   } else if (technology == "dosram") {
     // DOSRAM: OS-FET 1T1C DRAM, shorter retention, denser and faster.
     // [Onuki15] T. Onuki et al., "Fabrication of DOSRAM with 3.9 fF storage capacitance and
     //   greater than 1 h retention by using CAAC-OS transistor with L of 60 nm", Jpn. J. Appl.
-    //   Phys. 54(4S), 2015 (SSDM 2014): 5 ns write and read, ~30 mV signal change after 1 h at 85 °C.
+    //   Phys. 54(4S), 2015 (SSDM 2014): 5 ns write and read, ~30 mV signal change after 1 h at 85
+    //   °C.
     // [Atsumi12] T. Atsumi et al., "DRAM using crystalline oxide semiconductor for access
     //   transistors and not requiring refresh for more than ten days", IEEE IMW 2012.
     p.stack_layer = 2;
@@ -179,14 +187,14 @@ MemoryLevelParams technology_defaults(const std::string& technology) {
     p.banks = 8;
     p.word_bytes = 8;
     p.row_bytes = 256;
-    p.read_cycles = 5;           // 5 ns [Onuki15]
-    p.write_cycles = 5;          // 5 ns [Onuki15]
+    p.read_cycles = 5;   // 5 ns [Onuki15]
+    p.write_cycles = 5;  // 5 ns [Onuki15]
     p.bytes_per_cycle = 16;
     // Estimate: 1T1C read is destructive and restored; bitline, sense amplifier and data path
     // at 60/65 nm, about half of the gain cell's [Ishizu17] figure.
     p.read_energy_pj_per_bit = 1.0;
     p.write_energy_pj_per_bit = 1.0;
-    p.leakage_pw_per_bit = 10.0;  // estimate: Si periphery only, a third of [Ishizu17]'s per bit
+    p.leakage_pw_per_bit = 10.0;    // estimate: Si periphery only, a third of [Ishizu17]'s per bit
     p.retention_s_at_ref = 3600.0;  // > 1 h at 85 °C [Onuki15] (Atsumi12: > 10 days, larger Cs)
     p.reference_temperature_k = 358.15;
     p.activation_energy_ev = 1.0;  // IGZO off-current [Kato12], approximate
@@ -195,11 +203,11 @@ MemoryLevelParams technology_defaults(const std::string& technology) {
     p.refresh_cycles_per_row = 10;  // read (5 ns) + restore (5 ns) [Onuki15]
     // Estimate: ~50 fJ per bit of bitline and sense-amplifier charge for a 2048-bit row.
     p.refresh_energy_pj_per_row = 100.0;
-    p.wakeup_cycles = 50;        // estimate
+    p.wakeup_cycles = 50;         // estimate
     p.wakeup_energy_pj = 1000.0;  // estimate
     p.vertical_hop_cycles = 1;
     p.vertical_hop_energy_pj_per_bit = 0.01;
-    p.area_um2_per_bit = 0.15;   // estimate: stacked 1T1C cell with periphery
+    p.area_um2_per_bit = 0.15;  // estimate: stacked 1T1C cell with periphery
   } else if (technology == "sram") {
     // Silicon 6T SRAM at 28 nm in the silicon base layer, for comparison.
     // [Horowitz14] M. Horowitz, "Computing's energy problem (and what we can do about it)",
@@ -212,7 +220,7 @@ MemoryLevelParams technology_defaults(const std::string& technology) {
     p.banks = 8;
     p.word_bytes = 8;
     p.row_bytes = 256;
-    p.read_cycles = 2;           // ~1.5-2 ns for a 1 MiB array at 28 nm
+    p.read_cycles = 2;  // ~1.5-2 ns for a 1 MiB array at 28 nm
     p.write_cycles = 2;
     p.bytes_per_cycle = 16;
     // 100 pJ / 64 bit = 1.56 pJ/bit at 45 nm for 1 MB [Horowitz14], ~0.5x for 28 nm.
@@ -226,7 +234,7 @@ MemoryLevelParams technology_defaults(const std::string& technology) {
     p.wakeup_energy_pj = 200.0;  // estimate
     p.vertical_hop_cycles = 0;
     p.vertical_hop_energy_pj_per_bit = 0.0;
-    p.area_um2_per_bit = 0.18;   // 0.127 um2 cell [Wu09] at ~70 % array efficiency
+    p.area_um2_per_bit = 0.18;  // 0.127 um2 cell [Wu09] at ~70 % array efficiency
   } else if (technology == "dram") {
     // Off-chip LPDDR4.
     // [JESD209-4] JEDEC LPDDR4 standard: 8 banks, 2 KB page (x16), 8192 REF per tREFW = 32 ms
@@ -237,12 +245,12 @@ MemoryLevelParams technology_defaults(const std::string& technology) {
     p.stack_layer = 0;
     p.static_cell = false;
     p.capacity_bytes = 256ULL << 20;
-    p.banks = 8;                 // [JESD209-4]
-    p.word_bytes = 32;           // BL16 x 16 bit
-    p.row_bytes = 2048;          // 2 KB page [JESD209-4]
-    p.read_cycles = 40;          // tRCD 18 ns + RL ~ 18 ns + controller ~ 4 ns
-    p.write_cycles = 30;         // tRCD + WL
-    p.bytes_per_cycle = 12;      // LPDDR4-3200 x32: 12.8 GB/s
+    p.banks = 8;             // [JESD209-4]
+    p.word_bytes = 32;       // BL16 x 16 bit
+    p.row_bytes = 2048;      // 2 KB page [JESD209-4]
+    p.read_cycles = 40;      // tRCD 18 ns + RL ~ 18 ns + controller ~ 4 ns
+    p.write_cycles = 30;     // tRCD + WL
+    p.bytes_per_cycle = 12;  // LPDDR4-3200 x32: 12.8 GB/s
     // Estimate: ~4 pJ/bit including I/O is the usual LPDDR4 figure ([Horowitz14] gives
     // ~20 pJ/bit for DDR3 through a board).
     p.read_energy_pj_per_bit = 4.0;
@@ -254,13 +262,13 @@ MemoryLevelParams technology_defaults(const std::string& technology) {
     p.activation_energy_ev = 0.6;  // [Hamamoto98]
     p.refresh_enabled = true;
     p.refresh_margin = 0.1;
-    p.refresh_cycles_per_row = 60;  // tRC [JESD209-4]
+    p.refresh_cycles_per_row = 60;         // tRC [JESD209-4]
     p.refresh_energy_pj_per_row = 1000.0;  // estimate: activate + precharge of a 2 KB row
-    p.wakeup_cycles = 300;       // tXSR-like self-refresh exit [JESD209-4]
-    p.wakeup_energy_pj = 5000.0;  // estimate
+    p.wakeup_cycles = 300;                 // tXSR-like self-refresh exit [JESD209-4]
+    p.wakeup_energy_pj = 5000.0;           // estimate
     p.vertical_hop_cycles = 0;
     p.vertical_hop_energy_pj_per_bit = 0.0;
-    p.area_um2_per_bit = 0.0;    // off chip: not in the footprint
+    p.area_um2_per_bit = 0.0;  // off chip: not in the footprint
   } else {
     throw std::invalid_argument("unknown memory technology '" + technology +
                                 "' (expected nosram, dosram, sram or dram)");

@@ -33,24 +33,24 @@ const char* to_string(RetentionPolicy policy);
 bool parse_retention_policy(const std::string& text, RetentionPolicy& policy);
 
 struct MemoryLevelParams {
-  std::string name = "level";        // stats child and VCD scope name
-  std::string technology = "sram";   // "nosram" | "dosram" | "sram" | "dram" (informative)
-  int stack_layer = 0;               // 0 = silicon base (arithmetic unit), 1 = OS layer 1, ...
-  bool off_chip = false;             // an off-chip DRAM: no footprint, no vertical hops
+  std::string name = "level";       // stats child and VCD scope name
+  std::string technology = "sram";  // "nosram" | "dosram" | "sram" | "dram" (informative)
+  int stack_layer = 0;              // 0 = silicon base (arithmetic unit), 1 = OS layer 1, ...
+  bool off_chip = false;            // an off-chip DRAM: no footprint, no vertical hops
 
   // Organisation. A row is the unit of retention tracking and refresh; rows are interleaved
   // over banks (row r is in bank r % banks).
   uint64_t capacity_bytes = 1 << 20;
   int banks = 8;
-  int word_bytes = 8;               // width of one array word (alignment unit when enforced)
-  int row_bytes = 256;              // bytes per row (refresh and retention granularity)
-  int alignment_bytes = 1;          // required start-address alignment; 1 = byte-addressable
-                                    // (byte lanes), set to word_bytes to enforce word alignment
+  int word_bytes = 8;       // width of one array word (alignment unit when enforced)
+  int row_bytes = 256;      // bytes per row (refresh and retention granularity)
+  int alignment_bytes = 1;  // required start-address alignment; 1 = byte-addressable
+                            // (byte lanes), set to word_bytes to enforce word alignment
 
   // Timing, in clock cycles.
-  int read_cycles = 2;              // first data of a read
-  int write_cycles = 2;             // first data of a write
-  int bytes_per_cycle = 16;         // transfer rate after the first beat
+  int read_cycles = 2;       // first data of a read
+  int write_cycles = 2;      // first data of a write
+  int bytes_per_cycle = 16;  // transfer rate after the first beat
 
   // Energy.
   double read_energy_pj_per_bit = 0.5;
@@ -58,8 +58,8 @@ struct MemoryLevelParams {
   double leakage_pw_per_bit = 50.0;  // static power while powered (cells + periphery), pW/bit
 
   // Retention (dynamic cells). t_ret(T) = retention_s_at_ref * exp(Ea/k * (1/T - 1/T_ref)).
-  bool static_cell = true;           // SRAM: holds data indefinitely while powered and loses
-                                     // them at once when gated; retention fields unused
+  bool static_cell = true;  // SRAM: holds data indefinitely while powered and loses
+                            // them at once when gated; retention fields unused
   double retention_s_at_ref = 3600.0;
   double reference_temperature_k = 358.15;  // 85 °C
   double activation_energy_ev = 1.0;

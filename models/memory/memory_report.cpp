@@ -16,7 +16,8 @@ StackFootprint stack_footprint(const std::vector<MemoryLevelParams>& levels,
     if (!level.off_chip) top = std::max(top, level.stack_layer);
   }
   footprint.layers.resize(static_cast<size_t>(top) + 1);
-  for (int layer = 0; layer <= top; ++layer) footprint.layers[static_cast<size_t>(layer)].layer = layer;
+  for (int layer = 0; layer <= top; ++layer)
+    footprint.layers[static_cast<size_t>(layer)].layer = layer;
   footprint.layers[0].area_mm2 = silicon_logic_area_mm2;
   for (const auto& level : levels) {
     StackFootprint::Hops hops;
@@ -40,11 +41,11 @@ void print_footprint(std::ostream& out, const StackFootprint& footprint) {
   out << "  " << std::left << std::setw(16) << "layer" << std::right << std::setw(12) << "mm2"
       << "  levels\n";
   for (const auto& layer : footprint.layers) {
-    const std::string name = layer.layer == 0 ? "0 silicon base" : std::to_string(layer.layer) +
-                                                                       " OS layer " +
-                                                                       std::to_string(layer.layer);
-    out << "  " << std::left << std::setw(16) << name << std::right << std::setw(12)
-        << std::fixed << std::setprecision(4) << layer.area_mm2 << "  ";
+    const std::string name =
+        layer.layer == 0 ? "0 silicon base"
+                         : std::to_string(layer.layer) + " OS layer " + std::to_string(layer.layer);
+    out << "  " << std::left << std::setw(16) << name << std::right << std::setw(12) << std::fixed
+        << std::setprecision(4) << layer.area_mm2 << "  ";
     for (size_t index = 0; index < layer.levels.size(); ++index) {
       out << (index ? ", " : "") << layer.levels[index];
     }
@@ -76,7 +77,8 @@ SramComparison sram_equivalent(const MemoryLevelParams& level, const LevelActivi
 }
 
 void print_sram_comparison(std::ostream& out, const std::vector<SramComparison>& rows) {
-  out << "memory energy by level (pJ), next to silicon SRAM of the same capacity for the same run\n";
+  out << "memory energy by level (pJ), next to silicon SRAM of the same capacity for the same "
+         "run\n";
   out << "  " << std::left << std::setw(12) << "level" << std::setw(8) << "tech" << std::right
       << std::setw(13) << "access" << std::setw(13) << "refresh" << std::setw(13) << "leakage"
       << std::setw(13) << "wake-up" << std::setw(13) << "total" << std::setw(13) << "SRAM access"
@@ -166,7 +168,8 @@ void print_retention_table(std::ostream& out, const RetentionTable& table) {
   out << '\n';
   for (size_t row = 0; row < table.temperatures_c.size(); ++row) {
     out << "  " << std::setw(6) << table.temperatures_c[row];
-    for (double seconds : table.retention_s[row]) out << std::setw(14) << format_duration_s(seconds);
+    for (double seconds : table.retention_s[row])
+      out << std::setw(14) << format_duration_s(seconds);
     out << '\n';
   }
 }

@@ -42,10 +42,10 @@ void print_footprint(std::ostream& out, const StackFootprint& footprint);
 struct SramComparison {
   std::string level;
   std::string technology;
-  LevelActivity actual;         // the level's own energies
-  double sram_access_pj = 0;    // the same reads and writes at SRAM energy per bit
-  double sram_leakage_pj = 0;   // SRAM of the same capacity leaking for the whole run: it cannot
-                                // be gated without losing its data
+  LevelActivity actual;        // the level's own energies
+  double sram_access_pj = 0;   // the same reads and writes at SRAM energy per bit
+  double sram_leakage_pj = 0;  // SRAM of the same capacity leaking for the whole run: it cannot
+                               // be gated without losing its data
   double sram_total_pj() const { return sram_access_pj + sram_leakage_pj; }
   // Refresh + leakage + wake-up of the level versus SRAM leakage: the static cost of keeping
   // the data.

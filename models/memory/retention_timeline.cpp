@@ -43,19 +43,19 @@ uint64_t RetentionTimeline::interval_for(uint64_t retention_ps, bool gated) cons
   // Each bank sees every banks-th slot: it must finish one refresh before its next one.
   if (interval * static_cast<uint64_t>(banks_) < refresh_duration_ps_) {
     std::ostringstream message;
-    message << "memory level '" << params_.name << "': the refresh controller cannot keep up: "
-            << rows_ / static_cast<uint64_t>(banks_) << " rows per bank x "
-            << refresh_duration_ps_ * 1e-3 << " ns exceed (1 - refresh_margin) x retention = "
-            << period_ps * 1e-12 << " s";
+    message << "memory level '" << params_.name
+            << "': the refresh controller cannot keep up: " << rows_ / static_cast<uint64_t>(banks_)
+            << " rows per bank x " << refresh_duration_ps_ * 1e-3
+            << " ns exceed (1 - refresh_margin) x retention = " << period_ps * 1e-12 << " s";
     throw std::runtime_error(message.str());
   }
   return interval;
 }
 
 size_t RetentionTimeline::phase_of(uint64_t time_ps) const {
-  auto after = std::upper_bound(
-      phases_.begin(), phases_.end(), time_ps,
-      [](uint64_t time, const Phase& phase) { return time < phase.start_ps; });
+  auto after =
+      std::upper_bound(phases_.begin(), phases_.end(), time_ps,
+                       [](uint64_t time, const Phase& phase) { return time < phase.start_ps; });
   return after == phases_.begin() ? 0 : static_cast<size_t>(after - phases_.begin()) - 1;
 }
 
@@ -89,16 +89,16 @@ RetentionTimeline::Phase RetentionTimeline::next_phase(const Phase& previous, ui
       next_slot += steps;
       next_time += steps * previous.interval_ps;
     }
-    fraction_left = static_cast<double>(next_time - time_ps) /
-                    static_cast<double>(previous.interval_ps);
+    fraction_left =
+        static_cast<double>(next_time - time_ps) / static_cast<double>(previous.interval_ps);
   }
   phase.interval_ps = interval_for(phase.retention_ps, gated);
   phase.first_slot = next_slot;
   phase.pending_fraction = fraction_left;
   if (phase.interval_ps > 0) {
     phase.first_slot_ps =
-        time_ps + static_cast<uint64_t>(
-                      std::llround(fraction_left * static_cast<double>(phase.interval_ps)));
+        time_ps +
+        static_cast<uint64_t>(std::llround(fraction_left * static_cast<double>(phase.interval_ps)));
   }
   return phase;
 }
@@ -174,9 +174,9 @@ uint64_t RetentionTimeline::slots_through(uint64_t time_ps) const {
 uint64_t RetentionTimeline::slot_time(uint64_t slot) const {
   if (!refresh_enabled_) return kNever;
   // The phase in which slot m ran: the last one whose first slot is <= m.
-  auto after = std::upper_bound(
-      phases_.begin(), phases_.end(), slot,
-      [](uint64_t m, const Phase& phase) { return m < phase.first_slot; });
+  auto after =
+      std::upper_bound(phases_.begin(), phases_.end(), slot,
+                       [](uint64_t m, const Phase& phase) { return m < phase.first_slot; });
   if (after == phases_.begin()) return kNever;
   const Phase& phase = *(after - 1);
   if (phase.interval_ps == 0) return kNever;

@@ -75,9 +75,9 @@ class RetentionTimeline {
     uint64_t group_start_ps = 0;
     double group_consumed = 0;  // Phi at group_start_ps
     // Refresh pointer.
-    uint64_t interval_ps = 0;   // slot spacing, 0 = no slots in this phase
-    uint64_t first_slot = 0;    // first slot not done before this phase
-    uint64_t first_slot_ps = 0; // its time (phases with slots)
+    uint64_t interval_ps = 0;       // slot spacing, 0 = no slots in this phase
+    uint64_t first_slot = 0;        // first slot not done before this phase
+    uint64_t first_slot_ps = 0;     // its time (phases with slots)
     double pending_fraction = 1.0;  // phases without slots: part of an interval left to run
   };
 
@@ -86,8 +86,7 @@ class RetentionTimeline {
   uint64_t retention_ps_for(double temperature_k) const;
   uint64_t interval_for(uint64_t retention_ps, bool gated) const;
   void begin_phase(uint64_t time_ps, double temperature_k, bool gated);
-  Phase next_phase(const Phase& previous, uint64_t time_ps, double temperature_k,
-                   bool gated) const;
+  Phase next_phase(const Phase& previous, uint64_t time_ps, double temperature_k, bool gated) const;
 
   MemoryLevelParams params_;
   uint64_t rows_;

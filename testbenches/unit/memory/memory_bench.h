@@ -2,13 +2,13 @@
 // MemoryHierarchy built from a few levels. One bench (one sc_start) per test process.
 #pragma once
 
+#include <tlm_utils/simple_initiator_socket.h>
+
 #include <functional>
 #include <memory>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
+#include <vector>
 
 #include "models/kernel/environment.h"
 #include "models/kernel/stats.h"
@@ -21,8 +21,12 @@ namespace cimtlm::memory::test {
 // 1 GHz: one cycle is 1000 ps.
 constexpr uint64_t kCyclePs = 1000;
 
-inline sc_core::sc_time ps(uint64_t value) { return sc_core::sc_time::from_value(value); }
-inline uint64_t to_ps(const sc_core::sc_time& time) { return time.value(); }
+inline sc_core::sc_time ps(uint64_t value) {
+  return sc_core::sc_time::from_value(value);
+}
+inline uint64_t to_ps(const sc_core::sc_time& time) {
+  return time.value();
+}
 
 // A small dynamic level with round numbers, on the silicon base unless told otherwise.
 inline MemoryLevelParams small_level(const std::string& name, const std::string& technology) {
@@ -59,13 +63,15 @@ class Bench : public sc_core::sc_module {
                  kernel::VcdTrace* vcd = nullptr, uint64_t seed = 1,
                  const sc_core::sc_module_name& name = "bench")
       : sc_core::sc_module(name), temperature(temperature_k) {
-    memory = std::make_unique<MemoryHierarchy>("memory", levels, clock, stats, temperature, vcd,
-                                               seed);
+    memory =
+        std::make_unique<MemoryHierarchy>("memory", levels, clock, stats, temperature, vcd, seed);
     socket.bind(memory->target);
     socket.register_invalidate_direct_mem_ptr(this, &Bench::invalidate);
-    sc_core::sc_spawn([this] {
-      if (body) body(*this);
-    }, "runner");
+    sc_core::sc_spawn(
+        [this] {
+          if (body) body(*this);
+        },
+        "runner");
   }
 
   // One blocking transaction issued at local time now + `offset`; returns the annotated delay

@@ -8,16 +8,16 @@
 //       level next to what silicon SRAM would have cost. Exit 1 on a retention violation.
 //   cimtlm_memory_demo retention [--csv FILE]
 //       Retention versus temperature (25..125 °C) of the default technologies.
+#include <tlm_utils/simple_initiator_socket.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
+#include <vector>
 
 #include "models/kernel/environment.h"
 #include "models/kernel/stats.h"
@@ -119,7 +119,8 @@ int run_demo(const Options& options) {
   levels[1].name = "activations";
 
   cimtlm::kernel::StatGroup stats("memory", "memory");
-  cimtlm::kernel::FixedTemperature temperature(options.temperature_c + cimtlm::memory::kZeroCelsiusK);
+  cimtlm::kernel::FixedTemperature temperature(options.temperature_c +
+                                               cimtlm::memory::kZeroCelsiusK);
   cimtlm::kernel::Clock clock(1e9);
   std::unique_ptr<cimtlm::kernel::VcdTrace> vcd;
   if (!options.vcd.empty()) vcd = std::make_unique<cimtlm::kernel::VcdTrace>();
@@ -136,8 +137,8 @@ int run_demo(const Options& options) {
   memory.finalize(end);
 
   std::cout << "OS-FET memory hierarchy: weights in " << levels[0].technology << " (layer "
-            << levels[0].stack_layer << "), activations in " << levels[1].technology
-            << " (layer " << levels[1].stack_layer << "), " << options.temperature_c << " °C, "
+            << levels[0].stack_layer << "), activations in " << levels[1].technology << " (layer "
+            << levels[1].stack_layer << "), " << options.temperature_c << " °C, "
             << options.inferences << " inferences, " << options.idle_s
             << " s gated between them; simulated " << end.to_seconds() << " s\n\n";
   cimtlm::memory::print_footprint(std::cout, cimtlm::memory::stack_footprint(levels));

@@ -15,10 +15,12 @@ namespace cimtlm::memory::test {
 namespace {
 
 using sc_core::SC_NS;
-using sc_core::SC_US;
 using sc_core::sc_time;
+using sc_core::SC_US;
 
-uint64_t cycles(const sc_time& delay) { return to_ps(delay) / kCyclePs; }
+uint64_t cycles(const sc_time& delay) {
+  return to_ps(delay) / kCyclePs;
+}
 
 // A dynamic level with refresh off and a 1 ms retention at the bench temperature (85 °C).
 MemoryLevelParams leaky_level(const std::string& name, RetentionPolicy policy) {
@@ -39,8 +41,8 @@ const kernel::Stat& stat(const Bench& bench, const std::string& level, const std
 }
 
 TEST(MemoryHierarchy, AddressMapAndDefaultPlacement) {
-  Bench bench({technology_defaults("sram"), technology_defaults("nosram"),
-               technology_defaults("dosram")});
+  Bench bench(
+      {technology_defaults("sram"), technology_defaults("nosram"), technology_defaults("dosram")});
   MemoryHierarchy& memory = *bench.memory;
   ASSERT_EQ(memory.level_count(), 3);
   EXPECT_EQ(memory.base(0), 0u);
@@ -54,15 +56,15 @@ TEST(MemoryHierarchy, AddressMapAndDefaultPlacement) {
   EXPECT_EQ(memory.weights_level(), 1);      // NOSRAM: the longest retention (OS layer 1)
   EXPECT_EQ(memory.activations_level(), 0);  // SRAM, when present, is the fastest
   MemoryHierarchy os_only("os_only", {technology_defaults("nosram"), technology_defaults("dosram")},
-                          bench.clock, bench.stats.child("os_only"), bench.temperature, nullptr,
-                          1);
+                          bench.clock, bench.stats.child("os_only"), bench.temperature, nullptr, 1);
   EXPECT_EQ(os_only.weights_level(), 0);      // NOSRAM in OS layer 1
   EXPECT_EQ(os_only.activations_level(), 1);  // DOSRAM in OS layer 2
   EXPECT_NE(bench.stats.find_child("nosram"), nullptr);
   EXPECT_EQ(bench.stats.find_child("nosram")->component(), "memory");
-  EXPECT_THROW(MemoryHierarchy("duplicate", {technology_defaults("sram"), technology_defaults("sram")},
-                               bench.clock, bench.stats, bench.temperature, nullptr, 1),
-               std::invalid_argument);
+  EXPECT_THROW(
+      MemoryHierarchy("duplicate", {technology_defaults("sram"), technology_defaults("sram")},
+                      bench.clock, bench.stats, bench.temperature, nullptr, 1),
+      std::invalid_argument);
 }
 
 TEST(MemoryLevel, AnnotatedLatencyEqualsTheConfiguredCycles) {
@@ -95,8 +97,7 @@ TEST(MemoryLevel, BulkTransferCostsBandwidthAndIsCheap) {
     EXPECT_EQ(cycles(b.write(0, tensor.data(), tensor.size(), status)), 2u + 4095u);
     std::vector<uint8_t> back(tensor.size());
     // Issued after the write finished: no bank wait.
-    EXPECT_EQ(cycles(b.read(0, back.data(), back.size(), status, sc_time(5, SC_US))),
-              2u + 4095u);
+    EXPECT_EQ(cycles(b.read(0, back.data(), back.size(), status, sc_time(5, SC_US))), 2u + 4095u);
     EXPECT_EQ(back, tensor);
     // A thousand whole-tensor transfers take well under a second of host time.
     for (int i = 0; i < 1000; ++i) b.read(0, back.data(), back.size(), status);
@@ -212,7 +213,7 @@ TEST(Retention, ViolationExactlyWhenRetentionExpiresAndNotOneTickBefore) {
   bench.run([&](Bench& b) {
     std::vector<uint8_t> data(512, 0xa5);
     ASSERT_TRUE(b.memory->write_image(0, data.data(), data.size()));  // rows 0, 1 at t = 0
-    const uint64_t retention_ps = 1000000000ULL;                     // 1 ms
+    const uint64_t retention_ps = 1000000000ULL;                      // 1 ms
     uint8_t back[8];
     tlm::tlm_response_status status;
     b.read(0, back, 8, status, ps(retention_ps - 1));
@@ -351,8 +352,8 @@ ScheduleResult run_random_schedule(uint64_t seed, bool refresh) {
       const uint64_t at = address(random);
       const uint64_t size = std::min<uint64_t>(length(random), 4096 - at);
       // Some accesses run ahead in local time (temporal decoupling).
-      const sc_time offset = decoupled(random) ? sc_time(gap_ns(random), SC_NS)
-                                               : sc_core::SC_ZERO_TIME;
+      const sc_time offset =
+          decoupled(random) ? sc_time(gap_ns(random), SC_NS) : sc_core::SC_ZERO_TIME;
       tlm::tlm_response_status status;
       if (is_write(random)) {
         for (uint64_t i = 0; i < size; ++i) buffer[i] = static_cast<uint8_t>(random());

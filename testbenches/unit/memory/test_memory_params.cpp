@@ -30,7 +30,7 @@ TEST(MemoryParams, OsMemoriesStackOverSiliconAndRetainLongerThanDram) {
   EXPECT_EQ(dosram.stack_layer, 2);
   EXPECT_GT(nosram.retention_s(358.15), dosram.retention_s(358.15));
   EXPECT_GT(dosram.retention_s(358.15), dram.retention_s(358.15));
-  EXPECT_LT(dosram.read_cycles, nosram.read_cycles);        // the fast one holds activations
+  EXPECT_LT(dosram.read_cycles, nosram.read_cycles);            // the fast one holds activations
   EXPECT_LT(dosram.area_um2_per_bit, nosram.area_um2_per_bit);  // and is denser
   EXPECT_TRUE(std::isinf(technology_defaults("sram").retention_s(358.15)));
 }
@@ -106,8 +106,7 @@ TEST(RetentionTimeline, RefreshSlotsCoverEveryRowOncePerPeriod) {
     EXPECT_EQ(timeline.last_refresh_of_row(row, (row + 1) * interval - 1),
               RetentionTimeline::kNever);
     EXPECT_EQ(timeline.next_refresh_of_row(row, 1), (row + 1) * interval);
-    EXPECT_EQ(timeline.next_refresh_of_row(row, (row + 1) * interval + 1),
-              (row + 17) * interval);
+    EXPECT_EQ(timeline.next_refresh_of_row(row, (row + 1) * interval + 1), (row + 17) * interval);
   }
   EXPECT_EQ(timeline.slots_through(16 * interval), 16u);
 }
@@ -128,7 +127,7 @@ TEST(RetentionTimeline, RandomTemperatureHistoryNeverLetsARowExpireBetweenRefres
   double worst = 0;
   for (uint64_t row = 0; row < 16; ++row) {
     uint64_t previous = 0;  // written at 0
-    for (uint64_t slot = row; ; slot += 16) {
+    for (uint64_t slot = row;; slot += 16) {
       const uint64_t time = timeline.slot_time(slot);
       if (time > now) break;
       worst = std::max(worst, timeline.consumed(previous, time));
@@ -146,9 +145,8 @@ TEST(RetentionTimeline, RefreshThatCannotKeepUpIsAnError) {
 }
 
 TEST(StackFootprint, StackedIsTheLargestLayerAndPlanarTheSum) {
-  std::vector<MemoryLevelParams> levels = {technology_defaults("nosram"),
-                                           technology_defaults("dosram"),
-                                           technology_defaults("dram")};
+  std::vector<MemoryLevelParams> levels = {
+      technology_defaults("nosram"), technology_defaults("dosram"), technology_defaults("dram")};
   const StackFootprint footprint = stack_footprint(levels, 0.5);
   ASSERT_EQ(footprint.layers.size(), 3u);
   const double nosram_mm2 = 0.40 * 8.0 * (1 << 20) * 1e-6;
@@ -176,10 +174,9 @@ TEST(SramComparison, SameActivityAtSramEnergyAndLeakageForTheWholeRun) {
   activity.leakage_energy_pj = 1.0;
   const auto sram = technology_defaults("sram");
   const SramComparison comparison = sram_equivalent(level, activity);
-  EXPECT_DOUBLE_EQ(comparison.sram_access_pj, 8000 * sram.read_energy_pj_per_bit +
-                                                  4000 * sram.write_energy_pj_per_bit);
-  EXPECT_DOUBLE_EQ(comparison.sram_leakage_pj,
-                   sram.leakage_pw_per_bit * 8.0 * (1 << 20) * 2e-3);
+  EXPECT_DOUBLE_EQ(comparison.sram_access_pj,
+                   8000 * sram.read_energy_pj_per_bit + 4000 * sram.write_energy_pj_per_bit);
+  EXPECT_DOUBLE_EQ(comparison.sram_leakage_pj, sram.leakage_pw_per_bit * 8.0 * (1 << 20) * 2e-3);
   EXPECT_DOUBLE_EQ(comparison.actual_keep_data_pj(), 1.0);
   std::ostringstream text;
   print_sram_comparison(text, {comparison});
