@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 
 namespace cimtlm::cim {
 
@@ -34,6 +35,61 @@ bool valid_zero_point(int32_t zero_point, bool is_signed) {
 
 int32_t wrap_add(int32_t a, int64_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+
+// The two hot loops are compiled for the baseline ISA and for newer ones, picked at load time
+// (GCC function multi-versioning), so that the default build stays portable (no -march=native)
+// and still uses POPCNT / AVX2 where the host has them.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CIMTLM_POPCOUNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#define CIMTLM_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CIMTLM_POPCOUNT_CLONES
+#define CIMTLM_SIMD_CLONES
+#endif
+
+// partial[p] = sum over cell bits b of 2^b * popcount(cells[word][b][p] & active[word]).
+CIMTLM_POPCOUNT_CLONES
+void column_partial_sums(const uint64_t* cells_by_word, int64_t columns, int cell_bits,
+                         int64_t first_word, int64_t last_word, const uint64_t* active,
+                         int64_t* partial) {
+  std::fill(partial, partial + columns, 0);
+  for (int64_t word = first_word; word < last_word; ++word) {
+    const uint64_t rows = active[word];
+    if (rows == 0) continue;
+    for (int bit = 0; bit < cell_bits; ++bit) {
+      const uint64_t* cells = cells_by_word + (word * cell_bits + bit) * columns;
+      for (int64_t p = 0; p < columns; ++p) {
+        partial[p] += static_cast<int64_t>(__builtin_popcountll(cells[p] & rows)) << bit;
+      }
+    }
+  }
+}
+
+// result[c] = sum_r x[r] * w[c][r] over int16 operands (exact in int32: |x|, |w| <= 255 and at
+// most 16384 rows).
+CIMTLM_SIMD_CLONES
+void int16_dot_products(const int16_t* x, const int16_t* weights, int64_t padded_rows,
+                        int64_t cols, int64_t* result) {
+  for (int64_t c = 0; c < cols; ++c) {
+    const int16_t* w = weights + c * padded_rows;
+    int32_t acc = 0;
+    for (int64_t r = 0; r < padded_rows; ++r) acc += static_cast<int32_t>(x[r]) * static_cast<int32_t>(w[r]);
+    result[c] = acc;
+  }
+}
+
+// Sets the bits of `rows` in `mask` and returns their word range [first_word, last_word).
+void mask_of_rows(const int64_t* rows, int64_t count, uint64_t* mask, int64_t& first_word,
+                  int64_t& last_word) {
+  first_word = count == 0 ? 0 : std::numeric_limits<int64_t>::max();
+  last_word = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t word = rows[i] / kWordBits;
+    mask[word] |= uint64_t{1} << (rows[i] % kWordBits);
+    first_word = std::min(first_word, word);
+    last_word = std::max(last_word, word + 1);
+  }
 }
 
 }  // namespace
@@ -191,7 +247,7 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   const int32_t offset = (!params_.differential() && tile.values_signed) ? (1 << (tile.weight_bits - 1)) : 0;
 
   centered_weights_.assign(static_cast<size_t>(cols * padded_rows_), 0);
-  cell_bit_planes_.assign(static_cast<size_t>(used_columns_ * cell_bits * row_words_), 0);
+  cell_bits_by_word_.assign(static_cast<size_t>(row_words_ * cell_bits * used_columns_), 0);
   cell_conductance_.clear();
   if (!conductance_.empty()) cell_conductance_.assign(static_cast<size_t>(rows * used_columns_), 0.0f);
   column_of_.resize(static_cast<size_t>(used_columns_));
@@ -229,7 +285,7 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
           const int64_t cell = (magnitude >> (slice * cell_bits)) & cell_max;
           for (int bit = 0; bit < cell_bits; ++bit) {
             if ((cell >> bit) & 1) {
-              cell_bit_planes_[(column * cell_bits + bit) * row_words_ + word] |= row_bit;
+              cell_bits_by_word_[(word * cell_bits + bit) * used_columns_ + column] |= row_bit;
             }
           }
           if (!cell_conductance_.empty()) {
@@ -260,6 +316,7 @@ void CimArrayModel::decode_inputs(const InputBatchView& batch, int64_t vector) {
 void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, VectorPlan& plan) {
   const int64_t rows = tile_rows_;
   const int64_t block_rows = params_.row_block;
+  const int64_t per_activation = params_.rows_per_activation;
   plan = VectorPlan{};
   std::fill(block_zeros_.begin(), block_zeros_.end(), 0);
   for (int64_t r = 0; r < rows; ++r) {
@@ -270,54 +327,71 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
   }
   plan.sparse = detection_on_ &&
                 static_cast<double>(plan.zeros) / static_cast<double>(rows) > params_.sparsity_threshold;
-
-  active_blocks_.clear();
-  for (int64_t b = 0; b < blocks_; ++b) {
-    const int64_t rows_in_block = std::min(rows, (b + 1) * block_rows) - b * block_rows;
-    if (plan.sparse && block_zeros_[b] == rows_in_block) {
-      ++plan.blocks_skipped;
-    } else {
-      active_blocks_.push_back(b);
-    }
-  }
-  plan.steps = ceil_div(static_cast<int64_t>(active_blocks_.size()), blocks_per_step_);
-  step_enabled_.assign(static_cast<size_t>(plan.steps), 0);
-  step_disabled_.assign(static_cast<size_t>(plan.steps), 0);
-  int64_t disabled_in_active_blocks = 0;
-  for (size_t i = 0; i < active_blocks_.size(); ++i) {
-    const int64_t b = active_blocks_[i];
-    const int64_t step = static_cast<int64_t>(i) / blocks_per_step_;
-    const int64_t rows_in_block = std::min(rows, (b + 1) * block_rows) - b * block_rows;
-    const int64_t disabled = plan.sparse ? block_zeros_[b] : 0;
-    step_enabled_[step] += rows_in_block - disabled;
-    step_disabled_[step] += disabled;
-    disabled_in_active_blocks += disabled;
-  }
   plan.rows_disabled = plan.sparse ? plan.zeros : 0;
   plan.compensating = plan.sparse && input_zero_point != 0;
-  plan.mask_plane = plan.compensating && disabled_in_active_blocks > 0;
-  if (plan.mask_plane) {
-    for (int64_t step = 0; step < plan.steps; ++step) plan.mask_steps += step_disabled_[step] > 0 ? 1 : 0;
+
+  // Activation steps as row lists. Input planes drive the enabled rows; the compensation mask
+  // plane drives the disabled rows of non-skipped blocks (skipped blocks use precomputed sums).
+  step_rows_.clear();
+  mask_rows_.clear();
+  step_offsets_.assign(1, 0);
+  mask_offsets_.assign(1, 0);
+  auto close_step = [](const std::vector<int64_t>& list, std::vector<int64_t>& offsets) {
+    if (static_cast<int64_t>(list.size()) > offsets.back()) offsets.push_back(static_cast<int64_t>(list.size()));
+  };
+  auto step_full = [per_activation](const std::vector<int64_t>& list, const std::vector<int64_t>& offsets) {
+    return static_cast<int64_t>(list.size()) - offsets.back() == per_activation;
+  };
+  const bool pack_rows = params_.packs_rows();
+  int64_t active_blocks = 0;
+  for (int64_t b = 0; b < blocks_; ++b) {
+    const int64_t first = b * block_rows;
+    const int64_t last = std::min(rows, first + block_rows);
+    block_skipped_[b] = plan.sparse && block_zeros_[b] == last - first;
+    if (block_skipped_[b]) {
+      ++plan.blocks_skipped;
+      continue;
+    }
+    if (!pack_rows && active_blocks > 0 && active_blocks % blocks_per_step_ == 0) {
+      close_step(step_rows_, step_offsets_);
+      close_step(mask_rows_, mask_offsets_);
+    }
+    ++active_blocks;
+    for (int64_t r = first; r < last; ++r) {
+      const bool disabled = plan.sparse && x_[r] == input_zero_point;
+      if (!disabled) {
+        step_rows_.push_back(r);
+        if (pack_rows && step_full(step_rows_, step_offsets_)) close_step(step_rows_, step_offsets_);
+      } else if (plan.compensating) {
+        mask_rows_.push_back(r);
+        if (pack_rows && step_full(mask_rows_, mask_offsets_)) close_step(mask_rows_, mask_offsets_);
+      }
+    }
   }
+  close_step(step_rows_, step_offsets_);
+  close_step(mask_rows_, mask_offsets_);
+  plan.steps = static_cast<int64_t>(step_offsets_.size()) - 1;
+  plan.mask_steps = static_cast<int64_t>(mask_offsets_.size()) - 1;
 
   const uint32_t code_mask = (1u << input_bits) - 1;
-  for (int64_t r = 0; r < rows; ++r) {
-    if (plan.sparse && x_[r] == input_zero_point) continue;
-    plan.conducting_rows += __builtin_popcount(static_cast<uint32_t>(x_[r]) & code_mask);
+  for (int64_t row : step_rows_) {
+    plan.conducting_rows += __builtin_popcount(static_cast<uint32_t>(x_[row]) & code_mask);
   }
-  if (plan.mask_plane) plan.conducting_rows += disabled_in_active_blocks;
+  plan.conducting_rows += static_cast<int64_t>(mask_rows_.size());
 }
 
 const AdcRange& CimArrayModel::step_range(const VectorPlan& plan, int64_t step) const {
   if (plan.sparse && params_.adc_range_narrowing) {
-    return narrowed_ranges_[static_cast<size_t>(step_enabled_[step] * params_.cell_max())];
+    const int64_t enabled = step_offsets_[step + 1] - step_offsets_[step];
+    return narrowed_ranges_[static_cast<size_t>(enabled * params_.cell_max())];
   }
   return dense_range_;
 }
 
-const AdcRange& CimArrayModel::mask_range(int64_t step) const {
+const AdcRange& CimArrayModel::mask_range(int64_t mask_step) const {
   if (params_.adc_range_narrowing) {
-    return narrowed_ranges_[static_cast<size_t>(step_disabled_[step] * params_.cell_max())];
+    const int64_t driven = mask_offsets_[mask_step + 1] - mask_offsets_[mask_step];
+    return narrowed_ranges_[static_cast<size_t>(driven * params_.cell_max())];
   }
   return dense_range_;
 }
@@ -350,9 +424,9 @@ void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits, CimCo
   double adc_pj = 0.0;
   for (int64_t step = 0; step < plan.steps; ++step) {
     adc_pj += static_cast<double>(input_bits * used) * step_range(plan, step).energy_pj;
-    if (plan.mask_plane && step_disabled_[step] > 0) {
-      adc_pj += static_cast<double>(used) * mask_range(step).energy_pj;
-    }
+  }
+  for (int64_t step = 0; step < plan.mask_steps; ++step) {
+    adc_pj += static_cast<double>(used) * mask_range(step).energy_pj;
   }
   counts.energy.adc += adc_pj;
   counts.energy.array += static_cast<double>(plan.conducting_rows) *
@@ -372,20 +446,33 @@ void CimArrayModel::fast_dot_products(int32_t input_zero_point, int64_t* result)
   for (int64_t r = 0; r < tile_rows_; ++r) {
     x_centered_[r] = static_cast<int16_t>(x_[r] - input_zero_point);
   }
-  const int16_t* x = x_centered_.data();
-  const int64_t padded = padded_rows_;
-  for (int64_t c = 0; c < tile_cols_; ++c) {
-    const int16_t* w = centered_weights_.data() + c * padded;
-    int32_t acc = 0;
-    // int16 x int16 -> int32 multiply-accumulate: vectorizes to pmaddwd / vpdpwssd.
-    for (int64_t r = 0; r < padded; ++r) acc += static_cast<int32_t>(x[r]) * static_cast<int32_t>(w[r]);
-    result[c] = acc;
+  int16_dot_products(x_centered_.data(), centered_weights_.data(), padded_rows_, tile_cols_, result);
+}
+
+void CimArrayModel::read_columns(const int64_t* partial_sums, const AdcRange& range,
+                                 int64_t plane_value, int64_t* readings) {
+  const int64_t used = used_columns_;
+  if (analog_errors_) {
+    const int64_t adcs = params_.adc_count();
+    for (int64_t p = 0; p < used; ++p) {
+      readings[p] += plane_value * convert_analog(static_cast<double>(partial_sums[p]), range, p % adcs);
+    }
+  } else if (range.shift == 0) {
+    // Lossless range: a partial sum never exceeds the full scale, so the reading is exact.
+    for (int64_t p = 0; p < used; ++p) readings[p] += plane_value * partial_sums[p];
+  } else {
+    for (int64_t p = 0; p < used; ++p) {
+      readings[p] += plane_value * adc_ideal_reading(partial_sums[p], range, params_.adc_bits);
+    }
   }
 }
 
-int64_t CimArrayModel::convert(int64_t partial_sum, const AdcRange& range, int64_t adc) {
-  if (analog_errors_) return convert_analog(static_cast<double>(partial_sum), range, adc);
-  return adc_ideal_reading(partial_sum, range, params_.adc_bits);
+void CimArrayModel::read_columns_analog(const double* partial_sums, const AdcRange& range,
+                                        int64_t plane_value, int64_t* readings) {
+  const int64_t adcs = params_.adc_count();
+  for (int64_t p = 0; p < used_columns_; ++p) {
+    readings[p] += plane_value * convert_analog(partial_sums[p], range, p % adcs);
+  }
 }
 
 int64_t CimArrayModel::convert_analog(double partial_sum, const AdcRange& range, int64_t adc) {
@@ -404,37 +491,7 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
   const int64_t rows = tile_rows_;
   const int64_t words = row_words_;
   const int64_t used = used_columns_;
-  const int64_t steps = plan.steps;
-  const int cell_bits = params_.cell_bits;
-  const int64_t adcs = params_.adc_count();
   const uint32_t code_mask = (1u << input_bits) - 1;
-
-  // Row masks: input bit planes of the enabled rows, the mask plane, the rows of each step.
-  plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
-  mask_rows_.assign(static_cast<size_t>(words), 0);
-  step_rows_.assign(static_cast<size_t>(std::max<int64_t>(steps, 1) * words), 0);
-  step_word_lo_.assign(static_cast<size_t>(steps), words);
-  step_word_hi_.assign(static_cast<size_t>(steps), 0);
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint64_t row_bit = uint64_t{1} << (r % kWordBits);
-    const int64_t word = r / kWordBits;
-    if (plan.sparse && x_[r] == input_zero_point) {
-      if (plan.mask_plane) mask_rows_[word] |= row_bit;  // skipped blocks are masked by step_rows_
-      continue;
-    }
-    const uint32_t bits = static_cast<uint32_t>(x_[r]) & code_mask;
-    for (int plane = 0; plane < input_bits; ++plane) {
-      if ((bits >> plane) & 1u) plane_rows_[plane * words + word] |= row_bit;
-    }
-  }
-  for (size_t i = 0; i < active_blocks_.size(); ++i) {
-    const int64_t step = static_cast<int64_t>(i) / blocks_per_step_;
-    const int64_t first = active_blocks_[i] * params_.row_block;
-    const int64_t last = std::min(rows, first + params_.row_block);
-    for (int64_t r = first; r < last; ++r) step_rows_[step * words + r / kWordBits] |= uint64_t{1} << (r % kWordBits);
-    step_word_lo_[step] = std::min(step_word_lo_[step], first / kWordBits);
-    step_word_hi_[step] = std::max(step_word_hi_[step], (last - 1) / kWordBits + 1);
-  }
 
   // Two's-complement planes: the sign plane of signed inputs has place value -2^(bits-1).
   int64_t plane_value[8];
@@ -446,86 +503,61 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
   mask_reading_.assign(static_cast<size_t>(used), 0);
 
   if (cell_conductance_.empty()) {
-    // Integer partial sums by popcount of (cell bit plane & input plane & step rows).
-    plane_step_rows_.assign(static_cast<size_t>(input_bits * std::max<int64_t>(steps, 1) * words), 0);
-    mask_step_rows_.assign(static_cast<size_t>(std::max<int64_t>(steps, 1) * words), 0);
-    for (int64_t step = 0; step < steps; ++step) {
-      for (int64_t w = step_word_lo_[step]; w < step_word_hi_[step]; ++w) {
-        const uint64_t in_step = step_rows_[step * words + w];
-        for (int plane = 0; plane < input_bits; ++plane) {
-          plane_step_rows_[(plane * steps + step) * words + w] = plane_rows_[plane * words + w] & in_step;
-        }
-        mask_step_rows_[step * words + w] = mask_rows_[w] & in_step;
+    // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation).
+    plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
+    for (int64_t row : step_rows_) {
+      const uint32_t bits = static_cast<uint32_t>(x_[row]) & code_mask;
+      for (int plane = 0; plane < input_bits; ++plane) {
+        if ((bits >> plane) & 1u) plane_rows_[plane * words + row / kWordBits] |= uint64_t{1} << (row % kWordBits);
       }
     }
-    for (int64_t column = 0; column < used; ++column) {
-      const uint64_t* cells = cell_bit_planes_.data() + column * cell_bits * words;
-      const int64_t adc = column % adcs;
-      int64_t reading = 0;
-      int64_t mask_reading = 0;
-      for (int64_t step = 0; step < steps; ++step) {
-        const int64_t lo = step_word_lo_[step];
-        const int64_t hi = step_word_hi_[step];
-        const AdcRange& range = step_range(plan, step);
-        for (int plane = 0; plane < input_bits; ++plane) {
-          const uint64_t* active = plane_step_rows_.data() + (plane * steps + step) * words;
-          int64_t partial_sum = 0;
-          for (int bit = 0; bit < cell_bits; ++bit) {
-            int64_t ones = 0;
-            for (int64_t w = lo; w < hi; ++w) ones += __builtin_popcountll(cells[bit * words + w] & active[w]);
-            partial_sum += ones << bit;
-          }
-          reading += plane_value[plane] * convert(partial_sum, range, adc);
-        }
-        if (plan.mask_plane && step_disabled_[step] > 0) {
-          const uint64_t* masked = mask_step_rows_.data() + step * words;
-          int64_t partial_sum = 0;
-          for (int bit = 0; bit < cell_bits; ++bit) {
-            int64_t ones = 0;
-            for (int64_t w = lo; w < hi; ++w) ones += __builtin_popcountll(cells[bit * words + w] & masked[w]);
-            partial_sum += ones << bit;
-          }
-          mask_reading += convert(partial_sum, mask_range(step), adc);
-        }
+    partial_sums_.resize(static_cast<size_t>(used));
+    active_rows_.resize(static_cast<size_t>(words));
+    for (int64_t step = 0; step < plan.steps; ++step) {
+      row_mask_.assign(static_cast<size_t>(words), 0);
+      int64_t first = 0, last = 0;
+      mask_of_rows(step_rows_.data() + step_offsets_[step], step_offsets_[step + 1] - step_offsets_[step],
+                   row_mask_.data(), first, last);
+      const AdcRange& range = step_range(plan, step);
+      for (int plane = 0; plane < input_bits; ++plane) {
+        for (int64_t w = first; w < last; ++w) active_rows_[w] = plane_rows_[plane * words + w] & row_mask_[w];
+        column_partial_sums(cell_bits_by_word_.data(), used, params_.cell_bits, first, last,
+                            active_rows_.data(), partial_sums_.data());
+        read_columns(partial_sums_.data(), range, plane_value[plane], column_reading_.data());
       }
-      column_reading_[column] = reading;
-      mask_reading_[column] = mask_reading;
+    }
+    for (int64_t step = 0; step < plan.mask_steps; ++step) {
+      row_mask_.assign(static_cast<size_t>(words), 0);
+      int64_t first = 0, last = 0;
+      mask_of_rows(mask_rows_.data() + mask_offsets_[step], mask_offsets_[step + 1] - mask_offsets_[step],
+                   row_mask_.data(), first, last);
+      column_partial_sums(cell_bits_by_word_.data(), used, params_.cell_bits, first, last,
+                          row_mask_.data(), partial_sums_.data());
+      read_columns(partial_sums_.data(), mask_range(step), 1, mask_reading_.data());
     }
   } else {
     // Conductance variation: analog bit-line sums of slice value x relative conductance.
-    analog_sum_.resize(static_cast<size_t>(used));
-    for (int64_t step = 0; step < steps; ++step) {
-      const size_t first_block = static_cast<size_t>(step * blocks_per_step_);
-      const size_t last_block = std::min(active_blocks_.size(), first_block + static_cast<size_t>(blocks_per_step_));
-      auto sum_rows = [&](auto&& conducts) {
-        std::fill(analog_sum_.begin(), analog_sum_.end(), 0.0);
-        for (size_t i = first_block; i < last_block; ++i) {
-          const int64_t first = active_blocks_[i] * params_.row_block;
-          const int64_t last = std::min(rows, first + params_.row_block);
-          for (int64_t r = first; r < last; ++r) {
-            if (!conducts(r)) continue;
-            const float* cells = cell_conductance_.data() + r * used;
-            for (int64_t column = 0; column < used; ++column) analog_sum_[column] += cells[column];
-          }
-        }
-      };
+    analog_sums_.resize(static_cast<size_t>(used));
+    // Sums the rows of a list that conduct in `plane` (every row of the list when plane < 0).
+    auto sum_rows = [&](const int64_t* list, int64_t count, int plane) {
+      std::fill(analog_sums_.begin(), analog_sums_.end(), 0.0);
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t row = list[i];
+        if (plane >= 0 && (((static_cast<uint32_t>(x_[row]) & code_mask) >> plane) & 1u) == 0) continue;
+        const float* cells = cell_conductance_.data() + row * used;
+        for (int64_t p = 0; p < used; ++p) analog_sums_[p] += cells[p];
+      }
+    };
+    for (int64_t step = 0; step < plan.steps; ++step) {
       const AdcRange& range = step_range(plan, step);
       for (int plane = 0; plane < input_bits; ++plane) {
-        sum_rows([&](int64_t r) {
-          if (plan.sparse && x_[r] == input_zero_point) return false;
-          return ((static_cast<uint32_t>(x_[r]) & code_mask) >> plane & 1u) != 0;
-        });
-        for (int64_t column = 0; column < used; ++column) {
-          column_reading_[column] += plane_value[plane] * convert_analog(analog_sum_[column], range, column % adcs);
-        }
+        sum_rows(step_rows_.data() + step_offsets_[step], step_offsets_[step + 1] - step_offsets_[step], plane);
+        read_columns_analog(analog_sums_.data(), range, plane_value[plane], column_reading_.data());
       }
-      if (plan.mask_plane && step_disabled_[step] > 0) {
-        sum_rows([&](int64_t r) { return x_[r] == input_zero_point; });
-        const AdcRange& masked = mask_range(step);
-        for (int64_t column = 0; column < used; ++column) {
-          mask_reading_[column] += convert_analog(analog_sum_[column], masked, column % adcs);
-        }
-      }
+    }
+    for (int64_t step = 0; step < plan.mask_steps; ++step) {
+      sum_rows(mask_rows_.data() + mask_offsets_[step], mask_offsets_[step + 1] - mask_offsets_[step], -1);
+      read_columns_analog(analog_sums_.data(), mask_range(step), 1, mask_reading_.data());
     }
   }
 
@@ -546,8 +578,7 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
     if (plan.compensating) {
       int64_t disabled_weight_sum = mask_result_[c];
       for (int64_t b = 0; b < blocks_; ++b) {
-        const int64_t rows_in_block = std::min(rows, (b + 1) * params_.row_block) - b * params_.row_block;
-        if (block_zeros_[b] == rows_in_block) disabled_weight_sum += block_sum_[b * tile_cols_ + c];
+        if (block_skipped_[b]) disabled_weight_sum += block_sum_[b * tile_cols_ + c];
       }
       compensation = zx * disabled_weight_sum;
     }
@@ -586,6 +617,7 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
   x_.resize(static_cast<size_t>(tile_rows_));
   x_centered_.assign(static_cast<size_t>(padded_rows_), 0);
   block_zeros_.resize(static_cast<size_t>(blocks_));
+  block_skipped_.resize(static_cast<size_t>(blocks_));
   std::vector<int64_t> result(static_cast<size_t>(tile_cols_));
   const bool fast = path_ == ComputePath::Auto && params_.adc_lossless() && !params_.has_nonidealities();
   VectorPlan plan;

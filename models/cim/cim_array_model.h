@@ -143,12 +143,11 @@ class CimArrayModel {
     int64_t zeros = 0;
     bool sparse = false;
     bool compensating = false;  // sparse and input zero point != 0
-    bool mask_plane = false;    // compensating and some disabled row lies in an active block
     int64_t blocks_skipped = 0;
     int64_t rows_disabled = 0;
-    int64_t conducting_rows = 0;  // over input planes and the mask plane
-    int64_t steps = 0;
-    int64_t mask_steps = 0;
+    int64_t conducting_rows = 0;  // over input planes and mask planes
+    int64_t steps = 0;            // activation steps per input plane
+    int64_t mask_steps = 0;       // activation steps of the compensation mask plane
   };
 
   void decode_inputs(const InputBatchView& batch, int64_t vector);
@@ -157,10 +156,14 @@ class CimArrayModel {
   void fast_dot_products(int32_t input_zero_point, int64_t* result);
   void bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
-  int64_t convert(int64_t partial_sum, const AdcRange& range, int64_t adc);
+  // Adds plane_value x the ADC readings of `partial_sums` (one per used column) to `readings`.
+  void read_columns(const int64_t* partial_sums, const AdcRange& range, int64_t plane_value,
+                    int64_t* readings);
+  void read_columns_analog(const double* partial_sums, const AdcRange& range, int64_t plane_value,
+                           int64_t* readings);
   int64_t convert_analog(double partial_sum, const AdcRange& range, int64_t adc);
   const AdcRange& step_range(const VectorPlan& plan, int64_t step) const;
-  const AdcRange& mask_range(int64_t step) const;
+  const AdcRange& mask_range(int64_t mask_step) const;
 
   CimMacroParams params_;
   ComputePath path_ = ComputePath::Auto;
@@ -182,11 +185,11 @@ class CimArrayModel {
   int64_t slices_ = 0;        // physical columns per weight and polarity
   int64_t polarities_ = 1;    // 2 for differential encoding
   int64_t used_columns_ = 0;  // tile_cols x polarities x slices
-  int64_t row_words_ = 0;     // 64-bit words per column bit plane
+  int64_t row_words_ = 0;     // 64-bit words of a row mask
   int64_t padded_rows_ = 0;   // rows of centered_weights_ (multiple of 16, zero padded)
   int64_t blocks_ = 0;
   std::vector<int16_t> centered_weights_;  // [col][padded row]: w - w_zp (fast path)
-  std::vector<uint64_t> cell_bit_planes_;  // [physical col][cell bit][word]: stored bits by row
+  std::vector<uint64_t> cell_bits_by_word_;  // [row word][cell bit][physical col]: stored bits
   std::vector<float> cell_conductance_;    // [row][physical col]: slice value x conductance
   std::vector<int64_t> column_of_;         // physical col -> logical col
   std::vector<int64_t> place_value_;       // physical col -> +-2^(slice * cell_bits)
@@ -198,18 +201,17 @@ class CimArrayModel {
   std::vector<int32_t> x_;              // decoded input codes
   std::vector<int16_t> x_centered_;     // x - z_x, zero padded
   std::vector<int64_t> block_zeros_;    // zero inputs per block
-  std::vector<int64_t> active_blocks_;  // blocks not skipped, in order
-  std::vector<int64_t> step_enabled_;   // enabled rows per activation step
-  std::vector<int64_t> step_disabled_;  // disabled rows of non-skipped blocks per step
-  std::vector<uint64_t> plane_rows_;    // [plane][word]: enabled rows whose input bit is 1
-  std::vector<uint64_t> mask_rows_;     // [word]: disabled rows of non-skipped blocks
-  std::vector<uint64_t> step_rows_;     // [step][word]: rows of the step's blocks
-  std::vector<int64_t> step_word_lo_, step_word_hi_;
-  std::vector<uint64_t> plane_step_rows_;  // [plane][step][word] = plane_rows & step_rows
-  std::vector<uint64_t> mask_step_rows_;   // [step][word] = mask_rows & step_rows
+  std::vector<uint8_t> block_skipped_;
+  // Activation steps as row lists: step s holds rows [offsets[s], offsets[s+1]) of the list.
+  std::vector<int64_t> step_rows_, step_offsets_;  // enabled rows, per input-plane step
+  std::vector<int64_t> mask_rows_, mask_offsets_;  // disabled rows of non-skipped blocks
+  std::vector<uint64_t> plane_rows_;       // [plane][word]: enabled rows whose input bit is 1
+  std::vector<uint64_t> row_mask_;         // [word] scratch
+  std::vector<uint64_t> active_rows_;      // [word]: rows conducting in one (plane, step)
+  std::vector<int64_t> partial_sums_;      // per physical col, one activation
+  std::vector<double> analog_sums_;        // per physical col, one activation (conductance path)
   std::vector<int64_t> column_reading_;    // per physical col: sum over planes of readings
   std::vector<int64_t> mask_reading_;      // per physical col: mask-plane readings
-  std::vector<double> analog_sum_;         // per physical col (conductance path)
   std::vector<int64_t> array_result_;      // per logical col: sum_r x_r s_r as read
   std::vector<int64_t> mask_result_;       // per logical col: sum over mask rows of s_r as read
 };

@@ -67,6 +67,9 @@ std::string CimMacroParams::validate() const {
   if (encoding != "offset" && encoding != "differential") {
     return "encoding = '" + encoding + "' must be 'offset' or 'differential'";
   }
+  if (activation_packing != "blocks" && activation_packing != "rows") {
+    return "activation_packing = '" + activation_packing + "' must be 'blocks' or 'rows'";
+  }
   if (rows_per_activation % row_block != 0) {
     return "row_block = " + std::to_string(row_block) + " must divide rows_per_activation = " +
            std::to_string(rows_per_activation);

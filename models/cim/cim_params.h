@@ -32,6 +32,12 @@ struct CimMacroParams {
   int64_t rows_per_activation = 64;
   // Rows per skippable block: the sparsity detector gates word-line drivers per block of 16.
   int64_t row_block = 16;
+  // How sparse-mode activations are formed. "blocks": an activation is rows_per_activation /
+  // row_block consecutive non-skipped blocks (word-line groups wired per block), so only
+  // all-zero blocks save time. "rows": the controller packs the enabled rows, rows_per_activation
+  // at a time (per-row word-line enables, a prefix-sum row scheduler), so every zero row frees
+  // a slot.
+  std::string activation_packing = "blocks";
   // Sparse mode when the fraction of zero inputs (x == input zero point) of a vector exceeds
   // this; 1 turns sparsity awareness (and the detector) off.
   double sparsity_threshold = 0.5;
@@ -87,6 +93,7 @@ struct CimMacroParams {
   std::string validate() const;
 
   bool differential() const { return encoding == "differential"; }
+  bool packs_rows() const { return activation_packing == "rows"; }
   // Physical columns per logical weight column: ceil(weight_bits / cell_bits) slices, times 2
   // column sets for differential encoding.
   int64_t physical_columns_per_weight(int weight_bits) const;

@@ -52,13 +52,13 @@ std::vector<bool> zero_rows(double sparsity, int64_t rows, int64_t row_block, bo
   return zero;
 }
 
-void write_csv(const std::vector<CimSweepPoint>& points, const std::string& path) {
+void write_csv(const std::vector<CimSweepPoint>& points, double threshold, const std::string& path) {
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write sweep CSV '" + path + "'");
   out << "sparsity,pattern,mode,measured_sparsity,rows_disabled_fraction,blocks_skipped_fraction,"
          "energy_pj_per_vector,array_pj,adc_pj,digital_pj,detection_pj,compensation_pj,leakage_pj,"
          "latency_cycles_per_vector,latency_ns_per_vector,adc_conversions_per_vector,pj_per_mac,"
-         "max_abs_error\n";
+         "max_abs_error,sparsity_threshold\n";
   out.setf(std::ios::fixed);
   for (const auto& p : points) {
     out.precision(4);
@@ -71,7 +71,7 @@ void write_csv(const std::vector<CimSweepPoint>& points, const std::string& path
         << p.latency_cycles_per_vector << ',' << p.latency_ns_per_vector << ','
         << p.adc_conversions_per_vector << ',';
     out.precision(5);
-    out << p.pj_per_mac << ',' << p.max_abs_error << '\n';
+    out << p.pj_per_mac << ',' << p.max_abs_error << ',' << threshold << '\n';
   }
   if (!out) throw std::runtime_error("cannot write sweep CSV '" + path + "'");
 }
@@ -81,10 +81,18 @@ void write_csv(const std::vector<CimSweepPoint>& points, const std::string& path
 std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
                                               const CimSweepOptions& options,
                                               const std::string& csv_path) {
+  // The three macros compared: no sparsity awareness, and awareness with either packing.
   CimMacroParams unaware_params = params;
   unaware_params.sparsity_threshold = 1.0;
-  CimArrayModel aware(params);  // validates the parameters
-  CimArrayModel unaware(unaware_params);
+  CimMacroParams block_params = params;
+  block_params.activation_packing = "blocks";
+  CimMacroParams row_params = params;
+  row_params.activation_packing = "rows";
+  CimArrayModel unaware(unaware_params);  // validates the parameters
+  CimArrayModel blocks(block_params);
+  CimArrayModel packed_rows(row_params);
+  const std::pair<const char*, CimArrayModel*> modes[] = {
+      {"unaware", &unaware}, {"blocks", &blocks}, {"rows", &packed_rows}};
 
   if (options.vectors_per_point < 1) throw std::invalid_argument("sweep: vectors_per_point must be >= 1");
   if (options.weight_bits < 1 || options.weight_bits > params.max_weight_bits ||
@@ -118,8 +126,7 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
   for (auto& code : weights) code = static_cast<uint8_t>(static_cast<int8_t>(weight_dist(rng)));
   const WeightTileView tile{weights.data(), true, rows, cols, options.weight_bits,
                             weight_zero_points.data()};
-  aware.load_weights(tile);
-  unaware.load_weights(tile);
+  for (const auto& mode : modes) mode.second->load_weights(tile);
 
   const int64_t vectors = options.vectors_per_point;
   std::vector<uint8_t> input_codes(static_cast<size_t>(vectors * rows));
@@ -157,13 +164,12 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
       const InputBatchView batch{input_codes.data(), options.inputs_signed, vectors,
                                  options.input_zero_point, options.input_bits, outputs.data(),
                                  cols, false};
-      for (const char* mode : {"aware", "unaware"}) {
-        CimArrayModel& model = std::string(mode) == "aware" ? aware : unaware;
-        const CimCounts counts = model.compute(batch);
+      for (const auto& mode : modes) {
+        const CimCounts counts = mode.second->compute(batch);
         CimSweepPoint point;
         point.target_sparsity = sparsity;
         point.pattern = pattern;
-        point.mode = mode;
+        point.mode = mode.first;
         const auto per_vector = [&](double total) { return total / static_cast<double>(vectors); };
         point.measured_sparsity = static_cast<double>(counts.zero_inputs) / static_cast<double>(counts.rows_applied);
         point.rows_disabled_fraction = static_cast<double>(counts.rows_disabled) / static_cast<double>(counts.rows_applied);
@@ -186,7 +192,7 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
       }
     }
   }
-  if (!csv_path.empty()) write_csv(points, csv_path);
+  if (!csv_path.empty()) write_csv(points, params.sparsity_threshold, csv_path);
   return points;
 }
 

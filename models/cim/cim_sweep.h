@@ -1,10 +1,11 @@
 // Energy and latency of one macro versus input sparsity (README "Sparsity sweep").
 //
 // For each target sparsity, zero-input pattern and mode the sweep applies seeded random vectors
-// to a seeded random weight tile and reports per-vector energy and latency. Modes: "aware" uses
-// the parameters as given; "unaware" is the same macro with sparsity_threshold = 1 (no detector,
-// nothing disabled). Patterns: "random" scatters the zero inputs over the rows; "clustered" puts
-// as many as possible in whole row blocks (like ReLU-zeroed channels of an im2col patch).
+// to a seeded random weight tile and reports per-vector energy and latency. Modes: "unaware" is
+// the macro with sparsity_threshold = 1 (no detector, nothing disabled); "blocks" and "rows" are
+// the macro as given with activation_packing "blocks" or "rows". Patterns: "random" scatters
+// the zero inputs over the rows; "clustered" puts as many as possible in whole row blocks (like
+// ReLU-zeroed channels of an im2col patch).
 // Every point also checks the outputs against a direct integer dot product (max_abs_error).
 #pragma once
 
@@ -34,7 +35,7 @@ struct CimSweepOptions {
 struct CimSweepPoint {
   double target_sparsity = 0.0;
   std::string pattern;  // "random" or "clustered"
-  std::string mode;     // "aware" or "unaware"
+  std::string mode;     // "unaware", "blocks" or "rows"
   double measured_sparsity = 0.0;
   double rows_disabled_fraction = 0.0;
   double blocks_skipped_fraction = 0.0;

@@ -43,6 +43,7 @@ CimMacroParams random_params(std::mt19937_64& rng, int adc_bits_below_lossless =
   const double thresholds[] = {0.0, 0.25, 0.5, 0.75, 1.0};
   params.sparsity_threshold = thresholds[uniform(rng, 0, 4)];
   params.adc_range_narrowing = uniform(rng, 0, 3) != 0;
+  params.activation_packing = uniform(rng, 0, 1) ? "blocks" : "rows";
   EXPECT_EQ(params.validate(), "");
   return params;
 }
@@ -61,7 +62,7 @@ RandomJob random_job(std::mt19937_64& rng, const CimMacroParams& params) {
   const int weight_bits = uniform(rng, 1, 8);
   const int64_t capacity = logical_weight_columns(params, weight_bits);
   const int64_t rows = uniform(rng, 1, static_cast<int32_t>(params.rows));
-  const int64_t cols = uniform(rng, 1, static_cast<int32_t>(std::min<int64_t>(capacity, 24)));
+  const int64_t cols = uniform(rng, 1, static_cast<int32_t>(std::min<int64_t>(capacity, uniform(rng, 0, 3) ? 16 : 256)));
   job.tile = random_tile(rng, rows, cols, weight_bits, uniform(rng, 0, 1) == 1, uniform(rng, 0, 1) == 1);
   job.inputs_signed = uniform(rng, 0, 1) == 1;
   job.input_bits = uniform(rng, 1, 8);
@@ -140,7 +141,7 @@ TEST(CimArrayModel, LosslessOutputsEqualReferenceExecutorAboveAndBelowThreshold)
                  " cols " + std::to_string(job.tile.cols) + " wbits " + std::to_string(job.tile.bits) +
                  " xbits " + std::to_string(job.input_bits) + " zx " + std::to_string(job.input_zero_point) +
                  " threshold " + std::to_string(params.sparsity_threshold) + " " + params.encoding +
-                 " cell_bits " + std::to_string(params.cell_bits));
+                 " cell_bits " + std::to_string(params.cell_bits) + " packing " + params.activation_packing);
 
     CimArrayModel fast(params);
     CimArrayModel bit_serial(params);
@@ -153,6 +154,19 @@ TEST(CimArrayModel, LosslessOutputsEqualReferenceExecutorAboveAndBelowThreshold)
     ASSERT_EQ(fast_out, expected);
     ASSERT_EQ(serial_out, expected);
     expect_same_counts(fast_counts, serial_counts);
+    if (trial % 3 == 0) {
+      // The analog path (conductance sums) and the noisy-ADC path with negligible sigmas must
+      // do the same algebra: exact results and identical counts.
+      CimMacroParams analog_params = params;
+      analog_params.conductance_sigma = 1e-7;
+      analog_params.adc_noise_lsb = 1e-9;
+      CimArrayModel analog(analog_params);
+      analog.load_weights(job.tile.view());
+      std::vector<int32_t> analog_out;
+      const CimCounts analog_counts = analog.compute(batch_of(job, analog_out));
+      ASSERT_EQ(analog_out, expected);
+      expect_same_counts(analog_counts, serial_counts);
+    }
 
     const SparsityExpectation e = expected_sparsity(job, params.sparsity_threshold);
     EXPECT_EQ(serial_counts.zero_inputs, e.zeros);
@@ -263,6 +277,35 @@ TEST(CimArrayModel, LatencyEqualsTheFormula) {
   std::vector<uint8_t> zeros(128, 3);
   EXPECT_EQ(run(zeros, 3), 2 + 0 + 1 + params.compensation_cycles);
   EXPECT_EQ(out, std::vector<int32_t>(8, 0));
+}
+
+// Row packing: the enabled rows of non-skipped blocks fill activations of 64 rows.
+TEST(CimArrayModel, RowPackingLatencyFollowsTheEnabledRows) {
+  CimMacroParams params;
+  params.rows = 128;
+  params.cols = 64;
+  params.sparsity_threshold = 0.3;
+  params.activation_packing = "rows";
+  CimArrayModel model(params);
+  std::mt19937_64 rng(4);
+  const Tile tile = random_tile(rng, 128, 8, 8, true, false);
+  model.load_weights(tile.view());
+  const int64_t step = model.activation_step_cycles();
+  std::vector<int32_t> out(8);
+  // Every other row zero (zero point 3): no block skipped, 64 enabled rows -> 1 step instead of
+  // 2; the 64 disabled rows are one mask-plane activation.
+  std::vector<uint8_t> x(128, 7);
+  for (size_t r = 0; r < 128; r += 2) x[r] = 3;
+  const CimCounts counts = model.compute({x.data(), false, 1, 3, 8, out.data(), 8, false});
+  EXPECT_EQ(counts.cycles, 2 + (8 * 1 + 1) * step + 1 + params.compensation_cycles);
+  EXPECT_EQ(counts.row_blocks_skipped, 0);
+  EXPECT_EQ(out, reference_matmul(x, false, 1, 128, 3, tile.values, true, 8, tile.zero_points));
+  // The same vector with block packing keeps both activations.
+  params.activation_packing = "blocks";
+  CimArrayModel blocks(params);
+  blocks.load_weights(tile.view());
+  EXPECT_EQ(blocks.compute({x.data(), false, 1, 3, 8, out.data(), 8, false}).cycles,
+            2 + (8 * 2 + 2) * step + 1 + params.compensation_cycles);
 }
 
 TEST(CimArrayModel, AccumulatesIntoStridedOutputs) {

@@ -42,6 +42,7 @@ TEST(CimMacroParams, RejectsBadFieldsByName) {
       {"row_block", [](CimMacroParams& p) { p.row_block = 24; }},  // does not divide 64
       {"cols_per_adc", [](CimMacroParams& p) { p.cols_per_adc = 7; }},  // does not divide 256
       {"encoding", [](CimMacroParams& p) { p.encoding = "twos"; }},
+      {"activation_packing", [](CimMacroParams& p) { p.activation_packing = "columns"; }},
       {"adc_conversion_cycles", [](CimMacroParams& p) { p.adc_conversion_cycles = 0; }},
       {"write_energy_pj_per_cell", [](CimMacroParams& p) { p.write_energy_pj_per_cell = -1; }},
       {"leakage_mw", [](CimMacroParams& p) { p.leakage_mw = -0.1; }},
