@@ -141,7 +141,12 @@ AdcRange adc_range(const CimMacroParams& params, int64_t full_scale, bool narrow
 
 int64_t adc_ideal_reading(int64_t partial_sum, const AdcRange& range, int adc_bits) {
   if (range.shift == 0) return std::min(partial_sum, (int64_t{1} << adc_bits) - 1);
-  const int64_t code = std::min((partial_sum + (int64_t{1} << (range.shift - 1))) >> range.shift,
+  // Round to nearest, ties to even: integer partial sums fall exactly on the decision levels of a
+  // 2^shift step, and ties always rounded up would bias every conversion by +1/2 LSB, which
+  // the MSB plane and slice place values amplify into a large systematic output error.
+  const int64_t half = int64_t{1} << (range.shift - 1);
+  const int64_t odd_quotient = (partial_sum >> range.shift) & 1;
+  const int64_t code = std::min((partial_sum + half - 1 + odd_quotient) >> range.shift,
                                 (int64_t{1} << adc_bits) - 1);
   return code << range.shift;
 }
@@ -482,7 +487,7 @@ int64_t CimArrayModel::convert_analog(double partial_sum, const AdcRange& range,
     if (params_.adc_noise_lsb > 0.0) level += params_.adc_noise_lsb * unit_normal_(noise_rng_);
   }
   const double top = std::ldexp(1.0, params_.adc_bits) - 1.0;
-  const double code = std::min(std::max(std::floor(level + 0.5), 0.0), top);
+  const double code = std::min(std::max(std::nearbyint(level), 0.0), top);  // ties to even
   return static_cast<int64_t>(code) << range.shift;
 }
 

@@ -107,8 +107,8 @@ struct AdcRange {
 // The ADC range for a full scale: shift is the smallest s >= 0 with
 // full_scale <= (2^adc_bits - 1/2) * 2^s. `narrowed` resolves only the bits the full scale needs.
 AdcRange adc_range(const CimMacroParams& params, int64_t full_scale, bool narrowed);
-// Ideal conversion of an integer partial sum: round half up to a multiple of 2^shift, clipped to
-// (2^adc_bits - 1) * 2^shift.
+// Ideal conversion of an integer partial sum: round to the nearest multiple of 2^shift (ties to
+// even), clipped to (2^adc_bits - 1) * 2^shift.
 int64_t adc_ideal_reading(int64_t partial_sum, const AdcRange& range, int adc_bits);
 
 // README "Error bound": the largest |output - exact| of one output with an ideal lossy ADC,

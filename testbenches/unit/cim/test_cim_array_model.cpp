@@ -334,7 +334,9 @@ TEST(CimAdc, QuantizesToPowerOfTwoStepsWithHalfStepError) {
   EXPECT_EQ(full.shift, 2);  // 64 <= 31.5 x 4
   EXPECT_EQ(full.bits_resolved, 5);
   EXPECT_EQ(adc_ideal_reading(5, full, 5), 4);
-  EXPECT_EQ(adc_ideal_reading(6, full, 5), 8);  // half up
+  EXPECT_EQ(adc_ideal_reading(7, full, 5), 8);
+  EXPECT_EQ(adc_ideal_reading(6, full, 5), 8);   // 1.5 steps: tie to even 2
+  EXPECT_EQ(adc_ideal_reading(10, full, 5), 8);  // 2.5 steps: tie to even 2
   EXPECT_EQ(adc_ideal_reading(64, full, 5), 64);
   EXPECT_EQ(adc_range(params, 63, false).shift, 1);
   EXPECT_EQ(adc_range(params, 31, false).shift, 0);  // lossless
@@ -347,6 +349,13 @@ TEST(CimAdc, QuantizesToPowerOfTwoStepsWithHalfStepError) {
   EXPECT_EQ(tiny.shift, 1);
   EXPECT_EQ(adc_ideal_reading(7, tiny, 2), 6);  // clipped to the top code: error 1 = half a step
   for (int64_t sum = 0; sum <= 7; ++sum) EXPECT_LE(std::llabs(adc_ideal_reading(sum, tiny, 2) - sum), 1);
+  // Unbiased: over every residue of a 2^shift step the errors sum to zero.
+  params.adc_bits = 8;
+  const AdcRange step8 = adc_range(params, 1000, false);
+  ASSERT_EQ(step8.shift, 2);
+  int64_t error_sum = 0;
+  for (int64_t sum = 0; sum < 1000; ++sum) error_sum += adc_ideal_reading(sum, step8, 8) - sum;
+  EXPECT_EQ(error_sum, 0);
 }
 
 TEST(CimAdc, ErrorBoundMatchesTheReadmeFormula) {
