@@ -49,10 +49,11 @@ int32_t wrap_add(int32_t a, int64_t b) {
 #endif
 
 // partial[p] = sum over cell bits b of 2^b * popcount(cells[word][b][p] & active[word]).
+// Partial sums and readings are int32: a column reads at most 16384 rows x 3 x 255 < 2^31.
 CIMTLM_POPCOUNT_CLONES
 void column_partial_sums(const uint64_t* cells_by_word, int64_t columns, int cell_bits,
                          int64_t first_word, int64_t last_word, const uint64_t* active,
-                         int64_t* partial) {
+                         int32_t* partial) {
   std::fill(partial, partial + columns, 0);
   for (int64_t word = first_word; word < last_word; ++word) {
     const uint64_t rows = active[word];
@@ -60,11 +61,38 @@ void column_partial_sums(const uint64_t* cells_by_word, int64_t columns, int cel
     for (int bit = 0; bit < cell_bits; ++bit) {
       const uint64_t* cells = cells_by_word + (word * cell_bits + bit) * columns;
       for (int64_t p = 0; p < columns; ++p) {
-        partial[p] += static_cast<int64_t>(__builtin_popcountll(cells[p] & rows)) << bit;
+        partial[p] += static_cast<int32_t>(__builtin_popcountll(cells[p] & rows)) << bit;
       }
     }
   }
 }
+
+// readings[p] += plane_value * ideal ADC reading of partial[p] (adc_ideal_reading, vectorized).
+CIMTLM_SIMD_CLONES
+void accumulate_ideal_readings(const int32_t* partial, int64_t columns, int shift, int32_t top_code,
+                               int32_t plane_value, int32_t* readings) {
+  if (shift == 0) {
+    for (int64_t p = 0; p < columns; ++p) readings[p] += plane_value * partial[p];
+    return;
+  }
+  const int32_t half_minus_one = (1 << (shift - 1)) - 1;
+  for (int64_t p = 0; p < columns; ++p) {
+    const int32_t odd_quotient = (partial[p] >> shift) & 1;  // ties to even
+    const int32_t code = std::min((partial[p] + half_minus_one + odd_quotient) >> shift, top_code);
+    readings[p] += plane_value * (code << shift);
+  }
+}
+
+// Bits set in the low 8 bits of a code (the baseline ISA has no POPCNT instruction).
+constexpr int kBitsInByte[256] = {
+#define CIMTLM_B2(n) n, n + 1, n + 1, n + 2
+#define CIMTLM_B4(n) CIMTLM_B2(n), CIMTLM_B2(n + 1), CIMTLM_B2(n + 1), CIMTLM_B2(n + 2)
+#define CIMTLM_B6(n) CIMTLM_B4(n), CIMTLM_B4(n + 1), CIMTLM_B4(n + 1), CIMTLM_B4(n + 2)
+    CIMTLM_B6(0), CIMTLM_B6(1), CIMTLM_B6(1), CIMTLM_B6(2)
+#undef CIMTLM_B6
+#undef CIMTLM_B4
+#undef CIMTLM_B2
+};
 
 // result[c] = sum_r x[r] * w[c][r] over int16 operands (exact in int32: |x|, |w| <= 255 and at
 // most 16384 rows).
@@ -380,7 +408,7 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
 
   const uint32_t code_mask = (1u << input_bits) - 1;
   for (int64_t row : step_rows_) {
-    plan.conducting_rows += __builtin_popcount(static_cast<uint32_t>(x_[row]) & code_mask);
+    plan.conducting_rows += kBitsInByte[static_cast<uint32_t>(x_[row]) & code_mask];
   }
   plan.conducting_rows += static_cast<int64_t>(mask_rows_.size());
 }
@@ -454,29 +482,25 @@ void CimArrayModel::fast_dot_products(int32_t input_zero_point, int64_t* result)
   int16_dot_products(x_centered_.data(), centered_weights_.data(), padded_rows_, tile_cols_, result);
 }
 
-void CimArrayModel::read_columns(const int64_t* partial_sums, const AdcRange& range,
-                                 int64_t plane_value, int64_t* readings) {
-  const int64_t used = used_columns_;
-  if (analog_errors_) {
-    const int64_t adcs = params_.adc_count();
-    for (int64_t p = 0; p < used; ++p) {
-      readings[p] += plane_value * convert_analog(static_cast<double>(partial_sums[p]), range, p % adcs);
-    }
-  } else if (range.shift == 0) {
-    // Lossless range: a partial sum never exceeds the full scale, so the reading is exact.
-    for (int64_t p = 0; p < used; ++p) readings[p] += plane_value * partial_sums[p];
-  } else {
-    for (int64_t p = 0; p < used; ++p) {
-      readings[p] += plane_value * adc_ideal_reading(partial_sums[p], range, params_.adc_bits);
-    }
+void CimArrayModel::read_columns(const int32_t* partial_sums, const AdcRange& range,
+                                 int32_t plane_value, int32_t* readings) {
+  if (!analog_errors_) {
+    accumulate_ideal_readings(partial_sums, used_columns_, range.shift,
+                              (int32_t{1} << params_.adc_bits) - 1, plane_value, readings);
+    return;
+  }
+  const int64_t adcs = params_.adc_count();
+  for (int64_t p = 0; p < used_columns_; ++p) {
+    readings[p] += plane_value *
+                   static_cast<int32_t>(convert_analog(static_cast<double>(partial_sums[p]), range, p % adcs));
   }
 }
 
 void CimArrayModel::read_columns_analog(const double* partial_sums, const AdcRange& range,
-                                        int64_t plane_value, int64_t* readings) {
+                                        int32_t plane_value, int32_t* readings) {
   const int64_t adcs = params_.adc_count();
   for (int64_t p = 0; p < used_columns_; ++p) {
-    readings[p] += plane_value * convert_analog(partial_sums[p], range, p % adcs);
+    readings[p] += plane_value * static_cast<int32_t>(convert_analog(partial_sums[p], range, p % adcs));
   }
 }
 
@@ -499,10 +523,10 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
   const uint32_t code_mask = (1u << input_bits) - 1;
 
   // Two's-complement planes: the sign plane of signed inputs has place value -2^(bits-1).
-  int64_t plane_value[8];
+  int32_t plane_value[8];
   for (int plane = 0; plane < input_bits; ++plane) {
-    plane_value[plane] = (inputs_signed && plane == input_bits - 1) ? -(int64_t{1} << plane)
-                                                                     : (int64_t{1} << plane);
+    plane_value[plane] = (inputs_signed && plane == input_bits - 1) ? -(int32_t{1} << plane)
+                                                                     : (int32_t{1} << plane);
   }
   column_reading_.assign(static_cast<size_t>(used), 0);
   mask_reading_.assign(static_cast<size_t>(used), 0);
@@ -511,9 +535,12 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
     // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation).
     plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
     for (int64_t row : step_rows_) {
-      const uint32_t bits = static_cast<uint32_t>(x_[row]) & code_mask;
+      // Branch-free: input bits are random, a branch per bit would mispredict half the time.
+      const uint64_t bits = static_cast<uint32_t>(x_[row]) & code_mask;
+      const int64_t word = row / kWordBits;
+      const int position = static_cast<int>(row % kWordBits);
       for (int plane = 0; plane < input_bits; ++plane) {
-        if ((bits >> plane) & 1u) plane_rows_[plane * words + row / kWordBits] |= uint64_t{1} << (row % kWordBits);
+        plane_rows_[plane * words + word] |= ((bits >> plane) & 1u) << position;
       }
     }
     partial_sums_.resize(static_cast<size_t>(used));
@@ -570,8 +597,8 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
   array_result_.assign(static_cast<size_t>(tile_cols_), 0);
   mask_result_.assign(static_cast<size_t>(tile_cols_), 0);
   for (int64_t column = 0; column < used; ++column) {
-    array_result_[column_of_[column]] += place_value_[column] * column_reading_[column];
-    mask_result_[column_of_[column]] += place_value_[column] * mask_reading_[column];
+    array_result_[column_of_[column]] += place_value_[column] * int64_t{column_reading_[column]};
+    mask_result_[column_of_[column]] += place_value_[column] * int64_t{mask_reading_[column]};
   }
 
   // Zero-point algebra (README): out = A + z_x * W_disabled - z_s * U - z_x * V + R * z_x * z_s.

@@ -157,10 +157,10 @@ class CimArrayModel {
   void bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
   // Adds plane_value x the ADC readings of `partial_sums` (one per used column) to `readings`.
-  void read_columns(const int64_t* partial_sums, const AdcRange& range, int64_t plane_value,
-                    int64_t* readings);
-  void read_columns_analog(const double* partial_sums, const AdcRange& range, int64_t plane_value,
-                           int64_t* readings);
+  void read_columns(const int32_t* partial_sums, const AdcRange& range, int32_t plane_value,
+                    int32_t* readings);
+  void read_columns_analog(const double* partial_sums, const AdcRange& range, int32_t plane_value,
+                           int32_t* readings);
   int64_t convert_analog(double partial_sum, const AdcRange& range, int64_t adc);
   const AdcRange& step_range(const VectorPlan& plan, int64_t step) const;
   const AdcRange& mask_range(int64_t mask_step) const;
@@ -208,10 +208,10 @@ class CimArrayModel {
   std::vector<uint64_t> plane_rows_;       // [plane][word]: enabled rows whose input bit is 1
   std::vector<uint64_t> row_mask_;         // [word] scratch
   std::vector<uint64_t> active_rows_;      // [word]: rows conducting in one (plane, step)
-  std::vector<int64_t> partial_sums_;      // per physical col, one activation
+  std::vector<int32_t> partial_sums_;      // per physical col, one activation
   std::vector<double> analog_sums_;        // per physical col, one activation (conductance path)
-  std::vector<int64_t> column_reading_;    // per physical col: sum over planes of readings
-  std::vector<int64_t> mask_reading_;      // per physical col: mask-plane readings
+  std::vector<int32_t> column_reading_;    // per physical col: sum over planes of readings
+  std::vector<int32_t> mask_reading_;      // per physical col: mask-plane readings
   std::vector<int64_t> array_result_;      // per logical col: sum_r x_r s_r as read
   std::vector<int64_t> mask_result_;       // per logical col: sum over mask rows of s_r as read
 };
