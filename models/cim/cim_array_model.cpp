@@ -11,9 +11,13 @@ namespace {
 
 constexpr int64_t kWordBits = 64;
 
-int bit_width(uint64_t value) { return value == 0 ? 0 : 64 - __builtin_clzll(value); }
+int bit_width(uint64_t value) {
+  return value == 0 ? 0 : 64 - __builtin_clzll(value);
+}
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // Raw 8-bit code as an integer.
 int32_t decode(const uint8_t* codes, int64_t index, bool is_signed) {
@@ -97,12 +101,13 @@ constexpr int kBitsInByte[256] = {
 // result[c] = sum_r x[r] * w[c][r] over int16 operands (exact in int32: |x|, |w| <= 255 and at
 // most 16384 rows).
 CIMTLM_SIMD_CLONES
-void int16_dot_products(const int16_t* x, const int16_t* weights, int64_t padded_rows,
-                        int64_t cols, int64_t* result) {
+void int16_dot_products(const int16_t* x, const int16_t* weights, int64_t padded_rows, int64_t cols,
+                        int64_t* result) {
   for (int64_t c = 0; c < cols; ++c) {
     const int16_t* w = weights + c * padded_rows;
     int32_t acc = 0;
-    for (int64_t r = 0; r < padded_rows; ++r) acc += static_cast<int32_t>(x[r]) * static_cast<int32_t>(w[r]);
+    for (int64_t r = 0; r < padded_rows; ++r)
+      acc += static_cast<int32_t>(x[r]) * static_cast<int32_t>(w[r]);
     result[c] = acc;
   }
 }
@@ -161,8 +166,9 @@ AdcRange adc_range(const CimMacroParams& params, int64_t full_scale, bool narrow
   const int64_t levels = int64_t{1} << params.adc_bits;
   // Smallest power-of-two step whose rounding never clips by more than half a step.
   while (2 * full_scale > (2 * levels - 1) * (int64_t{1} << range.shift)) ++range.shift;
-  range.bits_resolved = narrowed ? std::min(params.adc_bits, bit_width(static_cast<uint64_t>(full_scale)))
-                                 : params.adc_bits;
+  range.bits_resolved =
+      narrowed ? std::min(params.adc_bits, bit_width(static_cast<uint64_t>(full_scale)))
+               : params.adc_bits;
   range.energy_pj = params.adc_energy_pj(range.bits_resolved);
   return range;
 }
@@ -221,7 +227,8 @@ CimArrayModel::CimArrayModel(const CimMacroParams& params) : params_(params) {
     std::mt19937_64 rng(conductance_seed);
     conductance_.resize(static_cast<size_t>(params_.rows * params_.cols));
     for (float& factor : conductance_) {
-      factor = static_cast<float>(std::max(0.0, 1.0 + params_.conductance_sigma * unit_normal_(rng)));
+      factor =
+          static_cast<float>(std::max(0.0, 1.0 + params_.conductance_sigma * unit_normal_(rng)));
     }
   }
 }
@@ -232,7 +239,8 @@ int64_t CimArrayModel::activation_step_cycles() const {
 }
 
 CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
-  if (!tile.values || !tile.zero_points) throw CimJobError("weight tile without values or zero points");
+  if (!tile.values || !tile.zero_points)
+    throw CimJobError("weight tile without values or zero points");
   if (tile.weight_bits < 1 || tile.weight_bits > params_.max_weight_bits) {
     throw CimJobError("weight_bits " + std::to_string(tile.weight_bits) + " outside 1.." +
                       std::to_string(params_.max_weight_bits));
@@ -251,8 +259,8 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   const int64_t cols = tile.cols;
   for (int64_t c = 0; c < cols; ++c) {
     if (!valid_zero_point(tile.zero_points[c], tile.values_signed)) {
-      throw CimJobError("weight zero point " + std::to_string(tile.zero_points[c]) +
-                        " of column " + std::to_string(c) + " is outside the code range");
+      throw CimJobError("weight zero point " + std::to_string(tile.zero_points[c]) + " of column " +
+                        std::to_string(c) + " is outside the code range");
     }
   }
   for (int64_t index = 0; index < rows * cols; ++index) {
@@ -277,12 +285,14 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   const int cell_bits = params_.cell_bits;
   const int64_t cell_max = params_.cell_max();
   // Offset encoding stores w + 2^(bits-1) for signed weights: an unsigned number.
-  const int32_t offset = (!params_.differential() && tile.values_signed) ? (1 << (tile.weight_bits - 1)) : 0;
+  const int32_t offset =
+      (!params_.differential() && tile.values_signed) ? (1 << (tile.weight_bits - 1)) : 0;
 
   centered_weights_.assign(static_cast<size_t>(cols * padded_rows_), 0);
   cell_bits_by_word_.assign(static_cast<size_t>(row_words_ * cell_bits * used_columns_), 0);
   cell_conductance_.clear();
-  if (!conductance_.empty()) cell_conductance_.assign(static_cast<size_t>(rows * used_columns_), 0.0f);
+  if (!conductance_.empty())
+    cell_conductance_.assign(static_cast<size_t>(rows * used_columns_), 0.0f);
   column_of_.resize(static_cast<size_t>(used_columns_));
   place_value_.resize(static_cast<size_t>(used_columns_));
   weight_reference_.resize(static_cast<size_t>(cols));
@@ -336,8 +346,9 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   counts.cells_written = rows * used_columns_;
   counts.cycles = rows * params_.weight_write_cycles_per_row;
   // Cells, plus one add per weight into its column and block sums (the compensation table).
-  counts.energy.write = static_cast<double>(counts.cells_written) * params_.write_energy_pj_per_cell +
-                        static_cast<double>(rows * cols) * params_.shift_add_energy_pj;
+  counts.energy.write =
+      static_cast<double>(counts.cells_written) * params_.write_energy_pj_per_cell +
+      static_cast<double>(rows * cols) * params_.shift_add_energy_pj;
   return counts;
 }
 
@@ -358,8 +369,8 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
       ++block_zeros_[r / block_rows];
     }
   }
-  plan.sparse = detection_on_ &&
-                static_cast<double>(plan.zeros) / static_cast<double>(rows) > params_.sparsity_threshold;
+  plan.sparse = detection_on_ && static_cast<double>(plan.zeros) / static_cast<double>(rows) >
+                                     params_.sparsity_threshold;
   plan.rows_disabled = plan.sparse ? plan.zeros : 0;
   plan.compensating = plan.sparse && input_zero_point != 0;
 
@@ -370,9 +381,11 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
   step_offsets_.assign(1, 0);
   mask_offsets_.assign(1, 0);
   auto close_step = [](const std::vector<int64_t>& list, std::vector<int64_t>& offsets) {
-    if (static_cast<int64_t>(list.size()) > offsets.back()) offsets.push_back(static_cast<int64_t>(list.size()));
+    if (static_cast<int64_t>(list.size()) > offsets.back())
+      offsets.push_back(static_cast<int64_t>(list.size()));
   };
-  auto step_full = [per_activation](const std::vector<int64_t>& list, const std::vector<int64_t>& offsets) {
+  auto step_full = [per_activation](const std::vector<int64_t>& list,
+                                    const std::vector<int64_t>& offsets) {
     return static_cast<int64_t>(list.size()) - offsets.back() == per_activation;
   };
   const bool pack_rows = params_.packs_rows();
@@ -394,10 +407,12 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
       const bool disabled = plan.sparse && x_[r] == input_zero_point;
       if (!disabled) {
         step_rows_.push_back(r);
-        if (pack_rows && step_full(step_rows_, step_offsets_)) close_step(step_rows_, step_offsets_);
+        if (pack_rows && step_full(step_rows_, step_offsets_))
+          close_step(step_rows_, step_offsets_);
       } else if (plan.compensating) {
         mask_rows_.push_back(r);
-        if (pack_rows && step_full(mask_rows_, mask_offsets_)) close_step(mask_rows_, mask_offsets_);
+        if (pack_rows && step_full(mask_rows_, mask_offsets_))
+          close_step(mask_rows_, mask_offsets_);
       }
     }
   }
@@ -429,7 +444,8 @@ const AdcRange& CimArrayModel::mask_range(int64_t mask_step) const {
   return dense_range_;
 }
 
-void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits, CimCounts& counts) const {
+void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits,
+                                   CimCounts& counts) const {
   const int64_t rows = tile_rows_;
   const int64_t cols = tile_cols_;
   const int64_t used = used_columns_;
@@ -479,7 +495,8 @@ void CimArrayModel::fast_dot_products(int32_t input_zero_point, int64_t* result)
   for (int64_t r = 0; r < tile_rows_; ++r) {
     x_centered_[r] = static_cast<int16_t>(x_[r] - input_zero_point);
   }
-  int16_dot_products(x_centered_.data(), centered_weights_.data(), padded_rows_, tile_cols_, result);
+  int16_dot_products(x_centered_.data(), centered_weights_.data(), padded_rows_, tile_cols_,
+                     result);
 }
 
 void CimArrayModel::read_columns(const int32_t* partial_sums, const AdcRange& range,
@@ -491,8 +508,8 @@ void CimArrayModel::read_columns(const int32_t* partial_sums, const AdcRange& ra
   }
   const int64_t adcs = params_.adc_count();
   for (int64_t p = 0; p < used_columns_; ++p) {
-    readings[p] += plane_value *
-                   static_cast<int32_t>(convert_analog(static_cast<double>(partial_sums[p]), range, p % adcs));
+    readings[p] += plane_value * static_cast<int32_t>(convert_analog(
+                                     static_cast<double>(partial_sums[p]), range, p % adcs));
   }
 }
 
@@ -500,7 +517,8 @@ void CimArrayModel::read_columns_analog(const double* partial_sums, const AdcRan
                                         int32_t plane_value, int32_t* readings) {
   const int64_t adcs = params_.adc_count();
   for (int64_t p = 0; p < used_columns_; ++p) {
-    readings[p] += plane_value * static_cast<int32_t>(convert_analog(partial_sums[p], range, p % adcs));
+    readings[p] +=
+        plane_value * static_cast<int32_t>(convert_analog(partial_sums[p], range, p % adcs));
   }
 }
 
@@ -525,8 +543,8 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
   // Two's-complement planes: the sign plane of signed inputs has place value -2^(bits-1).
   int32_t plane_value[8];
   for (int plane = 0; plane < input_bits; ++plane) {
-    plane_value[plane] = (inputs_signed && plane == input_bits - 1) ? -(int32_t{1} << plane)
-                                                                     : (int32_t{1} << plane);
+    plane_value[plane] =
+        (inputs_signed && plane == input_bits - 1) ? -(int32_t{1} << plane) : (int32_t{1} << plane);
   }
   column_reading_.assign(static_cast<size_t>(used), 0);
   mask_reading_.assign(static_cast<size_t>(used), 0);
@@ -548,11 +566,12 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
     for (int64_t step = 0; step < plan.steps; ++step) {
       row_mask_.assign(static_cast<size_t>(words), 0);
       int64_t first = 0, last = 0;
-      mask_of_rows(step_rows_.data() + step_offsets_[step], step_offsets_[step + 1] - step_offsets_[step],
-                   row_mask_.data(), first, last);
+      mask_of_rows(step_rows_.data() + step_offsets_[step],
+                   step_offsets_[step + 1] - step_offsets_[step], row_mask_.data(), first, last);
       const AdcRange& range = step_range(plan, step);
       for (int plane = 0; plane < input_bits; ++plane) {
-        for (int64_t w = first; w < last; ++w) active_rows_[w] = plane_rows_[plane * words + w] & row_mask_[w];
+        for (int64_t w = first; w < last; ++w)
+          active_rows_[w] = plane_rows_[plane * words + w] & row_mask_[w];
         column_partial_sums(cell_bits_by_word_.data(), used, params_.cell_bits, first, last,
                             active_rows_.data(), partial_sums_.data());
         read_columns(partial_sums_.data(), range, plane_value[plane], column_reading_.data());
@@ -561,8 +580,8 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
     for (int64_t step = 0; step < plan.mask_steps; ++step) {
       row_mask_.assign(static_cast<size_t>(words), 0);
       int64_t first = 0, last = 0;
-      mask_of_rows(mask_rows_.data() + mask_offsets_[step], mask_offsets_[step + 1] - mask_offsets_[step],
-                   row_mask_.data(), first, last);
+      mask_of_rows(mask_rows_.data() + mask_offsets_[step],
+                   mask_offsets_[step + 1] - mask_offsets_[step], row_mask_.data(), first, last);
       column_partial_sums(cell_bits_by_word_.data(), used, params_.cell_bits, first, last,
                           row_mask_.data(), partial_sums_.data());
       read_columns(partial_sums_.data(), mask_range(step), 1, mask_reading_.data());
@@ -575,7 +594,8 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
       std::fill(analog_sums_.begin(), analog_sums_.end(), 0.0);
       for (int64_t i = 0; i < count; ++i) {
         const int64_t row = list[i];
-        if (plane >= 0 && (((static_cast<uint32_t>(x_[row]) & code_mask) >> plane) & 1u) == 0) continue;
+        if (plane >= 0 && (((static_cast<uint32_t>(x_[row]) & code_mask) >> plane) & 1u) == 0)
+          continue;
         const float* cells = cell_conductance_.data() + row * used;
         for (int64_t p = 0; p < used; ++p) analog_sums_[p] += cells[p];
       }
@@ -583,12 +603,14 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
     for (int64_t step = 0; step < plan.steps; ++step) {
       const AdcRange& range = step_range(plan, step);
       for (int plane = 0; plane < input_bits; ++plane) {
-        sum_rows(step_rows_.data() + step_offsets_[step], step_offsets_[step + 1] - step_offsets_[step], plane);
+        sum_rows(step_rows_.data() + step_offsets_[step],
+                 step_offsets_[step + 1] - step_offsets_[step], plane);
         read_columns_analog(analog_sums_.data(), range, plane_value[plane], column_reading_.data());
       }
     }
     for (int64_t step = 0; step < plan.mask_steps; ++step) {
-      sum_rows(mask_rows_.data() + mask_offsets_[step], mask_offsets_[step + 1] - mask_offsets_[step], -1);
+      sum_rows(mask_rows_.data() + mask_offsets_[step],
+               mask_offsets_[step + 1] - mask_offsets_[step], -1);
       read_columns_analog(analog_sums_.data(), mask_range(step), 1, mask_reading_.data());
     }
   }
@@ -640,8 +662,9 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
   for (int64_t index = 0; index < batch.vectors * tile_rows_; ++index) {
     const int32_t x = decode(batch.inputs, index, batch.inputs_signed);
     if (!fits(x, batch.input_bits, batch.inputs_signed)) {
-      throw CimJobError("input " + std::to_string(x) + " of vector " + std::to_string(index / tile_rows_) +
-                        ", row " + std::to_string(index % tile_rows_) + " needs more than " +
+      throw CimJobError("input " + std::to_string(x) + " of vector " +
+                        std::to_string(index / tile_rows_) + ", row " +
+                        std::to_string(index % tile_rows_) + " needs more than " +
                         std::to_string(batch.input_bits) + " bits");
     }
   }
@@ -651,7 +674,8 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
   block_zeros_.resize(static_cast<size_t>(blocks_));
   block_skipped_.resize(static_cast<size_t>(blocks_));
   std::vector<int64_t> result(static_cast<size_t>(tile_cols_));
-  const bool fast = path_ == ComputePath::Auto && params_.adc_lossless() && !params_.has_nonidealities();
+  const bool fast =
+      path_ == ComputePath::Auto && params_.adc_lossless() && !params_.has_nonidealities();
   VectorPlan plan;
   for (int64_t v = 0; v < batch.vectors; ++v) {
     decode_inputs(batch, v);
@@ -660,7 +684,8 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     if (fast) {
       fast_dot_products(batch.input_zero_point, result.data());
     } else {
-      bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point, result.data());
+      bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point,
+                 result.data());
     }
     int32_t* out = batch.outputs + v * batch.output_stride;
     if (batch.accumulate) {

@@ -80,12 +80,12 @@ struct CimCounts {
   int64_t rows_disabled = 0;   // rows whose cells were disabled (sparse mode: the zero rows)
   int64_t row_blocks = 0;      // vectors x blocks of the tile
   int64_t row_blocks_skipped = 0;
-  int64_t activations = 0;     // (input plane or mask plane) x activation step
+  int64_t activations = 0;      // (input plane or mask plane) x activation step
   int64_t conducting_rows = 0;  // word-line pulses, summed over planes
   int64_t adc_conversions = 0;
   int64_t compensation_conversions = 0;  // of those, mask-plane conversions for compensation
-  int64_t compensations = 0;   // outputs that received a sparsity compensation
-  int64_t cycles = 0;          // macro busy cycles (writes and compute)
+  int64_t compensations = 0;             // outputs that received a sparsity compensation
+  int64_t cycles = 0;                    // macro busy cycles (writes and compute)
   CimEnergyPj energy;
 
   CimCounts& operator+=(const CimCounts& other);
@@ -188,32 +188,32 @@ class CimArrayModel {
   int64_t row_words_ = 0;     // 64-bit words of a row mask
   int64_t padded_rows_ = 0;   // rows of centered_weights_ (multiple of 16, zero padded)
   int64_t blocks_ = 0;
-  std::vector<int16_t> centered_weights_;  // [col][padded row]: w - w_zp (fast path)
+  std::vector<int16_t> centered_weights_;    // [col][padded row]: w - w_zp (fast path)
   std::vector<uint64_t> cell_bits_by_word_;  // [row word][cell bit][physical col]: stored bits
-  std::vector<float> cell_conductance_;    // [row][physical col]: slice value x conductance
-  std::vector<int64_t> column_of_;         // physical col -> logical col
-  std::vector<int64_t> place_value_;       // physical col -> +-2^(slice * cell_bits)
-  std::vector<int64_t> weight_reference_;  // per col: z_s, the stored value of w = w_zp
-  std::vector<int64_t> column_sum_;        // per col: sum over rows of stored values
-  std::vector<int64_t> block_sum_;         // [block][col]: sum over the block's rows
+  std::vector<float> cell_conductance_;      // [row][physical col]: slice value x conductance
+  std::vector<int64_t> column_of_;           // physical col -> logical col
+  std::vector<int64_t> place_value_;         // physical col -> +-2^(slice * cell_bits)
+  std::vector<int64_t> weight_reference_;    // per col: z_s, the stored value of w = w_zp
+  std::vector<int64_t> column_sum_;          // per col: sum over rows of stored values
+  std::vector<int64_t> block_sum_;           // [block][col]: sum over the block's rows
 
   // Per-vector scratch.
-  std::vector<int32_t> x_;              // decoded input codes
-  std::vector<int16_t> x_centered_;     // x - z_x, zero padded
-  std::vector<int64_t> block_zeros_;    // zero inputs per block
+  std::vector<int32_t> x_;            // decoded input codes
+  std::vector<int16_t> x_centered_;   // x - z_x, zero padded
+  std::vector<int64_t> block_zeros_;  // zero inputs per block
   std::vector<uint8_t> block_skipped_;
   // Activation steps as row lists: step s holds rows [offsets[s], offsets[s+1]) of the list.
   std::vector<int64_t> step_rows_, step_offsets_;  // enabled rows, per input-plane step
   std::vector<int64_t> mask_rows_, mask_offsets_;  // disabled rows of non-skipped blocks
-  std::vector<uint64_t> plane_rows_;       // [plane][word]: enabled rows whose input bit is 1
-  std::vector<uint64_t> row_mask_;         // [word] scratch
-  std::vector<uint64_t> active_rows_;      // [word]: rows conducting in one (plane, step)
-  std::vector<int32_t> partial_sums_;      // per physical col, one activation
-  std::vector<double> analog_sums_;        // per physical col, one activation (conductance path)
-  std::vector<int32_t> column_reading_;    // per physical col: sum over planes of readings
-  std::vector<int32_t> mask_reading_;      // per physical col: mask-plane readings
-  std::vector<int64_t> array_result_;      // per logical col: sum_r x_r s_r as read
-  std::vector<int64_t> mask_result_;       // per logical col: sum over mask rows of s_r as read
+  std::vector<uint64_t> plane_rows_;     // [plane][word]: enabled rows whose input bit is 1
+  std::vector<uint64_t> row_mask_;       // [word] scratch
+  std::vector<uint64_t> active_rows_;    // [word]: rows conducting in one (plane, step)
+  std::vector<int32_t> partial_sums_;    // per physical col, one activation
+  std::vector<double> analog_sums_;      // per physical col, one activation (conductance path)
+  std::vector<int32_t> column_reading_;  // per physical col: sum over planes of readings
+  std::vector<int32_t> mask_reading_;    // per physical col: mask-plane readings
+  std::vector<int64_t> array_result_;    // per logical col: sum_r x_r s_r as read
+  std::vector<int64_t> mask_result_;     // per logical col: sum over mask rows of s_r as read
 };
 
 }  // namespace cimtlm::cim

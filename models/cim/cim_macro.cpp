@@ -34,8 +34,10 @@ CimMacro::CimMacro(const sc_core::sc_module_name& name, const CimMacroParams& pa
       vectors_(stats.count("vectors", "input vectors applied")),
       rows_applied_(stats.count("rows_applied", "input elements applied (vectors x tile rows)")),
       zero_inputs_(stats.count("zero_inputs", "input elements equal to the input zero point")),
-      rows_disabled_(stats.count("rows_disabled", "rows disabled in sparse mode, summed over vectors")),
-      sparse_vectors_(stats.count("sparse_vectors", "vectors whose sparsity exceeded the threshold")),
+      rows_disabled_(
+          stats.count("rows_disabled", "rows disabled in sparse mode, summed over vectors")),
+      sparse_vectors_(
+          stats.count("sparse_vectors", "vectors whose sparsity exceeded the threshold")),
       row_blocks_(stats.count("row_blocks", "row blocks presented, summed over vectors")),
       row_blocks_skipped_(stats.count("row_blocks_skipped", "all-zero row blocks skipped")),
       activations_(stats.count("activations", "row activations (input and mask planes x steps)")),
@@ -47,8 +49,10 @@ CimMacro::CimMacro(const sc_core::sc_module_name& name, const CimMacroParams& pa
       weight_cells_written_(stats.count("weight_cells_written", "bit cells written")),
       jobs_(stats.count("jobs", "CIM jobs executed")),
       job_errors_(stats.count("job_errors", "CIM jobs rejected (error response)")),
-      input_sparsity_(stats.value("input_sparsity", "mean over vectors of the zero-input fraction")),
-      rows_disabled_fraction_(stats.value("rows_disabled_fraction", "rows_disabled / rows_applied")),
+      input_sparsity_(
+          stats.value("input_sparsity", "mean over vectors of the zero-input fraction")),
+      rows_disabled_fraction_(
+          stats.value("rows_disabled_fraction", "rows_disabled / rows_applied")),
       busy_ns_(stats.time_ns("busy_ns", "time the macro was busy")),
       busy_cycles_(stats.value("busy_cycles", "cycles the macro was busy")),
       energy_array_pj_(stats.energy_pj("energy_array_pj", EnergyCategory::Cim,
@@ -56,8 +60,8 @@ CimMacro::CimMacro(const sc_core::sc_module_name& name, const CimMacroParams& pa
       energy_adc_pj_(stats.energy_pj("energy_adc_pj", EnergyCategory::Cim, "ADC conversions")),
       energy_digital_pj_(stats.energy_pj("energy_digital_pj", EnergyCategory::Cim,
                                          "shift-add and zero-point correction")),
-      energy_detection_pj_(stats.energy_pj("energy_detection_pj", EnergyCategory::Cim,
-                                           "input sparsity detection")),
+      energy_detection_pj_(
+          stats.energy_pj("energy_detection_pj", EnergyCategory::Cim, "input sparsity detection")),
       energy_compensation_pj_(stats.energy_pj("energy_compensation_pj", EnergyCategory::Cim,
                                               "sparsity compensation multiply-adds")),
       energy_write_pj_(stats.energy_pj("energy_write_pj", EnergyCategory::Cim,
@@ -146,7 +150,8 @@ void CimMacro::record(const CimCounts& counts, const sc_core::sc_time& duration)
   sparsity_sum_ += counts.sparsity_sum;
   if (vectors_ > 0) input_sparsity_ = sparsity_sum_ / static_cast<double>(vectors_);
   if (rows_applied_ > 0) {
-    rows_disabled_fraction_ = static_cast<double>(rows_disabled_) / static_cast<double>(rows_applied_);
+    rows_disabled_fraction_ =
+        static_cast<double>(rows_disabled_) / static_cast<double>(rows_applied_);
   }
   busy_ns_ += kernel::to_ns(duration);
   busy_cycles_ += static_cast<double>(counts.cycles);

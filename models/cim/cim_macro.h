@@ -7,11 +7,11 @@
 // picosecond timestamps.
 #pragma once
 
-#include <string>
+#include <tlm_utils/simple_target_socket.h>
 
+#include <string>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
 
 #include "models/cim/cim_array_model.h"
 #include "models/cim/cim_job.h"

@@ -16,8 +16,8 @@ std::string check_range(const char* field, double value, double lo, double hi) {
 
 std::string check_min(const char* field, double value, double lo) {
   if (!std::isfinite(value) || value < lo) {
-    return std::string(field) + " = " + std::to_string(value) + " must be a number >= " +
-           std::to_string(lo);
+    return std::string(field) + " = " + std::to_string(value) +
+           " must be a number >= " + std::to_string(lo);
   }
   return {};
 }
@@ -40,22 +40,32 @@ std::string CimMacroParams::validate() const {
                                 static_cast<double>(rows_per_activation))},
       {"sparsity_threshold", check_range("sparsity_threshold", sparsity_threshold, 0.0, 1.0)},
       {"adc_bits", check_range("adc_bits", adc_bits, 1, 16)},
-      {"cols_per_adc",
-       check_range("cols_per_adc", static_cast<double>(cols_per_adc), 1, static_cast<double>(cols))},
-      {"adc_walden_fom_fj_per_step", check_min("adc_walden_fom_fj_per_step", adc_walden_fom_fj_per_step, 0)},
+      {"cols_per_adc", check_range("cols_per_adc", static_cast<double>(cols_per_adc), 1,
+                                   static_cast<double>(cols))},
+      {"adc_walden_fom_fj_per_step",
+       check_min("adc_walden_fom_fj_per_step", adc_walden_fom_fj_per_step, 0)},
       {"adc_schreier_fom_db", check_range("adc_schreier_fom_db", adc_schreier_fom_db, 100, 250)},
-      {"row_activation_cycles", check_min("row_activation_cycles", static_cast<double>(row_activation_cycles), 0)},
-      {"adc_conversion_cycles", check_min("adc_conversion_cycles", static_cast<double>(adc_conversion_cycles), 1)},
+      {"row_activation_cycles",
+       check_min("row_activation_cycles", static_cast<double>(row_activation_cycles), 0)},
+      {"adc_conversion_cycles",
+       check_min("adc_conversion_cycles", static_cast<double>(adc_conversion_cycles), 1)},
       {"shift_add_cycles", check_min("shift_add_cycles", static_cast<double>(shift_add_cycles), 0)},
       {"detection_cycles", check_min("detection_cycles", static_cast<double>(detection_cycles), 0)},
-      {"compensation_cycles", check_min("compensation_cycles", static_cast<double>(compensation_cycles), 0)},
-      {"weight_write_cycles_per_row", check_min("weight_write_cycles_per_row", static_cast<double>(weight_write_cycles_per_row), 0)},
-      {"row_activation_energy_pj", check_min("row_activation_energy_pj", row_activation_energy_pj, 0)},
-      {"bitline_energy_pj_per_active_cell", check_min("bitline_energy_pj_per_active_cell", bitline_energy_pj_per_active_cell, 0)},
+      {"compensation_cycles",
+       check_min("compensation_cycles", static_cast<double>(compensation_cycles), 0)},
+      {"weight_write_cycles_per_row",
+       check_min("weight_write_cycles_per_row", static_cast<double>(weight_write_cycles_per_row),
+                 0)},
+      {"row_activation_energy_pj",
+       check_min("row_activation_energy_pj", row_activation_energy_pj, 0)},
+      {"bitline_energy_pj_per_active_cell",
+       check_min("bitline_energy_pj_per_active_cell", bitline_energy_pj_per_active_cell, 0)},
       {"shift_add_energy_pj", check_min("shift_add_energy_pj", shift_add_energy_pj, 0)},
-      {"detection_energy_pj_per_row", check_min("detection_energy_pj_per_row", detection_energy_pj_per_row, 0)},
+      {"detection_energy_pj_per_row",
+       check_min("detection_energy_pj_per_row", detection_energy_pj_per_row, 0)},
       {"compensation_energy_pj", check_min("compensation_energy_pj", compensation_energy_pj, 0)},
-      {"write_energy_pj_per_cell", check_min("write_energy_pj_per_cell", write_energy_pj_per_cell, 0)},
+      {"write_energy_pj_per_cell",
+       check_min("write_energy_pj_per_cell", write_energy_pj_per_cell, 0)},
       {"leakage_mw", check_min("leakage_mw", leakage_mw, 0)},
       {"conductance_sigma", check_range("conductance_sigma", conductance_sigma, 0, 1)},
       {"adc_offset_lsb", check_min("adc_offset_lsb", adc_offset_lsb, 0)},
@@ -71,12 +81,12 @@ std::string CimMacroParams::validate() const {
     return "activation_packing = '" + activation_packing + "' must be 'blocks' or 'rows'";
   }
   if (rows_per_activation % row_block != 0) {
-    return "row_block = " + std::to_string(row_block) + " must divide rows_per_activation = " +
-           std::to_string(rows_per_activation);
+    return "row_block = " + std::to_string(row_block) +
+           " must divide rows_per_activation = " + std::to_string(rows_per_activation);
   }
   if (cols % cols_per_adc != 0) {
-    return "cols_per_adc = " + std::to_string(cols_per_adc) + " must divide cols = " +
-           std::to_string(cols);
+    return "cols_per_adc = " + std::to_string(cols_per_adc) +
+           " must divide cols = " + std::to_string(cols);
   }
   return {};
 }

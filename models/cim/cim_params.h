@@ -59,15 +59,16 @@ struct CimMacroParams {
   double adc_schreier_fom_db = 175.0;
 
   // --- Timing, cycles of the core clock ---------------------------------------------------------
-  int64_t row_activation_cycles = 2;   // word-line rise and bit-line settling per activation (~2 ns)
-  int64_t adc_conversion_cycles = 8;   // 7-bit SAR: one sampling cycle + one per bit trial
-  int64_t shift_add_cycles = 1;        // shift-add pipeline drain per input vector
-  int64_t detection_cycles = 2;        // zero compare + block OR tree per input vector
-  int64_t compensation_cycles = 2;     // z_x * sum(w of disabled rows) multiply-add per vector
+  int64_t row_activation_cycles = 2;  // word-line rise and bit-line settling per activation (~2 ns)
+  int64_t adc_conversion_cycles = 8;  // 7-bit SAR: one sampling cycle + one per bit trial
+  int64_t shift_add_cycles = 1;       // shift-add pipeline drain per input vector
+  int64_t detection_cycles = 2;       // zero compare + block OR tree per input vector
+  int64_t compensation_cycles = 2;    // z_x * sum(w of disabled rows) multiply-add per vector
   int64_t weight_write_cycles_per_row = 1;  // one word-line write per cycle (SRAM write port)
 
-  // --- Energy, pJ per event ------------------------------------------------------------------------
-  // Word-line pulse of one conducting row: driver plus ~256 cell gates (~25 fF at 0.9 V).
+  // --- Energy, pJ per event
+  // ------------------------------------------------------------------------ Word-line pulse of one
+  // conducting row: driver plus ~256 cell gates (~25 fF at 0.9 V).
   double row_activation_energy_pj = 0.05;
   // Bit-line charge per cell on a conducting row (1-3 fJ in 28 nm SRAM CIM macros; Yu 2021).
   double bitline_energy_pj_per_active_cell = 0.002;
@@ -83,7 +84,8 @@ struct CimMacroParams {
   // Static power of array, ADCs and periphery (64 kb of low-power SRAM plus 32 SAR ADCs).
   double leakage_mw = 0.1;
 
-  // --- Non-idealities (off by default) -------------------------------------------------------------
+  // --- Non-idealities (off by default)
+  // -------------------------------------------------------------
   double conductance_sigma = 0.0;  // relative sigma of each cell's conductance (seeded Gaussian)
   double adc_offset_lsb = 0.0;     // sigma of the static offset of each ADC, in ADC LSB
   double adc_noise_lsb = 0.0;      // sigma of the noise of each conversion, in ADC LSB

@@ -38,7 +38,8 @@ std::vector<bool> zero_rows(double sparsity, int64_t rows, int64_t row_block, bo
     std::shuffle(blocks.begin(), blocks.end(), rng);
     const int64_t zero_blocks = std::min(full_blocks, zeros / row_block);
     for (int64_t i = 0; i < zero_blocks; ++i) {
-      for (int64_t r = 0; r < row_block; ++r) zero[static_cast<size_t>(blocks[i] * row_block + r)] = true;
+      for (int64_t r = 0; r < row_block; ++r)
+        zero[static_cast<size_t>(blocks[i] * row_block + r)] = true;
     }
   }
   for (int64_t r = 0; r < rows; ++r) {
@@ -52,7 +53,8 @@ std::vector<bool> zero_rows(double sparsity, int64_t rows, int64_t row_block, bo
   return zero;
 }
 
-void write_csv(const std::vector<CimSweepPoint>& points, double threshold, const std::string& path) {
+void write_csv(const std::vector<CimSweepPoint>& points, double threshold,
+               const std::string& path) {
   std::ofstream out(path, std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write sweep CSV '" + path + "'");
   out << "sparsity,pattern,mode,measured_sparsity,rows_disabled_fraction,blocks_skipped_fraction,"
@@ -94,15 +96,17 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
   const std::pair<const char*, CimArrayModel*> modes[] = {
       {"unaware", &unaware}, {"blocks", &blocks}, {"rows", &packed_rows}};
 
-  if (options.vectors_per_point < 1) throw std::invalid_argument("sweep: vectors_per_point must be >= 1");
+  if (options.vectors_per_point < 1)
+    throw std::invalid_argument("sweep: vectors_per_point must be >= 1");
   if (options.weight_bits < 1 || options.weight_bits > params.max_weight_bits ||
       options.input_bits < 1 || options.input_bits > params.max_input_bits) {
     throw std::invalid_argument("sweep: weight_bits / input_bits outside the macro's precision");
   }
   const CodeRange inputs = code_range(options.input_bits, options.inputs_signed);
   if (options.input_zero_point < inputs.lo || options.input_zero_point > inputs.hi) {
-    throw std::invalid_argument("sweep: input_zero_point " + std::to_string(options.input_zero_point) +
-                                " is not an input code of " + std::to_string(options.input_bits) + " bits");
+    throw std::invalid_argument(
+        "sweep: input_zero_point " + std::to_string(options.input_zero_point) +
+        " is not an input code of " + std::to_string(options.input_bits) + " bits");
   }
   if (!(options.clock_hz > 0.0)) throw std::invalid_argument("sweep: clock_hz must be positive");
   std::vector<double> sparsities = options.sparsities;
@@ -110,12 +114,13 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
     for (int step = 0; step <= 19; ++step) sparsities.push_back(0.05 * step);
   }
   for (double sparsity : sparsities) {
-    if (!(sparsity >= 0.0 && sparsity <= 1.0)) throw std::invalid_argument("sweep: sparsity outside [0, 1]");
+    if (!(sparsity >= 0.0 && sparsity <= 1.0))
+      throw std::invalid_argument("sweep: sparsity outside [0, 1]");
   }
 
   const int64_t rows = options.tile_rows > 0 ? options.tile_rows : params.rows;
-  const int64_t cols =
-      options.tile_cols > 0 ? options.tile_cols : logical_weight_columns(params, options.weight_bits);
+  const int64_t cols = options.tile_cols > 0 ? options.tile_cols
+                                             : logical_weight_columns(params, options.weight_bits);
   std::mt19937_64 rng(options.seed);
 
   // Symmetric signed weights of weight_bits bits (zero point 0).
@@ -124,7 +129,7 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
   std::vector<uint8_t> weights(static_cast<size_t>(rows * cols));
   std::vector<int32_t> weight_zero_points(static_cast<size_t>(cols), 0);
   for (auto& code : weights) code = static_cast<uint8_t>(static_cast<int8_t>(weight_dist(rng)));
-  const WeightTileView tile{weights.data(), true, rows, cols, options.weight_bits,
+  const WeightTileView tile{weights.data(),           true, rows, cols, options.weight_bits,
                             weight_zero_points.data()};
   for (const auto& mode : modes) mode.second->load_weights(tile);
 
@@ -152,18 +157,19 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
         for (int64_t c = 0; c < cols; ++c) {
           int64_t acc = 0;
           for (int64_t r = 0; r < rows; ++r) {
-            const int32_t x = options.inputs_signed
-                                  ? static_cast<int8_t>(input_codes[static_cast<size_t>(v * rows + r)])
-                                  : input_codes[static_cast<size_t>(v * rows + r)];
+            const int32_t x =
+                options.inputs_signed
+                    ? static_cast<int8_t>(input_codes[static_cast<size_t>(v * rows + r)])
+                    : input_codes[static_cast<size_t>(v * rows + r)];
             acc += static_cast<int64_t>(x - options.input_zero_point) *
                    static_cast<int8_t>(weights[static_cast<size_t>(r * cols + c)]);
           }
           expected[static_cast<size_t>(v * cols + c)] = acc;
         }
       }
-      const InputBatchView batch{input_codes.data(), options.inputs_signed, vectors,
-                                 options.input_zero_point, options.input_bits, outputs.data(),
-                                 cols, false};
+      const InputBatchView batch{
+          input_codes.data(), options.inputs_signed, vectors, options.input_zero_point,
+          options.input_bits, outputs.data(),        cols,    false};
       for (const auto& mode : modes) {
         const CimCounts counts = mode.second->compute(batch);
         CimSweepPoint point;
@@ -171,9 +177,12 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
         point.pattern = pattern;
         point.mode = mode.first;
         const auto per_vector = [&](double total) { return total / static_cast<double>(vectors); };
-        point.measured_sparsity = static_cast<double>(counts.zero_inputs) / static_cast<double>(counts.rows_applied);
-        point.rows_disabled_fraction = static_cast<double>(counts.rows_disabled) / static_cast<double>(counts.rows_applied);
-        point.blocks_skipped_fraction = static_cast<double>(counts.row_blocks_skipped) / static_cast<double>(counts.row_blocks);
+        point.measured_sparsity =
+            static_cast<double>(counts.zero_inputs) / static_cast<double>(counts.rows_applied);
+        point.rows_disabled_fraction =
+            static_cast<double>(counts.rows_disabled) / static_cast<double>(counts.rows_applied);
+        point.blocks_skipped_fraction =
+            static_cast<double>(counts.row_blocks_skipped) / static_cast<double>(counts.row_blocks);
         point.array_pj_per_vector = per_vector(counts.energy.array);
         point.adc_pj_per_vector = per_vector(counts.energy.adc);
         point.digital_pj_per_vector = per_vector(counts.energy.digital);
@@ -181,12 +190,15 @@ std::vector<CimSweepPoint> run_sparsity_sweep(const CimMacroParams& params,
         point.compensation_pj_per_vector = per_vector(counts.energy.compensation);
         point.latency_cycles_per_vector = per_vector(static_cast<double>(counts.cycles));
         point.latency_ns_per_vector = point.latency_cycles_per_vector * 1e9 / options.clock_hz;
-        point.leakage_pj_per_vector = params.leakage_mw * point.latency_ns_per_vector;  // mW x ns = pJ
-        point.energy_pj_per_vector = per_vector(counts.energy.total()) + point.leakage_pj_per_vector;
+        point.leakage_pj_per_vector =
+            params.leakage_mw * point.latency_ns_per_vector;  // mW x ns = pJ
+        point.energy_pj_per_vector =
+            per_vector(counts.energy.total()) + point.leakage_pj_per_vector;
         point.adc_conversions_per_vector = per_vector(static_cast<double>(counts.adc_conversions));
         point.pj_per_mac = point.energy_pj_per_vector / static_cast<double>(rows * cols);
         for (size_t i = 0; i < outputs.size(); ++i) {
-          point.max_abs_error = std::max<int64_t>(point.max_abs_error, std::llabs(outputs[i] - expected[i]));
+          point.max_abs_error =
+              std::max<int64_t>(point.max_abs_error, std::llabs(outputs[i] - expected[i]));
         }
         points.push_back(point);
       }

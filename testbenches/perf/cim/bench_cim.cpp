@@ -39,9 +39,10 @@ void simulate_macro(benchmark::State& state, CimMacroParams params, double spars
     macs += counts.macs;
     cycles += counts.cycles;
   }
-  state.counters["MACs/s"] = benchmark::Counter(static_cast<double>(macs), benchmark::Counter::kIsRate);
-  state.counters["vectors/s"] =
-      benchmark::Counter(static_cast<double>(state.iterations() * kVectors), benchmark::Counter::kIsRate);
+  state.counters["MACs/s"] =
+      benchmark::Counter(static_cast<double>(macs), benchmark::Counter::kIsRate);
+  state.counters["vectors/s"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * kVectors), benchmark::Counter::kIsRate);
   state.counters["cycles/vector"] =
       static_cast<double>(cycles) / static_cast<double>(state.iterations() * kVectors);
 }

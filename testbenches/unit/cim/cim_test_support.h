@@ -15,7 +15,8 @@ namespace cimtlm::cim::test {
 inline std::vector<int32_t> reference_matmul(const std::vector<uint8_t>& x, bool x_signed,
                                              int64_t vectors, int64_t rows, int32_t x_zero_point,
                                              const std::vector<uint8_t>& w, bool w_signed,
-                                             int64_t cols, const std::vector<int32_t>& w_zero_points) {
+                                             int64_t cols,
+                                             const std::vector<int32_t>& w_zero_points) {
   using graph::DataType;
   using graph::Tensor;
   auto tensor8 = [](const std::vector<uint8_t>& codes, bool is_signed, graph::Shape shape) {
@@ -89,7 +90,8 @@ inline Tile random_tile(std::mt19937_64& rng, int64_t rows, int64_t cols, int bi
   tile.values.resize(static_cast<size_t>(rows * cols));
   for (auto& code : tile.values) code = static_cast<uint8_t>(uniform(rng, range.lo, range.hi));
   for (int64_t c = 0; c < cols; ++c) {
-    tile.zero_points.push_back(asymmetric ? uniform(rng, range.lo, range.hi) : (is_signed ? 0 : range.hi / 2));
+    tile.zero_points.push_back(asymmetric ? uniform(rng, range.lo, range.hi)
+                                          : (is_signed ? 0 : range.hi / 2));
   }
   return tile;
 }
@@ -120,7 +122,8 @@ inline std::vector<uint8_t> random_inputs(std::mt19937_64& rng, int64_t vectors,
         if (!zero[static_cast<size_t>(r)]) order.push_back(r);
       }
       std::shuffle(order.begin(), order.end(), rng);
-      for (int64_t i = 0; i < zeros && i < static_cast<int64_t>(order.size()); ++i) zero[static_cast<size_t>(order[i])] = true;
+      for (int64_t i = 0; i < zeros && i < static_cast<int64_t>(order.size()); ++i)
+        zero[static_cast<size_t>(order[i])] = true;
     }
     for (int64_t r = 0; r < rows; ++r) {
       int32_t x = zero_point;

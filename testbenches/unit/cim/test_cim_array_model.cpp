@@ -33,7 +33,8 @@ CimMacroParams random_params(std::mt19937_64& rng, int adc_bits_below_lossless =
   const int64_t block_choices[] = {1, 2, 4, 8, 16};
   do {
     params.row_block = block_choices[uniform(rng, 0, 4)];
-  } while (params.rows_per_activation % params.row_block != 0 || params.row_block > params.rows_per_activation);
+  } while (params.rows_per_activation % params.row_block != 0 ||
+           params.row_block > params.rows_per_activation);
   const int64_t mux_choices[] = {1, 2, 4, 8, 16};
   params.cols_per_adc = mux_choices[uniform(rng, 0, 4)];
   const int64_t full_scale = params.rows_per_activation * params.cell_max();
@@ -62,8 +63,10 @@ RandomJob random_job(std::mt19937_64& rng, const CimMacroParams& params) {
   const int weight_bits = uniform(rng, 1, 8);
   const int64_t capacity = logical_weight_columns(params, weight_bits);
   const int64_t rows = uniform(rng, 1, static_cast<int32_t>(params.rows));
-  const int64_t cols = uniform(rng, 1, static_cast<int32_t>(std::min<int64_t>(capacity, uniform(rng, 0, 3) ? 16 : 256)));
-  job.tile = random_tile(rng, rows, cols, weight_bits, uniform(rng, 0, 1) == 1, uniform(rng, 0, 1) == 1);
+  const int64_t cols = uniform(
+      rng, 1, static_cast<int32_t>(std::min<int64_t>(capacity, uniform(rng, 0, 3) ? 16 : 256)));
+  job.tile =
+      random_tile(rng, rows, cols, weight_bits, uniform(rng, 0, 1) == 1, uniform(rng, 0, 1) == 1);
   job.inputs_signed = uniform(rng, 0, 1) == 1;
   job.input_bits = uniform(rng, 1, 8);
   // Mostly a zero point the inputs can take (so zeros occur); sometimes any 8-bit code.
@@ -74,15 +77,16 @@ RandomJob random_job(std::mt19937_64& rng, const CimMacroParams& params) {
   const std::vector<double> sparsities = {0.0, 0.1, 0.3, 0.55, 0.8, 0.95, 1.0};
   std::vector<double> chosen;
   for (int64_t v = 0; v < job.vectors; ++v) chosen.push_back(sparsities[uniform(rng, 0, 6)]);
-  job.inputs = random_inputs(rng, job.vectors, rows, job.input_bits, job.inputs_signed,
-                             job.input_zero_point, chosen, params.row_block, uniform(rng, 0, 1) == 1);
+  job.inputs =
+      random_inputs(rng, job.vectors, rows, job.input_bits, job.inputs_signed, job.input_zero_point,
+                    chosen, params.row_block, uniform(rng, 0, 1) == 1);
   return job;
 }
 
 InputBatchView batch_of(const RandomJob& job, std::vector<int32_t>& outputs) {
   outputs.assign(static_cast<size_t>(job.vectors * job.tile.cols), 0);
-  return {job.inputs.data(), job.inputs_signed, job.vectors, job.input_zero_point, job.input_bits,
-          outputs.data(), job.tile.cols, false};
+  return {job.inputs.data(), job.inputs_signed, job.vectors,   job.input_zero_point,
+          job.input_bits,    outputs.data(),    job.tile.cols, false};
 }
 
 std::vector<int32_t> reference_of(const RandomJob& job) {
@@ -107,7 +111,8 @@ SparsityExpectation expected_sparsity(const RandomJob& job, double threshold) {
       zeros += x == job.input_zero_point ? 1 : 0;
     }
     e.zeros += zeros;
-    const bool sparse = threshold < 1.0 && static_cast<double>(zeros) / static_cast<double>(job.tile.rows) > threshold;
+    const bool sparse = threshold < 1.0 &&
+                        static_cast<double>(zeros) / static_cast<double>(job.tile.rows) > threshold;
     e.rows_disabled += sparse ? zeros : 0;
     e.sparse_vectors += sparse ? 1 : 0;
   }
@@ -131,17 +136,19 @@ void expect_same_counts(const CimCounts& a, const CimCounts& b) {
 // bit-serial path that really disables rows, skips blocks and compensates.
 TEST(CimArrayModel, LosslessOutputsEqualReferenceExecutorAboveAndBelowThreshold) {
   std::mt19937_64 rng(20240611);
-  int64_t sparse_vectors = 0, dense_vectors = 0, compensated = 0, skipped_blocks = 0, mask_conversions = 0;
+  int64_t sparse_vectors = 0, dense_vectors = 0, compensated = 0, skipped_blocks = 0,
+          mask_conversions = 0;
   for (int trial = 0; trial < 600; ++trial) {
     const CimMacroParams params = random_params(rng);
     ASSERT_TRUE(params.adc_lossless());
     const RandomJob job = random_job(rng, params);
     const std::vector<int32_t> expected = reference_of(job);
     SCOPED_TRACE("trial " + std::to_string(trial) + ": rows " + std::to_string(job.tile.rows) +
-                 " cols " + std::to_string(job.tile.cols) + " wbits " + std::to_string(job.tile.bits) +
-                 " xbits " + std::to_string(job.input_bits) + " zx " + std::to_string(job.input_zero_point) +
-                 " threshold " + std::to_string(params.sparsity_threshold) + " " + params.encoding +
-                 " cell_bits " + std::to_string(params.cell_bits) + " packing " + params.activation_packing);
+                 " cols " + std::to_string(job.tile.cols) + " wbits " +
+                 std::to_string(job.tile.bits) + " xbits " + std::to_string(job.input_bits) +
+                 " zx " + std::to_string(job.input_zero_point) + " threshold " +
+                 std::to_string(params.sparsity_threshold) + " " + params.encoding + " cell_bits " +
+                 std::to_string(params.cell_bits) + " packing " + params.activation_packing);
 
     CimArrayModel fast(params);
     CimArrayModel bit_serial(params);
@@ -204,13 +211,17 @@ TEST(CimArrayModel, SparseModeDisablesExactlyTheZeroRowsAndSavesEnergy) {
 
     double previous_energy = 1e300;
     for (const double sparsity : {0.0, 0.2, 0.45, 0.55, 0.7, 0.85, 0.95}) {
-      SCOPED_TRACE("zero point " + std::to_string(zero_point) + ", sparsity " + std::to_string(sparsity));
+      SCOPED_TRACE("zero point " + std::to_string(zero_point) + ", sparsity " +
+                   std::to_string(sparsity));
       const std::vector<uint8_t> x =
           random_inputs(rng, 1, 256, 8, false, zero_point, {sparsity}, params.row_block, false);
-      const auto expected = reference_matmul(x, false, 1, 256, zero_point, tile.values, true, 32, tile.zero_points);
+      const auto expected =
+          reference_matmul(x, false, 1, 256, zero_point, tile.values, true, 32, tile.zero_points);
       std::vector<int32_t> out_aware(32), out_unaware(32), out_serial(32);
-      const CimCounts a = aware.compute({x.data(), false, 1, zero_point, 8, out_aware.data(), 32, false});
-      const CimCounts u = unaware.compute({x.data(), false, 1, zero_point, 8, out_unaware.data(), 32, false});
+      const CimCounts a =
+          aware.compute({x.data(), false, 1, zero_point, 8, out_aware.data(), 32, false});
+      const CimCounts u =
+          unaware.compute({x.data(), false, 1, zero_point, 8, out_unaware.data(), 32, false});
       serial.compute({x.data(), false, 1, zero_point, 8, out_serial.data(), 32, false});
       EXPECT_EQ(out_aware, expected);
       EXPECT_EQ(out_unaware, expected);
@@ -220,7 +231,8 @@ TEST(CimArrayModel, SparseModeDisablesExactlyTheZeroRowsAndSavesEnergy) {
       EXPECT_EQ(u.rows_disabled, 0);
       EXPECT_EQ(u.energy.detection, 0.0);  // no detector when sparsity awareness is off
       if (measured > params.sparsity_threshold) {
-        EXPECT_DOUBLE_EQ(static_cast<double>(a.rows_disabled) / static_cast<double>(a.rows_applied), measured);
+        EXPECT_DOUBLE_EQ(static_cast<double>(a.rows_disabled) / static_cast<double>(a.rows_applied),
+                         measured);
         EXPECT_LT(a.energy.total(), u.energy.total());
         EXPECT_LT(a.energy.total(), previous_energy);
         EXPECT_EQ(a.compensations, zero_point != 0 ? 32 : 0);
@@ -230,7 +242,8 @@ TEST(CimArrayModel, SparseModeDisablesExactlyTheZeroRowsAndSavesEnergy) {
         EXPECT_EQ(a.compensations, 0);
         // Same work as without awareness, plus the detector.
         EXPECT_EQ(a.adc_conversions, u.adc_conversions);
-        EXPECT_NEAR(a.energy.total() - u.energy.total(), 256 * params.detection_energy_pj_per_row, 1e-9);
+        EXPECT_NEAR(a.energy.total() - u.energy.total(), 256 * params.detection_energy_pj_per_row,
+                    1e-9);
         EXPECT_EQ(a.cycles - u.cycles, params.detection_cycles);
       }
       previous_energy = a.energy.total();
@@ -243,7 +256,7 @@ TEST(CimArrayModel, SparseModeDisablesExactlyTheZeroRowsAndSavesEnergy) {
 TEST(CimArrayModel, LatencyEqualsTheFormula) {
   CimMacroParams params;
   params.rows = 128;
-  params.cols = 64;          // 8 ADCs of 8 columns
+  params.cols = 64;  // 8 ADCs of 8 columns
   params.rows_per_activation = 64;
   params.row_block = 16;
   params.sparsity_threshold = 0.3;
@@ -315,7 +328,8 @@ TEST(CimArrayModel, AccumulatesIntoStridedOutputs) {
   const Tile tile = random_tile(rng, 40, 5, 6, false, true);
   model.load_weights(tile.view());
   const auto x = random_inputs(rng, 3, 40, 8, true, -2, {0.7, 0.1, 0.0}, 16, false);
-  const auto expected = reference_matmul(x, true, 3, 40, -2, tile.values, false, 5, tile.zero_points);
+  const auto expected =
+      reference_matmul(x, true, 3, 40, -2, tile.values, false, 5, tile.zero_points);
   std::vector<int32_t> out(3 * 9, 1000);
   model.compute({x.data(), true, 3, -2, 8, out.data(), 9, true});
   for (int64_t v = 0; v < 3; ++v) {
@@ -348,7 +362,8 @@ TEST(CimAdc, QuantizesToPowerOfTwoStepsWithHalfStepError) {
   const AdcRange tiny = adc_range(params, 7, false);
   EXPECT_EQ(tiny.shift, 1);
   EXPECT_EQ(adc_ideal_reading(7, tiny, 2), 6);  // clipped to the top code: error 1 = half a step
-  for (int64_t sum = 0; sum <= 7; ++sum) EXPECT_LE(std::llabs(adc_ideal_reading(sum, tiny, 2) - sum), 1);
+  for (int64_t sum = 0; sum <= 7; ++sum)
+    EXPECT_LE(std::llabs(adc_ideal_reading(sum, tiny, 2) - sum), 1);
   // Unbiased: over every residue of a 2^shift step the errors sum to zero.
   params.adc_bits = 8;
   const AdcRange step8 = adc_range(params, 1000, false);
@@ -385,13 +400,16 @@ TEST(CimArrayModel, LossyAdcErrorStaysWithinTheBound) {
     std::vector<int32_t> out;
     const CimCounts counts = model.compute(batch_of(job, out));
     const auto expected = reference_of(job);
-    const int64_t bound = lossy_adc_error_bound(params, job.tile.rows, job.tile.bits, job.input_bits,
-                                                job.input_zero_point, counts.sparse_vectors > 0);
+    const int64_t bound =
+        lossy_adc_error_bound(params, job.tile.rows, job.tile.bits, job.input_bits,
+                              job.input_zero_point, counts.sparse_vectors > 0);
     for (size_t i = 0; i < out.size(); ++i) {
       const int64_t error = std::llabs(static_cast<int64_t>(out[i]) - expected[i]);
       ASSERT_LE(error, bound) << "trial " << trial << " output " << i;
       largest_error = std::max(largest_error, error);
-      if (bound > 0) largest_ratio = std::max(largest_ratio, static_cast<double>(error) / static_cast<double>(bound));
+      if (bound > 0)
+        largest_ratio =
+            std::max(largest_ratio, static_cast<double>(error) / static_cast<double>(bound));
     }
   }
   EXPECT_GT(largest_error, 0);
@@ -408,9 +426,11 @@ TEST(CimArrayModel, RangeNarrowingRecoversPrecisionInSparseMode) {
   // 12 nonzero rows per 64-row activation (81% sparsity): a narrowed full scale of 12 <= 2^4 - 1.
   std::vector<uint8_t> x(256, 0);
   for (int64_t step = 0; step < 4; ++step) {
-    for (int64_t i = 0; i < 12; ++i) x[static_cast<size_t>(step * 64 + i * 5)] = static_cast<uint8_t>(17 + i);
+    for (int64_t i = 0; i < 12; ++i)
+      x[static_cast<size_t>(step * 64 + i * 5)] = static_cast<uint8_t>(17 + i);
   }
-  const auto expected = reference_matmul(x, false, 1, 256, 0, tile.values, true, 32, tile.zero_points);
+  const auto expected =
+      reference_matmul(x, false, 1, 256, 0, tile.values, true, 32, tile.zero_points);
   std::vector<int32_t> out(32);
   CimArrayModel narrowed(params);
   narrowed.load_weights(tile.view());
@@ -427,7 +447,8 @@ TEST(CimArrayModel, NonIdealitiesAreSeededMeasurableAndOffByDefault) {
   std::mt19937_64 rng(21);
   const Tile tile = random_tile(rng, 256, 32, 8, true, false);
   const auto x = random_inputs(rng, 4, 256, 8, false, 0, {0.0, 0.6}, 16, false);
-  const auto expected = reference_matmul(x, false, 4, 256, 0, tile.values, true, 32, tile.zero_points);
+  const auto expected =
+      reference_matmul(x, false, 4, 256, 0, tile.values, true, 32, tile.zero_points);
   auto run = [&](const CimMacroParams& params) {
     CimArrayModel model(params);
     model.load_weights(tile.view());
@@ -437,7 +458,8 @@ TEST(CimArrayModel, NonIdealitiesAreSeededMeasurableAndOffByDefault) {
   };
   auto max_error = [&](const std::vector<int32_t>& out) {
     int64_t worst = 0;
-    for (size_t i = 0; i < out.size(); ++i) worst = std::max<int64_t>(worst, std::llabs(out[i] - expected[i]));
+    for (size_t i = 0; i < out.size(); ++i)
+      worst = std::max<int64_t>(worst, std::llabs(out[i] - expected[i]));
     return worst;
   };
   EXPECT_EQ(run(CimMacroParams{}), expected);

@@ -2,14 +2,13 @@
 // executor, the macro is reserved while busy, errors are responses, statistics and VCD changes
 // are recorded, leakage covers the simulated time. One simulation per test process.
 #include <gtest/gtest.h>
+#include <tlm_utils/simple_initiator_socket.h>
 
 #include <fstream>
 #include <functional>
 #include <sstream>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
 
 #include "models/cim/cim_macro.h"
 #include "testbenches/unit/cim/cim_test_support.h"
@@ -17,8 +16,8 @@
 namespace cimtlm::cim {
 namespace {
 
-using sc_core::sc_time;
 using sc_core::SC_NS;
+using sc_core::sc_time;
 
 struct Initiator : sc_core::sc_module {
   tlm_utils::simple_initiator_socket<Initiator> socket{"socket"};
@@ -40,7 +39,8 @@ tlm::tlm_response_status send(tlm_utils::simple_initiator_socket<Initiator>& soc
 }
 
 // Elaborates an initiator bound to `macro`, runs `body` in a thread, simulates to the end.
-void simulate(CimMacro& macro, const std::function<void(tlm_utils::simple_initiator_socket<Initiator>&)>& body) {
+void simulate(CimMacro& macro,
+              const std::function<void(tlm_utils::simple_initiator_socket<Initiator>&)>& body) {
   Initiator initiator("initiator");
   initiator.socket.bind(macro.target);
   sc_core::sc_spawn([&] { body(initiator.socket); });
@@ -91,7 +91,8 @@ TEST(CimMacro, AnnotatesExactLatencyAndComputesReferenceResults) {
   EXPECT_EQ(after_load, sc_time(10 + 256, SC_NS));
   EXPECT_EQ(after_compute, sc_time(10 + 256 + 2 * 2115, SC_NS));
   EXPECT_EQ(macro.busy_until(), after_compute);
-  EXPECT_EQ(out, test::reference_matmul(x, false, 2, 256, 0, f.tile.values, true, 32, f.tile.zero_points));
+  EXPECT_EQ(out, test::reference_matmul(x, false, 2, 256, 0, f.tile.values, true, 32,
+                                        f.tile.zero_points));
 
   EXPECT_EQ(stats.find("macs")->count, 2u * 256 * 32);
   EXPECT_EQ(stats.find("adc_conversions")->count, 2u * 8 * 4 * 256);
@@ -118,7 +119,8 @@ TEST(CimMacro, SparseVectorsReportSparsityDisabledRowsAndCompensations) {
     send(socket, f.load, delay);
     send(socket, compute, delay);
   });
-  EXPECT_EQ(out, test::reference_matmul(x, false, 4, 256, 77, f.tile.values, true, 32, f.tile.zero_points));
+  EXPECT_EQ(out, test::reference_matmul(x, false, 4, 256, 77, f.tile.values, true, 32,
+                                        f.tile.zero_points));
   EXPECT_DOUBLE_EQ(stats.find("input_sparsity")->value, 0.75);
   EXPECT_DOUBLE_EQ(stats.find("rows_disabled_fraction")->value, 0.75);
   EXPECT_EQ(stats.find("sparse_vectors")->count, 4u);
@@ -198,7 +200,7 @@ TEST(CimMacro, TracesBusyActiveRowsAndAdcAtJobGranularity) {
   const std::string vcd = text.str();
   EXPECT_NE(vcd.find("$var wire 1 ! busy $end"), std::string::npos);
   EXPECT_NE(vcd.find("active_rows [8:0]"), std::string::npos);
-  EXPECT_NE(vcd.find("#1000\n1!"), std::string::npos);   // write starts at 1 ns
+  EXPECT_NE(vcd.find("#1000\n1!"), std::string::npos);    // write starts at 1 ns
   EXPECT_NE(vcd.find("b1000000 \""), std::string::npos);  // 64 active rows during the compute
   // The compute ends at 257 + 2 + 8 x 1 x 66 + 1 = 788 ns.
   EXPECT_NE(vcd.find("#788000\n0!"), std::string::npos);
@@ -224,7 +226,8 @@ TEST(CimMacro, RejectsBadParametersAtConstruction) {
   kernel::StatGroup stats("cim0", "cim");
   CimMacroParams params;
   params.adc_bits = 0;
-  EXPECT_THROW(CimMacro("cim0", params, kernel::Clock(1.0e9), stats, nullptr), std::invalid_argument);
+  EXPECT_THROW(CimMacro("cim0", params, kernel::Clock(1.0e9), stats, nullptr),
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ TEST(CimMacroParams, RejectsBadFieldsByName) {
       {"sparsity_threshold",
        [](CimMacroParams& p) { p.sparsity_threshold = std::numeric_limits<double>::quiet_NaN(); }},
       {"rows_per_activation", [](CimMacroParams& p) { p.rows_per_activation = 512; }},
-      {"row_block", [](CimMacroParams& p) { p.row_block = 24; }},  // does not divide 64
+      {"row_block", [](CimMacroParams& p) { p.row_block = 24; }},       // does not divide 64
       {"cols_per_adc", [](CimMacroParams& p) { p.cols_per_adc = 7; }},  // does not divide 256
       {"encoding", [](CimMacroParams& p) { p.encoding = "twos"; }},
       {"activation_packing", [](CimMacroParams& p) { p.activation_packing = "columns"; }},

@@ -12,7 +12,8 @@ namespace {
 const CimSweepPoint& find(const std::vector<CimSweepPoint>& points, double sparsity,
                           const std::string& pattern, const std::string& mode) {
   for (const auto& point : points) {
-    if (point.target_sparsity == sparsity && point.pattern == pattern && point.mode == mode) return point;
+    if (point.target_sparsity == sparsity && point.pattern == pattern && point.mode == mode)
+      return point;
   }
   throw std::logic_error("no such sweep point");
 }
@@ -37,7 +38,8 @@ TEST(CimSweep, WritesCsvAndShowsSavingsAboveTheThreshold) {
   for (const auto& point : points) {
     EXPECT_EQ(point.max_abs_error, 0) << point.target_sparsity << point.pattern << point.mode;
     EXPECT_NEAR(point.measured_sparsity, point.target_sparsity, 0.5 / 256);
-    const bool sparse = point.mode != "unaware" && point.measured_sparsity > params.sparsity_threshold;
+    const bool sparse =
+        point.mode != "unaware" && point.measured_sparsity > params.sparsity_threshold;
     EXPECT_DOUBLE_EQ(point.rows_disabled_fraction, sparse ? point.measured_sparsity : 0.0);
   }
   for (const char* pattern : {"random", "clustered"}) {
@@ -52,7 +54,8 @@ TEST(CimSweep, WritesCsvAndShowsSavingsAboveTheThreshold) {
       const auto& low_unaware = find(points, 0.3, pattern, "unaware");
       EXPECT_NEAR(low.energy_pj_per_vector - low_unaware.energy_pj_per_vector,
                   low.detection_pj_per_vector + params.leakage_mw * params.detection_cycles, 1e-6);
-      EXPECT_EQ(low.latency_cycles_per_vector - low_unaware.latency_cycles_per_vector, params.detection_cycles);
+      EXPECT_EQ(low.latency_cycles_per_vector - low_unaware.latency_cycles_per_vector,
+                params.detection_cycles);
     }
   }
   // Time falls where activations can shrink: skipped blocks (clustered zeros) or packed rows.
@@ -66,7 +69,8 @@ TEST(CimSweep, RejectsBadOptionsAndPaths) {
   CimSweepOptions options;
   options.sparsities = {0.5};
   options.vectors_per_point = 1;
-  EXPECT_THROW(run_sparsity_sweep(CimMacroParams{}, options, "/nonexistent-dir/x.csv"), std::runtime_error);
+  EXPECT_THROW(run_sparsity_sweep(CimMacroParams{}, options, "/nonexistent-dir/x.csv"),
+               std::runtime_error);
   options.input_bits = 4;  // zero point 128 is not a 4-bit code
   EXPECT_THROW(run_sparsity_sweep(CimMacroParams{}, options, ""), std::invalid_argument);
   options.input_bits = 8;
