@@ -1,6 +1,7 @@
 #include "models/cim/cim_array_model.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -87,16 +88,16 @@ void accumulate_ideal_readings(const int32_t* partial, int64_t columns, int shif
   }
 }
 
-// Bits set in the low 8 bits of a code (the baseline ISA has no POPCNT instruction).
-constexpr int kBitsInByte[256] = {
-#define CIMTLM_B2(n) n, n + 1, n + 1, n + 2
-#define CIMTLM_B4(n) CIMTLM_B2(n), CIMTLM_B2(n + 1), CIMTLM_B2(n + 1), CIMTLM_B2(n + 2)
-#define CIMTLM_B6(n) CIMTLM_B4(n), CIMTLM_B4(n + 1), CIMTLM_B4(n + 1), CIMTLM_B4(n + 2)
-    CIMTLM_B6(0), CIMTLM_B6(1), CIMTLM_B6(1), CIMTLM_B6(2)
-#undef CIMTLM_B6
-#undef CIMTLM_B4
-#undef CIMTLM_B2
-};
+// Bits set in an 8-bit code (the baseline ISA has no POPCNT instruction).
+constexpr std::array<uint8_t, 256> bits_in_byte_table() {
+  std::array<uint8_t, 256> table{};
+  for (int code = 0; code < 256; ++code) {
+    for (int bit = 0; bit < 8; ++bit)
+      table[code] = static_cast<uint8_t>(table[code] + ((code >> bit) & 1));
+  }
+  return table;
+}
+constexpr std::array<uint8_t, 256> kBitsInByte = bits_in_byte_table();
 
 // result[c] = sum_r x[r] * w[c][r] over int16 operands (exact in int32: |x|, |w| <= 255 and at
 // most 16384 rows).

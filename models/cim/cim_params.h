@@ -39,7 +39,9 @@ struct CimMacroParams {
   // a slot.
   std::string activation_packing = "blocks";
   // Sparse mode when the fraction of zero inputs (x == input zero point) of a vector exceeds
-  // this; 1 turns sparsity awareness (and the detector) off.
+  // this; 1 turns sparsity awareness (and the detector) off. 0.5: post-ReLU activations are
+  // typically half zero or more, and above it even scattered zeros pay for the compensation mask
+  // plane (README "Sparsity sweep" shows the trade-off).
   double sparsity_threshold = 0.5;
 
   // --- ADC -------------------------------------------------------------------------------------
