@@ -39,9 +39,10 @@ struct CimMacroParams {
   // a slot.
   std::string activation_packing = "blocks";
   // Sparse mode when the fraction of zero inputs (x == input zero point) of a vector exceeds
-  // this; 1 turns sparsity awareness (and the detector) off. 0.5: post-ReLU activations are
-  // typically half zero or more, and above it even scattered zeros pay for the compensation mask
-  // plane (README "Sparsity sweep" shows the trade-off).
+  // this; 1 turns sparsity awareness (and the detector) off. 0.5 acts on clearly sparse vectors
+  // (post-ReLU activations are typically half zero or more); lower thresholds save more ADC
+  // energy but, for asymmetric inputs, add the compensation mask plane's latency to vectors with
+  // few zeros (README "Sparsity sweep").
   double sparsity_threshold = 0.5;
 
   // --- ADC -------------------------------------------------------------------------------------
