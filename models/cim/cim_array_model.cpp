@@ -1,0 +1,701 @@
+#include "models/cim/cim_array_model.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace cimtlm::cim {
+
+namespace {
+
+constexpr int64_t kWordBits = 64;
+
+int bit_width(uint64_t value) {
+  return value == 0 ? 0 : 64 - __builtin_clzll(value);
+}
+
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+
+// Raw 8-bit code as an integer.
+int32_t decode(const uint8_t* codes, int64_t index, bool is_signed) {
+  return is_signed ? static_cast<int32_t>(static_cast<int8_t>(codes[index]))
+                   : static_cast<int32_t>(codes[index]);
+}
+
+// Codes a `bits`-wide number can hold: [-2^(bits-1), 2^(bits-1)) signed, [0, 2^bits) unsigned.
+bool fits(int32_t value, int bits, bool is_signed) {
+  if (is_signed) return value >= -(1 << (bits - 1)) && value < (1 << (bits - 1));
+  return value >= 0 && value < (1 << bits);
+}
+
+// Zero points have the type of their codes (ONNX): int8 or uint8 range.
+bool valid_zero_point(int32_t zero_point, bool is_signed) {
+  return is_signed ? (zero_point >= -128 && zero_point <= 127)
+                   : (zero_point >= 0 && zero_point <= 255);
+}
+
+int32_t wrap_add(int32_t a, int64_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
+}
+
+// The two hot loops are compiled for the baseline ISA and for newer ones, picked at load time
+// (GCC function multi-versioning), so that the default build stays portable (no -march=native)
+// and still uses POPCNT / AVX2 where the host has them.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CIMTLM_POPCOUNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#define CIMTLM_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CIMTLM_POPCOUNT_CLONES
+#define CIMTLM_SIMD_CLONES
+#endif
+
+// partial[p] = sum over cell bits b of 2^b * popcount(cells[word][b][p] & active[word]).
+// Partial sums and readings are int32: a column reads at most 16384 rows x 3 x 255 < 2^31.
+CIMTLM_POPCOUNT_CLONES
+void column_partial_sums(const uint64_t* cells_by_word, int64_t columns, int cell_bits,
+                         int64_t first_word, int64_t last_word, const uint64_t* active,
+                         int32_t* partial) {
+  std::fill(partial, partial + columns, 0);
+  for (int64_t word = first_word; word < last_word; ++word) {
+    const uint64_t rows = active[word];
+    if (rows == 0) continue;
+    for (int bit = 0; bit < cell_bits; ++bit) {
+      const uint64_t* cells = cells_by_word + (word * cell_bits + bit) * columns;
+      for (int64_t p = 0; p < columns; ++p) {
+        partial[p] += static_cast<int32_t>(__builtin_popcountll(cells[p] & rows)) << bit;
+      }
+    }
+  }
+}
+
+// readings[p] += plane_value * ideal ADC reading of partial[p] (adc_ideal_reading, vectorized).
+CIMTLM_SIMD_CLONES
+void accumulate_ideal_readings(const int32_t* partial, int64_t columns, int shift, int32_t top_code,
+                               int32_t plane_value, int32_t* readings) {
+  if (shift == 0) {
+    for (int64_t p = 0; p < columns; ++p) readings[p] += plane_value * partial[p];
+    return;
+  }
+  const int32_t half_minus_one = (1 << (shift - 1)) - 1;
+  for (int64_t p = 0; p < columns; ++p) {
+    const int32_t odd_quotient = (partial[p] >> shift) & 1;  // ties to even
+    const int32_t code = std::min((partial[p] + half_minus_one + odd_quotient) >> shift, top_code);
+    readings[p] += plane_value * (code << shift);
+  }
+}
+
+// Bits set in an 8-bit code (the baseline ISA has no POPCNT instruction).
+constexpr std::array<uint8_t, 256> bits_in_byte_table() {
+  std::array<uint8_t, 256> table{};
+  for (int code = 0; code < 256; ++code) {
+    for (int bit = 0; bit < 8; ++bit)
+      table[code] = static_cast<uint8_t>(table[code] + ((code >> bit) & 1));
+  }
+  return table;
+}
+constexpr std::array<uint8_t, 256> kBitsInByte = bits_in_byte_table();
+
+// result[c] = sum_r x[r] * w[c][r] over int16 operands (exact in int32: |x|, |w| <= 255 and at
+// most 16384 rows).
+CIMTLM_SIMD_CLONES
+void int16_dot_products(const int16_t* x, const int16_t* weights, int64_t padded_rows, int64_t cols,
+                        int64_t* result) {
+  for (int64_t c = 0; c < cols; ++c) {
+    const int16_t* w = weights + c * padded_rows;
+    int32_t acc = 0;
+    for (int64_t r = 0; r < padded_rows; ++r)
+      acc += static_cast<int32_t>(x[r]) * static_cast<int32_t>(w[r]);
+    result[c] = acc;
+  }
+}
+
+// Sets the bits of `rows` in `mask` and returns their word range [first_word, last_word).
+void mask_of_rows(const int64_t* rows, int64_t count, uint64_t* mask, int64_t& first_word,
+                  int64_t& last_word) {
+  first_word = count == 0 ? 0 : std::numeric_limits<int64_t>::max();
+  last_word = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    const int64_t word = rows[i] / kWordBits;
+    mask[word] |= uint64_t{1} << (rows[i] % kWordBits);
+    first_word = std::min(first_word, word);
+    last_word = std::max(last_word, word + 1);
+  }
+}
+
+}  // namespace
+
+CimEnergyPj& CimEnergyPj::operator+=(const CimEnergyPj& other) {
+  array += other.array;
+  adc += other.adc;
+  digital += other.digital;
+  detection += other.detection;
+  compensation += other.compensation;
+  write += other.write;
+  return *this;
+}
+
+CimCounts& CimCounts::operator+=(const CimCounts& other) {
+  weight_loads += other.weight_loads;
+  rows_written += other.rows_written;
+  cells_written += other.cells_written;
+  vectors += other.vectors;
+  macs += other.macs;
+  rows_applied += other.rows_applied;
+  zero_inputs += other.zero_inputs;
+  sparsity_sum += other.sparsity_sum;
+  sparse_vectors += other.sparse_vectors;
+  rows_disabled += other.rows_disabled;
+  row_blocks += other.row_blocks;
+  row_blocks_skipped += other.row_blocks_skipped;
+  activations += other.activations;
+  conducting_rows += other.conducting_rows;
+  adc_conversions += other.adc_conversions;
+  compensation_conversions += other.compensation_conversions;
+  compensations += other.compensations;
+  cycles += other.cycles;
+  energy += other.energy;
+  return *this;
+}
+
+AdcRange adc_range(const CimMacroParams& params, int64_t full_scale, bool narrowed) {
+  AdcRange range;
+  range.full_scale = full_scale;
+  const int64_t levels = int64_t{1} << params.adc_bits;
+  // Smallest power-of-two step whose rounding never clips by more than half a step.
+  while (2 * full_scale > (2 * levels - 1) * (int64_t{1} << range.shift)) ++range.shift;
+  range.bits_resolved =
+      narrowed ? std::min(params.adc_bits, bit_width(static_cast<uint64_t>(full_scale)))
+               : params.adc_bits;
+  range.energy_pj = params.adc_energy_pj(range.bits_resolved);
+  return range;
+}
+
+int64_t adc_ideal_reading(int64_t partial_sum, const AdcRange& range, int adc_bits) {
+  if (range.shift == 0) return std::min(partial_sum, (int64_t{1} << adc_bits) - 1);
+  // Round to nearest, ties to even: integer partial sums fall exactly on the decision levels of a
+  // 2^shift step, and ties always rounded up would bias every conversion by +1/2 LSB, which
+  // the MSB plane and slice place values amplify into a large systematic output error.
+  const int64_t half = int64_t{1} << (range.shift - 1);
+  const int64_t odd_quotient = (partial_sum >> range.shift) & 1;
+  const int64_t code = std::min((partial_sum + half - 1 + odd_quotient) >> range.shift,
+                                (int64_t{1} << adc_bits) - 1);
+  return code << range.shift;
+}
+
+int64_t lossy_adc_error_bound(const CimMacroParams& params, int64_t tile_rows, int weight_bits,
+                              int input_bits, int32_t input_zero_point, bool sparse_mode) {
+  const AdcRange full = adc_range(params, params.rows_per_activation * params.cell_max(), false);
+  const int64_t per_conversion = full.shift == 0 ? 0 : int64_t{1} << (full.shift - 1);
+  const int64_t slices = ceil_div(weight_bits, params.cell_bits);
+  const int64_t place_value_sum =
+      ((int64_t{1} << (slices * params.cell_bits)) - 1) / params.cell_max();
+  const int64_t polarities = params.differential() ? 2 : 1;
+  const int64_t steps = ceil_div(tile_rows, params.rows_per_activation);
+  const int64_t plane_weight_sum =
+      ((int64_t{1} << input_bits) - 1) + (sparse_mode ? std::abs(input_zero_point) : 0);
+  return polarities * place_value_sum * steps * per_conversion * plane_weight_sum;
+}
+
+CimArrayModel::CimArrayModel(const CimMacroParams& params) : params_(params) {
+  const std::string problem = params_.validate();
+  if (!problem.empty()) throw std::invalid_argument("CIM macro parameters: " + problem);
+  detection_on_ = params_.sparsity_threshold < 1.0;
+  analog_errors_ = params_.adc_offset_lsb > 0.0 || params_.adc_noise_lsb > 0.0;
+  blocks_per_step_ = params_.rows_per_activation / params_.row_block;
+  const int64_t full_scale = params_.rows_per_activation * params_.cell_max();
+  dense_range_ = adc_range(params_, full_scale, false);
+  narrowed_ranges_.reserve(static_cast<size_t>(full_scale + 1));
+  for (int64_t scale = 0; scale <= full_scale; ++scale) {
+    narrowed_ranges_.push_back(adc_range(params_, scale, true));
+  }
+
+  // Independent streams for the three non-idealities, so that turning one on does not change
+  // the draws of another.
+  std::seed_seq offset_seed{params_.seed, uint64_t{1}};
+  std::seed_seq conductance_seed{params_.seed, uint64_t{2}};
+  std::seed_seq noise_seed{params_.seed, uint64_t{3}};
+  noise_rng_.seed(noise_seed);
+  adc_offset_lsb_.assign(static_cast<size_t>(params_.adc_count()), 0.0);
+  if (params_.adc_offset_lsb > 0.0) {
+    std::mt19937_64 rng(offset_seed);
+    for (double& offset : adc_offset_lsb_) offset = params_.adc_offset_lsb * unit_normal_(rng);
+  }
+  if (params_.conductance_sigma > 0.0) {
+    std::mt19937_64 rng(conductance_seed);
+    conductance_.resize(static_cast<size_t>(params_.rows * params_.cols));
+    for (float& factor : conductance_) {
+      factor =
+          static_cast<float>(std::max(0.0, 1.0 + params_.conductance_sigma * unit_normal_(rng)));
+    }
+  }
+}
+
+int64_t CimArrayModel::activation_step_cycles() const {
+  return params_.row_activation_cycles +
+         ceil_div(used_columns_, params_.adc_count()) * params_.adc_conversion_cycles;
+}
+
+CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
+  if (!tile.values || !tile.zero_points)
+    throw CimJobError("weight tile without values or zero points");
+  if (tile.weight_bits < 1 || tile.weight_bits > params_.max_weight_bits) {
+    throw CimJobError("weight_bits " + std::to_string(tile.weight_bits) + " outside 1.." +
+                      std::to_string(params_.max_weight_bits));
+  }
+  if (tile.rows < 1 || tile.rows > params_.rows) {
+    throw CimJobError("weight tile of " + std::to_string(tile.rows) + " rows does not fit " +
+                      std::to_string(params_.rows) + " rows");
+  }
+  const int64_t capacity = logical_weight_columns(params_, tile.weight_bits);
+  if (tile.cols < 1 || tile.cols > capacity) {
+    throw CimJobError("weight tile of " + std::to_string(tile.cols) + " columns of " +
+                      std::to_string(tile.weight_bits) + "-bit weights does not fit " +
+                      std::to_string(capacity) + " logical columns");
+  }
+  const int64_t rows = tile.rows;
+  const int64_t cols = tile.cols;
+  for (int64_t c = 0; c < cols; ++c) {
+    if (!valid_zero_point(tile.zero_points[c], tile.values_signed)) {
+      throw CimJobError("weight zero point " + std::to_string(tile.zero_points[c]) + " of column " +
+                        std::to_string(c) + " is outside the code range");
+    }
+  }
+  for (int64_t index = 0; index < rows * cols; ++index) {
+    const int32_t w = decode(tile.values, index, tile.values_signed);
+    if (!fits(w, tile.weight_bits, tile.values_signed)) {
+      throw CimJobError("weight " + std::to_string(w) + " at row " + std::to_string(index / cols) +
+                        ", column " + std::to_string(index % cols) + " needs more than " +
+                        std::to_string(tile.weight_bits) + " bits");
+    }
+  }
+
+  loaded_ = true;
+  tile_rows_ = rows;
+  tile_cols_ = cols;
+  weight_bits_ = tile.weight_bits;
+  slices_ = ceil_div(tile.weight_bits, params_.cell_bits);
+  polarities_ = params_.differential() ? 2 : 1;
+  used_columns_ = cols * polarities_ * slices_;
+  row_words_ = ceil_div(rows, kWordBits);
+  padded_rows_ = ceil_div(rows, 16) * 16;
+  blocks_ = ceil_div(rows, params_.row_block);
+  const int cell_bits = params_.cell_bits;
+  const int64_t cell_max = params_.cell_max();
+  // Offset encoding stores w + 2^(bits-1) for signed weights: an unsigned number.
+  const int32_t offset =
+      (!params_.differential() && tile.values_signed) ? (1 << (tile.weight_bits - 1)) : 0;
+
+  centered_weights_.assign(static_cast<size_t>(cols * padded_rows_), 0);
+  cell_bits_by_word_.assign(static_cast<size_t>(row_words_ * cell_bits * used_columns_), 0);
+  cell_conductance_.clear();
+  if (!conductance_.empty())
+    cell_conductance_.assign(static_cast<size_t>(rows * used_columns_), 0.0f);
+  column_of_.resize(static_cast<size_t>(used_columns_));
+  place_value_.resize(static_cast<size_t>(used_columns_));
+  weight_reference_.resize(static_cast<size_t>(cols));
+  column_sum_.assign(static_cast<size_t>(cols), 0);
+  block_sum_.assign(static_cast<size_t>(blocks_ * cols), 0);
+
+  for (int64_t c = 0; c < cols; ++c) {
+    weight_reference_[c] = tile.zero_points[c] + offset;
+    for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
+      for (int64_t slice = 0; slice < slices_; ++slice) {
+        const int64_t column = (c * polarities_ + polarity) * slices_ + slice;
+        column_of_[column] = c;
+        place_value_[column] = (polarity == 0 ? 1 : -1) * (int64_t{1} << (slice * cell_bits));
+      }
+    }
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint64_t row_bit = uint64_t{1} << (r % kWordBits);
+    const int64_t word = r / kWordBits;
+    for (int64_t c = 0; c < cols; ++c) {
+      const int32_t w = decode(tile.values, r * cols + c, tile.values_signed);
+      const int64_t stored = w + offset;  // differential: the signed weight p - n
+      centered_weights_[c * padded_rows_ + r] = static_cast<int16_t>(w - tile.zero_points[c]);
+      column_sum_[c] += stored;
+      block_sum_[(r / params_.row_block) * cols + c] += stored;
+      for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
+        // Magnitude held by this column set: offset-encoded value, or max(w,0) / max(-w,0).
+        const int64_t magnitude = !params_.differential() ? stored
+                                  : polarity == 0         ? std::max<int64_t>(w, 0)
+                                                          : std::max<int64_t>(-w, 0);
+        for (int64_t slice = 0; slice < slices_; ++slice) {
+          const int64_t column = (c * polarities_ + polarity) * slices_ + slice;
+          const int64_t cell = (magnitude >> (slice * cell_bits)) & cell_max;
+          for (int bit = 0; bit < cell_bits; ++bit) {
+            if ((cell >> bit) & 1) {
+              cell_bits_by_word_[(word * cell_bits + bit) * used_columns_ + column] |= row_bit;
+            }
+          }
+          if (!cell_conductance_.empty()) {
+            cell_conductance_[r * used_columns_ + column] =
+                static_cast<float>(cell) * conductance_[r * params_.cols + column];
+          }
+        }
+      }
+    }
+  }
+
+  CimCounts counts;
+  counts.weight_loads = 1;
+  counts.rows_written = rows;
+  counts.cells_written = rows * used_columns_;
+  counts.cycles = rows * params_.weight_write_cycles_per_row;
+  // Cells, plus one add per weight into its column and block sums (the compensation table).
+  counts.energy.write =
+      static_cast<double>(counts.cells_written) * params_.write_energy_pj_per_cell +
+      static_cast<double>(rows * cols) * params_.shift_add_energy_pj;
+  return counts;
+}
+
+void CimArrayModel::decode_inputs(const InputBatchView& batch, int64_t vector) {
+  const uint8_t* codes = batch.inputs + vector * tile_rows_;
+  for (int64_t r = 0; r < tile_rows_; ++r) x_[r] = decode(codes, r, batch.inputs_signed);
+}
+
+void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, VectorPlan& plan) {
+  const int64_t rows = tile_rows_;
+  const int64_t block_rows = params_.row_block;
+  const int64_t per_activation = params_.rows_per_activation;
+  plan = VectorPlan{};
+  std::fill(block_zeros_.begin(), block_zeros_.end(), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (x_[r] == input_zero_point) {
+      ++plan.zeros;
+      ++block_zeros_[r / block_rows];
+    }
+  }
+  plan.sparse = detection_on_ && static_cast<double>(plan.zeros) / static_cast<double>(rows) >
+                                     params_.sparsity_threshold;
+  plan.rows_disabled = plan.sparse ? plan.zeros : 0;
+  plan.compensating = plan.sparse && input_zero_point != 0;
+
+  // Activation steps as row lists. Input planes drive the enabled rows; the compensation mask
+  // plane drives the disabled rows of non-skipped blocks (skipped blocks use precomputed sums).
+  step_rows_.clear();
+  mask_rows_.clear();
+  step_offsets_.assign(1, 0);
+  mask_offsets_.assign(1, 0);
+  auto close_step = [](const std::vector<int64_t>& list, std::vector<int64_t>& offsets) {
+    if (static_cast<int64_t>(list.size()) > offsets.back())
+      offsets.push_back(static_cast<int64_t>(list.size()));
+  };
+  auto step_full = [per_activation](const std::vector<int64_t>& list,
+                                    const std::vector<int64_t>& offsets) {
+    return static_cast<int64_t>(list.size()) - offsets.back() == per_activation;
+  };
+  const bool pack_rows = params_.packs_rows();
+  int64_t active_blocks = 0;
+  for (int64_t b = 0; b < blocks_; ++b) {
+    const int64_t first = b * block_rows;
+    const int64_t last = std::min(rows, first + block_rows);
+    block_skipped_[b] = plan.sparse && block_zeros_[b] == last - first;
+    if (block_skipped_[b]) {
+      ++plan.blocks_skipped;
+      continue;
+    }
+    if (!pack_rows && active_blocks > 0 && active_blocks % blocks_per_step_ == 0) {
+      close_step(step_rows_, step_offsets_);
+      close_step(mask_rows_, mask_offsets_);
+    }
+    ++active_blocks;
+    for (int64_t r = first; r < last; ++r) {
+      const bool disabled = plan.sparse && x_[r] == input_zero_point;
+      if (!disabled) {
+        step_rows_.push_back(r);
+        if (pack_rows && step_full(step_rows_, step_offsets_))
+          close_step(step_rows_, step_offsets_);
+      } else if (plan.compensating) {
+        mask_rows_.push_back(r);
+        if (pack_rows && step_full(mask_rows_, mask_offsets_))
+          close_step(mask_rows_, mask_offsets_);
+      }
+    }
+  }
+  close_step(step_rows_, step_offsets_);
+  close_step(mask_rows_, mask_offsets_);
+  plan.steps = static_cast<int64_t>(step_offsets_.size()) - 1;
+  plan.mask_steps = static_cast<int64_t>(mask_offsets_.size()) - 1;
+
+  const uint32_t code_mask = (1u << input_bits) - 1;
+  for (int64_t row : step_rows_) {
+    plan.conducting_rows += kBitsInByte[static_cast<uint32_t>(x_[row]) & code_mask];
+  }
+  plan.conducting_rows += static_cast<int64_t>(mask_rows_.size());
+}
+
+const AdcRange& CimArrayModel::step_range(const VectorPlan& plan, int64_t step) const {
+  if (plan.sparse && params_.adc_range_narrowing) {
+    const int64_t enabled = step_offsets_[step + 1] - step_offsets_[step];
+    return narrowed_ranges_[static_cast<size_t>(enabled * params_.cell_max())];
+  }
+  return dense_range_;
+}
+
+const AdcRange& CimArrayModel::mask_range(int64_t mask_step) const {
+  if (params_.adc_range_narrowing) {
+    const int64_t driven = mask_offsets_[mask_step + 1] - mask_offsets_[mask_step];
+    return narrowed_ranges_[static_cast<size_t>(driven * params_.cell_max())];
+  }
+  return dense_range_;
+}
+
+void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits,
+                                   CimCounts& counts) const {
+  const int64_t rows = tile_rows_;
+  const int64_t cols = tile_cols_;
+  const int64_t used = used_columns_;
+  counts.vectors += 1;
+  counts.macs += rows * cols;
+  counts.rows_applied += rows;
+  counts.zero_inputs += plan.zeros;
+  counts.sparsity_sum += static_cast<double>(plan.zeros) / static_cast<double>(rows);
+  counts.sparse_vectors += plan.sparse ? 1 : 0;
+  counts.rows_disabled += plan.rows_disabled;
+  counts.row_blocks += blocks_;
+  counts.row_blocks_skipped += plan.blocks_skipped;
+  const int64_t activations = input_bits * plan.steps + plan.mask_steps;
+  counts.activations += activations;
+  counts.conducting_rows += plan.conducting_rows;
+  const int64_t input_conversions = input_bits * plan.steps * used;
+  const int64_t mask_conversions = plan.mask_steps * used;
+  counts.adc_conversions += input_conversions + mask_conversions;
+  counts.compensation_conversions += mask_conversions;
+  counts.compensations += plan.compensating ? cols : 0;
+  counts.cycles += (detection_on_ ? params_.detection_cycles : 0) +
+                   activations * activation_step_cycles() + params_.shift_add_cycles +
+                   (plan.compensating ? params_.compensation_cycles : 0);
+
+  double adc_pj = 0.0;
+  for (int64_t step = 0; step < plan.steps; ++step) {
+    adc_pj += static_cast<double>(input_bits * used) * step_range(plan, step).energy_pj;
+  }
+  for (int64_t step = 0; step < plan.mask_steps; ++step) {
+    adc_pj += static_cast<double>(used) * mask_range(step).energy_pj;
+  }
+  counts.energy.adc += adc_pj;
+  counts.energy.array += static_cast<double>(plan.conducting_rows) *
+                         (params_.row_activation_energy_pj +
+                          params_.bitline_energy_pj_per_active_cell * static_cast<double>(used));
+  counts.energy.digital += params_.shift_add_energy_pj *
+                           static_cast<double>(input_conversions + mask_conversions + cols);
+  if (detection_on_) {
+    counts.energy.detection += params_.detection_energy_pj_per_row * static_cast<double>(rows);
+  }
+  if (plan.compensating) {
+    counts.energy.compensation += params_.compensation_energy_pj * static_cast<double>(cols);
+  }
+}
+
+void CimArrayModel::fast_dot_products(int32_t input_zero_point, int64_t* result) {
+  for (int64_t r = 0; r < tile_rows_; ++r) {
+    x_centered_[r] = static_cast<int16_t>(x_[r] - input_zero_point);
+  }
+  int16_dot_products(x_centered_.data(), centered_weights_.data(), padded_rows_, tile_cols_,
+                     result);
+}
+
+void CimArrayModel::read_columns(const int32_t* partial_sums, const AdcRange& range,
+                                 int32_t plane_value, int32_t* readings) {
+  if (!analog_errors_) {
+    accumulate_ideal_readings(partial_sums, used_columns_, range.shift,
+                              (int32_t{1} << params_.adc_bits) - 1, plane_value, readings);
+    return;
+  }
+  const int64_t adcs = params_.adc_count();
+  for (int64_t p = 0; p < used_columns_; ++p) {
+    readings[p] += plane_value * static_cast<int32_t>(convert_analog(
+                                     static_cast<double>(partial_sums[p]), range, p % adcs));
+  }
+}
+
+void CimArrayModel::read_columns_analog(const double* partial_sums, const AdcRange& range,
+                                        int32_t plane_value, int32_t* readings) {
+  const int64_t adcs = params_.adc_count();
+  for (int64_t p = 0; p < used_columns_; ++p) {
+    readings[p] +=
+        plane_value * static_cast<int32_t>(convert_analog(partial_sums[p], range, p % adcs));
+  }
+}
+
+int64_t CimArrayModel::convert_analog(double partial_sum, const AdcRange& range, int64_t adc) {
+  double level = std::ldexp(partial_sum, -range.shift);
+  if (analog_errors_) {
+    level += adc_offset_lsb_[static_cast<size_t>(adc)];
+    if (params_.adc_noise_lsb > 0.0) level += params_.adc_noise_lsb * unit_normal_(noise_rng_);
+  }
+  const double top = std::ldexp(1.0, params_.adc_bits) - 1.0;
+  const double code = std::min(std::max(std::nearbyint(level), 0.0), top);  // ties to even
+  return static_cast<int64_t>(code) << range.shift;
+}
+
+void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
+                               int32_t input_zero_point, int64_t* result) {
+  const int64_t rows = tile_rows_;
+  const int64_t words = row_words_;
+  const int64_t used = used_columns_;
+  const uint32_t code_mask = (1u << input_bits) - 1;
+
+  // Two's-complement planes: the sign plane of signed inputs has place value -2^(bits-1).
+  int32_t plane_value[8];
+  for (int plane = 0; plane < input_bits; ++plane) {
+    plane_value[plane] =
+        (inputs_signed && plane == input_bits - 1) ? -(int32_t{1} << plane) : (int32_t{1} << plane);
+  }
+  column_reading_.assign(static_cast<size_t>(used), 0);
+  mask_reading_.assign(static_cast<size_t>(used), 0);
+
+  if (cell_conductance_.empty()) {
+    // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation).
+    plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
+    for (int64_t row : step_rows_) {
+      // Branch-free: input bits are random, a branch per bit would mispredict half the time.
+      const uint64_t bits = static_cast<uint32_t>(x_[row]) & code_mask;
+      const int64_t word = row / kWordBits;
+      const int position = static_cast<int>(row % kWordBits);
+      for (int plane = 0; plane < input_bits; ++plane) {
+        plane_rows_[plane * words + word] |= ((bits >> plane) & 1u) << position;
+      }
+    }
+    partial_sums_.resize(static_cast<size_t>(used));
+    active_rows_.resize(static_cast<size_t>(words));
+    for (int64_t step = 0; step < plan.steps; ++step) {
+      row_mask_.assign(static_cast<size_t>(words), 0);
+      int64_t first = 0, last = 0;
+      mask_of_rows(step_rows_.data() + step_offsets_[step],
+                   step_offsets_[step + 1] - step_offsets_[step], row_mask_.data(), first, last);
+      const AdcRange& range = step_range(plan, step);
+      for (int plane = 0; plane < input_bits; ++plane) {
+        for (int64_t w = first; w < last; ++w)
+          active_rows_[w] = plane_rows_[plane * words + w] & row_mask_[w];
+        column_partial_sums(cell_bits_by_word_.data(), used, params_.cell_bits, first, last,
+                            active_rows_.data(), partial_sums_.data());
+        read_columns(partial_sums_.data(), range, plane_value[plane], column_reading_.data());
+      }
+    }
+    for (int64_t step = 0; step < plan.mask_steps; ++step) {
+      row_mask_.assign(static_cast<size_t>(words), 0);
+      int64_t first = 0, last = 0;
+      mask_of_rows(mask_rows_.data() + mask_offsets_[step],
+                   mask_offsets_[step + 1] - mask_offsets_[step], row_mask_.data(), first, last);
+      column_partial_sums(cell_bits_by_word_.data(), used, params_.cell_bits, first, last,
+                          row_mask_.data(), partial_sums_.data());
+      read_columns(partial_sums_.data(), mask_range(step), 1, mask_reading_.data());
+    }
+  } else {
+    // Conductance variation: analog bit-line sums of slice value x relative conductance.
+    analog_sums_.resize(static_cast<size_t>(used));
+    // Sums the rows of a list that conduct in `plane` (every row of the list when plane < 0).
+    auto sum_rows = [&](const int64_t* list, int64_t count, int plane) {
+      std::fill(analog_sums_.begin(), analog_sums_.end(), 0.0);
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t row = list[i];
+        if (plane >= 0 && (((static_cast<uint32_t>(x_[row]) & code_mask) >> plane) & 1u) == 0)
+          continue;
+        const float* cells = cell_conductance_.data() + row * used;
+        for (int64_t p = 0; p < used; ++p) analog_sums_[p] += cells[p];
+      }
+    };
+    for (int64_t step = 0; step < plan.steps; ++step) {
+      const AdcRange& range = step_range(plan, step);
+      for (int plane = 0; plane < input_bits; ++plane) {
+        sum_rows(step_rows_.data() + step_offsets_[step],
+                 step_offsets_[step + 1] - step_offsets_[step], plane);
+        read_columns_analog(analog_sums_.data(), range, plane_value[plane], column_reading_.data());
+      }
+    }
+    for (int64_t step = 0; step < plan.mask_steps; ++step) {
+      sum_rows(mask_rows_.data() + mask_offsets_[step],
+               mask_offsets_[step + 1] - mask_offsets_[step], -1);
+      read_columns_analog(analog_sums_.data(), mask_range(step), 1, mask_reading_.data());
+    }
+  }
+
+  // Shift-add across weight slices and polarities.
+  array_result_.assign(static_cast<size_t>(tile_cols_), 0);
+  mask_result_.assign(static_cast<size_t>(tile_cols_), 0);
+  for (int64_t column = 0; column < used; ++column) {
+    array_result_[column_of_[column]] += place_value_[column] * int64_t{column_reading_[column]};
+    mask_result_[column_of_[column]] += place_value_[column] * int64_t{mask_reading_[column]};
+  }
+
+  // Zero-point algebra (README): out = A + z_x * W_disabled - z_s * U - z_x * V + R * z_x * z_s.
+  int64_t input_sum = 0;
+  for (int64_t r = 0; r < rows; ++r) input_sum += x_[r];
+  const int64_t zx = input_zero_point;
+  for (int64_t c = 0; c < tile_cols_; ++c) {
+    int64_t compensation = 0;
+    if (plan.compensating) {
+      int64_t disabled_weight_sum = mask_result_[c];
+      for (int64_t b = 0; b < blocks_; ++b) {
+        if (block_skipped_[b]) disabled_weight_sum += block_sum_[b * tile_cols_ + c];
+      }
+      compensation = zx * disabled_weight_sum;
+    }
+    result[c] = array_result_[c] + compensation - weight_reference_[c] * input_sum -
+                zx * column_sum_[c] + rows * zx * weight_reference_[c];
+  }
+}
+
+CimCounts CimArrayModel::compute(const InputBatchView& batch) {
+  if (!loaded_) throw CimJobError("compute before any weight tile was loaded");
+  if (batch.vectors < 0) throw CimJobError("negative vector count");
+  if (batch.input_bits < 1 || batch.input_bits > params_.max_input_bits) {
+    throw CimJobError("input_bits " + std::to_string(batch.input_bits) + " outside 1.." +
+                      std::to_string(params_.max_input_bits));
+  }
+  if (!valid_zero_point(batch.input_zero_point, batch.inputs_signed)) {
+    throw CimJobError("input zero point " + std::to_string(batch.input_zero_point) +
+                      " is outside the code range");
+  }
+  CimCounts counts;
+  if (batch.vectors == 0) return counts;
+  if (!batch.inputs || !batch.outputs) throw CimJobError("compute job without inputs or outputs");
+  if (batch.output_stride < tile_cols_) {
+    throw CimJobError("output stride " + std::to_string(batch.output_stride) + " is below the " +
+                      std::to_string(tile_cols_) + " columns of the tile");
+  }
+  for (int64_t index = 0; index < batch.vectors * tile_rows_; ++index) {
+    const int32_t x = decode(batch.inputs, index, batch.inputs_signed);
+    if (!fits(x, batch.input_bits, batch.inputs_signed)) {
+      throw CimJobError("input " + std::to_string(x) + " of vector " +
+                        std::to_string(index / tile_rows_) + ", row " +
+                        std::to_string(index % tile_rows_) + " needs more than " +
+                        std::to_string(batch.input_bits) + " bits");
+    }
+  }
+
+  x_.resize(static_cast<size_t>(tile_rows_));
+  x_centered_.assign(static_cast<size_t>(padded_rows_), 0);
+  block_zeros_.resize(static_cast<size_t>(blocks_));
+  block_skipped_.resize(static_cast<size_t>(blocks_));
+  std::vector<int64_t> result(static_cast<size_t>(tile_cols_));
+  const bool fast =
+      path_ == ComputePath::Auto && params_.adc_lossless() && !params_.has_nonidealities();
+  VectorPlan plan;
+  for (int64_t v = 0; v < batch.vectors; ++v) {
+    decode_inputs(batch, v);
+    plan_vector(batch.input_bits, batch.input_zero_point, plan);
+    account_vector(plan, batch.input_bits, counts);
+    if (fast) {
+      fast_dot_products(batch.input_zero_point, result.data());
+    } else {
+      bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point,
+                 result.data());
+    }
+    int32_t* out = batch.outputs + v * batch.output_stride;
+    if (batch.accumulate) {
+      for (int64_t c = 0; c < tile_cols_; ++c) out[c] = wrap_add(out[c], result[c]);
+    } else {
+      for (int64_t c = 0; c < tile_cols_; ++c) out[c] = static_cast<int32_t>(result[c]);
+    }
+  }
+  return counts;
+}
+
+}  // namespace cimtlm::cim
