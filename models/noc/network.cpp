@@ -261,12 +261,13 @@ void Network::retire_flit(int node, int flit, uint64_t cycle) {
   const FlitRecord record = flits_[flit];
   ++counters_.flits_delivered;
   // The credit for the ejection buffer goes back over a 1-cycle credit channel and is processed
-  // after the router's credit delay, exactly like a credit between routers.
+  // after the router's credit delay, exactly like a credit between routers (applied lazily at the
+  // router's next step, see send_credit).
   const int router = topology_.router_of_node(node);
   const int port = topology_.local_port_of_node(node);
   const uint64_t credit_cycle = cycle + kInterfaceChannelCycles + 1 + params_.credit_delay_cycles;
   credits_arriving_[port_index(router, port)].push_back({credit_cycle, record.vc});
-  wake_router(router, credit_cycle);
+  pipelines_[router].arriving_credit_ports |= uint64_t{1} << port;
   if (record.tail) {
     PacketRecord& packet = packets_[record.packet];
     Delivery delivery;
@@ -340,7 +341,9 @@ void Network::interface_injections(uint64_t cycle) {
       ++counters_.flits_injected;
       const int router = topology_.router_of_node(node);
       const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
-      flits_arriving_[port_index(router, topology_.local_port_of_node(node))].push_back({arrival, flit});
+      const int local_port = topology_.local_port_of_node(node);
+      flits_arriving_[port_index(router, local_port)].push_back({arrival, flit});
+      pipelines_[router].arriving_flit_ports |= uint64_t{1} << local_port;
       wake_router(router, arrival);
       if (tail) {
         queue.pop_front();
@@ -405,7 +408,8 @@ void Network::compute_route(int router, int port, int vc) {
 
 void Network::input_queuing(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
-  for (int port = 0; port < ports_; ++port) {
+  for (uint64_t ports = pipeline.arriving_flit_ports; ports != 0; ports &= ports - 1) {
+    const int port = __builtin_ctzll(ports);
     auto& channel = flits_arriving_[port_index(router, port)];
     while (!channel.empty() && channel.front().time <= cycle) {
       const int flit = channel.front().flit;
@@ -426,13 +430,16 @@ void Network::input_queuing(int router, uint64_t cycle) {
             {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
       }
     }
+    if (channel.empty()) pipeline.arriving_flit_ports &= ~(uint64_t{1} << port);
   }
-  for (int port = 0; port < ports_; ++port) {
+  for (uint64_t ports = pipeline.arriving_credit_ports; ports != 0; ports &= ports - 1) {
+    const int port = __builtin_ctzll(ports);
     auto& credits = credits_arriving_[port_index(router, port)];
     while (!credits.empty() && credits.front().time <= cycle) {
       --out_occupancy_[vc_index(router, port, credits.front().vc)];
       credits.pop_front();
     }
+    if (credits.empty()) pipeline.arriving_credit_ports &= ~(uint64_t{1} << port);
   }
 }
 
@@ -467,7 +474,35 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
   const int router_base = vc_index(router, 0, 0);
   size_t pending = 0;
   while (pending < queue.size() && queue[pending].time < 0) ++pending;
-  if (pending > 0) {
+  if (pending == 1) {
+    // One requesting input VC: its pick is granted (same as the general path below).
+    StageEntry& entry = queue[0];
+    entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
+    const int input = entry.input * vcs_ + entry.vc;
+    const RouteSet& route = vc_route_[router_base + input];
+    const int pointer = va_input_pointer_[router_base + input];
+    int best = -1;
+    int best_key = size;
+    for (int c = 0; c < route.size; ++c) {
+      const RouteChoice& choice = route.choices[c];
+      for (int out_vc = choice.vc_begin; out_vc <= choice.vc_end; ++out_vc) {
+        const int output = choice.port * vcs_ + out_vc;
+        if (out_in_use_[router_base + output]) continue;
+        const int key = round_robin_key(output, pointer, size);
+        if (key < best_key) {
+          best_key = key;
+          best = output;
+        }
+      }
+    }
+    if (best < 0) {
+      entry.result = kStallBusy;
+    } else {
+      entry.result = best;
+      va_input_pointer_[router_base + input] = best;
+      va_output_pointer_[router_base + best] = input;
+    }
+  } else if (pending > 0) {
     scratch_touched_.clear();
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
@@ -562,7 +597,22 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
   const int port_base = port_index(router, 0);
   size_t pending = 0;
   while (pending < queue.size() && queue[pending].time < 0) ++pending;
-  if (pending > 0) {
+  if (pending == 1) {
+    // One request: both arbiters grant it when its output VC has a credit (same result and
+    // pointer updates as the general path below, without the scratch bookkeeping).
+    StageEntry& entry = queue[0];
+    entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
+    const int output_vc = vc_output_[router_base + entry.input * vcs_ + entry.vc];
+    if (out_occupancy_[router_base + output_vc] >= buffer_depth_) {
+      entry.result = kStallFull;
+    } else {
+      const int output = output_vc / vcs_;
+      sa_input_pointer_[port_base + entry.input] = output;
+      sa_output_pointer_[port_base + output] = entry.input;
+      sa_vc_offset_[port_base + entry.input] = (entry.vc + 1) % vcs_;
+      entry.result = output;
+    }
+  } else if (pending > 0) {
     scratch_inputs_.clear();
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
@@ -710,7 +760,14 @@ void Network::crossbar_update(int router, uint64_t cycle) {
     const CrossbarEntry entry = queue.front();
     queue.pop_front();
     ++counters_.crossbar_traversals;
+    if (params_.switch_traversal_cycles == 1) {
+      // One-cycle crossbar: at most one flit per output per cycle leaves the switch and the
+      // output queue is always empty, so the flit goes straight onto its link.
+      send_flit(router, entry.output, entry.flit, cycle);
+      continue;
+    }
     output_queue_[port_index(router, entry.output)].push_back(entry.flit);
+    pipeline.queued_output_ports |= uint64_t{1} << entry.output;
     ++pipeline.queued_outputs;
   }
 }
@@ -718,11 +775,12 @@ void Network::crossbar_update(int router, uint64_t cycle) {
 // Each output port sends at most one flit per cycle (BookSim's output buffer).
 void Network::write_outputs(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
-  for (int port = 0; port < ports_; ++port) {
+  for (uint64_t ports = pipeline.queued_output_ports; ports != 0; ports &= ports - 1) {
+    const int port = __builtin_ctzll(ports);
     auto& queue = output_queue_[port_index(router, port)];
-    if (queue.empty()) continue;
     const int flit = queue.front();
     queue.pop_front();
+    if (queue.empty()) pipeline.queued_output_ports &= ~(uint64_t{1} << port);
     --pipeline.queued_outputs;
     send_flit(router, port, flit, cycle);
   }
@@ -738,7 +796,9 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
   }
   const int next = peer_router_[port_index(router, port)];
   const uint64_t arrival = cycle + params_.link_cycles + 1;
-  flits_arriving_[port_index(next, Topology::opposite(port))].push_back({arrival, flit});
+  const int in_port = Topology::opposite(port);
+  flits_arriving_[port_index(next, in_port)].push_back({arrival, flit});
+  pipelines_[next].arriving_flit_ports |= uint64_t{1} << in_port;
   wake_router(next, arrival);
   const int slot = router * kNetworkPorts + port;
   ++counters_.link_flits[slot];
@@ -755,8 +815,12 @@ void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
   }
   const int upstream = peer_router_[port_index(router, input_port)];
   const uint64_t due = cycle + params_.link_cycles + 1 + params_.credit_delay_cycles;
-  credits_arriving_[port_index(upstream, Topology::opposite(input_port))].push_back({due, vc});
-  wake_router(upstream, due);
+  const int out_port = Topology::opposite(input_port);
+  credits_arriving_[port_index(upstream, out_port)].push_back({due, vc});
+  pipelines_[upstream].arriving_credit_ports |= uint64_t{1} << out_port;
+  // No wake-up: a credit only matters to this router's switch allocator, so it is applied at the
+  // router's next step (input_queuing applies every credit due by then), which is exact.
+
 }
 
 }  // namespace cimtlm::noc

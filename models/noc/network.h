@@ -96,14 +96,14 @@ class RingQueue {
     --count_;
   }
   void push_back(const T& value) {
-    if (count_ == slots_.size()) grow();
+    if (__builtin_expect(count_ == slots_.size(), 0)) grow();
     slots_[(head_ + count_) & (slots_.size() - 1)] = value;
     ++count_;
   }
   void clear() { head_ = count_ = 0; }
 
  private:
-  void grow() {
+  __attribute__((noinline)) void grow() {
     std::vector<T> bigger(slots_.size() * 2);
     for (size_t i = 0; i < count_; ++i) bigger[i] = (*this)[i];
     slots_.swap(bigger);
@@ -198,6 +198,9 @@ class Network {
     RingQueue<StageEntry> switch_alloc;
     RingQueue<CrossbarEntry> crossbar;
     int queued_outputs = 0;  // flits waiting in output queues
+    uint64_t arriving_flit_ports = 0;    // input ports with flits in flight towards them
+    uint64_t arriving_credit_ports = 0;  // output ports with credits in flight towards them
+    uint64_t queued_output_ports = 0;    // output ports with flits waiting to be sent
     int buffered_flits = 0;
     int reported_occupancy = 0;
     bool has_work() const {

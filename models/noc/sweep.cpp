@@ -167,6 +167,7 @@ NocSweepPoint run_sweep_point(const NocParams& params, const NocSweepOptions& op
     point.avg_hops = hops_sum / static_cast<double>(measured_delivered);
   }
   point.max_latency_cycles = static_cast<double>(latency_max);
+  point.simulated_cycles = cycle;
   point.saturated = measured_outstanding > 0 ||
                     falls_behind(created_flits, delivered_at_end - delivered_at_start, nodes, flits);
   return point;

@@ -42,6 +42,7 @@ struct NocSweepPoint {
   double offered_flits_per_node_cycle = 0.0;  // flits actually created in the window
   double avg_network_latency_cycles = 0.0;    // head injection to tail ejection
   double avg_hops = 0.0;
+  uint64_t simulated_cycles = 0;  // warm-up + window + drain
 };
 
 // Empty when the options can run on this network; otherwise the reason.
