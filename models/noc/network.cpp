@@ -1,0 +1,826 @@
+#include "models/noc/network.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace cimtlm::noc {
+
+namespace {
+
+// Injection and ejection channels (node <-> router) take one cycle, as in BookSim's KNCube.
+constexpr uint64_t kInterfaceChannelCycles = 1;
+
+// Round-robin order: the request right after the last grant (`pointer`) comes first.
+inline int round_robin_key(int candidate, int pointer, int size) {
+  int key = candidate - pointer - 1;
+  if (key < 0) key += size;
+  return key;
+}
+
+size_t next_power_of_two(size_t value) {
+  size_t size = 1;
+  while (size < value) size <<= 1;
+  return size;
+}
+
+}  // namespace
+
+uint64_t Network::zero_load_latency(const NocParams& params, int hops, int flits) {
+  const uint64_t router_cycles = static_cast<uint64_t>(params.routing_cycles) +
+                                 params.vc_allocation_cycles + params.switch_allocation_cycles +
+                                 params.switch_traversal_cycles;
+  // Source: the creation cycle + the injection channel + the router's input read;
+  // destination: the ejection channel.
+  const uint64_t interfaces = 1 + 2 * kInterfaceChannelCycles;
+  return interfaces + static_cast<uint64_t>(hops + 1) * router_cycles +
+         static_cast<uint64_t>(hops) * params.link_cycles + static_cast<uint64_t>(flits - 1);
+}
+
+Network::Network(const NocParams& params)
+    : params_(params),
+      topology_(params),
+      routing_(make_routing_policy(params)),
+      ports_(topology_.ports()),
+      vcs_(params.vcs),
+      buffer_depth_(params.vc_buffer_flits) {
+  const std::string problem = params.validate();
+  if (!problem.empty()) throw std::invalid_argument(problem);
+
+  const int routers = topology_.routers();
+  const size_t input_vcs = static_cast<size_t>(routers) * ports_ * vcs_;
+  const size_t router_ports = static_cast<size_t>(routers) * ports_;
+  buffer_slots_.assign(input_vcs * buffer_depth_, -1);
+  buffer_head_.assign(input_vcs, 0);
+  buffer_count_.assign(input_vcs, 0);
+  vc_state_.assign(input_vcs, VcState::Idle);
+  vc_output_.assign(input_vcs, -1);
+  vc_route_.assign(input_vcs, RouteSet{});
+  va_input_pointer_.assign(input_vcs, -1);
+  out_occupancy_.assign(input_vcs, 0);
+  out_in_use_.assign(input_vcs, 0);
+  va_output_pointer_.assign(input_vcs, -1);
+  sa_input_pointer_.assign(router_ports, -1);
+  sa_output_pointer_.assign(router_ports, -1);
+  sa_vc_offset_.assign(router_ports, 0);
+  peer_router_.assign(router_ports, -1);
+  for (int r = 0; r < routers; ++r) {
+    for (int d = 0; d < kNetworkPorts; ++d) peer_router_[port_index(r, d)] = topology_.neighbor(r, d);
+  }
+
+  const uint64_t link = static_cast<uint64_t>(params.link_cycles);
+  const uint64_t credit_delay = static_cast<uint64_t>(params.credit_delay_cycles);
+  flits_arriving_.assign(router_ports, RingQueue<TimedFlit>(link + 3));
+  credits_arriving_.assign(router_ports, RingQueue<TimedCredit>(link + credit_delay + 4));
+  output_queue_.assign(router_ports, RingQueue<int32_t>(2));
+  const size_t pipeline_capacity = static_cast<size_t>(ports_) * vcs_;
+  RouterPipeline pipeline;
+  pipeline.route = RingQueue<StageEntry>(pipeline_capacity);
+  pipeline.vc_alloc = RingQueue<StageEntry>(pipeline_capacity);
+  pipeline.switch_alloc = RingQueue<StageEntry>(pipeline_capacity);
+  pipeline.crossbar = RingQueue<CrossbarEntry>(static_cast<size_t>(ports_) * 2);
+  pipelines_.assign(routers, pipeline);
+
+  const int nodes = topology_.nodes();
+  source_queue_.assign(nodes, {});
+  injecting_flit_.assign(nodes, 0);
+  injecting_vc_.assign(nodes, -1);
+  last_vc_.assign(nodes, -1);
+  injection_occupancy_.assign(static_cast<size_t>(nodes) * vcs_, 0);
+  injection_in_use_.assign(static_cast<size_t>(nodes) * vcs_, 0);
+  injection_credits_.assign(nodes, RingQueue<TimedCredit>(static_cast<size_t>(vcs_) * buffer_depth_ + 2));
+  ejecting_.assign(nodes, RingQueue<TimedFlit>(4));
+  node_is_injecting_.assign(nodes, 0);
+
+  // Longest scheduling distance: a credit over a link plus the credit delay.
+  const size_t wheel = next_power_of_two(link + credit_delay + kInterfaceChannelCycles + 4);
+  router_wheel_.assign(wheel, {});
+  node_wheel_.assign(wheel, {});
+  wheel_mask_ = wheel - 1;
+  router_mark_.assign(routers, 0);
+
+  const size_t router_vcs = static_cast<size_t>(ports_) * vcs_;
+  scratch_choice_.assign(router_vcs, -1);
+  scratch_best_input_.assign(router_vcs, -1);
+  scratch_best_key_.assign(router_vcs, 0);
+  scratch_requests_.assign(static_cast<size_t>(ports_) * ports_, -1);
+  scratch_request_mask_.assign(ports_, 0);
+  scratch_match_.assign(ports_, -1);
+
+  counters_.link_flits.assign(topology_.link_slots(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pools and scheduling
+// ---------------------------------------------------------------------------------------------
+
+int Network::new_flit() {
+  if (!free_flits_.empty()) {
+    const int flit = free_flits_.back();
+    free_flits_.pop_back();
+    return flit;
+  }
+  flits_.push_back({});
+  return static_cast<int>(flits_.size()) - 1;
+}
+
+void Network::free_flit(int flit) { free_flits_.push_back(flit); }
+
+int Network::new_packet() {
+  if (!free_packets_.empty()) {
+    const int packet = free_packets_.back();
+    free_packets_.pop_back();
+    return packet;
+  }
+  packets_.push_back({});
+  return static_cast<int>(packets_.size()) - 1;
+}
+
+void Network::free_packet(int packet) { free_packets_.push_back(packet); }
+
+void Network::wake_router(int router, uint64_t cycle) {
+  router_wheel_[cycle & wheel_mask_].push_back(router);
+  ++scheduled_events_;
+}
+
+void Network::wake_node(int node, uint64_t cycle) {
+  node_wheel_[cycle & wheel_mask_].push_back(node);
+  ++scheduled_events_;
+}
+
+void Network::mark_injecting(int node) {
+  if (node_is_injecting_[node]) return;
+  node_is_injecting_[node] = 1;
+  injecting_nodes_.push_back(node);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public interface
+// ---------------------------------------------------------------------------------------------
+
+void Network::inject(const Packet& packet) {
+  if (packet.source < 0 || packet.source >= nodes() || packet.destination < 0 ||
+      packet.destination >= nodes()) {
+    throw std::out_of_range("noc: packet " + std::to_string(packet.id) + " has node out of range");
+  }
+  if (packet.flits < 1) throw std::invalid_argument("noc: a packet needs at least one flit");
+  const int index = new_packet();
+  PacketRecord& record = packets_[index];
+  record.spec = packet;
+  record.spec.create_cycle = std::max(packet.create_cycle, now_);
+  record.inject_cycle = 0;
+  record.hops = 0;
+  ++counters_.packets_created;
+  if (record.spec.create_cycle <= now_) {
+    source_queue_[packet.source].push_back(index);
+    mark_injecting(packet.source);
+  } else {
+    future_.push({record.spec.create_cycle, future_sequence_++, index});
+  }
+}
+
+bool Network::idle() const {
+  return busy_routers_.empty() && scheduled_events_ == 0 && injecting_nodes_.empty() &&
+         future_.empty();
+}
+
+uint64_t Network::next_activity_cycle() const {
+  if (!busy_routers_.empty() || scheduled_events_ > 0 || !injecting_nodes_.empty()) return now_;
+  if (!future_.empty()) return std::max(future_.top().cycle, now_);
+  return std::numeric_limits<uint64_t>::max();
+}
+
+void Network::take_deliveries(std::vector<Delivery>& out) {
+  out.clear();
+  out.swap(deliveries_);
+}
+
+void Network::run_until(uint64_t cycle) {
+  while (now_ < cycle) {
+    const uint64_t next = next_activity_cycle();
+    if (next > now_) {  // nothing to do until `next`: jump
+      now_ = std::min(next, cycle);
+      continue;
+    }
+    step();
+  }
+}
+
+void Network::step() {
+  const uint64_t cycle = now_;
+  // 1. Network interfaces read their ejection channels (BookSim: before the routers).
+  interface_ejections(cycle);
+  // 2. Packets created this cycle enter their source queues; 3. interfaces inject one flit each.
+  admit_created_packets(cycle);
+  if (!injecting_nodes_.empty()) interface_injections(cycle);
+
+  // 4. Routers with work or with a flit/credit arriving this cycle.
+  routers_to_step_.clear();
+  const uint64_t mark = cycle + 1;
+  for (int router : busy_routers_) {
+    if (router_mark_[router] != mark) {
+      router_mark_[router] = mark;
+      routers_to_step_.push_back(router);
+    }
+  }
+  busy_routers_.clear();
+  auto& woken = router_wheel_[cycle & wheel_mask_];
+  scheduled_events_ -= woken.size();
+  for (int router : woken) {
+    if (router_mark_[router] != mark) {
+      router_mark_[router] = mark;
+      routers_to_step_.push_back(router);
+    }
+  }
+  woken.clear();
+  for (int router : routers_to_step_) step_router(router, cycle);
+  now_ = cycle + 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network interfaces
+// ---------------------------------------------------------------------------------------------
+
+void Network::interface_ejections(uint64_t cycle) {
+  auto& woken = node_wheel_[cycle & wheel_mask_];
+  if (woken.empty()) return;
+  scheduled_events_ -= woken.size();
+  for (int node : woken) {
+    auto& channel = ejecting_[node];
+    while (!channel.empty() && channel.front().time <= cycle) {
+      const int flit = channel.front().flit;
+      channel.pop_front();
+      retire_flit(node, flit, cycle);
+    }
+  }
+  woken.clear();
+}
+
+void Network::retire_flit(int node, int flit, uint64_t cycle) {
+  const FlitRecord record = flits_[flit];
+  ++counters_.flits_delivered;
+  // The credit for the ejection buffer goes back over a 1-cycle credit channel and is processed
+  // after the router's credit delay, exactly like a credit between routers (applied lazily at the
+  // router's next step, see send_credit).
+  const int router = topology_.router_of_node(node);
+  const int port = topology_.local_port_of_node(node);
+  const uint64_t credit_cycle = cycle + kInterfaceChannelCycles + 1 + params_.credit_delay_cycles;
+  credits_arriving_[port_index(router, port)].push_back({credit_cycle, record.vc});
+  pipelines_[router].arriving_credit_ports |= uint64_t{1} << port;
+  if (record.tail) {
+    PacketRecord& packet = packets_[record.packet];
+    Delivery delivery;
+    delivery.id = packet.spec.id;
+    delivery.tag = packet.spec.tag;
+    delivery.source = packet.spec.source;
+    delivery.destination = packet.spec.destination;
+    delivery.flits = packet.spec.flits;
+    delivery.hops = packet.hops;
+    delivery.create_cycle = packet.spec.create_cycle;
+    delivery.inject_cycle = packet.inject_cycle;
+    delivery.arrival_cycle = cycle;
+    ++counters_.packets_delivered;
+    const uint64_t latency = delivery.latency_cycles();
+    counters_.latency_sum_cycles += latency;
+    counters_.max_latency_cycles = std::max(counters_.max_latency_cycles, latency);
+    deliveries_.push_back(delivery);
+    free_packet(record.packet);
+  }
+  free_flit(flit);
+}
+
+void Network::admit_created_packets(uint64_t cycle) {
+  while (!future_.empty() && future_.top().cycle <= cycle) {
+    const int packet = future_.top().packet;
+    future_.pop();
+    const int source = packets_[packet].spec.source;
+    source_queue_[source].push_back(packet);
+    mark_injecting(source);
+  }
+}
+
+void Network::interface_injections(uint64_t cycle) {
+  size_t keep = 0;
+  for (size_t i = 0; i < injecting_nodes_.size(); ++i) {
+    const int node = injecting_nodes_[i];
+    const size_t vc_base = static_cast<size_t>(node) * vcs_;
+    // Credits from the router's injection buffer (read at the start of the cycle, no delay).
+    auto& credits = injection_credits_[node];
+    while (!credits.empty() && credits.front().time <= cycle) {
+      --injection_occupancy_[vc_base + credits.front().vc];
+      credits.pop_front();
+    }
+    auto& queue = source_queue_[node];
+    const int packet = queue.front();
+    PacketRecord& record = packets_[packet];
+    const bool head = injecting_flit_[node] == 0;
+    if (head && injecting_vc_[node] < 0) {
+      // The VC after the last one used, as BookSim's traffic manager does.
+      const int last = last_vc_[node];
+      for (int i_vc = 1; i_vc <= vcs_; ++i_vc) {
+        const int vc = (last < 0 || last >= vcs_) ? 0 : (last + i_vc) % vcs_;
+        if (!injection_in_use_[vc_base + vc] && injection_occupancy_[vc_base + vc] < buffer_depth_) {
+          injecting_vc_[node] = vc;
+          break;
+        }
+      }
+    }
+    const int vc = injecting_vc_[node];
+    if (vc >= 0 && injection_occupancy_[vc_base + vc] < buffer_depth_) {
+      const bool tail = injecting_flit_[node] == record.spec.flits - 1;
+      if (head) {
+        injection_in_use_[vc_base + vc] = 1;
+        last_vc_[node] = vc;
+        record.inject_cycle = cycle;
+      }
+      ++injection_occupancy_[vc_base + vc];
+      if (tail) injection_in_use_[vc_base + vc] = 0;  // no wait for the tail credit
+      const int flit = new_flit();
+      flits_[flit] = {packet, static_cast<int16_t>(vc), head, tail};
+      ++counters_.flits_injected;
+      const int router = topology_.router_of_node(node);
+      const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
+      const int local_port = topology_.local_port_of_node(node);
+      flits_arriving_[port_index(router, local_port)].push_back({arrival, flit});
+      pipelines_[router].arriving_flit_ports |= uint64_t{1} << local_port;
+      wake_router(router, arrival);
+      if (tail) {
+        queue.pop_front();
+        injecting_flit_[node] = 0;
+        injecting_vc_[node] = -1;
+      } else {
+        ++injecting_flit_[node];
+      }
+    }
+    if (queue.empty()) {
+      node_is_injecting_[node] = 0;
+    } else {
+      injecting_nodes_[keep++] = node;
+    }
+  }
+  injecting_nodes_.resize(keep);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routers
+// ---------------------------------------------------------------------------------------------
+
+void Network::step_router(int router, uint64_t cycle) {
+  input_queuing(router, cycle);
+  RouterPipeline& pipeline = pipelines_[router];
+  if (!pipeline.route.empty()) route_evaluate(router, cycle);
+  if (!pipeline.vc_alloc.empty()) vc_alloc_evaluate(router, cycle);
+  if (!pipeline.switch_alloc.empty()) switch_alloc_evaluate(router, cycle);
+  if (!pipeline.crossbar.empty()) crossbar_evaluate(router, cycle);
+  if (!pipeline.route.empty()) route_update(router, cycle);
+  if (!pipeline.vc_alloc.empty()) vc_alloc_update(router, cycle);
+  if (!pipeline.switch_alloc.empty()) switch_alloc_update(router, cycle);
+  if (!pipeline.crossbar.empty()) crossbar_update(router, cycle);
+  if (pipeline.queued_outputs > 0) write_outputs(router, cycle);
+  if (pipeline.has_work()) busy_routers_.push_back(router);
+  if (observer_ && pipeline.buffered_flits != pipeline.reported_occupancy) {
+    pipeline.reported_occupancy = pipeline.buffered_flits;
+    observer_->router_occupancy(router, pipeline.buffered_flits, cycle);
+  }
+}
+
+void Network::start_head(int router, int port, int vc) {
+  const int iv = vc_index(router, port, vc);
+  RouterPipeline& pipeline = pipelines_[router];
+  const StageEntry entry{-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1};
+  if (params_.routing_cycles > 0) {
+    vc_state_[iv] = VcState::Routing;
+    pipeline.route.push_back(entry);
+  } else {  // lookahead routing: the route is known on arrival
+    compute_route(router, port, vc);
+    vc_state_[iv] = VcState::VcAlloc;
+    pipeline.vc_alloc.push_back(entry);
+  }
+}
+
+void Network::compute_route(int router, int port, int vc) {
+  const int iv = vc_index(router, port, vc);
+  const int flit = buffer_slots_[static_cast<size_t>(iv) * buffer_depth_ + buffer_head_[iv]];
+  const Packet& packet = packets_[flits_[flit].packet].spec;
+  vc_route_[iv] = routing_->route(router, packet.source, packet.destination);
+}
+
+void Network::input_queuing(int router, uint64_t cycle) {
+  RouterPipeline& pipeline = pipelines_[router];
+  for (uint64_t ports = pipeline.arriving_flit_ports; ports != 0; ports &= ports - 1) {
+    const int port = __builtin_ctzll(ports);
+    auto& channel = flits_arriving_[port_index(router, port)];
+    while (!channel.empty() && channel.front().time <= cycle) {
+      const int flit = channel.front().flit;
+      channel.pop_front();
+      const int vc = flits_[flit].vc;
+      const int iv = vc_index(router, port, vc);
+      const size_t base = static_cast<size_t>(iv) * buffer_depth_;
+      int slot = buffer_head_[iv] + buffer_count_[iv];
+      if (slot >= buffer_depth_) slot -= buffer_depth_;
+      buffer_slots_[base + slot] = flit;
+      ++buffer_count_[iv];
+      ++pipeline.buffered_flits;
+      ++counters_.buffer_writes;
+      if (vc_state_[iv] == VcState::Idle) {
+        start_head(router, port, vc);
+      } else if (vc_state_[iv] == VcState::Active && buffer_count_[iv] == 1) {
+        pipeline.switch_alloc.push_back(
+            {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
+      }
+    }
+    if (channel.empty()) pipeline.arriving_flit_ports &= ~(uint64_t{1} << port);
+  }
+  for (uint64_t ports = pipeline.arriving_credit_ports; ports != 0; ports &= ports - 1) {
+    const int port = __builtin_ctzll(ports);
+    auto& credits = credits_arriving_[port_index(router, port)];
+    while (!credits.empty() && credits.front().time <= cycle) {
+      --out_occupancy_[vc_index(router, port, credits.front().vc)];
+      credits.pop_front();
+    }
+    if (credits.empty()) pipeline.arriving_credit_ports &= ~(uint64_t{1} << port);
+  }
+}
+
+void Network::route_evaluate(int router, uint64_t cycle) {
+  auto& queue = pipelines_[router].route;
+  for (size_t i = 0; i < queue.size() && queue[i].time < 0; ++i) {
+    queue[i].time = static_cast<int64_t>(cycle) + params_.routing_cycles - 1;
+  }
+}
+
+void Network::route_update(int router, uint64_t cycle) {
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.route;
+  while (!queue.empty() && queue.front().time >= 0 &&
+         static_cast<uint64_t>(queue.front().time) <= cycle) {
+    StageEntry entry = queue.front();
+    queue.pop_front();
+    compute_route(router, entry.input, entry.vc);
+    vc_state_[vc_index(router, entry.input, entry.vc)] = VcState::VcAlloc;
+    entry.time = -1;
+    entry.result = -1;
+    pipeline.vc_alloc.push_back(entry);
+  }
+}
+
+// Separable input-first VC allocation, one iteration, round-robin arbiters: each input VC picks
+// one free output VC of its route set (round-robin after its last grant), then each output VC
+// grants one of the input VCs that picked it (round-robin after its last grant).
+void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
+  auto& queue = pipelines_[router].vc_alloc;
+  const int size = ports_ * vcs_;
+  const int router_base = vc_index(router, 0, 0);
+  size_t pending = 0;
+  while (pending < queue.size() && queue[pending].time < 0) ++pending;
+  if (pending == 1) {
+    // One requesting input VC: its pick is granted (same as the general path below).
+    StageEntry& entry = queue[0];
+    entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
+    const int input = entry.input * vcs_ + entry.vc;
+    const RouteSet& route = vc_route_[router_base + input];
+    const int pointer = va_input_pointer_[router_base + input];
+    int best = -1;
+    int best_key = size;
+    for (int c = 0; c < route.size; ++c) {
+      const RouteChoice& choice = route.choices[c];
+      for (int out_vc = choice.vc_begin; out_vc <= choice.vc_end; ++out_vc) {
+        const int output = choice.port * vcs_ + out_vc;
+        if (out_in_use_[router_base + output]) continue;
+        const int key = round_robin_key(output, pointer, size);
+        if (key < best_key) {
+          best_key = key;
+          best = output;
+        }
+      }
+    }
+    if (best < 0) {
+      entry.result = kStallBusy;
+    } else {
+      entry.result = best;
+      va_input_pointer_[router_base + input] = best;
+      va_output_pointer_[router_base + best] = input;
+    }
+  } else if (pending > 0) {
+    scratch_touched_.clear();
+    for (size_t i = 0; i < pending; ++i) {
+      StageEntry& entry = queue[i];
+      const int input = entry.input * vcs_ + entry.vc;
+      const RouteSet& route = vc_route_[router_base + input];
+      const int pointer = va_input_pointer_[router_base + input];
+      int best = -1;
+      int best_key = size;
+      for (int c = 0; c < route.size; ++c) {
+        const RouteChoice& choice = route.choices[c];
+        for (int out_vc = choice.vc_begin; out_vc <= choice.vc_end; ++out_vc) {
+          const int output = choice.port * vcs_ + out_vc;
+          if (out_in_use_[router_base + output]) continue;
+          const int key = round_robin_key(output, pointer, size);
+          if (key < best_key) {
+            best_key = key;
+            best = output;
+          }
+        }
+      }
+      scratch_choice_[i] = best;
+      if (best < 0) {
+        entry.result = kStallBusy;
+        continue;
+      }
+      const int key = round_robin_key(input, va_output_pointer_[router_base + best], size);
+      if (scratch_best_input_[best] < 0) {
+        scratch_touched_.push_back(best);
+        scratch_best_input_[best] = input;
+        scratch_best_key_[best] = key;
+      } else if (key < scratch_best_key_[best]) {
+        scratch_best_input_[best] = input;
+        scratch_best_key_[best] = key;
+      }
+    }
+    for (size_t i = 0; i < pending; ++i) {
+      StageEntry& entry = queue[i];
+      entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
+      if (entry.result < -1) continue;
+      const int input = entry.input * vcs_ + entry.vc;
+      const int output = scratch_choice_[i];
+      if (scratch_best_input_[output] == input) {
+        entry.result = output;
+        va_input_pointer_[router_base + input] = output;
+        va_output_pointer_[router_base + output] = input;
+      } else {
+        entry.result = kStallConflict;
+      }
+    }
+    for (int output : scratch_touched_) scratch_best_input_[output] = -1;
+  }
+  if (params_.vc_allocation_cycles > 1) {
+    // A grant made in an earlier cycle is dropped if its VC was taken meanwhile.
+    for (size_t i = 0; i < queue.size(); ++i) {
+      StageEntry& entry = queue[i];
+      if (entry.time < 0) continue;
+      if (static_cast<uint64_t>(entry.time) > cycle) break;
+      if (entry.result >= 0 && out_in_use_[router_base + entry.result]) entry.result = kStallBusy;
+    }
+  }
+}
+
+void Network::vc_alloc_update(int router, uint64_t cycle) {
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.vc_alloc;
+  const int router_base = vc_index(router, 0, 0);
+  while (!queue.empty() && queue.front().time >= 0 &&
+         static_cast<uint64_t>(queue.front().time) <= cycle) {
+    StageEntry entry = queue.front();
+    queue.pop_front();
+    const int input = router_base + entry.input * vcs_ + entry.vc;
+    const int granted = entry.result;
+    entry.time = -1;
+    entry.result = -1;
+    if (granted >= 0) {
+      out_in_use_[router_base + granted] = 1;
+      vc_output_[input] = granted;
+      vc_state_[input] = VcState::Active;
+      pipeline.switch_alloc.push_back(entry);
+    } else {
+      queue.push_back(entry);
+    }
+  }
+}
+
+// Separable input-first switch allocation, one iteration, round-robin arbiters. Per input port
+// and output port only one VC requests (the first in round-robin order after the input's last
+// granted VC, BookSim's Supersedes rule); a VC requests only if its output VC has a credit.
+void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
+  auto& queue = pipelines_[router].switch_alloc;
+  const int router_base = vc_index(router, 0, 0);
+  const int port_base = port_index(router, 0);
+  size_t pending = 0;
+  while (pending < queue.size() && queue[pending].time < 0) ++pending;
+  if (pending == 1) {
+    // One request: both arbiters grant it when its output VC has a credit (same result and
+    // pointer updates as the general path below, without the scratch bookkeeping).
+    StageEntry& entry = queue[0];
+    entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
+    const int output_vc = vc_output_[router_base + entry.input * vcs_ + entry.vc];
+    if (out_occupancy_[router_base + output_vc] >= buffer_depth_) {
+      entry.result = kStallFull;
+    } else {
+      const int output = output_vc / vcs_;
+      sa_input_pointer_[port_base + entry.input] = output;
+      sa_output_pointer_[port_base + output] = entry.input;
+      sa_vc_offset_[port_base + entry.input] = (entry.vc + 1) % vcs_;
+      entry.result = output;
+    }
+  } else if (pending > 0) {
+    scratch_inputs_.clear();
+    for (size_t i = 0; i < pending; ++i) {
+      StageEntry& entry = queue[i];
+      const int input_vc = router_base + entry.input * vcs_ + entry.vc;
+      const int output_vc = vc_output_[input_vc];
+      if (out_occupancy_[router_base + output_vc] >= buffer_depth_) {
+        entry.result = kStallFull;
+        continue;
+      }
+      const int output = output_vc / vcs_;
+      int& request = scratch_requests_[entry.input * ports_ + output];
+      if (request < 0) {
+        if (scratch_request_mask_[entry.input] == 0) scratch_inputs_.push_back(entry.input);
+        scratch_request_mask_[entry.input] |= uint64_t{1} << output;
+        request = entry.vc;
+      } else {
+        const int offset = sa_vc_offset_[port_base + entry.input];
+        if (round_robin_key(entry.vc, offset - 1, vcs_) < round_robin_key(request, offset - 1, vcs_)) {
+          request = entry.vc;
+        }
+      }
+    }
+    // Input arbiters pick an output each; output arbiters pick among the inputs that chose them.
+    scratch_touched_.clear();
+    for (int input : scratch_inputs_) {
+      const uint64_t mask = scratch_request_mask_[input];
+      const int pointer = sa_input_pointer_[port_base + input];
+      int best = -1;
+      int best_key = ports_;
+      for (uint64_t bits = mask; bits != 0; bits &= bits - 1) {
+        const int output = __builtin_ctzll(bits);
+        const int key = round_robin_key(output, pointer, ports_);
+        if (key < best_key) {
+          best_key = key;
+          best = output;
+        }
+      }
+      scratch_choice_[input] = best;
+      const int key = round_robin_key(input, sa_output_pointer_[port_base + best], ports_);
+      if (scratch_best_input_[best] < 0) {
+        scratch_touched_.push_back(best);
+        scratch_best_input_[best] = input;
+        scratch_best_key_[best] = key;
+      } else if (key < scratch_best_key_[best]) {
+        scratch_best_input_[best] = input;
+        scratch_best_key_[best] = key;
+      }
+    }
+    for (int input : scratch_inputs_) {
+      const int output = scratch_choice_[input];
+      if (scratch_best_input_[output] == input) {
+        scratch_match_[input] = output;
+        sa_input_pointer_[port_base + input] = output;
+        sa_output_pointer_[port_base + output] = input;
+      }
+    }
+    for (size_t i = 0; i < pending; ++i) {
+      StageEntry& entry = queue[i];
+      entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
+      if (entry.result < -1) continue;
+      const int output = scratch_match_[entry.input];
+      if (output >= 0 && scratch_requests_[entry.input * ports_ + output] == entry.vc) {
+        sa_vc_offset_[port_base + entry.input] = (entry.vc + 1) % vcs_;
+        entry.result = output;
+      } else {
+        entry.result = kStallConflict;
+      }
+    }
+    for (int input : scratch_inputs_) {
+      for (uint64_t bits = scratch_request_mask_[input]; bits != 0; bits &= bits - 1) {
+        scratch_requests_[input * ports_ + __builtin_ctzll(bits)] = -1;
+      }
+      scratch_request_mask_[input] = 0;
+      scratch_match_[input] = -1;
+    }
+    for (int output : scratch_touched_) scratch_best_input_[output] = -1;
+  }
+  if (params_.switch_allocation_cycles > 1) {
+    // A grant made in an earlier cycle is dropped if its output VC ran out of credits.
+    for (size_t i = 0; i < queue.size(); ++i) {
+      StageEntry& entry = queue[i];
+      if (entry.time < 0) continue;
+      if (static_cast<uint64_t>(entry.time) > cycle) break;
+      if (entry.result < 0) continue;
+      const int output_vc = vc_output_[router_base + entry.input * vcs_ + entry.vc];
+      if (out_occupancy_[router_base + output_vc] >= buffer_depth_) entry.result = kStallFull;
+    }
+  }
+}
+
+void Network::switch_alloc_update(int router, uint64_t cycle) {
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.switch_alloc;
+  const int router_base = vc_index(router, 0, 0);
+  while (!queue.empty() && queue.front().time >= 0 &&
+         static_cast<uint64_t>(queue.front().time) <= cycle) {
+    StageEntry entry = queue.front();
+    queue.pop_front();
+    const int granted = entry.result;
+    entry.time = -1;
+    entry.result = -1;
+    if (granted < 0) {
+      queue.push_back(entry);
+      continue;
+    }
+    const int iv = router_base + entry.input * vcs_ + entry.vc;
+    const size_t base = static_cast<size_t>(iv) * buffer_depth_;
+    const int flit = buffer_slots_[base + buffer_head_[iv]];
+    if (++buffer_head_[iv] == buffer_depth_) buffer_head_[iv] = 0;
+    --buffer_count_[iv];
+    --pipeline.buffered_flits;
+    const int output_vc = vc_output_[iv];
+    FlitRecord& record = flits_[flit];
+    record.vc = static_cast<int16_t>(output_vc % vcs_);
+    ++out_occupancy_[router_base + output_vc];
+    if (record.tail) out_in_use_[router_base + output_vc] = 0;  // no wait for the tail credit
+    pipeline.crossbar.push_back({-1, flit, entry.input, static_cast<int16_t>(granted)});
+    send_credit(router, entry.input, entry.vc, cycle);
+    if (buffer_count_[iv] == 0) {
+      if (record.tail) {
+        vc_state_[iv] = VcState::Idle;
+        vc_output_[iv] = -1;
+      }
+    } else if (record.tail) {  // the next packet's head is at the front
+      vc_output_[iv] = -1;
+      start_head(router, entry.input, entry.vc);
+    } else {
+      pipeline.switch_alloc.push_back(entry);
+    }
+  }
+}
+
+void Network::crossbar_evaluate(int router, uint64_t cycle) {
+  auto& queue = pipelines_[router].crossbar;
+  for (size_t i = 0; i < queue.size() && queue[i].time < 0; ++i) {
+    queue[i].time = static_cast<int64_t>(cycle) + params_.switch_traversal_cycles - 1;
+  }
+}
+
+void Network::crossbar_update(int router, uint64_t cycle) {
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.crossbar;
+  while (!queue.empty() && queue.front().time >= 0 &&
+         static_cast<uint64_t>(queue.front().time) <= cycle) {
+    const CrossbarEntry entry = queue.front();
+    queue.pop_front();
+    ++counters_.crossbar_traversals;
+    if (params_.switch_traversal_cycles == 1) {
+      // One-cycle crossbar: at most one flit per output per cycle leaves the switch and the
+      // output queue is always empty, so the flit goes straight onto its link.
+      send_flit(router, entry.output, entry.flit, cycle);
+      continue;
+    }
+    output_queue_[port_index(router, entry.output)].push_back(entry.flit);
+    pipeline.queued_output_ports |= uint64_t{1} << entry.output;
+    ++pipeline.queued_outputs;
+  }
+}
+
+// Each output port sends at most one flit per cycle (BookSim's output buffer).
+void Network::write_outputs(int router, uint64_t cycle) {
+  RouterPipeline& pipeline = pipelines_[router];
+  for (uint64_t ports = pipeline.queued_output_ports; ports != 0; ports &= ports - 1) {
+    const int port = __builtin_ctzll(ports);
+    auto& queue = output_queue_[port_index(router, port)];
+    const int flit = queue.front();
+    queue.pop_front();
+    if (queue.empty()) pipeline.queued_output_ports &= ~(uint64_t{1} << port);
+    --pipeline.queued_outputs;
+    send_flit(router, port, flit, cycle);
+  }
+}
+
+void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
+  if (Topology::is_local_port(port)) {
+    const int node = topology_.node_at(router, port);
+    const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
+    ejecting_[node].push_back({arrival, flit});
+    wake_node(node, arrival);
+    return;
+  }
+  const int next = peer_router_[port_index(router, port)];
+  const uint64_t arrival = cycle + params_.link_cycles + 1;
+  const int in_port = Topology::opposite(port);
+  flits_arriving_[port_index(next, in_port)].push_back({arrival, flit});
+  pipelines_[next].arriving_flit_ports |= uint64_t{1} << in_port;
+  wake_router(next, arrival);
+  const int slot = router * kNetworkPorts + port;
+  ++counters_.link_flits[slot];
+  ++counters_.link_traversals;
+  if (flits_[flit].head) ++packets_[flits_[flit].packet].hops;
+  if (observer_) observer_->link_flit(slot, cycle);
+}
+
+void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
+  if (Topology::is_local_port(input_port)) {
+    const int node = topology_.node_at(router, input_port);
+    injection_credits_[node].push_back({cycle + kInterfaceChannelCycles + 1, vc});
+    return;  // read lazily by the interface when it next injects
+  }
+  const int upstream = peer_router_[port_index(router, input_port)];
+  const uint64_t due = cycle + params_.link_cycles + 1 + params_.credit_delay_cycles;
+  const int out_port = Topology::opposite(input_port);
+  credits_arriving_[port_index(upstream, out_port)].push_back({due, vc});
+  pipelines_[upstream].arriving_credit_ports |= uint64_t{1} << out_port;
+  // No wake-up: a credit only matters to this router's switch allocator, so it is applied at the
+  // router's next step (input_queuing applies every credit due by then), which is exact.
+
+}
+
+}  // namespace cimtlm::noc

@@ -1,0 +1,274 @@
+#include "models/noc/noc.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace cimtlm::noc {
+
+namespace {
+
+// Longest stretch simulated ahead in one go when no transfer completes (bounds the host time
+// spent before SystemC gets control back).
+constexpr uint64_t kMaxLookaheadCycles = uint64_t{1} << 20;
+
+std::string link_name(const Topology& topology, int router, int direction) {
+  return "r" + std::to_string(router) + "_to_r" + std::to_string(topology.neighbor(router, direction));
+}
+
+}  // namespace
+
+// VCD signals: per-link activity (1 while a flit enters the link in a cycle) and per-router
+// buffered flits. Attached to the committed network only, so look-ahead runs record nothing.
+class Noc::Tracer : public NetworkObserver {
+ public:
+  Tracer(kernel::VcdTrace& trace, const Topology& topology, const kernel::Clock& clock)
+      : period_ps_(kernel::to_ps(clock.period())) {
+    links_.assign(topology.link_slots(), nullptr);
+    for (int r = 0; r < topology.routers(); ++r) {
+      for (int d = 0; d < kNetworkPorts; ++d) {
+        if (topology.neighbor(r, d) < 0) continue;
+        links_[r * kNetworkPorts + d] =
+            trace.add_signal({"noc", "links"}, link_name(topology, r, d), 1, 0, "noc links");
+      }
+    }
+    for (int r = 0; r < topology.routers(); ++r) {
+      routers_.push_back(trace.add_signal({"noc", "router" + std::to_string(r)}, "buffered_flits",
+                                          16, 0, "noc buffers"));
+    }
+  }
+  void link_flit(int slot, uint64_t cycle) override {
+    kernel::VcdSignal* signal = links_[slot];
+    if (!signal) return;
+    signal->set(cycle * period_ps_, 1);
+    signal->set((cycle + 1) * period_ps_, 0);  // a flit in the next cycle overrides (recorded later)
+  }
+  void router_occupancy(int router, int flits, uint64_t cycle) override {
+    routers_[router]->set(cycle * period_ps_, static_cast<uint64_t>(flits));
+  }
+
+ private:
+  uint64_t period_ps_;
+  std::vector<kernel::VcdSignal*> links_;
+  std::vector<kernel::VcdSignal*> routers_;
+};
+
+NetworkInterface::NetworkInterface(const sc_core::sc_module_name& name, Noc& noc, int core)
+    : sc_core::sc_module(name), noc_(noc), core_(core) {
+  target.register_b_transport(this, &NetworkInterface::b_transport);
+}
+
+void NetworkInterface::b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
+  NocTransferExtension* transfer = nullptr;
+  payload.get_extension(transfer);
+  if (transfer == nullptr ||
+      !noc_.send(core_, transfer->destination_core, transfer->bytes, transfer->on_delivered,
+                 sc_core::sc_time_stamp() + delay)) {
+    payload.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+  payload.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+Noc::Noc(const sc_core::sc_module_name& name, const NocParams& params, const kernel::Clock& clock,
+         kernel::StatGroup& stats, kernel::VcdTrace* vcd)
+    : sc_core::sc_module(name),
+      params_(params),
+      clock_(clock),
+      network_(params),
+      lookahead_(params),
+      stat_packets_(stats.count("packets", "packets delivered")),
+      stat_flits_(stats.count("flits", "flits delivered")),
+      stat_transfers_(stats.count("transfers", "transfers sent by cores")),
+      stat_bytes_(stats.count("bytes", "payload bytes sent by cores")),
+      stat_avg_latency_(stats.value("avg_latency_cycles",
+                                    "mean packet latency, creation to tail ejection (cycles)")),
+      stat_max_latency_(stats.value("max_latency_cycles", "largest packet latency (cycles)")),
+      stat_buffer_energy_(stats.energy_pj("buffer_energy_pj", kernel::EnergyCategory::Noc,
+                                          "router input buffer write + read")),
+      stat_crossbar_energy_(stats.energy_pj("crossbar_energy_pj", kernel::EnergyCategory::Noc,
+                                            "router crossbar traversals")),
+      stat_link_energy_(stats.energy_pj("link_energy_pj", kernel::EnergyCategory::Noc,
+                                        "router-to-router link traversals")),
+      stat_leakage_energy_(stats.energy_pj("leakage_energy_pj", kernel::EnergyCategory::Leakage,
+                                           "router leakage over the simulated time")) {
+  const Topology& topology = network_.topology();
+  for (int core = 0; core < topology.nodes(); ++core) {
+    interfaces_.push_back(
+        std::make_unique<NetworkInterface>(("ni" + std::to_string(core)).c_str(), *this, core));
+  }
+  kernel::StatGroup& links = stats.child("links");
+  stat_link_flits_.assign(topology.link_slots(), nullptr);
+  stat_link_utilization_.assign(topology.link_slots(), nullptr);
+  for (int r = 0; r < topology.routers(); ++r) {
+    for (int d = 0; d < kNetworkPorts; ++d) {
+      if (topology.neighbor(r, d) < 0) continue;
+      const std::string name = link_name(topology, r, d);
+      stat_link_flits_[r * kNetworkPorts + d] = &links.count(name + "_flits", "flits over the link");
+      stat_link_utilization_[r * kNetworkPorts + d] =
+          &links.value(name + "_utilization", "flits per cycle over the simulated time");
+    }
+  }
+  if (vcd != nullptr) {
+    tracer_ = std::make_unique<Tracer>(*vcd, topology, clock_);
+    network_.set_observer(tracer_.get());
+  }
+  sc_core::sc_spawn([this] { run(); }, "engine");
+}
+
+Noc::~Noc() = default;
+
+bool Noc::send(int source_core, int destination_core, uint64_t bytes, DeliveryCallback on_delivered,
+               const sc_core::sc_time& local_time) {
+  if (source_core < 0 || source_core >= cores() || destination_core < 0 ||
+      destination_core >= cores()) {
+    return false;
+  }
+  const uint64_t create_cycle =
+      clock_.cycles_to_cover(std::max(local_time, sc_core::sc_time_stamp()));
+  const uint64_t payload = static_cast<uint64_t>(params_.max_packet_payload_bytes);
+  const uint64_t packets = bytes == 0 ? 1 : (bytes + payload - 1) / payload;
+  const uint64_t transfer_id = next_transfer_++;
+  transfers_[transfer_id] = Transfer{packets, std::move(on_delivered)};
+  ++stat_transfers_;
+  stat_bytes_ += bytes;
+  for (uint64_t i = 0; i < packets; ++i) {
+    const uint64_t chunk = std::min(payload, bytes - std::min(bytes, i * payload));
+    Packet packet;
+    packet.id = next_packet_++;
+    packet.source = source_core;
+    packet.destination = destination_core;
+    packet.flits = params_.flits_for_payload(static_cast<long long>(chunk));
+    packet.create_cycle = create_cycle;
+    packet.tag = transfer_id;
+    network_.inject(packet);
+    if (lookahead_valid_) {
+      // A packet entering after the look-ahead's last cycle cannot change what it computed.
+      if (std::max(create_cycle, network_.now()) < lookahead_.now()) {
+        lookahead_valid_ = false;
+      } else {
+        lookahead_.inject(packet);
+      }
+    }
+  }
+  work_event_.notify(sc_core::SC_ZERO_TIME);
+  return true;
+}
+
+uint64_t Noc::look_ahead() {
+  lookahead_deliveries_.clear();
+  lookahead_completes_ = false;
+  std::unordered_map<uint64_t, uint64_t> delivered;  // per transfer, in this look-ahead
+  std::vector<Delivery> batch;
+  const uint64_t limit = lookahead_.now() + kMaxLookaheadCycles;
+  while (lookahead_.now() < limit) {
+    const uint64_t next = lookahead_.next_activity_cycle();
+    if (next == std::numeric_limits<uint64_t>::max()) break;
+    if (next > lookahead_.now()) {
+      lookahead_.run_until(std::min(next, limit));
+      continue;
+    }
+    lookahead_.step();
+    if (!lookahead_.has_deliveries()) continue;
+    lookahead_.take_deliveries(batch);
+    for (const Delivery& delivery : batch) {
+      lookahead_deliveries_.push_back(delivery);
+      const auto transfer = transfers_.find(delivery.tag);
+      if (transfer != transfers_.end() &&
+          ++delivered[delivery.tag] == transfer->second.packets_left) {
+        lookahead_completes_ = true;
+      }
+    }
+    if (lookahead_completes_) break;
+  }
+  return lookahead_.now() == 0 ? 0 : lookahead_.now() - 1;
+}
+
+void Noc::commit_and_deliver(uint64_t cycle) {
+  std::vector<Delivery> deliveries;
+  if (tracer_) {
+    // Re-run the committed network so that the tracer sees every event (same deterministic result).
+    network_.run_until(cycle + 1);
+    network_.take_deliveries(deliveries);
+  } else {
+    network_ = std::move(lookahead_);
+    deliveries.swap(lookahead_deliveries_);
+  }
+  lookahead_valid_ = false;
+  std::vector<std::pair<DeliveryCallback, uint64_t>> completed;
+  for (const Delivery& delivery : deliveries) {
+    const auto transfer = transfers_.find(delivery.tag);
+    if (transfer == transfers_.end()) continue;
+    if (--transfer->second.packets_left == 0) {
+      completed.emplace_back(std::move(transfer->second.on_delivered), delivery.arrival_cycle);
+      transfers_.erase(transfer);
+    }
+  }
+  update_statistics();
+  for (auto& [callback, arrival_cycle] : completed) {
+    if (callback) callback(clock_.cycles(arrival_cycle));
+  }
+}
+
+void Noc::run() {
+  uint64_t commit_cycle = 0;
+  bool settled = false;
+  for (;;) {
+    if (!lookahead_valid_) {
+      if (network_.idle()) {
+        update_statistics();
+        sc_core::wait(work_event_);
+        continue;
+      }
+      lookahead_ = network_;
+      lookahead_.set_observer(nullptr);
+      lookahead_valid_ = true;
+      commit_cycle = look_ahead();
+      settled = false;
+    }
+    const sc_core::sc_time target = clock_.cycles(commit_cycle);
+    const sc_core::sc_time now = sc_core::sc_time_stamp();
+    if (now < target) {
+      sc_core::wait(target - now, work_event_);  // a send may invalidate the look-ahead
+      continue;
+    }
+    if (!settled) {
+      // Let processes that run at this instant send first, so their packets are not late.
+      settled = true;
+      sc_core::wait(sc_core::SC_ZERO_TIME);
+      continue;
+    }
+    commit_and_deliver(commit_cycle);
+  }
+}
+
+void Noc::update_statistics() {
+  const NetworkCounters& counters = network_.counters();
+  stat_packets_ = counters.packets_delivered;
+  stat_flits_ = counters.flits_delivered;
+  stat_avg_latency_ = counters.packets_delivered == 0
+                          ? 0.0
+                          : static_cast<double>(counters.latency_sum_cycles) /
+                                static_cast<double>(counters.packets_delivered);
+  stat_max_latency_ = static_cast<double>(counters.max_latency_cycles);
+  stat_buffer_energy_ = static_cast<double>(counters.buffer_writes) * params_.buffer_energy_pj_per_flit;
+  stat_crossbar_energy_ =
+      static_cast<double>(counters.crossbar_traversals) * params_.crossbar_energy_pj_per_flit;
+  stat_link_energy_ = static_cast<double>(counters.link_traversals) * params_.link_energy_pj_per_flit;
+  // mW x ns = pJ.
+  stat_leakage_energy_ = params_.router_leakage_mw * network_.topology().routers() *
+                         kernel::to_ns(sc_core::sc_time_stamp());
+  const uint64_t elapsed =
+      std::max<uint64_t>(1, std::max(network_.now(), clock_.to_cycles(sc_core::sc_time_stamp())));
+  for (size_t slot = 0; slot < stat_link_flits_.size(); ++slot) {
+    if (!stat_link_flits_[slot]) continue;
+    *stat_link_flits_[slot] = counters.link_flits[slot];
+    *stat_link_utilization_[slot] =
+        static_cast<double>(counters.link_flits[slot]) / static_cast<double>(elapsed);
+  }
+}
+
+void Noc::end_of_simulation() { update_statistics(); }
+
+}  // namespace cimtlm::noc

@@ -1,0 +1,135 @@
+// The NoC as a SystemC module for platforms: the engine (network.h) plus one network interface
+// (NI) per core.
+//
+// Interface for the cores (the TLM design): each core binds an initiator socket to
+// `noc.interface(core).target` and sends a transfer ("these bytes to core N") as a generic payload
+// with TLM_IGNORE_COMMAND and a NocTransferExtension. b_transport returns at once without adding
+// to `delay`: the NI takes the transfer at the core's local time (sc_time_stamp() + delay), splits
+// it into packets of at most max_packet_payload_bytes and queues them at its source; the
+// extension's `on_delivered(arrival)` is called when the last packet's tail flit is ejected at the
+// destination, at SystemC time == arrival (the exact cycle). A missing extension or a bad
+// destination gets TLM_GENERIC_ERROR_RESPONSE. `Noc::send` is the same without TLM.
+//
+// Timing against SystemC: the engine only runs while packets are in flight, in bulk. Its thread
+// simulates ahead on a copy of the network to the next cycle in which a transfer completes,
+// sleeps until that time (whole idle and busy stretches are skipped in SystemC), then commits the
+// copy and calls the callbacks. A send whose packets would enter the network before that cycle
+// invalidates the look-ahead, which is recomputed; sends are never placed in the engine's past
+// (a transfer sent in the very cycle a callback fires is taken one cycle later).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "models/kernel/stats.h"
+#include "models/kernel/time.h"
+#include "models/kernel/vcd.h"
+#include "models/noc/network.h"
+#include "models/noc/noc_params.h"
+
+namespace cimtlm::noc {
+
+using DeliveryCallback = std::function<void(const sc_core::sc_time& arrival)>;
+
+// A transfer carried to a network interface in a TLM generic payload.
+class NocTransferExtension : public tlm::tlm_extension<NocTransferExtension> {
+ public:
+  int destination_core = 0;
+  uint64_t bytes = 0;  // payload; 0 sends a single 1-flit message (a synchronisation token)
+  DeliveryCallback on_delivered;
+
+  tlm::tlm_extension_base* clone() const override { return new NocTransferExtension(*this); }
+  void copy_from(const tlm::tlm_extension_base& other) override {
+    *this = static_cast<const NocTransferExtension&>(other);
+  }
+};
+
+class Noc;
+
+// The network interface of one core.
+class NetworkInterface : public sc_core::sc_module {
+ public:
+  // Optional: a core that never sends may leave its interface unbound.
+  tlm_utils::simple_target_socket_optional<NetworkInterface> target{"target"};
+
+  NetworkInterface(const sc_core::sc_module_name& name, Noc& noc, int core);
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
+
+  Noc& noc_;
+  int core_;
+};
+
+class Noc : public sc_core::sc_module {
+ public:
+  // `params` must pass validate(); `stats` receives noc.* statistics; `vcd` may be null.
+  Noc(const sc_core::sc_module_name& name, const NocParams& params, const kernel::Clock& clock,
+      kernel::StatGroup& stats, kernel::VcdTrace* vcd = nullptr);
+  ~Noc() override;
+
+  int cores() const { return network_.nodes(); }
+  NetworkInterface& interface(int core) { return *interfaces_.at(core); }
+
+  // Sends `bytes` from `source_core` to `destination_core`, entering the source interface at
+  // `local_time` (>= sc_time_stamp()); returns false for an out-of-range core.
+  bool send(int source_core, int destination_core, uint64_t bytes, DeliveryCallback on_delivered,
+            const sc_core::sc_time& local_time);
+
+  // Transfers sent and not yet delivered.
+  size_t transfers_in_flight() const { return transfers_.size(); }
+  const Network& network() const { return network_; }
+  const kernel::Clock& clock() const { return clock_; }
+
+ private:
+  struct Transfer {
+    uint64_t packets_left = 0;
+    DeliveryCallback on_delivered;
+  };
+  class Tracer;
+
+  void run();
+  // Simulates `lookahead_` (a copy of network_) to the first cycle in which a transfer
+  // completes; returns that cycle, or the cycle it stopped at.
+  uint64_t look_ahead();
+  void commit_and_deliver(uint64_t cycle);
+  void update_statistics();
+  void end_of_simulation() override;
+
+  NocParams params_;
+  kernel::Clock clock_;
+  Network network_;    // committed state: every cycle before network_.now() is final
+  Network lookahead_;  // speculative copy, valid while lookahead_valid_
+  bool lookahead_valid_ = false;
+  bool lookahead_completes_ = false;  // lookahead_ stopped at a cycle that completes a transfer
+  std::vector<Delivery> lookahead_deliveries_;
+  std::unordered_map<uint64_t, Transfer> transfers_;
+  uint64_t next_transfer_ = 0;
+  uint64_t next_packet_ = 0;
+  sc_core::sc_event work_event_;
+  std::vector<std::unique_ptr<NetworkInterface>> interfaces_;
+  std::unique_ptr<Tracer> tracer_;
+
+  // Statistics (registered once; references stay valid).
+  uint64_t& stat_packets_;
+  uint64_t& stat_flits_;
+  uint64_t& stat_transfers_;
+  uint64_t& stat_bytes_;
+  double& stat_avg_latency_;
+  double& stat_max_latency_;
+  double& stat_buffer_energy_;
+  double& stat_crossbar_energy_;
+  double& stat_link_energy_;
+  double& stat_leakage_energy_;
+  std::vector<uint64_t*> stat_link_flits_;  // per link slot, null where no link
+  std::vector<double*> stat_link_utilization_;
+};
+
+}  // namespace cimtlm::noc

@@ -1,0 +1,220 @@
+// The SystemC NoC: transfers through the per-core network interfaces arrive at exactly the cycle
+// the engine computes (zero-load formula when alone, the engine's answer under contention, also
+// for sends that interrupt a look-ahead), TLM error responses, statistics and VCD tracing.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "models/kernel/stats.h"
+#include "models/kernel/vcd.h"
+#include "models/noc/noc.h"
+
+namespace cimtlm::noc {
+namespace {
+
+using sc_core::SC_NS;
+using sc_core::sc_time;
+
+// A process running `body` (a core stand-in) with an initiator socket.
+class Driver : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket_optional<Driver> socket{"socket"};
+
+  Driver(const sc_core::sc_module_name& name, std::function<void(Driver&)> body)
+      : sc_core::sc_module(name), body_(std::move(body)) {
+    sc_core::sc_spawn([this] { body_(*this); }, "body");
+  }
+
+ private:
+  std::function<void(Driver&)> body_;
+};
+
+// Arrival cycle of the last packet of each transfer when the same packets run on a bare engine.
+struct TransferSpec {
+  int source;
+  int destination;
+  uint64_t bytes;
+  uint64_t create_cycle;
+};
+std::vector<uint64_t> engine_arrivals(const NocParams& params, const std::vector<TransferSpec>& specs) {
+  Network network(params);
+  uint64_t id = 0;
+  for (size_t t = 0; t < specs.size(); ++t) {
+    const uint64_t payload = static_cast<uint64_t>(params.max_packet_payload_bytes);
+    const uint64_t packets = specs[t].bytes == 0 ? 1 : (specs[t].bytes + payload - 1) / payload;
+    for (uint64_t i = 0; i < packets; ++i) {
+      const uint64_t chunk = std::min(payload, specs[t].bytes - std::min(specs[t].bytes, i * payload));
+      network.inject({id++, specs[t].source, specs[t].destination,
+                      params.flits_for_payload(static_cast<long long>(chunk)),
+                      specs[t].create_cycle, t});
+    }
+  }
+  std::vector<uint64_t> arrival(specs.size(), 0);
+  std::vector<Delivery> batch;
+  while (!network.idle()) {
+    network.run_until(network.now() + 1);
+    network.take_deliveries(batch);
+    for (const Delivery& d : batch) arrival[d.tag] = std::max(arrival[d.tag], d.arrival_cycle);
+  }
+  return arrival;
+}
+
+const kernel::Clock kClock(1.0e9);  // 1 GHz: one cycle per ns
+
+TEST(NocSystemC, LoneTransferArrivesAtZeroLoadLatency) {
+  NocParams params;
+  kernel::StatGroup stats("noc", "noc");
+  Noc noc("noc", params, kClock, stats);
+  sc_time arrival = sc_core::SC_ZERO_TIME;
+  sc_time called_at = sc_core::SC_ZERO_TIME;
+  sc_time offset_arrival = sc_core::SC_ZERO_TIME;
+  Driver driver("driver", [&](Driver&) {
+    sc_core::wait(10, SC_NS);
+    ASSERT_TRUE(noc.send(0, 15, 64, [&](const sc_time& at) {
+      arrival = at;
+      called_at = sc_core::sc_time_stamp();
+    }, sc_core::sc_time_stamp()));
+    sc_core::wait(200, SC_NS);
+    // A temporally decoupled core: local time 5 ns ahead of the kernel.
+    ASSERT_TRUE(noc.send(0, 0, 16, [&](const sc_time& at) { offset_arrival = at; },
+                         sc_core::sc_time_stamp() + sc_time(5, SC_NS)));
+  });
+  sc_core::sc_start();
+  // 64 B = 4 flits of 128 bits over 6 hops: 3 + 7*4 + 6 + 3 = 40 cycles.
+  EXPECT_EQ(arrival, sc_time(10 + 40, SC_NS));
+  EXPECT_EQ(called_at, arrival);
+  EXPECT_EQ(offset_arrival, sc_time(210 + 5 + 7, SC_NS));  // to itself: 7 cycles
+  EXPECT_EQ(noc.transfers_in_flight(), 0u);
+}
+
+TEST(NocSystemC, TlmInterfaceTakesTransfersAndRejectsBadOnes) {
+  NocParams params;
+  kernel::StatGroup stats("noc", "noc");
+  Noc noc("noc", params, kClock, stats);
+  sc_time arrival = sc_core::SC_ZERO_TIME;
+  tlm::tlm_response_status missing_extension = tlm::TLM_INCOMPLETE_RESPONSE;
+  tlm::tlm_response_status bad_destination = tlm::TLM_INCOMPLETE_RESPONSE;
+  tlm::tlm_response_status good = tlm::TLM_INCOMPLETE_RESPONSE;
+  sc_time delay_after = sc_core::SC_ZERO_TIME;
+  Driver driver("core3", [&](Driver& self) {
+    tlm::tlm_generic_payload payload;
+    payload.set_command(tlm::TLM_IGNORE_COMMAND);
+    sc_time delay(3, SC_NS);
+    self.socket->b_transport(payload, delay);
+    missing_extension = payload.get_response_status();
+
+    NocTransferExtension transfer;
+    transfer.destination_core = 99;
+    payload.set_extension(&transfer);
+    self.socket->b_transport(payload, delay);
+    bad_destination = payload.get_response_status();
+
+    transfer.destination_core = 12;
+    transfer.bytes = 200;  // 64 + 64 + 64 + 8 bytes: packets of 4, 4, 4 and 1 flits
+    transfer.on_delivered = [&](const sc_time& at) { arrival = at; };
+    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    self.socket->b_transport(payload, delay);
+    good = payload.get_response_status();
+    delay_after = delay;
+    payload.clear_extension(&transfer);
+  });
+  driver.socket.bind(noc.interface(3).target);
+  sc_core::sc_start();
+  EXPECT_EQ(missing_extension, tlm::TLM_GENERIC_ERROR_RESPONSE);
+  EXPECT_EQ(bad_destination, tlm::TLM_GENERIC_ERROR_RESPONSE);
+  EXPECT_EQ(good, tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(delay_after, sc_time(3, SC_NS));  // the NI takes the transfer without blocking
+  const std::vector<uint64_t> expected = engine_arrivals(params, {{3, 12, 200, 3}});
+  EXPECT_EQ(arrival, kClock.cycles(expected[0]));
+}
+
+TEST(NocSystemC, ContendingTransfersArriveWhenTheEngineSays) {
+  NocParams params;
+  kernel::StatGroup stats("noc", "noc");
+  Noc noc("noc", params, kClock, stats);
+  // Sends from several processes at several (local) times; the later ones land while the NoC
+  // is already simulating ahead for the earlier ones.
+  const std::vector<TransferSpec> specs = {
+      {0, 5, 1024, 0}, {3, 5, 512, 20}, {10, 5, 256, 40}, {5, 0, 64, 33}, {15, 5, 4096, 90}};
+  std::map<size_t, sc_time> arrivals;
+  auto sender = [&](std::vector<size_t> which, sc_time kernel_time) {
+    return [&, which, kernel_time](Driver&) {
+      sc_core::wait(kernel_time);
+      for (size_t t : which) {
+        const sc_time local = kClock.cycles(specs[t].create_cycle);
+        ASSERT_TRUE(noc.send(specs[t].source, specs[t].destination, specs[t].bytes,
+                             [&, t](const sc_time& at) { arrivals[t] = at; }, local));
+      }
+    };
+  };
+  Driver a("a", sender({0}, sc_time(0, SC_NS)));
+  Driver b("b", sender({1, 2}, sc_time(20, SC_NS)));  // transfer 2: local time 20 ns ahead
+  Driver c("c", sender({3}, sc_time(33, SC_NS)));
+  Driver d("d", sender({4}, sc_time(60, SC_NS)));  // local time 30 ns ahead
+  sc_core::sc_start();
+  const std::vector<uint64_t> expected = engine_arrivals(params, specs);
+  ASSERT_EQ(arrivals.size(), specs.size());
+  for (size_t t = 0; t < specs.size(); ++t) {
+    EXPECT_EQ(arrivals[t], kClock.cycles(expected[t])) << "transfer " << t;
+  }
+  // Statistics come from the committed engine.
+  EXPECT_EQ(stats.find("packets")->count, 16u + 8u + 4u + 1u + 64u);
+  EXPECT_EQ(stats.find("flits")->count, 4u * (16 + 8 + 4 + 1 + 64));
+  EXPECT_GT(stats.find("avg_latency_cycles")->value, 20.0);
+  EXPECT_GT(stats.energy_pj(kernel::EnergyCategory::Noc), 0.0);
+  EXPECT_GT(stats.energy_pj(kernel::EnergyCategory::Leakage), 0.0);
+  const kernel::StatGroup* links = stats.find_child("links");
+  ASSERT_NE(links, nullptr);
+  EXPECT_GT(links->find("r1_to_r5_flits")->count, 0u);  // 0 -> 5: east to r1, then +y to r5
+  EXPECT_GT(links->find("r1_to_r5_utilization")->value, 0.0);
+}
+
+TEST(NocSystemC, CoreReactingToADeliverySendsOneCycleLater) {
+  NocParams params;
+  kernel::StatGroup stats("noc", "noc");
+  Noc noc("noc", params, kClock, stats);
+  sc_time first = sc_core::SC_ZERO_TIME;
+  sc_time reply = sc_core::SC_ZERO_TIME;
+  Driver driver("driver", [&](Driver&) {
+    noc.send(2, 9, 32, [&](const sc_time& at) {
+      first = at;
+      noc.send(9, 2, 32, [&](const sc_time& back) { reply = back; }, at);
+    }, sc_core::sc_time_stamp());
+  });
+  sc_core::sc_start();
+  const int hops = Topology(params).hops(2, 9);
+  EXPECT_EQ(first, kClock.cycles(Network::zero_load_latency(params, hops, 2)));
+  EXPECT_EQ(reply, first + kClock.cycles(1 + Network::zero_load_latency(params, hops, 2)));
+}
+
+TEST(NocSystemC, VcdTracingRecordsActivityWithoutChangingTiming) {
+  NocParams params;
+  kernel::StatGroup stats("noc", "noc");
+  kernel::VcdTrace trace;
+  Noc noc("noc", params, kClock, stats, &trace);
+  sc_time arrival = sc_core::SC_ZERO_TIME;
+  Driver driver("driver", [&](Driver&) {
+    noc.send(0, 15, 64, [&](const sc_time& at) { arrival = at; }, sc_time(10, SC_NS));
+  });
+  sc_core::sc_start();
+  EXPECT_EQ(arrival, sc_time(50, SC_NS));
+  const Topology topology(params);
+  EXPECT_EQ(trace.signal_count(), static_cast<size_t>(topology.link_count() + topology.routers()));
+  // 6 links x (set + reset) plus occupancy changes at 7 routers.
+  EXPECT_GE(trace.change_count(), 12u + 7u);
+}
+
+}  // namespace
+}  // namespace cimtlm::noc
+
+int sc_main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
