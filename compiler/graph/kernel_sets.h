@@ -1,0 +1,51 @@
+// Kernel sets registered by register_float_kernels (kernels_float.cpp), one per source file,
+// and the element-type dispatch they share.
+#pragma once
+
+#include "compiler/graph/kernel_registry.h"
+
+namespace cimtlm::graph {
+
+// Conv, Gemm, MatMul in float32 (kernels_float_linear.cpp).
+void register_float_linear_kernels(KernelRegistry& registry);
+// Data movement on any element type: Concat, Reshape, Flatten, Transpose, Gather
+// (kernels_tensor.cpp).
+void register_tensor_kernels(KernelRegistry& registry);
+
+// Calls `visit(T{})` with the C++ type of `type`; ModelError naming the node for types the
+// kernel does not take. `what` says which operand, for the message.
+template <typename Visit>
+void visit_numeric(const Node& node, DataType type, const char* what, Visit&& visit) {
+  switch (type) {
+    case DataType::Float: visit(float{}); return;
+    case DataType::Double: visit(double{}); return;
+    case DataType::Int8: visit(int8_t{}); return;
+    case DataType::UInt8: visit(uint8_t{}); return;
+    case DataType::Int16: visit(int16_t{}); return;
+    case DataType::UInt16: visit(uint16_t{}); return;
+    case DataType::Int32: visit(int32_t{}); return;
+    case DataType::UInt32: visit(uint32_t{}); return;
+    case DataType::Int64: visit(int64_t{}); return;
+    case DataType::UInt64: visit(uint64_t{}); return;
+    default: break;
+  }
+  throw ModelError(node.describe() + ": " + what + " has unsupported type " + to_string(type));
+}
+
+// Same for float32 and float64 only.
+template <typename Visit>
+void visit_floating(const Node& node, DataType type, const char* what, Visit&& visit) {
+  switch (type) {
+    case DataType::Float: visit(float{}); return;
+    case DataType::Double: visit(double{}); return;
+    default: break;
+  }
+  throw ModelError(node.describe() + ": " + what + " has unsupported type " + to_string(type) +
+                   " (float32 or float64 expected)");
+}
+
+// Normalises a possibly negative axis against `rank` (ONNX convention); ModelError when out of
+// range.
+int64_t normalize_axis(const Node& node, int64_t axis, int64_t rank);
+
+}  // namespace cimtlm::graph

@@ -1,0 +1,296 @@
+#include "compiler/onnx/op_checks.h"
+
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "compiler/graph/kernel_registry.h"
+
+namespace cimtlm::onnx {
+
+using graph::DataType;
+using graph::ModelError;
+using graph::Node;
+
+namespace {
+
+struct Context {
+  const Node& node;
+  const graph::Graph& graph;
+  const KnownValues& known;
+
+  // The known value info of input `index`, or null.
+  const graph::ValueInfo* input(size_t index) const {
+    if (!node.has_input(index)) return nullptr;
+    auto found = known.find(node.inputs[index]);
+    if (found == known.end() || found->second.type == DataType::Undefined) return nullptr;
+    return &found->second;
+  }
+  [[noreturn]] void fail(const std::string& message) const {
+    throw ModelError(node.describe() + ": " + message);
+  }
+};
+
+struct OpSpec {
+  std::set<std::string> attributes;
+  size_t min_inputs = 1, max_inputs = 1;
+  size_t max_outputs = 1;
+  std::function<void(const Context&)> check;
+};
+
+void check_auto_pad(const Context& context) {
+  const std::string auto_pad = context.node.get_string("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" &&
+      auto_pad != "SAME_LOWER") {
+    context.fail("auto_pad '" + auto_pad + "' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER");
+  }
+}
+
+// Lengths of the spatial attributes against the number of spatial axes (1 or 2).
+void check_spatial_attributes(const Context& context, size_t spatial) {
+  if (spatial != 1 && spatial != 2) {
+    context.fail(std::to_string(spatial) + "-D windows are not supported (only 1-D and 2-D)");
+  }
+  const Node& node = context.node;
+  for (const char* name : {"strides", "dilations", "kernel_shape"}) {
+    if (!node.has(name)) continue;
+    const auto values = node.get_ints(name);
+    if (values.size() != spatial) {
+      context.fail(std::string("attribute '") + name + "' has " + std::to_string(values.size()) +
+                   " values for " + std::to_string(spatial) + " spatial axes");
+    }
+    for (int64_t value : values) {
+      if (value < 1) context.fail(std::string("attribute '") + name + "' must be >= 1");
+    }
+  }
+  if (node.has("pads")) {
+    const auto pads = node.get_ints("pads");
+    if (pads.size() != 2 * spatial) {
+      context.fail("attribute 'pads' has " + std::to_string(pads.size()) + " values for " +
+                   std::to_string(spatial) + " spatial axes");
+    }
+    for (int64_t pad : pads) {
+      if (pad < 0) context.fail("negative padding is not supported");
+    }
+  }
+}
+
+// Conv, QLinearConv, ConvInteger: weight input `w_index`.
+void check_convolution(const Context& context, size_t w_index) {
+  check_auto_pad(context);
+  const Node& node = context.node;
+  const int64_t group = node.get_int("group", 1);
+  if (group < 1) context.fail("group must be >= 1");
+  const graph::ValueInfo* x = context.input(0);
+  const graph::ValueInfo* w = context.input(w_index);
+  size_t spatial = 0;
+  if (w) {
+    spatial = w->shape.size() >= 2 ? w->shape.size() - 2 : 0;
+  } else if (x) {
+    spatial = x->shape.size() >= 2 ? x->shape.size() - 2 : 0;
+  } else if (node.has("kernel_shape")) {
+    spatial = node.get_ints("kernel_shape").size();
+  } else {
+    return;  // nothing known; the kernel checks at run time
+  }
+  check_spatial_attributes(context, spatial);
+  if (x && w && x->shape.size() != w->shape.size()) {
+    context.fail("input shape " + graph::to_string(x->shape) + " and weight shape " +
+                 graph::to_string(w->shape) + " have different ranks");
+  }
+  if (w && node.has("kernel_shape")) {
+    const auto kernel = node.get_ints("kernel_shape");
+    for (size_t d = 0; d < spatial; ++d) {
+      if (w->shape[d + 2] >= 0 && w->shape[d + 2] != kernel[d]) {
+        context.fail("kernel_shape does not match weight shape " + graph::to_string(w->shape));
+      }
+    }
+  }
+  if (x && w && x->shape[1] >= 0 && w->shape[1] >= 0 && x->shape[1] != w->shape[1] * group) {
+    context.fail("shape mismatch: input has " + std::to_string(x->shape[1]) +
+                 " channels but weight " + graph::to_string(w->shape) + " with group " +
+                 std::to_string(group) + " expects " + std::to_string(w->shape[1] * group));
+  }
+  if (w && w->shape[0] >= 0 && w->shape[0] % group != 0) {
+    context.fail("weight " + graph::to_string(w->shape) + " output channels are not divisible by group " +
+                 std::to_string(group));
+  }
+}
+
+void check_pool(const Context& context) {
+  check_auto_pad(context);
+  const Node& node = context.node;
+  const auto kernel = node.get_ints("kernel_shape");  // required
+  check_spatial_attributes(context, kernel.size());
+  if (const graph::ValueInfo* x = context.input(0)) {
+    if (x->shape.size() != kernel.size() + 2) {
+      context.fail("kernel_shape " + graph::to_string(kernel) + " does not fit input shape " +
+                   graph::to_string(x->shape));
+    }
+  }
+  const int64_t ceil_mode = node.get_int("ceil_mode", 0);
+  if (ceil_mode != 0 && ceil_mode != 1) context.fail("ceil_mode must be 0 or 1");
+  const int64_t storage_order = node.get_int("storage_order", 0);
+  if (storage_order != 0 && storage_order != 1) context.fail("storage_order must be 0 or 1");
+  const int64_t include_pad = node.get_int("count_include_pad", 0);
+  if (include_pad != 0 && include_pad != 1) context.fail("count_include_pad must be 0 or 1");
+}
+
+void check_global_pool(const Context& context) {
+  if (const graph::ValueInfo* x = context.input(0)) {
+    if (x->shape.size() < 3) {
+      context.fail("input must be [N, C, spatial...], got " + graph::to_string(x->shape));
+    }
+  }
+}
+
+void check_matrix_inputs(const Context& context) {
+  for (size_t index = 0; index < 2; ++index) {
+    if (const graph::ValueInfo* value = context.input(index)) {
+      if (value->shape.size() != 2) {
+        context.fail("input " + std::to_string(index) + " must be a matrix, got shape " +
+                     graph::to_string(value->shape));
+      }
+    }
+  }
+}
+
+void check_binary_flag(const Context& context, const char* name) {
+  const int64_t value = context.node.get_int(name, 0);
+  if (value != 0 && value != 1) context.fail(std::string(name) + " must be 0 or 1");
+}
+
+void check_batch_norm(const Context& context) {
+  if (context.node.get_int("training_mode", 0) != 0) {
+    context.fail("training_mode=1 is not supported (inference only)");
+  }
+  for (size_t output = 1; output < context.node.outputs.size(); ++output) {
+    if (!context.node.outputs[output].empty()) {
+      context.fail("running mean/variance outputs (training mode) are not supported");
+    }
+  }
+}
+
+void check_eight_bit_zero_point(const Context& context, size_t index, bool allow_int32) {
+  if (const graph::ValueInfo* zp = context.input(index)) {
+    if (zp->type != DataType::Int8 && zp->type != DataType::UInt8 &&
+        !(allow_int32 && zp->type == DataType::Int32)) {
+      context.fail("zero point of type " + std::string(graph::to_string(zp->type)) +
+                   " is not supported (int8 or uint8)");
+    }
+  }
+}
+
+const std::map<std::string, OpSpec>& default_domain_specs() {
+  static const std::map<std::string, OpSpec> specs = [] {
+    std::map<std::string, OpSpec> table;
+    const std::set<std::string> conv_attributes = {"auto_pad", "dilations", "group",
+                                                   "kernel_shape", "pads", "strides"};
+    table["Conv"] = {conv_attributes, 2, 3, 1, [](const Context& c) { check_convolution(c, 1); }};
+    table["QLinearConv"] = {conv_attributes, 8, 9, 1, [](const Context& c) {
+                              check_convolution(c, 3);
+                              check_eight_bit_zero_point(c, 7, false);
+                            }};
+    table["ConvInteger"] = {conv_attributes, 2, 4, 1,
+                            [](const Context& c) { check_convolution(c, 1); }};
+    table["Gemm"] = {{"alpha", "beta", "transA", "transB"}, 2, 3, 1, [](const Context& c) {
+                       check_matrix_inputs(c);
+                       check_binary_flag(c, "transA");
+                       check_binary_flag(c, "transB");
+                     }};
+    table["MatMul"] = {{}, 2, 2, 1, nullptr};
+    table["QLinearMatMul"] = {{}, 8, 8, 1,
+                              [](const Context& c) { check_eight_bit_zero_point(c, 7, false); }};
+    table["MatMulInteger"] = {{}, 2, 4, 1, nullptr};
+    table["Relu"] = {{}, 1, 1, 1, nullptr};
+    table["Sigmoid"] = {{}, 1, 1, 1, nullptr};
+    table["HardSigmoid"] = {{"alpha", "beta"}, 1, 1, 1, nullptr};
+    table["HardSwish"] = {{}, 1, 1, 1, nullptr};
+    table["Identity"] = {{}, 1, 1, 1, nullptr};
+    table["Clip"] = {{}, 1, 3, 1, nullptr};  // legacy min/max attributes are inputs by now
+    const std::set<std::string> pool_attributes = {"auto_pad", "ceil_mode", "kernel_shape",
+                                                   "pads", "strides"};
+    std::set<std::string> max_pool_attributes = pool_attributes;
+    max_pool_attributes.insert({"dilations", "storage_order"});
+    table["MaxPool"] = {max_pool_attributes, 1, 1, 2, check_pool};
+    std::set<std::string> average_pool_attributes = pool_attributes;
+    average_pool_attributes.insert("count_include_pad");
+    table["AveragePool"] = {average_pool_attributes, 1, 1, 1, check_pool};
+    table["GlobalAveragePool"] = {{}, 1, 1, 1, check_global_pool};
+    table["GlobalMaxPool"] = {{}, 1, 1, 1, check_global_pool};
+    table["Add"] = {{}, 2, 2, 1, nullptr};
+    table["Mul"] = {{}, 2, 2, 1, nullptr};
+    table["Concat"] = {{"axis"}, 1, SIZE_MAX, 1, [](const Context& c) { c.node.get_int("axis"); }};
+    table["Reshape"] = {{"allowzero"}, 2, 2, 1,
+                        [](const Context& c) { check_binary_flag(c, "allowzero"); }};
+    table["Flatten"] = {{"axis"}, 1, 1, 1, nullptr};
+    table["Transpose"] = {{"perm"}, 1, 1, 1, nullptr};
+    table["Gather"] = {{"axis"}, 2, 2, 1, nullptr};
+    table["BatchNormalization"] = {{"epsilon", "momentum", "training_mode"}, 5, 5, 3,
+                                   check_batch_norm};
+    table["Softmax"] = {{"axis"}, 1, 1, 1, nullptr};
+    table["QuantizeLinear"] = {{"axis"}, 2, 3, 1,
+                               [](const Context& c) { check_eight_bit_zero_point(c, 2, false); }};
+    table["DequantizeLinear"] = {{"axis"}, 2, 3, 1,
+                                 [](const Context& c) { check_eight_bit_zero_point(c, 2, true); }};
+    table["DynamicQuantizeLinear"] = {{}, 1, 1, 3, nullptr};
+    return table;
+  }();
+  return specs;
+}
+
+const OpSpec* find_spec(const Node& node) {
+  if (node.domain.empty() || node.domain == "ai.onnx") {
+    const auto& specs = default_domain_specs();
+    auto found = specs.find(node.op_type);
+    return found == specs.end() ? nullptr : &found->second;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::vector<std::string> supported_onnx_ops() {
+  std::vector<std::string> ops;
+  for (const auto& entry : default_domain_specs()) ops.push_back(entry.first);
+  return ops;
+}
+
+void check_op_known(const Node& node) {
+  const bool default_domain = node.domain.empty() || node.domain == "ai.onnx";
+  if (!default_domain && node.domain != "cimtlm") {
+    throw ModelError(node.describe() + ": operator domain '" + node.domain +
+                     "' is not supported (only the default ONNX domain and cimtlm)");
+  }
+  const bool has_kernel = graph::KernelRegistry::instance().find(node.domain, node.op_type);
+  if (!has_kernel || (default_domain && !find_spec(node))) {
+    throw ModelError(node.describe() + ": op '" + node.op_type + "' is not supported by cimtlm");
+  }
+}
+
+void check_node(const Node& node, const graph::Graph& graph, const KnownValues& known) {
+  check_op_known(node);
+  const OpSpec* spec = find_spec(node);
+  if (!spec) return;  // cimtlm's own fused ops: their kernels check their attributes
+  for (const auto& attribute : node.attributes) {
+    if (!spec->attributes.count(attribute.first)) {
+      throw ModelError(node.describe() + ": attribute '" + attribute.first +
+                       "' is not supported by cimtlm");
+    }
+  }
+  const size_t inputs = node.input_count();
+  if (inputs < spec->min_inputs || inputs > spec->max_inputs) {
+    throw ModelError(node.describe() + ": " + std::to_string(inputs) + " inputs given, " +
+                     std::to_string(spec->min_inputs) +
+                     (spec->max_inputs == SIZE_MAX ? std::string(" or more")
+                                                   : ".." + std::to_string(spec->max_inputs)) +
+                     " expected");
+  }
+  if (node.outputs.size() > spec->max_outputs || node.outputs.empty()) {
+    throw ModelError(node.describe() + ": " + std::to_string(node.outputs.size()) +
+                     " outputs, at most " + std::to_string(spec->max_outputs) + " supported");
+  }
+  if (spec->check) spec->check(Context{node, graph, known});
+}
+
+}  // namespace cimtlm::onnx

@@ -1,0 +1,337 @@
+// ONNX import: malformed models are ModelErrors naming the file and the node; legacy op forms,
+// Constant nodes, BatchNormalization folding and export round trips keep the results.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "compiler/graph/reference_executor.h"
+#include "compiler/onnx/onnx_io.h"
+#include "model_builder.h"
+
+namespace cimtlm::onnx {
+namespace {
+
+using graph::DataType;
+using graph::ModelError;
+using graph::Tensor;
+using testing::ModelBuilder;
+
+class OnnxImport : public ::testing::Test {
+ protected:
+  std::string path(const std::string& file) {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    return (testing::scratch_dir(info->name()) / file).string();
+  }
+};
+
+// A 1x2x4x4 -> Conv(3 out, 3x3, pad 1) -> Relu model; `w_in_channels` lets tests break it.
+ModelBuilder conv_model(int64_t w_in_channels = 2) {
+  ModelBuilder builder;
+  builder.input("x", {1, 2, 4, 4}).output("y");
+  std::vector<float> weights(static_cast<size_t>(3 * w_in_channels * 9));
+  for (size_t i = 0; i < weights.size(); ++i) weights[i] = 0.01f * static_cast<float>(i % 17) - 0.05f;
+  builder.floats("w", {3, w_in_channels, 3, 3}, weights);
+  builder.floats("b", {3}, {0.1f, -0.2f, 0.3f});
+  auto& conv = builder.node("Conv", {"x", "w", "b"}, {"c"}, "conv1");
+  ModelBuilder::attribute(conv, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  builder.node("Relu", {"c"}, {"y"}, "relu1");
+  return builder;
+}
+
+Tensor ramp(graph::Shape shape, float scale = 0.1f) {
+  Tensor tensor(DataType::Float, shape);
+  for (int64_t i = 0; i < tensor.elements(); ++i) {
+    tensor.data<float>()[i] = scale * static_cast<float>((i * 7) % 23) - 1.0f;
+  }
+  return tensor;
+}
+
+Tensor run(const graph::Graph& graph, const std::string& input, const Tensor& value) {
+  graph::ReferenceExecutor executor(graph);
+  auto outputs = executor.run({{input, value}});
+  return outputs.at(graph.outputs.at(0).name);
+}
+
+// Expects a ModelError whose message contains every one of `parts`.
+template <typename F>
+void expect_model_error(F&& load, const std::vector<std::string>& parts) {
+  try {
+    load();
+    FAIL() << "no ModelError";
+  } catch (const ModelError& error) {
+    for (const auto& part : parts) {
+      EXPECT_NE(std::string(error.what()).find(part), std::string::npos)
+          << "'" << part << "' missing from: " << error.what();
+    }
+  }
+}
+
+TEST_F(OnnxImport, LoadsAndRunsAConvModel) {
+  const auto graph = load_onnx(conv_model().save(path("conv.onnx")));
+  ASSERT_EQ(graph.nodes.size(), 2u);
+  EXPECT_EQ(graph.inputs.at(0).shape, (graph::Shape{1, 2, 4, 4}));
+  const Tensor y = run(graph, "x", ramp({1, 2, 4, 4}));
+  EXPECT_EQ(y.shape(), (graph::Shape{1, 3, 4, 4}));
+}
+
+TEST_F(OnnxImport, TruncatedFileIsAModelError) {
+  const ModelBuilder builder = conv_model();
+  std::string bytes;
+  builder.save(path("full.onnx"));
+  const std::string file = builder.save(path("truncated.onnx"), 60);
+  expect_model_error([&] { load_onnx(file); }, {file, "truncated"});
+  const std::string empty = builder.save(path("empty.onnx"), 0);
+  expect_model_error([&] { load_onnx(empty); }, {empty});
+  expect_model_error([&] { load_onnx(path("does_not_exist.onnx")); }, {"does_not_exist.onnx", "cannot open"});
+}
+
+TEST_F(OnnxImport, OpsetOutsideTenToSeventeenIsAModelError) {
+  for (int64_t opset : {9, 18}) {
+    ModelBuilder builder(opset);
+    builder.input("x", {2}).output("y");
+    builder.node("Relu", {"x"}, {"y"});
+    const std::string file = builder.save(path("opset" + std::to_string(opset) + ".onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "opset " + std::to_string(opset), "10..17"});
+  }
+}
+
+TEST_F(OnnxImport, MissingInitializerNamesTheNodeAndTheValue) {
+  ModelBuilder builder;
+  builder.input("x", {1, 2, 4, 4}).output("y");
+  builder.node("Conv", {"x", "missing_weight"}, {"y"}, "conv_without_weight");
+  const std::string file = builder.save(path("missing.onnx"));
+  expect_model_error([&] { load_onnx(file); },
+                     {file, "conv_without_weight", "missing_weight", "not produced"});
+}
+
+TEST_F(OnnxImport, ConvWeightChannelMismatchIsAShapeError) {
+  const std::string file = conv_model(/*w_in_channels=*/3).save(path("channels.onnx"));
+  expect_model_error([&] { load_onnx(file); }, {file, "conv1", "shape mismatch", "2 channels"});
+}
+
+TEST_F(OnnxImport, BroadcastShapeMismatchIsCaughtByShapeInference) {
+  ModelBuilder builder;
+  builder.input("a", {1, 3}).input("b", {1, 4}).output("y");
+  builder.node("Add", {"a", "b"}, {"y"}, "add_mismatch");
+  const std::string file = builder.save(path("add.onnx"));
+  expect_model_error([&] { load_onnx(file); }, {file, "add_mismatch"});
+}
+
+TEST_F(OnnxImport, UnsupportedOpNamesTheNode) {
+  ModelBuilder builder;
+  builder.input("x", {4}).output("y");
+  builder.node("Tanh", {"x"}, {"y"}, "tanh1");
+  const std::string file = builder.save(path("tanh.onnx"));
+  expect_model_error([&] { load_onnx(file); }, {file, "tanh1", "Tanh", "not supported"});
+}
+
+TEST_F(OnnxImport, UnsupportedAttributeValuesNameTheNode) {
+  {
+    ModelBuilder builder = conv_model();
+    ModelBuilder::attribute(*builder.proto().mutable_graph()->mutable_node(0), "auto_pad",
+                            std::string("SAME_SIDEWAYS"));
+    const std::string file = builder.save(path("auto_pad.onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "conv1", "auto_pad", "SAME_SIDEWAYS"});
+  }
+  {
+    // 3-D convolution.
+    ModelBuilder builder;
+    builder.input("x", {1, 1, 3, 3, 3}).output("y");
+    builder.floats("w", {1, 1, 2, 2, 2}, std::vector<float>(8, 1.0f));
+    builder.node("Conv", {"x", "w"}, {"y"}, "conv3d");
+    const std::string file = builder.save(path("conv3d.onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "conv3d", "3-D"});
+  }
+  {
+    // An attribute cimtlm does not know.
+    ModelBuilder builder;
+    builder.input("x", {4}).output("y");
+    ModelBuilder::attribute(builder.node("Relu", {"x"}, {"y"}, "relu_x"), "flavour", int64_t{1});
+    const std::string file = builder.save(path("attribute.onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "relu_x", "flavour"});
+  }
+  {
+    // Training-mode BatchNormalization.
+    ModelBuilder builder;
+    builder.input("x", {1, 2, 2, 2}).output("y");
+    for (const char* name : {"s", "b", "m", "v"}) builder.floats(name, {2}, {1.0f, 1.0f});
+    ModelBuilder::attribute(builder.node("BatchNormalization", {"x", "s", "b", "m", "v"}, {"y"}, "bn"),
+                            "training_mode", int64_t{1});
+    const std::string file = builder.save(path("bn.onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "bn", "training_mode"});
+  }
+}
+
+TEST_F(OnnxImport, ForeignDomainsAndExternalDataAreModelErrors) {
+  {
+    ModelBuilder builder;
+    auto* import = builder.proto().add_opset_import();
+    import->set_domain("ai.onnx.ml");
+    import->set_version(3);
+    builder.input("x", {4}).output("y");
+    builder.node("Normalizer", {"x"}, {"y"}, "normalizer").set_domain("ai.onnx.ml");
+    const std::string file = builder.save(path("ml.onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "normalizer", "ai.onnx.ml"});
+  }
+  {
+    ModelBuilder builder = conv_model();
+    auto* weight = builder.proto().mutable_graph()->mutable_initializer(0);
+    weight->clear_float_data();
+    weight->set_data_location(::onnx::TensorProto_DataLocation_EXTERNAL);
+    auto* entry = weight->add_external_data();
+    entry->set_key("location");
+    entry->set_value("weights.bin");
+    const std::string file = builder.save(path("external.onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "initializer 'w'", "external data"});
+  }
+  {
+    // Initializer whose data does not match its dims.
+    ModelBuilder builder;
+    builder.input("x", {2}).output("y");
+    builder.floats("c", {3}, {1.0f, 2.0f});
+    builder.node("Add", {"x", "c"}, {"y"});
+    const std::string file = builder.save(path("short.onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "initializer 'c'", "2 values"});
+  }
+}
+
+TEST_F(OnnxImport, ConstantNodesBecomeInitializers) {
+  ModelBuilder builder;
+  builder.input("x", {3}).output("y");
+  auto& constant = builder.node("Constant", {}, {"k"}, "k");
+  auto* value = constant.add_attribute();
+  value->set_name("value_floats");
+  value->set_type(::onnx::AttributeProto_AttributeType_FLOATS);
+  for (float v : {1.0f, 2.0f, 3.0f}) value->add_floats(v);
+  builder.node("Mul", {"x", "k"}, {"y"});
+  const auto graph = load_onnx(builder.save(path("constant.onnx")));
+  ASSERT_EQ(graph.nodes.size(), 1u);
+  ASSERT_TRUE(graph.is_initializer("k"));
+  EXPECT_EQ(run(graph, "x", Tensor::from<float>({3}, {2, 2, 2})),
+            Tensor::from<float>({3}, {2, 4, 6}));
+}
+
+TEST_F(OnnxImport, LegacyClipAttributesBecomeInputs) {
+  ModelBuilder builder(10);
+  builder.input("x", {4}).output("y");
+  auto& clip = builder.node("Clip", {"x"}, {"y"}, "clip6");
+  ModelBuilder::attribute(clip, "min", -1.0f);
+  ModelBuilder::attribute(clip, "max", 0.5f);
+  const auto graph = load_onnx(builder.save(path("clip.onnx")));
+  EXPECT_EQ(graph.opset, 13);
+  ASSERT_EQ(graph.nodes.at(0).input_count(), 3u);
+  EXPECT_TRUE(graph.nodes[0].attributes.empty());
+  EXPECT_EQ(run(graph, "x", Tensor::from<float>({4}, {-3, -0.5f, 0.25f, 2})),
+            Tensor::from<float>({4}, {-1, -0.5f, 0.25f, 0.5f}));
+}
+
+TEST_F(OnnxImport, LegacySoftmaxCoercesToTwoDimensions) {
+  // Softmax-11 with axis 1 on [2, 2, 3]: one softmax over each row of 6 values.
+  ModelBuilder builder(11);
+  builder.input("x", {2, 2, 3}).output("y");
+  builder.node("Softmax", {"x"}, {"y"}, "softmax11");
+  const auto graph = load_onnx(builder.save(path("softmax.onnx")));
+  const Tensor x = ramp({2, 2, 3}, 0.3f);
+  const Tensor y = run(graph, "x", x);
+  ASSERT_EQ(y.shape(), (graph::Shape{2, 2, 3}));
+  for (int64_t row = 0; row < 2; ++row) {
+    double total = 0, maximum = -1e30;
+    for (int64_t i = 0; i < 6; ++i) maximum = std::max<double>(maximum, x.data<float>()[row * 6 + i]);
+    for (int64_t i = 0; i < 6; ++i) total += std::exp(x.data<float>()[row * 6 + i] - maximum);
+    for (int64_t i = 0; i < 6; ++i) {
+      const double expected = std::exp(x.data<float>()[row * 6 + i] - maximum) / total;
+      EXPECT_NEAR(y.data<float>()[row * 6 + i], expected, 1e-6);
+    }
+  }
+}
+
+TEST_F(OnnxImport, BatchNormalizationFoldsIntoConv) {
+  ModelBuilder builder = conv_model();
+  auto* graph_proto = builder.proto().mutable_graph();
+  // conv1 -> bn -> relu
+  graph_proto->mutable_node(0)->set_output(0, "c0");
+  builder.floats("scale", {3}, {1.5f, 0.5f, -2.0f});
+  builder.floats("shift", {3}, {0.1f, 0.2f, -0.3f});
+  builder.floats("mean", {3}, {0.05f, -0.1f, 0.2f});
+  builder.floats("var", {3}, {0.9f, 1.2f, 0.3f});
+  builder.node("BatchNormalization", {"c0", "scale", "shift", "mean", "var"}, {"c"}, "bn1");
+  const std::string file = builder.save(path("conv_bn.onnx"));
+
+  LoadOptions keep;
+  keep.fold_batch_norm = false;
+  const auto unfolded = load_onnx(file, keep);
+  const auto folded = load_onnx(file);
+  ASSERT_EQ(unfolded.nodes.size(), 3u);
+  ASSERT_EQ(folded.nodes.size(), 2u);
+  EXPECT_EQ(folded.nodes[0].op_type, "Conv");
+  const Tensor x = ramp({1, 2, 4, 4});
+  const Tensor expected = run(unfolded, "x", x);
+  const Tensor actual = run(folded, "x", x);
+  ASSERT_EQ(actual.shape(), expected.shape());
+  for (int64_t i = 0; i < expected.elements(); ++i) {
+    EXPECT_NEAR(actual.data<float>()[i], expected.data<float>()[i],
+                1e-5 * std::max(1.0f, std::fabs(expected.data<float>()[i])));
+  }
+}
+
+TEST_F(OnnxImport, BatchNormalizationFoldsIntoGemmWithTransposedWeights) {
+  ModelBuilder builder;
+  builder.input("x", {2, 3}).output("y");
+  builder.floats("w", {2, 3}, {0.5f, -1.0f, 0.25f, 2.0f, 0.0f, -0.5f});  // [N, K], transB
+  builder.floats("c", {2}, {0.1f, -0.1f});
+  auto& gemm = builder.node("Gemm", {"x", "w", "c"}, {"g"}, "fc");
+  ModelBuilder::attribute(gemm, "transB", int64_t{1});
+  ModelBuilder::attribute(gemm, "beta", 0.5f);
+  builder.floats("scale", {2}, {2.0f, -1.0f});
+  builder.floats("shift", {2}, {0.5f, 0.25f});
+  builder.floats("mean", {2}, {0.1f, 0.2f});
+  builder.floats("var", {2}, {4.0f, 0.25f});
+  builder.node("BatchNormalization", {"g", "scale", "shift", "mean", "var"}, {"y"}, "bn");
+  const std::string file = builder.save(path("gemm_bn.onnx"));
+  LoadOptions keep;
+  keep.fold_batch_norm = false;
+  const auto folded = load_onnx(file);
+  ASSERT_EQ(folded.nodes.size(), 1u);
+  const Tensor x = ramp({2, 3});
+  const Tensor expected = run(load_onnx(file, keep), "x", x);
+  const Tensor actual = run(folded, "x", x);
+  for (int64_t i = 0; i < expected.elements(); ++i) {
+    EXPECT_NEAR(actual.data<float>()[i], expected.data<float>()[i], 1e-5);
+  }
+}
+
+TEST_F(OnnxImport, SaveOnnxRoundTripKeepsResults) {
+  const auto graph = load_onnx(conv_model().save(path("conv.onnx")));
+  save_onnx(graph, path("saved.onnx"));
+  const auto reloaded = load_onnx(path("saved.onnx"));
+  EXPECT_EQ(reloaded.nodes.size(), graph.nodes.size());
+  EXPECT_EQ(reloaded.initializers.size(), graph.initializers.size());
+  const Tensor x = ramp({1, 2, 4, 4});
+  EXPECT_EQ(run(reloaded, "x", x), run(graph, "x", x));
+}
+
+TEST_F(OnnxImport, SaveOnnxKeepsCimtlmDomainNodes) {
+  graph::Graph graph;
+  graph.inputs.push_back({"x", DataType::Int8, {1, 1, 1, 4}});
+  graph.outputs.push_back({"y", DataType::Int8, {1, 1, 1, 2}});
+  graph::Node pool;
+  pool.name = "qpool";
+  pool.domain = "cimtlm";
+  pool.op_type = "QAveragePool";
+  pool.inputs = {"x"};
+  pool.outputs = {"y"};
+  pool.attributes["kernel_shape"] = graph::Attribute::of_ints({1, 2});
+  pool.attributes["strides"] = graph::Attribute::of_ints({1, 2});
+  pool.attributes["x_scale"] = graph::Attribute::of_float(1.0f);
+  pool.attributes["y_scale"] = graph::Attribute::of_float(1.0f);
+  graph.nodes.push_back(pool);
+  save_onnx(graph, path("lowered.onnx"));
+  const auto reloaded = load_onnx(path("lowered.onnx"));
+  ASSERT_EQ(reloaded.nodes.size(), 1u);
+  EXPECT_EQ(reloaded.nodes[0].domain, "cimtlm");
+  const Tensor x = Tensor::from<int8_t>({1, 1, 1, 4}, {1, 2, 3, 6});
+  EXPECT_EQ(run(reloaded, "x", x), Tensor::from<int8_t>({1, 1, 1, 2}, {2, 4}));
+}
+
+}  // namespace
+}  // namespace cimtlm::onnx
