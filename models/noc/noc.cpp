@@ -205,7 +205,7 @@ void Noc::commit_and_deliver(uint64_t cycle) {
       transfers_.erase(transfer);
     }
   }
-  update_statistics();
+  update_statistics(sc_core::sc_time_stamp());
   for (auto& [callback, arrival_cycle] : completed) {
     if (callback) callback(clock_.cycles(arrival_cycle));
   }
@@ -217,7 +217,7 @@ void Noc::run() {
   for (;;) {
     if (!lookahead_valid_) {
       if (network_.idle()) {
-        update_statistics();
+        update_statistics(sc_core::sc_time_stamp());
         sc_core::wait(work_event_);
         continue;
       }
@@ -243,7 +243,7 @@ void Noc::run() {
   }
 }
 
-void Noc::update_statistics() {
+void Noc::update_statistics(const sc_core::sc_time& end) {
   const NetworkCounters& counters = network_.counters();
   stat_packets_ = counters.packets_delivered;
   stat_flits_ = counters.flits_delivered;
@@ -258,9 +258,8 @@ void Noc::update_statistics() {
   stat_link_energy_ = static_cast<double>(counters.link_traversals) * params_.link_energy_pj_per_flit;
   // mW x ns = pJ.
   stat_leakage_energy_ = params_.router_leakage_mw * network_.topology().routers() *
-                         kernel::to_ns(sc_core::sc_time_stamp());
-  const uint64_t elapsed =
-      std::max<uint64_t>(1, std::max(network_.now(), clock_.to_cycles(sc_core::sc_time_stamp())));
+                         kernel::to_ns(end);
+  const uint64_t elapsed = std::max<uint64_t>(1, clock_.to_cycles(end));
   for (size_t slot = 0; slot < stat_link_flits_.size(); ++slot) {
     if (!stat_link_flits_[slot]) continue;
     *stat_link_flits_[slot] = counters.link_flits[slot];
@@ -269,6 +268,13 @@ void Noc::update_statistics() {
   }
 }
 
-void Noc::end_of_simulation() { update_statistics(); }
+void Noc::finalize(const sc_core::sc_time& end) {
+  finalized_ = true;
+  update_statistics(end);
+}
+
+void Noc::end_of_simulation() {
+  if (!finalized_) update_statistics(sc_core::sc_time_stamp());
+}
 
 }  // namespace cimtlm::noc

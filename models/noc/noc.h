@@ -83,6 +83,9 @@ class Noc : public sc_core::sc_module {
   bool send(int source_core, int destination_core, uint64_t bytes, DeliveryCallback on_delivered,
             const sc_core::sc_time& local_time);
 
+  // Statistics and leakage up to `end` (the platform's end of work; call once after sc_start).
+  void finalize(const sc_core::sc_time& end);
+
   // Transfers sent and not yet delivered.
   size_t transfers_in_flight() const { return transfers_.size(); }
   const Network& network() const { return network_; }
@@ -100,7 +103,7 @@ class Noc : public sc_core::sc_module {
   // completes; returns that cycle, or the cycle it stopped at.
   uint64_t look_ahead();
   void commit_and_deliver(uint64_t cycle);
-  void update_statistics();
+  void update_statistics(const sc_core::sc_time& end);
   void end_of_simulation() override;
 
   NocParams params_;
@@ -108,6 +111,7 @@ class Noc : public sc_core::sc_module {
   Network network_;    // committed state: every cycle before network_.now() is final
   Network lookahead_;  // speculative copy, valid while lookahead_valid_
   bool lookahead_valid_ = false;
+  bool finalized_ = false;
   bool lookahead_completes_ = false;  // lookahead_ stopped at a cycle that completes a transfer
   std::vector<Delivery> lookahead_deliveries_;
   std::unordered_map<uint64_t, Transfer> transfers_;

@@ -62,6 +62,7 @@ class Chip : public sc_core::sc_module, public core::CoreServices {
   std::vector<std::unique_ptr<core::Core>> cores_;
   std::unique_ptr<noc::Noc> noc_;
   Progress progress_;
+  std::vector<uint64_t> completed_;  // inferences completed per core
   bool finalized_ = false;
 };
 

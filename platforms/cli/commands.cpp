@@ -96,7 +96,7 @@ int dispatch(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return kExitBadInput;
   }
   std::string known;
-  for (const auto& entry : commands()) known += (known.empty() ? "" : ", ") + entry.name;
+  for (const auto& entry : commands()) known += std::string(known.empty() ? "" : ", ") + entry.name;
   err << "cimtlm: unknown command '" << command << "' (commands: " << known
       << "; see cimtlm --help)\n";
   return kExitBadInput;

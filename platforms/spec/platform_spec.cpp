@@ -76,6 +76,7 @@ cim::CimMacroParams cim_params(const Config& config, uint64_t seed) {
   p.max_input_bits = static_cast<int>(config.integer(s + "max_input_bits"));
   p.rows_per_activation = config.integer(s + "rows_per_activation");
   p.row_block = config.integer(s + "row_block");
+  p.activation_packing = config.string(s + "activation_packing");
   p.sparsity_threshold = config.number(s + "sparsity_threshold");
   p.adc_bits = static_cast<int>(config.integer(s + "adc_bits"));
   p.cols_per_adc = config.integer(s + "cols_per_adc");
@@ -224,11 +225,19 @@ PlatformSpec build_platform_spec(const Config& config) {
   spec.weights_level = level_by_name(config, spec.memory_levels, "core.memory.weights_level", true);
   spec.activations_level =
       level_by_name(config, spec.memory_levels, "core.memory.activations_level", false);
+  spec.sram_reference = technology_preset("sram");
   spec.networks = config.list("workload.networks");
   spec.inferences = static_cast<int>(config.integer("workload.inferences"));
   spec.quantum_s = config.number("simulation.quantum");
   spec.check_reference = config.boolean("simulation.check_reference");
   return spec;
+}
+
+memory::MemoryLevelParams technology_preset(const std::string& technology) {
+  const Config preset = load_config_text(
+      "core:\n  memory:\n    levels:\n      " + technology + ": {technology: " + technology + "}\n",
+      "technology preset", platform_schema());
+  return memory_levels(preset, 0).front();
 }
 
 }  // namespace cimtlm::platforms

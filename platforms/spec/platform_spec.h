@@ -26,6 +26,8 @@ struct PlatformSpec {
   cim::CimMacroParams cim;
   arith::ArithParams arith;
   std::vector<memory::MemoryLevelParams> memory_levels;
+  // Silicon SRAM with its preset values (the report's "what SRAM would have cost").
+  memory::MemoryLevelParams sram_reference;
   int weights_level = 0;      // index into memory_levels
   int activations_level = 0;  // index into memory_levels
 
@@ -40,5 +42,8 @@ struct PlatformSpec {
 // Builds the specification and runs every model's validate(); throws ConfigError naming the file,
 // line and key path of the offending value.
 PlatformSpec build_platform_spec(const Config& config);
+
+// A memory level with every value from the technology preset of the schema (platforms/schema.yaml).
+memory::MemoryLevelParams technology_preset(const std::string& technology);
 
 }  // namespace cimtlm::platforms

@@ -1,0 +1,302 @@
+#include "platforms/run/run.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <mutex>
+#include <thread>
+
+#include <systemc>
+#include <tlm>
+
+#include "compiler/map/mapper.h"
+#include "compiler/onnx/onnx_io.h"
+#include "models/cim/cim_params.h"
+#include "models/memory/memory_hierarchy.h"
+#include "platforms/builder/chip.h"
+#include "platforms/report/report.h"
+#include "platforms/run/allocation.h"
+#include "platforms/run/workload.h"
+#include "platforms/spec/platform_spec.h"
+
+namespace cimtlm::platforms {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadInput = 2;
+
+// Writes a file whole or not at all: `write` fills a temporary beside it, which is then renamed.
+void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
+  const fs::path target(path);
+  if (!target.parent_path().empty()) fs::create_directories(target.parent_path());
+  const std::string temporary = path + ".partial";
+  try {
+    write(temporary);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
+  fs::rename(temporary, target);
+}
+
+void write_text_atomically(const std::string& path, const std::string& text) {
+  write_atomically(path, [&](const std::string& temporary) {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    if (!(out << text) || !out.flush()) {
+      throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    }
+  });
+}
+
+map::ArchInfo arch_info(const PlatformSpec& spec) {
+  map::ArchInfo arch;
+  arch.cores = spec.cores();
+  arch.mesh_rows = spec.noc.rows;
+  arch.mesh_cols = spec.noc.cols * spec.noc.concentration;
+  arch.macros_per_core = spec.core.macros;
+  arch.macro_rows = spec.cim.rows;
+  arch.macro_cols = spec.cim.cols;
+  const cim::CimMacroParams cim = spec.cim;
+  arch.logical_columns = [cim](int bits) { return cim::logical_weight_columns(cim, bits); };
+  arch.accumulator_bytes = spec.arith.accumulator_bytes;
+  arch.weight_base = memory::MemoryHierarchy::kLevelAddressStride * static_cast<uint64_t>(spec.weights_level);
+  arch.weight_capacity = spec.memory_levels[static_cast<size_t>(spec.weights_level)].capacity_bytes;
+  arch.activation_base =
+      memory::MemoryHierarchy::kLevelAddressStride * static_cast<uint64_t>(spec.activations_level);
+  arch.activation_capacity = spec.memory_levels[static_cast<size_t>(spec.activations_level)].capacity_bytes;
+  if (spec.weights_level == spec.activations_level) {
+    // One level holds both: weights from the bottom, activations from the middle.
+    arch.weight_capacity /= 2;
+    arch.activation_base += arch.weight_capacity;
+    arch.activation_capacity -= arch.weight_capacity;
+  }
+  return arch;
+}
+
+// A progress line on a terminal for runs longer than a couple of seconds.
+class ProgressLine {
+ public:
+  ProgressLine(const Chip& chip, uint64_t total_inferences, double clock_hz, bool enabled)
+      : chip_(chip), total_(total_inferences), clock_hz_(clock_hz) {
+    if (enabled) thread_ = std::thread([this] { loop(); });
+  }
+  ~ProgressLine() { stop(); }
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    if (shown_) std::cerr << '\n';
+  }
+
+ private:
+  void loop() {
+    const auto start = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (wake_.wait_for(lock, std::chrono::seconds(2), [this] { return done_; })) return;
+    while (!done_) {
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double simulated_s = static_cast<double>(chip_.progress().simulated_ps.load()) * 1e-12;
+      std::cerr << "\r[cimtlm] simulated " << std::fixed << std::setprecision(3) << simulated_s * 1e6
+                << " us, inferences " << chip_.progress().inferences.load() << "/" << total_
+                << ", " << std::setprecision(2) << simulated_s * clock_hz_ / wall / 1e6
+                << " M cycles/s host speed   " << std::flush;
+      shown_ = true;
+      wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; });
+    }
+  }
+  const Chip& chip_;
+  uint64_t total_;
+  double clock_hz_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  bool shown_ = false;
+};
+
+std::string default_stats_path(const std::string& config_path) {
+  return "traces/" + fs::path(config_path).stem().string() + ".stats.json";
+}
+
+std::string effective_config_path(const std::string& stats_path) {
+  std::string base = stats_path;
+  const std::string suffix = ".stats.json";
+  if (base.size() > suffix.size() && base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    base.resize(base.size() - suffix.size());
+  } else if (fs::path(base).has_extension()) {
+    base = (fs::path(base).parent_path() / fs::path(base).stem()).string();
+  }
+  return base + ".config.yaml";
+}
+
+}  // namespace
+
+int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err) {
+  // 1. Configuration and workload: every problem here is bad input (exit 2).
+  PlatformSpec spec;
+  Config config;
+  std::vector<PreparedNetwork> networks;
+  Allocation allocation;
+  try {
+    config = load_config(options.config_path, platform_schema(), options.overrides);
+    spec = build_platform_spec(config);
+    std::vector<std::string> paths = options.networks.empty() ? spec.networks : options.networks;
+    if (paths.empty()) {
+      throw ConfigError(options.config_path +
+                        ": no networks to run (set workload.networks or give --network NET)");
+    }
+    if (options.inferences > 0) spec.inferences = options.inferences;
+    networks = prepare_networks(paths, options.inputs, spec.seed);
+    allocation = allocate_cores(networks, spec, arch_info(spec));
+  } catch (const ConfigError& error) {
+    err << error.what() << '\n';
+    return kExitBadInput;
+  } catch (const graph::ModelError& error) {
+    err << error.what() << '\n';
+    return kExitBadInput;
+  }
+
+  // 2. Build the chip and run.
+  kernel::StatGroup chip_stats("chip", "chip");
+  std::unique_ptr<kernel::VcdTrace> trace;
+  if (!options.vcd_path.empty()) trace = std::make_unique<kernel::VcdTrace>();
+  sc_core::sc_time quantum(spec.quantum_s * 1e12, sc_core::SC_PS);
+  tlm::tlm_global_quantum::instance().set(quantum);
+  Chip chip("chip", spec, chip_stats, trace.get());
+  chip.load(allocation.program, spec.inferences);
+  for (const auto& binding : allocation.program.inputs) {
+    const auto& network = networks[static_cast<size_t>(allocation.network_of_binding.at(binding.name))];
+    const graph::Tensor& tensor = network.inputs.at(allocation.value_of_binding.at(binding.name));
+    chip.write(binding.core, binding.tensor.addr, tensor.raw(), tensor.bytes());
+  }
+  const uint64_t total_inferences =
+      static_cast<uint64_t>(spec.inferences) * static_cast<uint64_t>(networks.size());
+  const auto wall_start = std::chrono::steady_clock::now();
+  {
+    ProgressLine progress(chip, total_inferences, spec.clock_hz,
+                          !options.quiet && isatty(STDERR_FILENO) != 0);
+    sc_core::sc_start();
+    progress.stop();
+  }
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  chip.finalize();
+
+  // 3. Compare outputs with the reference executor.
+  RunSummary summary;
+  summary.platform = spec.name;
+  summary.config_file = options.config_path;
+  summary.seed = spec.seed;
+  summary.clock_hz = spec.clock_hz;
+  summary.cores = spec.cores();
+  summary.inferences = spec.inferences;
+  summary.check_reference = spec.check_reference;
+  summary.memory_levels = spec.memory_levels;
+  summary.sram_reference = spec.sram_reference;
+  summary.failure = chip.failure();
+  summary.simulated_ns = kernel::to_ns(chip.finish_time());
+  summary.cycles = chip.clock().cycles_to_cover(chip.finish_time());
+  summary.wall_s = wall_s;
+  summary.allocation = allocation.report;
+  std::vector<graph::Tensor> produced;
+  std::vector<std::string> produced_names;
+  for (size_t index = 0; index < networks.size(); ++index) {
+    const PreparedNetwork& network = networks[index];
+    NetworkSummary entry;
+    entry.name = network.name;
+    entry.path = network.path;
+    entry.cores = allocation.cores[index];
+    entry.precision_bits = allocation.precision_bits[index];
+    entry.mapping = allocation.mappings[index];
+    entry.schedule = allocation.schedules[index];
+    for (const auto& output : network.graph.outputs) {
+      const graph::Tensor& expected = network.values.at(output.name);
+      graph::Tensor simulated(expected.type(), expected.shape());
+      const auto& binding = allocation.output_binding(index, output.name);
+      chip.read(binding.core, binding.tensor.addr, simulated.raw(), simulated.bytes());
+      entry.outputs_compared += expected.elements();
+      for (int64_t i = 0; i < expected.elements(); ++i) {
+        const double difference = std::fabs(expected.as_double(i) - simulated.as_double(i));
+        if (difference != 0.0 || (expected.type() == graph::DataType::Float &&
+                                  std::memcmp(static_cast<const float*>(expected.raw()) + i,
+                                              static_cast<const float*>(simulated.raw()) + i, 4) != 0 &&
+                                  !(std::isnan(expected.as_double(i)) && std::isnan(simulated.as_double(i))))) {
+          ++entry.mismatches;
+          entry.max_abs_error = std::max(entry.max_abs_error, difference);
+        }
+      }
+      produced.push_back(std::move(simulated));
+      produced_names.push_back(output.name);
+    }
+    entry.match_reference = !spec.check_reference || entry.mismatches == 0;
+    if (!spec.check_reference) entry.mismatches = 0;
+    summary.networks.push_back(std::move(entry));
+  }
+
+  // 4. Results: stats JSON and effective configuration, outputs, VCD, report.
+  try {
+    const std::string stats_path =
+        options.stats_path.empty() ? default_stats_path(options.config_path) : options.stats_path;
+    const nlohmann::json stats = stats_json(summary, chip_stats);
+    write_text_atomically(stats_path, stats.dump(2) + "\n");
+    write_text_atomically(effective_config_path(stats_path), config.effective_yaml());
+    if (!options.output_dir.empty()) {
+      for (size_t k = 0; k < produced.size(); ++k) {
+        const std::string base = (fs::path(options.output_dir) / ("output_" + std::to_string(k))).string();
+        write_atomically(base + ".pb", [&](const std::string& temporary) {
+          onnx::save_tensor_pb(produced[k], produced_names[k], temporary);
+        });
+        write_atomically(base + ".npy", [&](const std::string& temporary) {
+          onnx::save_npy(produced[k], temporary);
+        });
+      }
+    }
+    if (trace) {
+      write_atomically(options.vcd_path, [&](const std::string& temporary) {
+        if (!trace->write_vcd(temporary)) throw std::runtime_error("cannot write " + options.vcd_path);
+      });
+      const std::string gtkw = fs::path(options.vcd_path).replace_extension(".gtkw").string();
+      write_atomically(gtkw, [&](const std::string& temporary) {
+        if (!trace->write_gtkw(temporary, fs::path(options.vcd_path).filename().string())) {
+          throw std::runtime_error("cannot write " + gtkw);
+        }
+      });
+    }
+    if (!options.quiet) {
+      print_report(out, summary, chip_stats);
+      out << "stats: " << stats_path << "  (effective configuration: "
+          << effective_config_path(stats_path) << ")\n";
+      if (trace) out << "trace: " << options.vcd_path << " (gtkwave " << fs::path(options.vcd_path).replace_extension(".gtkw").string() << ")\n";
+    }
+  } catch (const std::exception& error) {
+    err << "cimtlm run: " << error.what() << '\n';
+    return kExitBadInput;
+  }
+
+  if (!summary.failure.empty()) {
+    err << "cimtlm run: simulation failed: " << summary.failure << '\n';
+    return kExitFailure;
+  }
+  if (!summary.match_reference()) {
+    err << "cimtlm run: " << summary.mismatches()
+        << " output values differ from the reference executor\n";
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace cimtlm::platforms

@@ -1,0 +1,132 @@
+#include "platforms/run/workload.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "compiler/graph/layered_network.h"
+#include "compiler/onnx/onnx_io.h"
+#include "platforms/config/config.h"
+#include "platforms/config/network_config.h"
+
+namespace cimtlm::platforms {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string extension_of(const std::string& path) {
+  std::string extension = fs::path(path).extension().string();
+  for (auto& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return extension;
+}
+
+bool is_quantized(const graph::Graph& graph) {
+  for (const auto& node : graph.nodes) {
+    if (node.domain == "cimtlm" || node.op_type == "QuantizeLinear" ||
+        node.op_type == "QLinearConv" || node.op_type == "QLinearMatMul" ||
+        node.op_type == "ConvInteger" || node.op_type == "MatMulInteger" ||
+        node.op_type == "DynamicQuantizeLinear") {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+graph::Graph load_network(const std::string& path) {
+  const std::string extension = extension_of(path);
+  if (extension == ".yaml" || extension == ".yml") {
+    return graph::build_layered_network(load_network_spec(path));
+  }
+  if (extension == ".onnx") {
+    graph::Graph graph = onnx::load_onnx(path);
+    if (!is_quantized(graph)) {
+      throw graph::ModelError(path + ": a float model; quantize it first (cimtlm quantize " + path +
+                              " --calib DATA --platform P.yaml -o NET.q.onnx)");
+    }
+    // MERGE-PENDING: quantized lowering (compiler/graph/lowering.h) lands with the ONNX branch.
+    throw graph::ModelError(path + ": running ONNX models needs the quantized lowering");
+  }
+  std::error_code code;
+  if (!fs::exists(path, code)) throw ConfigError(path + ": no such file");
+  throw ConfigError(path + ": unknown network format '" + extension +
+                    "' (expected a layer-list .yaml or an .onnx model)");
+}
+
+std::vector<PreparedNetwork> prepare_networks(
+    const std::vector<std::string>& paths,
+    const std::vector<std::pair<std::string, std::string>>& inputs, uint64_t seed) {
+  std::vector<PreparedNetwork> networks;
+  std::set<std::string> names;
+  for (const auto& path : paths) {
+    PreparedNetwork network;
+    network.path = path;
+    network.graph = load_network(path);
+    network.name = network.graph.name.empty() ? fs::path(path).stem().string() : network.graph.name;
+    // Two networks may share a name (the same file twice): keep names unique.
+    std::string unique = network.name;
+    for (int copy = 2; names.count(unique); ++copy) unique = network.name + "_" + std::to_string(copy);
+    network.name = unique;
+    names.insert(unique);
+    networks.push_back(std::move(network));
+  }
+
+  // Inputs from files: "name=file" or "network:name=file".
+  std::set<std::string> used;
+  for (size_t index = 0; index < networks.size(); ++index) {
+    PreparedNetwork& network = networks[index];
+    network.inputs = graph::random_inputs(network.graph, seed + 977 * index);
+    for (const auto& input : inputs) {
+      std::string network_name, value_name = input.first;
+      const size_t colon = input.first.find(':');
+      if (colon != std::string::npos) {
+        network_name = input.first.substr(0, colon);
+        value_name = input.first.substr(colon + 1);
+        if (network_name != network.name) continue;
+      }
+      auto slot = network.inputs.find(value_name);
+      if (slot == network.inputs.end()) continue;
+      graph::Tensor tensor = onnx::load_tensor_file(input.second);
+      const graph::ValueInfo* info = nullptr;
+      for (const auto& graph_input : network.graph.inputs) {
+        if (graph_input.name == value_name) info = &graph_input;
+      }
+      if (tensor.type() != slot->second.type()) {
+        throw graph::ModelError(input.second + ": input '" + value_name + "' of network '" +
+                                network.name + "' must be " + graph::to_string(slot->second.type()) +
+                                ", the file holds " + graph::to_string(tensor.type()));
+      }
+      bool shape_ok = info && info->shape.size() == tensor.shape().size();
+      for (size_t d = 0; shape_ok && d < info->shape.size(); ++d) {
+        if (info->shape[d] >= 0 && info->shape[d] != tensor.shape()[d]) shape_ok = false;
+      }
+      if (!shape_ok) {
+        throw graph::ModelError(input.second + ": input '" + value_name + "' of network '" +
+                                network.name + "' must have shape " +
+                                graph::to_string(info ? info->shape : slot->second.shape()) +
+                                ", the file holds " + graph::to_string(tensor.shape()));
+      }
+      slot->second = std::move(tensor);
+      used.insert(input.first);
+    }
+    network.values = graph::ReferenceExecutor(network.graph).run(network.inputs, true);
+  }
+  for (const auto& input : inputs) {
+    if (!used.count(input.first)) {
+      std::string known;
+      for (const auto& network : networks) {
+        for (const auto& graph_input : network.graph.inputs) {
+          known += (known.empty() ? "" : ", ") +
+                   (networks.size() > 1 ? network.name + ":" : std::string()) + graph_input.name;
+        }
+      }
+      throw ConfigError("--input " + input.first + "=" + input.second +
+                        ": no network has an input named '" + input.first + "' (inputs: " + known + ")");
+    }
+  }
+  return networks;
+}
+
+}  // namespace cimtlm::platforms
