@@ -73,7 +73,7 @@ std::string ArithParams::validate() const {
 }
 
 ArithUnit::ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel::VcdTrace* trace,
-                     const std::vector<std::string>& vcd_scope, const std::string& vcd_group)
+                     const std::vector<std::string>& vcd_scope)
     : params_(params),
       accumulators_(params.accumulator_bytes / 4, 0),
       operations_(stats.count("operations", "commands executed by the arithmetic unit")),
@@ -92,7 +92,7 @@ ArithUnit::ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel
                                       "softmax, quantize, dequantize")),
       energy_leakage_(stats.energy_pj("energy_leakage_pj", kernel::EnergyCategory::Leakage,
                                       "static power over the simulated time")) {
-  if (trace) busy_trace_ = kernel::BusyTracer(trace->add_signal(vcd_scope, "busy", 1, 0, vcd_group));
+  if (trace) busy_trace_ = kernel::BusyTracer(trace->add_signal(vcd_scope, "busy", 1));
 }
 
 int32_t* ArithUnit::accumulators(uint64_t offset, uint64_t count) {

@@ -26,7 +26,7 @@ namespace cimtlm::arith {
 class ArithUnit {
  public:
   ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel::VcdTrace* trace,
-            const std::vector<std::string>& vcd_scope, const std::string& vcd_group);
+            const std::vector<std::string>& vcd_scope);
 
   const ArithParams& params() const { return params_; }
 

@@ -9,14 +9,6 @@ namespace {
 
 using kernel::EnergyCategory;
 
-std::vector<std::string> scope_of(const std::string& hierarchical_name) {
-  std::vector<std::string> scope;
-  std::stringstream stream(hierarchical_name);
-  std::string part;
-  while (std::getline(stream, part, '.')) scope.push_back(part);
-  return scope;
-}
-
 unsigned width_for(int64_t max_value) {
   unsigned width = 1;
   while (width < 64 && (uint64_t{1} << width) <= static_cast<uint64_t>(max_value)) ++width;
@@ -70,7 +62,7 @@ CimMacro::CimMacro(const sc_core::sc_module_name& name, const CimMacroParams& pa
                                          "static power over the simulated time")) {
   target.register_b_transport(this, &CimMacro::b_transport);
   if (trace) {
-    const auto scope = scope_of(this->name());
+    const auto scope = kernel::scope_of(this->name());
     busy_signal_ = trace->add_signal(scope, "busy", 1);
     active_rows_signal_ = trace->add_signal(scope, "active_rows", width_for(params.rows));
     adc_busy_signal_ = trace->add_signal(scope, "adc_busy", 1);

@@ -9,7 +9,6 @@ Core::Core(const sc_core::sc_module_name& name, int id, const CoreConfig& config
            kernel::TemperatureSource& temperature, kernel::StatGroup& stats,
            kernel::VcdTrace* trace, uint64_t seed)
     : sc_module(name), id_(id) {
-  const std::string scope = "core" + std::to_string(id);
   memory_ = std::make_unique<memory::MemoryHierarchy>("memory", config.memory, clock,
                                                       stats.child("memory", "memory"), temperature,
                                                       trace, seed * 1000003 + static_cast<uint64_t>(id));
@@ -21,8 +20,10 @@ Core::Core(const sc_core::sc_module_name& name, int id, const CoreConfig& config
     macros_.push_back(std::make_unique<cim::CimMacro>(
         macro_name.c_str(), params, clock, stats.child(macro_name, "cim"), trace));
   }
+  std::vector<std::string> arith_scope = kernel::scope_of(this->name());
+  arith_scope.push_back("arith");
   arith_ = std::make_unique<arith::ArithUnit>(config.arith, stats.child("arith", "arith"), trace,
-                                              std::vector<std::string>{scope, "arith"}, scope);
+                                              arith_scope);
   controller_ = std::make_unique<CoreController>("controller", id, config.core, clock, *arith_,
                                                  services, stats.child("controller", "core"), trace);
   controller_->memory.bind(memory_->target);

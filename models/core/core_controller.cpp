@@ -44,9 +44,9 @@ CoreController::CoreController(const sc_core::sc_module_name& name, int core_id,
         ("cim" + std::to_string(macro)).c_str()));
   }
   if (trace) {
-    const std::string scope = "core" + std::to_string(core_id);
-    busy_trace_ = kernel::BusyTracer(trace->add_signal({scope}, "busy", 1, 0, scope));
-    inference_signal_ = trace->add_signal({scope}, "inference", 16, 0, scope);
+    const auto scope = kernel::scope_of(this->name());
+    busy_trace_ = kernel::BusyTracer(trace->add_signal(scope, "busy", 1));
+    inference_signal_ = trace->add_signal(scope, "inference", 16);
   }
   // A thread spawned during elaboration: the IEEE 1666-2023 way without SC_HAS_PROCESS.
   sc_core::sc_spawn_options options;

@@ -53,7 +53,12 @@ VcdSignal* VcdTrace::add_signal(const std::vector<std::string>& scope, const std
   if (width == 0 || width > 64) throw std::invalid_argument("VCD signal width must be 1..64");
   const auto index = static_cast<uint32_t>(signals_.size());
   std::string group_name = group;
-  if (group_name.empty()) group_name = scope.empty() ? "top" : scope.front();
+  if (group_name.empty()) {
+    for (size_t part = scope.size() > 1 ? 1 : 0; part < scope.size(); ++part) {
+      group_name += (group_name.empty() ? "" : ".") + scope[part];
+    }
+    if (group_name.empty()) group_name = "top";
+  }
   signals_.push_back({scope, name, group_name, width, initial_value, identifier_code(index)});
   handles_.push_back(std::unique_ptr<VcdSignal>(new VcdSignal(this, index, width)));
   return handles_.back().get();
@@ -180,6 +185,21 @@ bool VcdTrace::write_gtkw(const std::string& path, const std::string& vcd_path) 
   }
   out.flush();
   return static_cast<bool>(out);
+}
+
+std::vector<std::string> scope_of(const std::string& hierarchical_name) {
+  std::vector<std::string> scope;
+  std::string part;
+  for (char c : hierarchical_name) {
+    if (c == '.') {
+      if (!part.empty()) scope.push_back(part);
+      part.clear();
+    } else {
+      part.push_back(c);
+    }
+  }
+  if (!part.empty()) scope.push_back(part);
+  return scope;
 }
 
 }  // namespace cimtlm::kernel

@@ -40,8 +40,9 @@ class VcdTrace {
   VcdTrace(const VcdTrace&) = delete;
   VcdTrace& operator=(const VcdTrace&) = delete;
 
-  // Declares a signal in a scope (e.g. {"core0", "cim1"}); `group` names the GTKWave group
-  // the signal is shown in (by default the first scope). Width 1..64 bits.
+  // Declares a signal in a scope (e.g. {"chip", "core0", "cim1"}); `group` names the GTKWave
+  // group the signal is shown in: by default the scope without its top level ("core0.cim1"), so
+  // that an architect sees one group per block of each core. Width 1..64 bits.
   VcdSignal* add_signal(const std::vector<std::string>& scope, const std::string& name,
                         unsigned width, uint64_t initial_value = 0, const std::string& group = "");
 
@@ -74,5 +75,8 @@ class VcdTrace {
   std::vector<Declaration> signals_;
   std::vector<Change> changes_;
 };
+
+// The scope of a SystemC object's hierarchical name ("chip.core0.cim1" -> {"chip", "core0", "cim1"}).
+std::vector<std::string> scope_of(const std::string& hierarchical_name);
 
 }  // namespace cimtlm::kernel

@@ -50,21 +50,6 @@ const MemoryLevelParams& validated(const MemoryLevelParams& params) {
   return params;
 }
 
-std::vector<std::string> split_scope(const std::string& hierarchical_name) {
-  std::vector<std::string> parts;
-  std::string part;
-  for (char c : hierarchical_name) {
-    if (c == '.') {
-      if (!part.empty()) parts.push_back(part);
-      part.clear();
-    } else {
-      part.push_back(c);
-    }
-  }
-  if (!part.empty()) parts.push_back(part);
-  return parts;
-}
-
 }  // namespace
 
 std::string RetentionEvent::message() const {
@@ -143,13 +128,11 @@ MemoryLevel::MemoryLevel(const sc_core::sc_module_name& name, const MemoryLevelP
   target.register_get_direct_mem_ptr(this, &MemoryLevel::get_direct_mem_ptr);
 
   if (vcd != nullptr) {
-    const auto scope = split_scope(this->name());
-    const std::string group = "memory." + params_.name;
-    vcd_refresh_ = vcd->add_signal(scope, "refresh", 1, 0, group);
-    vcd_gated_ = vcd->add_signal(scope, "gated", 1, 0, group);
+    const auto scope = kernel::scope_of(this->name());
+    vcd_refresh_ = vcd->add_signal(scope, "refresh", 1);
+    vcd_gated_ = vcd->add_signal(scope, "gated", 1);
     for (int bank = 0; bank < params_.banks; ++bank) {
-      vcd_bank_busy_.push_back(
-          vcd->add_signal(scope, "bank" + std::to_string(bank) + "_busy", 1, 0, group));
+      vcd_bank_busy_.push_back(vcd->add_signal(scope, "bank" + std::to_string(bank) + "_busy", 1));
     }
   }
 }

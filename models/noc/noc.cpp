@@ -23,19 +23,25 @@ std::string link_name(const Topology& topology, int router, int direction) {
 // buffered flits. Attached to the committed network only, so look-ahead runs record nothing.
 class Noc::Tracer : public NetworkObserver {
  public:
-  Tracer(kernel::VcdTrace& trace, const Topology& topology, const kernel::Clock& clock)
+  Tracer(kernel::VcdTrace& trace, const std::vector<std::string>& scope, const Topology& topology,
+         const kernel::Clock& clock)
       : period_ps_(kernel::to_ps(clock.period())) {
+    auto within = [&](const std::string& part) {
+      std::vector<std::string> path = scope;
+      path.push_back(part);
+      return path;
+    };
     links_.assign(topology.link_slots(), nullptr);
     for (int r = 0; r < topology.routers(); ++r) {
       for (int d = 0; d < kNetworkPorts; ++d) {
         if (topology.neighbor(r, d) < 0) continue;
         links_[r * kNetworkPorts + d] =
-            trace.add_signal({"noc", "links"}, link_name(topology, r, d), 1, 0, "noc links");
+            trace.add_signal(within("links"), link_name(topology, r, d), 1, 0, "noc.links");
       }
     }
     for (int r = 0; r < topology.routers(); ++r) {
-      routers_.push_back(trace.add_signal({"noc", "router" + std::to_string(r)}, "buffered_flits",
-                                          16, 0, "noc buffers"));
+      routers_.push_back(trace.add_signal(within("router" + std::to_string(r)), "buffered_flits", 16,
+                                          0, "noc.buffers"));
     }
   }
   void link_flit(int slot, uint64_t cycle) override {
@@ -111,7 +117,7 @@ Noc::Noc(const sc_core::sc_module_name& name, const NocParams& params, const ker
     }
   }
   if (vcd != nullptr) {
-    tracer_ = std::make_unique<Tracer>(*vcd, topology, clock_);
+    tracer_ = std::make_unique<Tracer>(*vcd, kernel::scope_of(this->name()), topology, clock_);
     network_.set_observer(tracer_.get());
   }
   sc_core::sc_spawn([this] { run(); }, "engine");

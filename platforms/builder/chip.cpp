@@ -11,7 +11,6 @@ Chip::Chip(const sc_core::sc_module_name& name, const PlatformSpec& spec, kernel
       clock_(spec.clock_hz),
       temperature_(spec.temperature_k),
       completed_(static_cast<size_t>(spec.cores()), 0) {
-  noc_ = std::make_unique<noc::Noc>("noc", spec.noc, clock_, stats.child("noc", "noc"), trace);
   core::CoreConfig config;
   config.core = spec.core;
   config.cim = spec.cim;
@@ -23,6 +22,8 @@ Chip::Chip(const sc_core::sc_module_name& name, const PlatformSpec& spec, kernel
                                                   temperature_, stats.child(core_name, "core"),
                                                   trace, spec.seed));
   }
+  // After the cores, so that the trace lists every core's blocks first.
+  noc_ = std::make_unique<noc::Noc>("noc", spec.noc, clock_, stats.child("noc", "noc"), trace);
 }
 
 Chip::~Chip() = default;

@@ -83,7 +83,7 @@ std::pair<graph::Tensor, graph::Tensor> run_on(int cores, int macros, bool doubl
         (name + "_memory").c_str(), 2 << 20, 2, 16, period));
     bench.ariths.push_back(std::make_unique<arith::ArithUnit>(
         arith::ArithParams{64, 4096}, root.child(name).child("arith"), nullptr,
-        std::vector<std::string>{name, "arith"}, name));
+        std::vector<std::string>{name, "arith"}));
     core::CoreParams params;
     params.macros = macros;
     params.double_buffering = double_buffering;
