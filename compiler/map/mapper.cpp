@@ -310,6 +310,15 @@ class Mapper {
     for (int destination : destinations) {
       core::TensorRef remote = allocate_activation(destination, ref.type, ref.shape, name);
       const int tag = next_tag_++;
+      // Flow control: the destination's buffer is reused every inference, so the producer sends
+      // inference i + 1 only after the destination returned a token for inference i. The first
+      // token is granted in the destination's prologue.
+      const int credit_tag = next_tag_++;
+      core::Receive credit;
+      credit.from_core = destination;
+      credit.tag = credit_tag;
+      credit.layer = name + " (credit)";
+      program(core).body.push_back(credit);
       core::Send send;
       send.to_core = destination;
       send.source = ref.addr;
@@ -324,6 +333,34 @@ class Mapper {
       receive.layer = name;
       located_[{name, destination}] = remote;
       pending_receive_[{name, destination}] = receive;
+      core::Send token;
+      token.to_core = core;
+      token.bytes = 0;
+      token.tag = credit_tag;
+      token.layer = name + " (credit)";
+      program(destination).prologue.push_back(token);
+      int consumers_there = 0;
+      for (int consumer : graph_.consumers(name)) {
+        if (core_of_node_.at(&graph_.nodes[static_cast<size_t>(consumer)]) == destination) {
+          ++consumers_there;
+        }
+      }
+      credits_[{name, destination}] = {consumers_there, token};
+    }
+  }
+
+  // After a node ran on `core`: return the flow-control token of every received input whose
+  // last consumer there it was.
+  void return_credits(const Node& node, int core) {
+    std::set<std::string> seen;
+    for (const auto& input : node.inputs) {
+      if (input.empty() || !seen.insert(input).second) continue;
+      auto credit = credits_.find({input, core});
+      if (credit == credits_.end()) continue;
+      if (--credit->second.first == 0) {
+        program(core).body.push_back(credit->second.second);
+        credits_.erase(credit);
+      }
     }
   }
 
@@ -343,6 +380,7 @@ class Mapper {
     } else {
       emit_arith(node, core);
     }
+    return_credits(node, core);
   }
 
   core::TensorRef output_buffer(const Node& node, int core, size_t output = 0) {
@@ -905,6 +943,8 @@ class Mapper {
   std::map<const Node*, int> core_of_node_;
   std::map<std::pair<std::string, int>, core::TensorRef> located_;
   std::map<std::pair<std::string, int>, core::Receive> pending_receive_;
+  // (value, core) -> (consumers still to run there, the token to return after the last one).
+  std::map<std::pair<std::string, int>, std::pair<int, core::Send>> credits_;
   std::map<int, int64_t> total_tiles_;
   int next_tag_ = 0;
   int accumulator_toggle_ = 0;

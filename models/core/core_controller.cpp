@@ -592,14 +592,16 @@ void CoreController::copy(const Copy& command) {
 }
 
 void CoreController::send(const Send& command) {
-  const sc_time fetch_start =
+  sc_time fetch_start =
       max_time(max_time(issue_time_, ready_time(command.source, command.bytes)), dma_read_free_);
+  // A flow-control token says the consumers are done: it leaves when all issued work has.
+  if (command.bytes == 0) fetch_start = max_time(fetch_start, horizon_);
   std::vector<uint8_t> data(command.bytes);
   const sc_time fetched = read(command.source, data.data(), command.bytes, fetch_start);
   dma_read_free_ = fetched;
   bytes_sent_ += command.bytes;
-  // The NoC simulates in kernel time: bring the kernel to the send time first.
-  sync_to(fetched);
+  // The network interface takes the transfer at this core's local time (ahead of the kernel
+  // within the quantum); the NoC places it in its own timeline.
   services_.send(core_id_, command.to_core, command.destination, std::move(data), command.tag,
                  fetched);
   retire(Unit::Dma, 0, fetch_start, fetch_start, fetched);
@@ -607,24 +609,34 @@ void CoreController::send(const Send& command) {
 
 void CoreController::receive(const Receive& command) {
   const auto key = std::make_pair(command.from_core, command.tag);
-  if (arrivals_.find(key) == arrivals_.end()) {
+  auto pending = [&] {
+    auto found = arrivals_.find(key);
+    return found != arrivals_.end() && !found->second.empty();
+  };
+  if (!pending()) {
     // Data not there yet in simulated time: synchronise and wait for the NoC.
     sync_to(issue_time_);
     const sc_time waiting_since = sc_core::sc_time_stamp();
-    while (arrivals_.find(key) == arrivals_.end()) wait(arrival_event_);
+    while (!pending()) wait(arrival_event_);
     receive_wait_ns_ += kernel::to_ns(sc_core::sc_time_stamp() - waiting_since);
   }
-  const sc_time arrival = arrivals_[key];
-  arrivals_.erase(key);
-  issue_time_ = max_time(issue_time_, arrival);
+  auto& queue = arrivals_[key];
+  const sc_time arrival = queue.front();
+  queue.pop_front();
+  // After waiting, the local timeline resumes no earlier than the kernel.
+  issue_time_ = max_time(max_time(issue_time_, arrival), sc_core::sc_time_stamp());
 }
 
 void CoreController::deliver(int from_core, int tag, Addr destination,
                              const std::vector<uint8_t>& data, const sc_time& arrival) {
-  // The network interface writes the payload into local memory as it arrives.
-  const sc_time written = write(destination, data.data(), data.size(), arrival);
-  mark_written(destination, data.size(), written);
-  arrivals_[{from_core, tag}] = written;
+  // The network interface writes the payload into local memory as it arrives (a token for
+  // flow control carries no payload).
+  sc_time written = arrival;
+  if (!data.empty()) {
+    written = write(destination, data.data(), data.size(), arrival);
+    mark_written(destination, data.size(), written);
+  }
+  arrivals_[{from_core, tag}].push_back(written);
   arrival_event_.notify(SC_ZERO_TIME);
 }
 

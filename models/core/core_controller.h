@@ -142,8 +142,9 @@ class CoreController : public sc_core::sc_module {
   std::deque<Range> written_;
   sc_core::sc_time horizon_;  // latest completion of anything issued so far
 
-  // NoC arrivals: (from_core, tag) -> arrival time.
-  std::map<std::pair<int, int>, sc_core::sc_time> arrivals_;
+  // NoC arrivals not yet received: (from_core, tag) -> arrival times in order (the same tag
+  // arrives once per inference; flow-control tokens may queue up).
+  std::map<std::pair<int, int>, std::deque<sc_core::sc_time>> arrivals_;
   sc_core::sc_event arrival_event_;
 
   bool finished_ = false;

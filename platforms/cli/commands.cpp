@@ -30,7 +30,7 @@ const char* kUsage =
     "  cimtlm docs [--key PREFIX]           the configuration reference (every key, unit, default)\n"
     "  cimtlm noc CONFIG.yaml [options]     NoC traffic sweeps (latency vs offered load)\n"
     "  cimtlm cim-sweep CONFIG.yaml         CIM macro energy/latency versus input sparsity\n"
-    "  cimtlm retention [--csv FILE]        retention time versus temperature of the memory technologies\n"
+    "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory levels\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
@@ -63,6 +63,9 @@ const std::vector<CommandEntry>& commands() {
       {"run", run_command},
       {"validate", validate_command},
       {"docs", docs_command},
+      {"noc", noc_command},
+      {"cim-sweep", cim_sweep_command},
+      {"retention", retention_command},
   };
   return table;
 }

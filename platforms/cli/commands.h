@@ -25,5 +25,8 @@ const std::vector<CommandEntry>& commands();
 int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int validate_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int docs_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int noc_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int cim_sweep_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int retention_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace cimtlm::platforms::cli

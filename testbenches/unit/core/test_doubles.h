@@ -3,6 +3,7 @@
 // controller, mapper and arithmetic unit can be tested without them.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <vector>
@@ -121,7 +122,11 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
 
   void send(int from, int to, core::Addr destination, std::vector<uint8_t> data, int tag,
             const sc_core::sc_time& at) override {
-    pending_.push_back({at + latency_, from, to, destination, std::move(data), tag});
+    // Sends come from cores at their local times, not in time order: keep them sorted.
+    Message message{at + latency_, from, to, destination, std::move(data), tag};
+    auto position = std::upper_bound(pending_.begin(), pending_.end(), message.arrival,
+                                     [](const sc_core::sc_time& t, const Message& m) { return t < m.arrival; });
+    pending_.insert(position, std::move(message));
     wake_.notify(sc_core::SC_ZERO_TIME);
   }
   void power_gate(int, int, bool, const sc_core::sc_time&) override {}
@@ -139,9 +144,14 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
     while (true) {
       if (pending_.empty()) wait(wake_);
       while (!pending_.empty()) {
+        const sc_core::sc_time due = pending_.front().arrival;
+        if (due > sc_core::sc_time_stamp()) {
+          // A send may arrive meanwhile with an earlier due time.
+          wait(due - sc_core::sc_time_stamp(), wake_);
+          continue;
+        }
         Message message = std::move(pending_.front());
         pending_.erase(pending_.begin());
-        if (message.arrival > sc_core::sc_time_stamp()) wait(message.arrival - sc_core::sc_time_stamp());
         controllers.at(static_cast<size_t>(message.to))
             ->deliver(message.from, message.tag, message.destination, message.data,
                       sc_core::sc_time_stamp());

@@ -1,0 +1,200 @@
+// Sub-commands that exercise one block of a platform on its own: NoC traffic sweeps, the CIM
+// macro's sparsity sweep, and retention versus temperature of the memory technologies.
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "models/cim/cim_sweep.h"
+#include "models/memory/memory_report.h"
+#include "models/noc/sweep.h"
+#include "platforms/cli/commands.h"
+#include "platforms/config/config.h"
+#include "platforms/spec/platform_spec.h"
+
+namespace cimtlm::platforms::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
+                        const po::positional_options_description& positional) {
+  po::variables_map values;
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
+  po::notify(values);
+  return values;
+}
+
+std::vector<Override> overrides_of(const po::variables_map& values) {
+  std::vector<Override> overrides;
+  if (values.count("set")) {
+    for (const auto& text : values["set"].as<std::vector<std::string>>()) {
+      overrides.push_back(parse_override(text));
+    }
+  }
+  return overrides;
+}
+
+PlatformSpec spec_of(const po::variables_map& values) {
+  return build_platform_spec(
+      load_config(values["config"].as<std::string>(), platform_schema(), overrides_of(values)));
+}
+
+std::vector<double> parse_rates(const std::string& text) {
+  std::vector<double> rates;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    size_t used = 0;
+    double rate = 0;
+    try {
+      rate = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || !(rate > 0.0) || rate > 1.0) {
+      throw ConfigError("cimtlm noc: --rates " + text + ": '" + item +
+                        "' is not an offered load in (0, 1] flits/node/cycle");
+    }
+    rates.push_back(rate);
+  }
+  if (rates.empty()) throw ConfigError("cimtlm noc: --rates is empty");
+  return rates;
+}
+
+}  // namespace
+
+int noc_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("cimtlm noc CONFIG.yaml [options]");
+  options.add_options()("help,h", "show this help")(
+      "traffic", po::value<std::string>()->default_value("uniform"),
+      "uniform | transpose | bitcomp | hotspot")(
+      "rates", po::value<std::string>()->default_value("0.02,0.05,0.1,0.2,0.3,0.4,0.5"),
+      "offered loads, flits/node/cycle, comma separated")(
+      "packet-flits", po::value<int>()->default_value(1), "flits per packet")(
+      "cycles", po::value<uint64_t>()->default_value(20000), "end of the measurement window")(
+      "warmup", po::value<uint64_t>()->default_value(5000), "start of the measurement window")(
+      "seed", po::value<uint64_t>()->default_value(1), "traffic seed")(
+      "hotspot-fraction", po::value<double>()->default_value(0.1), "hotspot: share of packets to the hot spot")(
+      "csv", po::value<std::string>(), "write rate,avg_latency_cycles,accepted_flits_per_node_cycle")(
+      "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
+      "config", po::value<std::string>(), "platform file (positional)");
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  const po::variables_map values = parse(args, options, positional);
+  if (values.count("help")) {
+    out << options << '\n';
+    return kExitOk;
+  }
+  if (!values.count("config")) {
+    err << "cimtlm noc: missing CONFIG.yaml (see cimtlm noc --help)\n";
+    return kExitBadInput;
+  }
+  const PlatformSpec spec = spec_of(values);
+  noc::NocSweepOptions sweep;
+  sweep.traffic = values["traffic"].as<std::string>();
+  sweep.rates = parse_rates(values["rates"].as<std::string>());
+  sweep.packet_flits = values["packet-flits"].as<int>();
+  sweep.cycles = values["cycles"].as<uint64_t>();
+  sweep.warmup = values["warmup"].as<uint64_t>();
+  sweep.seed = values["seed"].as<uint64_t>();
+  sweep.hotspot_fraction = values["hotspot-fraction"].as<double>();
+  const std::string csv = values.count("csv") ? values["csv"].as<std::string>() : "";
+  return noc::run_noc_command(spec.noc, sweep, out, err, csv);
+}
+
+int cim_sweep_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("cimtlm cim-sweep CONFIG.yaml [options]");
+  options.add_options()("help,h", "show this help")(
+      "csv", po::value<std::string>(), "write the sweep as CSV (plot: scripts/plot_cim_sweep.py)")(
+      "vectors", po::value<int64_t>()->default_value(64), "input vectors per sweep point")(
+      "weight-bits", po::value<int>()->default_value(8), "weight precision")(
+      "input-bits", po::value<int>()->default_value(8), "input precision")(
+      "input-zero-point", po::value<int>()->default_value(128),
+      "input zero point (128: asymmetric, exercises the compensation; 0: ReLU outputs)")(
+      "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
+      "config", po::value<std::string>(), "platform file (positional)");
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  const po::variables_map values = parse(args, options, positional);
+  if (values.count("help")) {
+    out << options << '\n';
+    return kExitOk;
+  }
+  if (!values.count("config")) {
+    err << "cimtlm cim-sweep: missing CONFIG.yaml (see cimtlm cim-sweep --help)\n";
+    return kExitBadInput;
+  }
+  const PlatformSpec spec = spec_of(values);
+  cim::CimSweepOptions sweep;
+  sweep.vectors_per_point = values["vectors"].as<int64_t>();
+  sweep.weight_bits = values["weight-bits"].as<int>();
+  sweep.input_bits = values["input-bits"].as<int>();
+  sweep.input_zero_point = values["input-zero-point"].as<int>();
+  sweep.clock_hz = spec.clock_hz;
+  sweep.seed = spec.seed;
+  std::vector<cim::CimSweepPoint> points;
+  try {
+    points = cim::run_sparsity_sweep(spec.cim, sweep, values.count("csv") ? values["csv"].as<std::string>() : "");
+  } catch (const std::invalid_argument& error) {
+    err << "cimtlm cim-sweep: " << error.what() << '\n';
+    return kExitBadInput;
+  }
+  out << "target  pattern    mode     sparsity  disabled  energy/vector  latency/vector  pJ/MAC\n";
+  for (const auto& point : points) {
+    char line[160];
+    std::snprintf(line, sizeof line, "%6.2f  %-9s  %-7s  %8.3f  %8.3f  %10.1f pJ  %9.0f cyc  %7.4f\n",
+                  point.target_sparsity, point.pattern.c_str(), point.mode.c_str(),
+                  point.measured_sparsity, point.rows_disabled_fraction, point.energy_pj_per_vector,
+                  point.latency_cycles_per_vector, point.pj_per_mac);
+    out << line;
+  }
+  return kExitOk;
+}
+
+int retention_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("cimtlm retention [CONFIG.yaml] [options]");
+  options.add_options()("help,h", "show this help")(
+      "csv", po::value<std::string>(), "write the table as CSV (plot: scripts/plot_retention.py)")(
+      "from", po::value<double>()->default_value(25.0), "lowest temperature, C")(
+      "to", po::value<double>()->default_value(125.0), "highest temperature, C")(
+      "step", po::value<double>()->default_value(5.0), "temperature step, C")(
+      "config", po::value<std::string>(),
+      "platform file: its memory levels (default: every technology preset)");
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  const po::variables_map values = parse(args, options, positional);
+  if (values.count("help")) {
+    out << options << '\n';
+    return kExitOk;
+  }
+  std::vector<memory::MemoryLevelParams> levels;
+  if (values.count("config")) {
+    levels = spec_of(values).memory_levels;
+  } else {
+    for (const char* technology : {"nosram", "dosram", "dram", "sram"}) {
+      levels.push_back(technology_preset(technology));
+    }
+  }
+  const double from = values["from"].as<double>(), to = values["to"].as<double>();
+  const double step = values["step"].as<double>();
+  if (!(step > 0) || to < from) {
+    err << "cimtlm retention: need --from <= --to and --step > 0\n";
+    return kExitBadInput;
+  }
+  const memory::RetentionTable table = memory::retention_table(levels, from, to, step);
+  memory::print_retention_table(out, table);
+  if (values.count("csv")) {
+    const std::string path = values["csv"].as<std::string>();
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      err << "cimtlm retention: cannot write " << path << '\n';
+      return kExitBadInput;
+    }
+    memory::write_retention_csv(file, table);
+  }
+  return kExitOk;
+}
+
+}  // namespace cimtlm::platforms::cli
