@@ -44,6 +44,10 @@ void visit_floating(const Node& node, DataType type, const char* what, Visit&& v
                    " (float32 or float64 expected)");
 }
 
+// cimtlm.QSoftmax and cimtlm.QConcat (kernels_islands.cpp); registered by
+// register_quantized_kernels.
+void register_island_kernels(KernelRegistry& registry);
+
 // Normalises a possibly negative axis against `rank` (ONNX convention); ModelError when out of
 // range.
 int64_t normalize_axis(const Node& node, int64_t axis, int64_t rank);

@@ -1,6 +1,7 @@
 // Integer kernels of the reference executor: ONNX QLinearConv, QLinearMatMul, ConvInteger,
 // MatMulInteger, QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, and the fused ops of
-// domain "cimtlm" (QConv, QGemm, QLookup, QAdd, QMul) that the lowering produces.
+// domain "cimtlm" (QConv, QGemm, QLookup, QAdd, QMul; QSoftmax and QConcat in
+// kernels_islands.cpp) that the lowering produces.
 // Arithmetic rules: compiler/graph/quantized_math.h.
 #include <cmath>
 #include <limits>
@@ -8,6 +9,7 @@
 #include "compiler/graph/broadcast.h"
 #include "compiler/graph/conv_geometry.h"
 #include "compiler/graph/kernel_registry.h"
+#include "compiler/graph/kernel_sets.h"
 #include "compiler/graph/quantized_math.h"
 
 namespace cimtlm::graph {
@@ -470,7 +472,16 @@ void lookup(const Node& node, const std::vector<const Tensor*>& in, std::vector<
   }
 }
 
-// cimtlm QAdd / QMul: the float island DequantizeLinear -> Add/Mul -> QuantizeLinear, in float32.
+// cimtlm QAdd / QMul: DequantizeLinear -> Add/Mul -> QuantizeLinear as onnxruntime runs it. ORT
+// fuses both islands into com.microsoft QLinearAdd / QLinearMul; on x86-64 their MLAS kernels
+// compute (scales and zero points are the attributes a_*, b_*, y_*):
+//   QAdd: v = (float(a - za) * sa + float(b - zb) * sb) / sy          (AVX2 kernel: the float island)
+//         y = clamp(cvt(v), lo - zy, hi - zy) + zy
+//   QMul: M = (sa * sb) / sy;  v = float(float((a - za) * (b - zb)) * M) + float(zy)
+//         y = clamp(cvt(v), lo, hi)     (the exact integer product, one multiply, zy added in float)
+// with cvt = convert_to_int32_x86 (round half to even) and [lo, hi] the output type's range
+// narrowed by clamp_min / clamp_max (a fused Relu/Clip). Checked bit for bit against onnxruntime
+// 1.22 by testbenches/unit/onnx (ort_islands).
 void quantized_binary(const Node& node, const std::vector<const Tensor*>& in,
                       std::vector<Tensor>& out, bool multiply) {
   const Tensor& a = require_input(node, in, 0);
@@ -483,6 +494,7 @@ void quantized_binary(const Node& node, const std::vector<const Tensor*>& in,
   const auto b_zp = static_cast<int32_t>(node.get_int("b_zero_point", 0));
   const auto y_zp = static_cast<int32_t>(node.get_int("y_zero_point", 0));
   const auto y_type = static_cast<DataType>(node.get_int("y_type", static_cast<int64_t>(a.type())));
+  require_type(node, Tensor(y_type, {}), {DataType::Int8, DataType::UInt8}, "y_type");
   const auto lo = std::max(static_cast<int32_t>(lowest(y_type)),
                            static_cast<int32_t>(node.get_int("clamp_min", lowest(y_type))));
   const auto hi = std::min(static_cast<int32_t>(highest(y_type)),
@@ -491,11 +503,22 @@ void quantized_binary(const Node& node, const std::vector<const Tensor*>& in,
   const auto a_index = broadcast_index(a.shape(), shape);
   const auto b_index = broadcast_index(b.shape(), shape);
   out[0] = Tensor(y_type, shape);
+  const float multiplier = (a_scale * b_scale) / y_scale;
   for (size_t i = 0; i < a_index.size(); ++i) {
-    const float av = dequantize(static_cast<int32_t>(a.as_int(a_index[i])), a_scale, a_zp);
-    const float bv = dequantize(static_cast<int32_t>(b.as_int(b_index[i])), b_scale, b_zp);
-    const float y = multiply ? av * bv : av + bv;
-    store(out[0], static_cast<int64_t>(i), quantize(y, y_scale, y_zp, lo, hi));
+    const auto av = static_cast<int32_t>(a.as_int(a_index[i])) - a_zp;
+    const auto bv = static_cast<int32_t>(b.as_int(b_index[i])) - b_zp;
+    int32_t y;
+    if (multiply) {
+      const float scaled = static_cast<float>(av * bv) * multiplier;
+      y = saturate(convert_to_int32_x86(scaled + static_cast<float>(y_zp)), lo, hi);
+    } else {
+      const float sum = static_cast<float>(av) * a_scale + static_cast<float>(bv) * b_scale;
+      const int32_t q = convert_to_int32_x86(sum / y_scale);
+      const auto type_lo = static_cast<int32_t>(lowest(y_type)) - y_zp;
+      const auto type_hi = static_cast<int32_t>(highest(y_type)) - y_zp;
+      y = saturate(int64_t{saturate(q, type_lo, type_hi)} + y_zp, lo, hi);
+    }
+    store(out[0], static_cast<int64_t>(i), y);
   }
 }
 
@@ -516,6 +539,7 @@ void register_quantized_kernels(KernelRegistry& registry) {
                                    std::vector<Tensor>& out) { quantized_binary(node, in, out, false); });
   registry.add(kCimtlm, "QMul", [](const Node& node, const std::vector<const Tensor*>& in,
                                    std::vector<Tensor>& out) { quantized_binary(node, in, out, true); });
+  register_island_kernels(registry);
 }
 
 }  // namespace cimtlm::graph
