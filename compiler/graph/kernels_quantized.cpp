@@ -472,16 +472,21 @@ void lookup(const Node& node, const std::vector<const Tensor*>& in, std::vector<
   }
 }
 
-// cimtlm QAdd / QMul: DequantizeLinear -> Add/Mul -> QuantizeLinear as onnxruntime runs it. ORT
-// fuses both islands into com.microsoft QLinearAdd / QLinearMul; on x86-64 their MLAS kernels
-// compute (scales and zero points are the attributes a_*, b_*, y_*):
-//   QAdd: v = (float(a - za) * sa + float(b - zb) * sb) / sy          (AVX2 kernel: the float island)
-//         y = clamp(cvt(v), lo - zy, hi - zy) + zy
-//   QMul: M = (sa * sb) / sy;  v = float(float((a - za) * (b - zb)) * M) + float(zy)
-//         y = clamp(cvt(v), lo, hi)     (the exact integer product, one multiply, zy added in float)
-// with cvt = convert_to_int32_x86 (round half to even) and [lo, hi] the output type's range
-// narrowed by clamp_min / clamp_max (a fused Relu/Clip). Checked bit for bit against onnxruntime
-// 1.22 by testbenches/unit/onnx (ort_islands).
+// cimtlm QAdd / QMul: DequantizeLinear -> Add/Mul -> QuantizeLinear as onnxruntime runs it
+// (scales and zero points are the attributes a_*, b_*, y_*; [lo, hi] is the output type's range
+// narrowed by clamp_min / clamp_max, a fused Relu/Clip; cvt = convert_to_int32_x86, round half
+// to even):
+//   QAdd: v = (float(a - za) * sa + float(b - zb) * sb) / sy
+//         y = clamp(clamp(cvt(v), type_lo - zy, type_hi - zy) + zy, lo, hi)
+//         -- ORT's fused com.microsoft QLinearAdd (x86-64 AVX2 kernel), which is also exactly the
+//         float island DequantizeLinear -> Add [-> Relu/Clip] -> QuantizeLinear.
+//   QMul, arithmetic "integer" (default): ORT's fused QLinearMul,
+//         M = (sa * sb) / sy;  v = float(float((a - za) * (b - zb)) * M) + float(zy)
+//         y = clamp(cvt(v), lo, hi)   -- exact integer product, zy added in float before rounding
+//   QMul, arithmetic "float": the float island ORT runs when it does not fuse (a Relu/Clip between
+//         Mul and QuantizeLinear that it cannot drop):
+//         v = (float(a - za) * sa) * (float(b - zb) * sb);  y = QuantizeLinear(v), then [lo, hi]
+// Checked bit for bit against onnxruntime 1.22 by testbenches/unit/onnx (ort_islands).
 void quantized_binary(const Node& node, const std::vector<const Tensor*>& in,
                       std::vector<Tensor>& out, bool multiply) {
   const Tensor& a = require_input(node, in, 0);
@@ -504,11 +509,19 @@ void quantized_binary(const Node& node, const std::vector<const Tensor*>& in,
   const auto b_index = broadcast_index(b.shape(), shape);
   out[0] = Tensor(y_type, shape);
   const float multiplier = (a_scale * b_scale) / y_scale;
+  const std::string arithmetic = node.get_string("arithmetic", "integer");
+  if (arithmetic != "integer" && arithmetic != "float") {
+    throw ModelError(node.describe() + ": arithmetic '" + arithmetic + "' is not integer or float");
+  }
+  const bool float_product = multiply && arithmetic == "float";
   for (size_t i = 0; i < a_index.size(); ++i) {
     const auto av = static_cast<int32_t>(a.as_int(a_index[i])) - a_zp;
     const auto bv = static_cast<int32_t>(b.as_int(b_index[i])) - b_zp;
     int32_t y;
-    if (multiply) {
+    if (float_product) {
+      const float product = (static_cast<float>(av) * a_scale) * (static_cast<float>(bv) * b_scale);
+      y = quantize(product, y_scale, y_zp, lo, hi);
+    } else if (multiply) {
       const float scaled = static_cast<float>(av * bv) * multiplier;
       y = saturate(convert_to_int32_x86(scaled + static_cast<float>(y_zp)), lo, hi);
     } else {
