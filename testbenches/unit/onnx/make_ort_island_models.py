@@ -214,6 +214,8 @@ def cases(dtype, rng):
         "pad1_include": dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1),
         "stride2": dict(kernel_shape=[2, 2], strides=[2, 2]),
         "ceil": dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+        "ceil_include": dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1,
+                             count_include_pad=1),
         "whole": dict(kernel_shape=[16, 16]),
     }
     for tag, attrs in pools.items():
