@@ -55,7 +55,6 @@ class Lowering {
     }
     for (size_t index = 0; index < source_.nodes.size(); ++index) {
       const Node& node = source_.nodes[index];
-      if (!node.name.empty()) names_.insert(node.name);
       for (const auto& output : node.outputs) {
         names_.insert(output);
         producer_[output] = static_cast<int>(index);
@@ -130,10 +129,19 @@ class Lowering {
     return first;
   }
 
+  // A value name not used in the source graph or by earlier fused nodes.
   std::string fresh(const std::string& base) {
     std::string name = base;
     for (int suffix = 1; names_.count(name); ++suffix) name = base + "_" + std::to_string(suffix);
     names_.insert(name);
+    return name;
+  }
+  // The name of a fused node: the name of the source node it replaces (so that reports keep the
+  // model's layer names), made unique among the fused nodes.
+  std::string node_name(const std::string& base) {
+    std::string name = base;
+    for (int suffix = 1; node_names_.count(name); ++suffix) name = base + "_" + std::to_string(suffix);
+    node_names_.insert(name);
     return name;
   }
 
@@ -203,7 +211,7 @@ class Lowering {
     Node node;
     node.domain = kCimtlm;
     node.op_type = op;
-    node.name = fresh(name);
+    node.name = node_name(name);
     node.inputs = std::move(inputs);
     node.outputs = std::move(outputs);
     return node;
@@ -541,7 +549,8 @@ class Lowering {
       }
     }
     const Tensor result = ReferenceExecutor(table_graph).run({{"codes", codes}}).at(out);
-    Node lookup = make("QLookup", q.name.empty() ? out : q.name, {source->value}, {out});
+    const Node& last = *producer(q.inputs[0]);
+    Node lookup = make("QLookup", last.name.empty() ? out : last.name, {source->value}, {out});
     lookup.attributes["table"] = Attribute::of_ints(result.to_int_vector());
     lookup.attributes["y_type"] = Attribute::of_int(static_cast<int64_t>(y.type));
     emit(std::move(lookup));
@@ -665,7 +674,7 @@ class Lowering {
       }
     }
     Node moved = node;
-    moved.name = fresh(node.name.empty() ? out : node.name);
+    moved.name = node_name(node.name.empty() ? out : node.name);
     moved.inputs[0] = x.value;
     moved.outputs.resize(1);
     const bool direct = y && x.same_as(*y);
@@ -679,7 +688,7 @@ class Lowering {
     }
     Node dq;
     dq.op_type = "DequantizeLinear";
-    dq.name = fresh(out + "_dequantize");
+    dq.name = node_name(out + "_dequantize");
     const std::string scale = fresh(out + "_scale"), zero_point = fresh(out + "_zero_point");
     new_initializers_[scale] = Tensor::scalar<float>(x.scale());
     Tensor zp(x.type, {});
@@ -792,7 +801,8 @@ class Lowering {
   }
 
   const Graph& source_;
-  std::set<std::string> names_;
+  std::set<std::string> names_;       // values and initializers
+  std::set<std::string> node_names_;  // fused nodes
   std::map<std::string, DataType> types_;
   std::set<std::string> graph_inputs_, graph_outputs_;
   std::map<std::string, int> producer_;
