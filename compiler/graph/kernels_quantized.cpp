@@ -553,6 +553,7 @@ void register_quantized_kernels(KernelRegistry& registry) {
   registry.add(kCimtlm, "QMul", [](const Node& node, const std::vector<const Tensor*>& in,
                                    std::vector<Tensor>& out) { quantized_binary(node, in, out, true); });
   register_island_kernels(registry);
+  register_com_microsoft_kernels(registry);
 }
 
 }  // namespace cimtlm::graph

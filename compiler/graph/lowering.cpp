@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <set>
 
+#include "compiler/graph/kernel_sets.h"
 #include "compiler/graph/quantized_math.h"
 #include "compiler/graph/reference_executor.h"
 
@@ -73,6 +75,9 @@ class Lowering {
           is_onnx(node, "ConvInteger") || is_onnx(node, "MatMulInteger")) {
         lower_qlinear(node);
         replaced_.insert(index);
+      } else if (node.domain == "com.microsoft") {
+        lower_com_microsoft(node);
+        replaced_.insert(index);
       } else if (is_onnx(node, "QuantizeLinear") && producer(node.inputs[0]) != nullptr) {
         lower_island(node);
         replaced_.insert(index);
@@ -126,6 +131,9 @@ class Lowering {
     if (is_onnx(node, "ConvInteger") || is_onnx(node, "MatMulInteger")) return DataType::Int32;
     if (is_onnx(node, "DynamicQuantizeLinear")) return output == 0 ? DataType::UInt8 : (output == 1 ? DataType::Float : DataType::UInt8);
     if (is_onnx(node, "MaxPool") && output == 1) return DataType::Int64;
+    if (node.domain == "com.microsoft" && node.op_type == "QLinearConcat") {
+      return node.inputs.size() > 2 ? type_of(node.inputs[2]) : DataType::Undefined;
+    }
     return first;
   }
 
@@ -303,6 +311,44 @@ class Lowering {
     emit(std::move(fused));
   }
 
+  // onnxruntime's com.microsoft ops: one cimtlm op each (kernels_com_microsoft.cpp).
+  void lower_com_microsoft(const Node& node) {
+    std::vector<const Tensor*> constants;
+    for (const auto& input : node.inputs) constants.push_back(input.empty() ? nullptr : source_.initializer(input));
+    CimtlmEquivalent equivalent;
+    try {
+      equivalent = com_microsoft_as_cimtlm(node, constants);
+    } catch (const ModelError& error) {
+      throw ModelError(std::string("cannot run on the CIM platform: ") + error.what());
+    }
+    Node fused = std::move(equivalent.node);
+    fused.name = node_name(node.name.empty() ? node.outputs[0] : node.name);
+    for (size_t index : equivalent.data_inputs) fused.inputs.push_back(node.inputs[index]);
+    if (equivalent.transpose_b) {
+      const Tensor* b = source_.initializer(fused.inputs[1]);
+      if (!b || b->rank() != 2) cannot_run(node, "transB needs a constant matrix B");
+      fused.inputs[1] = transposed_initializer(fused.inputs[1], *b);
+    }
+    emit(std::move(fused));
+  }
+
+  // A new initializer holding `matrix` transposed ([N, K] -> [K, N]); returns its name.
+  std::string transposed_initializer(const std::string& base, const Tensor& matrix) {
+    const int64_t rows = matrix.dim(0), cols = matrix.dim(1);
+    const size_t element = byte_size(matrix.type());
+    Tensor transposed(matrix.type(), {cols, rows});
+    const auto* from = static_cast<const uint8_t*>(matrix.raw());
+    auto* to = static_cast<uint8_t*>(transposed.raw());
+    for (int64_t row = 0; row < rows; ++row) {
+      for (int64_t col = 0; col < cols; ++col) {
+        std::memcpy(to + (col * rows + row) * element, from + (row * cols + col) * element, element);
+      }
+    }
+    const std::string name = fresh(base + "_transposed");
+    new_initializers_[name] = std::move(transposed);
+    return name;
+  }
+
   // ---------------------------------------------------------------------------------------
   // Islands ending in a QuantizeLinear.
 
@@ -414,18 +460,7 @@ class Lowering {
                              ", not the output-channel axis");
       }
     }
-    if (trans_b) {
-      // QGemm reads B as [K, N]: store the transposed weights as a new initializer.
-      const int64_t n = w_constant->dim(0), k = w_constant->dim(1);
-      Tensor transposed(w_constant->type(), {k, n});
-      const auto* from = static_cast<const uint8_t*>(w_constant->raw());
-      auto* to = static_cast<uint8_t*>(transposed.raw());
-      for (int64_t row = 0; row < n; ++row) {
-        for (int64_t col = 0; col < k; ++col) to[col * n + row] = from[row * k + col];
-      }
-      weight = fresh(w->value + "_transposed");
-      new_initializers_[weight] = std::move(transposed);
-    }
+    if (trans_b) weight = transposed_initializer(w->value, *w_constant);  // QGemm reads B as [K, N]
 
     Node fused = make(conv ? "QConv" : "QGemm", node.name.empty() ? out : node.name, {x.value, weight}, {out});
     if (conv) copy_conv_attributes(node, fused);

@@ -4,12 +4,15 @@
 //
 //   node run_ort.js MODEL.onnx [--input NAME=FILE]... [--output-dir DIR] [--format pb|npy|both]
 //                   [--optimization all|extended|basic|disabled] [--save-optimized FILE.onnx]
+//                   [--save-optimized-level all|extended|basic]
 //
 // Inputs not given by name are taken in the model's input order from the positional files that
 // follow the model (input_0.pb, ...). Outputs are written as output_<k>.pb / output_<k>.npy in
 // the model's output order (the layout of ONNX's test data). Sessions use one intra-op and one
 // inter-op thread and, unless --optimization says otherwise, onnxruntime's default graph
-// optimizations (level "all"), which is what users get.
+// optimizations (level "all"), which is what users get. --save-optimized writes the graph
+// onnxruntime runs after optimizing at --save-optimized-level (default: the run's level; "extended"
+// gives the portable com.microsoft QLinear* form without level "all"'s NHWC layout changes).
 'use strict';
 
 const fs = require('fs');
@@ -195,13 +198,13 @@ function loadTensor(file) {
 async function main() {
   const args = process.argv.slice(2);
   if (!args.length || args[0] === '--help') {
-    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 13).join('\n') + '\n');
+    process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 17).join('\n') + '\n');
     process.exit(args.length ? 0 : 2);
   }
   const model = args.shift();
   const named = {};
   const positional = [];
-  let outputDir = '.', format = 'pb', optimization = 'all', saveOptimized = null;
+  let outputDir = '.', format = 'pb', optimization = 'all', saveOptimized = null, saveLevel = null;
   while (args.length) {
     const arg = args.shift();
     if (arg === '--input') {
@@ -211,12 +214,18 @@ async function main() {
     else if (arg === '--format') format = args.shift();
     else if (arg === '--optimization') optimization = args.shift();
     else if (arg === '--save-optimized') saveOptimized = args.shift();
+    else if (arg === '--save-optimized-level') saveLevel = args.shift();
     else if (arg.startsWith('--')) fail(`unknown option ${arg}`);
     else positional.push(arg);
   }
   const options = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential',
                     graphOptimizationLevel: optimization };
-  if (saveOptimized) options.optimizedModelFilePath = saveOptimized;
+  if (saveOptimized && (!saveLevel || saveLevel === optimization)) {
+    options.optimizedModelFilePath = saveOptimized;
+  } else if (saveOptimized) {
+    await ort.InferenceSession.create(model, { ...options, graphOptimizationLevel: saveLevel,
+                                               optimizedModelFilePath: saveOptimized });
+  }
   const session = await ort.InferenceSession.create(model, options);
   const feeds = {};
   session.inputNames.forEach((name, index) => {
