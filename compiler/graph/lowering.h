@@ -11,6 +11,9 @@
 // Patterns (x_int is the 8-bit tensor a DequantizeLinear reads, "Q" the QuantizeLinear that ends
 // an island; scales and zero points must be constants):
 //   QLinearConv / QLinearMatMul           -> QConv / QGemm
+//   com.microsoft QLinearAdd, QLinearMul, QLinearAveragePool, QLinearGlobalAveragePool,
+//   QLinearSigmoid, QLinearLeakyRelu, QLinearConcat, QLinearSoftmax, QGemm
+//                                         -> the cimtlm op with the same arithmetic
 //   ConvInteger / MatMulInteger           -> QConv / QGemm with y_type int32
 //   DQ(x), DQ(w) [, DQ(b)] -> Conv / Gemm / MatMul [-> Relu | Clip] -> Q
 //                                         -> QConv / QGemm with the clamp fused (Gemm with transB
