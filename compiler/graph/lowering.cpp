@@ -129,7 +129,7 @@ class Lowering {
     if (is_onnx(node, "DequantizeLinear")) return DataType::Float;
     if (is_onnx(node, "QLinearConv") || is_onnx(node, "QLinearMatMul")) return type_of(node.inputs[7]);
     if (is_onnx(node, "ConvInteger") || is_onnx(node, "MatMulInteger")) return DataType::Int32;
-    if (is_onnx(node, "DynamicQuantizeLinear")) return output == 0 ? DataType::UInt8 : (output == 1 ? DataType::Float : DataType::UInt8);
+    if (is_onnx(node, "DynamicQuantizeLinear")) return output == 1 ? DataType::Float : DataType::UInt8;
     if (is_onnx(node, "MaxPool") && output == 1) return DataType::Int64;
     if (node.domain == "com.microsoft" && node.op_type == "QLinearConcat") {
       return node.inputs.size() > 2 ? type_of(node.inputs[2]) : DataType::Undefined;
