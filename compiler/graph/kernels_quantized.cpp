@@ -10,6 +10,7 @@
 #include "compiler/graph/conv_geometry.h"
 #include "compiler/graph/kernel_registry.h"
 #include "compiler/graph/kernel_sets.h"
+#include "compiler/graph/matmul_geometry.h"
 #include "compiler/graph/quantized_math.h"
 
 namespace cimtlm::graph {
@@ -192,25 +193,8 @@ void quantized_matmul(const Node& node, const Tensor& a, const Tensor& b, const 
                       const OperandQuant& operands, const OutputQuant& quant, Tensor& out) {
   require_8bit(node, a, "input A");
   require_8bit(node, b, "input B");
-  if (a.rank() < 1 || b.rank() < 1) throw ModelError(node.describe() + ": scalar matmul operand");
-  Shape a_shape = a.shape();
-  Shape b_shape = b.shape();
-  const bool a_vector = a_shape.size() == 1;
-  const bool b_vector = b_shape.size() == 1;
-  if (a_vector) a_shape.insert(a_shape.begin(), 1);
-  if (b_vector) b_shape.push_back(1);
-  const int64_t rows = a_shape[a_shape.size() - 2];
-  const int64_t inner = a_shape.back();
-  const int64_t cols = b_shape.back();
-  if (b_shape[b_shape.size() - 2] != inner) {
-    throw ModelError(node.describe() + ": inner dimensions differ: " + to_string(a.shape()) +
-                     " x " + to_string(b.shape()));
-  }
-  const Shape a_batch(a_shape.begin(), a_shape.end() - 2);
-  const Shape b_batch(b_shape.begin(), b_shape.end() - 2);
-  const Shape batch = broadcast_shape(node, a_batch, b_batch);
-  const auto a_index = broadcast_index(a_batch, batch);
-  const auto b_index = broadcast_index(b_batch, batch);
+  const MatMulGeometry g = resolve_matmul(node, a.shape(), b.shape());
+  const int64_t rows = g.rows, inner = g.inner, cols = g.cols;
   check_per_channel(node, operands.w_zero_points.size(), cols, "B zero point");
   if (quant.requantize) check_per_channel(node, quant.multipliers.size(), cols, "scale");
   if (bias) {
@@ -221,10 +205,7 @@ void quantized_matmul(const Node& node, const Tensor& a, const Tensor& b, const 
     }
   }
 
-  Shape out_shape = batch;
-  if (!a_vector) out_shape.push_back(rows);
-  if (!b_vector) out_shape.push_back(cols);
-  out = Tensor(quant.requantize ? quant.type : DataType::Int32, out_shape);
+  out = Tensor(quant.requantize ? quant.type : DataType::Int32, g.output);
 
   const std::vector<int16_t> ac = centered(a, operands.x_zero_point);
   std::vector<int16_t> bc(static_cast<size_t>(b.elements()));
@@ -236,9 +217,9 @@ void quantized_matmul(const Node& node, const Tensor& a, const Tensor& b, const 
   }
   std::vector<int32_t> acc(static_cast<size_t>(cols));
   int64_t out_index = 0;
-  for (size_t batch_index = 0; batch_index < a_index.size(); ++batch_index) {
-    const int16_t* a_mat = ac.data() + a_index[batch_index] * rows * inner;
-    const int16_t* b_mat = bc.data() + b_index[batch_index] * inner * cols;
+  for (size_t batch_index = 0; batch_index < g.a_batch.size(); ++batch_index) {
+    const int16_t* a_mat = ac.data() + g.a_batch[batch_index] * rows * inner;
+    const int16_t* b_mat = bc.data() + g.b_batch[batch_index] * inner * cols;
     for (int64_t i = 0; i < rows; ++i) {
       for (int64_t j = 0; j < cols; ++j) acc[j] = bias ? bias->data<int32_t>()[j] : 0;
       for (int64_t k = 0; k < inner; ++k) {
