@@ -27,6 +27,7 @@ struct MapOptions {
   // rescaled to a narrower precision (the seed's batched accumulation; error is measured).
   std::string accumulation = "exact";
   bool compact = true;  // leave all-zero rows, columns and tiles out of the arrays
+  int inferences = 1;   // inferences the program runs (placement weighs latency and throughput)
 };
 
 struct LayerMapping {

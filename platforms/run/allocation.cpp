@@ -47,6 +47,7 @@ Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const Pl
     options.placement = spec.placement;
     options.accumulation = spec.accumulation;
     options.compact = spec.compact;
+    options.inferences = spec.inferences;
     map::Mapping mapping = map::map_network(networks[index].graph, networks[index].values, arch, options);
     for (int core : mine) {
       allocation.program.cores[static_cast<size_t>(core)] =
