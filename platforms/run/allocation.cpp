@@ -81,6 +81,15 @@ Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const Pl
   // Cores no network uses still run (and idle): an empty program ends at once.
   for (auto& program : allocation.program.cores) {
     if (program.body.empty()) program.body.push_back(core::InferenceDone{});
+    // Levels gated between inferences: wake before the work, gate after it.
+    if (!spec.gated_levels.empty()) {
+      std::vector<core::Command> body;
+      for (int level : spec.gated_levels) body.push_back(core::PowerGate{level, false});
+      body.insert(body.end(), program.body.begin(), program.body.end() - 1);
+      for (int level : spec.gated_levels) body.push_back(core::PowerGate{level, true});
+      body.push_back(program.body.back());  // InferenceDone
+      program.body = std::move(body);
+    }
   }
   return allocation;
 }

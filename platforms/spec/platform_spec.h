@@ -28,6 +28,7 @@ struct PlatformSpec {
   std::vector<memory::MemoryLevelParams> memory_levels;
   // Silicon SRAM with its preset values (the report's "what SRAM would have cost").
   memory::MemoryLevelParams sram_reference;
+  std::vector<int> gated_levels;  // levels power-gated between inferences
   int weights_level = 0;      // index into memory_levels
   int activations_level = 0;  // index into memory_levels
 
