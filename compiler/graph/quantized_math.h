@@ -13,7 +13,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <climits>
 #include <cstdint>
+#include <vector>
 
 namespace cimtlm::graph {
 
@@ -52,5 +54,19 @@ inline int32_t quantize(float value, float scale, int32_t zero_point, int32_t lo
 inline float dequantize(int32_t value, float scale, int32_t zero_point) {
   return static_cast<float>(value - zero_point) * scale;
 }
+
+// float -> int32 the way x86 CVTPS2DQ converts (onnxruntime's MLAS kernels use it): round half to
+// even; NaN and values outside the int32 range give INT32_MIN (the "integer indefinite" value),
+// which the kernels then clamp to the low end of the output range.
+inline int32_t convert_to_int32_x86(float value) {
+  if (!(value >= -2147483648.0f && value < 2147483648.0f)) return INT32_MIN;
+  return static_cast<int32_t>(round_half_even(value));
+}
+
+// Lookup table of onnxruntime's QLinearSoftmax (the QSoftmax op): exp((i - 255 + shift) * x_scale)
+// for the 256 codes, computed in double and stored as float, where `shift` scales the largest
+// value so that a sum of `extent` entries stays far below FLT_MAX. For int8 inputs the entry of
+// code i is stored at uint8(i - 128). The hardware keeps it as a lookup table of the program.
+std::vector<float> softmax_exp_table(float x_scale, int64_t extent, bool is_signed);
 
 }  // namespace cimtlm::graph

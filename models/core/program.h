@@ -94,6 +94,8 @@ struct ConvGeometry {
 //   Rows:        input is [M, K]; vector m is row m, elements [first_element, +count).
 //   ConvPatches: input is [C, H, W]; vector p is the receptive field of output position p,
 //                flattened as (channel, kh, kw) within the group; elements [first, +count).
+// With `element_index`, element r of a vector is element element_index[r] instead (rows of a
+// pruned layer whose weights are all zero take no array rows: the tile holds only the others).
 // Padding positions hold the input zero point (they contribute nothing).
 struct VectorSource {
   enum class Kind : uint8_t { Rows, ConvPatches };
@@ -101,14 +103,15 @@ struct VectorSource {
   TensorRef input;
   int64_t first_element = 0;
   int64_t element_count = 0;
+  std::shared_ptr<const std::vector<int64_t>> element_index;
   int64_t first_vector = 0;
   int64_t vector_count = 0;
   ConvGeometry conv;  // ConvPatches only
 };
 
-// Run input vectors through the weight tile loaded in `macro`. Writes int32 partial sums
-// [vector_count, cols] at `accumulator` (the arithmetic unit's accumulator memory), adding to
-// what is there when `accumulate` is set.
+// Run input vectors through the weight tile loaded in `macro`. Writes partial sums
+// [vector_count, cols] from entry `accumulator` of the arithmetic unit's accumulator memory (an
+// entry is accumulator_bits wide), adding to what is there when `accumulate` is set.
 struct CimMatmul {
   int macro = 0;
   VectorSource source;
@@ -119,6 +122,11 @@ struct CimMatmul {
   int64_t accumulator_stride = 0;  // int32 elements between consecutive vectors (>= cols)
   int64_t column_offset = 0;       // first accumulator column written by this tile
   bool accumulate = false;
+  // Batched accumulation with rescaling (the memory-saving schedule of the seed "OPTIMIZATION OF
+  // MEMORY USE"): the tile's partial sums are divided by 2^rescale_shift (round half to even)
+  // and accumulated saturating at accumulator_bits, so a narrower accumulator holds them.
+  int rescale_shift = 0;
+  int accumulator_bits = 32;
   std::string layer;
 };
 
@@ -140,9 +148,14 @@ struct Requantize {
   int64_t out_vector_stride = 1;
   int64_t out_column_stride = 1;
   int64_t out_column_offset = 0;
-  // Batched accumulation (ARCHITECTURE: memory-saving schedules): a right shift applied with
-  // round-half-even to partial sums before they are stored narrower. 0 = exact.
+  // Batched accumulation with rescaling: the accumulators hold partial sums divided by
+  // 2^rescale_shift in entries of accumulator_bits (see CimMatmul); they are scaled back before
+  // the bias is added. 0 and 32 = exact.
   int rescale_shift = 0;
+  int accumulator_bits = 32;
+  // With `column_index`, accumulator column c is output column column_index[c] (pruned layers
+  // keep only the output channels that have weights in the array).
+  std::shared_ptr<const std::vector<int64_t>> column_index;
   // No tile contributed (every weight tile of these columns is zero and was compacted away):
   // the accumulator is taken as zero, the outputs are bias only.
   bool zero_accumulator = false;
@@ -157,12 +170,14 @@ struct Lookup {
   std::string layer;
 };
 
-// Quantized element-wise binary op with ONNX QLinearAdd/QLinearMul semantics computed in
-// float32:  y = sat(round((op(sa*(a-za), sb*(b-zb))) / sy) + zy).  `b` broadcasts when its
-// element count divides a's (per-channel or scalar) along the trailing `b_inner` elements.
+// Quantized element-wise binary op, as onnxruntime computes the fused QLinearAdd / QLinearMul
+// (compiler/graph/kernels_quantized.cpp states the arithmetic). `b` broadcasts when its element
+// count divides a's (per-channel or scalar) along the trailing `b_inner` elements.
 struct Eltwise {
   enum class Op : uint8_t { Add, Mul };
   Op op = Op::Add;
+  // Mul only: exact integer product scaled once (fused QLinearMul), or the float island.
+  bool integer_product = true;
   TensorRef a, b, output;
   float a_scale = 1, b_scale = 1, y_scale = 1;
   int32_t a_zero_point = 0, b_zero_point = 0, y_zero_point = 0;
@@ -179,19 +194,27 @@ struct Pool {
   int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int64_t dilation_h = 1, dilation_w = 1;
-  bool count_include_pad = false;
-  // Average pools requantize: y = sat(round(sa/sy * mean(x - za)) + zy) in float32.
+  bool count_include_pad = false;  // divide by kernel_h * kernel_w (else by the clipped window)
+  // Average pools: the float mean of the window's sa * (x - za), y = sat(cvt(mean / sy + zy));
+  // global average pools: an integer sum requantized by sa / (sy * N) (onnxruntime's fused
+  // QLinearAveragePool / QLinearGlobalAveragePool).
   float input_scale = 1, output_scale = 1;
   int32_t input_zero_point = 0, output_zero_point = 0;
   std::string layer;
 };
 
-// Softmax over the last axis of [rows, cols]: dequantize (or read float), softmax in float32,
-// quantize (or write float).
+// Softmax along an axis (the input seen as [outer, extent, inner]), as onnxruntime's QLinearSoftmax: exponentials from
+// a 256-entry table indexed by the distance to the row's maximum code, then
+// q = nearbyint(e * output_reciprocal / sum) + zy. A float output dequantizes and computes
+// exp(x - max) * (1 / sum) in float32 instead.
 struct Softmax {
   TensorRef input, output;
+  int64_t extent = 1;  // elements along the softmax axis
+  int64_t inner = 1;   // elements between two consecutive entries of the axis (1: last axis)
   float input_scale = 1, output_scale = 1;
   int32_t input_zero_point = 0, output_zero_point = 0;
+  std::shared_ptr<const std::vector<float>> exp_table;  // 8-bit outputs
+  float output_reciprocal = 1;  // floor(1 / output_scale)
   std::string layer;
 };
 
