@@ -38,7 +38,8 @@ bool intersect(const Group& a, const Group& b) {
 
 }  // namespace
 
-MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, const MemoryPlanOptions& options) {
+MemoryPlan plan_memory(const std::vector<BufferRequest>& requests,
+                       const MemoryPlanOptions& options) {
   const int count = static_cast<int>(requests.size());
   int steps = options.steps;
   if (steps <= 0) {
@@ -53,9 +54,9 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, const MemoryP
     for (int hops = 0; requests[static_cast<size_t>(at)].alias_of >= 0; ++hops) {
       const int next = requests[static_cast<size_t>(at)].alias_of;
       if (next >= count || next == at || hops > count) {
-        throw std::invalid_argument("plan_memory: request '" + requests[static_cast<size_t>(i)].name +
-                                    "' aliases an invalid request (index " + std::to_string(next) +
-                                    " or a cycle)");
+        throw std::invalid_argument(
+            "plan_memory: request '" + requests[static_cast<size_t>(i)].name +
+            "' aliases an invalid request (index " + std::to_string(next) + " or a cycle)");
       }
       at = next;
     }
@@ -88,8 +89,10 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, const MemoryP
     Group& group = groups[static_cast<size_t>(g)];
     group.size = std::max(group.size, align_up(request.bytes, options.alignment_bytes));
     if (request.first_step <= request.last_step) {
-      hull[static_cast<size_t>(g)].first = std::min(hull[static_cast<size_t>(g)].first, request.first_step);
-      hull[static_cast<size_t>(g)].last = std::max(hull[static_cast<size_t>(g)].last, request.last_step);
+      hull[static_cast<size_t>(g)].first =
+          std::min(hull[static_cast<size_t>(g)].first, request.first_step);
+      hull[static_cast<size_t>(g)].last =
+          std::max(hull[static_cast<size_t>(g)].last, request.last_step);
     } else {
       group.ranges.push_back({request.first_step, steps - 1});
       group.ranges.push_back({0, request.last_step});
@@ -97,7 +100,8 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, const MemoryP
   }
   for (size_t g = 0; g < groups.size(); ++g) {
     if (hull[g].first <= hull[g].last) groups[g].ranges.push_back(hull[g]);
-    for (const StepRange& range : groups[g].ranges) groups[g].earliest = std::min(groups[g].earliest, range.first);
+    for (const StepRange& range : groups[g].ranges)
+      groups[g].earliest = std::min(groups[g].earliest, range.first);
   }
 
   // Greedy by size: largest first (ties: earliest live, then request order).
@@ -114,7 +118,8 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, const MemoryP
     if (group.size == 0) continue;
     std::vector<std::pair<uint64_t, uint64_t>> busy;  // (offset, size) of live-overlapping buffers
     for (size_t other : placed) {
-      if (intersect(group, groups[other])) busy.emplace_back(groups[other].offset, groups[other].size);
+      if (intersect(group, groups[other]))
+        busy.emplace_back(groups[other].offset, groups[other].size);
     }
     std::sort(busy.begin(), busy.end());
     uint64_t candidate = 0;
@@ -128,7 +133,8 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, const MemoryP
   }
   plan.offsets.resize(static_cast<size_t>(count));
   for (int i = 0; i < count; ++i) {
-    plan.offsets[static_cast<size_t>(i)] = groups[static_cast<size_t>(group_of[static_cast<size_t>(i)])].offset;
+    plan.offsets[static_cast<size_t>(i)] =
+        groups[static_cast<size_t>(group_of[static_cast<size_t>(i)])].offset;
   }
   // Live bytes per step (each group's ranges merged first: a wrapping view may overlap its hull).
   std::vector<int64_t> delta(static_cast<size_t>(steps) + 1, 0);
@@ -154,18 +160,24 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests, const MemoryP
   return plan;
 }
 
-std::vector<CoreActivationPlan> plan_core_activations(const graph::Graph& graph,
-                                                      const ValueBytes& bytes,
-                                                      const std::vector<int>& order,
-                                                      const std::vector<int>& core_of_node,
-                                                      int cores,
-                                                      const CoreActivationOptions& options) {
-  if (core_of_node.size() != graph.nodes.size()) {
-    throw std::invalid_argument("plan_core_activations: core_of_node has " +
-                                std::to_string(core_of_node.size()) + " entries for " +
+std::vector<CoreActivationPlan> plan_core_activations(
+    const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
+    const std::vector<int>& core_of_node, int cores, const CoreActivationOptions& options) {
+  std::vector<std::vector<int>> cores_of_node;
+  for (int core : core_of_node) cores_of_node.push_back({core});
+  return plan_core_activations(graph, bytes, order, cores_of_node, cores, options);
+}
+
+std::vector<CoreActivationPlan> plan_core_activations(
+    const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
+    const std::vector<std::vector<int>>& cores_of_node, int cores,
+    const CoreActivationOptions& options, const std::vector<ScratchBuffer>& scratch) {
+  if (cores_of_node.size() != graph.nodes.size()) {
+    throw std::invalid_argument("plan_core_activations: cores_of_node has " +
+                                std::to_string(cores_of_node.size()) + " entries for " +
                                 std::to_string(graph.nodes.size()) + " nodes");
   }
-  // Where every value comes from: the core of its producer, -1 for a graph input; views of
+  // Where every value comes from: the home core of its producer, -1 for a graph input; views of
   // constants live in weight memory and are skipped.
   std::map<std::string, int> origin_core;
   std::map<std::string, std::string> view_source;  // view value -> the value it views
@@ -175,13 +187,19 @@ std::vector<CoreActivationPlan> plan_core_activations(const graph::Graph& graph,
   }
   std::vector<std::vector<int>> nodes_of_core(static_cast<size_t>(std::max(cores, 0)));
   for (int node : order) {
-    const int core = core_of_node.at(static_cast<size_t>(node));
-    if (core < 0 || core >= cores) {
+    const auto& node_cores = cores_of_node.at(static_cast<size_t>(node));
+    if (node_cores.empty()) {
       throw std::invalid_argument("plan_core_activations: node " + std::to_string(node) +
-                                  " is on core " + std::to_string(core) + " of " +
-                                  std::to_string(cores));
+                                  " has no core");
     }
-    nodes_of_core[static_cast<size_t>(core)].push_back(node);
+    for (int core : node_cores) {
+      if (core < 0 || core >= cores) {
+        throw std::invalid_argument("plan_core_activations: node " + std::to_string(node) +
+                                    " is on core " + std::to_string(core) + " of " +
+                                    std::to_string(cores));
+      }
+      nodes_of_core[static_cast<size_t>(core)].push_back(node);
+    }
     const graph::Node& n = graph.nodes.at(static_cast<size_t>(node));
     const bool view = options.views_share_buffers && is_view_op(n) && n.has_input(0);
     for (const auto& output : n.outputs) {
@@ -193,7 +211,7 @@ std::vector<CoreActivationPlan> plan_core_activations(const graph::Graph& graph,
         }
         view_source[output] = n.inputs[0];
       }
-      origin_core[output] = core;
+      origin_core[output] = node_cores.front();
     }
   }
   std::set<std::string> graph_outputs;
@@ -213,13 +231,16 @@ std::vector<CoreActivationPlan> plan_core_activations(const graph::Graph& graph,
     plan.nodes = nodes_of_core[static_cast<size_t>(core)];
     const int steps = static_cast<int>(plan.nodes.size());
     if (steps == 0) continue;
+    const bool whole_when_written_remotely = options.received == ReceivedLifetime::WholeProgram;
     std::map<std::string, int> request_of;
-    auto request = [&](const std::string& value, int first, int last, int alias_of) {
-      request_of[value] = static_cast<int>(plan.requests.size());
-      plan.requests.push_back({value, size_of(value), first, last, alias_of});
+    auto request = [&](const std::string& name, uint64_t size, int first, int last, int alias_of) {
+      request_of[name] = static_cast<int>(plan.requests.size());
+      plan.requests.push_back({name, size, first, last, alias_of});
     };
     for (int step = 0; step < steps; ++step) {
-      const graph::Node& node = graph.nodes[static_cast<size_t>(plan.nodes[static_cast<size_t>(step)])];
+      const int index = plan.nodes[static_cast<size_t>(step)];
+      const graph::Node& node = graph.nodes[static_cast<size_t>(index)];
+      const auto& node_cores = cores_of_node[static_cast<size_t>(index)];
       for (const auto& input : node.inputs) {
         if (input.empty() || graph.is_initializer(input) || constants.count(input)) continue;
         auto found = request_of.find(input);
@@ -234,22 +255,32 @@ std::vector<CoreActivationPlan> plan_core_activations(const graph::Graph& graph,
                                         " before the producer of '" + input + "'");
           }
           // A graph input (written once by the host) or a value sent by another core.
-          const bool whole = origin->second < 0 || options.received == ReceivedLifetime::WholeProgram;
-          request(input, 0, whole ? steps - 1 : step, -1);
+          const bool whole = origin->second < 0 || whole_when_written_remotely;
+          request(input, size_of(input), 0, whole ? steps - 1 : step, -1);
           continue;
         }
         BufferRequest& buffer = plan.requests[static_cast<size_t>(found->second)];
         buffer.last_step = std::max(buffer.last_step, step);
       }
+      const bool home = node_cores.front() == core;
       for (const auto& output : node.outputs) {
         if (output.empty() || constants.count(output)) continue;
-        const int last = graph_outputs.count(output) ? steps - 1 : step;
-        auto source = view_source.find(output);
-        if (source != view_source.end()) {
-          request(output, step, last, request_of.at(source->second));
-        } else {
-          request(output, step, last, -1);
+        if (!home) {  // a slice computed here and sent to the home core
+          request(output + ".slice", size_of(output), step, step, -1);
+          continue;
         }
+        // Other cores write their slices of a partitioned node's output here.
+        const bool written_remotely = node_cores.size() > 1;
+        const int first = written_remotely ? 0 : step;
+        int last = graph_outputs.count(output) ? steps - 1 : step;
+        if (written_remotely && whole_when_written_remotely) last = steps - 1;
+        auto source = view_source.find(output);
+        request(output, size_of(output), first, last,
+                source != view_source.end() ? request_of.at(source->second) : -1);
+      }
+      for (const ScratchBuffer& buffer : scratch) {
+        if (buffer.node == index && buffer.core == core)
+          request(buffer.name, buffer.bytes, step, step, -1);
       }
     }
     MemoryPlanOptions memory;

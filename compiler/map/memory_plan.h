@@ -71,6 +71,15 @@ struct CoreActivationOptions {
   ReceivedLifetime received = ReceivedLifetime::WholeProgram;
 };
 
+// A temporary the mapper needs on `core` while it emits `node` (e.g. a requantized Concat input):
+// live at that node's step only.
+struct ScratchBuffer {
+  int node = 0;  // index into graph.nodes
+  int core = 0;
+  std::string name;
+  uint64_t bytes = 0;
+};
+
 // One core's activation buffers. Steps are the indices of the core's nodes in the node order.
 // - a value produced on the core: from its producer's step to its last local reader; to the last
 //   step when it is a graph output (the host reads it after the run); a Send to another core
@@ -78,22 +87,31 @@ struct CoreActivationOptions {
 // - a value received from another core: ReceivedLifetime;
 // - a graph input read on the core: the whole program (the host writes it once, before the
 //   first inference);
-// - a view shares its input's buffer on the same core (both values map to the same offset).
+// - a view shares its input's buffer on the same core (both values map to the same offset);
+// - a node computed on several cores (a partitioned CIM layer, home core first): each other core
+//   writes its slice into a buffer "<value>.slice" live at its step, and sends it to the home
+//   core, whose output buffer is then written by other cores: ReceivedLifetime again, up to its
+//   last local reader.
 struct CoreActivationPlan {
   int core = 0;
   std::vector<int> nodes;               // graph nodes on this core, in execution order
   std::vector<BufferRequest> requests;  // as given to plan_memory
   MemoryPlan plan;
-  std::map<std::string, uint64_t> offset_of_value;  // arena offset of every value on the core
+  // Arena offset of every buffer on the core by name: values (views included), "<value>.slice"
+  // and scratch buffers.
+  std::map<std::string, uint64_t> offset_of_value;
 };
 
-// `order`: the node order (indices into graph.nodes, topological); `core_of_node`: the core of
-// every node (indexed like graph.nodes); one plan per core 0..cores-1 (empty for idle cores).
-std::vector<CoreActivationPlan> plan_core_activations(const graph::Graph& graph,
-                                                      const ValueBytes& bytes,
-                                                      const std::vector<int>& order,
-                                                      const std::vector<int>& core_of_node,
-                                                      int cores,
-                                                      const CoreActivationOptions& options = {});
+// `order`: the node order (indices into graph.nodes, topological); `cores_of_node`: for every
+// node (indexed like graph.nodes) the cores that compute it, the home core first. One plan per
+// core 0..cores-1 (empty for idle cores).
+std::vector<CoreActivationPlan> plan_core_activations(
+    const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
+    const std::vector<std::vector<int>>& cores_of_node, int cores,
+    const CoreActivationOptions& options = {}, const std::vector<ScratchBuffer>& scratch = {});
+// Every node on one core.
+std::vector<CoreActivationPlan> plan_core_activations(
+    const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
+    const std::vector<int>& core_of_node, int cores, const CoreActivationOptions& options = {});
 
 }  // namespace cimtlm::map

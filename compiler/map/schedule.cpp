@@ -18,7 +18,9 @@ uint64_t round_up(uint64_t bytes, uint64_t alignment) {
   return (bytes + alignment - 1) / alignment * alignment;
 }
 
-uint64_t saturating_minus(uint64_t value, uint64_t minus) { return value > minus ? value - minus : 0; }
+uint64_t saturating_minus(uint64_t value, uint64_t minus) {
+  return value > minus ? value - minus : 0;
+}
 
 // The graph seen as buffers (views merged into their input's buffer) and node dependencies.
 struct ActivationModel {
@@ -81,9 +83,8 @@ ActivationModel build_model(const graph::Graph& graph, const ValueBytes& bytes,
   }
   for (int index = 0; index < model.node_count; ++index) {
     const graph::Node& node = graph.nodes[static_cast<size_t>(index)];
-    model.node_names.push_back(node.name.empty() ? (node.outputs.empty() ? node.op_type
-                                                                          : node.outputs[0])
-                                                 : node.name);
+    model.node_names.push_back(
+        node.name.empty() ? (node.outputs.empty() ? node.op_type : node.outputs[0]) : node.name);
     for (const auto& input : node.inputs) {
       if (input.empty() || graph.is_initializer(input) || constant_views.count(input)) continue;
       auto buffer = buffer_of.find(input);
@@ -123,7 +124,8 @@ ActivationModel build_model(const graph::Graph& graph, const ValueBytes& bytes,
   }
   for (const auto& output : graph.outputs) {
     auto buffer = buffer_of.find(output.name);
-    if (buffer != buffer_of.end()) model.buffer_graph_output[static_cast<size_t>(buffer->second)] = 1;
+    if (buffer != buffer_of.end())
+      model.buffer_graph_output[static_cast<size_t>(buffer->second)] = 1;
   }
   for (auto& list : model.uses) std::sort(list.begin(), list.end());
   for (auto& list : model.buffer_consumers) std::sort(list.begin(), list.end());
@@ -148,7 +150,8 @@ std::vector<int> positions_of(const ActivationModel& model, const std::vector<in
     for (int successor : model.successors[static_cast<size_t>(node)]) {
       if (position[static_cast<size_t>(successor)] < position[static_cast<size_t>(node)]) {
         throw std::invalid_argument("schedule: the order runs '" + model.node_names[successor] +
-                                    "' before its input's producer '" + model.node_names[node] + "'");
+                                    "' before its input's producer '" + model.node_names[node] +
+                                    "'");
       }
     }
   }
@@ -331,12 +334,14 @@ class Planner {
     for (int buffer : b.escaping) {
       graph_output = graph_output || model_.buffer_graph_output[static_cast<size_t>(buffer)];
       for (int consumer : model_.buffer_consumers[static_cast<size_t>(buffer)]) {
-        if (!std::binary_search(b.nodes.begin(), b.nodes.end(), consumer)) add_unique(consumers, consumer);
+        if (!std::binary_search(b.nodes.begin(), b.nodes.end(), consumer))
+          add_unique(consumers, consumer);
       }
     }
     std::sort(consumers.begin(), consumers.end());
     std::vector<std::string> names;
-    for (int consumer : consumers) names.push_back(model_.node_names[static_cast<size_t>(consumer)]);
+    for (int consumer : consumers)
+      names.push_back(model_.node_names[static_cast<size_t>(consumer)]);
     if (graph_output) names.push_back("output");
     return joined(names);
   }
@@ -347,8 +352,8 @@ class Planner {
 
  private:
   struct ChildContext {
-    uint64_t offset = 0;      // bytes live during the child besides its own buffers and inputs
-    std::vector<int> dying;   // the child's inputs whose last reader is inside the child
+    uint64_t offset = 0;     // bytes live during the child besides its own buffers and inputs
+    std::vector<int> dying;  // the child's inputs whose last reader is inside the child
   };
 
   uint64_t bytes(int buffer) const { return model_.buffer_bytes[static_cast<size_t>(buffer)]; }
@@ -417,12 +422,14 @@ class Planner {
   }
 
   std::vector<std::vector<int>> connected_components(const std::vector<int>& nodes) {
-    for (size_t i = 0; i < nodes.size(); ++i) membership_[static_cast<size_t>(nodes[i])] = static_cast<int>(i) + 1;
+    for (size_t i = 0; i < nodes.size(); ++i)
+      membership_[static_cast<size_t>(nodes[i])] = static_cast<int>(i) + 1;
     std::vector<int> parent(nodes.size());
     std::iota(parent.begin(), parent.end(), 0);
     auto find = [&](int x) {
       while (parent[static_cast<size_t>(x)] != x) {
-        parent[static_cast<size_t>(x)] = parent[static_cast<size_t>(parent[static_cast<size_t>(x)])];
+        parent[static_cast<size_t>(x)] =
+            parent[static_cast<size_t>(parent[static_cast<size_t>(x)])];
         x = parent[static_cast<size_t>(x)];
       }
       return x;
@@ -436,7 +443,8 @@ class Planner {
       }
     }
     std::map<int, std::vector<int>> by_root;  // roots ascending = components by first node
-    for (size_t i = 0; i < nodes.size(); ++i) by_root[find(static_cast<int>(i))].push_back(nodes[i]);
+    for (size_t i = 0; i < nodes.size(); ++i)
+      by_root[find(static_cast<int>(i))].push_back(nodes[i]);
     for (int node : nodes) membership_[static_cast<size_t>(node)] = 0;
     std::vector<std::vector<int>> components;
     for (auto& entry : by_root) components.push_back(std::move(entry.second));
@@ -451,7 +459,8 @@ class Planner {
   // accounted for exactly by the evaluation).
   std::vector<char> cut_nodes(const std::vector<int>& nodes) {
     const int count = static_cast<int>(nodes.size());
-    for (int i = 0; i < count; ++i) membership_[static_cast<size_t>(nodes[static_cast<size_t>(i)])] = i + 1;
+    for (int i = 0; i < count; ++i)
+      membership_[static_cast<size_t>(nodes[static_cast<size_t>(i)])] = i + 1;
     int last_entry = -1;
     int first_exit = count;
     std::vector<int> reach(static_cast<size_t>(count), -1);  // furthest successor inside
@@ -539,7 +548,8 @@ class Planner {
       delta[static_cast<size_t>(first)] += static_cast<int64_t>(bytes(buffer));
       delta[static_cast<size_t>(end) + 1] -= static_cast<int64_t>(bytes(buffer));
     };
-    for (int buffer : b.inputs) add(buffer, 0, contains(dying, buffer) ? last_reader(buffer, 0) : last);
+    for (int buffer : b.inputs)
+      add(buffer, 0, contains(dying, buffer) ? last_reader(buffer, 0) : last);
     for (int buffer : b.produced) {
       const int first = step_of.at(model_.buffer_producer[static_cast<size_t>(buffer)]);
       add(buffer, first, contains(b.escaping, buffer) ? last : last_reader(buffer, first));
@@ -574,7 +584,8 @@ class Planner {
     }
     for (size_t k = 0; k < b.children.size(); ++k) {
       const Block& child = block(b.children[k]);
-      for (int buffer : child.produced) touched[index_of.at(buffer)].producer_child = static_cast<int>(k);
+      for (int buffer : child.produced)
+        touched[index_of.at(buffer)].producer_child = static_cast<int>(k);
       for (int buffer : child.inputs) touched[index_of.at(buffer)].last_child = static_cast<int>(k);
     }
     std::vector<ChildContext> contexts(b.children.size());
@@ -590,7 +601,8 @@ class Planner {
           continue;
         }
         if (touch.producer_child > position) continue;
-        if (touch.survives || touch.last_child > position) contexts[k].offset += bytes(touch.buffer);
+        if (touch.survives || touch.last_child > position)
+          contexts[k].offset += bytes(touch.buffer);
       }
       std::sort(contexts[k].dying.begin(), contexts[k].dying.end());
     }
@@ -649,7 +661,8 @@ class Planner {
       // branch depends only on the set run before it, so best[S] = min over the last branch i of
       // max(best[S - i], cost(i after S - i)).
       const uint32_t full = (1u << branches) - 1;
-      std::vector<uint64_t> best(static_cast<size_t>(full) + 1, std::numeric_limits<uint64_t>::max());
+      std::vector<uint64_t> best(static_cast<size_t>(full) + 1,
+                                 std::numeric_limits<uint64_t>::max());
       std::vector<int> last(static_cast<size_t>(full) + 1, -1);
       best[0] = 0;
       std::vector<char> done(static_cast<size_t>(branches), 0);
@@ -666,7 +679,8 @@ class Planner {
         }
       }
       evaluation.peak = best[full];
-      for (uint32_t set = full; set != 0; set &= ~(1u << last[set])) evaluation.order.push_back(last[set]);
+      for (uint32_t set = full; set != 0; set &= ~(1u << last[set]))
+        evaluation.order.push_back(last[set]);
       std::reverse(evaluation.order.begin(), evaluation.order.end());
       evaluation.method = "exact";
       return evaluation;
@@ -686,7 +700,8 @@ class Planner {
       }
       const int child = b.children[static_cast<size_t>(i)];
       const uint64_t peak = evaluate(child, own_dying).peak;
-      keyed.emplace_back(static_cast<int64_t>(peak) - static_cast<int64_t>(block(child).escaping_bytes), i);
+      keyed.emplace_back(
+          static_cast<int64_t>(peak) - static_cast<int64_t>(block(child).escaping_bytes), i);
     }
     std::stable_sort(keyed.begin(), keyed.end(),
                      [](const auto& a, const auto& c) { return a.first > c.first; });
@@ -764,7 +779,8 @@ class Planner {
       if (budget) child_budget = saturating_minus(limit, context.offset);
       const size_t start = order.size();
       assemble(b.children[static_cast<size_t>(branch)], context.dying, child_budget, order);
-      decisions_[index].branch_nodes[static_cast<size_t>(branch)].assign(order.begin() + static_cast<std::ptrdiff_t>(start), order.end());
+      decisions_[index].branch_nodes[static_cast<size_t>(branch)].assign(
+          order.begin() + static_cast<std::ptrdiff_t>(start), order.end());
       done[static_cast<size_t>(branch)] = 1;
     }
     decisions_[index].end = order.size();
@@ -842,7 +858,8 @@ ScheduleResult plan_schedule(const graph::Graph& graph, const ValueBytes& bytes,
     result.branch_order.clear();
   };
   auto finish_target = [&]() {
-    result.target_met = !options.memory_target_bytes || result.peak_bytes <= *options.memory_target_bytes;
+    result.target_met =
+        !options.memory_target_bytes || result.peak_bytes <= *options.memory_target_bytes;
   };
   if (model.node_count == 0 ||
       (options.memory_target_bytes && result.naive_peak_bytes <= *options.memory_target_bytes)) {
@@ -881,13 +898,16 @@ ScheduleResult plan_schedule(const graph::Graph& graph, const ValueBytes& bytes,
     report.method = decision.method;
     report.peak_bytes = max_of(live, decision.begin, decision.end);
     // The same schedule with this region's branches in the graph's order.
-    std::vector<int> naive_region(result.node_order.begin(),
-                                  result.node_order.begin() + static_cast<std::ptrdiff_t>(decision.begin));
-    for (const auto& nodes : decision.branch_nodes) naive_region.insert(naive_region.end(), nodes.begin(), nodes.end());
+    std::vector<int> naive_region(
+        result.node_order.begin(),
+        result.node_order.begin() + static_cast<std::ptrdiff_t>(decision.begin));
+    for (const auto& nodes : decision.branch_nodes)
+      naive_region.insert(naive_region.end(), nodes.begin(), nodes.end());
     naive_region.insert(naive_region.end(),
                         result.node_order.begin() + static_cast<std::ptrdiff_t>(decision.end),
                         result.node_order.end());
-    report.naive_peak_bytes = max_of(live_per_step(model, naive_region), decision.begin, decision.end);
+    report.naive_peak_bytes =
+        max_of(live_per_step(model, naive_region), decision.begin, decision.end);
     std::vector<std::string> names;
     for (int branch : report.order) names.push_back(report.branches[static_cast<size_t>(branch)]);
     if (!result.branch_order.empty()) result.branch_order += "; ";

@@ -77,7 +77,7 @@ struct BranchDecision {
 };
 
 struct ScheduleResult {
-  std::vector<int> node_order;           // indices into graph.nodes, a topological order
+  std::vector<int> node_order;            // indices into graph.nodes, a topological order
   std::vector<BranchDecision> decisions;  // one per parallel region, in schedule order
   uint64_t peak_bytes = 0;                // peak live activation bytes of node_order
   uint64_t naive_peak_bytes = 0;          // ... of the graph's own node order

@@ -42,7 +42,8 @@ class GraphBuilder {
     return *this;
   }
   GraphBuilder& constant(const std::string& name, uint64_t bytes) {
-    graph_.initializers[name] = graph::Tensor(graph::DataType::UInt8, {static_cast<int64_t>(bytes)});
+    graph_.initializers[name] =
+        graph::Tensor(graph::DataType::UInt8, {static_cast<int64_t>(bytes)});
     return *this;
   }
   GraphBuilder& output(const std::string& name) {
@@ -99,11 +100,13 @@ inline bool is_topological(const graph::Graph& graph, const std::vector<int>& or
   std::set<std::string> available;
   for (const auto& input : graph.inputs) available.insert(input.name);
   for (int node : order) {
-    if (node < 0 || node >= static_cast<int>(order.size()) || seen[static_cast<size_t>(node)]++) return false;
+    if (node < 0 || node >= static_cast<int>(order.size()) || seen[static_cast<size_t>(node)]++)
+      return false;
     for (const auto& input : graph.nodes[static_cast<size_t>(node)].inputs) {
       if (!input.empty() && !graph.is_initializer(input) && !available.count(input)) return false;
     }
-    for (const auto& output : graph.nodes[static_cast<size_t>(node)].outputs) available.insert(output);
+    for (const auto& output : graph.nodes[static_cast<size_t>(node)].outputs)
+      available.insert(output);
   }
   return true;
 }
@@ -139,7 +142,8 @@ inline uint64_t global_optimum(const graph::Graph& graph, const ValueBytes& byte
     uint64_t bytes;
   };
   std::map<std::string, Value> values;
-  for (const auto& input : graph.inputs) values[input.name] = {-1, 0, outputs.count(input.name) != 0, bytes.at(input.name)};
+  for (const auto& input : graph.inputs)
+    values[input.name] = {-1, 0, outputs.count(input.name) != 0, bytes.at(input.name)};
   for (int v = 0; v < n; ++v) {
     for (const auto& output : graph.nodes[static_cast<size_t>(v)].outputs) {
       values[output] = {v, 0, outputs.count(output) != 0, bytes.at(output)};
@@ -188,8 +192,8 @@ struct SpGraph {
   // Structure for the enumeration: a tree of sequences and parallels over node indices.
   struct Item {
     bool parallel = false;
-    int node = -1;                             // a leaf
-    std::vector<std::vector<Item>> branches;   // a parallel: branches, each a sequence
+    int node = -1;                            // a leaf
+    std::vector<std::vector<Item>> branches;  // a parallel: branches, each a sequence
   };
   std::vector<Item> root;  // a sequence
 };
@@ -211,7 +215,8 @@ class SpGenerator {
       current.push_back(name);
     }
     sp.root = sequence(max_depth, current, 4);
-    for (const auto& value : current) sp.graph.outputs.push_back({value, graph::DataType::UInt8, {}});
+    for (const auto& value : current)
+      sp.graph.outputs.push_back({value, graph::DataType::UInt8, {}});
     return sp;
   }
 
@@ -279,7 +284,9 @@ class SpGenerator {
       for (const auto& value : current) {
         if (random_.uniform() < 0.6) reads.push_back(value);
       }
-      if (reads.empty()) reads.push_back(current[static_cast<size_t>(random_.uniform_int(0, static_cast<int64_t>(current.size()) - 1))]);
+      if (reads.empty())
+        reads.push_back(current[static_cast<size_t>(
+            random_.uniform_int(0, static_cast<int64_t>(current.size()) - 1))]);
       item.branches.push_back(sequence(depth - 1, reads, 2));
       joined.insert(joined.end(), reads.begin(), reads.end());
     }
@@ -396,7 +403,8 @@ inline bool for_each_topological_order(const graph::Graph& graph, uint64_t limit
     for (int v = 0; v < n; ++v) {
       if (done[static_cast<size_t>(v)]) continue;
       bool ready = true;
-      for (int p : predecessors[static_cast<size_t>(v)]) ready = ready && done[static_cast<size_t>(p)];
+      for (int p : predecessors[static_cast<size_t>(v)])
+        ready = ready && done[static_cast<size_t>(p)];
       if (!ready) continue;
       done[static_cast<size_t>(v)] = 1;
       order.push_back(v);
@@ -427,7 +435,8 @@ inline GraphBuilder random_dag(uint64_t seed, int nodes) {
     for (int r = 0; r < count; ++r) {
       // Favour recent values so that chains and forks appear.
       const int64_t span = std::min<int64_t>(static_cast<int64_t>(values.size()), 6);
-      const auto& value = values[values.size() - 1 - static_cast<size_t>(random.uniform_int(0, span - 1))];
+      const auto& value =
+          values[values.size() - 1 - static_cast<size_t>(random.uniform_int(0, span - 1))];
       if (std::find(reads.begin(), reads.end(), value) == reads.end()) reads.push_back(value);
     }
     for (const auto& value : reads) read.insert(value);

@@ -28,7 +28,8 @@ uint64_t aligned(uint64_t bytes, uint64_t alignment) {
 }
 
 int root_of(const std::vector<BufferRequest>& requests, int i) {
-  while (requests[static_cast<size_t>(i)].alias_of >= 0) i = requests[static_cast<size_t>(i)].alias_of;
+  while (requests[static_cast<size_t>(i)].alias_of >= 0)
+    i = requests[static_cast<size_t>(i)].alias_of;
   return i;
 }
 
@@ -41,12 +42,14 @@ void expect_valid(const std::vector<BufferRequest>& requests, const MemoryPlan& 
   std::vector<std::vector<char>> live(static_cast<size_t>(count));
   std::vector<uint64_t> size(static_cast<size_t>(count), 0);
   // The union of a buffer's requests (aliases) and the hull of its plain ranges.
-  for (int i = 0; i < count; ++i) live[static_cast<size_t>(i)].assign(static_cast<size_t>(steps), 0);
+  for (int i = 0; i < count; ++i)
+    live[static_cast<size_t>(i)].assign(static_cast<size_t>(steps), 0);
   std::vector<int> lo(static_cast<size_t>(count), steps), hi(static_cast<size_t>(count), -1);
   for (int i = 0; i < count; ++i) {
     const int root = root_of(requests, i);
     const auto& r = requests[static_cast<size_t>(i)];
-    size[static_cast<size_t>(root)] = std::max(size[static_cast<size_t>(root)], aligned(r.bytes, alignment));
+    size[static_cast<size_t>(root)] =
+        std::max(size[static_cast<size_t>(root)], aligned(r.bytes, alignment));
     EXPECT_EQ(plan.offsets[static_cast<size_t>(i)], plan.offsets[static_cast<size_t>(root)]);
     EXPECT_EQ(plan.offsets[static_cast<size_t>(i)] % alignment, 0u);
     if (r.first_step <= r.last_step) {
@@ -54,17 +57,21 @@ void expect_valid(const std::vector<BufferRequest>& requests, const MemoryPlan& 
       hi[static_cast<size_t>(root)] = std::max(hi[static_cast<size_t>(root)], r.last_step);
     } else {
       const auto steps_of = live_steps(r, steps);
-      for (int s = 0; s < steps; ++s) live[static_cast<size_t>(root)][static_cast<size_t>(s)] |= steps_of[static_cast<size_t>(s)];
+      for (int s = 0; s < steps; ++s)
+        live[static_cast<size_t>(root)][static_cast<size_t>(s)] |= steps_of[static_cast<size_t>(s)];
     }
   }
   std::vector<uint64_t> per_step(static_cast<size_t>(steps), 0);
   for (int i = 0; i < count; ++i) {
-    for (int s = lo[static_cast<size_t>(i)]; s <= hi[static_cast<size_t>(i)]; ++s) live[static_cast<size_t>(i)][static_cast<size_t>(s)] = 1;
+    for (int s = lo[static_cast<size_t>(i)]; s <= hi[static_cast<size_t>(i)]; ++s)
+      live[static_cast<size_t>(i)][static_cast<size_t>(s)] = 1;
     if (root_of(requests, i) != i) continue;
     for (int s = 0; s < steps; ++s) {
-      if (live[static_cast<size_t>(i)][static_cast<size_t>(s)]) per_step[static_cast<size_t>(s)] += size[static_cast<size_t>(i)];
+      if (live[static_cast<size_t>(i)][static_cast<size_t>(s)])
+        per_step[static_cast<size_t>(s)] += size[static_cast<size_t>(i)];
     }
-    EXPECT_LE(plan.offsets[static_cast<size_t>(i)] + size[static_cast<size_t>(i)], plan.arena_bytes);
+    EXPECT_LE(plan.offsets[static_cast<size_t>(i)] + size[static_cast<size_t>(i)],
+              plan.arena_bytes);
   }
   const uint64_t peak = *std::max_element(per_step.begin(), per_step.end());
   EXPECT_EQ(plan.peak_live_bytes, peak);
@@ -75,12 +82,15 @@ void expect_valid(const std::vector<BufferRequest>& requests, const MemoryPlan& 
       if (root_of(requests, j) != j || size[static_cast<size_t>(j)] == 0) continue;
       bool together = false;
       for (int s = 0; s < steps; ++s) {
-        together = together || (live[static_cast<size_t>(i)][static_cast<size_t>(s)] && live[static_cast<size_t>(j)][static_cast<size_t>(s)]);
+        together = together || (live[static_cast<size_t>(i)][static_cast<size_t>(s)] &&
+                                live[static_cast<size_t>(j)][static_cast<size_t>(s)]);
       }
       if (!together) continue;
-      const uint64_t a = plan.offsets[static_cast<size_t>(i)], b = plan.offsets[static_cast<size_t>(j)];
+      const uint64_t a = plan.offsets[static_cast<size_t>(i)],
+                     b = plan.offsets[static_cast<size_t>(j)];
       EXPECT_TRUE(a + size[static_cast<size_t>(i)] <= b || b + size[static_cast<size_t>(j)] <= a)
-          << requests[static_cast<size_t>(i)].name << " and " << requests[static_cast<size_t>(j)].name << " overlap";
+          << requests[static_cast<size_t>(i)].name << " and "
+          << requests[static_cast<size_t>(j)].name << " overlap";
     }
   }
 }
@@ -143,7 +153,8 @@ TEST(MemoryPlanProperty, RandomRequestsNeverOverlapWhileLive) {
       request.first_step = static_cast<int>(random.uniform_int(0, steps - 1));
       request.last_step = static_cast<int>(random.uniform_int(0, steps - 1));
       const double kind = random.uniform();
-      if (kind < 0.6 && request.last_step < request.first_step) std::swap(request.first_step, request.last_step);
+      if (kind < 0.6 && request.last_step < request.first_step)
+        std::swap(request.first_step, request.last_step);
       if (kind > 0.85 && i > 0) request.alias_of = static_cast<int>(random.uniform_int(0, i - 1));
       requests.push_back(request);
     }
@@ -199,10 +210,10 @@ TEST(CoreActivations, OneCoreHoldsThePeakNotTheSum) {
 TEST(CoreActivations, ReceivedBuffersFollowTheFlowControl) {
   GraphBuilder b;
   b.input("x", 64);
-  b.node("a", {"x"}, {{"a", 256}});      // core 0
-  b.node("b", {"a"}, {{"b", 256}});      // core 1: a is received
-  b.node("c", {"b"}, {{"c", 256}});      // core 1
-  b.node("d", {"c"}, {{"d", 256}});      // core 1
+  b.node("a", {"x"}, {{"a", 256}});  // core 0
+  b.node("b", {"a"}, {{"b", 256}});  // core 1: a is received
+  b.node("c", {"b"}, {{"c", 256}});  // core 1
+  b.node("d", {"c"}, {{"d", 256}});  // core 1
   b.output("d");
   const std::vector<int> cores = {0, 1, 1, 1};
   CoreActivationOptions options;
@@ -228,7 +239,39 @@ TEST(CoreActivations, ReceivedBuffersFollowTheFlowControl) {
   EXPECT_EQ(find(plans[1], "a").last_step, 0);
   EXPECT_EQ(plans[1].plan.peak_live_bytes, 2 * 256u);
   EXPECT_EQ(plans[1].plan.arena_bytes, 2 * 256u);  // c reuses a's bytes
-  for (const auto& plan : plans) expect_valid(plan.requests, plan.plan, static_cast<int>(plan.nodes.size()), 64);
+  for (const auto& plan : plans)
+    expect_valid(plan.requests, plan.plan, static_cast<int>(plan.nodes.size()), 64);
+}
+
+TEST(CoreActivations, PartitionedNodesAndScratchBuffers) {
+  GraphBuilder b;
+  b.input("x", 64);
+  b.node("a", {"x"}, {{"a", 512}});        // core 0
+  b.node("conv", {"a"}, {{"c", 1024}});    // home core 1, slices on core 0
+  b.node("concat", {"c"}, {{"y", 1024}});  // core 1, needs a requantized copy of c
+  b.output("y");
+  const std::vector<std::vector<int>> cores = {{0}, {1, 0}, {1}};
+  const std::vector<ScratchBuffer> scratch = {{2, 1, "c.requantized", 1024}};
+  const auto plans = plan_core_activations(b.graph(), b.bytes(), {0, 1, 2}, cores, 2, {}, scratch);
+  // Core 0: x, a, then its slice of c (a is read there by the slice, then dead).
+  EXPECT_EQ(plans[0].nodes, (std::vector<int>{0, 1}));
+  ASSERT_TRUE(plans[0].offset_of_value.count("c.slice"));
+  EXPECT_EQ(plans[0].requests.back().first_step, 1);
+  EXPECT_EQ(plans[0].requests.back().last_step, 1);
+  // Core 1: a received, c written by core 0 (the whole program), the scratch at the concat.
+  EXPECT_EQ(plans[1].nodes, (std::vector<int>{1, 2}));
+  for (const auto& request : plans[1].requests) {
+    if (request.name == "c") {
+      EXPECT_EQ(std::make_pair(request.first_step, request.last_step), std::make_pair(0, 1));
+    }
+    if (request.name == "c.requantized") {
+      EXPECT_EQ(request.first_step, 1);
+    }
+  }
+  EXPECT_TRUE(plans[1].offset_of_value.count("c.requantized"));
+  EXPECT_EQ(plans[1].plan.peak_live_bytes, 512u + 1024u * 3);  // a, c, c.requantized, y
+  for (const auto& plan : plans)
+    expect_valid(plan.requests, plan.plan, static_cast<int>(plan.nodes.size()), 64);
 }
 
 TEST(CoreActivations, RandomPlacementsAreValid) {
@@ -236,16 +279,21 @@ TEST(CoreActivations, RandomPlacementsAreValid) {
     const GraphBuilder b = testing::random_dag(seed, 12);
     const ScheduleResult schedule = plan_schedule(b.graph(), b.bytes());
     graph::SplitMix64 random(seed);
-    std::vector<int> cores(b.graph().nodes.size());
-    for (int& core : cores) core = static_cast<int>(random.uniform_int(0, 2));
+    std::vector<std::vector<int>> cores(b.graph().nodes.size());
+    for (auto& node_cores : cores) {
+      node_cores = {static_cast<int>(random.uniform_int(0, 2))};
+      if (random.uniform() < 0.2) node_cores.push_back((node_cores[0] + 1) % 3);  // partitioned
+    }
     for (auto lifetime : {ReceivedLifetime::WholeProgram, ReceivedLifetime::FromProgramStart}) {
       CoreActivationOptions options;
       options.received = lifetime;
-      const auto plans = plan_core_activations(b.graph(), b.bytes(), schedule.node_order, cores, 3, options);
+      const auto plans =
+          plan_core_activations(b.graph(), b.bytes(), schedule.node_order, cores, 3, options);
       for (const auto& plan : plans) {
         if (plan.nodes.empty()) continue;
         expect_valid(plan.requests, plan.plan, static_cast<int>(plan.nodes.size()), 64);
-        for (const auto& request : plan.requests) EXPECT_TRUE(plan.offset_of_value.count(request.name));
+        for (const auto& request : plan.requests)
+          EXPECT_TRUE(plan.offset_of_value.count(request.name));
       }
     }
   }

@@ -47,7 +47,10 @@ GraphBuilder inception_block() {
 
 TEST(Schedule, ChainPeakIsTheLargestInputPlusOutput) {
   GraphBuilder b;
-  b.input("x", 100).node("a", {"x"}, {{"a", 300}}).node("b", {"a"}, {{"b", 50}}).node("c", {"b"}, {{"c", 20}});
+  b.input("x", 100)
+      .node("a", {"x"}, {{"a", 300}})
+      .node("b", {"a"}, {{"b", 50}})
+      .node("c", {"b"}, {{"c", 20}});
   b.output("c");
   const auto live = live_bytes_per_step(b.graph(), b.bytes(), {0, 1, 2});
   EXPECT_EQ(live, (std::vector<uint64_t>{400, 350, 70}));
@@ -71,7 +74,8 @@ TEST(Schedule, InceptionBlockRunsTheWidestBranchFirst) {
   const BranchDecision& decision = result.decisions[0];
   EXPECT_EQ(decision.fork, "stem");
   EXPECT_EQ(decision.join, "concat");
-  EXPECT_EQ(decision.branches, (std::vector<std::string>{"b1x1", "b3x3_reduce", "b5x5_reduce", "pool"}));
+  EXPECT_EQ(decision.branches,
+            (std::vector<std::string>{"b1x1", "b3x3_reduce", "b5x5_reduce", "pool"}));
   EXPECT_EQ(decision.order, (std::vector<int>{2, 0, 1, 3}));
   EXPECT_EQ(decision.method, "exact");
   EXPECT_EQ(decision.peak_bytes, 4096u);
@@ -279,20 +283,22 @@ TEST(ScheduleProperty, StructuralEnumerationEqualsFilteredTopologicalOrders) {
     testing::branch_node_sets(sp.root, branches);
     uint64_t filtered = std::numeric_limits<uint64_t>::max();
     uint64_t contiguous_count = 0;
-    const bool complete = testing::for_each_topological_order(sp.graph, 200000, [&](const std::vector<int>& order) {
-      std::vector<int> position(order.size());
-      for (size_t i = 0; i < order.size(); ++i) position[static_cast<size_t>(order[i])] = static_cast<int>(i);
-      for (const auto& set : branches) {
-        int lo = 1 << 30, hi = -1;
-        for (int node : set) {
-          lo = std::min(lo, position[static_cast<size_t>(node)]);
-          hi = std::max(hi, position[static_cast<size_t>(node)]);
-        }
-        if (hi - lo + 1 != static_cast<int>(set.size())) return;
-      }
-      ++contiguous_count;
-      filtered = std::min(filtered, testing::reference_peak(sp.graph, sp.bytes, order));
-    });
+    const bool complete =
+        testing::for_each_topological_order(sp.graph, 200000, [&](const std::vector<int>& order) {
+          std::vector<int> position(order.size());
+          for (size_t i = 0; i < order.size(); ++i)
+            position[static_cast<size_t>(order[i])] = static_cast<int>(i);
+          for (const auto& set : branches) {
+            int lo = 1 << 30, hi = -1;
+            for (int node : set) {
+              lo = std::min(lo, position[static_cast<size_t>(node)]);
+              hi = std::max(hi, position[static_cast<size_t>(node)]);
+            }
+            if (hi - lo + 1 != static_cast<int>(set.size())) return;
+          }
+          ++contiguous_count;
+          filtered = std::min(filtered, testing::reference_peak(sp.graph, sp.bytes, order));
+        });
     if (!complete) continue;
     ++checked;
     EXPECT_EQ(contiguous_count, testing::count_contiguous_orders(sp.root)) << "seed " << seed;
@@ -311,8 +317,9 @@ TEST(ScheduleProperty, MemoryTargetIsHonouredWhenAchievable) {
     ++checked;
     graph::SplitMix64 random(seed);
     ScheduleOptions options;
-    const uint64_t target = best.peak_bytes + static_cast<uint64_t>(random.uniform_int(
-                                                  0, static_cast<int64_t>(best.naive_peak_bytes - best.peak_bytes)));
+    const uint64_t target =
+        best.peak_bytes + static_cast<uint64_t>(random.uniform_int(
+                              0, static_cast<int64_t>(best.naive_peak_bytes - best.peak_bytes)));
     options.memory_target_bytes = target;
     const ScheduleResult fit = plan_schedule(sp.graph, sp.bytes, options);
     EXPECT_TRUE(fit.target_met) << "seed " << seed;
@@ -338,7 +345,8 @@ TEST(ScheduleProperty, ArbitraryDagsGetValidOrdersNoWorseThanTheGraphs) {
     const ScheduleResult result = plan_schedule(b.graph(), b.bytes());
     ASSERT_TRUE(testing::is_topological(b.graph(), result.node_order)) << "seed " << seed;
     EXPECT_EQ(result.peak_bytes, testing::reference_peak(b.graph(), b.bytes(), result.node_order));
-    EXPECT_EQ(result.naive_peak_bytes, testing::reference_peak(b.graph(), b.bytes(), graph_order(b.graph())));
+    EXPECT_EQ(result.naive_peak_bytes,
+              testing::reference_peak(b.graph(), b.bytes(), graph_order(b.graph())));
     EXPECT_LE(result.peak_bytes, result.naive_peak_bytes);
     EXPECT_LE(testing::global_optimum(b.graph(), b.bytes()), result.peak_bytes);
   }
