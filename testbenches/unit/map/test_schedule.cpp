@@ -226,8 +226,12 @@ TEST(Schedule, InterleavingCanBeatEveryContiguousOrder) {
   GraphBuilder b;
   b.input("x", 10);
   b.node("fork", {"x"}, {{"s", 100}});
-  b.node("a1", {"s"}, {{"a1", 10}}).node("a2", {"a1"}, {{"a2", 60}}).node("a3", {"a2"}, {{"a3", 10}});
-  b.node("b1", {"s"}, {{"b1", 10}}).node("b2", {"b1"}, {{"b2", 60}}).node("b3", {"b2"}, {{"b3", 10}});
+  b.node("a1", {"s"}, {{"a1", 10}})
+      .node("a2", {"a1"}, {{"a2", 60}})
+      .node("a3", {"a2"}, {{"a3", 10}});
+  b.node("b1", {"s"}, {{"b1", 10}})
+      .node("b2", {"b1"}, {{"b2", 60}})
+      .node("b3", {"b2"}, {{"b3", 10}});
   b.node("join", {"a3", "b3"}, {{"y", 10}});
   b.output("y");
   const ScheduleResult result = plan_schedule(b.graph(), b.bytes());
