@@ -9,6 +9,8 @@
 
 #include "compiler/graph/quantized_math.h"
 #include "compiler/map/cim_tiling.h"
+#include "compiler/map/memory_plan.h"
+#include "compiler/map/schedule.h"
 
 namespace cimtlm::map {
 
@@ -74,9 +76,19 @@ class Mapper {
   }
 
   Mapping run() {
+    // The node order first: branches of parallel regions in the order of least peak memory.
+    ScheduleOptions schedule_options;
+    schedule_options.memory_target_bytes = options_.memory_target_bytes;
+    schedule_options.alignment_bytes = kAlignment;
+    schedule_ = plan_schedule(graph_, values_, schedule_options);
+    mapping_.report.branch_order = schedule_.branch_order;
+    mapping_.report.peak_activation_bytes = schedule_.peak_bytes;
+    mapping_.report.naive_peak_activation_bytes = schedule_.naive_peak_bytes;
+    mapping_.report.memory_target_met = schedule_.target_met;
     analyse();
     place();
-    for (size_t index = 0; index < graph_.nodes.size(); ++index) emit(index);
+    plan_activations();
+    for (int index : schedule_.node_order) emit(static_cast<size_t>(index));
     bind_outputs();
     finish();
     return std::move(mapping_);
@@ -207,7 +219,8 @@ class Mapper {
   void place() {
     std::vector<const Node*> order;
     int64_t total = 0;
-    for (const Node& node : graph_.nodes) {
+    for (int index : schedule_.node_order) {
+      const Node& node = graph_.nodes[static_cast<size_t>(index)];
       if (!is_cim(node)) continue;
       order.push_back(&node);
       total += std::max<int64_t>(1, plans_.at(&node).layer.macs_per_inference);
@@ -285,7 +298,8 @@ class Mapper {
       }
       core_of_node_[node] = plan.cores.front();
     }
-    for (const Node& node : graph_.nodes) {
+    for (int index : schedule_.node_order) {
+      const Node& node = graph_.nodes[static_cast<size_t>(index)];
       if (core_of_node_.count(&node)) continue;
       int core = cores_.front();
       for (const auto& input : node.inputs) {
@@ -300,12 +314,60 @@ class Mapper {
 
   // ---- memory ------------------------------------------------------------------------------
 
+  // Liveness-based placement of every core's activation buffers (compiler/map/memory_plan.h):
+  // buffers that are never live together share bytes, so a core needs its peak, not the sum.
+  void plan_activations() {
+    std::vector<std::vector<int>> cores_of_node(graph_.nodes.size());
+    std::vector<ScratchBuffer> scratch;
+    for (size_t index = 0; index < graph_.nodes.size(); ++index) {
+      const Node& node = graph_.nodes[index];
+      cores_of_node[index] = cores_of(&node);
+      if (node.domain == "cimtlm" && node.op_type == "QConcat") {
+        // Inputs whose scale or zero point differ from the output's are requantized first.
+        const auto x_scales = node.get_floats("x_scales", {});
+        const auto x_zero_points = node.get_ints("x_zero_points", {});
+        const float y_scale = node.get_float("y_scale", 1.0f);
+        const int64_t y_zero_point = node.get_int("y_zero_point", 0);
+        for (size_t input = 0; input < node.inputs.size() && input < x_scales.size(); ++input) {
+          if (x_scales[input] != y_scale || x_zero_points.at(input) != y_zero_point) {
+            scratch.push_back({static_cast<int>(index), core_of_node_.at(&node),
+                               node.inputs[input] + ".requantized", value(node.inputs[input]).bytes()});
+          }
+        }
+      }
+    }
+    CoreActivationOptions options;
+    options.alignment_bytes = kAlignment;
+    options.received = ReceivedLifetime::WholeProgram;  // flow-control tokens: see transfer()
+    activation_plans_ = plan_core_activations(graph_, value_bytes(values_), schedule_.node_order,
+                                              cores_of_node, arch_.cores, options, scratch);
+    for (const auto& plan : activation_plans_) {
+      CoreState& state = state_[static_cast<size_t>(plan.core)];
+      state.activation_used = plan.plan.arena_bytes;  // buffers outside the plan go above it
+      if (plan.plan.arena_bytes > arch_.activation_capacity) {
+        throw ModelError("core " + std::to_string(plan.core) + ": activations need " +
+                         std::to_string(plan.plan.arena_bytes) + " bytes at their peak; the " +
+                         "activation memory holds " + std::to_string(arch_.activation_capacity));
+      }
+      mapping_.report.activation_bytes[static_cast<size_t>(plan.core)] = plan.plan.arena_bytes;
+    }
+  }
+
   core::TensorRef allocate_activation(int core, core::ElemType type, const Shape& shape,
                                       const std::string& what) {
     CoreState& state = state_[static_cast<size_t>(core)];
     core::TensorRef tensor;
     tensor.type = type;
     tensor.shape = shape;
+    if (static_cast<size_t>(core) < activation_plans_.size()) {
+      const auto& offsets = activation_plans_[static_cast<size_t>(core)].offset_of_value;
+      auto planned = offsets.find(what);
+      if (planned != offsets.end()) {
+        tensor.addr = arch_.activation_base + planned->second;
+        return tensor;
+      }
+    }
+    // Not in the plan (should not happen): a buffer of its own above the planned arena.
     const uint64_t bytes = align_up(std::max<uint64_t>(tensor.bytes(), 1));
     if (state.activation_used + bytes > arch_.activation_capacity) {
       throw ModelError("core " + std::to_string(core) + ": activations do not fit in the " +
@@ -315,6 +377,7 @@ class Mapper {
     tensor.addr = arch_.activation_base + state.activation_used;
     state.activation_used += bytes;
     mapping_.report.activation_bytes[static_cast<size_t>(core)] = state.activation_used;
+    ++mapping_.report.unplanned_buffers;
     return tensor;
   }
 
@@ -650,7 +713,10 @@ class Mapper {
       const int core = plan.cores[worker];
       state_[static_cast<size_t>(core)].used = true;
       const core::TensorRef input = on_core(node.inputs[0], core, node);
-      const core::TensorRef output = worker == 0 ? home_output : output_buffer(node, core);
+      const core::TensorRef output =
+          worker == 0 ? home_output
+                      : allocate_activation(core, home_output.type, home_output.shape,
+                                            node.outputs[0] + ".slice");
       struct Written {
         int64_t channel, first_vector, end_vector;
       };
@@ -1252,6 +1318,8 @@ class Mapper {
   std::map<std::pair<std::string, int>, std::vector<core::Receive>> pending_receives_;
   std::map<std::pair<std::string, int>, Credit> credits_;
   std::map<const Tile*, std::map<int, core::Addr>> tile_images_;
+  ScheduleResult schedule_;
+  std::vector<CoreActivationPlan> activation_plans_;
   int next_tag_ = 0;
 };
 

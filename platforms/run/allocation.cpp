@@ -48,6 +48,7 @@ Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const Pl
     options.accumulation = spec.accumulation;
     options.compact = spec.compact;
     options.inferences = spec.inferences;
+    options.memory_target_bytes = spec.memory_target_bytes;
     map::Mapping mapping = map::map_network(networks[index].graph, networks[index].values, arch, options);
     for (int core : mine) {
       allocation.program.cores[static_cast<size_t>(core)] =
@@ -75,6 +76,12 @@ Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const Pl
         {"accumulator_exact_bytes", mapping.report.accumulator_exact_bytes},
         {"accumulator_limit_bytes", spec.arith.accumulator_bytes},
         {"rescaled_batches", mapping.report.rescaled_batches},
+        {"branch_order", mapping.report.branch_order},
+        {"peak_activation_bytes", mapping.report.peak_activation_bytes},
+        {"naive_peak_activation_bytes", mapping.report.naive_peak_activation_bytes},
+        {"memory_target_met", mapping.report.memory_target_met},
+        {"activation_memory_bytes", mapping.report.activation_bytes},
+        {"unplanned_buffers", mapping.report.unplanned_buffers},
     });
     allocation.report[networks[index].name] = {{"cores", share}, {"precision_bits", bits}};
   }

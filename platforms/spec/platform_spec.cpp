@@ -244,6 +244,9 @@ PlatformSpec build_platform_spec(const Config& config) {
   spec.placement = config.string("mapping.placement");
   spec.accumulation = config.string("mapping.accumulation");
   spec.compact = config.boolean("mapping.compact");
+  if (config.has("mapping.memory_target")) {
+    spec.memory_target_bytes = static_cast<uint64_t>(config.integer("mapping.memory_target"));
+  }
   return spec;
 }
 

@@ -2,6 +2,7 @@
 // (units resolved). Only this layer knows YAML; models receive plain structs.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,7 @@ struct PlatformSpec {
   std::string placement = "auto";
   std::string accumulation = "exact";
   bool compact = true;
+  std::optional<uint64_t> memory_target_bytes;
 
   std::vector<std::string> networks;
   int inferences = 1;
