@@ -272,6 +272,21 @@ std::string with_unit(double value, const char* unit) {
   return text.str();
 }
 
+std::string time_text(double ns) {
+  std::ostringstream text;
+  text << std::setprecision(4);
+  if (ns >= 1e9) {
+    text << ns / 1e9 << " s";
+  } else if (ns >= 1e6) {
+    text << ns / 1e6 << " ms";
+  } else if (ns >= 1e3) {
+    text << ns / 1e3 << " us";
+  } else {
+    text << ns << " ns";
+  }
+  return text.str();
+}
+
 std::string energy_text(double pj) {
   const double magnitude = std::fabs(pj);
   std::ostringstream text;
@@ -323,7 +338,7 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
   out << "\nSimulation\n";
   line("networks", s["network"].get<std::string>());
   line("inferences", std::to_string(summary.inferences));
-  line("simulated time", with_unit(summary.simulated_ns * 1e-9, "s").replace(0, 0, ""));
+  line("simulated time", time_text(summary.simulated_ns));
   line("cycles", std::to_string(summary.cycles) + " (" +
                      std::to_string(static_cast<uint64_t>(s["sim"]["cycles_per_inference"].get<double>())) +
                      " per inference)");
