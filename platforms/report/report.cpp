@@ -180,6 +180,9 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
   mapping["weight_loads_per_inference"] = loads;
   mapping["weight_loads_stationary"] = stationary_loads;
   mapping["array_rewrites"] = loads * summary.inferences;
+  uint64_t overflow = 0;
+  for (const auto& network_summary : summary.networks) overflow += network_summary.mapping.weight_bytes_overflow;
+  mapping["weight_bytes_outside_weight_memory"] = overflow;
 
   // Schedule keys for the whole run (several networks: orders joined, peaks and batches summed
   // over the networks, which run side by side), and per network.
