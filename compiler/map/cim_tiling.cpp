@@ -6,11 +6,12 @@ namespace cimtlm::map {
 
 namespace {
 
-// Smallest signed width that holds every centred weight.
+// Smallest two's-complement width that holds every centred weight (the CIM offset encoding
+// stores w + 2^(b-1) in b bits: 1 bit holds {-1, 0}).
 int bits_needed(int64_t lowest_value, int64_t highest_value) {
   for (int bits = 1; bits <= 8; ++bits) {
-    const int64_t lo = bits == 1 ? -1 : -(int64_t{1} << (bits - 1));
-    const int64_t hi = bits == 1 ? 1 : (int64_t{1} << (bits - 1)) - 1;
+    const int64_t lo = -(int64_t{1} << (bits - 1));
+    const int64_t hi = (int64_t{1} << (bits - 1)) - 1;
     if (lowest_value >= lo && highest_value <= hi) return bits;
   }
   return 8;
