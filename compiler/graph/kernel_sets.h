@@ -2,6 +2,9 @@
 // and the element-type dispatch they share.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "compiler/graph/kernel_registry.h"
 
 namespace cimtlm::graph {
@@ -43,6 +46,27 @@ void visit_floating(const Node& node, DataType type, const char* what, Visit&& v
   throw ModelError(node.describe() + ": " + what + " has unsupported type " + to_string(type) +
                    " (float32 or float64 expected)");
 }
+
+// cimtlm.QSoftmax and cimtlm.QConcat (kernels_islands.cpp); registered by
+// register_quantized_kernels.
+void register_island_kernels(KernelRegistry& registry);
+
+// onnxruntime's com.microsoft quantized ops (kernels_com_microsoft.cpp); registered by
+// register_quantized_kernels.
+void register_com_microsoft_kernels(KernelRegistry& registry);
+const std::vector<std::string>& com_microsoft_ops();
+
+// The cimtlm op computing a com.microsoft op: `node` has the attributes (scales and zero points
+// from the constant inputs) and the outputs; `data_inputs` are the indices of the original inputs
+// it reads, in order; `transpose_b` asks for the second data input (QGemm's B) transposed.
+struct CimtlmEquivalent {
+  Node node;
+  std::vector<size_t> data_inputs;
+  bool transpose_b = false;
+};
+// `constants` holds the node's inputs where known (null elsewhere); ModelError naming the node
+// when a scale or zero point is not constant or an attribute is unsupported.
+CimtlmEquivalent com_microsoft_as_cimtlm(const Node& node, const std::vector<const Tensor*>& constants);
 
 // Normalises a possibly negative axis against `rank` (ONNX convention); ModelError when out of
 // range.

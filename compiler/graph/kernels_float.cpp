@@ -103,9 +103,34 @@ void hard_swish(const Node& node, const Inputs& in, Outputs& out) {
   });
 }
 
-// Sigmoid: 1 / (1 + exp(-x)) in float32 for float, float64 for double.
+// Sigmoid. float32: the rational approximation onnxruntime's MLAS uses on x86-64 with FMA3
+// (LogisticKernelFma3, Eigen's coefficients): x clamped to [-18, 18], p(x) = x * P(x^2) and
+// q(x) = Q(x^2) evaluated by Horner's rule with fused multiply-adds, y = max(p / q + 0.5, 0).
+// Bit-exact with onnxruntime's Sigmoid and QLinearSigmoid tables; within 1e-7 of 1/(1+e^-x).
+// float64: 1 / (1 + exp(-x)).
+float logistic(float x) {
+  constexpr float kAlpha[] = {4.37031012579801e-11f, 1.15627324459942e-07f, 6.08574864600143e-05f,
+                              8.51377133304701e-03f, 2.48287947061529e-01f};
+  constexpr float kBeta[] = {6.10247389755681e-13f, 5.76102136993427e-09f, 6.29106785017040e-06f,
+                             1.70198817374094e-03f, 1.16817656904453e-01f, 9.93151921023180e-01f};
+  // NaN stays NaN (the comparisons are false), like the MLAS kernel's max/min operand order.
+  const float value = x < -18.0f ? -18.0f : (x > 18.0f ? 18.0f : x);
+  const float squared = value * value;
+  float p = std::fma(squared, kAlpha[0], kAlpha[1]);
+  for (size_t k = 2; k < 5; ++k) p = std::fma(squared, p, kAlpha[k]);
+  float q = std::fma(squared, kBeta[0], kBeta[1]);
+  for (size_t k = 2; k < 6; ++k) q = std::fma(squared, q, kBeta[k]);
+  p = value * p;
+  const float y = p / q + 0.5f;
+  return y > 0.0f ? y : (std::isnan(y) ? y : 0.0f);
+}
+
 void sigmoid(const Node& node, const Inputs& in, Outputs& out) {
   const Tensor& x = require_input(node, in, 0);
+  if (x.type() == DataType::Float) {
+    map_unary<float>(x, out[0], logistic);
+    return;
+  }
   visit_floating(node, x.type(), "input X", [&](auto zero) {
     using T = decltype(zero);
     map_unary<T>(x, out[0], [](T v) { return T(1) / (T(1) + std::exp(-v)); });

@@ -9,6 +9,7 @@
 #include "compiler/graph/broadcast.h"
 #include "compiler/graph/conv_geometry.h"
 #include "compiler/graph/kernel_sets.h"
+#include "compiler/graph/matmul_geometry.h"
 
 namespace cimtlm::graph {
 
@@ -195,34 +196,14 @@ void gemm(const Node& node, const Inputs& in, Outputs& out) {
 
 template <typename T>
 void matmul_typed(const Node& node, const Tensor& a, const Tensor& b, Tensor& y) {
-  if (a.rank() < 1 || b.rank() < 1) throw ModelError(node.describe() + ": scalar matmul operand");
-  Shape a_shape = a.shape();
-  Shape b_shape = b.shape();
-  const bool a_vector = a_shape.size() == 1;
-  const bool b_vector = b_shape.size() == 1;
-  if (a_vector) a_shape.insert(a_shape.begin(), 1);
-  if (b_vector) b_shape.push_back(1);
-  const int64_t rows = a_shape[a_shape.size() - 2];
-  const int64_t inner = a_shape.back();
-  const int64_t cols = b_shape.back();
-  if (b_shape[b_shape.size() - 2] != inner) {
-    throw ModelError(node.describe() + ": inner dimensions differ: " + to_string(a.shape()) +
-                     " x " + to_string(b.shape()));
-  }
-  const Shape a_batch(a_shape.begin(), a_shape.end() - 2);
-  const Shape b_batch(b_shape.begin(), b_shape.end() - 2);
-  const Shape batch = broadcast_shape(node, a_batch, b_batch);
-  const auto a_index = broadcast_index(a_batch, batch);
-  const auto b_index = broadcast_index(b_batch, batch);
-  Shape out_shape = batch;
-  if (!a_vector) out_shape.push_back(rows);
-  if (!b_vector) out_shape.push_back(cols);
-  y = Tensor(a.type(), out_shape);
+  const MatMulGeometry g = resolve_matmul(node, a.shape(), b.shape());
+  y = Tensor(a.type(), g.output);
   T* yv = y.data<T>();
-  for (size_t index = 0; index < a_index.size(); ++index) {
-    multiply_accumulate(a.data<T>() + a_index[index] * rows * inner,
-                        b.data<T>() + b_index[index] * inner * cols,
-                        yv + static_cast<int64_t>(index) * rows * cols, rows, inner, cols, inner, 1);
+  for (size_t index = 0; index < g.a_batch.size(); ++index) {
+    multiply_accumulate(a.data<T>() + g.a_batch[index] * g.rows * g.inner,
+                        b.data<T>() + g.b_batch[index] * g.inner * g.cols,
+                        yv + static_cast<int64_t>(index) * g.rows * g.cols, g.rows, g.inner, g.cols,
+                        g.inner, 1);
   }
 }
 

@@ -1,6 +1,7 @@
 // Pooling kernels: ONNX MaxPool (float and 8-bit, with optional Indices), AveragePool,
-// GlobalAveragePool, GlobalMaxPool, and the quantized float islands cimtlm.QAveragePool and
-// cimtlm.QGlobalAveragePool (DequantizeLinear -> pool in float32 -> QuantizeLinear).
+// GlobalAveragePool, GlobalMaxPool, and the quantized islands cimtlm.QAveragePool and
+// cimtlm.QGlobalAveragePool (DequantizeLinear -> pool -> QuantizeLinear with onnxruntime's
+// arithmetic, see the comments there).
 #include <cmath>
 #include <limits>
 
@@ -173,31 +174,93 @@ void global_max_pool(const Node& node, const std::vector<const Tensor*>& in,
   }
 }
 
-// cimtlm.QAveragePool / QGlobalAveragePool: attributes x_scale, x_zero_point, y_scale,
-// y_zero_point (and the AveragePool attributes for the windowed one).
+// cimtlm.QGlobalAveragePool: attributes x_scale, x_zero_point, y_scale, y_zero_point. As
+// onnxruntime's QLinearGlobalAveragePool (MLAS) computes it: an exact integer sum and one
+// requantization,
+//   acc = sum(x) - x_zero_point * N;  y = requantize(acc, x_scale / (y_scale * float(N)), y_zp)
+// (quantized_math.h), not the float mean of dequantized values.
+void quantized_global_average(const Node& node, const Tensor& x, Tensor& y) {
+  const Conv2dGeometry g = global_geometry(node, x);
+  const float x_scale = node.get_float("x_scale"), y_scale = node.get_float("y_scale");
+  const auto x_zp = static_cast<int32_t>(node.get_int("x_zero_point", 0));
+  const auto y_zp = static_cast<int32_t>(node.get_int("y_zero_point", 0));
+  const int64_t count = g.in_height * g.in_width;
+  const float multiplier = x_scale / (y_scale * static_cast<float>(count));
+  const auto lo = static_cast<int32_t>(lowest(x.type()));
+  const auto hi = static_cast<int32_t>(highest(x.type()));
+  y = Tensor(x.type(), global_shape(x));
+  for (int64_t nc = 0; nc < g.batch * g.in_channels; ++nc) {
+    int64_t acc = -int64_t{x_zp} * count;
+    for (int64_t i = 0; i < count; ++i) acc += x.as_int(nc * count + i);
+    const int32_t q = requantize(static_cast<int32_t>(acc), multiplier, y_zp, lo, hi);
+    if (y.type() == DataType::Int8) {
+      y.data<int8_t>()[nc] = static_cast<int8_t>(q);
+    } else {
+      y.data<uint8_t>()[nc] = static_cast<uint8_t>(q);
+    }
+  }
+}
+
+// cimtlm.QAveragePool: attributes x_scale, x_zero_point, y_scale, y_zero_point and those of
+// AveragePool. As onnxruntime's QLinearAveragePool computes it:
+//   * a window covering the whole (unpadded) input is QGlobalAveragePool (ORT falls back to it);
+//   * otherwise the window's dequantized values x_scale * (x - x_zp) are summed in float32 in
+//     row-major order, divided by the count (the clipped window, or kernel_h * kernel_w with
+//     count_include_pad), and  y = clamp(cvt(mean / y_scale + float(y_zp)))  -- the zero point
+//     is added in float before rounding (cvt = convert_to_int32_x86).
 void quantized_average(const Node& node, const std::vector<const Tensor*>& in,
                        std::vector<Tensor>& out, bool global) {
   const Tensor& x = require_input(node, in, 0);
   require_type(node, x, {DataType::Int8, DataType::UInt8}, "input X");
-  const Conv2dGeometry g = global ? global_geometry(node, x) : pool_geometry(node, x);
+  if (global) {
+    quantized_global_average(node, x, out[0]);
+    return;
+  }
+  const Conv2dGeometry g = pool_geometry(node, x);
+  const bool whole_input = g.kernel_h == g.in_height && g.kernel_w == g.in_width &&
+                           g.pad_top == 0 && g.pad_left == 0 && g.pad_bottom == 0 &&
+                           g.pad_right == 0;
+  if (whole_input) {
+    quantized_global_average(node, x, out[0]);
+    return;
+  }
   const float x_scale = node.get_float("x_scale"), y_scale = node.get_float("y_scale");
   const auto x_zp = static_cast<int32_t>(node.get_int("x_zero_point", 0));
   const auto y_zp = static_cast<int32_t>(node.get_int("y_zero_point", 0));
-  out[0] = Tensor(x.type(), global ? global_shape(x) : pooled_shape(x, g));
+  const bool include_pad = node.get_int("count_include_pad", 0) != 0;
+  out[0] = Tensor(x.type(), pooled_shape(x, g));
+  Tensor& y = out[0];
   const auto lo = static_cast<int32_t>(lowest(x.type()));
   const auto hi = static_cast<int32_t>(highest(x.type()));
-  Tensor& y = out[0];
-  average_pool_core(
-      node, x, g, !global && node.get_int("count_include_pad", 0) != 0,
-      [&](int64_t i) { return dequantize(static_cast<int32_t>(x.as_int(i)), x_scale, x_zp); },
-      [&](int64_t i, float mean) {
-        const int32_t q = quantize(mean, y_scale, y_zp, lo, hi);
-        if (y.type() == DataType::Int8) {
-          y.data<int8_t>()[i] = static_cast<int8_t>(q);
-        } else {
-          y.data<uint8_t>()[i] = static_cast<uint8_t>(q);
+  int64_t index = 0;
+  for (int64_t nc = 0; nc < g.batch * g.in_channels; ++nc) {
+    const int64_t plane = nc * g.in_height * g.in_width;
+    for (int64_t oh = 0; oh < g.out_height; ++oh) {
+      const int64_t h_start = oh * g.stride_h - g.pad_top;
+      const int64_t h_end = std::min(h_start + g.kernel_h, g.in_height);
+      for (int64_t ow = 0; ow < g.out_width; ++ow, ++index) {
+        const int64_t w_start = ow * g.stride_w - g.pad_left;
+        const int64_t w_end = std::min(w_start + g.kernel_w, g.in_width);
+        float sum = 0.0f;
+        for (int64_t ih = std::max<int64_t>(h_start, 0); ih < h_end; ++ih) {
+          for (int64_t iw = std::max<int64_t>(w_start, 0); iw < w_end; ++iw) {
+            sum += x_scale * static_cast<float>(x.as_int(plane + ih * g.in_width + iw) - x_zp);
+          }
         }
-      });
+        const int64_t count = include_pad ? g.kernel_h * g.kernel_w
+                                          : (h_end - std::max<int64_t>(h_start, 0)) *
+                                                (w_end - std::max<int64_t>(w_start, 0));
+        const float mean = sum / static_cast<float>(count);
+        const int32_t q =
+            saturate(convert_to_int32_x86(mean / y_scale + static_cast<float>(y_zp)), lo, hi);
+        if (y.type() == DataType::Int8) {
+          y.data<int8_t>()[index] = static_cast<int8_t>(q);
+        } else {
+          y.data<uint8_t>()[index] = static_cast<uint8_t>(q);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

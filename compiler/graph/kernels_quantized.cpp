@@ -1,6 +1,7 @@
 // Integer kernels of the reference executor: ONNX QLinearConv, QLinearMatMul, ConvInteger,
 // MatMulInteger, QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, and the fused ops of
-// domain "cimtlm" (QConv, QGemm, QLookup, QAdd, QMul) that the lowering produces.
+// domain "cimtlm" (QConv, QGemm, QLookup, QAdd, QMul; QSoftmax and QConcat in
+// kernels_islands.cpp) that the lowering produces.
 // Arithmetic rules: compiler/graph/quantized_math.h.
 #include <cmath>
 #include <limits>
@@ -8,6 +9,8 @@
 #include "compiler/graph/broadcast.h"
 #include "compiler/graph/conv_geometry.h"
 #include "compiler/graph/kernel_registry.h"
+#include "compiler/graph/kernel_sets.h"
+#include "compiler/graph/matmul_geometry.h"
 #include "compiler/graph/quantized_math.h"
 
 namespace cimtlm::graph {
@@ -190,25 +193,8 @@ void quantized_matmul(const Node& node, const Tensor& a, const Tensor& b, const 
                       const OperandQuant& operands, const OutputQuant& quant, Tensor& out) {
   require_8bit(node, a, "input A");
   require_8bit(node, b, "input B");
-  if (a.rank() < 1 || b.rank() < 1) throw ModelError(node.describe() + ": scalar matmul operand");
-  Shape a_shape = a.shape();
-  Shape b_shape = b.shape();
-  const bool a_vector = a_shape.size() == 1;
-  const bool b_vector = b_shape.size() == 1;
-  if (a_vector) a_shape.insert(a_shape.begin(), 1);
-  if (b_vector) b_shape.push_back(1);
-  const int64_t rows = a_shape[a_shape.size() - 2];
-  const int64_t inner = a_shape.back();
-  const int64_t cols = b_shape.back();
-  if (b_shape[b_shape.size() - 2] != inner) {
-    throw ModelError(node.describe() + ": inner dimensions differ: " + to_string(a.shape()) +
-                     " x " + to_string(b.shape()));
-  }
-  const Shape a_batch(a_shape.begin(), a_shape.end() - 2);
-  const Shape b_batch(b_shape.begin(), b_shape.end() - 2);
-  const Shape batch = broadcast_shape(node, a_batch, b_batch);
-  const auto a_index = broadcast_index(a_batch, batch);
-  const auto b_index = broadcast_index(b_batch, batch);
+  const MatMulGeometry g = resolve_matmul(node, a.shape(), b.shape());
+  const int64_t rows = g.rows, inner = g.inner, cols = g.cols;
   check_per_channel(node, operands.w_zero_points.size(), cols, "B zero point");
   if (quant.requantize) check_per_channel(node, quant.multipliers.size(), cols, "scale");
   if (bias) {
@@ -219,10 +205,7 @@ void quantized_matmul(const Node& node, const Tensor& a, const Tensor& b, const 
     }
   }
 
-  Shape out_shape = batch;
-  if (!a_vector) out_shape.push_back(rows);
-  if (!b_vector) out_shape.push_back(cols);
-  out = Tensor(quant.requantize ? quant.type : DataType::Int32, out_shape);
+  out = Tensor(quant.requantize ? quant.type : DataType::Int32, g.output);
 
   const std::vector<int16_t> ac = centered(a, operands.x_zero_point);
   std::vector<int16_t> bc(static_cast<size_t>(b.elements()));
@@ -234,9 +217,9 @@ void quantized_matmul(const Node& node, const Tensor& a, const Tensor& b, const 
   }
   std::vector<int32_t> acc(static_cast<size_t>(cols));
   int64_t out_index = 0;
-  for (size_t batch_index = 0; batch_index < a_index.size(); ++batch_index) {
-    const int16_t* a_mat = ac.data() + a_index[batch_index] * rows * inner;
-    const int16_t* b_mat = bc.data() + b_index[batch_index] * inner * cols;
+  for (size_t batch_index = 0; batch_index < g.a_batch.size(); ++batch_index) {
+    const int16_t* a_mat = ac.data() + g.a_batch[batch_index] * rows * inner;
+    const int16_t* b_mat = bc.data() + g.b_batch[batch_index] * inner * cols;
     for (int64_t i = 0; i < rows; ++i) {
       for (int64_t j = 0; j < cols; ++j) acc[j] = bias ? bias->data<int32_t>()[j] : 0;
       for (int64_t k = 0; k < inner; ++k) {
@@ -470,7 +453,21 @@ void lookup(const Node& node, const std::vector<const Tensor*>& in, std::vector<
   }
 }
 
-// cimtlm QAdd / QMul: the float island DequantizeLinear -> Add/Mul -> QuantizeLinear, in float32.
+// cimtlm QAdd / QMul: DequantizeLinear -> Add/Mul -> QuantizeLinear as onnxruntime runs it
+// (scales and zero points are the attributes a_*, b_*, y_*; [lo, hi] is the output type's range
+// narrowed by clamp_min / clamp_max, a fused Relu/Clip; cvt = convert_to_int32_x86, round half
+// to even):
+//   QAdd: v = (float(a - za) * sa + float(b - zb) * sb) / sy
+//         y = clamp(clamp(cvt(v), type_lo - zy, type_hi - zy) + zy, lo, hi)
+//         -- ORT's fused com.microsoft QLinearAdd (x86-64 AVX2 kernel), which is also exactly the
+//         float island DequantizeLinear -> Add [-> Relu/Clip] -> QuantizeLinear.
+//   QMul, arithmetic "integer" (default): ORT's fused QLinearMul,
+//         M = (sa * sb) / sy;  v = float(float((a - za) * (b - zb)) * M) + float(zy)
+//         y = clamp(cvt(v), lo, hi)   -- exact integer product, zy added in float before rounding
+//   QMul, arithmetic "float": the float island ORT runs when it does not fuse (a Relu/Clip between
+//         Mul and QuantizeLinear that it cannot drop):
+//         v = (float(a - za) * sa) * (float(b - zb) * sb);  y = QuantizeLinear(v), then [lo, hi]
+// Checked bit for bit against onnxruntime 1.22 by testbenches/unit/onnx (ort_islands).
 void quantized_binary(const Node& node, const std::vector<const Tensor*>& in,
                       std::vector<Tensor>& out, bool multiply) {
   const Tensor& a = require_input(node, in, 0);
@@ -483,6 +480,7 @@ void quantized_binary(const Node& node, const std::vector<const Tensor*>& in,
   const auto b_zp = static_cast<int32_t>(node.get_int("b_zero_point", 0));
   const auto y_zp = static_cast<int32_t>(node.get_int("y_zero_point", 0));
   const auto y_type = static_cast<DataType>(node.get_int("y_type", static_cast<int64_t>(a.type())));
+  require_type(node, Tensor(y_type, {}), {DataType::Int8, DataType::UInt8}, "y_type");
   const auto lo = std::max(static_cast<int32_t>(lowest(y_type)),
                            static_cast<int32_t>(node.get_int("clamp_min", lowest(y_type))));
   const auto hi = std::min(static_cast<int32_t>(highest(y_type)),
@@ -491,11 +489,30 @@ void quantized_binary(const Node& node, const std::vector<const Tensor*>& in,
   const auto a_index = broadcast_index(a.shape(), shape);
   const auto b_index = broadcast_index(b.shape(), shape);
   out[0] = Tensor(y_type, shape);
+  const float multiplier = (a_scale * b_scale) / y_scale;
+  const std::string arithmetic = node.get_string("arithmetic", "integer");
+  if (arithmetic != "integer" && arithmetic != "float") {
+    throw ModelError(node.describe() + ": arithmetic '" + arithmetic + "' is not integer or float");
+  }
+  const bool float_product = multiply && arithmetic == "float";
   for (size_t i = 0; i < a_index.size(); ++i) {
-    const float av = dequantize(static_cast<int32_t>(a.as_int(a_index[i])), a_scale, a_zp);
-    const float bv = dequantize(static_cast<int32_t>(b.as_int(b_index[i])), b_scale, b_zp);
-    const float y = multiply ? av * bv : av + bv;
-    store(out[0], static_cast<int64_t>(i), quantize(y, y_scale, y_zp, lo, hi));
+    const auto av = static_cast<int32_t>(a.as_int(a_index[i])) - a_zp;
+    const auto bv = static_cast<int32_t>(b.as_int(b_index[i])) - b_zp;
+    int32_t y;
+    if (float_product) {
+      const float product = (static_cast<float>(av) * a_scale) * (static_cast<float>(bv) * b_scale);
+      y = quantize(product, y_scale, y_zp, lo, hi);
+    } else if (multiply) {
+      const float scaled = static_cast<float>(av * bv) * multiplier;
+      y = saturate(convert_to_int32_x86(scaled + static_cast<float>(y_zp)), lo, hi);
+    } else {
+      const float sum = static_cast<float>(av) * a_scale + static_cast<float>(bv) * b_scale;
+      const int32_t q = convert_to_int32_x86(sum / y_scale);
+      const auto type_lo = static_cast<int32_t>(lowest(y_type)) - y_zp;
+      const auto type_hi = static_cast<int32_t>(highest(y_type)) - y_zp;
+      y = saturate(int64_t{saturate(q, type_lo, type_hi)} + y_zp, lo, hi);
+    }
+    store(out[0], static_cast<int64_t>(i), y);
   }
 }
 
@@ -516,6 +533,8 @@ void register_quantized_kernels(KernelRegistry& registry) {
                                    std::vector<Tensor>& out) { quantized_binary(node, in, out, false); });
   registry.add(kCimtlm, "QMul", [](const Node& node, const std::vector<const Tensor*>& in,
                                    std::vector<Tensor>& out) { quantized_binary(node, in, out, true); });
+  register_island_kernels(registry);
+  register_com_microsoft_kernels(registry);
 }
 
 }  // namespace cimtlm::graph

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <climits>
 #include <cstdint>
 
 namespace cimtlm::graph {
@@ -51,6 +52,14 @@ inline int32_t quantize(float value, float scale, int32_t zero_point, int32_t lo
 
 inline float dequantize(int32_t value, float scale, int32_t zero_point) {
   return static_cast<float>(value - zero_point) * scale;
+}
+
+// float -> int32 the way x86 CVTPS2DQ converts (onnxruntime's MLAS kernels use it): round half to
+// even; NaN and values outside the int32 range give INT32_MIN (the "integer indefinite" value),
+// which the kernels then clamp to the low end of the output range.
+inline int32_t convert_to_int32_x86(float value) {
+  if (!(value >= -2147483648.0f && value < 2147483648.0f)) return INT32_MIN;
+  return static_cast<int32_t>(round_half_even(value));
 }
 
 }  // namespace cimtlm::graph

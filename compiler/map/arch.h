@@ -26,6 +26,14 @@ struct ArchInfo {
   uint64_t weight_capacity = 0;
   core::Addr activation_base = 0;
   uint64_t activation_capacity = 0;
+  // Where weights go when the weight memory is full (in order; e.g. an off-chip DRAM level,
+  // then the rest of the activation memory): networks larger than the chip still run, their
+  // tiles streamed into the arrays from wherever they are stored.
+  struct Region {
+    core::Addr base = 0;
+    uint64_t capacity = 0;
+  };
+  std::vector<Region> weight_overflow;
 };
 
 }  // namespace cimtlm::map

@@ -1,11 +1,14 @@
 #include "compiler/map/mapper.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <set>
 
 #include "compiler/graph/quantized_math.h"
+#include "compiler/map/cim_tiling.h"
 
 namespace cimtlm::map {
 
@@ -44,52 +47,11 @@ bool is_alias(const Node& node) {
           node.op_type == "Squeeze" || node.op_type == "Unsqueeze");
 }
 
-// Smallest signed width that holds every value of `values` (offset-free view).
-int bits_needed(int64_t lowest_value, int64_t highest_value) {
-  for (int bits = 1; bits <= 8; ++bits) {
-    const int64_t lo = bits == 1 ? -1 : -(int64_t{1} << (bits - 1));
-    const int64_t hi = bits == 1 ? 1 : (int64_t{1} << (bits - 1)) - 1;
-    if (lowest_value >= lo && highest_value <= hi) return bits;
-  }
-  return 8;
+int bits_for_magnitude(int64_t magnitude) {
+  int bits = 1;  // sign bit
+  while (bits < 63 && (int64_t{1} << (bits - 1)) <= magnitude) ++bits;
+  return bits;
 }
-
-// A CIM layer seen as per-group weight matrices W_g [rows = K, cols = out channels].
-struct CimLayer {
-  const Node* node = nullptr;
-  bool conv = false;
-  int64_t groups = 1;
-  int64_t rows = 0;  // K per group
-  int64_t cols = 0;  // output channels per group (N for gemm)
-  bool weights_signed = true;
-  std::vector<int32_t> zero_points;  // per output channel (all groups)
-  // Weight code of (group, k, n).
-  const Tensor* weights = nullptr;
-  int64_t kernel_h = 1, kernel_w = 1, in_channels = 0;
-  int weight_bits = 8;
-  int64_t macs_per_inference = 0;
-
-  uint8_t code(int64_t group, int64_t k, int64_t n) const {
-    const auto* raw = static_cast<const uint8_t*>(weights->raw());
-    if (conv) return raw[(group * cols + n) * rows + k];
-    return raw[k * cols + n];
-  }
-  int32_t zero_point(int64_t group, int64_t n) const {
-    return zero_points.size() == 1 ? zero_points[0]
-                                   : zero_points[static_cast<size_t>(group * cols + n)];
-  }
-  int32_t value(int64_t group, int64_t k, int64_t n) const {
-    const uint8_t c = code(group, k, n);
-    return weights_signed ? static_cast<int8_t>(c) : static_cast<int32_t>(c);
-  }
-};
-
-struct Tile {
-  int64_t group, k0, k1, n0, n1;
-  bool zero = false;
-  core::Addr image = 0;  // where its weights are stored
-  int macro = -1;        // stationary macro, or -1 when streamed
-};
 
 class Mapper {
  public:
@@ -124,10 +86,20 @@ class Mapper {
   struct CoreState {
     uint64_t activation_used = 0;
     uint64_t weight_used = 0;
-    int streaming_macro = 0;  // next macro used for streamed tiles (round robin)
-    int first_streaming_macro = 0;
+    std::vector<uint64_t> overflow_used;
+    int streaming_macro = 0;
     int64_t stationary_tiles = 0;
+    int64_t planned_tiles = 0;
     bool used = false;
+    int accumulator_half = 0;
+  };
+  // A CIM layer and how its tiles are shared among cores.
+  struct CimPlan {
+    CimLayer layer;
+    LayerTiling tiling;
+    std::vector<int> cores;  // cores[0] is the home core (assembles the output)
+    // Work items (block, column chunk) per core.
+    std::vector<std::vector<std::pair<int64_t, int64_t>>> items;
   };
 
   const Tensor& value(const std::string& name) const {
@@ -137,84 +109,111 @@ class Mapper {
     throw ModelError("mapper: no value for tensor '" + name + "'");
   }
 
+  int64_t logical_columns(int bits) const {
+    return std::max<int64_t>(1, arch_.logical_columns(bits));
+  }
+
   // ---- analysis and placement ---------------------------------------------------------------
 
   void analyse() {
     for (const Node& node : graph_.nodes) {
       if (!is_cim(node)) continue;
-      CimLayer layer;
-      layer.node = &node;
-      layer.conv = node.op_type == "QConv";
-      const Tensor* weights = graph_.initializer(node.inputs.at(1));
-      if (!weights) {
-        throw ModelError(node.describe() +
-                         ": weights are not a constant; a product of two activations cannot be "
-                         "stored in a CIM array");
-      }
-      if (weights->type() != DataType::Int8 && weights->type() != DataType::UInt8) {
-        throw ModelError(node.describe() + ": weights must be 8-bit, got " +
-                         graph::to_string(weights->type()));
-      }
-      layer.weights = weights;
-      layer.weights_signed = weights->type() == DataType::Int8;
-      for (int64_t zp : node.get_ints("w_zero_points", {0})) {
-        layer.zero_points.push_back(static_cast<int32_t>(zp));
-      }
-      const Tensor& output = value(node.outputs[0]);
-      if (layer.conv) {
-        const Shape& w = weights->shape();
-        if (w.size() != 4) throw ModelError(node.describe() + ": only 2-D convolutions map to CIM");
-        layer.groups = node.get_int("group", 1);
-        layer.cols = w[0] / layer.groups;
-        layer.rows = w[1] * w[2] * w[3];
-        layer.kernel_h = w[2];
-        layer.kernel_w = w[3];
-        layer.in_channels = value(node.inputs[0]).dim(1);
-        const int64_t positions = output.dim(2) * output.dim(3);
-        layer.macs_per_inference = output.dim(0) * positions * w[0] * layer.rows;
-      } else {
-        const Shape& w = weights->shape();
-        if (w.size() != 2) throw ModelError(node.describe() + ": weights must be [K, N]");
-        layer.rows = w[0];
-        layer.cols = w[1];
-        const int64_t vectors = value(node.inputs[0]).elements() / layer.rows;
-        layer.macs_per_inference = vectors * layer.rows * layer.cols;
-      }
-      int64_t lo = 0, hi = 0;
-      for (int64_t g = 0; g < layer.groups; ++g) {
-        for (int64_t k = 0; k < layer.rows; ++k) {
-          for (int64_t n = 0; n < layer.cols; ++n) {
-            const int64_t centred = layer.value(g, k, n) - layer.zero_point(g, n);
-            lo = std::min(lo, centred);
-            hi = std::max(hi, centred);
-          }
-        }
-      }
-      layer.weight_bits = bits_needed(lo, hi);
-      cim_layers_[node.outputs[0]] = layer;
+      CimPlan plan;
+      plan.layer = analyse_cim_layer(node, graph_, values_);
+      plan.tiling = tile_layer(plan.layer, arch_.macro_rows, logical_columns(plan.layer.weight_bits),
+                               options_.compact);
+      plans_.emplace(&node, std::move(plan));
     }
   }
 
-  // Layer-pipelined placement: CIM layers in order, split into contiguous runs of about equal
-  // MACs over the available cores; other nodes follow the producer of their first input.
+  // Work items of a layer: (block, column chunk), each tiles_of weighted.
+  static std::vector<std::pair<int64_t, int64_t>> work_items(const CimPlan& plan) {
+    std::vector<std::pair<int64_t, int64_t>> items;
+    for (size_t b = 0; b < plan.tiling.blocks.size(); ++b) {
+      for (int64_t chunk = 0; chunk < plan.tiling.blocks[b].column_chunks; ++chunk) {
+        items.emplace_back(static_cast<int64_t>(b), chunk);
+      }
+    }
+    return items;
+  }
+
   void place() {
     std::vector<const Node*> order;
     int64_t total = 0;
     for (const Node& node : graph_.nodes) {
       if (!is_cim(node)) continue;
       order.push_back(&node);
-      total += cim_layers_.at(node.outputs[0]).macs_per_inference;
+      total += std::max<int64_t>(1, plans_.at(&node).layer.macs_per_inference);
     }
-    const auto slots = static_cast<int64_t>(std::min(cores_.size(), std::max<size_t>(order.size(), 1)));
-    int64_t running = 0;
+    const auto core_count = static_cast<int64_t>(cores_.size());
+    std::string placement = options_.placement;
+    if (placement == "auto") {
+      placement = static_cast<int64_t>(order.size()) >= core_count ? "pipelined" : "shared";
+    }
+    mapping_.report.placement = placement;
+    if (placement == "pipelined") {
+      // Consecutive layers grouped on a core by their share of the MACs.
+      int64_t running = 0;
+      for (const Node* node : order) {
+        const int64_t macs = std::max<int64_t>(1, plans_.at(node).layer.macs_per_inference);
+        const int64_t midpoint = running + macs / 2;
+        running += macs;
+        const int64_t slot = std::min(total > 0 ? midpoint * core_count / total : 0, core_count - 1);
+        plans_.at(node).cores = {cores_[static_cast<size_t>(slot)]};
+      }
+    } else if (placement == "partitioned") {
+      for (const Node* node : order) plans_.at(node).cores = cores_;
+    } else if (placement == "shared") {
+      // Cores in proportion to each layer's MACs (largest remainder), at least one each, then
+      // contiguous ranges in layer order (neighbouring layers on neighbouring cores).
+      std::vector<int64_t> share(order.size(), 1);
+      int64_t left = core_count - static_cast<int64_t>(order.size());
+      std::vector<std::pair<double, size_t>> remainders;
+      for (size_t i = 0; i < order.size(); ++i) {
+        const double exact = static_cast<double>(left) *
+                             static_cast<double>(plans_.at(order[i]).layer.macs_per_inference) /
+                             static_cast<double>(std::max<int64_t>(total, 1));
+        share[i] += static_cast<int64_t>(exact);
+        remainders.emplace_back(exact - std::floor(exact), i);
+      }
+      int64_t given = std::accumulate(share.begin(), share.end(), int64_t{0});
+      std::stable_sort(remainders.begin(), remainders.end(),
+                       [](const auto& a, const auto& b) { return a.first > b.first; });
+      for (size_t k = 0; given < core_count && k < remainders.size(); ++k, ++given) {
+        ++share[remainders[k].second];
+      }
+      size_t next = 0;
+      for (size_t i = 0; i < order.size(); ++i) {
+        std::vector<int> mine;
+        for (int64_t k = 0; k < share[i] && next < cores_.size(); ++k) mine.push_back(cores_[next++]);
+        if (mine.empty()) mine.push_back(cores_.back());
+        plans_.at(order[i]).cores = mine;
+      }
+    } else {
+      throw ModelError("unknown placement '" + options_.placement + "'");
+    }
+    // Work items: round robin by tile count over the layer's cores (no more cores than items).
     for (const Node* node : order) {
-      const int64_t macs = cim_layers_.at(node->outputs[0]).macs_per_inference;
-      // Core index by the midpoint of the layer's share of the work.
-      const int64_t midpoint = running + macs / 2;
-      running += macs;
-      int64_t slot = total > 0 ? midpoint * slots / total : 0;
-      slot = std::min(slot, slots - 1);
-      core_of_node_[node] = cores_[static_cast<size_t>(slot)];
+      CimPlan& plan = plans_.at(node);
+      auto items = work_items(plan);
+      if (items.empty()) items.emplace_back(0, 0);  // a layer without weights: bias only
+      if (plan.cores.size() > items.size()) plan.cores.resize(items.size());
+      plan.items.assign(plan.cores.size(), {});
+      std::vector<int64_t> load(plan.cores.size(), 0);
+      for (const auto& item : items) {
+        int64_t tiles = 0;
+        for (const Tile& tile : plan.tiling.tiles) {
+          if (tile.block == item.first && tile.column_chunk == item.second) ++tiles;
+        }
+        const size_t lightest = static_cast<size_t>(
+            std::min_element(load.begin(), load.end()) - load.begin());
+        plan.items[lightest].push_back(item);
+        load[lightest] += std::max<int64_t>(tiles, 1);
+      }
+      for (size_t w = 0; w < plan.cores.size(); ++w) {
+        state_[static_cast<size_t>(plan.cores[w])].planned_tiles += load[w];
+      }
+      core_of_node_[node] = plan.cores.front();
     }
     for (const Node& node : graph_.nodes) {
       if (core_of_node_.count(&node)) continue;
@@ -249,33 +248,46 @@ class Mapper {
     return tensor;
   }
 
+  // Weights go to the weight memory, then to the overflow regions in order.
   core::Addr store_weights(int core, std::vector<uint8_t> bytes, const std::string& what) {
     CoreState& state = state_[static_cast<size_t>(core)];
     const uint64_t size = align_up(std::max<size_t>(bytes.size(), 1));
-    if (state.weight_used + size > arch_.weight_capacity) {
-      throw ModelError("core " + std::to_string(core) + ": weights do not fit in the " +
-                       std::to_string(arch_.weight_capacity) + "-byte weight memory (at '" + what +
-                       "', " + std::to_string(state.weight_used + size) + " bytes needed)");
+    core::Addr addr = 0;
+    if (state.weight_used + size <= arch_.weight_capacity) {
+      addr = arch_.weight_base + state.weight_used;
+      state.weight_used += size;
+    } else {
+      state.overflow_used.resize(arch_.weight_overflow.size(), 0);
+      bool placed = false;
+      for (size_t region = 0; region < arch_.weight_overflow.size() && !placed; ++region) {
+        const auto& area = arch_.weight_overflow[region];
+        if (state.overflow_used[region] + size <= area.capacity) {
+          addr = area.base + state.overflow_used[region];
+          state.overflow_used[region] += size;
+          mapping_.report.weight_bytes_overflow += size;
+          placed = true;
+        }
+      }
+      if (!placed) {
+        throw ModelError("core " + std::to_string(core) + ": the weights of '" + what +
+                         "' fit in no memory of the core (weight memory " +
+                         std::to_string(arch_.weight_capacity) +
+                         " bytes full; add an off-chip DRAM level or more capacity)");
+      }
     }
-    const core::Addr addr = arch_.weight_base + state.weight_used;
-    state.weight_used += size;
-    mapping_.report.weight_bytes[static_cast<size_t>(core)] = state.weight_used;
+    mapping_.report.weight_bytes[static_cast<size_t>(core)] += size;
     mapping_.program.cores[static_cast<size_t>(core)].images.push_back({addr, std::move(bytes), what});
     return addr;
   }
 
   core::Program& program(int core) { return mapping_.program.cores[static_cast<size_t>(core)]; }
 
-  // The buffer of `name` on `core`: produced there, received there, a constant placed there, or
-  // a graph input written there by the host.
+  // The buffer of `name` on `core`: produced there, received there (its receives are emitted
+  // here, before the first use), a constant placed there, or a graph input written by the host.
   core::TensorRef on_core(const std::string& name, int core, const Node& user) {
     auto copy = located_.find({name, core});
     if (copy != located_.end()) {
-      auto pending = pending_receive_.find({name, core});
-      if (pending != pending_receive_.end()) {
-        program(core).body.push_back(pending->second);
-        pending_receive_.erase(pending);
-      }
+      emit_pending_receives(name, core);
       return copy->second;
     }
     const Tensor& tensor = value(name);
@@ -299,6 +311,66 @@ class Mapper {
                      std::to_string(core) + " (mapper defect)");
   }
 
+  void emit_pending_receives(const std::string& name, int core) {
+    auto pending = pending_receives_.find({name, core});
+    if (pending == pending_receives_.end()) return;
+    for (const auto& receive : pending->second) program(core).body.push_back(receive);
+    pending_receives_.erase(pending);
+  }
+
+  // Moves `bytes` of `name` from core `from` to core `to` every inference, with flow control:
+  // `to` reuses its buffer each inference, so `from` sends inference i + 1 only after `to`
+  // returned a token for inference i (the first token is granted in `to`'s prologue; the others
+  // after the last use of `name` on `to`, see return_credits). The receive is emitted on `to`
+  // before the first use.
+  void transfer(const std::string& name, int from, core::Addr source, int to,
+                core::Addr destination, uint64_t bytes) {
+    const int tag = next_tag_++;
+    const int credit_tag = next_tag_++;
+    core::Receive credit;
+    credit.from_core = to;
+    credit.tag = credit_tag;
+    credit.layer = name + " (credit)";
+    program(from).body.push_back(credit);
+    core::Send send;
+    send.to_core = to;
+    send.source = source;
+    send.destination = destination;
+    send.bytes = bytes;
+    send.tag = tag;
+    send.layer = name;
+    program(from).body.push_back(send);
+    core::Receive receive;
+    receive.from_core = from;
+    receive.tag = tag;
+    receive.layer = name;
+    pending_receives_[{name, to}].push_back(receive);
+    core::Send token;
+    token.to_core = from;
+    token.bytes = 0;
+    token.tag = credit_tag;
+    token.layer = name + " (credit)";
+    program(to).prologue.push_back(token);
+    auto& credit_entry = credits_[{name, to}];
+    if (credit_entry.tokens.empty()) credit_entry.consumers_left = local_consumers(name, to);
+    credit_entry.tokens.push_back(token);
+  }
+
+  int local_consumers(const std::string& name, int core) const {
+    int count = 0;
+    for (int consumer : graph_.consumers(name)) {
+      if (core_of_node_.at(&graph_.nodes[static_cast<size_t>(consumer)]) == core) ++count;
+    }
+    return count;
+  }
+
+  void release_tokens(const std::string& name, int core) {
+    auto credit = credits_.find({name, core});
+    if (credit == credits_.end()) return;
+    for (const auto& token : credit->second.tokens) program(core).body.push_back(token);
+    credits_.erase(credit);
+  }
+
   // After a node produced `name` on `core`: send it to every other core that consumes it.
   void distribute(const std::string& name, int core, const core::TensorRef& ref) {
     located_[{name, core}] = ref;
@@ -309,47 +381,15 @@ class Mapper {
     }
     for (int destination : destinations) {
       core::TensorRef remote = allocate_activation(destination, ref.type, ref.shape, name);
-      const int tag = next_tag_++;
-      // Flow control: the destination's buffer is reused every inference, so the producer sends
-      // inference i + 1 only after the destination returned a token for inference i. The first
-      // token is granted in the destination's prologue.
-      const int credit_tag = next_tag_++;
-      core::Receive credit;
-      credit.from_core = destination;
-      credit.tag = credit_tag;
-      credit.layer = name + " (credit)";
-      program(core).body.push_back(credit);
-      core::Send send;
-      send.to_core = destination;
-      send.source = ref.addr;
-      send.destination = remote.addr;
-      send.bytes = ref.bytes();
-      send.tag = tag;
-      send.layer = name;
-      program(core).body.push_back(send);
-      core::Receive receive;
-      receive.from_core = core;
-      receive.tag = tag;
-      receive.layer = name;
+      transfer(name, core, ref.addr, destination, remote.addr, ref.bytes());
       located_[{name, destination}] = remote;
-      pending_receive_[{name, destination}] = receive;
-      core::Send token;
-      token.to_core = core;
-      token.bytes = 0;
-      token.tag = credit_tag;
-      token.layer = name + " (credit)";
-      program(destination).prologue.push_back(token);
-      int consumers_there = 0;
-      for (int consumer : graph_.consumers(name)) {
-        if (core_of_node_.at(&graph_.nodes[static_cast<size_t>(consumer)]) == destination) {
-          ++consumers_there;
-        }
-      }
-      credits_[{name, destination}] = {consumers_there, token};
     }
+    // Slices received here from other cores are free again once this core no longer reads the
+    // value: after its local consumers, or now when it has none (the sends above read it).
+    if (local_consumers(name, core) == 0) release_tokens(name, core);
   }
 
-  // After a node ran on `core`: return the flow-control token of every received input whose
+  // After a node ran on `core`: return the flow-control tokens of every received input whose
   // last consumer there it was.
   void return_credits(const Node& node, int core) {
     std::set<std::string> seen;
@@ -357,10 +397,7 @@ class Mapper {
       if (input.empty() || !seen.insert(input).second) continue;
       auto credit = credits_.find({input, core});
       if (credit == credits_.end()) continue;
-      if (--credit->second.first == 0) {
-        program(core).body.push_back(credit->second.second);
-        credits_.erase(credit);
-      }
+      if (--credit->second.consumers_left <= 0) release_tokens(input, core);
     }
   }
 
@@ -371,7 +408,7 @@ class Mapper {
     const int core = core_of_node_.at(&node);
     state_[static_cast<size_t>(core)].used = true;
     if (is_cim(node)) {
-      emit_cim(node, core);
+      emit_cim(node);
     } else if (is_alias(node)) {
       const core::TensorRef input = on_core(node.inputs[0], core, node);
       core::TensorRef output = input;
@@ -389,84 +426,115 @@ class Mapper {
                                node.outputs[output]);
   }
 
-  void emit_cim(const Node& node, int core) {
-    const CimLayer& layer = cim_layers_.at(node.outputs[0]);
-    const int64_t logical = std::max<int64_t>(1, arch_.logical_columns(layer.weight_bits));
-    const int64_t tile_cols = std::min(logical, layer.cols);
-    const int64_t tile_rows = std::min<int64_t>(arch_.macro_rows, layer.rows);
+  // Requantization parameters of a CIM node.
+  struct OutputParams {
+    DataType y_type = DataType::Int8;
+    std::vector<float> w_scales;
+    float x_scale = 1, y_scale = 1;
+    int32_t y_zero_point = 0, clamp_min = -128, clamp_max = 127;
+    int32_t x_zero_point = 0;
+    int input_bits = 8;
+    const Tensor* bias = nullptr;
+  };
 
-    // Tiles, compacting all-zero ones (a zero weight is its zero point).
-    std::vector<Tile> tiles;
-    for (int64_t g = 0; g < layer.groups; ++g) {
-      for (int64_t n0 = 0; n0 < layer.cols; n0 += tile_cols) {
-        for (int64_t k0 = 0; k0 < layer.rows; k0 += tile_rows) {
-          Tile tile{g, k0, std::min(k0 + tile_rows, layer.rows), n0,
-                    std::min(n0 + tile_cols, layer.cols)};
-          tile.zero = true;
-          for (int64_t k = tile.k0; k < tile.k1 && tile.zero; ++k) {
-            for (int64_t n = tile.n0; n < tile.n1; ++n) {
-              if (layer.value(g, k, n) != layer.zero_point(g, n)) {
-                tile.zero = false;
-                break;
-              }
-            }
-          }
-          tiles.push_back(tile);
-        }
-      }
+  OutputParams output_params(const Node& node) const {
+    OutputParams p;
+    p.y_type = static_cast<DataType>(node.get_int("y_type", static_cast<int64_t>(DataType::Int8)));
+    p.x_zero_point = static_cast<int32_t>(node.get_int("x_zero_point", 0));
+    p.input_bits = static_cast<int>(node.get_int("input_bits", 8));
+    if (node.has_input(2)) {
+      p.bias = graph_.initializer(node.inputs[2]);
+      if (!p.bias) throw ModelError(node.describe() + ": bias must be a constant");
     }
+    if (p.y_type == DataType::Int32) {
+      p.clamp_min = std::numeric_limits<int32_t>::min();
+      p.clamp_max = std::numeric_limits<int32_t>::max();
+      return p;
+    }
+    p.w_scales = node.get_floats("w_scales");
+    p.x_scale = node.get_float("x_scale");
+    p.y_scale = node.get_float("y_scale");
+    p.y_zero_point = static_cast<int32_t>(node.get_int("y_zero_point", 0));
+    p.clamp_min = static_cast<int32_t>(
+        std::max<int64_t>(node.get_int("clamp_min", graph::lowest(p.y_type)), graph::lowest(p.y_type)));
+    p.clamp_max = static_cast<int32_t>(
+        std::min<int64_t>(node.get_int("clamp_max", graph::highest(p.y_type)), graph::highest(p.y_type)));
+    return p;
+  }
+
+  core::Requantize make_requantize(const OutputParams& p, const std::vector<int64_t>& channels,
+                                   const std::string& layer) const {
+    core::Requantize requant;
+    const auto cols = static_cast<int64_t>(channels.size());
+    requant.cols = cols;
+    requant.accumulator_stride = cols;
+    requant.column_index = std::make_shared<const std::vector<int64_t>>(channels);
+    if (p.bias) {
+      auto slice = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(cols));
+      for (int64_t c = 0; c < cols; ++c) (*slice)[c] = p.bias->data<int32_t>()[channels[c]];
+      requant.bias = slice;
+    }
+    if (p.y_type != DataType::Int32) {
+      auto multipliers = std::make_shared<std::vector<float>>(static_cast<size_t>(cols));
+      for (int64_t c = 0; c < cols; ++c) {
+        const float w_scale = p.w_scales.size() == 1 ? p.w_scales[0] : p.w_scales.at(channels[c]);
+        (*multipliers)[c] = graph::requant_multiplier(p.x_scale, w_scale, p.y_scale);
+      }
+      requant.multipliers = multipliers;
+    }
+    requant.output_zero_point = p.y_zero_point;
+    requant.clamp_min = p.clamp_min;
+    requant.clamp_max = p.clamp_max;
+    requant.layer = layer;
+    return requant;
+  }
+
+  // Largest |partial sum| a column chunk can produce (for rescaling).
+  int64_t partial_sum_bound(const CimPlan& plan, const std::vector<int64_t>& channels, DataType x_type,
+                            int32_t x_zero_point) const {
+    const int64_t x_max = std::max(std::abs(graph::lowest(x_type) - x_zero_point),
+                                   std::abs(graph::highest(x_type) - x_zero_point));
+    const CimLayer& layer = plan.layer;
+    int64_t bound = 0;
+    for (int64_t channel : channels) {
+      const int64_t g = channel / layer.cols, n = channel % layer.cols;
+      int64_t sum = 0;
+      for (int64_t k = 0; k < layer.rows; ++k) sum += std::abs(layer.centred(g, k, n));
+      bound = std::max(bound, sum * x_max);
+    }
+    return bound;
+  }
+
+  void emit_cim(const Node& node) {
+    CimPlan& plan = plans_.at(&node);
+    const CimLayer& layer = plan.layer;
+    const LayerTiling& tiling = plan.tiling;
+    const int home = plan.cores.front();
+    const OutputParams params = output_params(node);
+    const Tensor& input_value = value(node.inputs[0]);
+    const Tensor& output_value = value(node.outputs[0]);
+    const std::string layer_name = node.name.empty() ? node.outputs[0] : node.name;
+
     LayerMapping report;
-    report.layer = node.name.empty() ? node.outputs[0] : node.name;
+    report.layer = layer_name;
     report.op = node.op_type;
-    report.core = core;
+    report.core = home;
+    report.cores = plan.cores;
     report.weight_bits = layer.weight_bits;
     report.rows = layer.rows;
     report.cols = layer.cols;
     report.groups = layer.groups;
-    report.tiles_dense = static_cast<int64_t>(tiles.size());
+    report.tiles_dense = tiling.tiles_dense;
+    report.tiles = static_cast<int64_t>(tiling.tiles.size());
     report.macs = layer.macs_per_inference;
+    report.blocks = static_cast<int64_t>(tiling.blocks.size());
+    report.rows_removed = tiling.rows_removed;
+    report.columns_removed = tiling.columns_removed;
 
-    // Weight images; macros are assigned when a tile is first used (macro_for).
-    for (Tile& tile : tiles) {
-      if (tile.zero) continue;
-      ++report.tiles;
-      std::vector<uint8_t> image(static_cast<size_t>((tile.k1 - tile.k0) * (tile.n1 - tile.n0)));
-      size_t at = 0;
-      for (int64_t k = tile.k0; k < tile.k1; ++k) {
-        for (int64_t n = tile.n0; n < tile.n1; ++n) image[at++] = layer.code(tile.group, k, n);
-      }
-      tile.image = store_weights(core, std::move(image), report.layer + ".tile");
-    }
-
-    const Tensor& input_value = value(node.inputs[0]);
-    const core::TensorRef input = on_core(node.inputs[0], core, node);
-    const core::TensorRef output = output_buffer(node, core);
-    const Tensor* bias = node.has_input(2) ? graph_.initializer(node.inputs[2]) : nullptr;
-    if (node.has_input(2) && !bias) throw ModelError(node.describe() + ": bias must be a constant");
-
-    const auto y_type = static_cast<DataType>(node.get_int("y_type", static_cast<int64_t>(DataType::Int8)));
-    std::vector<float> w_scales;
-    float x_scale = 1, y_scale = 1;
-    int32_t y_zero_point = 0, clamp_min = -128, clamp_max = 127;
-    if (y_type != DataType::Int32) {
-      w_scales = node.get_floats("w_scales");
-      x_scale = node.get_float("x_scale");
-      y_scale = node.get_float("y_scale");
-      y_zero_point = static_cast<int32_t>(node.get_int("y_zero_point", 0));
-      clamp_min = static_cast<int32_t>(std::max<int64_t>(node.get_int("clamp_min", graph::lowest(y_type)), graph::lowest(y_type)));
-      clamp_max = static_cast<int32_t>(std::min<int64_t>(node.get_int("clamp_max", graph::highest(y_type)), graph::highest(y_type)));
-    } else {
-      clamp_min = std::numeric_limits<int32_t>::min();
-      clamp_max = std::numeric_limits<int32_t>::max();
-    }
-    const auto x_zero_point = static_cast<int32_t>(node.get_int("x_zero_point", 0));
-    const int input_bits = static_cast<int>(node.get_int("input_bits", 8));
-
-    // Geometry and vector counts.
+    // Geometry.
     int64_t images = 1, vectors_per_image = 0;
     core::ConvGeometry geometry;
     if (layer.conv) {
-      const Tensor& out = value(node.outputs[0]);
       images = input_value.dim(0);
       geometry.in_channels = input_value.dim(1);
       geometry.in_height = input_value.dim(2);
@@ -482,47 +550,118 @@ class Mapper {
       geometry.pad_left = pads.at(1);
       geometry.dilation_h = dilations.at(0);
       geometry.dilation_w = dilations.at(1);
-      geometry.out_height = out.dim(2);
-      geometry.out_width = out.dim(3);
+      geometry.out_height = output_value.dim(2);
+      geometry.out_width = output_value.dim(3);
       geometry.group_channels = geometry.in_channels / layer.groups;
       vectors_per_image = geometry.out_height * geometry.out_width;
     } else {
       vectors_per_image = input_value.elements() / layer.rows;
     }
     report.vectors = images * vectors_per_image;
+    const int64_t out_channels = layer.cols * layer.groups;
+    const int64_t image_elements = out_channels * vectors_per_image;  // per image (conv)
 
-    // Accumulator ping-pong halves; a vector batch fills at most one half.
+    // The output is assembled on the home core; other cores compute their channels into a
+    // buffer of their own and send them there.
+    const core::TensorRef home_output = output_buffer(node, home);
     const uint64_t half = arch_.accumulator_bytes / 2;
-    const int64_t batch = std::max<int64_t>(1, static_cast<int64_t>(half / (4 * tile_cols)));
-    if (static_cast<uint64_t>(4 * tile_cols) > half) {
-      throw ModelError(node.describe() + ": " + std::to_string(tile_cols) +
-                       " accumulator columns do not fit in half of the " +
-                       std::to_string(arch_.accumulator_bytes) + "-byte accumulator memory");
-    }
+    const size_t esize = core::elem_size(home_output.type);
 
-    for (int64_t image = 0; image < images; ++image) {
-      for (int64_t g = 0; g < layer.groups; ++g) {
-        for (int64_t v0 = 0; v0 < vectors_per_image; v0 += batch) {
-          const int64_t count = std::min(batch, vectors_per_image - v0);
-          for (int64_t n0 = 0; n0 < layer.cols; n0 += tile_cols) {
-            const int64_t cols = std::min(tile_cols, layer.cols - n0);
-            const core::Addr accumulator = (accumulator_toggle_ ^= 1) ? half : 0;
+    for (size_t worker = 0; worker < plan.cores.size(); ++worker) {
+      const int core = plan.cores[worker];
+      state_[static_cast<size_t>(core)].used = true;
+      const core::TensorRef input = on_core(node.inputs[0], core, node);
+      const core::TensorRef output = worker == 0 ? home_output : output_buffer(node, core);
+      std::vector<int64_t> written_channels;
+      // Bias-only channels (pruned away entirely) are produced by the home core.
+      std::vector<int64_t> zero_channels;
+      if (worker == 0) {
+        for (const Block& block : tiling.blocks) {
+          zero_channels.insert(zero_channels.end(), block.zero_channels.begin(), block.zero_channels.end());
+        }
+      }
+      for (const auto& item : plan.items[worker]) {
+        if (tiling.blocks.empty()) break;
+        const Block& block = tiling.blocks[static_cast<size_t>(item.first)];
+        std::vector<const Tile*> tiles;
+        for (const Tile& tile : tiling.tiles) {
+          if (tile.block == item.first && tile.column_chunk == item.second) tiles.push_back(&tile);
+        }
+        if (tiles.empty()) continue;
+        const std::vector<int64_t>& channels = tiles.front()->channels;
+        const auto cols = static_cast<int64_t>(channels.size());
+        written_channels.insert(written_channels.end(), channels.begin(), channels.end());
+
+        // Accumulator schedule: exact passes over vector batches, or one pass with partial sums
+        // rescaled to the precision that fits.
+        int accumulator_bits = 32;
+        int shift = 0;
+        int64_t batch = vectors_per_image;
+        const uint64_t exact_bytes = static_cast<uint64_t>(vectors_per_image * cols) * 4;
+        report.accumulator_bytes_exact = std::max(report.accumulator_bytes_exact, exact_bytes);
+        if (exact_bytes > half) {
+          if (options_.accumulation == "rescale") {
+            accumulator_bits = 8;
+            for (int bits : {24, 16, 12, 8}) {
+              if (static_cast<uint64_t>(vectors_per_image * cols) * static_cast<uint64_t>(bits) / 8 <= half) {
+                accumulator_bits = bits;
+                break;
+              }
+            }
+            const int needed = bits_for_magnitude(
+                partial_sum_bound(plan, channels, input_value.type(), params.x_zero_point));
+            shift = std::max(0, needed - accumulator_bits);
+            const uint64_t per_vector = static_cast<uint64_t>(cols * accumulator_bits) / 8 + 1;
+            batch = std::max<int64_t>(1, std::min<int64_t>(vectors_per_image, static_cast<int64_t>(half / per_vector)));
+          } else {
+            batch = std::max<int64_t>(1, static_cast<int64_t>(half / static_cast<uint64_t>(4 * cols)));
+          }
+        }
+        if (static_cast<uint64_t>(cols) * static_cast<uint64_t>(accumulator_bits) / 8 > half) {
+          throw ModelError(node.describe() + ": " + std::to_string(cols) +
+                           " accumulator columns do not fit in half of the " +
+                           std::to_string(arch_.accumulator_bytes) + "-byte accumulator memory");
+        }
+        report.accumulator_bits = std::min(report.accumulator_bits, accumulator_bits);
+        report.rescale_shift = std::max(report.rescale_shift, shift);
+        const int64_t batches = (vectors_per_image + batch - 1) / batch;
+        report.vector_batches = std::max(report.vector_batches, batches);
+        report.accumulator_bytes = std::max(
+            report.accumulator_bytes,
+            static_cast<uint64_t>(std::min(batch, vectors_per_image) * cols * accumulator_bits) / 8);
+
+        // Macros: stationary while the core has macros for all its tiles, else streamed.
+        std::vector<int> macros;
+        for (const Tile* tile : tiles) macros.push_back(macro_for(core, *tile, layer, report));
+
+        for (int64_t image = 0; image < images; ++image) {
+          for (int64_t v0 = 0; v0 < vectors_per_image; v0 += batch) {
+            const int64_t count = std::min(batch, vectors_per_image - v0);
+            CoreState& state = state_[static_cast<size_t>(core)];
+            state.accumulator_half ^= 1;
+            // Entry index of the second half for entries of this width.
+            const core::Addr accumulator =
+                state.accumulator_half ? half * 8 / static_cast<uint64_t>(accumulator_bits) : 0;
             bool first = true;
-            for (Tile& tile : tiles) {
-              if (tile.group != g || tile.n0 != n0 || tile.zero) continue;
-              const int macro = macro_for(core, tile, layer, report);
+            for (size_t t = 0; t < tiles.size(); ++t) {
+              const Tile& tile = *tiles[t];
+              int macro = macros[t];
+              if (macro < 0) macro = load_streamed(core, tile, layer, report);
               core::CimMatmul matmul;
               matmul.macro = macro;
               matmul.cols = cols;
-              matmul.layer = report.layer;
-              matmul.input_zero_point = x_zero_point;
-              matmul.input_bits = input_bits;
+              matmul.layer = layer_name;
+              matmul.input_zero_point = params.x_zero_point;
+              matmul.input_bits = params.input_bits;
               matmul.accumulator = accumulator;
               matmul.accumulator_stride = cols;
               matmul.accumulate = !first;
+              matmul.rescale_shift = shift;
+              matmul.accumulator_bits = accumulator_bits;
+              if (shift > 0 || accumulator_bits < 32) ++mapping_.report.rescaled_batches;
               core::VectorSource& source = matmul.source;
-              source.first_element = tile.k0;
-              source.element_count = tile.k1 - tile.k0;
+              source.element_index = std::make_shared<const std::vector<int64_t>>(tile.elements);
+              source.element_count = static_cast<int64_t>(tile.elements.size());
               source.first_vector = v0;
               source.vector_count = count;
               if (layer.conv) {
@@ -533,7 +672,8 @@ class Mapper {
                                                      core::elem_size(input.type);
                 source.input.shape = {geometry.in_channels, geometry.in_height, geometry.in_width};
                 source.conv = geometry;
-                source.conv.channel_offset = g * geometry.group_channels;
+                source.conv.channel_offset = block.first_group * geometry.group_channels;
+                source.conv.group_channels = block.group_count * geometry.group_channels;
               } else {
                 source.kind = core::VectorSource::Kind::Rows;
                 source.input = input;
@@ -542,117 +682,130 @@ class Mapper {
               program(core).body.push_back(matmul);
               first = false;
             }
-            core::Requantize requant;
+            core::Requantize requant = make_requantize(params, channels, layer_name);
             requant.accumulator = accumulator;
             requant.vectors = count;
-            requant.cols = cols;
-            requant.accumulator_stride = cols;
-            requant.zero_accumulator = first;
-            const int64_t channel0 = g * layer.cols + n0;
-            if (bias) {
-              auto slice = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(cols));
-              for (int64_t c = 0; c < cols; ++c) (*slice)[c] = bias->data<int32_t>()[channel0 + c];
-              requant.bias = slice;
-            }
-            if (y_type != DataType::Int32) {
-              auto multipliers = std::make_shared<std::vector<float>>(static_cast<size_t>(cols));
-              for (int64_t c = 0; c < cols; ++c) {
-                const float w_scale = w_scales.size() == 1 ? w_scales[0] : w_scales.at(channel0 + c);
-                (*multipliers)[c] = graph::requant_multiplier(x_scale, w_scale, y_scale);
-              }
-              requant.multipliers = multipliers;
-            }
-            requant.output_zero_point = y_zero_point;
-            requant.clamp_min = clamp_min;
-            requant.clamp_max = clamp_max;
-            requant.output = output;
-            requant.layer = report.layer;
-            if (layer.conv) {
-              const int64_t out_channels = layer.cols * layer.groups;
-              requant.output.addr = output.addr + static_cast<core::Addr>(image * out_channels * vectors_per_image) *
-                                                      core::elem_size(output.type);
-              requant.out_vector_stride = 1;
-              requant.out_column_stride = vectors_per_image;
-              requant.out_column_offset = channel0;
-              // Vector v of this batch is output position v0 + v.
-              requant.output.addr += static_cast<core::Addr>(v0) * core::elem_size(output.type);
-            } else {
-              requant.out_vector_stride = layer.cols;
-              requant.out_column_stride = 1;
-              requant.out_column_offset = channel0;
-              requant.output.addr += static_cast<core::Addr>(v0 * layer.cols) * core::elem_size(output.type);
-            }
+            requant.rescale_shift = shift;
+            requant.accumulator_bits = accumulator_bits;
+            place_output(requant, output, layer.conv, image, image_elements, vectors_per_image,
+                         out_channels, v0);
             program(core).body.push_back(requant);
           }
         }
       }
-    }
-    mapping_.report.layers.push_back(report);
-    distribute(node.outputs[0], core, output);
-  }
-
-  // The macro a tile runs on: stationary (loaded once in the prologue) while the core has free
-  // macros, otherwise streamed (reloaded before each use).
-  int macro_for(int core, Tile& tile, const CimLayer& layer, LayerMapping& report) {
-    CoreState& state = state_[static_cast<size_t>(core)];
-    if (tile.macro >= 0) return tile.macro;
-    const int macros = arch_.macros_per_core;
-    core::LoadWeights load;
-    load.source = tile.image;
-    load.rows = tile.k1 - tile.k0;
-    load.cols = tile.n1 - tile.n0;
-    load.weight_bits = layer.weight_bits;
-    load.weights_signed = layer.weights_signed;
-    load.layer = report.layer;
-    for (int64_t n = tile.n0; n < tile.n1; ++n) load.weight_zero_points.push_back(layer.zero_point(tile.group, n));
-    // Keep one macro for streaming when the core's tiles do not all fit.
-    const bool all_fit = planned_total_tiles(core) <= macros;
-    const int stationary_slots = all_fit ? macros : macros - 1;
-    if (state.stationary_tiles < stationary_slots) {
-      tile.macro = static_cast<int>(state.stationary_tiles++);
-      load.macro = tile.macro;
-      program(core).prologue.push_back(load);
-      ++mapping_.report.weight_loads_once;
-      return tile.macro;
-    }
-    report.stationary = false;
-    const int macro = std::max(stationary_slots, 0) +
-                      (state.streaming_macro++ % std::max(1, macros - std::max(stationary_slots, 0)));
-    load.macro = macro;
-    program(core).body.push_back(load);
-    ++mapping_.report.weight_loads_per_inference;
-    return macro;
-  }
-
-  int64_t planned_total_tiles(int core) {
-    auto cached = total_tiles_.find(core);
-    if (cached != total_tiles_.end()) return cached->second;
-    int64_t total = 0;
-    for (const auto& entry : cim_layers_) {
-      const CimLayer& layer = entry.second;
-      if (core_of_node_.at(layer.node) != core) continue;
-      const int64_t logical = std::max<int64_t>(1, arch_.logical_columns(layer.weight_bits));
-      const int64_t tile_cols = std::min(logical, layer.cols);
-      const int64_t tile_rows = std::min<int64_t>(arch_.macro_rows, layer.rows);
-      for (int64_t g = 0; g < layer.groups; ++g) {
-        for (int64_t n0 = 0; n0 < layer.cols; n0 += tile_cols) {
-          for (int64_t k0 = 0; k0 < layer.rows; k0 += tile_rows) {
-            bool zero = true;
-            for (int64_t k = k0; k < std::min(k0 + tile_rows, layer.rows) && zero; ++k) {
-              for (int64_t n = n0; n < std::min(n0 + tile_cols, layer.cols); ++n) {
-                if (layer.value(g, k, n) != layer.zero_point(g, n)) {
-                  zero = false;
-                  break;
-                }
-              }
-            }
-            if (!zero) ++total;
+      if (!zero_channels.empty()) {
+        for (int64_t image = 0; image < images; ++image) {
+          core::Requantize requant = make_requantize(params, zero_channels, layer_name);
+          requant.vectors = vectors_per_image;
+          requant.zero_accumulator = true;
+          place_output(requant, output, layer.conv, image, image_elements, vectors_per_image,
+                       out_channels, 0);
+          program(core).body.push_back(requant);
+        }
+      }
+      // Send a worker's channels to the home core, one transfer per contiguous range.
+      if (worker > 0 && !written_channels.empty()) {
+        std::sort(written_channels.begin(), written_channels.end());
+        std::vector<std::pair<int64_t, int64_t>> ranges;  // element ranges
+        auto add_range = [&](int64_t begin, int64_t length) {
+          if (!ranges.empty() && ranges.back().first + ranges.back().second == begin) {
+            ranges.back().second += length;
+          } else {
+            ranges.emplace_back(begin, length);
           }
+        };
+        for (int64_t image = 0; image < images; ++image) {
+          for (size_t i = 0; i < written_channels.size();) {
+            size_t j = i;
+            while (j + 1 < written_channels.size() && written_channels[j + 1] == written_channels[j] + 1) ++j;
+            const int64_t c0 = written_channels[i], c1 = written_channels[j] + 1;
+            if (layer.conv) {
+              add_range(image * image_elements + c0 * vectors_per_image, (c1 - c0) * vectors_per_image);
+            } else {
+              for (int64_t v = 0; v < vectors_per_image; ++v) add_range(v * out_channels + c0, c1 - c0);
+            }
+            i = j + 1;
+          }
+        }
+        for (const auto& range : ranges) {
+          const core::Addr offset = static_cast<core::Addr>(range.first) * esize;
+          transfer(node.outputs[0], core, output.addr + offset, home, home_output.addr + offset,
+                   static_cast<uint64_t>(range.second) * esize);
         }
       }
     }
-    total_tiles_[core] = total;
-    return total;
+    // The home core waits for every slice before anything reads the output.
+    emit_pending_receives(node.outputs[0], home);
+    mapping_.report.accumulator_peak_bytes =
+        std::max(mapping_.report.accumulator_peak_bytes, report.accumulator_bytes);
+    mapping_.report.accumulator_exact_bytes =
+        std::max(mapping_.report.accumulator_exact_bytes, report.accumulator_bytes_exact);
+    mapping_.report.layers.push_back(report);
+    distribute(node.outputs[0], home, home_output);
+  }
+
+  // Where a Requantize writes: NCHW channel planes for convolutions, [M, N] rows for Gemm.
+  static void place_output(core::Requantize& requant, const core::TensorRef& output, bool conv,
+                           int64_t image, int64_t image_elements, int64_t vectors_per_image,
+                           int64_t out_channels, int64_t first_vector) {
+    requant.output = output;
+    const size_t esize = core::elem_size(output.type);
+    if (conv) {
+      requant.output.addr = output.addr + static_cast<core::Addr>(image * image_elements + first_vector) * esize;
+      requant.out_vector_stride = 1;
+      requant.out_column_stride = vectors_per_image;
+    } else {
+      requant.output.addr = output.addr + static_cast<core::Addr>(first_vector * out_channels) * esize;
+      requant.out_vector_stride = out_channels;
+      requant.out_column_stride = 1;
+    }
+    requant.out_column_offset = 0;
+  }
+
+  core::LoadWeights load_command(const Tile& tile, const CimLayer& layer, core::Addr image,
+                                 const std::string& name) const {
+    core::LoadWeights load;
+    load.source = image;
+    load.rows = static_cast<int64_t>(tile.elements.size());
+    load.cols = static_cast<int64_t>(tile.channels.size());
+    load.weight_bits = layer.weight_bits;
+    load.weights_signed = layer.weights_signed;
+    load.weight_zero_points = tile.zero_points;
+    load.layer = name;
+    return load;
+  }
+
+  // Stationary tiles get a macro of their own, loaded once in the prologue; returns -1 for a
+  // tile that must be streamed (the core has more tiles than macros).
+  int macro_for(int core, const Tile& tile, const CimLayer& layer, LayerMapping& report) {
+    CoreState& state = state_[static_cast<size_t>(core)];
+    const int macros = arch_.macros_per_core;
+    const bool all_fit = state.planned_tiles <= macros;
+    const int stationary_slots = all_fit ? macros : macros - 1;
+    const core::Addr image = store_weights(core, tile.codes, report.layer + ".tile");
+    tile_images_[&tile][core] = image;
+    if (state.stationary_tiles < stationary_slots) {
+      const int macro = static_cast<int>(state.stationary_tiles++);
+      core::LoadWeights load = load_command(tile, layer, image, report.layer);
+      load.macro = macro;
+      program(core).prologue.push_back(load);
+      ++mapping_.report.weight_loads_once;
+      return macro;
+    }
+    return -1;
+  }
+
+  int load_streamed(int core, const Tile& tile, const CimLayer& layer, LayerMapping& report) {
+    CoreState& state = state_[static_cast<size_t>(core)];
+    const int macros = arch_.macros_per_core;
+    const int stationary_slots = std::max(0, macros - 1);
+    const int macro = stationary_slots + (state.streaming_macro++ % std::max(1, macros - stationary_slots));
+    core::LoadWeights load = load_command(tile, layer, tile_images_.at(&tile).at(core), report.layer);
+    load.macro = macro;
+    program(core).body.push_back(load);
+    ++mapping_.report.weight_loads_per_inference;
+    report.stationary = false;
+    return macro;
   }
 
   void emit_arith(const Node& node, int core) {
@@ -913,12 +1066,18 @@ class Mapper {
   void finish() {
     for (int core : cores_) {
       CoreState& state = state_[static_cast<size_t>(core)];
-      // Receives for values that arrived but were consumed by nothing (cannot happen: a value
-      // is sent only to consumers) would leave messages unmatched; flush any for safety.
-      for (auto it = pending_receive_.begin(); it != pending_receive_.end();) {
+      for (auto it = pending_receives_.begin(); it != pending_receives_.end();) {
         if (it->first.second == core) {
-          program(core).body.push_back(it->second);
-          it = pending_receive_.erase(it);
+          for (const auto& receive : it->second) program(core).body.push_back(receive);
+          it = pending_receives_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      for (auto it = credits_.begin(); it != credits_.end();) {
+        if (it->first.second == core) {
+          for (const auto& token : it->second.tokens) program(core).body.push_back(token);
+          it = credits_.erase(it);
         } else {
           ++it;
         }
@@ -932,6 +1091,11 @@ class Mapper {
     }
   }
 
+  struct Credit {
+    int consumers_left = 0;
+    std::vector<core::Send> tokens;
+  };
+
   const graph::Graph& graph_;
   const graph::ValueMap& values_;
   const ArchInfo& arch_;
@@ -939,15 +1103,13 @@ class Mapper {
   std::vector<int> cores_;
   Mapping mapping_;
   std::vector<CoreState> state_;
-  std::map<std::string, CimLayer> cim_layers_;
+  std::map<const Node*, CimPlan> plans_;
   std::map<const Node*, int> core_of_node_;
   std::map<std::pair<std::string, int>, core::TensorRef> located_;
-  std::map<std::pair<std::string, int>, core::Receive> pending_receive_;
-  // (value, core) -> (consumers still to run there, the token to return after the last one).
-  std::map<std::pair<std::string, int>, std::pair<int, core::Send>> credits_;
-  std::map<int, int64_t> total_tiles_;
+  std::map<std::pair<std::string, int>, std::vector<core::Receive>> pending_receives_;
+  std::map<std::pair<std::string, int>, Credit> credits_;
+  std::map<const Tile*, std::map<int, core::Addr>> tile_images_;
   int next_tag_ = 0;
-  int accumulator_toggle_ = 0;
 };
 
 }  // namespace

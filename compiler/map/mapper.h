@@ -17,12 +17,23 @@ struct MapOptions {
   std::vector<int> cores;  // cores this network may use (empty: all)
   std::string name_prefix;  // prefixes IoBinding names (several networks on one chip)
   int tag_base = 0;         // NoC message tags start here (unique per chip)
+  // Placement of CIM layers: "pipelined" (each layer on one core, consecutive layers grouped),
+  // "partitioned" (every layer's output channels split over all cores), or "auto" (pipelined
+  // when there are at least as many layers as cores, else cores shared out in proportion to the
+  // layers' MACs and each layer partitioned over its share).
+  std::string placement = "auto";
+  // Partial sums that exceed the accumulator memory: "exact" computes the outputs in batches of
+  // input vectors (more passes), "rescale" keeps every vector in one pass and stores partial sums
+  // rescaled to a narrower precision (the seed's batched accumulation; error is measured).
+  std::string accumulation = "exact";
+  bool compact = true;  // leave all-zero rows, columns and tiles out of the arrays
 };
 
 struct LayerMapping {
   std::string layer;
   std::string op;
-  int core = 0;
+  int core = 0;               // home core (where the output is assembled)
+  std::vector<int> cores;     // every core computing part of the layer
   int weight_bits = 8;
   int64_t rows = 0, cols = 0;  // weight matrix of the layer (per group)
   int64_t groups = 1;
@@ -31,6 +42,14 @@ struct LayerMapping {
   int64_t vectors = 0;      // input vectors per inference
   bool stationary = true;   // weights stay in the arrays across inferences
   int64_t macs = 0;
+  int64_t blocks = 1;            // packed group blocks
+  int64_t rows_removed = 0;      // array rows saved by compaction of pruned weights
+  int64_t columns_removed = 0;   // array columns saved by compaction
+  int64_t vector_batches = 1;    // passes over the input vectors (accumulator memory)
+  int accumulator_bits = 32;     // width partial sums are kept at
+  int rescale_shift = 0;         // rescaling of partial sums (0: exact)
+  uint64_t accumulator_bytes = 0;        // peak accumulator memory the layer uses
+  uint64_t accumulator_bytes_exact = 0;  // what one exact pass over every vector would need
 };
 
 struct MappingReport {
@@ -42,6 +61,11 @@ struct MappingReport {
   int64_t weight_loads_once = 0;           // stationary loads in the prologues
   std::vector<uint64_t> activation_bytes;  // per core
   std::vector<uint64_t> weight_bytes;      // per core
+  uint64_t weight_bytes_overflow = 0;      // weights stored outside the weight memory
+  uint64_t accumulator_peak_bytes = 0;
+  uint64_t accumulator_exact_bytes = 0;    // peak an exact single pass would need
+  int64_t rescaled_batches = 0;            // CIM passes whose partial sums were rescaled
+  std::string placement;                   // the placement chosen
 };
 
 struct Mapping {

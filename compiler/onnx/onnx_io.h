@@ -28,7 +28,8 @@ struct LoadOptions {
 //     max(declared opset, 13);
 //   * Constant nodes became initializers; initializers listed as graph inputs are constants;
 //   * every node is an op with a reference kernel and only attributes/values cimtlm implements
-//     (otherwise ModelError naming the node: never a silently wrong result);
+//     (otherwise ModelError naming the node: never a silently wrong result): the ONNX ops of
+//     op_checks.cpp, onnxruntime's com.microsoft quantized ops, and cimtlm's own (lowered graphs);
 //   * shapes were checked by ONNX shape inference (strict) plus cimtlm's own cheap checks
 //     (e.g. Conv weight channels against the input's channels).
 graph::Graph load_onnx(const std::string& path, const LoadOptions& options = {});

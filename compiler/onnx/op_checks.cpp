@@ -239,13 +239,32 @@ const std::map<std::string, OpSpec>& default_domain_specs() {
   return specs;
 }
 
+// onnxruntime's quantized contrib ops (graph/kernels_com_microsoft.cpp has their arithmetic).
+const std::map<std::string, OpSpec>& com_microsoft_specs() {
+  static const std::map<std::string, OpSpec> specs = [] {
+    std::map<std::string, OpSpec> table;
+    table["QLinearAdd"] = {{}, 7, 8, 1, nullptr};
+    table["QLinearMul"] = {{}, 7, 8, 1, nullptr};
+    table["QLinearAveragePool"] = {{"auto_pad", "ceil_mode", "channels_last", "count_include_pad",
+                                    "kernel_shape", "pads", "strides"},
+                                   4, 5, 1, check_pool};
+    table["QLinearGlobalAveragePool"] = {{"channels_last"}, 4, 5, 1, check_global_pool};
+    table["QLinearSigmoid"] = {{}, 4, 5, 1, nullptr};
+    table["QLinearLeakyRelu"] = {{"alpha"}, 4, 5, 1, nullptr};
+    table["QLinearConcat"] = {{"axis"}, 5, SIZE_MAX, 1, nullptr};
+    table["QLinearSoftmax"] = {{"axis", "opset"}, 4, 5, 1, nullptr};
+    table["QGemm"] = {{"alpha", "transA", "transB"}, 6, 9, 1, nullptr};
+    return table;
+  }();
+  return specs;
+}
+
 const OpSpec* find_spec(const Node& node) {
-  if (node.domain.empty() || node.domain == "ai.onnx") {
-    const auto& specs = default_domain_specs();
-    auto found = specs.find(node.op_type);
-    return found == specs.end() ? nullptr : &found->second;
-  }
-  return nullptr;
+  const bool onnx_domain = node.domain.empty() || node.domain == "ai.onnx";
+  if (!onnx_domain && node.domain != "com.microsoft") return nullptr;
+  const auto& specs = onnx_domain ? default_domain_specs() : com_microsoft_specs();
+  auto found = specs.find(node.op_type);
+  return found == specs.end() ? nullptr : &found->second;
 }
 
 }  // namespace
@@ -258,12 +277,14 @@ std::vector<std::string> supported_onnx_ops() {
 
 void check_op_known(const Node& node) {
   const bool default_domain = node.domain.empty() || node.domain == "ai.onnx";
-  if (!default_domain && node.domain != "cimtlm") {
+  const bool microsoft = node.domain == "com.microsoft";
+  if (!default_domain && !microsoft && node.domain != "cimtlm") {
     throw ModelError(node.describe() + ": operator domain '" + node.domain +
-                     "' is not supported (only the default ONNX domain and cimtlm)");
+                     "' is not supported (only the default ONNX domain, com.microsoft's quantized "
+                     "ops and cimtlm)");
   }
   const bool has_kernel = graph::KernelRegistry::instance().find(node.domain, node.op_type);
-  if (!has_kernel || (default_domain && !find_spec(node))) {
+  if (!has_kernel || ((default_domain || microsoft) && !find_spec(node))) {
     throw ModelError(node.describe() + ": op '" + node.op_type + "' is not supported by cimtlm");
   }
 }

@@ -75,7 +75,7 @@ std::string ArithParams::validate() const {
 ArithUnit::ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel::VcdTrace* trace,
                      const std::vector<std::string>& vcd_scope)
     : params_(params),
-      accumulators_(params.accumulator_bytes / 4, 0),
+      accumulators_(params.accumulator_bytes, 0),  // enough entries for 8-bit accumulators
       operations_(stats.count("operations", "commands executed by the arithmetic unit")),
       elements_(stats.count("elements", "elements produced")),
       busy_cycles_(stats.value("busy_cycles", "cycles the unit was busy")),
@@ -95,17 +95,15 @@ ArithUnit::ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel
   if (trace) busy_trace_ = kernel::BusyTracer(trace->add_signal(vcd_scope, "busy", 1));
 }
 
-int32_t* ArithUnit::accumulators(uint64_t offset, uint64_t count) {
-  if (offset % 4 != 0 || offset / 4 + count > accumulators_.size()) {
-    throw std::out_of_range("accumulator access [" + std::to_string(offset) + ", +" +
-                            std::to_string(count * 4) + ") bytes exceeds the " +
-                            std::to_string(params_.accumulator_bytes) + "-byte accumulator memory");
+int32_t* ArithUnit::accumulators(uint64_t first, uint64_t count, int bits) {
+  const uint64_t end_bits = (first + count) * static_cast<uint64_t>(bits);
+  if (end_bits > params_.accumulator_bytes * 8 || first + count > accumulators_.size()) {
+    throw std::out_of_range("accumulator entries [" + std::to_string(first) + ", " +
+                            std::to_string(first + count) + ") of " + std::to_string(bits) +
+                            " bits exceed the " + std::to_string(params_.accumulator_bytes) +
+                            "-byte accumulator memory");
   }
-  return accumulators_.data() + offset / 4;
-}
-
-void ArithUnit::clear_accumulators(uint64_t offset, uint64_t count) {
-  std::fill_n(accumulators(offset, count), count, 0);
+  return accumulators_.data() + first;
 }
 
 uint64_t ArithUnit::simd_cycles(uint64_t elements, uint64_t cycles_per_element) const {
@@ -120,6 +118,29 @@ uint64_t ArithUnit::accumulate_cycles(uint64_t count) {
   return cycles;
 }
 
+uint64_t ArithUnit::accumulate_rescaled(const int32_t* partials, int64_t vectors, int64_t cols,
+                                        int32_t* accumulators, int64_t stride, int shift, int bits,
+                                        bool accumulate) {
+  const int64_t highest = (int64_t{1} << (bits - 1)) - 1;
+  const int64_t lowest = -highest - 1;
+  for (int64_t v = 0; v < vectors; ++v) {
+    for (int64_t c = 0; c < cols; ++c) {
+      int64_t value = partials[v * cols + c];
+      if (shift > 0) {
+        // Division by 2^shift rounding half to even (an arithmetic shift floors).
+        const int64_t floor = value >> shift;
+        const int64_t remainder = value - (floor << shift);
+        const int64_t half = int64_t{1} << (shift - 1);
+        value = floor + ((remainder > half || (remainder == half && (floor & 1))) ? 1 : 0);
+      }
+      int32_t& acc = accumulators[v * stride + c];
+      const int64_t sum = (accumulate ? static_cast<int64_t>(acc) : 0) + value;
+      acc = static_cast<int32_t>(std::clamp(sum, lowest, highest));
+    }
+  }
+  return accumulate_cycles(static_cast<uint64_t>(vectors * cols));
+}
+
 uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_major,
                                std::vector<uint8_t>& out) {
   const int64_t vectors = command.vectors, cols = command.cols;
@@ -129,13 +150,15 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
       command.zero_accumulator
           ? nullptr
           : accumulators(command.accumulator,
-                         static_cast<uint64_t>((vectors - 1) * command.accumulator_stride + cols));
+                         static_cast<uint64_t>((vectors - 1) * command.accumulator_stride + cols),
+                         command.accumulator_bits);
   const auto& multipliers = command.multipliers;
   const int32_t lo = std::max(command.clamp_min, type_lowest(type));
   const int32_t hi = std::min(command.clamp_max, type_highest(type));
   for (int64_t v = 0; v < vectors; ++v) {
     for (int64_t c = 0; c < cols; ++c) {
       int64_t value = acc ? acc[v * command.accumulator_stride + c] : 0;
+      value *= int64_t{1} << command.rescale_shift;  // undo the rescaling of partial sums
       if (command.bias) value += (*command.bias)[static_cast<size_t>(c)];
       int32_t result;
       if (type == ElemType::Int32) {
@@ -143,7 +166,11 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
       } else {
         const float multiplier = multipliers->size() == 1 ? (*multipliers)[0]
                                                           : (*multipliers)[static_cast<size_t>(c)];
-        result = round_clamp(static_cast<float>(static_cast<int32_t>(value)) * multiplier,
+        // Exact partial sums fit int32 (the reference's accumulator); rescaled ones are
+        // approximations of it and are converted whole.
+        const float real = command.rescale_shift == 0 ? static_cast<float>(static_cast<int32_t>(value))
+                                                      : static_cast<float>(value);
+        result = round_clamp(real * multiplier,
                              command.output_zero_point, lo, hi);
       }
       store_code(out, type, column_major ? c * vectors + v : v * cols + c, result);

@@ -30,11 +30,11 @@ class ArithUnit {
 
   const ArithParams& params() const { return params_; }
 
-  // `count` int32 accumulators at byte offset `offset`; throws std::out_of_range when the span
-  // leaves the accumulator memory (a compiler defect: programs must respect accumulator_bytes).
-  int32_t* accumulators(uint64_t offset, uint64_t count);
-  void clear_accumulators(uint64_t offset, uint64_t count);
-  uint64_t accumulator_capacity() const { return accumulators_.size(); }
+  // `count` accumulators of `bits` bits from entry `first` on (an accumulator memory of
+  // accumulator_bytes holds accumulator_bytes * 8 / bits entries; they are simulated as int32);
+  // throws std::out_of_range when the span leaves the memory (a compiler defect: programs must
+  // respect accumulator_bytes).
+  int32_t* accumulators(uint64_t first, uint64_t count, int bits = 32);
 
   // Each operation computes into `out` and returns the cycles it occupies the unit.
 
@@ -54,6 +54,11 @@ class ArithUnit {
                   std::vector<uint8_t>& out);
   // Cycles an accumulation of `count` int32 partial sums takes (used by the CIM path).
   uint64_t accumulate_cycles(uint64_t count);
+  // Batched accumulation with rescaling: acc[v * stride + c] (+)= round_half_even(partial[v][c] /
+  // 2^shift), saturating at `bits`; returns the cycles it takes.
+  uint64_t accumulate_rescaled(const int32_t* partials, int64_t vectors, int64_t cols,
+                               int32_t* accumulators, int64_t stride, int shift, int bits,
+                               bool accumulate);
 
   // Marks the unit busy in the VCD over [start_ps, end_ps).
   void trace_busy(uint64_t start_ps, uint64_t end_ps) { busy_trace_.busy(start_ps, end_ps); }

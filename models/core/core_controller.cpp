@@ -297,15 +297,24 @@ void CoreController::load_weights(const LoadWeights& command) {
 
 void CoreController::cim_matmul(const CimMatmul& command) {
   const VectorSource& source = command.source;
-  const int64_t rows = source.element_count;
+  const bool indexed = source.element_index != nullptr;
+  const int64_t rows = indexed ? static_cast<int64_t>(source.element_index->size()) : source.element_count;
+  auto element_of = [&](int64_t r) {
+    return indexed ? (*source.element_index)[static_cast<size_t>(r)] : source.first_element + r;
+  };
   const int64_t vectors = source.vector_count;
   const size_t esize = elem_size(source.input.type);
   if (source.input.type != ElemType::Int8 && source.input.type != ElemType::UInt8) {
     throw std::invalid_argument("CIM input of layer '" + command.layer + "' is not 8-bit");
   }
-  // 1. Which input bytes the tile needs.
+  if (rows <= 0 || vectors <= 0) {
+    throw std::invalid_argument("CIM job of layer '" + command.layer + "' has no rows or vectors");
+  }
+  // 1. Which input bytes the tile needs: whole rows of the vectors, or the channel planes the
+  //    tile's elements come from.
   Addr read_begin = source.input.addr;
   uint64_t read_bytes = 0;
+  int64_t first_channel = 0;
   if (source.kind == VectorSource::Kind::Rows) {
     const int64_t width = source.input.shape.back();
     read_begin += static_cast<Addr>(source.first_vector * width) * esize;
@@ -313,11 +322,15 @@ void CoreController::cim_matmul(const CimMatmul& command) {
   } else {
     const ConvGeometry& g = source.conv;
     const int64_t taps = g.kernel_h * g.kernel_w;
-    const int64_t first_channel = g.channel_offset + source.first_element / taps;
-    const int64_t last_channel = g.channel_offset + (source.first_element + rows - 1) / taps;
+    int64_t lowest = element_of(0) / taps, highest = lowest;
+    for (int64_t r = 1; r < rows; ++r) {
+      lowest = std::min(lowest, element_of(r) / taps);
+      highest = std::max(highest, element_of(r) / taps);
+    }
+    first_channel = lowest;
     const int64_t plane = g.in_height * g.in_width;
-    read_begin += static_cast<Addr>(first_channel * plane) * esize;
-    read_bytes = static_cast<uint64_t>((last_channel - first_channel + 1) * plane) * esize;
+    read_begin += static_cast<Addr>((g.channel_offset + lowest) * plane) * esize;
+    read_bytes = static_cast<uint64_t>((highest - lowest + 1) * plane) * esize;
   }
   const sc_time fetch_start = max_time(start_time({{read_begin, read_bytes}}, Unit::Macro, command.macro),
                                        dma_read_free_);
@@ -331,16 +344,20 @@ void CoreController::cim_matmul(const CimMatmul& command) {
   if (source.kind == VectorSource::Kind::Rows) {
     const int64_t width = source.input.shape.back();
     for (int64_t v = 0; v < vectors; ++v) {
-      std::memcpy(vectors_.data() + v * rows, buffer_a_.data() + v * width + source.first_element,
-                  static_cast<size_t>(rows));
+      const uint8_t* row = buffer_a_.data() + v * width;
+      uint8_t* vector = vectors_.data() + v * rows;
+      if (indexed) {
+        for (int64_t r = 0; r < rows; ++r) vector[r] = row[element_of(r)];
+      } else {
+        std::memcpy(vector, row + source.first_element, static_cast<size_t>(rows));
+      }
     }
   } else {
     const ConvGeometry& g = source.conv;
     const int64_t taps = g.kernel_h * g.kernel_w;
-    const int64_t first_channel = source.first_element / taps;
     const int64_t plane = g.in_height * g.in_width;
     for (int64_t r = 0; r < rows; ++r) {
-      const int64_t element = source.first_element + r;
+      const int64_t element = element_of(r);
       const int64_t channel = element / taps - first_channel;
       const int64_t kh = (element % taps) / g.kernel_w;
       const int64_t kw = element % g.kernel_w;
@@ -356,11 +373,14 @@ void CoreController::cim_matmul(const CimMatmul& command) {
     }
   }
 
-  // 3. Run the tile; partial sums land in the accumulator memory.
+  // 3. Run the tile; partial sums land in the accumulator memory, rescaled into a narrower
+  //    accumulator when the schedule asks for it.
   const int64_t stride = command.accumulator_stride;
-  int32_t* outputs = arith_.accumulators(
+  int32_t* accumulators = arith_.accumulators(
       command.accumulator,
-      static_cast<uint64_t>((vectors - 1) * stride + command.column_offset + command.cols));
+      static_cast<uint64_t>((vectors - 1) * stride + command.column_offset + command.cols),
+      command.accumulator_bits);
+  const bool rescaled = command.rescale_shift > 0 || command.accumulator_bits < 32;
   cim::CimJob job;
   job.kind = cim::CimJob::Kind::Compute;
   job.layer = command.layer;
@@ -369,12 +389,25 @@ void CoreController::cim_matmul(const CimMatmul& command) {
   job.compute.vectors = vectors;
   job.compute.input_zero_point = command.input_zero_point;
   job.compute.input_bits = command.input_bits;
-  job.compute.outputs = outputs + command.column_offset;
-  job.compute.output_stride = stride;
-  job.compute.accumulate = command.accumulate;
+  if (rescaled) {
+    partials_.assign(static_cast<size_t>(vectors * command.cols), 0);
+    job.compute.outputs = partials_.data();
+    job.compute.output_stride = command.cols;
+    job.compute.accumulate = false;
+  } else {
+    job.compute.outputs = accumulators + command.column_offset;
+    job.compute.output_stride = stride;
+    job.compute.accumulate = command.accumulate;
+  }
   const sc_time compute_start = max_time(fetched, macro_free_[static_cast<size_t>(command.macro)]);
   sc_time end = cim_transport(command.macro, job, compute_start);
-  if (command.accumulate) arith_.accumulate_cycles(static_cast<uint64_t>(vectors));
+  if (rescaled) {
+    arith_.accumulate_rescaled(partials_.data(), vectors, command.cols, accumulators + command.column_offset,
+                               stride, command.rescale_shift, command.accumulator_bits,
+                               command.accumulate);
+  } else if (command.accumulate) {
+    arith_.accumulate_cycles(static_cast<uint64_t>(vectors * command.cols));
+  }
   retire(Unit::Macro, command.macro, fetch_start, compute_start, end);
   // The accumulator region is ready when the macro is done; requantization waits for it via
   // the scoreboard (accumulator addresses live in their own space above the memory map).
@@ -386,36 +419,44 @@ void CoreController::requantize(const Requantize& command) {
   const Addr acc_key = kAccumulatorSpace + command.accumulator;
   const uint64_t acc_bytes = static_cast<uint64_t>(command.vectors * command.accumulator_stride) * 4;
   const sc_time start = max_time(start_time({{acc_key, acc_bytes}}, Unit::Arith), arith_free_);
-  // Output runs: contiguous along columns ([M, N] layouts) or along vectors (NCHW layouts).
+  // Results ordered so that runs are contiguous: along columns ([M, N] layouts) or along
+  // vectors (NCHW layouts); each maximal run of consecutive addresses is one write.
   const bool column_major = command.out_column_stride != 1 && command.out_vector_stride == 1;
   const uint64_t cycles = arith_.requantize(command, column_major, buffer_out_);
   const sc_time computed = start + clock_.cycles(cycles);
   const size_t esize = elem_size(command.output.type);
-  sc_time written = max_time(computed, dma_write_free_);
+  auto column_of = [&](int64_t c) {
+    return command.column_index ? (*command.column_index)[static_cast<size_t>(c)]
+                                : c + command.out_column_offset;
+  };
   const int64_t outer = column_major ? command.cols : command.vectors;
   const int64_t inner = column_major ? command.vectors : command.cols;
-  const int64_t outer_stride = column_major ? command.out_column_stride : command.out_vector_stride;
-  const int64_t inner_stride = column_major ? command.out_vector_stride : command.out_column_stride;
-  const int64_t base_offset = command.out_column_offset * command.out_column_stride;
-  const sc_time write_start = written;
+  sc_time written = max_time(computed, dma_write_free_);
+  int64_t run_begin = -1, run_length = 0, run_source = 0;
+  auto flush = [&] {
+    if (run_length == 0) return;
+    const Addr at = command.output.addr + static_cast<Addr>(run_begin) * esize;
+    written = write(at, buffer_out_.data() + run_source * esize, static_cast<uint64_t>(run_length) * esize,
+                    written);
+    mark_written(at, static_cast<uint64_t>(run_length) * esize, written);
+    run_length = 0;
+  };
   for (int64_t o = 0; o < outer; ++o) {
-    const int64_t element = base_offset + o * outer_stride;
-    if (inner_stride == 1) {
-      written = write(command.output.addr + static_cast<Addr>(element) * esize,
-                      buffer_out_.data() + o * inner * esize, static_cast<uint64_t>(inner) * esize,
-                      written);
-      mark_written(command.output.addr + static_cast<Addr>(element) * esize,
-                   static_cast<uint64_t>(inner) * esize, written);
-    } else {
-      for (int64_t i = 0; i < inner; ++i) {
-        const int64_t at = element + i * inner_stride;
-        written = write(command.output.addr + static_cast<Addr>(at) * esize,
-                        buffer_out_.data() + (o * inner + i) * esize, esize, written);
-        mark_written(command.output.addr + static_cast<Addr>(at) * esize, esize, written);
+    for (int64_t i = 0; i < inner; ++i) {
+      const int64_t v = column_major ? i : o;
+      const int64_t c = column_major ? o : i;
+      const int64_t element = v * command.out_vector_stride + column_of(c) * command.out_column_stride;
+      if (run_length > 0 && element == run_begin + run_length) {
+        ++run_length;
+        continue;
       }
+      flush();
+      run_begin = element;
+      run_length = 1;
+      run_source = o * inner + i;
     }
   }
-  (void)write_start;
+  flush();
   dma_write_free_ = written;
   arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
   retire(Unit::Arith, 0, start, start, written);

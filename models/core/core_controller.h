@@ -152,6 +152,7 @@ class CoreController : public sc_core::sc_module {
   std::string error_;
 
   std::vector<uint8_t> buffer_a_, buffer_b_, buffer_out_, vectors_;
+  std::vector<int32_t> partials_;
 
   // Statistics.
   uint64_t& commands_;

@@ -94,6 +94,8 @@ struct ConvGeometry {
 //   Rows:        input is [M, K]; vector m is row m, elements [first_element, +count).
 //   ConvPatches: input is [C, H, W]; vector p is the receptive field of output position p,
 //                flattened as (channel, kh, kw) within the group; elements [first, +count).
+// With `element_index`, element r of a vector is element element_index[r] instead (rows of a
+// pruned layer whose weights are all zero take no array rows: the tile holds only the others).
 // Padding positions hold the input zero point (they contribute nothing).
 struct VectorSource {
   enum class Kind : uint8_t { Rows, ConvPatches };
@@ -101,14 +103,15 @@ struct VectorSource {
   TensorRef input;
   int64_t first_element = 0;
   int64_t element_count = 0;
+  std::shared_ptr<const std::vector<int64_t>> element_index;
   int64_t first_vector = 0;
   int64_t vector_count = 0;
   ConvGeometry conv;  // ConvPatches only
 };
 
-// Run input vectors through the weight tile loaded in `macro`. Writes int32 partial sums
-// [vector_count, cols] at `accumulator` (the arithmetic unit's accumulator memory), adding to
-// what is there when `accumulate` is set.
+// Run input vectors through the weight tile loaded in `macro`. Writes partial sums
+// [vector_count, cols] from entry `accumulator` of the arithmetic unit's accumulator memory (an
+// entry is accumulator_bits wide), adding to what is there when `accumulate` is set.
 struct CimMatmul {
   int macro = 0;
   VectorSource source;
@@ -119,6 +122,11 @@ struct CimMatmul {
   int64_t accumulator_stride = 0;  // int32 elements between consecutive vectors (>= cols)
   int64_t column_offset = 0;       // first accumulator column written by this tile
   bool accumulate = false;
+  // Batched accumulation with rescaling (the memory-saving schedule of the seed "OPTIMIZATION OF
+  // MEMORY USE"): the tile's partial sums are divided by 2^rescale_shift (round half to even)
+  // and accumulated saturating at accumulator_bits, so a narrower accumulator holds them.
+  int rescale_shift = 0;
+  int accumulator_bits = 32;
   std::string layer;
 };
 
@@ -140,9 +148,14 @@ struct Requantize {
   int64_t out_vector_stride = 1;
   int64_t out_column_stride = 1;
   int64_t out_column_offset = 0;
-  // Batched accumulation (ARCHITECTURE: memory-saving schedules): a right shift applied with
-  // round-half-even to partial sums before they are stored narrower. 0 = exact.
+  // Batched accumulation with rescaling: the accumulators hold partial sums divided by
+  // 2^rescale_shift in entries of accumulator_bits (see CimMatmul); they are scaled back before
+  // the bias is added. 0 and 32 = exact.
   int rescale_shift = 0;
+  int accumulator_bits = 32;
+  // With `column_index`, accumulator column c is output column column_index[c] (pruned layers
+  // keep only the output channels that have weights in the array).
+  std::shared_ptr<const std::vector<int64_t>> column_index;
   // No tile contributed (every weight tile of these columns is zero and was compacted away):
   // the accumulator is taken as zero, the outputs are bias only.
   bool zero_accumulator = false;

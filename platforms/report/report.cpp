@@ -154,6 +154,12 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
   outputs["checked"] = summary.check_reference;
   outputs["match_reference"] = summary.match_reference();
   outputs["mismatches"] = summary.mismatches();
+  double max_error = 0;
+  for (const auto& network_summary : summary.networks) {
+    max_error = std::max(max_error, network_summary.max_abs_error);
+  }
+  outputs["max_abs_error"] = max_error;
+  outputs["tolerance"] = summary.tolerance;
 
   json& mapping = out["map"];
   int64_t tiles = 0, tiles_dense = 0, loads = 0, stationary_loads = 0;
@@ -193,6 +199,7 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
                   {"precision_bits", network_summary.precision_bits},
                   {"outputs_compared", network_summary.outputs_compared},
                   {"mismatches", network_summary.mismatches},
+                  {"values_different", network_summary.values_different},
                   {"max_abs_error", network_summary.max_abs_error},
                   {"match_reference", network_summary.match_reference},
                   {"tiles", network_summary.mapping.tiles},
@@ -203,7 +210,13 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
                         {"weight_bits", layer.weight_bits}, {"rows", layer.rows},
                         {"cols", layer.cols}, {"groups", layer.groups}, {"tiles", layer.tiles},
                         {"tiles_dense", layer.tiles_dense}, {"vectors", layer.vectors},
-                        {"stationary", layer.stationary}, {"macs", layer.macs}});
+                        {"stationary", layer.stationary}, {"macs", layer.macs},
+                        {"cores", layer.cores}, {"blocks", layer.blocks},
+                        {"rows_removed", layer.rows_removed}, {"columns_removed", layer.columns_removed},
+                        {"vector_batches", layer.vector_batches},
+                        {"accumulator_bits", layer.accumulator_bits},
+                        {"rescale_shift", layer.rescale_shift},
+                        {"accumulator_bytes", layer.accumulator_bytes}});
     }
     entry["layers"] = layers;
     networks.push_back(entry);
@@ -356,8 +369,12 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
     std::ostringstream text;
     if (!summary.check_reference) {
       text << "not compared (simulation.check_reference is off)";
-    } else if (network.match_reference) {
+    } else if (network.match_reference && network.values_different == 0) {
       text << "bit-exact with the reference executor (" << network.outputs_compared << " values)";
+    } else if (network.match_reference) {
+      text << "within the tolerance of " << summary.tolerance << ": " << network.values_different
+           << " of " << network.outputs_compared << " values differ (max |error| "
+           << network.max_abs_error << ")";
     } else {
       text << network.mismatches << " of " << network.outputs_compared
            << " values differ from the reference (max |error| " << network.max_abs_error << ")";

@@ -20,7 +20,8 @@ struct NetworkSummary {
   std::vector<int> cores;
   int precision_bits = 8;  // weight precision the allocation chose (largest layer width)
   int64_t outputs_compared = 0;
-  int64_t mismatches = 0;
+  int64_t mismatches = 0;        // beyond the tolerance
+  int64_t values_different = 0;  // any difference at all
   double max_abs_error = 0;  // in output codes
   bool match_reference = true;
   map::MappingReport mapping;
@@ -38,6 +39,7 @@ struct RunSummary {
   double wall_s = 0;
   int inferences = 0;
   bool check_reference = true;
+  int64_t tolerance = 0;
   std::string failure;  // empty when the simulation itself succeeded
   std::vector<memory::MemoryLevelParams> memory_levels;
   memory::MemoryLevelParams sram_reference;  // the SRAM preset, for the comparison

@@ -44,6 +44,9 @@ Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const Pl
     options.cores = mine;
     options.name_prefix = binding_prefix(networks, index);
     options.tag_base = static_cast<int>(index) * 1000000;
+    options.placement = spec.placement;
+    options.accumulation = spec.accumulation;
+    options.compact = spec.compact;
     map::Mapping mapping = map::map_network(networks[index].graph, networks[index].values, arch, options);
     for (int core : mine) {
       allocation.program.cores[static_cast<size_t>(core)] =
@@ -64,7 +67,14 @@ Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const Pl
     allocation.cores.push_back(mine);
     allocation.precision_bits.push_back(bits);
     allocation.mappings.push_back(mapping.report);
-    allocation.schedules.push_back(nlohmann::json::object());
+    allocation.schedules.push_back({
+        {"placement", mapping.report.placement},
+        {"accumulation", spec.accumulation},
+        {"accumulator_peak_bytes", mapping.report.accumulator_peak_bytes},
+        {"accumulator_exact_bytes", mapping.report.accumulator_exact_bytes},
+        {"accumulator_limit_bytes", spec.arith.accumulator_bytes},
+        {"rescaled_batches", mapping.report.rescaled_batches},
+    });
     allocation.report[networks[index].name] = {{"cores", share}, {"precision_bits", bits}};
   }
   // Cores no network uses still run (and idle): an empty program ends at once.

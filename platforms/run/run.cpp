@@ -75,6 +75,17 @@ map::ArchInfo arch_info(const PlatformSpec& spec) {
   arch.activation_base =
       memory::MemoryHierarchy::kLevelAddressStride * static_cast<uint64_t>(spec.activations_level);
   arch.activation_capacity = spec.memory_levels[static_cast<size_t>(spec.activations_level)].capacity_bytes;
+  // Weights that do not fit the weight memory go to off-chip levels, then to other levels.
+  for (size_t level = 0; level < spec.memory_levels.size(); ++level) {
+    const auto& params = spec.memory_levels[level];
+    if (static_cast<int>(level) == spec.weights_level || static_cast<int>(level) == spec.activations_level) continue;
+    map::ArchInfo::Region region{memory::MemoryHierarchy::kLevelAddressStride * level, params.capacity_bytes};
+    if (params.off_chip) {
+      arch.weight_overflow.insert(arch.weight_overflow.begin(), region);
+    } else {
+      arch.weight_overflow.push_back(region);
+    }
+  }
   if (spec.weights_level == spec.activations_level) {
     // One level holds both: weights from the bottom, activations from the middle.
     arch.weight_capacity /= 2;
@@ -205,6 +216,7 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   summary.cores = spec.cores();
   summary.inferences = spec.inferences;
   summary.check_reference = spec.check_reference;
+  summary.tolerance = spec.tolerance;
   summary.memory_levels = spec.memory_levels;
   summary.sram_reference = spec.sram_reference;
   summary.failure = chip.failure();
@@ -229,15 +241,18 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
       const auto& binding = allocation.output_binding(index, output.name);
       chip.read(binding.core, binding.tensor.addr, simulated.raw(), simulated.bytes());
       entry.outputs_compared += expected.elements();
+      const bool is_float = expected.type() == graph::DataType::Float;
       for (int64_t i = 0; i < expected.elements(); ++i) {
-        const double difference = std::fabs(expected.as_double(i) - simulated.as_double(i));
-        if (difference != 0.0 || (expected.type() == graph::DataType::Float &&
-                                  std::memcmp(static_cast<const float*>(expected.raw()) + i,
-                                              static_cast<const float*>(simulated.raw()) + i, 4) != 0 &&
-                                  !(std::isnan(expected.as_double(i)) && std::isnan(simulated.as_double(i))))) {
-          ++entry.mismatches;
-          entry.max_abs_error = std::max(entry.max_abs_error, difference);
-        }
+        const double a = expected.as_double(i), b = simulated.as_double(i);
+        const double difference = std::fabs(a - b);
+        entry.max_abs_error = std::max(entry.max_abs_error, difference);
+        // Integers: within the tolerance (default 0, bit-exact). Floats: identical bits.
+        const bool differs = is_float ? std::memcmp(static_cast<const float*>(expected.raw()) + i,
+                                                    static_cast<const float*>(simulated.raw()) + i, 4) != 0 &&
+                                            !(std::isnan(a) && std::isnan(b))
+                                      : difference > static_cast<double>(spec.tolerance);
+        if (differs) ++entry.mismatches;
+        if (difference != 0.0) ++entry.values_different;
       }
       produced.push_back(std::move(simulated));
       produced_names.push_back(output.name);

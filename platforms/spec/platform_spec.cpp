@@ -230,6 +230,10 @@ PlatformSpec build_platform_spec(const Config& config) {
   spec.inferences = static_cast<int>(config.integer("workload.inferences"));
   spec.quantum_s = config.number("simulation.quantum");
   spec.check_reference = config.boolean("simulation.check_reference");
+  spec.tolerance = config.integer("simulation.tolerance");
+  spec.placement = config.string("mapping.placement");
+  spec.accumulation = config.string("mapping.accumulation");
+  spec.compact = config.boolean("mapping.compact");
   return spec;
 }
 

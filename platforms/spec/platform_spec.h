@@ -31,10 +31,15 @@ struct PlatformSpec {
   int weights_level = 0;      // index into memory_levels
   int activations_level = 0;  // index into memory_levels
 
+  std::string placement = "auto";
+  std::string accumulation = "exact";
+  bool compact = true;
+
   std::vector<std::string> networks;
   int inferences = 1;
   double quantum_s = 1e-6;
   bool check_reference = true;
+  int64_t tolerance = 0;
 
   int cores() const { return noc.nodes(); }
 };

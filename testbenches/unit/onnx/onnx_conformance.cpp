@@ -1,4 +1,4 @@
-// onnx_conformance CASE_DIR [--legacy-opset]
+// onnx_conformance CASE_DIR [--legacy-opset] [--lower]
 //
 // Runs one case of ONNX's node test suite (libonnx-testdata: CASE_DIR/model.onnx and
 // CASE_DIR/test_data_set_*/{input,output}_*.pb) through cimtlm's importer and reference executor.
@@ -9,6 +9,8 @@
 // can exceed 1e-5 relative of a result that cancels towards 0).
 // --legacy-opset lifts the importer's opset floor of 10 to 1 for cases whose op did not change
 // since (GlobalAveragePool-1, HardSigmoid-6).
+// --lower runs graph::lower_quantized on the imported model first (the onnxruntime island tests:
+// the lowered graph must reproduce onnxruntime's integers exactly).
 // Exit status: 0 pass, 1 mismatch, 2 the importer or executor refused the case.
 #include <algorithm>
 #include <cmath>
@@ -16,6 +18,7 @@
 #include <iostream>
 #include <string>
 
+#include "compiler/graph/lowering.h"
 #include "compiler/graph/reference_executor.h"
 #include "compiler/onnx/onnx_io.h"
 
@@ -71,16 +74,26 @@ int64_t compare(const std::string& what, const Tensor& actual, const Tensor& exp
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << "usage: onnx_conformance CASE_DIR [--legacy-opset]\n";
+    std::cerr << "usage: onnx_conformance CASE_DIR [--legacy-opset] [--lower]\n";
     return 2;
   }
   const fs::path case_dir = argv[1];
   cimtlm::onnx::LoadOptions options;
+  bool lower = false;
   for (int arg = 2; arg < argc; ++arg) {
-    if (std::string(argv[arg]) == "--legacy-opset") options.min_opset = 1;
+    const std::string flag = argv[arg];
+    if (flag == "--legacy-opset") {
+      options.min_opset = 1;
+    } else if (flag == "--lower") {
+      lower = true;
+    } else {
+      std::cerr << "unknown option " << flag << '\n';
+      return 2;
+    }
   }
   try {
-    const auto graph = cimtlm::onnx::load_onnx((case_dir / "model.onnx").string(), options);
+    auto graph = cimtlm::onnx::load_onnx((case_dir / "model.onnx").string(), options);
+    if (lower) graph = cimtlm::graph::lower_quantized(graph);
     const cimtlm::graph::ReferenceExecutor executor(graph);
     std::vector<fs::path> sets;
     for (const auto& entry : fs::directory_iterator(case_dir)) {

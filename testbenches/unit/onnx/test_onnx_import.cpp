@@ -195,6 +195,45 @@ TEST_F(OnnxImport, ForeignDomainsAndExternalDataAreModelErrors) {
   }
 }
 
+TEST_F(OnnxImport, OnnxruntimeQuantizedContribOpsAreAccepted) {
+  auto microsoft = [](ModelBuilder& builder) {
+    auto* import = builder.proto().add_opset_import();
+    import->set_domain("com.microsoft");
+    import->set_version(1);
+  };
+  {
+    ModelBuilder builder;
+    microsoft(builder);
+    builder.input("a", {4}, ::onnx::TensorProto_DataType_UINT8).output("y", ::onnx::TensorProto_DataType_UINT8);
+    auto* b = builder.proto().mutable_graph()->add_initializer();
+    b->set_name("b");
+    b->set_data_type(::onnx::TensorProto_DataType_UINT8);
+    b->add_dims(4);
+    for (int value : {4, 8, 0, 255}) b->add_int32_data(value);
+    builder.floats("sa", {}, {0.5f}).floats("sb", {}, {0.25f}).floats("sy", {}, {1.0f});
+    for (const char* zp : {"za", "zb", "zy"}) {
+      auto* tensor = builder.proto().mutable_graph()->add_initializer();
+      tensor->set_name(zp);
+      tensor->set_data_type(::onnx::TensorProto_DataType_UINT8);
+      tensor->add_int32_data(std::string(zp) == "zy" ? 1 : 0);
+    }
+    builder.node("QLinearAdd", {"a", "sa", "za", "b", "sb", "zb", "sy", "zy"}, {"y"}, "qadd")
+        .set_domain("com.microsoft");
+    const auto graph = load_onnx(builder.save(path("qlinearadd.onnx")));
+    // round(0.5 * 2 + 0.25 * b) + 1: 3, 4, 2, round(64.75) + 1
+    EXPECT_EQ(run(graph, "a", Tensor::from<uint8_t>({4}, {2, 2, 2, 2})),
+              Tensor::from<uint8_t>({4}, {3, 4, 2, 66}));
+  }
+  {
+    ModelBuilder builder;
+    microsoft(builder);
+    builder.input("x", {4}).output("y");
+    builder.node("FusedConv", {"x"}, {"y"}, "fused").set_domain("com.microsoft");
+    const std::string file = builder.save(path("fused.onnx"));
+    expect_model_error([&] { load_onnx(file); }, {file, "fused", "FusedConv", "not supported"});
+  }
+}
+
 TEST_F(OnnxImport, ConstantNodesBecomeInitializers) {
   ModelBuilder builder;
   builder.input("x", {3}).output("y");
