@@ -16,23 +16,6 @@ namespace {
 using Inputs = std::vector<const Tensor*>;
 using Outputs = std::vector<Tensor>;
 
-// Lookup table of QLinearSoftmax: exp((i - 255 + shift) * x_scale) for the 256 codes, computed in
-// double and stored as float, where `shift` scales the largest value so that a sum of `extent`
-// entries stays far below FLT_MAX. For int8 the entry of code i is stored at uint8(i - 128).
-std::vector<float> softmax_exp_table(float x_scale, int64_t extent, bool is_signed) {
-  double shift = std::log(static_cast<double>(std::numeric_limits<float>::max()) /
-                          static_cast<double>(extent));
-  shift = std::max(0.0, shift - 5.0) / static_cast<double>(x_scale);
-  std::vector<float> table(256);
-  for (int32_t i = 0; i < 256; ++i) {
-    const double value =
-        std::exp((static_cast<double>(i) - 255.0 + shift) * static_cast<double>(x_scale));
-    const auto index = static_cast<uint8_t>(is_signed ? i - 128 : i);
-    table[index] = static_cast<float>(value);
-  }
-  return table;
-}
-
 // cimtlm.QSoftmax: attributes axis (default -1), x_scale, x_zero_point, y_scale, y_zero_point,
 // y_type (int8, uint8 or float).
 //

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <climits>
 #include <cstdint>
+#include <vector>
 
 namespace cimtlm::graph {
 
@@ -61,5 +62,11 @@ inline int32_t convert_to_int32_x86(float value) {
   if (!(value >= -2147483648.0f && value < 2147483648.0f)) return INT32_MIN;
   return static_cast<int32_t>(round_half_even(value));
 }
+
+// Lookup table of onnxruntime's QLinearSoftmax (the QSoftmax op): exp((i - 255 + shift) * x_scale)
+// for the 256 codes, computed in double and stored as float, where `shift` scales the largest
+// value so that a sum of `extent` entries stays far below FLT_MAX. For int8 inputs the entry of
+// code i is stored at uint8(i - 128). The hardware keeps it as a lookup table of the program.
+std::vector<float> softmax_exp_table(float x_scale, int64_t extent, bool is_signed);
 
 }  // namespace cimtlm::graph

@@ -846,6 +846,7 @@ class Mapper {
       eltwise.y_zero_point = static_cast<int32_t>(node.get_int("y_zero_point", 0));
       eltwise.clamp_min = static_cast<int32_t>(node.get_int("clamp_min", -2147483647));
       eltwise.clamp_max = static_cast<int32_t>(node.get_int("clamp_max", 2147483647));
+      eltwise.integer_product = node.get_string("arithmetic", "integer") == "integer";
       eltwise.layer = layer;
       body.push_back(eltwise);
       distribute(node.outputs[0], core, eltwise.output);
@@ -861,6 +862,16 @@ class Mapper {
       }
       pool.input = on_core(node.inputs[0], core, node);
       pool.output = output_buffer(node, core);
+      if (pool.kind == core::Pool::Kind::Average) {
+        // A window over the whole unpadded input is a global average (as onnxruntime runs it).
+        const auto kernel = node.get_ints("kernel_shape");
+        const auto pads = node.get_ints("pads", {0, 0, 0, 0});
+        const bool no_pads = std::all_of(pads.begin(), pads.end(), [](int64_t pad) { return pad == 0; });
+        if (kernel.size() == 2 && kernel[0] == x.dim(2) && kernel[1] == x.dim(3) && no_pads &&
+            node.get_string("auto_pad", "NOTSET") == "NOTSET") {
+          pool.kind = core::Pool::Kind::GlobalAverage;
+        }
+      }
       if (pool.kind != core::Pool::Kind::GlobalAverage) {
         const auto kernel = node.get_ints("kernel_shape");
         const auto strides = node.get_ints("strides", {1, 1});
@@ -893,13 +904,20 @@ class Mapper {
       const Tensor& x = value(node.inputs[0]);
       int64_t axis = node.get_int("axis", -1);
       if (axis < 0) axis += x.rank();
-      if (axis != x.rank() - 1) throw ModelError(node.describe() + ": softmax maps over the last axis only");
+      softmax.extent = x.dim(axis);
+      softmax.inner = 1;
+      for (int64_t d = axis + 1; d < x.rank(); ++d) softmax.inner *= x.dim(d);
       softmax.input = on_core(node.inputs[0], core, node);
       softmax.output = output_buffer(node, core);
       softmax.input_scale = node.get_float("x_scale", 1.0f);
       softmax.input_zero_point = static_cast<int32_t>(node.get_int("x_zero_point", 0));
       softmax.output_scale = node.get_float("y_scale", 1.0f);
       softmax.output_zero_point = static_cast<int32_t>(node.get_int("y_zero_point", 0));
+      if (softmax.output.type != core::ElemType::Float32) {
+        softmax.exp_table = std::make_shared<const std::vector<float>>(graph::softmax_exp_table(
+            softmax.input_scale, x.dim(axis), x.type() == DataType::Int8));
+        softmax.output_reciprocal = std::floor(1.0f / softmax.output_scale);
+      }
       softmax.layer = layer;
       body.push_back(softmax);
       distribute(node.outputs[0], core, softmax.output);
@@ -936,7 +954,7 @@ class Mapper {
       distribute(node.outputs[0], core, gather.output);
     } else if (op == "Transpose") {
       emit_transpose(node, core);
-    } else if (op == "Concat") {
+    } else if (op == "Concat" || op == "cimtlm.QConcat") {
       emit_concat(node, core);
     } else {
       throw ModelError(node.describe() + ": op '" + op + "' cannot run on the CIM platform");
@@ -1023,21 +1041,52 @@ class Mapper {
     distribute(node.outputs[0], core, output);
   }
 
+  // Concat: each input copied into its slice of the output; cimtlm.QConcat first requantizes
+  // an input whose scale or zero point differ from the output's through a lookup table.
   void emit_concat(const Node& node, int core) {
     const Tensor& y = value(node.outputs[0]);
     int64_t axis = node.get_int("axis");
     if (axis < 0) axis += y.rank();
+    const bool requantizing = node.domain == "cimtlm";
+    std::vector<float> x_scales;
+    std::vector<int64_t> x_zero_points;
+    float y_scale = 1;
+    int32_t y_zero_point = 0;
+    if (requantizing) {
+      x_scales = node.get_floats("x_scales");
+      x_zero_points = node.get_ints("x_zero_points");
+      y_scale = node.get_float("y_scale");
+      y_zero_point = static_cast<int32_t>(node.get_int("y_zero_point", 0));
+    }
     const core::TensorRef output = output_buffer(node, core);
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= y.dim(d);
     for (int64_t d = axis + 1; d < y.rank(); ++d) inner *= y.dim(d);
     int64_t offset = 0;
-    for (const auto& name : node.inputs) {
+    for (size_t index = 0; index < node.inputs.size(); ++index) {
+      const std::string& name = node.inputs[index];
       const Tensor& x = value(name);
-      const core::TensorRef input = on_core(name, core, node);
+      core::TensorRef input = on_core(name, core, node);
+      if (requantizing && (x_scales.at(index) != y_scale ||
+                           static_cast<int32_t>(x_zero_points.at(index)) != y_zero_point)) {
+        core::Lookup lookup;
+        lookup.input = input;
+        lookup.output = allocate_activation(core, input.type, x.shape(), name + ".requantized");
+        auto table = std::make_shared<std::array<int32_t, 256>>();
+        const auto lo = static_cast<int32_t>(graph::lowest(x.type()));
+        const auto hi = static_cast<int32_t>(graph::highest(x.type()));
+        for (int32_t code = lo; code <= hi; ++code) {
+          (*table)[static_cast<size_t>(code - lo)] = graph::quantize(
+              graph::dequantize(code, x_scales[index], static_cast<int32_t>(x_zero_points[index])),
+              y_scale, y_zero_point, lo, hi);
+        }
+        lookup.table = table;
+        lookup.layer = node.name;
+        program(core).body.push_back(lookup);
+        input = lookup.output;
+      }
       core::Copy copy;
       copy.source = input.addr;
-      copy.destination = output.addr;
       copy.type = input.type;
       const int64_t run = x.dim(axis) * inner;
       copy.extent = {1, 1, outer, run};

@@ -60,6 +60,18 @@ int32_t round_clamp(float scaled, int32_t zero_point, int32_t lo, int32_t hi) {
   return static_cast<int32_t>(std::clamp<int64_t>(rounded, lo, hi));
 }
 
+// The float-to-int conversion of x86 (CVTPS2DQ), which onnxruntime's quantized kernels use:
+// round half to even, anything out of the int32 range (and NaN) becomes INT32_MIN.
+int64_t convert_x86(float value) {
+  if (!(value >= -2147483648.0f && value < 2147483648.0f)) return std::numeric_limits<int32_t>::min();
+  return static_cast<int64_t>(std::nearbyint(value));
+}
+
+// The requantization stage (quantized_math.h): multiply, clamp in float, round, add zero point.
+int32_t requantize_value(int32_t acc, float multiplier, int32_t zero_point, int32_t lo, int32_t hi) {
+  return round_clamp(static_cast<float>(acc) * multiplier, zero_point, lo, hi);
+}
+
 float to_real(int32_t code, float scale, int32_t zero_point) {
   return static_cast<float>(code - zero_point) * scale;
 }
@@ -211,12 +223,27 @@ uint64_t ArithUnit::eltwise(const core::Eltwise& command, const uint8_t* a, cons
   out.assign(static_cast<size_t>(count) * core::elem_size(out_type), 0);
   const int32_t lo = std::max(command.clamp_min, type_lowest(out_type));
   const int32_t hi = std::min(command.clamp_max, type_highest(out_type));
+  const bool multiply = command.op == core::Eltwise::Op::Mul;
+  const float multiplier = (command.a_scale * command.b_scale) / command.y_scale;
+  const int32_t type_lo = type_lowest(out_type) - command.y_zero_point;
+  const int32_t type_hi = type_highest(out_type) - command.y_zero_point;
   for (int64_t i = 0; i < count; ++i) {
     const int64_t j = b_count == count ? i : (i / command.b_inner) % b_count;
-    const float av = to_real(load_code(a, command.a.type, i), command.a_scale, command.a_zero_point);
-    const float bv = to_real(load_code(b, command.b.type, j), command.b_scale, command.b_zero_point);
-    const float real = command.op == core::Eltwise::Op::Add ? av + bv : av * bv;
-    store_code(out, out_type, i, round_clamp(real / command.y_scale, command.y_zero_point, lo, hi));
+    const int32_t av = load_code(a, command.a.type, i) - command.a_zero_point;
+    const int32_t bv = load_code(b, command.b.type, j) - command.b_zero_point;
+    int64_t y;
+    if (!multiply) {
+      // Dequantized sum, one division, x86 conversion, saturation to the type, then the clamp.
+      const float sum = static_cast<float>(av) * command.a_scale + static_cast<float>(bv) * command.b_scale;
+      y = std::clamp<int64_t>(convert_x86(sum / command.y_scale), type_lo, type_hi) + command.y_zero_point;
+    } else if (command.integer_product) {
+      // Exact product scaled once; the zero point joins before rounding.
+      y = convert_x86(static_cast<float>(av * bv) * multiplier + static_cast<float>(command.y_zero_point));
+    } else {
+      const float product = (static_cast<float>(av) * command.a_scale) * (static_cast<float>(bv) * command.b_scale);
+      y = round_clamp(product / command.y_scale, command.y_zero_point, lo, hi);
+    }
+    store_code(out, out_type, i, static_cast<int32_t>(std::clamp<int64_t>(y, lo, hi)));
   }
   ++operations_;
   elements_ += static_cast<uint64_t>(count);
@@ -240,10 +267,11 @@ uint64_t ArithUnit::pool(const core::Pool& command, const uint8_t* in, std::vect
   const int64_t kw_count = global ? width : command.kernel_w;
   const int64_t stride_h = global ? 1 : command.stride_h, stride_w = global ? 1 : command.stride_w;
   const int64_t pad_top = global ? 0 : command.pad_top, pad_left = global ? 0 : command.pad_left;
-  const int64_t pad_bottom = global ? 0 : command.pad_bottom;
-  const int64_t pad_right = global ? 0 : command.pad_right;
   const int64_t dil_h = global ? 1 : command.dilation_h, dil_w = global ? 1 : command.dilation_w;
   const int32_t lo = type_lowest(command.output.type), hi = type_highest(command.output.type);
+  // Global average: an integer sum requantized once by sa / (sy * N).
+  const float global_multiplier =
+      command.input_scale / (command.output_scale * static_cast<float>(height * width));
   uint64_t window_reads = 0;
   int64_t index = 0;
   for (int64_t plane = 0; plane < planes; ++plane) {
@@ -252,34 +280,38 @@ uint64_t ArithUnit::pool(const core::Pool& command, const uint8_t* in, std::vect
       for (int64_t ow = 0; ow < out_w; ++ow, ++index) {
         int32_t best = std::numeric_limits<int32_t>::min();
         float sum = 0.0f;
-        int64_t count = 0, padded = 0;
+        int64_t integer_sum = 0;
+        int64_t count = 0;
         for (int64_t kh = 0; kh < kh_count; ++kh) {
           const int64_t ih = oh * stride_h - pad_top + kh * dil_h;
+          if (ih < 0 || ih >= height) continue;
           for (int64_t kw = 0; kw < kw_count; ++kw) {
             const int64_t iw = ow * stride_w - pad_left + kw * dil_w;
-            if (ih < -pad_top || ih >= height + pad_bottom || iw < -pad_left ||
-                iw >= width + pad_right) {
-              continue;
-            }
-            ++padded;
-            if (ih < 0 || ih >= height || iw < 0 || iw >= width) continue;
+            if (iw < 0 || iw >= width) continue;
             const int32_t code = load_code(in, type, base + ih * width + iw);
             ++count;
             if (command.kind == core::Pool::Kind::Max) {
               best = std::max(best, code);
+            } else if (global) {
+              integer_sum += code - command.input_zero_point;
             } else {
-              sum += to_real(code, command.input_scale, command.input_zero_point);
+              sum += command.input_scale * static_cast<float>(code - command.input_zero_point);
             }
           }
         }
         window_reads += static_cast<uint64_t>(count);
         if (command.kind == core::Pool::Kind::Max) {
           store_code(out, command.output.type, index, best);
-        } else {
-          const int64_t divisor = command.count_include_pad && !global ? padded : count;
-          const float mean = divisor > 0 ? sum / static_cast<float>(divisor) : 0.0f;
+        } else if (global) {
           store_code(out, command.output.type, index,
-                     round_clamp(mean / command.output_scale, command.output_zero_point, lo, hi));
+                     requantize_value(static_cast<int32_t>(integer_sum), global_multiplier,
+                                      command.output_zero_point, lo, hi));
+        } else {
+          const int64_t divisor = command.count_include_pad ? kh_count * kw_count : count;
+          const float mean = divisor > 0 ? sum / static_cast<float>(divisor) : 0.0f;
+          const int64_t q = convert_x86(mean / command.output_scale +
+                                        static_cast<float>(command.output_zero_point));
+          store_code(out, command.output.type, index, static_cast<int32_t>(std::clamp<int64_t>(q, lo, hi)));
         }
       }
     }
@@ -294,40 +326,60 @@ uint64_t ArithUnit::pool(const core::Pool& command, const uint8_t* in, std::vect
 
 uint64_t ArithUnit::softmax(const core::Softmax& command, const uint8_t* in,
                             std::vector<uint8_t>& out) {
-  const auto& shape = command.input.shape;
-  const int64_t cols = shape.empty() ? 1 : shape.back();
-  const int64_t rows = command.input.elements() / std::max<int64_t>(cols, 1);
+  const int64_t cols = std::max<int64_t>(command.extent, 1);
+  const int64_t inner = std::max<int64_t>(command.inner, 1);
+  const int64_t rows = command.input.elements() / cols;  // outer x inner rows of `cols` entries
   const ElemType out_type = command.output.type;
   out.assign(static_cast<size_t>(rows * cols) * core::elem_size(out_type), 0);
+  // Element c of row r (r = outer * inner + i) sits at (outer * cols + c) * inner + i.
+  auto at = [&](int64_t r, int64_t c) { return ((r / inner) * cols + c) * inner + r % inner; };
   std::vector<float> row(static_cast<size_t>(cols));
+  const bool float_output = out_type == ElemType::Float32;
+  if (!float_output && (!command.exp_table || command.exp_table->size() != 256)) {
+    throw std::invalid_argument("softmax of layer '" + command.layer + "' has no exponential table");
+  }
+  const bool is_signed = command.input.type == ElemType::Int8;
   for (int64_t r = 0; r < rows; ++r) {
-    float max_value = -std::numeric_limits<float>::infinity();
-    for (int64_t c = 0; c < cols; ++c) {
-      const int64_t i = r * cols + c;
-      float value;
-      if (command.input.type == ElemType::Float32) {
-        std::memcpy(&value, in + 4 * i, 4);
-      } else {
-        value = to_real(load_code(in, command.input.type, i), command.input_scale,
-                        command.input_zero_point);
+    if (float_output) {
+      // Dequantize, exp(x - max), multiply by the reciprocal of the sum (MLAS's order).
+      float max_value = -std::numeric_limits<float>::infinity();
+      for (int64_t c = 0; c < cols; ++c) {
+        const float value = to_real(load_code(in, command.input.type, at(r, c)),
+                                    command.input_scale, command.input_zero_point);
+        row[static_cast<size_t>(c)] = value;
+        max_value = std::max(max_value, value);
       }
-      row[static_cast<size_t>(c)] = value;
-      max_value = std::max(max_value, value);
+      float sum = 0.0f;
+      for (auto& value : row) {
+        value = std::exp(value - max_value);
+        sum += value;
+      }
+      const float reciprocal = 1.0f / sum;
+      for (int64_t c = 0; c < cols; ++c) {
+        const float probability = row[static_cast<size_t>(c)] * reciprocal;
+        std::memcpy(out.data() + 4 * at(r, c), &probability, 4);
+      }
+      continue;
     }
+    int32_t maximum = std::numeric_limits<int32_t>::min();
+    for (int64_t c = 0; c < cols; ++c) maximum = std::max(maximum, load_code(in, command.input.type, at(r, c)));
     float sum = 0.0f;
-    for (auto& value : row) {
-      value = std::exp(value - max_value);
-      sum += value;
+    for (int64_t c = 0; c < cols; ++c) {
+      const int32_t code = load_code(in, command.input.type, at(r, c));
+      const auto index = static_cast<uint8_t>(is_signed ? code + 127 - maximum : code + 255 - maximum);
+      row[static_cast<size_t>(c)] = (*command.exp_table)[index];
+      sum += row[static_cast<size_t>(c)];
     }
     for (int64_t c = 0; c < cols; ++c) {
-      const float probability = row[static_cast<size_t>(c)] / sum;
-      const int64_t i = r * cols + c;
-      if (out_type == ElemType::Float32) {
-        std::memcpy(out.data() + 4 * i, &probability, 4);
+      const float scaled = std::nearbyint((row[static_cast<size_t>(c)] * command.output_reciprocal) / sum);
+      const int64_t i = at(r, c);
+      if (is_signed) {
+        // onnxruntime's int8 path: a value above 255 becomes int8(255) = -1, others wrap as int8.
+        const int32_t q = static_cast<int32_t>(scaled) + command.output_zero_point;
+        out[static_cast<size_t>(i)] = static_cast<uint8_t>(q > 255 ? 255 : q);
       } else {
-        store_code(out, out_type, i,
-                   round_clamp(probability / command.output_scale, command.output_zero_point,
-                               type_lowest(out_type), type_highest(out_type)));
+        const uint32_t q = static_cast<uint32_t>(scaled) + static_cast<uint32_t>(command.output_zero_point);
+        out[static_cast<size_t>(i)] = static_cast<uint8_t>(std::min<uint32_t>(q, 255));
       }
     }
   }

@@ -170,12 +170,14 @@ struct Lookup {
   std::string layer;
 };
 
-// Quantized element-wise binary op with ONNX QLinearAdd/QLinearMul semantics computed in
-// float32:  y = sat(round((op(sa*(a-za), sb*(b-zb))) / sy) + zy).  `b` broadcasts when its
-// element count divides a's (per-channel or scalar) along the trailing `b_inner` elements.
+// Quantized element-wise binary op, as onnxruntime computes the fused QLinearAdd / QLinearMul
+// (compiler/graph/kernels_quantized.cpp states the arithmetic). `b` broadcasts when its element
+// count divides a's (per-channel or scalar) along the trailing `b_inner` elements.
 struct Eltwise {
   enum class Op : uint8_t { Add, Mul };
   Op op = Op::Add;
+  // Mul only: exact integer product scaled once (fused QLinearMul), or the float island.
+  bool integer_product = true;
   TensorRef a, b, output;
   float a_scale = 1, b_scale = 1, y_scale = 1;
   int32_t a_zero_point = 0, b_zero_point = 0, y_zero_point = 0;
@@ -192,19 +194,27 @@ struct Pool {
   int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   int64_t dilation_h = 1, dilation_w = 1;
-  bool count_include_pad = false;
-  // Average pools requantize: y = sat(round(sa/sy * mean(x - za)) + zy) in float32.
+  bool count_include_pad = false;  // divide by kernel_h * kernel_w (else by the clipped window)
+  // Average pools: the float mean of the window's sa * (x - za), y = sat(cvt(mean / sy + zy));
+  // global average pools: an integer sum requantized by sa / (sy * N) (onnxruntime's fused
+  // QLinearAveragePool / QLinearGlobalAveragePool).
   float input_scale = 1, output_scale = 1;
   int32_t input_zero_point = 0, output_zero_point = 0;
   std::string layer;
 };
 
-// Softmax over the last axis of [rows, cols]: dequantize (or read float), softmax in float32,
-// quantize (or write float).
+// Softmax along an axis (the input seen as [outer, extent, inner]), as onnxruntime's QLinearSoftmax: exponentials from
+// a 256-entry table indexed by the distance to the row's maximum code, then
+// q = nearbyint(e * output_reciprocal / sum) + zy. A float output dequantizes and computes
+// exp(x - max) * (1 / sum) in float32 instead.
 struct Softmax {
   TensorRef input, output;
+  int64_t extent = 1;  // elements along the softmax axis
+  int64_t inner = 1;   // elements between two consecutive entries of the axis (1: last axis)
   float input_scale = 1, output_scale = 1;
   int32_t input_zero_point = 0, output_zero_point = 0;
+  std::shared_ptr<const std::vector<float>> exp_table;  // 8-bit outputs
+  float output_reciprocal = 1;  // floor(1 / output_scale)
   std::string layer;
 };
 

@@ -116,7 +116,8 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
       "stats", po::value<std::string>(),
       "stats JSON file (default traces/<config>.stats.json; the effective configuration goes beside it)")(
       "input", po::value<std::vector<std::string>>(),
-      "network input NAME=FILE (.pb ONNX TensorProto or .npy); default: seeded random inputs")(
+      "network input NAME=FILE or FILE (.pb ONNX TensorProto or .npy; without a name, the "
+      "network's inputs in order); default: seeded random inputs")(
       "output-dir", po::value<std::string>(), "write every network output as output_<k>.pb and .npy")(
       "inferences", po::value<int>(), "inferences per network (overrides workload.inferences)")(
       "quiet,q", "no progress line and no report on stdout")(
@@ -150,8 +151,12 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
   if (values.count("input")) {
     for (const auto& text : values["input"].as<std::vector<std::string>>()) {
       const size_t equals = text.find('=');
-      if (equals == std::string::npos || equals == 0 || equals + 1 == text.size()) {
-        err << "cimtlm run: --input " << text << ": expected NAME=FILE\n";
+      if (equals == std::string::npos) {
+        run.inputs.emplace_back("", text);  // positional
+        continue;
+      }
+      if (equals == 0 || equals + 1 == text.size()) {
+        err << "cimtlm run: --input " << text << ": expected NAME=FILE or FILE\n";
         return kExitBadInput;
       }
       run.inputs.emplace_back(text.substr(0, equals), text.substr(equals + 1));

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "compiler/graph/layered_network.h"
+#include "compiler/graph/lowering.h"
 #include "compiler/onnx/onnx_io.h"
 #include "platforms/config/config.h"
 #include "platforms/config/network_config.h"
@@ -21,12 +22,14 @@ std::string extension_of(const std::string& path) {
   return extension;
 }
 
+// A model the platform can run as is: it has quantized ops (QDQ pairs, QLinear*, *Integer, the
+// com.microsoft contrib ops of onnxruntime-optimized models, or cimtlm's own).
 bool is_quantized(const graph::Graph& graph) {
   for (const auto& node : graph.nodes) {
-    if (node.domain == "cimtlm" || node.op_type == "QuantizeLinear" ||
-        node.op_type == "QLinearConv" || node.op_type == "QLinearMatMul" ||
-        node.op_type == "ConvInteger" || node.op_type == "MatMulInteger" ||
-        node.op_type == "DynamicQuantizeLinear") {
+    const std::string& op = node.op_type;
+    if (node.domain == "cimtlm" || node.domain == "com.microsoft" || op == "QuantizeLinear" ||
+        op == "DequantizeLinear" || op == "DynamicQuantizeLinear" || op.rfind("QLinear", 0) == 0 ||
+        op == "ConvInteger" || op == "MatMulInteger") {
       return true;
     }
   }
@@ -46,8 +49,11 @@ graph::Graph load_network(const std::string& path) {
       throw graph::ModelError(path + ": a float model; quantize it first (cimtlm quantize " + path +
                               " --calib DATA --platform P.yaml -o NET.q.onnx)");
     }
-    // MERGE-PENDING: quantized lowering (compiler/graph/lowering.h) lands with the ONNX branch.
-    throw graph::ModelError(path + ": running ONNX models needs the quantized lowering");
+    try {
+      return graph::lower_quantized(graph);
+    } catch (const graph::ModelError& error) {
+      throw graph::ModelError(path + ": " + error.what());
+    }
   }
   std::error_code code;
   if (!fs::exists(path, code)) throw ConfigError(path + ": no such file");
@@ -73,18 +79,29 @@ std::vector<PreparedNetwork> prepare_networks(
     networks.push_back(std::move(network));
   }
 
-  // Inputs from files: "name=file" or "network:name=file".
-  std::set<std::string> used;
+  // Inputs from files: "name=file", "network:name=file", or positional files ("" names) that
+  // go to the first network's inputs in order.
+  std::set<size_t> used;
+  size_t positional = 0;
   for (size_t index = 0; index < networks.size(); ++index) {
     PreparedNetwork& network = networks[index];
     network.inputs = graph::random_inputs(network.graph, seed + 977 * index);
-    for (const auto& input : inputs) {
-      std::string network_name, value_name = input.first;
-      const size_t colon = input.first.find(':');
-      if (colon != std::string::npos) {
-        network_name = input.first.substr(0, colon);
-        value_name = input.first.substr(colon + 1);
-        if (network_name != network.name) continue;
+    for (size_t item = 0; item < inputs.size(); ++item) {
+      const auto& input = inputs[item];
+      std::string value_name = input.first;
+      if (value_name.empty()) {
+        if (index != 0) continue;
+        if (positional >= network.graph.inputs.size()) {
+          throw ConfigError("--input " + input.second + ": network '" + network.name + "' has only " +
+                            std::to_string(network.graph.inputs.size()) + " inputs");
+        }
+        value_name = network.graph.inputs[positional++].name;
+      } else {
+        const size_t colon = value_name.find(':');
+        if (colon != std::string::npos) {
+          if (value_name.substr(0, colon) != network.name) continue;
+          value_name = value_name.substr(colon + 1);
+        }
       }
       auto slot = network.inputs.find(value_name);
       if (slot == network.inputs.end()) continue;
@@ -109,12 +126,13 @@ std::vector<PreparedNetwork> prepare_networks(
                                 ", the file holds " + graph::to_string(tensor.shape()));
       }
       slot->second = std::move(tensor);
-      used.insert(input.first);
+      used.insert(item);
     }
     network.values = graph::ReferenceExecutor(network.graph).run(network.inputs, true);
   }
-  for (const auto& input : inputs) {
-    if (!used.count(input.first)) {
+  for (size_t item = 0; item < inputs.size(); ++item) {
+    const auto& input = inputs[item];
+    if (!used.count(item)) {
       std::string known;
       for (const auto& network : networks) {
         for (const auto& graph_input : network.graph.inputs) {

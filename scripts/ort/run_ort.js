@@ -4,8 +4,10 @@
 //
 //   node run_ort.js MODEL.onnx [--input NAME=FILE]... [--output-dir DIR] [--format pb|npy|both]
 //                   [--optimization all|extended|basic|disabled] [--save-optimized FILE.onnx]
-//                   [--save-optimized-level all|extended|basic]
+//                   [--save-optimized-level all|extended|basic] [--time N]
 //
+// --time N runs the model N more times after a warm-up and prints the median time of one run
+// (microseconds, one CPU thread) as `{"ort_us_per_inference": ...}` on standard output.
 // Inputs not given by name are taken in the model's input order from the positional files that
 // follow the model (input_0.pb, ...). Outputs are written as output_<k>.pb / output_<k>.npy in
 // the model's output order (the layout of ONNX's test data). Sessions use one intra-op and one
@@ -205,6 +207,7 @@ async function main() {
   const named = {};
   const positional = [];
   let outputDir = '.', format = 'pb', optimization = 'all', saveOptimized = null, saveLevel = null;
+  let timeRuns = 0;
   while (args.length) {
     const arg = args.shift();
     if (arg === '--input') {
@@ -215,6 +218,7 @@ async function main() {
     else if (arg === '--optimization') optimization = args.shift();
     else if (arg === '--save-optimized') saveOptimized = args.shift();
     else if (arg === '--save-optimized-level') saveLevel = args.shift();
+    else if (arg === '--time') timeRuns = parseInt(args.shift(), 10);
     else if (arg.startsWith('--')) fail(`unknown option ${arg}`);
     else positional.push(arg);
   }
@@ -234,6 +238,16 @@ async function main() {
     feeds[name] = loadTensor(file).tensor;
   });
   const results = await session.run(feeds);
+  if (timeRuns > 0) {
+    const samples = [];
+    for (let run = 0; run < timeRuns; ++run) {
+      const begin = process.hrtime.bigint();
+      await session.run(feeds);
+      samples.push(Number(process.hrtime.bigint() - begin) / 1000);
+    }
+    samples.sort((a, b) => a - b);
+    process.stdout.write(JSON.stringify({ ort_us_per_inference: samples[Math.floor(samples.length / 2)] }) + '\n');
+  }
   fs.mkdirSync(outputDir, { recursive: true });
   session.outputNames.forEach((name, index) => {
     const tensor = results[name];
