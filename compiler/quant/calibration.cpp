@@ -189,37 +189,56 @@ double histogram_quantization_mse(const Histogram& histogram, const ActivationQu
 
 // ---------------------------------------------------------------------------------------------
 
-int weight_code_max(int bits) {
+void check_weight_bits(int bits) {
   if (bits < 2 || bits > 8) throw std::invalid_argument("weight bits must be 2..8, got " + std::to_string(bits));
+}
+
+int weight_code_max(int bits) {
+  check_weight_bits(bits);
   return (1 << (bits - 1)) - 1;
+}
+
+int weight_code_min(int bits) {
+  check_weight_bits(bits);
+  return -(1 << (bits - 1));
 }
 
 namespace {
 
-// Squared error of quantizing `values` with scale `scale` and codes in [-code_max, code_max].
-double squared_error(const std::vector<float>& values, float scale, int code_max) {
+struct CodeRange {
+  int lo;
+  int hi;
+};
+
+// Squared error of quantizing `values` with `scale` onto the codes of `codes`.
+double squared_error(const std::vector<float>& values, float scale, CodeRange codes) {
   double error = 0.0;
   for (float w : values) {
-    const int32_t code = graph::quantize(w, scale, 0, -code_max, code_max);
+    const int32_t code = graph::quantize(w, scale, 0, codes.lo, codes.hi);
     const double d = static_cast<double>(w) - static_cast<double>(graph::dequantize(code, scale, 0));
     error += d * d;
   }
   return error;
 }
 
-// Scale of one group of weights (a channel or the whole tensor).
-float group_scale(const std::vector<float>& values, int code_max, CalibrationMethod method) {
-  double abs_max = 0.0;
-  for (float w : values) abs_max = std::max(abs_max, std::fabs(static_cast<double>(w)));
-  if (abs_max <= 0.0) return 1.0f;
-  const auto full = static_cast<float>(abs_max / code_max);
+// Scale of one group of weights (a channel or the whole tensor): min-max covers both ends of the
+// group exactly; MSE searches clipped scales below that.
+float group_scale(const std::vector<float>& values, CodeRange codes, CalibrationMethod method) {
+  double lo = 0.0, hi = 0.0;
+  for (float w : values) {
+    lo = std::min(lo, static_cast<double>(w));
+    hi = std::max(hi, static_cast<double>(w));
+  }
+  const double cover = std::max(hi / codes.hi, lo / codes.lo);
+  if (!(cover > 0.0)) return 1.0f;
+  const auto full = static_cast<float>(cover);
   if (method != CalibrationMethod::Mse) return full;
   float best = full;
-  double best_error = squared_error(values, full, code_max);
-  // Clip down to 5 % of the range: ternary weights want a threshold well below max|w|.
+  double best_error = squared_error(values, full, codes);
+  // Clip down to 5 % of the range: 2-bit weights want a step well below max|w|.
   for (int step = 1; step <= 95; ++step) {
-    const auto scale = static_cast<float>(abs_max * (1.0 - 0.01 * step) / code_max);
-    const double error = squared_error(values, scale, code_max);
+    const auto scale = static_cast<float>(cover * (1.0 - 0.01 * step));
+    const double error = squared_error(values, scale, codes);
     if (error < best_error) {
       best_error = error;
       best = scale;
@@ -234,7 +253,7 @@ QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis, co
   if (weights.type() != graph::DataType::Float) {
     throw graph::ModelError("weights must be float to quantize, got " + std::string(graph::to_string(weights.type())));
   }
-  const int code_max = weight_code_max(spec.bits);
+  const CodeRange code_range{weight_code_min(spec.bits), weight_code_max(spec.bits)};
   if (axis < 0) axis += weights.rank();
   if (axis < 0 || axis >= weights.rank()) throw graph::ModelError("weight channel axis out of range");
   const int64_t channels = weights.dim(axis);
@@ -249,16 +268,16 @@ QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis, co
   if (spec.per_channel) {
     std::vector<std::vector<float>> groups(static_cast<size_t>(channels));
     for (int64_t i = 0; i < count; ++i) groups[static_cast<size_t>(channel_of(i))].push_back(w[i]);
-    for (const auto& group : groups) result.scales.push_back(group_scale(group, code_max, spec.method));
+    for (const auto& group : groups) result.scales.push_back(group_scale(group, code_range, spec.method));
   } else {
-    result.scales.push_back(group_scale(std::vector<float>(w, w + count), code_max, spec.method));
+    result.scales.push_back(group_scale(std::vector<float>(w, w + count), code_range, spec.method));
   }
   result.codes = graph::Tensor(graph::DataType::Int8, weights.shape());
   int8_t* codes = result.codes.data<int8_t>();
   double error = 0.0, energy = 0.0;
   for (int64_t i = 0; i < count; ++i) {
     const float scale = result.scales[spec.per_channel ? static_cast<size_t>(channel_of(i)) : 0];
-    const int32_t code = graph::quantize(w[i], scale, 0, -code_max, code_max);
+    const int32_t code = graph::quantize(w[i], scale, 0, code_range.lo, code_range.hi);
     codes[i] = static_cast<int8_t>(code);
     const double d = static_cast<double>(w[i]) - static_cast<double>(graph::dequantize(code, scale, 0));
     error += d * d;

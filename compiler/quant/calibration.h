@@ -3,7 +3,9 @@
 // Activations are uint8 per tensor (what onnxruntime's QDQ kernels and the platform's datapath
 // take); their clipping range comes from one of four methods working on the stored histogram.
 // Weights are signed, symmetric (zero point 0) and stored in int8 containers whatever their bit
-// width: a b-bit weight uses the codes [-(2^(b-1) - 1), 2^(b-1) - 1].
+// width: a b-bit weight uses the codes [-2^(b-1), 2^(b-1) - 1], exactly what b bit cells of the
+// CIM macro's offset encoding hold (w + 2^(b-1) stored unsigned). The extra negative level is
+// free on the array and lowers the error of 2-bit weights ({-2, -1, 0, 1} instead of ternary).
 #pragma once
 
 #include <string>
@@ -68,7 +70,8 @@ struct WeightSpec {
   CalibrationMethod method = CalibrationMethod::MinMax;  // MinMax or Mse (clipping search)
 };
 
-// Largest code magnitude of a symmetric b-bit weight: 2^(b-1) - 1 (1 for ternary 2-bit weights).
+// Code range of a b-bit weight: [-2^(b-1), 2^(b-1) - 1]. Throws std::invalid_argument outside 2..8.
+int weight_code_min(int bits);
 int weight_code_max(int bits);
 
 struct QuantizedWeights {

@@ -109,6 +109,7 @@ class QuantizationSession {
   // Reference-executor runs spent measuring sensitivity (0 when every result came from the DB).
   int sensitivity_runs() const { return sensitivity_runs_; }
   const std::vector<std::string>& notes() const { return notes_; }
+  size_t sensitivity_samples() const { return sensitivity_set_.samples.size(); }
 
   // Activation parameters for every quantized tensor (decided on first use).
   const std::vector<ActivationDecision>& activations();
