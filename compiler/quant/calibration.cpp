@@ -249,6 +249,10 @@ float group_scale(const std::vector<float>& values, CodeRange codes, Calibration
 
 }  // namespace
 
+float weight_group_scale(const std::vector<float>& values, int bits, CalibrationMethod method) {
+  return group_scale(values, CodeRange{weight_code_min(bits), weight_code_max(bits)}, method);
+}
+
 QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis, const WeightSpec& spec) {
   if (weights.type() != graph::DataType::Float) {
     throw graph::ModelError("weights must be float to quantize, got " + std::string(graph::to_string(weights.type())));
@@ -275,15 +279,25 @@ QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis, co
   result.codes = graph::Tensor(graph::DataType::Int8, weights.shape());
   int8_t* codes = result.codes.data<int8_t>();
   double error = 0.0, energy = 0.0;
+  std::vector<double> channel_error(static_cast<size_t>(channels), 0.0), channel_energy(static_cast<size_t>(channels), 0.0);
   for (int64_t i = 0; i < count; ++i) {
-    const float scale = result.scales[spec.per_channel ? static_cast<size_t>(channel_of(i)) : 0];
+    const auto channel = static_cast<size_t>(channel_of(i));
+    const float scale = result.scales[spec.per_channel ? channel : 0];
     const int32_t code = graph::quantize(w[i], scale, 0, code_range.lo, code_range.hi);
     codes[i] = static_cast<int8_t>(code);
     const double d = static_cast<double>(w[i]) - static_cast<double>(graph::dequantize(code, scale, 0));
+    const double e = static_cast<double>(w[i]) * static_cast<double>(w[i]);
     error += d * d;
-    energy += static_cast<double>(w[i]) * static_cast<double>(w[i]);
+    energy += e;
+    channel_error[channel] += d * d;
+    channel_energy[channel] += e;
   }
   result.relative_error = energy > 0.0 ? error / energy : 0.0;
+  double sum = 0.0;
+  for (size_t c = 0; c < channel_error.size(); ++c) {
+    sum += channel_energy[c] > 0.0 ? channel_error[c] / channel_energy[c] : 0.0;
+  }
+  result.channel_relative_error = channels > 0 ? sum / static_cast<double>(channels) : 0.0;
   return result;
 }
 

@@ -74,12 +74,20 @@ struct WeightSpec {
 int weight_code_min(int bits);
 int weight_code_max(int bits);
 
+// Scale of one group of weights (a channel, or a whole tensor) at `bits`: min-max covers the
+// group's largest and smallest value exactly; Mse searches smaller (clipping) scales for the least
+// squared error. 1 for an all-zero group.
+float weight_group_scale(const std::vector<float>& values, int bits, CalibrationMethod method);
+
 struct QuantizedWeights {
   graph::Tensor codes;  // int8, the shape of the float weights
   std::vector<float> scales;  // one per channel along `axis`, or one
   int64_t axis = 0;
   // ||w - dequantized(codes)||^2 / ||w||^2 over the whole tensor.
   double relative_error = 0.0;
+  // The mean over output channels of each channel's relative squared error: every channel feeds
+  // the next layer at its own scale, so a small channel's error matters as much as a large one's.
+  double channel_relative_error = 0.0;
 };
 
 // Quantizes float weights symmetrically; `axis` is the output-channel axis.

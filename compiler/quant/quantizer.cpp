@@ -205,36 +205,46 @@ void QuantizationSession::decide_activations() {
       }
     }
     decision.decisions.push_back({tensor, "activation_encoding", to_string(encoding), why});
-    // Calibration method.
+    // Calibration method: the ranges the four methods give, from the histogram.
     const double tail = stats.tail_ratio();
+    const CalibrationMethod candidates[] = {CalibrationMethod::MinMax, CalibrationMethod::Percentile,
+                                            CalibrationMethod::Entropy, CalibrationMethod::Mse};
+    std::vector<ActivationQuant> options;
+    double narrowest = 1.0;
+    std::string ranges;
+    for (CalibrationMethod candidate : candidates) {
+      options.push_back(activation_quant(activation_range(stats, candidate, encoding, options_.ranges), encoding, candidate));
+      const Range& full = options.front().range;
+      const Range& range = options.back().range;
+      if (full.hi > full.lo) narrowest = std::min(narrowest, (range.hi - range.lo) / (full.hi - full.lo));
+      ranges += (ranges.empty() ? "" : ", ") + std::string(to_string(candidate)) + " [" + format(range.lo, 4) + ", " +
+                format(range.hi, 4) + "]";
+    }
+    const std::string tail_text = "max|x| = " + format(tail) + " x the 99.99th percentile of |x|, outlier ratio " +
+                                  percent(stats.outlier_ratio);
     CalibrationMethod method = CalibrationMethod::MinMax;
-    if (tail <= options_.minmax_tail_ratio) {
-      why = "no outliers stretch the range: max|x| is " + format(tail) + " x the 99.99th percentile of |x| (<= " +
-            format(options_.minmax_tail_ratio) + "), outlier ratio " + percent(stats.outlier_ratio) +
-            "; clipping would only add error";
+    if (narrowest >= 1.0 - options_.clip_tolerance) {
+      why = "no method clips more than " + percent(options_.clip_tolerance, 2) + " of the range (" + ranges + "; " +
+            tail_text + "): min-max, nothing worth clipping";
     } else {
       // Measure each method's range on the network outputs with only this tensor quantized.
-      const CalibrationMethod candidates[] = {CalibrationMethod::MinMax, CalibrationMethod::Percentile,
-                                              CalibrationMethod::Entropy, CalibrationMethod::Mse};
       double best_nmse = 0.0;
       std::string measured;
-      for (CalibrationMethod candidate : candidates) {
-        const ActivationQuant quant =
-            activation_quant(activation_range(stats, candidate, encoding, options_.ranges), encoding, candidate);
+      for (const ActivationQuant& quant : options) {
         QdqPlan plan;
         plan.activations[tensor] = quant;
-        const Sensitivity s = measure(tensor, std::string("activation:") + to_string(encoding) + ":" + to_string(candidate),
+        const Sensitivity s = measure(tensor, std::string("activation:") + to_string(encoding) + ":" + to_string(quant.method),
                                       build_qdq_graph(graph_, layers_, plan));
-        measured += (measured.empty() ? "" : ", ") + std::string(to_string(candidate)) + " [" +
+        measured += (measured.empty() ? "" : ", ") + std::string(to_string(quant.method)) + " [" +
                     format(quant.range.lo, 4) + ", " + format(quant.range.hi, 4) + "] NMSE " + format(s.output_nmse);
         // A later (more elaborate) method must be clearly better to be chosen.
-        if (candidate == CalibrationMethod::MinMax || s.output_nmse < best_nmse * 0.98) {
+        if (quant.method == CalibrationMethod::MinMax || s.output_nmse < best_nmse * 0.98) {
           best_nmse = s.output_nmse;
-          method = candidate;
+          method = quant.method;
         }
       }
-      why = "outliers stretch the range (max|x| = " + format(tail) + " x the 99.99th percentile of |x|, outlier ratio " +
-            percent(stats.outlier_ratio) + "); measured output NMSE with only this tensor quantized: " + measured;
+      why = "the methods disagree on the range (" + tail_text + "); measured output NMSE with only this tensor "
+            "quantized (" + std::to_string(sensitivity_set_.samples.size()) + " calibration samples): " + measured;
     }
     decision.decisions.push_back({tensor, "activation_method", to_string(method), why});
     decision.quant = activation_quant(activation_range(stats, method, encoding, options_.ranges), encoding, method);
@@ -275,9 +285,9 @@ const LayerDecision& QuantizationSession::layer_decision(const std::string& name
     spec.bits = bits;
     spec.per_channel = per_channel;
     spec.method = CalibrationMethod::MinMax;
-    const double minmax = quantize_weights(weights, l.weight_axis, spec).relative_error;
+    const double minmax = quantize_weights(weights, l.weight_axis, spec).channel_relative_error;
     spec.method = CalibrationMethod::Mse;
-    const double mse = quantize_weights(weights, l.weight_axis, spec).relative_error;
+    const double mse = quantize_weights(weights, l.weight_axis, spec).channel_relative_error;
     if (mse <= (1.0 - options_.mse_gain) * minmax) return Choice{CalibrationMethod::Mse, mse, minmax};
     return Choice{CalibrationMethod::MinMax, minmax, minmax};
   };
@@ -305,17 +315,17 @@ const LayerDecision& QuantizationSession::layer_decision(const std::string& name
        "QLinearConv also requires equal weight zero points"});
   decision.decisions.push_back(
       {name, "weight_granularity", per_tensor ? "per_tensor" : "per_channel",
-       (per_tensor ? std::string("channel ranges are alike (max|w| spread ") + format(spread) + "x): per-tensor error " +
+       (per_tensor ? std::string("channel ranges are alike (max|w| spread ") + format(spread) + "x): per-tensor error (mean relative squared error per output channel) " +
                          format(tensor.error) + " is within " + format(options_.per_tensor_error_factor) +
                          "x of per-channel " + format(channel.error) + at
                    : std::string("channel ranges differ (max|w| spread ") + format(spread) +
-                         "x): per-channel relative error " + format(channel.error) + " vs per-tensor " +
+                         "x): mean relative squared error per output channel " + format(channel.error) + " per channel" + " vs per-tensor " +
                          format(tensor.error) + at + "; each CIM output column has its own requantization "
                          "multiplier, so per-channel scales cost nothing")});
   decision.decisions.push_back(
       {name, "weight_method", to_string(chosen.method),
        chosen.method == CalibrationMethod::Mse
-           ? "clipping at the MSE-optimal scale lowers the relative weight error from " + format(chosen.minmax_error) +
+           ? "clipping at the MSE-optimal scale lowers the weight error (mean relative squared error per output channel) from " + format(chosen.minmax_error) +
                  " (min-max) to " + format(chosen.error) + at
            : "MSE clipping would not lower the weight error by " + percent(options_.mse_gain, 2) + at + " (min-max " +
                  format(chosen.minmax_error) + ")"});

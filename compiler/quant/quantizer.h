@@ -45,9 +45,9 @@ struct QuantizeOptions {
   RangeOptions ranges;
   // Calibration samples used for measured sensitivity (network outputs against the float model).
   size_t sensitivity_samples = 128;
-  // Activations whose max|x| is within this factor of the 99.99th percentile of |x| use min-max
-  // without measuring the clipping methods (nothing to clip).
-  double minmax_tail_ratio = 1.5;
+  // Activations use min-max without measuring when no calibration method narrows the range by
+  // more than this fraction (nothing worth clipping); otherwise the four methods are measured.
+  double clip_tolerance = 0.05;
   // Weights: per tensor when its relative error is within this factor of per channel's.
   double per_tensor_error_factor = 1.05;
   // Weights: MSE clipping when it lowers the relative weight error by at least this fraction.
