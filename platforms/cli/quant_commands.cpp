@@ -273,7 +273,7 @@ double parse_min_accuracy(const std::string& text, std::optional<double>& relati
       used = 0;
     }
     if (used != value.size() || value.empty() || !std::isfinite(result) || result < 0.0) {
-      throw ConfigError("--min-accuracy " + text + ": expected a fraction (0.97), a percentage (97%) or int8-POINTS "
+      throw ConfigError("cimtlm search: --min-accuracy " + text + ": expected a fraction (0.97), a percentage (97%) or int8-POINTS "
                         "(int8-1: one point below the all-8-bit model)");
     }
     return result;
@@ -285,7 +285,7 @@ double parse_min_accuracy(const std::string& text, std::optional<double>& relati
   if (!text.empty() && text.back() == '%') return number(text.substr(0, text.size() - 1)) / 100.0;
   const double value = number(text);
   if (value > 1.0) {
-    throw ConfigError("--min-accuracy " + text + ": a fraction is at most 1 (write 97% for a percentage)");
+    throw ConfigError("cimtlm search: --min-accuracy " + text + ": a fraction is at most 1 (write 97% for a percentage)");
   }
   return value;
 }
