@@ -502,26 +502,28 @@ nlohmann::json search_report(const SearchResult& result, const SearchOptions& op
   return report;
 }
 
-QuantizeResult mixed_precision(QuantizationSession& session, double max_agreement_drop, std::ostream* log) {
-  FloatAgreement agreement(session);
+QuantizeResult mixed_precision(QuantizationSession& session, AccuracyEvaluator* accuracy, double max_drop,
+                               std::ostream* log) {
+  FloatFidelity fidelity(session);
+  AccuracyEvaluator& evaluator = accuracy ? *accuracy : fidelity;
   ProxyCost cost(session.layers());
   std::map<std::string, int> eight;
   for (const auto& layer : session.layers()) eight[layer.name] = 8;
   SearchOptions options;
   options.target.metric = SearchMetric::Energy;
-  options.min_accuracy = agreement.accuracy(session.build(eight)) - max_agreement_drop;
+  options.min_accuracy = evaluator.accuracy(session.build(eight)) - max_drop;
   options.max_evaluations = 3 + 4 * static_cast<int>(session.layers().size());
   options.log = log;
-  const SearchResult result = search_mixed_precision(session, agreement, cost, options);
+  const SearchResult result = search_mixed_precision(session, evaluator, cost, options);
   std::map<std::string, int> bits = eight;
-  std::string why = "no candidate kept the minimum agreement; all layers stay 8-bit";
+  std::string why = "no candidate kept the minimum accuracy; all layers stay 8-bit";
   if (result.chosen >= 0) {
     const Candidate& chosen = result.candidates[static_cast<size_t>(result.chosen)];
     bits = chosen.bits;
-    why = "model search with the in-process proxy (MACs x weight bits) and top-1 agreement with the float model: "
-          "candidate #" + std::to_string(chosen.id) + " (" + chosen.origin + ") has the lowest proxy energy " +
+    why = "model search with the in-process energy proxy (MACs x weight bits) and " + evaluator.describe() +
+          ": candidate #" + std::to_string(chosen.id) + " (" + chosen.origin + ") has the lowest proxy energy " +
           format(chosen.cost.energy_pj) + " among " + std::to_string(result.candidates.size()) +
-          " candidates with agreement >= " + format(100.0 * options.min_accuracy) + " % (it has " +
+          " candidates scoring >= " + format(100.0 * options.min_accuracy) + " % (it scores " +
           format(100.0 * chosen.accuracy) + " %)";
   }
   for (const auto& entry : bits) session.record({entry.first, "weight_bits", std::to_string(entry.second), why});

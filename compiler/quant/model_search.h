@@ -89,12 +89,19 @@ class LabelAccuracy : public AccuracyEvaluator {
   int runs_ = 0;
 };
 
-// Top-1 agreement with the float model on the session's sensitivity samples (no labels needed).
-class FloatAgreement : public AccuracyEvaluator {
+// Fidelity to the float model on the session's sensitivity samples, for when there are no labels:
+// top-1 agreement minus output NMSE. Agreement alone is too coarse on an easy calibration set
+// (every sample may still agree while the outputs drift); the NMSE term ranks those models.
+class FloatFidelity : public AccuracyEvaluator {
  public:
-  explicit FloatAgreement(QuantizationSession& session) : session_(session) {}
-  double accuracy(const graph::Graph& qdq) override { return session_.model_sensitivity(qdq).top1_agreement; }
-  std::string describe() const override { return "top-1 agreement with the float model on calibration samples"; }
+  explicit FloatFidelity(QuantizationSession& session) : session_(session) {}
+  double accuracy(const graph::Graph& qdq) override {
+    const Sensitivity s = session_.model_sensitivity(qdq);
+    return s.top1_agreement - s.output_nmse;
+  }
+  std::string describe() const override {
+    return "fidelity to the float model on calibration samples (top-1 agreement minus output NMSE)";
+  }
   size_t samples() const override { return session_.sensitivity_samples(); }
 
  private:
@@ -162,8 +169,10 @@ SearchResult search_mixed_precision(QuantizationSession& session, AccuracyEvalua
 std::string candidates_csv(const SearchResult& result, const std::vector<QuantLayer>& layer_order);
 nlohmann::json search_report(const SearchResult& result, const SearchOptions& options);
 
-// The `mixed` policy of `cimtlm quantize`: the search with the float-agreement accuracy and the
-// proxy cost, minimum accuracy = the all-8-bit model's agreement minus `max_agreement_drop`.
-QuantizeResult mixed_precision(QuantizationSession& session, double max_agreement_drop, std::ostream* log);
+// The `mixed` policy of `cimtlm quantize`: the search with the in-process proxy cost and
+// `accuracy` (labelled validation data; null: FloatFidelity), minimum accuracy = the all-8-bit
+// model's minus `max_drop`.
+QuantizeResult mixed_precision(QuantizationSession& session, AccuracyEvaluator* accuracy, double max_drop,
+                               std::ostream* log);
 
 }  // namespace cimtlm::quant

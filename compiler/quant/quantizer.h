@@ -31,7 +31,7 @@ enum class Policy {
   Int8,   // every layer 8-bit
   Int4,   // every layer 4-bit
   Int2,   // every layer 2-bit (ternary)
-  Mixed,  // the model search (model_search.h) with in-process cost proxies and float agreement
+  Mixed,  // the model search (model_search.h) with an in-process energy proxy
 };
 const char* to_string(Policy policy);
 // Throws std::invalid_argument naming the accepted values.

@@ -381,8 +381,12 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
     quantize.log = values.count("verbose") ? &out : nullptr;
     quant::QuantizationSession session(float_graph, calibration, quantize);
     for (const auto& note : session.notes()) out << note << '\n';
-    quant::QuantizeResult result = policy == quant::Policy::Mixed ? quant::mixed_precision(session, 0.01, quantize.log)
-                                                                  : session.quantize(policy);
+    std::optional<quant::LabelAccuracy> labelled;
+    if (validation) labelled.emplace(*validation);
+    quant::QuantizeResult result =
+        policy == quant::Policy::Mixed
+            ? quant::mixed_precision(session, labelled ? &*labelled : nullptr, 0.01, quantize.log)
+            : session.quantize(policy);
     for (auto& [layer, bits] : result.bits) {
       if (std::find(widths.begin(), widths.end(), bits) == widths.end()) {
         err << "cimtlm quantize: layer " << layer << " needs " << bits << "-bit weights, more than the platform's "
