@@ -11,10 +11,14 @@ namespace cimtlm::quant {
 
 const char* to_string(CalibrationMethod method) {
   switch (method) {
-    case CalibrationMethod::MinMax: return "minmax";
-    case CalibrationMethod::Percentile: return "percentile";
-    case CalibrationMethod::Entropy: return "entropy";
-    case CalibrationMethod::Mse: return "mse";
+    case CalibrationMethod::MinMax:
+      return "minmax";
+    case CalibrationMethod::Percentile:
+      return "percentile";
+    case CalibrationMethod::Entropy:
+      return "entropy";
+    case CalibrationMethod::Mse:
+      return "mse";
   }
   return "?";
 }
@@ -30,9 +34,12 @@ CalibrationMethod calibration_method_from_string(const std::string& name) {
 
 const char* to_string(ActivationEncoding encoding) {
   switch (encoding) {
-    case ActivationEncoding::Unsigned: return "unsigned";
-    case ActivationEncoding::Symmetric: return "symmetric";
-    case ActivationEncoding::Asymmetric: return "asymmetric";
+    case ActivationEncoding::Unsigned:
+      return "unsigned";
+    case ActivationEncoding::Symmetric:
+      return "symmetric";
+    case ActivationEncoding::Asymmetric:
+      return "asymmetric";
   }
   return "?";
 }
@@ -44,12 +51,14 @@ Range shaped(ActivationEncoding encoding, double lo, double hi) {
   lo = std::min(lo, 0.0);
   hi = std::max(hi, 0.0);
   switch (encoding) {
-    case ActivationEncoding::Unsigned: return {0.0, hi};
+    case ActivationEncoding::Unsigned:
+      return {0.0, hi};
     case ActivationEncoding::Symmetric: {
       const double t = std::max(-lo, hi);
       return {-t, t};
     }
-    case ActivationEncoding::Asymmetric: return {lo, hi};
+    case ActivationEncoding::Asymmetric:
+      return {lo, hi};
   }
   return {lo, hi};
 }
@@ -108,15 +117,17 @@ double entropy_threshold(const Histogram& magnitudes, size_t levels) {
 
 }  // namespace
 
-Range activation_range(const ValueStats& stats, CalibrationMethod method, ActivationEncoding encoding,
-                       const RangeOptions& options) {
+Range activation_range(const ValueStats& stats, CalibrationMethod method,
+                       ActivationEncoding encoding, const RangeOptions& options) {
   const Range full = shaped(encoding, stats.min, stats.max);
   switch (method) {
-    case CalibrationMethod::MinMax: return full;
+    case CalibrationMethod::MinMax:
+      return full;
     case CalibrationMethod::Percentile: {
       const double tail = (100.0 - options.percentile) / 100.0;
       if (encoding == ActivationEncoding::Symmetric) {
-        const double t = stats.histogram.magnitudes(stats.histogram.counts.size()).quantile(1.0 - tail);
+        const double t =
+            stats.histogram.magnitudes(stats.histogram.counts.size()).quantile(1.0 - tail);
         return shaped(encoding, -t, t);
       }
       return shaped(encoding, stats.histogram.quantile(tail), stats.histogram.quantile(1.0 - tail));
@@ -146,7 +157,8 @@ Range activation_range(const ValueStats& stats, CalibrationMethod method, Activa
   return full;
 }
 
-ActivationQuant activation_quant(const Range& range, ActivationEncoding encoding, CalibrationMethod method) {
+ActivationQuant activation_quant(const Range& range, ActivationEncoding encoding,
+                                 CalibrationMethod method) {
   ActivationQuant quant;
   quant.encoding = encoding;
   quant.method = method;
@@ -179,7 +191,8 @@ double histogram_quantization_mse(const Histogram& histogram, const ActivationQu
   for (size_t bin = 0; bin < histogram.counts.size(); ++bin) {
     if (!histogram.counts[bin]) continue;
     const double x = histogram.bin_centre(bin);
-    const int32_t code = graph::quantize(static_cast<float>(x), quant.scale, quant.zero_point, 0, 255);
+    const int32_t code =
+        graph::quantize(static_cast<float>(x), quant.scale, quant.zero_point, 0, 255);
     const double back = graph::dequantize(code, quant.scale, quant.zero_point);
     error += static_cast<double>(histogram.counts[bin]) * (x - back) * (x - back);
     count += histogram.counts[bin];
@@ -190,7 +203,8 @@ double histogram_quantization_mse(const Histogram& histogram, const ActivationQu
 // ---------------------------------------------------------------------------------------------
 
 void check_weight_bits(int bits) {
-  if (bits < 2 || bits > 8) throw std::invalid_argument("weight bits must be 2..8, got " + std::to_string(bits));
+  if (bits < 2 || bits > 8)
+    throw std::invalid_argument("weight bits must be 2..8, got " + std::to_string(bits));
 }
 
 int weight_code_max(int bits) {
@@ -215,7 +229,8 @@ double squared_error(const std::vector<float>& values, float scale, CodeRange co
   double error = 0.0;
   for (float w : values) {
     const int32_t code = graph::quantize(w, scale, 0, codes.lo, codes.hi);
-    const double d = static_cast<double>(w) - static_cast<double>(graph::dequantize(code, scale, 0));
+    const double d =
+        static_cast<double>(w) - static_cast<double>(graph::dequantize(code, scale, 0));
     error += d * d;
   }
   return error;
@@ -253,13 +268,16 @@ float weight_group_scale(const std::vector<float>& values, int bits, Calibration
   return group_scale(values, CodeRange{weight_code_min(bits), weight_code_max(bits)}, method);
 }
 
-QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis, const WeightSpec& spec) {
+QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis,
+                                  const WeightSpec& spec) {
   if (weights.type() != graph::DataType::Float) {
-    throw graph::ModelError("weights must be float to quantize, got " + std::string(graph::to_string(weights.type())));
+    throw graph::ModelError("weights must be float to quantize, got " +
+                            std::string(graph::to_string(weights.type())));
   }
   const CodeRange code_range{weight_code_min(spec.bits), weight_code_max(spec.bits)};
   if (axis < 0) axis += weights.rank();
-  if (axis < 0 || axis >= weights.rank()) throw graph::ModelError("weight channel axis out of range");
+  if (axis < 0 || axis >= weights.rank())
+    throw graph::ModelError("weight channel axis out of range");
   const int64_t channels = weights.dim(axis);
   int64_t inner = 1;
   for (int64_t d = axis + 1; d < weights.rank(); ++d) inner *= weights.dim(d);
@@ -272,20 +290,23 @@ QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis, co
   if (spec.per_channel) {
     std::vector<std::vector<float>> groups(static_cast<size_t>(channels));
     for (int64_t i = 0; i < count; ++i) groups[static_cast<size_t>(channel_of(i))].push_back(w[i]);
-    for (const auto& group : groups) result.scales.push_back(group_scale(group, code_range, spec.method));
+    for (const auto& group : groups)
+      result.scales.push_back(group_scale(group, code_range, spec.method));
   } else {
     result.scales.push_back(group_scale(std::vector<float>(w, w + count), code_range, spec.method));
   }
   result.codes = graph::Tensor(graph::DataType::Int8, weights.shape());
   int8_t* codes = result.codes.data<int8_t>();
   double error = 0.0, energy = 0.0;
-  std::vector<double> channel_error(static_cast<size_t>(channels), 0.0), channel_energy(static_cast<size_t>(channels), 0.0);
+  std::vector<double> channel_error(static_cast<size_t>(channels), 0.0),
+      channel_energy(static_cast<size_t>(channels), 0.0);
   for (int64_t i = 0; i < count; ++i) {
     const auto channel = static_cast<size_t>(channel_of(i));
     const float scale = result.scales[spec.per_channel ? channel : 0];
     const int32_t code = graph::quantize(w[i], scale, 0, code_range.lo, code_range.hi);
     codes[i] = static_cast<int8_t>(code);
-    const double d = static_cast<double>(w[i]) - static_cast<double>(graph::dequantize(code, scale, 0));
+    const double d =
+        static_cast<double>(w[i]) - static_cast<double>(graph::dequantize(code, scale, 0));
     const double e = static_cast<double>(w[i]) * static_cast<double>(w[i]);
     error += d * d;
     energy += e;

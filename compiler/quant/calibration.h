@@ -45,8 +45,8 @@ struct Range {
 };
 
 // Clipping range of an activation (always containing 0, as ONNX requires zero to be exact).
-Range activation_range(const ValueStats& stats, CalibrationMethod method, ActivationEncoding encoding,
-                       const RangeOptions& options = {});
+Range activation_range(const ValueStats& stats, CalibrationMethod method,
+                       ActivationEncoding encoding, const RangeOptions& options = {});
 
 // uint8 quantization parameters of an activation tensor.
 struct ActivationQuant {
@@ -56,7 +56,8 @@ struct ActivationQuant {
   CalibrationMethod method = CalibrationMethod::MinMax;
   Range range;
 };
-ActivationQuant activation_quant(const Range& range, ActivationEncoding encoding, CalibrationMethod method);
+ActivationQuant activation_quant(const Range& range, ActivationEncoding encoding,
+                                 CalibrationMethod method);
 
 // Expected mean squared error of quantizing the histogram's values with `quant` (bin centres).
 double histogram_quantization_mse(const Histogram& histogram, const ActivationQuant& quant);
@@ -80,7 +81,7 @@ int weight_code_max(int bits);
 float weight_group_scale(const std::vector<float>& values, int bits, CalibrationMethod method);
 
 struct QuantizedWeights {
-  graph::Tensor codes;  // int8, the shape of the float weights
+  graph::Tensor codes;        // int8, the shape of the float weights
   std::vector<float> scales;  // one per channel along `axis`, or one
   int64_t axis = 0;
   // ||w - dequantized(codes)||^2 / ||w||^2 over the whole tensor.
@@ -91,6 +92,7 @@ struct QuantizedWeights {
 };
 
 // Quantizes float weights symmetrically; `axis` is the output-channel axis.
-QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis, const WeightSpec& spec);
+QuantizedWeights quantize_weights(const graph::Tensor& weights, int64_t axis,
+                                  const WeightSpec& spec);
 
 }  // namespace cimtlm::quant

@@ -26,7 +26,9 @@ bool is_tensor_file(const fs::path& path) {
   return extension == ".npy" || extension == ".pb";
 }
 
-bool is_label_file(const fs::path& path) { return lower(path.filename().string()).find("label") != std::string::npos; }
+bool is_label_file(const fs::path& path) {
+  return lower(path.filename().string()).find("label") != std::string::npos;
+}
 
 std::vector<fs::path> tensor_files(const fs::path& directory) {
   std::vector<fs::path> files;
@@ -38,10 +40,12 @@ std::vector<fs::path> tensor_files(const fs::path& directory) {
 }
 
 // Splits `data` into samples of the input's shape; `origin` names the file in messages.
-std::vector<Tensor> split(const Tensor& data, const graph::ValueInfo& input, const std::string& origin) {
+std::vector<Tensor> split(const Tensor& data, const graph::ValueInfo& input,
+                          const std::string& origin) {
   if (data.type() != input.type) {
-    throw ModelError(origin + ": input '" + input.name + "' must be " + graph::to_string(input.type) +
-                     ", the file holds " + graph::to_string(data.type()));
+    throw ModelError(origin + ": input '" + input.name + "' must be " +
+                     graph::to_string(input.type) + ", the file holds " +
+                     graph::to_string(data.type()));
   }
   const Shape& want = input.shape;
   const Shape& have = data.shape();
@@ -52,8 +56,8 @@ std::vector<Tensor> split(const Tensor& data, const graph::ValueInfo& input, con
     }
     return true;
   };
-  const std::string bad = origin + ": input '" + input.name + "' has shape " + graph::to_string(want) +
-                          "; the file's shape " + graph::to_string(have) +
+  const std::string bad = origin + ": input '" + input.name + "' has shape " +
+                          graph::to_string(want) + "; the file's shape " + graph::to_string(have) +
                           " is neither one sample nor a batch of them along the first axis";
   if (want.empty()) {
     if (have.empty()) return {data};
@@ -78,8 +82,10 @@ std::vector<Tensor> split(const Tensor& data, const graph::ValueInfo& input, con
   const size_t sample_bytes = data.bytes() / static_cast<size_t>(have[0] / batch);
   for (int64_t first = 0; first < have[0]; first += batch) {
     Tensor sample(data.type(), shape);
-    std::memcpy(sample.raw(), static_cast<const uint8_t*>(data.raw()) + static_cast<size_t>(first / batch) * sample_bytes,
-                sample_bytes);
+    std::memcpy(
+        sample.raw(),
+        static_cast<const uint8_t*>(data.raw()) + static_cast<size_t>(first / batch) * sample_bytes,
+        sample_bytes);
     samples.push_back(std::move(sample));
   }
   return samples;
@@ -88,7 +94,8 @@ std::vector<Tensor> split(const Tensor& data, const graph::ValueInfo& input, con
 std::vector<int64_t> read_labels(const std::string& path) {
   const Tensor labels = onnx::load_tensor_file(path);
   if (!graph::is_integer(labels.type())) {
-    throw ModelError(path + ": labels must be integers, the file holds " + graph::to_string(labels.type()));
+    throw ModelError(path + ": labels must be integers, the file holds " +
+                     graph::to_string(labels.type()));
   }
   if (labels.rank() > 2 || (labels.rank() == 2 && labels.dim(1) != 1)) {
     throw ModelError(path + ": labels must be a vector of class indices, the file's shape is " +
@@ -99,8 +106,8 @@ std::vector<int64_t> read_labels(const std::string& path) {
 
 }  // namespace
 
-Dataset load_dataset(const std::string& path, const graph::Graph& graph, const std::string& labels_path,
-                     bool require_labels) {
+Dataset load_dataset(const std::string& path, const graph::Graph& graph,
+                     const std::string& labels_path, bool require_labels) {
   Dataset dataset;
   dataset.source = path;
   if (graph.inputs.empty()) throw ModelError("the model has no inputs to feed");
@@ -122,15 +129,19 @@ Dataset load_dataset(const std::string& path, const graph::Graph& graph, const s
       for (const auto& input : graph.inputs) {
         for (const auto& file : files) {
           if (file.stem().string() == input.name) {
-            per_input[input.name] = split(onnx::load_tensor_file(file.string()), input, file.string());
+            per_input[input.name] =
+                split(onnx::load_tensor_file(file.string()), input, file.string());
           }
         }
       }
     } else {
       if (graph.inputs.size() != 1) {
         std::string names;
-        for (const auto& input : graph.inputs) names += (names.empty() ? "" : ", ") + input.name + ".npy";
-        throw ModelError(path + ": the model has several inputs; the directory needs one file per input (" + names + ")");
+        for (const auto& input : graph.inputs)
+          names += (names.empty() ? "" : ", ") + input.name + ".npy";
+        throw ModelError(
+            path + ": the model has several inputs; the directory needs one file per input (" +
+            names + ")");
       }
       for (const auto& file : files) {
         if (is_label_file(file)) continue;
@@ -138,7 +149,8 @@ Dataset load_dataset(const std::string& path, const graph::Graph& graph, const s
         auto& all = per_input[graph.inputs[0].name];
         all.insert(all.end(), samples.begin(), samples.end());
       }
-      if (per_input.empty()) throw ModelError(path + ": no .npy or .pb input files in the directory");
+      if (per_input.empty())
+        throw ModelError(path + ": no .npy or .pb input files in the directory");
     }
     for (const auto& file : files) {
       if (is_label_file(file)) found_labels = file.string();
@@ -153,7 +165,9 @@ Dataset load_dataset(const std::string& path, const graph::Graph& graph, const s
     std::string stem = file.stem().string();
     const size_t at = stem.rfind("inputs");
     if (at != std::string::npos) {
-      const fs::path sibling = file.parent_path() / (stem.substr(0, at) + "labels" + stem.substr(at + 6) + file.extension().string());
+      const fs::path sibling =
+          file.parent_path() /
+          (stem.substr(0, at) + "labels" + stem.substr(at + 6) + file.extension().string());
       if (fs::exists(sibling, code)) found_labels = sibling.string();
     }
   }
@@ -178,7 +192,8 @@ Dataset load_dataset(const std::string& path, const graph::Graph& graph, const s
                        std::to_string(dataset.samples.size()) + " samples of " + path);
     }
   } else if (require_labels) {
-    throw ModelError(path + ": no labels (give a labels file, or put labels.npy beside the inputs)");
+    throw ModelError(path +
+                     ": no labels (give a labels file, or put labels.npy beside the inputs)");
   }
   dataset.fingerprint = samples_fingerprint(dataset.samples);
   return dataset;
@@ -188,9 +203,11 @@ Dataset head(const Dataset& dataset, size_t count) {
   if (count >= dataset.samples.size()) return dataset;
   Dataset part;
   part.source = dataset.source;
-  part.samples.assign(dataset.samples.begin(), dataset.samples.begin() + static_cast<std::ptrdiff_t>(count));
+  part.samples.assign(dataset.samples.begin(),
+                      dataset.samples.begin() + static_cast<std::ptrdiff_t>(count));
   if (!dataset.labels.empty()) {
-    part.labels.assign(dataset.labels.begin(), dataset.labels.begin() + static_cast<std::ptrdiff_t>(count));
+    part.labels.assign(dataset.labels.begin(),
+                       dataset.labels.begin() + static_cast<std::ptrdiff_t>(count));
   }
   part.fingerprint = samples_fingerprint(part.samples);
   return part;

@@ -12,10 +12,10 @@
 namespace cimtlm::quant {
 
 struct Dataset {
-  std::string source;                   // the path it came from (for messages and reports)
+  std::string source;                    // the path it came from (for messages and reports)
   std::vector<graph::ValueMap> samples;  // one map of graph inputs per inference
-  std::vector<int64_t> labels;          // empty, or one class per sample
-  std::string fingerprint;              // hash of the samples (keys the statistics database)
+  std::vector<int64_t> labels;           // empty, or one class per sample
+  std::string fingerprint;               // hash of the samples (keys the statistics database)
 };
 
 // Loads samples for `graph` from `path`:
@@ -27,8 +27,8 @@ struct Dataset {
 // Labels come from `labels_path` when given, else from a label file beside or inside `path`
 // (X_inputs.npy -> X_labels.npy; DIR/labels.npy). `require_labels` makes their absence an error.
 // Throws graph::ModelError naming the file for unreadable files, wrong types or shapes.
-Dataset load_dataset(const std::string& path, const graph::Graph& graph, const std::string& labels_path = "",
-                     bool require_labels = false);
+Dataset load_dataset(const std::string& path, const graph::Graph& graph,
+                     const std::string& labels_path = "", bool require_labels = false);
 
 // The first `count` samples (all when count >= size), same labels.
 Dataset head(const Dataset& dataset, size_t count);

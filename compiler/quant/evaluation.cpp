@@ -2,8 +2,8 @@
 
 namespace cimtlm::quant {
 
-std::vector<graph::Tensor> run_outputs(const graph::Graph& graph, const std::vector<graph::ValueMap>& samples,
-                                       int* runs) {
+std::vector<graph::Tensor> run_outputs(const graph::Graph& graph,
+                                       const std::vector<graph::ValueMap>& samples, int* runs) {
   if (graph.outputs.empty()) throw graph::ModelError("the model has no outputs");
   graph::ReferenceExecutor executor(graph);
   std::vector<graph::Tensor> outputs;
@@ -13,7 +13,8 @@ std::vector<graph::Tensor> run_outputs(const graph::Graph& graph, const std::vec
     graph::ValueMap values = executor.run(sample);
     if (runs) ++*runs;
     auto found = values.find(name);
-    if (found == values.end()) throw graph::ModelError("the run did not produce output '" + name + "'");
+    if (found == values.end())
+      throw graph::ModelError("the run did not produce output '" + name + "'");
     outputs.push_back(std::move(found->second));
   }
   return outputs;
@@ -27,9 +28,11 @@ int64_t arg_max(const graph::Tensor& scores) {
   return best;
 }
 
-double top1_accuracy(const std::vector<graph::Tensor>& outputs, const std::vector<int64_t>& labels) {
+double top1_accuracy(const std::vector<graph::Tensor>& outputs,
+                     const std::vector<int64_t>& labels) {
   if (outputs.size() != labels.size()) {
-    throw graph::ModelError(std::to_string(outputs.size()) + " outputs for " + std::to_string(labels.size()) + " labels");
+    throw graph::ModelError(std::to_string(outputs.size()) + " outputs for " +
+                            std::to_string(labels.size()) + " labels");
   }
   if (outputs.empty()) return 0.0;
   size_t correct = 0;
@@ -37,14 +40,17 @@ double top1_accuracy(const std::vector<graph::Tensor>& outputs, const std::vecto
   return static_cast<double>(correct) / static_cast<double>(outputs.size());
 }
 
-Sensitivity compare_outputs(const std::vector<graph::Tensor>& reference, const std::vector<graph::Tensor>& candidate) {
-  if (reference.size() != candidate.size()) throw graph::ModelError("output sets of different sizes compared");
+Sensitivity compare_outputs(const std::vector<graph::Tensor>& reference,
+                            const std::vector<graph::Tensor>& candidate) {
+  if (reference.size() != candidate.size())
+    throw graph::ModelError("output sets of different sizes compared");
   Sensitivity result;
   result.samples = static_cast<int64_t>(reference.size());
   double error = 0.0, energy = 0.0;
   size_t agree = 0;
   for (size_t i = 0; i < reference.size(); ++i) {
-    if (reference[i].elements() != candidate[i].elements()) throw graph::ModelError("outputs of different sizes compared");
+    if (reference[i].elements() != candidate[i].elements())
+      throw graph::ModelError("outputs of different sizes compared");
     for (int64_t k = 0; k < reference[i].elements(); ++k) {
       const double r = reference[i].as_double(k);
       const double d = candidate[i].as_double(k) - r;
@@ -54,7 +60,8 @@ Sensitivity compare_outputs(const std::vector<graph::Tensor>& reference, const s
     agree += arg_max(reference[i]) == arg_max(candidate[i]) ? 1 : 0;
   }
   result.output_nmse = energy > 0.0 ? error / energy : (error > 0.0 ? 1.0 : 0.0);
-  result.top1_agreement = reference.empty() ? 1.0 : static_cast<double>(agree) / static_cast<double>(reference.size());
+  result.top1_agreement =
+      reference.empty() ? 1.0 : static_cast<double>(agree) / static_cast<double>(reference.size());
   return result;
 }
 

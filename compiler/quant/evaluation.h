@@ -12,7 +12,8 @@
 namespace cimtlm::quant {
 
 // The first graph output of every sample's run. `runs` (optional) counts executor runs.
-std::vector<graph::Tensor> run_outputs(const graph::Graph& graph, const std::vector<graph::ValueMap>& samples,
+std::vector<graph::Tensor> run_outputs(const graph::Graph& graph,
+                                       const std::vector<graph::ValueMap>& samples,
                                        int* runs = nullptr);
 
 // Index of the largest element (the predicted class); ties go to the lower index.
@@ -22,6 +23,7 @@ int64_t arg_max(const graph::Tensor& scores);
 double top1_accuracy(const std::vector<graph::Tensor>& outputs, const std::vector<int64_t>& labels);
 
 // NMSE and top-1 agreement of `candidate` against `reference` outputs (same samples).
-Sensitivity compare_outputs(const std::vector<graph::Tensor>& reference, const std::vector<graph::Tensor>& candidate);
+Sensitivity compare_outputs(const std::vector<graph::Tensor>& reference,
+                            const std::vector<graph::Tensor>& candidate);
 
 }  // namespace cimtlm::quant

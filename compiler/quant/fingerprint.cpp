@@ -18,7 +18,9 @@ Fingerprint& Fingerprint::add(const std::string& text) {
   return add(text.data(), text.size());
 }
 
-Fingerprint& Fingerprint::add(int64_t value) { return add(&value, sizeof value); }
+Fingerprint& Fingerprint::add(int64_t value) {
+  return add(&value, sizeof value);
+}
 
 Fingerprint& Fingerprint::add(const graph::Tensor& tensor) {
   add(static_cast<int64_t>(tensor.type()));

@@ -14,9 +14,12 @@ namespace cimtlm::quant {
 
 const char* to_string(SearchMetric metric) {
   switch (metric) {
-    case SearchMetric::Energy: return "energy";
-    case SearchMetric::Latency: return "latency";
-    case SearchMetric::Size: return "size";
+    case SearchMetric::Energy:
+      return "energy";
+    case SearchMetric::Latency:
+      return "latency";
+    case SearchMetric::Size:
+      return "size";
   }
   return "?";
 }
@@ -32,7 +35,8 @@ SearchTarget parse_search_target(const std::string& text) {
   } else if (metric == "size") {
     target.metric = SearchMetric::Size;
   } else {
-    throw std::invalid_argument("--target '" + text + "': the metric must be energy, latency or size");
+    throw std::invalid_argument("--target '" + text +
+                                "': the metric must be energy, latency or size");
   }
   if (equals != std::string::npos) {
     const std::string value = text.substr(equals + 1);
@@ -44,7 +48,8 @@ SearchTarget parse_search_target(const std::string& text) {
       used = 0;
     }
     if (used != value.size() || value.empty() || !(number > 0.0)) {
-      throw std::invalid_argument("--target '" + text + "': the value must be a positive number (pJ, cycles or bytes "
+      throw std::invalid_argument("--target '" + text +
+                                  "': the value must be a positive number (pJ, cycles or bytes "
                                   "per inference)");
     }
     target.value = number;
@@ -66,11 +71,12 @@ double LabelAccuracy::accuracy(const graph::Graph& qdq) {
 }
 
 std::string LabelAccuracy::describe() const {
-  return "top-1 accuracy of the lowered integer model on " + std::to_string(validation_.samples.size()) +
-         " labelled samples of " + validation_.source;
+  return "top-1 accuracy of the lowered integer model on " +
+         std::to_string(validation_.samples.size()) + " labelled samples of " + validation_.source;
 }
 
-std::vector<CostMeasure> ProxyCost::evaluate(const std::vector<graph::Graph>& models, const std::vector<std::string>&) {
+std::vector<CostMeasure> ProxyCost::evaluate(const std::vector<graph::Graph>& models,
+                                             const std::vector<std::string>&) {
   std::vector<CostMeasure> measures;
   for (const auto& model : models) {
     CostMeasure measure;
@@ -89,16 +95,21 @@ std::vector<CostMeasure> ProxyCost::evaluate(const std::vector<graph::Graph>& mo
 
 double Candidate::metric(SearchMetric which) const {
   switch (which) {
-    case SearchMetric::Energy: return cost.energy_pj;
-    case SearchMetric::Latency: return cost.latency_cycles;
-    case SearchMetric::Size: return size_bytes;
+    case SearchMetric::Energy:
+      return cost.energy_pj;
+    case SearchMetric::Latency:
+      return cost.latency_cycles;
+    case SearchMetric::Size:
+      return size_bytes;
   }
   return 0.0;
 }
 
 double LayerEvaluation::metric(SearchMetric which, int bits) const {
   const std::map<int, double>& table =
-      which == SearchMetric::Energy ? energy_pj : (which == SearchMetric::Latency ? latency_cycles : size_bytes);
+      which == SearchMetric::Energy
+          ? energy_pj
+          : (which == SearchMetric::Latency ? latency_cycles : size_bytes);
   auto found = table.find(bits);
   return found == table.end() ? 0.0 : found->second;
 }
@@ -113,7 +124,8 @@ std::string format(double value, int digits = 4) {
 
 class Search {
  public:
-  Search(QuantizationSession& session, AccuracyEvaluator& accuracy, CostEvaluator& cost, const SearchOptions& options)
+  Search(QuantizationSession& session, AccuracyEvaluator& accuracy, CostEvaluator& cost,
+         const SearchOptions& options)
       : session_(session), accuracy_(accuracy), cost_(cost), options_(options) {
     widths_ = options_.bit_widths;
     std::sort(widths_.begin(), widths_.end(), std::greater<int>());
@@ -140,8 +152,9 @@ class Search {
     // 3. Iterate.
     while (static_cast<int>(result_.candidates.size()) < options_.max_evaluations) {
       if (options_.target.value && best_meeting_target() >= 0) {
-        say("target " + std::string(to_string(options_.target.metric)) + " <= " + format(*options_.target.value) +
-            " met by #" + std::to_string(result_.candidates[static_cast<size_t>(best_meeting_target())].id));
+        say("target " + std::string(to_string(options_.target.metric)) +
+            " <= " + format(*options_.target.value) + " met by #" +
+            std::to_string(result_.candidates[static_cast<size_t>(best_meeting_target())].id));
         break;
       }
       const int chosen = choose_candidate();
@@ -150,7 +163,8 @@ class Search {
         break;
       }
       const size_t budget = static_cast<size_t>(
-          std::min<int>(std::max(1, options_.parallel), options_.max_evaluations - static_cast<int>(result_.candidates.size())));
+          std::min<int>(std::max(1, options_.parallel),
+                        options_.max_evaluations - static_cast<int>(result_.candidates.size())));
       std::vector<std::map<std::string, int>> proposals;
       std::vector<std::string> proposal_origins;
       propose(static_cast<size_t>(chosen), budget, proposals, proposal_origins);
@@ -179,11 +193,13 @@ class Search {
 
   double size_of(const std::map<std::string, int>& bits) const {
     double bytes = 0.0;
-    for (const auto& layer : session_.layers()) bytes += static_cast<double>(layer.parameters) * bits.at(layer.name) / 8.0;
+    for (const auto& layer : session_.layers())
+      bytes += static_cast<double>(layer.parameters) * bits.at(layer.name) / 8.0;
     return bytes;
   }
 
-  void evaluate(const std::vector<std::map<std::string, int>>& configs, const std::vector<std::string>& origins) {
+  void evaluate(const std::vector<std::map<std::string, int>>& configs,
+                const std::vector<std::string>& origins) {
     std::vector<graph::Graph> models;
     std::vector<std::string> names;
     for (size_t i = 0; i < configs.size(); ++i) {
@@ -199,11 +215,12 @@ class Search {
       candidate.accuracy = accuracy_.accuracy(models[i]);
       candidate.cost = costs.at(i);
       candidate.size_bytes = size_of(configs[i]);
-      std::string text = "#" + std::to_string(candidate.id) + " (" + candidate.origin + "): accuracy " +
-                         format(100.0 * candidate.accuracy) + " %";
+      std::string text = "#" + std::to_string(candidate.id) + " (" + candidate.origin +
+                         "): accuracy " + format(100.0 * candidate.accuracy) + " %";
       if (candidate.cost.ok) {
-        text += ", energy " + format(candidate.cost.energy_pj) + " pJ, latency " + format(candidate.cost.latency_cycles) +
-                " cycles, " + std::to_string(candidate.cost.tiles) + " tiles, " + format(candidate.size_bytes) +
+        text += ", energy " + format(candidate.cost.energy_pj) + " pJ, latency " +
+                format(candidate.cost.latency_cycles) + " cycles, " +
+                std::to_string(candidate.cost.tiles) + " tiles, " + format(candidate.size_bytes) +
                 " weight bytes";
         if (!candidate.cost.bit_exact) text += " (simulated outputs differ from the reference!)";
       } else {
@@ -240,7 +257,8 @@ class Search {
           macs = reported->second.macs;
           evaluation.tiles[bits] = reported->second.tiles;
         }
-        const double share = all_macs > 0 ? static_cast<double>(macs) / static_cast<double>(all_macs) : 0.0;
+        const double share =
+            all_macs > 0 ? static_cast<double>(macs) / static_cast<double>(all_macs) : 0.0;
         evaluation.energy_pj[bits] = single.cost.energy_pj * share;
         evaluation.latency_cycles[bits] = single.cost.latency_cycles * share;
         evaluation.size_bytes[bits] = static_cast<double>(layer.parameters) * bits / 8.0;
@@ -250,14 +268,16 @@ class Search {
           std::map<std::string, int> config;
           for (const auto& other : session_.layers()) config[other.name] = widths_.front();
           config[layer.name] = bits;
-          evaluation.accuracy_drop[bits] = base_accuracy - accuracy_.accuracy(session_.build(config));
+          evaluation.accuracy_drop[bits] =
+              base_accuracy - accuracy_.accuracy(session_.build(config));
         }
       }
       std::string text = "layer " + layer.name + ": " + std::to_string(layer.macs) + " MACs";
       for (int bits : widths_) {
-        text += "; " + std::to_string(bits) + " bits: accuracy drop " + format(100.0 * evaluation.accuracy_drop[bits], 3) +
-                " pt, " + format(evaluation.energy_pj[bits]) + " pJ, " + format(evaluation.latency_cycles[bits]) +
-                " cycles";
+        text += "; " + std::to_string(bits) + " bits: accuracy drop " +
+                format(100.0 * evaluation.accuracy_drop[bits], 3) + " pt, " +
+                format(evaluation.energy_pj[bits]) + " pJ, " +
+                format(evaluation.latency_cycles[bits]) + " cycles";
       }
       say(text);
       result_.layers.push_back(std::move(evaluation));
@@ -272,8 +292,10 @@ class Search {
     int best = -1;
     for (size_t i = 0; i < result_.candidates.size(); ++i) {
       const Candidate& candidate = result_.candidates[i];
-      if (!feasible(candidate) || candidate.metric(options_.target.metric) > *options_.target.value) continue;
-      if (best < 0 || candidate.accuracy > result_.candidates[static_cast<size_t>(best)].accuracy) best = static_cast<int>(i);
+      if (!feasible(candidate) || candidate.metric(options_.target.metric) > *options_.target.value)
+        continue;
+      if (best < 0 || candidate.accuracy > result_.candidates[static_cast<size_t>(best)].accuracy)
+        best = static_cast<int>(i);
     }
     return best;
   }
@@ -303,7 +325,8 @@ class Search {
         continue;
       }
       const Candidate& incumbent = result_.candidates[static_cast<size_t>(best)];
-      const double a = candidate.metric(options_.target.metric), b = incumbent.metric(options_.target.metric);
+      const double a = candidate.metric(options_.target.metric),
+                   b = incumbent.metric(options_.target.metric);
       if (a < b || (a == b && candidate.accuracy > incumbent.accuracy)) best = static_cast<int>(i);
     }
     return best;
@@ -334,18 +357,23 @@ class Search {
       const int to = next_lower(entry.second);
       if (to < 0 || candidate.tried.count(entry.first)) continue;
       const LayerEvaluation& evaluation = evaluation_of(entry.first);
-      const double gain = evaluation.metric(options_.target.metric, entry.second) - evaluation.metric(options_.target.metric, to);
-      const double loss = std::max(0.0, evaluation.accuracy_drop.at(to) - evaluation.accuracy_drop.at(entry.second));
-      weights.push_back({entry.first, entry.second, to, gain, loss, std::max(0.0, gain) / (loss + resolution)});
+      const double gain = evaluation.metric(options_.target.metric, entry.second) -
+                          evaluation.metric(options_.target.metric, to);
+      const double loss = std::max(
+          0.0, evaluation.accuracy_drop.at(to) - evaluation.accuracy_drop.at(entry.second));
+      weights.push_back(
+          {entry.first, entry.second, to, gain, loss, std::max(0.0, gain) / (loss + resolution)});
     }
-    std::sort(weights.begin(), weights.end(), [](const Weighted& a, const Weighted& b) { return a.weight > b.weight; });
+    std::sort(weights.begin(), weights.end(),
+              [](const Weighted& a, const Weighted& b) { return a.weight > b.weight; });
     std::string table;
     for (const auto& w : weights) {
-      table += (table.empty() ? "" : ", ") + w.layer + " " + format(w.weight, 3) + " (gain " + format(w.gain, 3) +
-               ", accuracy cost " + format(100.0 * w.loss, 3) + " pt)";
+      table += (table.empty() ? "" : ", ") + w.layer + " " + format(w.weight, 3) + " (gain " +
+               format(w.gain, 3) + ", accuracy cost " + format(100.0 * w.loss, 3) + " pt)";
     }
-    say("choose #" + std::to_string(candidate.id) + " (" + format(candidate.metric(options_.target.metric)) + " " +
-        unit() + ", accuracy " + format(100.0 * candidate.accuracy) + " %); quantization weights: " + table);
+    say("choose #" + std::to_string(candidate.id) + " (" +
+        format(candidate.metric(options_.target.metric)) + " " + unit() + ", accuracy " +
+        format(100.0 * candidate.accuracy) + " %); quantization weights: " + table);
     for (const auto& w : weights) {
       if (proposals.size() >= budget) break;
       candidate.tried.insert(w.layer);
@@ -356,16 +384,20 @@ class Search {
       for (const auto& proposal : proposals) duplicate |= proposal == bits;
       if (duplicate) continue;
       proposals.push_back(bits);
-      origins.push_back("#" + std::to_string(candidate.id) + " with " + w.layer + " " + std::to_string(w.from) + "->" +
-                        std::to_string(w.to) + " (weight " + format(w.weight, 3) + ")");
+      origins.push_back("#" + std::to_string(candidate.id) + " with " + w.layer + " " +
+                        std::to_string(w.from) + "->" + std::to_string(w.to) + " (weight " +
+                        format(w.weight, 3) + ")");
     }
   }
 
   std::string unit() const {
     switch (options_.target.metric) {
-      case SearchMetric::Energy: return "pJ";
-      case SearchMetric::Latency: return "cycles";
-      case SearchMetric::Size: return "bytes";
+      case SearchMetric::Energy:
+        return "pJ";
+      case SearchMetric::Latency:
+        return "cycles";
+      case SearchMetric::Size:
+        return "bytes";
     }
     return "";
   }
@@ -377,9 +409,11 @@ class Search {
       bool dominated = false;
       for (const auto& other : result_.candidates) {
         if (&other == &candidate || !other.cost.ok) continue;
-        const bool no_worse = other.accuracy >= candidate.accuracy && other.cost.energy_pj <= candidate.cost.energy_pj &&
+        const bool no_worse = other.accuracy >= candidate.accuracy &&
+                              other.cost.energy_pj <= candidate.cost.energy_pj &&
                               other.cost.latency_cycles <= candidate.cost.latency_cycles;
-        const bool better = other.accuracy > candidate.accuracy || other.cost.energy_pj < candidate.cost.energy_pj ||
+        const bool better = other.accuracy > candidate.accuracy ||
+                            other.cost.energy_pj < candidate.cost.energy_pj ||
                             other.cost.latency_cycles < candidate.cost.latency_cycles;
         if (no_worse && better) {
           dominated = true;
@@ -408,7 +442,8 @@ class Search {
       }
       const Candidate& incumbent = result_.candidates[static_cast<size_t>(result_.chosen)];
       const double a = candidate.metric(metric), b = incumbent.metric(metric);
-      if (a < b || (a == b && candidate.accuracy > incumbent.accuracy)) result_.chosen = static_cast<int>(i);
+      if (a < b || (a == b && candidate.accuracy > incumbent.accuracy))
+        result_.chosen = static_cast<int>(i);
     }
     result_.target_met = result_.chosen >= 0 && !options_.target.value;
   }
@@ -424,8 +459,8 @@ class Search {
 
 }  // namespace
 
-SearchResult search_mixed_precision(QuantizationSession& session, AccuracyEvaluator& accuracy, CostEvaluator& cost,
-                                    const SearchOptions& options) {
+SearchResult search_mixed_precision(QuantizationSession& session, AccuracyEvaluator& accuracy,
+                                    CostEvaluator& cost, const SearchOptions& options) {
   Search search(session, accuracy, cost, options);
   return search.run();
 }
@@ -437,16 +472,18 @@ namespace cimtlm::quant {
 std::string candidates_csv(const SearchResult& result, const std::vector<QuantLayer>& layer_order) {
   std::ostringstream csv;
   csv << std::setprecision(10);
-  csv << "id,origin,accuracy,energy_pj,latency_cycles,latency_ns,tiles,weight_bytes,bit_exact,cost_ok,pareto,chosen";
+  csv << "id,origin,accuracy,energy_pj,latency_cycles,latency_ns,tiles,weight_bytes,bit_exact,cost_"
+         "ok,pareto,chosen";
   for (const auto& layer : layer_order) csv << ",\"bits:" << layer.name << "\"";
   csv << '\n';
   for (size_t i = 0; i < result.candidates.size(); ++i) {
     const Candidate& c = result.candidates[i];
     std::string origin = c.origin;
     std::replace(origin.begin(), origin.end(), '"', '\'');
-    csv << c.id << ",\"" << origin << "\"," << c.accuracy << ',' << c.cost.energy_pj << ',' << c.cost.latency_cycles
-        << ',' << c.cost.latency_ns << ',' << c.cost.tiles << ',' << c.size_bytes << ',' << (c.cost.bit_exact ? 1 : 0)
-        << ',' << (c.cost.ok ? 1 : 0) << ',' << (c.pareto ? 1 : 0) << ',' << (static_cast<int>(i) == result.chosen ? 1 : 0);
+    csv << c.id << ",\"" << origin << "\"," << c.accuracy << ',' << c.cost.energy_pj << ','
+        << c.cost.latency_cycles << ',' << c.cost.latency_ns << ',' << c.cost.tiles << ','
+        << c.size_bytes << ',' << (c.cost.bit_exact ? 1 : 0) << ',' << (c.cost.ok ? 1 : 0) << ','
+        << (c.pareto ? 1 : 0) << ',' << (static_cast<int>(i) == result.chosen ? 1 : 0);
     for (const auto& layer : layer_order) {
       auto found = c.bits.find(layer.name);
       csv << ',' << (found == c.bits.end() ? 0 : found->second);
@@ -464,17 +501,21 @@ nlohmann::json search_report(const SearchResult& result, const SearchOptions& op
   report["max_evaluations"] = options.max_evaluations;
   report["bit_widths"] = options.bit_widths;
   report["target_met"] = result.target_met;
-  report["chosen"] = result.chosen >= 0 ? nlohmann::json(result.candidates[static_cast<size_t>(result.chosen)].id)
-                                        : nlohmann::json(nullptr);
+  report["chosen"] = result.chosen >= 0
+                         ? nlohmann::json(result.candidates[static_cast<size_t>(result.chosen)].id)
+                         : nlohmann::json(nullptr);
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& evaluation : result.layers) {
-    nlohmann::json entry = {{"layer", evaluation.layer}, {"macs", evaluation.macs}, {"parameters", evaluation.parameters}};
+    nlohmann::json entry = {{"layer", evaluation.layer},
+                            {"macs", evaluation.macs},
+                            {"parameters", evaluation.parameters}};
     for (const auto& drop : evaluation.accuracy_drop) {
       const std::string bits = std::to_string(drop.first);
-      entry["by_bits"][bits] = {{"accuracy_drop", drop.second},
-                                {"energy_pj", evaluation.metric(SearchMetric::Energy, drop.first)},
-                                {"latency_cycles", evaluation.metric(SearchMetric::Latency, drop.first)},
-                                {"size_bytes", evaluation.metric(SearchMetric::Size, drop.first)}};
+      entry["by_bits"][bits] = {
+          {"accuracy_drop", drop.second},
+          {"energy_pj", evaluation.metric(SearchMetric::Energy, drop.first)},
+          {"latency_cycles", evaluation.metric(SearchMetric::Latency, drop.first)},
+          {"size_bytes", evaluation.metric(SearchMetric::Size, drop.first)}};
       auto tiles = evaluation.tiles.find(drop.first);
       if (tiles != evaluation.tiles.end()) entry["by_bits"][bits]["tiles"] = tiles->second;
     }
@@ -502,8 +543,8 @@ nlohmann::json search_report(const SearchResult& result, const SearchOptions& op
   return report;
 }
 
-QuantizeResult mixed_precision(QuantizationSession& session, AccuracyEvaluator* accuracy, double max_drop,
-                               std::ostream* log) {
+QuantizeResult mixed_precision(QuantizationSession& session, AccuracyEvaluator* accuracy,
+                               double max_drop, std::ostream* log) {
   FloatFidelity fidelity(session);
   AccuracyEvaluator& evaluator = accuracy ? *accuracy : fidelity;
   ProxyCost cost(session.layers());
@@ -520,13 +561,15 @@ QuantizeResult mixed_precision(QuantizationSession& session, AccuracyEvaluator* 
   if (result.chosen >= 0) {
     const Candidate& chosen = result.candidates[static_cast<size_t>(result.chosen)];
     bits = chosen.bits;
-    why = "model search with the in-process energy proxy (MACs x weight bits) and " + evaluator.describe() +
-          ": candidate #" + std::to_string(chosen.id) + " (" + chosen.origin + ") has the lowest proxy energy " +
-          format(chosen.cost.energy_pj) + " among " + std::to_string(result.candidates.size()) +
+    why = "model search with the in-process energy proxy (MACs x weight bits) and " +
+          evaluator.describe() + ": candidate #" + std::to_string(chosen.id) + " (" +
+          chosen.origin + ") has the lowest proxy energy " + format(chosen.cost.energy_pj) +
+          " among " + std::to_string(result.candidates.size()) +
           " candidates scoring >= " + format(100.0 * options.min_accuracy) + " % (it scores " +
           format(100.0 * chosen.accuracy) + " %)";
   }
-  for (const auto& entry : bits) session.record({entry.first, "weight_bits", std::to_string(entry.second), why});
+  for (const auto& entry : bits)
+    session.record({entry.first, "weight_bits", std::to_string(entry.second), why});
   QuantizeResult quantized = session.result_for(bits, Policy::Mixed);
   quantized.report["search"] = search_report(result, options);
   return quantized;

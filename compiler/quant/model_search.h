@@ -14,13 +14,12 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "compiler/graph/graph.h"
 #include "compiler/quant/dataset.h"
@@ -47,12 +46,12 @@ struct LayerCost {
 // Cost of one candidate per inference.
 struct CostMeasure {
   bool ok = true;
-  std::string error;           // why !ok
+  std::string error;  // why !ok
   double energy_pj = 0.0;
   double latency_cycles = 0.0;
   double latency_ns = 0.0;
   int64_t tiles = 0;
-  bool bit_exact = true;       // simulated outputs equal the reference executor's
+  bool bit_exact = true;                    // simulated outputs equal the reference executor's
   std::map<std::string, LayerCost> layers;  // per layer, when the evaluator knows them
 };
 
@@ -127,7 +126,7 @@ struct Candidate {
   std::string origin;               // "all 8-bit", "#3 with /fc1/Gemm 4->2 (weight 1.2e+05)"
   double accuracy = 0.0;
   CostMeasure cost;
-  double size_bytes = 0.0;  // weight storage at the layers' bit widths
+  double size_bytes = 0.0;      // weight storage at the layers' bit widths
   std::set<std::string> tried;  // layers already quantized further from this candidate
   bool pareto = false;
   double metric(SearchMetric which) const;
@@ -137,8 +136,9 @@ struct LayerEvaluation {
   std::string layer;
   int64_t macs = 0;
   int64_t parameters = 0;
-  std::map<int, double> accuracy_drop;  // bits -> accuracy of the all-8-bit model minus this layer at bits
-  std::map<int, double> energy_pj;      // bits -> the layer's share in the single-bit model
+  std::map<int, double>
+      accuracy_drop;  // bits -> accuracy of the all-8-bit model minus this layer at bits
+  std::map<int, double> energy_pj;  // bits -> the layer's share in the single-bit model
   std::map<int, double> latency_cycles;
   std::map<int, double> size_bytes;
   std::map<int, int64_t> tiles;
@@ -147,23 +147,23 @@ struct LayerEvaluation {
 
 struct SearchOptions {
   SearchTarget target;
-  double min_accuracy = 0.0;        // candidates below are never chosen nor expanded
-  int max_evaluations = 24;         // candidates evaluated in all (the single-bit models included)
+  double min_accuracy = 0.0;  // candidates below are never chosen nor expanded
+  int max_evaluations = 24;   // candidates evaluated in all (the single-bit models included)
   std::vector<int> bit_widths = {8, 4, 2};
-  int parallel = 2;                 // candidates handed to the cost evaluator at once
+  int parallel = 2;  // candidates handed to the cost evaluator at once
   std::ostream* log = nullptr;
 };
 
 struct SearchResult {
   std::vector<LayerEvaluation> layers;
   std::vector<Candidate> candidates;
-  int chosen = -1;           // index into candidates; -1 when none meets the minimum accuracy
-  bool target_met = false;   // the chosen candidate meets target.value (true without a value)
+  int chosen = -1;          // index into candidates; -1 when none meets the minimum accuracy
+  bool target_met = false;  // the chosen candidate meets target.value (true without a value)
   std::vector<std::string> log;
 };
 
-SearchResult search_mixed_precision(QuantizationSession& session, AccuracyEvaluator& accuracy, CostEvaluator& cost,
-                                    const SearchOptions& options);
+SearchResult search_mixed_precision(QuantizationSession& session, AccuracyEvaluator& accuracy,
+                                    CostEvaluator& cost, const SearchOptions& options);
 
 // Candidates as CSV (one row each; bits per layer in `layer_order` as columns).
 std::string candidates_csv(const SearchResult& result, const std::vector<QuantLayer>& layer_order);
@@ -172,7 +172,7 @@ nlohmann::json search_report(const SearchResult& result, const SearchOptions& op
 // The `mixed` policy of `cimtlm quantize`: the search with the in-process proxy cost and
 // `accuracy` (labelled validation data; null: FloatFidelity), minimum accuracy = the all-8-bit
 // model's minus `max_drop`.
-QuantizeResult mixed_precision(QuantizationSession& session, AccuracyEvaluator* accuracy, double max_drop,
-                               std::ostream* log);
+QuantizeResult mixed_precision(QuantizationSession& session, AccuracyEvaluator* accuracy,
+                               double max_drop, std::ostream* log);
 
 }  // namespace cimtlm::quant

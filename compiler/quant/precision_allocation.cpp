@@ -36,15 +36,17 @@ PrecisionAllocation allocate_precision(int total_cores, const std::vector<Networ
     for (size_t l = 0; l < levels.size(); ++l) {
       const int bits = levels[l];
       if (!network.cores.count(bits)) {
-        throw std::invalid_argument("network '" + network.name + "': cores at " + std::to_string(bits) + " bits missing");
+        throw std::invalid_argument("network '" + network.name + "': cores at " +
+                                    std::to_string(bits) + " bits missing");
       }
       if (l > 0 && !network.accuracy_cost.count(bits)) {
-        throw std::invalid_argument("network '" + network.name + "': accuracy cost at " + std::to_string(bits) +
-                                    " bits missing");
+        throw std::invalid_argument("network '" + network.name + "': accuracy cost at " +
+                                    std::to_string(bits) + " bits missing");
       }
       if (l > 0 && network.cores.at(bits) > network.cores.at(levels[l - 1])) {
-        throw std::invalid_argument("network '" + network.name + "' needs more cores at " + std::to_string(bits) +
-                                    " bits (" + std::to_string(network.cores.at(bits)) + ") than at " +
+        throw std::invalid_argument("network '" + network.name + "' needs more cores at " +
+                                    std::to_string(bits) + " bits (" +
+                                    std::to_string(network.cores.at(bits)) + ") than at " +
                                     std::to_string(levels[l - 1]) + " bits (" +
                                     std::to_string(network.cores.at(levels[l - 1])) + ")");
       }
@@ -72,17 +74,19 @@ PrecisionAllocation allocate_precision(int total_cores, const std::vector<Networ
   if (reference == levels.size()) {
     allocation.fits = false;
     allocation.target_bits.assign(networks.size(), levels.back());
-    allocation.log.push_back("not even " + std::to_string(levels.back()) + "-bit weights fit: the networks need " +
+    allocation.log.push_back("not even " + std::to_string(levels.back()) +
+                             "-bit weights fit: the networks need " +
                              std::to_string(need(levels.back())) + " cores, the chip has " +
                              std::to_string(total_cores));
   } else {
     allocation.fits = true;
     allocation.reference_bits = levels[reference];
-    allocation.log.push_back("reference precision " + std::to_string(levels[reference]) + " bits: all networks need " +
-                             std::to_string(need(levels[reference])) + " of " + std::to_string(total_cores) + " cores" +
-                             (reference > 0 ? " (at " + std::to_string(levels[reference - 1]) + " bits: " +
-                                                  std::to_string(need(levels[reference - 1])) + ")"
-                                            : std::string()));
+    allocation.log.push_back(
+        "reference precision " + std::to_string(levels[reference]) + " bits: all networks need " +
+        std::to_string(need(levels[reference])) + " of " + std::to_string(total_cores) + " cores" +
+        (reference > 0 ? " (at " + std::to_string(levels[reference - 1]) +
+                             " bits: " + std::to_string(need(levels[reference - 1])) + ")"
+                       : std::string()));
     if (reference == 0) {
       allocation.target_bits.assign(networks.size(), levels[0]);
     } else {
@@ -112,11 +116,12 @@ PrecisionAllocation allocate_precision(int total_cores, const std::vector<Networ
         if (used <= total_cores) break;
         allocation.target_bits[step.network] = lower;
         used -= step.freed;
-        allocation.log.push_back("network '" + networks[step.network].name + "' " + std::to_string(upper) + " -> " +
-                                 std::to_string(lower) + " bits: frees " + std::to_string(step.freed) +
-                                 " cores for accuracy cost " + format(step.extra_cost) + " (" +
-                                 format(step.cost_per_core) + " per core, the least of the networks left); " +
-                                 std::to_string(used) + " cores needed now");
+        allocation.log.push_back(
+            "network '" + networks[step.network].name + "' " + std::to_string(upper) + " -> " +
+            std::to_string(lower) + " bits: frees " + std::to_string(step.freed) +
+            " cores for accuracy cost " + format(step.extra_cost) + " (" +
+            format(step.cost_per_core) + " per core, the least of the networks left); " +
+            std::to_string(used) + " cores needed now");
       }
     }
   }
@@ -134,7 +139,8 @@ namespace {
 bool is_cim_layer(const Graph& graph, const Node& node) {
   if (node.domain != "cimtlm" || (node.op_type != "QConv" && node.op_type != "QGemm")) return false;
   if (node.inputs.size() < 2 || !graph.is_initializer(node.inputs[1])) return false;
-  const auto y_type = static_cast<DataType>(node.get_int("y_type", static_cast<int64_t>(DataType::Int8)));
+  const auto y_type =
+      static_cast<DataType>(node.get_int("y_type", static_cast<int64_t>(DataType::Int8)));
   return y_type != DataType::Int32 && node.has("w_scales");
 }
 
@@ -175,8 +181,9 @@ std::string fresh(const Graph& graph, const std::set<std::string>& taken, const 
 
 }  // namespace
 
-Graph requantize_cim_weights(const Graph& lowered, const std::map<std::string, int>& bits_of, int default_bits,
-                             CalibrationMethod method, std::vector<RequantizedLayer>* report) {
+Graph requantize_cim_weights(const Graph& lowered, const std::map<std::string, int>& bits_of,
+                             int default_bits, CalibrationMethod method,
+                             std::vector<RequantizedLayer>* report) {
   Graph graph = lowered;
   std::set<std::string> taken;
   for (const auto& node : graph.nodes) taken.insert(node.outputs.begin(), node.outputs.end());
@@ -188,19 +195,24 @@ Graph requantize_cim_weights(const Graph& lowered, const std::map<std::string, i
     weight_code_max(bits);  // throws outside 2..8
     const Tensor& weights = *graph.initializer(node.inputs[1]);
     if (weights.type() != DataType::Int8 && weights.type() != DataType::UInt8) {
-      throw graph::ModelError(node.describe() + ": weights are " + graph::to_string(weights.type()) + ", not 8-bit");
+      throw graph::ModelError(node.describe() + ": weights are " +
+                              graph::to_string(weights.type()) + ", not 8-bit");
     }
     const WeightLayout layout = layout_of(node, weights);
     const std::vector<float> scales = node.get_floats("w_scales");
     std::vector<int64_t> zero_points = node.get_ints("w_zero_points", {0});
     const bool per_channel = scales.size() > 1;
     if (per_channel && static_cast<int64_t>(scales.size()) != layout.channels) {
-      throw graph::ModelError(node.describe() + ": " + std::to_string(scales.size()) + " weight scales for " +
-                              std::to_string(layout.channels) + " output channels");
+      throw graph::ModelError(node.describe() + ": " + std::to_string(scales.size()) +
+                              " weight scales for " + std::to_string(layout.channels) +
+                              " output channels");
     }
-    auto group_of = [&](int64_t index) { return per_channel ? static_cast<size_t>(layout.channel(index)) : size_t{0}; };
+    auto group_of = [&](int64_t index) {
+      return per_channel ? static_cast<size_t>(layout.channel(index)) : size_t{0};
+    };
     auto zero_point_of = [&](size_t group) {
-      return static_cast<int32_t>(zero_points.size() == 1 ? zero_points[0] : zero_points.at(per_channel ? group : 0));
+      return static_cast<int32_t>(
+          zero_points.size() == 1 ? zero_points[0] : zero_points.at(per_channel ? group : 0));
     };
     const int64_t count = weights.elements();
     const size_t groups = per_channel ? scales.size() : 1;
@@ -213,7 +225,8 @@ Graph requantize_cim_weights(const Graph& lowered, const std::map<std::string, i
       const int64_t centred = weights.as_int(i) - zero_point_of(group);
       lo = std::min(lo, centred);
       hi = std::max(hi, centred);
-      values[group].push_back(graph::dequantize(static_cast<int32_t>(weights.as_int(i)), scales[per_channel ? group : 0],
+      values[group].push_back(graph::dequantize(static_cast<int32_t>(weights.as_int(i)),
+                                                scales[per_channel ? group : 0],
                                                 zero_point_of(group)));
     }
     RequantizedLayer entry;
@@ -225,7 +238,8 @@ Graph requantize_cim_weights(const Graph& lowered, const std::map<std::string, i
       continue;
     }
     std::vector<float> new_scales(groups);
-    for (size_t group = 0; group < groups; ++group) new_scales[group] = weight_group_scale(values[group], bits, method);
+    for (size_t group = 0; group < groups; ++group)
+      new_scales[group] = weight_group_scale(values[group], bits, method);
 
     Tensor codes(weights.type(), weights.shape());
     const auto container_lo = static_cast<int32_t>(graph::lowest(weights.type()));
@@ -235,7 +249,8 @@ Graph requantize_cim_weights(const Graph& lowered, const std::map<std::string, i
     for (int64_t i = 0; i < count; ++i) {
       const size_t group = group_of(i);
       const int32_t zero_point = zero_point_of(group);
-      const float original = graph::dequantize(static_cast<int32_t>(weights.as_int(i)), scales[per_channel ? group : 0], zero_point);
+      const float original = graph::dequantize(static_cast<int32_t>(weights.as_int(i)),
+                                               scales[per_channel ? group : 0], zero_point);
       const int32_t q = graph::quantize(original, new_scales[group], 0, q_lo, q_hi);
       const int32_t code = std::clamp(q + zero_point, container_lo, container_hi);
       if (weights.type() == DataType::Int8) {
@@ -243,12 +258,14 @@ Graph requantize_cim_weights(const Graph& lowered, const std::map<std::string, i
       } else {
         codes.data<uint8_t>()[i] = static_cast<uint8_t>(code);
       }
-      const double d = static_cast<double>(original) - static_cast<double>(graph::dequantize(code, new_scales[group], zero_point));
+      const double d = static_cast<double>(original) -
+                       static_cast<double>(graph::dequantize(code, new_scales[group], zero_point));
       error += d * d;
       energy += static_cast<double>(original) * original;
     }
     entry.relative_error = energy > 0.0 ? error / energy : 0.0;
-    const std::string weight_name = fresh(graph, taken, node.inputs[1] + "_" + std::to_string(bits) + "bit");
+    const std::string weight_name =
+        fresh(graph, taken, node.inputs[1] + "_" + std::to_string(bits) + "bit");
     taken.insert(weight_name);
     graph.initializers[weight_name] = std::move(codes);
     node.inputs[1] = weight_name;
@@ -257,18 +274,22 @@ Graph requantize_cim_weights(const Graph& lowered, const std::map<std::string, i
     // The int32 bias is in units of x_scale * w_scale: rescale it to the new weight scales.
     if (node.has_input(2) && graph.is_initializer(node.inputs[2])) {
       const Tensor& bias = *graph.initializer(node.inputs[2]);
-      if (bias.type() != DataType::Int32) throw graph::ModelError(node.describe() + ": bias is not int32");
+      if (bias.type() != DataType::Int32)
+        throw graph::ModelError(node.describe() + ": bias is not int32");
       const float x_scale = node.get_float("x_scale");
       Tensor rescaled(DataType::Int32, bias.shape());
       for (int64_t c = 0; c < bias.elements(); ++c) {
         const size_t group = per_channel ? static_cast<size_t>(c) : 0;
         const double old_unit = static_cast<double>(x_scale * scales[group]);
         const double new_unit = static_cast<double>(x_scale * new_scales[group]);
-        const double value = std::nearbyint(static_cast<double>(bias.data<int32_t>()[c]) * old_unit / new_unit);
-        if (std::fabs(value) > 2147483647.0) throw graph::ModelError(node.describe() + ": rescaled bias overflows int32");
+        const double value =
+            std::nearbyint(static_cast<double>(bias.data<int32_t>()[c]) * old_unit / new_unit);
+        if (std::fabs(value) > 2147483647.0)
+          throw graph::ModelError(node.describe() + ": rescaled bias overflows int32");
         rescaled.data<int32_t>()[c] = static_cast<int32_t>(value);
       }
-      const std::string bias_name = fresh(graph, taken, node.inputs[2] + "_" + std::to_string(bits) + "bit");
+      const std::string bias_name =
+          fresh(graph, taken, node.inputs[2] + "_" + std::to_string(bits) + "bit");
       taken.insert(bias_name);
       graph.initializers[bias_name] = std::move(rescaled);
       node.inputs[2] = bias_name;
@@ -302,7 +323,8 @@ double weight_error_proxy(const Graph& lowered, int bits, const graph::ValueMap*
       auto output = values->find(node->outputs[0]);
       if (output != values->end()) {
         const WeightLayout layout = layout_of(*node, weights);
-        weight = static_cast<double>(output->second.elements()) * static_cast<double>(weights.elements()) /
+        weight = static_cast<double>(output->second.elements()) *
+                 static_cast<double>(weights.elements()) /
                  static_cast<double>(std::max<int64_t>(1, layout.channels));
       }
     }

@@ -29,8 +29,8 @@ struct NetworkDemand {
 };
 
 struct PrecisionAllocation {
-  bool fits = false;        // false: not even the lowest level fits (targets are then all lowest)
-  int reference_bits = 0;   // highest precision at which every network fits at once (0: none)
+  bool fits = false;       // false: not even the lowest level fits (targets are then all lowest)
+  int reference_bits = 0;  // highest precision at which every network fits at once (0: none)
   std::vector<int> target_bits;  // per network, in the order given
   std::vector<int> cores;        // per network at its target
   int cores_used = 0;
@@ -64,14 +64,16 @@ struct RequantizedLayer {
 // multiplier (x_scale * w_scale) / y_scale follows), and the int32 bias is rescaled to the new
 // x_scale * w_scale. Weights and biases become new initializers; graph.metadata
 // "cimtlm.weight_bits.<layer>" is updated. Layers already within the bits are left as they are.
-graph::Graph requantize_cim_weights(const graph::Graph& lowered, const std::map<std::string, int>& bits_of,
-                                    int default_bits, CalibrationMethod method = CalibrationMethod::Mse,
+graph::Graph requantize_cim_weights(const graph::Graph& lowered,
+                                    const std::map<std::string, int>& bits_of, int default_bits,
+                                    CalibrationMethod method = CalibrationMethod::Mse,
                                     std::vector<RequantizedLayer>* report = nullptr);
 
 // Weight-quantization-error proxy of a lowered network at `bits`: the MAC-weighted mean over CIM
 // layers of the relative squared error of requantizing their weights to `bits` (0 for layers
 // already within it). MACs per layer come from `values` (one reference run, keep_all) when given,
 // else weights count equally.
-double weight_error_proxy(const graph::Graph& lowered, int bits, const graph::ValueMap* values = nullptr);
+double weight_error_proxy(const graph::Graph& lowered, int bits,
+                          const graph::ValueMap* values = nullptr);
 
 }  // namespace cimtlm::quant

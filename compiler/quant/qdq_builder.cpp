@@ -29,7 +29,8 @@ class QdqRewriter {
     const std::string scale = fresh_value(tensor + "_scale");
     const std::string zero_point = fresh_value(tensor + "_zero_point");
     graph_.initializers[scale] = Tensor::scalar<float>(quant.scale);
-    graph_.initializers[zero_point] = Tensor::scalar<uint8_t>(static_cast<uint8_t>(quant.zero_point));
+    graph_.initializers[zero_point] =
+        Tensor::scalar<uint8_t>(static_cast<uint8_t>(quant.zero_point));
     const std::string quantized = fresh_value(tensor + "_quantized");
 
     bool is_input = false;
@@ -41,8 +42,10 @@ class QdqRewriter {
           if (input == tensor) input = dequantized;
         }
       }
-      added_.push_back(make("QuantizeLinear", tensor + "_QuantizeLinear", {tensor, scale, zero_point}, quantized));
-      added_.push_back(make("DequantizeLinear", tensor + "_DequantizeLinear", {quantized, scale, zero_point}, dequantized));
+      added_.push_back(make("QuantizeLinear", tensor + "_QuantizeLinear",
+                            {tensor, scale, zero_point}, quantized));
+      added_.push_back(make("DequantizeLinear", tensor + "_DequantizeLinear",
+                            {quantized, scale, zero_point}, dequantized));
       return;
     }
     Node* producer = nullptr;
@@ -55,20 +58,26 @@ class QdqRewriter {
         }
       }
     }
-    if (!producer) throw ModelError("quantization plan names tensor '" + tensor + "', which no node computes");
+    if (!producer)
+      throw ModelError("quantization plan names tensor '" + tensor + "', which no node computes");
     const std::string prequant = fresh_value(tensor + "_prequant");
     producer->outputs[slot] = prequant;
-    added_.push_back(make("QuantizeLinear", tensor + "_QuantizeLinear", {prequant, scale, zero_point}, quantized));
-    added_.push_back(make("DequantizeLinear", tensor + "_DequantizeLinear", {quantized, scale, zero_point}, tensor));
+    added_.push_back(make("QuantizeLinear", tensor + "_QuantizeLinear",
+                          {prequant, scale, zero_point}, quantized));
+    added_.push_back(make("DequantizeLinear", tensor + "_DequantizeLinear",
+                          {quantized, scale, zero_point}, tensor));
   }
 
   void quantize_layer(const QuantLayer& layer, const WeightSpec& spec, const ActivationQuant* input,
                       QuantizedWeights& weights) {
     const Tensor* float_weights = graph_.initializer(layer.weight);
-    if (!float_weights) throw ModelError("layer '" + layer.name + "': weight '" + layer.weight + "' is not a constant");
+    if (!float_weights)
+      throw ModelError("layer '" + layer.name + "': weight '" + layer.weight +
+                       "' is not a constant");
     weights = quantize_weights(*float_weights, layer.weight_axis, spec);
     const bool per_channel = weights.scales.size() > 1 || spec.per_channel;
-    const graph::Shape scale_shape = per_channel ? graph::Shape{static_cast<int64_t>(weights.scales.size())} : graph::Shape{};
+    const graph::Shape scale_shape =
+        per_channel ? graph::Shape{static_cast<int64_t>(weights.scales.size())} : graph::Shape{};
 
     const std::string codes = fresh_value(layer.weight + "_quantized");
     const std::string scale = fresh_value(layer.weight + "_scale");
@@ -77,7 +86,8 @@ class QdqRewriter {
     graph_.initializers[codes] = weights.codes;
     graph_.initializers[scale] = Tensor::from<float>(scale_shape, weights.scales);
     graph_.initializers[zero_point] = Tensor(DataType::Int8, scale_shape);
-    Node dq = make("DequantizeLinear", layer.name + "_weight_DequantizeLinear", {codes, scale, zero_point}, dequantized);
+    Node dq = make("DequantizeLinear", layer.name + "_weight_DequantizeLinear",
+                   {codes, scale, zero_point}, dequantized);
     if (per_channel) dq.attributes["axis"] = Attribute::of_int(weights.axis);
     added_.push_back(std::move(dq));
     Node& node = graph_.nodes[layer.node];
@@ -96,9 +106,11 @@ class QdqRewriter {
       Tensor integers(DataType::Int32, {layer.channels});
       for (int64_t c = 0; c < layer.channels; ++c) {
         const float product = bias_scales[per_channel ? static_cast<size_t>(c) : 0];
-        const double rounded = std::nearbyint(static_cast<double>(float_bias.data<float>()[c]) / product);
+        const double rounded =
+            std::nearbyint(static_cast<double>(float_bias.data<float>()[c]) / product);
         if (std::fabs(rounded) > 2147483647.0) {
-          throw ModelError("layer '" + layer.name + "': bias does not fit int32 at scale " + std::to_string(product));
+          throw ModelError("layer '" + layer.name + "': bias does not fit int32 at scale " +
+                           std::to_string(product));
         }
         integers.data<int32_t>()[c] = static_cast<int32_t>(rounded);
       }
@@ -144,7 +156,8 @@ class QdqRewriter {
     Node node;
     node.op_type = op;
     node.name = name;
-    for (int suffix = 1; node_names_.count(node.name); ++suffix) node.name = name + "_" + std::to_string(suffix);
+    for (int suffix = 1; node_names_.count(node.name); ++suffix)
+      node.name = name + "_" + std::to_string(suffix);
     node_names_.insert(node.name);
     node.inputs = std::move(inputs);
     node.outputs = {output};
@@ -159,7 +172,8 @@ class QdqRewriter {
 
 }  // namespace
 
-Graph build_qdq_graph(const Graph& float_graph, const std::vector<QuantLayer>& layers, const QdqPlan& plan,
+Graph build_qdq_graph(const Graph& float_graph, const std::vector<QuantLayer>& layers,
+                      const QdqPlan& plan,
                       std::map<std::string, QuantizedWeights>* quantized_weights) {
   QdqRewriter rewriter(float_graph);
   // Layers first: they read their input's scale, and node indices are still those of `layers`.
@@ -168,10 +182,12 @@ Graph build_qdq_graph(const Graph& float_graph, const std::vector<QuantLayer>& l
     if (spec == plan.weights.end()) continue;
     auto input = plan.activations.find(layer.input);
     QuantizedWeights weights;
-    rewriter.quantize_layer(layer, spec->second, input == plan.activations.end() ? nullptr : &input->second, weights);
+    rewriter.quantize_layer(layer, spec->second,
+                            input == plan.activations.end() ? nullptr : &input->second, weights);
     if (quantized_weights) (*quantized_weights)[layer.name] = std::move(weights);
   }
-  for (const auto& entry : plan.activations) rewriter.quantize_activation(entry.first, entry.second);
+  for (const auto& entry : plan.activations)
+    rewriter.quantize_activation(entry.first, entry.second);
   Graph graph = rewriter.finish();
   graph.metadata["cimtlm.quantized_by"] = "cimtlm quantize";
   return graph;

@@ -16,16 +16,16 @@ bool is_op(const Node& node, const char* op) {
 // Ops the lowering turns into integer ops when their float inputs and outputs are quantized.
 bool is_integer_capable(const Node& node) {
   static const std::set<std::string> kOps = {
-      "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Transpose",
-      "Identity", "Squeeze", "Unsqueeze", "Concat", "Add", "Mul", "Relu", "Clip",
-      "Sigmoid", "HardSigmoid", "HardSwish"};
+      "MaxPool",  "AveragePool", "GlobalAveragePool", "Flatten",     "Reshape",  "Transpose",
+      "Identity", "Squeeze",     "Unsqueeze",         "Concat",      "Add",      "Mul",
+      "Relu",     "Clip",        "Sigmoid",           "HardSigmoid", "HardSwish"};
   return (node.domain.empty() || node.domain == "ai.onnx") && kOps.count(node.op_type) != 0;
 }
 
 }  // namespace
 
 bool passes_quantization_through(const Node& node) {
-  static const std::set<std::string> kOps = {"MaxPool", "Flatten", "Reshape", "Transpose",
+  static const std::set<std::string> kOps = {"MaxPool",  "Flatten", "Reshape",  "Transpose",
                                              "Identity", "Squeeze", "Unsqueeze"};
   return (node.domain.empty() || node.domain == "ai.onnx") && kOps.count(node.op_type) != 0;
 }
@@ -84,7 +84,8 @@ std::vector<QuantLayer> find_quant_layers(const Graph& graph, const graph::Value
   return layers;
 }
 
-std::vector<std::string> activation_tensors(const Graph& graph, const std::vector<QuantLayer>& layers) {
+std::vector<std::string> activation_tensors(const Graph& graph,
+                                            const std::vector<QuantLayer>& layers) {
   std::set<int> fused;
   std::map<size_t, const QuantLayer*> layer_at;
   for (const auto& layer : layers) {

@@ -13,10 +13,10 @@
 namespace cimtlm::quant {
 
 struct QuantLayer {
-  std::string name;  // the node's name (its first output when unnamed): the layer's key everywhere
-  std::string op;    // Conv, Gemm or MatMul
-  size_t node = 0;   // index in graph.nodes
-  std::string input;   // the activation the layer reads
+  std::string name;   // the node's name (its first output when unnamed): the layer's key everywhere
+  std::string op;     // Conv, Gemm or MatMul
+  size_t node = 0;    // index in graph.nodes
+  std::string input;  // the activation the layer reads
   std::string weight;  // float initializer
   std::string bias;    // float initializer, or empty
   // The layer's result: its own output, or that of a Relu/Clip that only it feeds (fused by the
@@ -25,8 +25,8 @@ struct QuantLayer {
   int fused_activation_node = -1;
   int64_t weight_axis = 0;  // output-channel axis of the weight tensor
   int64_t channels = 0;
-  int64_t parameters = 0;   // weights
-  int64_t macs = 0;         // multiply-accumulates per inference (0 without shapes)
+  int64_t parameters = 0;  // weights
+  int64_t macs = 0;        // multiply-accumulates per inference (0 without shapes)
 };
 
 // The CIM layers of `graph` in node order. `values` (one reference run with keep_all) gives
@@ -36,7 +36,8 @@ std::vector<QuantLayer> find_quant_layers(const graph::Graph& graph, const graph
 // The float tensors that get QuantizeLinear/DequantizeLinear when every layer of `layers` is
 // quantized: layer inputs and results, the inputs and outputs of the integer-capable ops around
 // them (pools, data movement, element-wise ops), and Softmax inputs. In graph order.
-std::vector<std::string> activation_tensors(const graph::Graph& graph, const std::vector<QuantLayer>& layers);
+std::vector<std::string> activation_tensors(const graph::Graph& graph,
+                                            const std::vector<QuantLayer>& layers);
 
 // Ops whose output takes the quantization parameters of their input (onnxruntime does the same:
 // the integer op then runs without requantization).

@@ -9,11 +9,10 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "compiler/graph/graph.h"
 #include "compiler/quant/calibration.h"
@@ -84,19 +83,20 @@ struct ActivationDecision {
 };
 
 struct QuantizeResult {
-  graph::Graph qdq;                  // the quantized model
-  std::map<std::string, int> bits;   // weight bits per layer
+  graph::Graph qdq;                 // the quantized model
+  std::map<std::string, int> bits;  // weight bits per layer
   std::vector<LayerDecision> layers;
   std::vector<ActivationDecision> activations;
-  std::vector<Decision> decisions;   // every decision in the order made
-  nlohmann::json report;             // the JSON report (quantizer part)
+  std::vector<Decision> decisions;  // every decision in the order made
+  nlohmann::json report;            // the JSON report (quantizer part)
 };
 
 class QuantizationSession {
  public:
   // Loads the statistics from the database when it holds them for this model and calibration
   // set, else runs the calibration (and stores it). Throws graph::ModelError / DatabaseError.
-  QuantizationSession(const graph::Graph& float_graph, const Dataset& calibration, const QuantizeOptions& options);
+  QuantizationSession(const graph::Graph& float_graph, const Dataset& calibration,
+                      const QuantizeOptions& options);
   ~QuantizationSession();
 
   const graph::Graph& float_graph() const { return graph_; }
@@ -134,7 +134,8 @@ class QuantizationSession {
   const QuantLayer& layer(const std::string& name) const;
   std::map<std::string, int> auto_bits();
   const std::vector<graph::Tensor>& float_outputs();
-  Sensitivity measure(const std::string& subject, const std::string& config, const graph::Graph& qdq);
+  Sensitivity measure(const std::string& subject, const std::string& config,
+                      const graph::Graph& qdq);
   void decide_activations();
 
   graph::Graph graph_;

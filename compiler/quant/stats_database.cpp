@@ -64,11 +64,13 @@ class Statement {
     return *this;
   }
   Statement& bind(int index, const std::string& value) {
-    check(sqlite3_bind_text(statement_, index + 1, value.c_str(), static_cast<int>(value.size()), SQLITE_TRANSIENT));
+    check(sqlite3_bind_text(statement_, index + 1, value.c_str(), static_cast<int>(value.size()),
+                            SQLITE_TRANSIENT));
     return *this;
   }
   Statement& bind_blob(int index, const void* data, size_t bytes) {
-    check(sqlite3_bind_blob(statement_, index + 1, data, static_cast<int>(bytes), SQLITE_TRANSIENT));
+    check(
+        sqlite3_bind_blob(statement_, index + 1, data, static_cast<int>(bytes), SQLITE_TRANSIENT));
     return *this;
   }
   // True while rows come.
@@ -132,12 +134,14 @@ CalibrationRecord record_of(const Statement& row) {
 }
 
 constexpr const char* kRecordColumns =
-    "id, model_hash, model_name, data_hash, samples, tensor_bins, channel_bins, executor_runs, created_utc";
+    "id, model_hash, model_name, data_hash, samples, tensor_bins, channel_bins, executor_runs, "
+    "created_utc";
 
 }  // namespace
 
 StatsDatabase::StatsDatabase(const std::string& path) : path_(path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -153,7 +157,8 @@ StatsDatabase::StatsDatabase(const std::string& path) : path_(path) {
                             ", this cimtlm reads version " + kSchemaVersion);
       }
     } else {
-      execute(std::string("INSERT INTO schema_info(key, value) VALUES('version', '") + kSchemaVersion + "');");
+      execute(std::string("INSERT INTO schema_info(key, value) VALUES('version', '") +
+              kSchemaVersion + "');");
     }
   } catch (...) {
     sqlite3_close(db_);
@@ -162,7 +167,9 @@ StatsDatabase::StatsDatabase(const std::string& path) : path_(path) {
   }
 }
 
-StatsDatabase::~StatsDatabase() { sqlite3_close(db_); }
+StatsDatabase::~StatsDatabase() {
+  sqlite3_close(db_);
+}
 
 void StatsDatabase::execute(const std::string& sql) const {
   char* message = nullptr;
@@ -174,21 +181,26 @@ void StatsDatabase::execute(const std::string& sql) const {
   }
 }
 
-std::optional<CalibrationRecord> StatsDatabase::find(const std::string& model_hash, const std::string& data_hash,
+std::optional<CalibrationRecord> StatsDatabase::find(const std::string& model_hash,
+                                                     const std::string& data_hash,
                                                      const CollectOptions& options) const {
   Statement query(db_, path_,
                   (std::string("SELECT ") + kRecordColumns +
-                   " FROM calibrations WHERE model_hash = ? AND data_hash = ? AND tensor_bins = ? AND channel_bins = ?")
+                   " FROM calibrations WHERE model_hash = ? AND data_hash = ? AND tensor_bins = ? "
+                   "AND channel_bins = ?")
                       .c_str());
   query.bind(0, model_hash).bind(1, data_hash);
-  query.bind(2, static_cast<int64_t>(options.tensor_bins)).bind(3, static_cast<int64_t>(options.channel_bins));
+  query.bind(2, static_cast<int64_t>(options.tensor_bins))
+      .bind(3, static_cast<int64_t>(options.channel_bins));
   if (!query.step()) return std::nullopt;
   return record_of(query);
 }
 
-std::vector<CalibrationRecord> StatsDatabase::stale(const std::string& model_name, const std::string& model_hash) const {
+std::vector<CalibrationRecord> StatsDatabase::stale(const std::string& model_name,
+                                                    const std::string& model_hash) const {
   Statement query(db_, path_,
-                  (std::string("SELECT ") + kRecordColumns + " FROM calibrations WHERE model_name = ? AND model_hash != ?")
+                  (std::string("SELECT ") + kRecordColumns +
+                   " FROM calibrations WHERE model_name = ? AND model_hash != ?")
                       .c_str());
   query.bind(0, model_name).bind(1, model_hash);
   std::vector<CalibrationRecord> records;
@@ -207,14 +219,19 @@ CalibrationRecord StatsDatabase::store(CalibrationRecord record, const StatsTabl
   try {
     if (record.created_utc.empty()) record.created_utc = utc_now();
     // A calibration under the same key is replaced (its statistics go with it).
-    Statement previous(db_, path_,
-                       "DELETE FROM calibrations WHERE model_hash = ? AND data_hash = ? AND tensor_bins = ? AND "
-                       "channel_bins = ?");
-    previous.bind(0, record.model_hash).bind(1, record.data_hash).bind(2, record.tensor_bins).bind(3, record.channel_bins);
+    Statement previous(
+        db_, path_,
+        "DELETE FROM calibrations WHERE model_hash = ? AND data_hash = ? AND tensor_bins = ? AND "
+        "channel_bins = ?");
+    previous.bind(0, record.model_hash)
+        .bind(1, record.data_hash)
+        .bind(2, record.tensor_bins)
+        .bind(3, record.channel_bins);
     previous.step();
-    Statement insert(db_, path_,
-                     "INSERT INTO calibrations(model_hash, model_name, data_hash, samples, tensor_bins, "
-                     "channel_bins, executor_runs, created_utc) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
+    Statement insert(
+        db_, path_,
+        "INSERT INTO calibrations(model_hash, model_name, data_hash, samples, tensor_bins, "
+        "channel_bins, executor_runs, created_utc) VALUES(?, ?, ?, ?, ?, ?, ?, ?)");
     insert.bind(0, record.model_hash).bind(1, record.model_name).bind(2, record.data_hash);
     insert.bind(3, record.samples).bind(4, record.tensor_bins).bind(5, record.channel_bins);
     insert.bind(6, record.executor_runs).bind(7, record.created_utc);
@@ -222,18 +239,26 @@ CalibrationRecord StatsDatabase::store(CalibrationRecord record, const StatsTabl
     record.id = sqlite3_last_insert_rowid(db_);
 
     Statement row(db_, path_,
-                  "INSERT INTO tensor_stats(calibration_id, tensor, channel, kind, channel_axis, count, min, max, "
-                  "mean, std, zero_fraction, outlier_ratio, p0_01, p0_1, p1, p50, p99, p99_9, p99_99, hist_lo, "
-                  "hist_hi, hist_counts) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                  "INSERT INTO tensor_stats(calibration_id, tensor, channel, kind, channel_axis, "
+                  "count, min, max, "
+                  "mean, std, zero_fraction, outlier_ratio, p0_01, p0_1, p1, p50, p99, p99_9, "
+                  "p99_99, hist_lo, "
+                  "hist_hi, hist_counts) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                  "?, ?, ?, ?, ?)");
     auto put = [&](const TensorStats& tensor, int64_t channel, const ValueStats& stats) {
       row.reset();
-      row.bind(0, record.id).bind(1, tensor.name).bind(2, channel).bind(3, std::string(to_string(tensor.kind)));
+      row.bind(0, record.id)
+          .bind(1, tensor.name)
+          .bind(2, channel)
+          .bind(3, std::string(to_string(tensor.kind)));
       row.bind(4, tensor.channel_axis).bind(5, static_cast<int64_t>(stats.count));
       row.bind(6, stats.min).bind(7, stats.max).bind(8, stats.mean).bind(9, stats.std);
       row.bind(10, stats.zero_fraction).bind(11, stats.outlier_ratio);
-      for (size_t p = 0; p < kPercentiles.size(); ++p) row.bind(12 + static_cast<int>(p), stats.percentiles[p]);
+      for (size_t p = 0; p < kPercentiles.size(); ++p)
+        row.bind(12 + static_cast<int>(p), stats.percentiles[p]);
       row.bind(19, stats.histogram.lo).bind(20, stats.histogram.hi);
-      row.bind_blob(21, stats.histogram.counts.data(), stats.histogram.counts.size() * sizeof(uint64_t));
+      row.bind_blob(21, stats.histogram.counts.data(),
+                    stats.histogram.counts.size() * sizeof(uint64_t));
       row.step();
     };
     for (const auto& entry : table) {
@@ -251,10 +276,11 @@ CalibrationRecord StatsDatabase::store(CalibrationRecord record, const StatsTabl
 }
 
 StatsTable StatsDatabase::load(int64_t calibration_id) const {
-  Statement query(db_, path_,
-                  "SELECT tensor, channel, kind, channel_axis, count, min, max, mean, std, zero_fraction, "
-                  "outlier_ratio, p0_01, p0_1, p1, p50, p99, p99_9, p99_99, hist_lo, hist_hi, hist_counts "
-                  "FROM tensor_stats WHERE calibration_id = ? ORDER BY tensor, channel");
+  Statement query(
+      db_, path_,
+      "SELECT tensor, channel, kind, channel_axis, count, min, max, mean, std, zero_fraction, "
+      "outlier_ratio, p0_01, p0_1, p1, p50, p99, p99_9, p99_99, hist_lo, hist_hi, hist_counts "
+      "FROM tensor_stats WHERE calibration_id = ? ORDER BY tensor, channel");
   query.bind(0, calibration_id);
   StatsTable table;
   while (query.step()) {
@@ -270,7 +296,8 @@ StatsTable StatsDatabase::load(int64_t calibration_id) const {
     stats.std = query.real(8);
     stats.zero_fraction = query.real(9);
     stats.outlier_ratio = query.real(10);
-    for (size_t p = 0; p < kPercentiles.size(); ++p) stats.percentiles[p] = query.real(11 + static_cast<int>(p));
+    for (size_t p = 0; p < kPercentiles.size(); ++p)
+      stats.percentiles[p] = query.real(11 + static_cast<int>(p));
     stats.histogram.lo = query.real(18);
     stats.histogram.hi = query.real(19);
     stats.histogram.counts = query.counts(20);
@@ -278,18 +305,22 @@ StatsTable StatsDatabase::load(int64_t calibration_id) const {
     if (channel < 0) {
       tensor.whole = std::move(stats);
     } else {
-      if (tensor.channels.size() <= static_cast<size_t>(channel)) tensor.channels.resize(static_cast<size_t>(channel) + 1);
+      if (tensor.channels.size() <= static_cast<size_t>(channel))
+        tensor.channels.resize(static_cast<size_t>(channel) + 1);
       tensor.channels[static_cast<size_t>(channel)] = std::move(stats);
     }
   }
   return table;
 }
 
-std::optional<Sensitivity> StatsDatabase::sensitivity(int64_t calibration_id, const std::string& subject,
-                                                      const std::string& config, int64_t samples) const {
-  Statement query(db_, path_,
-                  "SELECT samples, output_nmse, top1_agreement FROM sensitivity WHERE calibration_id = ? AND "
-                  "subject = ? AND config = ? AND samples = ?");
+std::optional<Sensitivity> StatsDatabase::sensitivity(int64_t calibration_id,
+                                                      const std::string& subject,
+                                                      const std::string& config,
+                                                      int64_t samples) const {
+  Statement query(
+      db_, path_,
+      "SELECT samples, output_nmse, top1_agreement FROM sensitivity WHERE calibration_id = ? AND "
+      "subject = ? AND config = ? AND samples = ?");
   query.bind(0, calibration_id).bind(1, subject).bind(2, config).bind(3, samples);
   if (!query.step()) return std::nullopt;
   Sensitivity result;
@@ -299,11 +330,12 @@ std::optional<Sensitivity> StatsDatabase::sensitivity(int64_t calibration_id, co
   return result;
 }
 
-void StatsDatabase::store_sensitivity(int64_t calibration_id, const std::string& subject, const std::string& config,
-                                      const Sensitivity& sensitivity) {
-  Statement insert(db_, path_,
-                   "INSERT OR REPLACE INTO sensitivity(calibration_id, subject, config, samples, output_nmse, "
-                   "top1_agreement) VALUES(?, ?, ?, ?, ?, ?)");
+void StatsDatabase::store_sensitivity(int64_t calibration_id, const std::string& subject,
+                                      const std::string& config, const Sensitivity& sensitivity) {
+  Statement insert(
+      db_, path_,
+      "INSERT OR REPLACE INTO sensitivity(calibration_id, subject, config, samples, output_nmse, "
+      "top1_agreement) VALUES(?, ?, ?, ?, ?, ?)");
   insert.bind(0, calibration_id).bind(1, subject).bind(2, config).bind(3, sensitivity.samples);
   insert.bind(4, sensitivity.output_nmse).bind(5, sensitivity.top1_agreement);
   insert.step();

@@ -69,7 +69,8 @@ class StatsDatabase {
   std::optional<CalibrationRecord> find(const std::string& model_hash, const std::string& data_hash,
                                         const CollectOptions& options) const;
   // Calibrations of `model_name` whose model hash differs from `model_hash`.
-  std::vector<CalibrationRecord> stale(const std::string& model_name, const std::string& model_hash) const;
+  std::vector<CalibrationRecord> stale(const std::string& model_name,
+                                       const std::string& model_hash) const;
   void remove(int64_t calibration_id);
   // Stores a calibration and its statistics in one transaction; returns the record with its id.
   CalibrationRecord store(CalibrationRecord record, const StatsTable& table);
@@ -77,8 +78,8 @@ class StatsDatabase {
 
   std::optional<Sensitivity> sensitivity(int64_t calibration_id, const std::string& subject,
                                          const std::string& config, int64_t samples) const;
-  void store_sensitivity(int64_t calibration_id, const std::string& subject, const std::string& config,
-                         const Sensitivity& sensitivity);
+  void store_sensitivity(int64_t calibration_id, const std::string& subject,
+                         const std::string& config, const Sensitivity& sensitivity);
 
  private:
   void execute(const std::string& sql) const;

@@ -54,7 +54,8 @@ Histogram Histogram::magnitudes(size_t bins) const {
     const size_t last = std::min(bins - 1, static_cast<size_t>(b / target_width));
     for (size_t bin = first; bin <= last; ++bin) {
       const double from = std::max(a, static_cast<double>(bin) * target_width);
-      const double to = bin == bins - 1 ? b : std::min(b, static_cast<double>(bin + 1) * target_width);
+      const double to =
+          bin == bins - 1 ? b : std::min(b, static_cast<double>(bin + 1) * target_width);
       if (to > from) mass[bin] += count * (to - from) / (b - a);
     }
   };
@@ -72,11 +73,14 @@ Histogram Histogram::magnitudes(size_t bins) const {
       deposit(0.0, b, count * b / width);
     }
   }
-  for (size_t bin = 0; bin < bins; ++bin) folded.counts[bin] = static_cast<uint64_t>(std::llround(mass[bin]));
+  for (size_t bin = 0; bin < bins; ++bin)
+    folded.counts[bin] = static_cast<uint64_t>(std::llround(mass[bin]));
   return folded;
 }
 
-double ValueStats::abs_max() const { return std::max(std::fabs(min), std::fabs(max)); }
+double ValueStats::abs_max() const {
+  return std::max(std::fabs(min), std::fabs(max));
+}
 
 double ValueStats::tail_ratio() const {
   const double high = std::max(std::fabs(percentile(0.01)), std::fabs(percentile(99.99)));
@@ -91,7 +95,9 @@ double ValueStats::percentile(double percent) const {
   return histogram.quantile(percent / 100.0);
 }
 
-const char* to_string(TensorKind kind) { return kind == TensorKind::Weight ? "weight" : "activation"; }
+const char* to_string(TensorKind kind) {
+  return kind == TensorKind::Weight ? "weight" : "activation";
+}
 
 namespace {
 
@@ -130,7 +136,8 @@ struct Spread {
     histogram.lo = moments.count ? moments.min : 0.0;
     histogram.hi = moments.count ? moments.max : 0.0;
     // A constant tensor still gets a non-empty range so that bin arithmetic stays finite.
-    if (!(histogram.hi > histogram.lo)) histogram.hi = histogram.lo + std::max(1e-12, std::fabs(histogram.lo) * 1e-6);
+    if (!(histogram.hi > histogram.lo))
+      histogram.hi = histogram.lo + std::max(1e-12, std::fabs(histogram.lo) * 1e-6);
     histogram.counts.assign(bins, 0);
     outlier_low = moments.mean() - 3.0 * moments.std();
     outlier_high = moments.mean() + 3.0 * moments.std();
@@ -138,7 +145,8 @@ struct Spread {
   void add(double value) {
     const double position = (value - histogram.lo) / (histogram.hi - histogram.lo) *
                             static_cast<double>(histogram.counts.size());
-    const auto bin = static_cast<size_t>(std::clamp(position, 0.0, static_cast<double>(histogram.counts.size() - 1)));
+    const auto bin = static_cast<size_t>(
+        std::clamp(position, 0.0, static_cast<double>(histogram.counts.size() - 1)));
     ++histogram.counts[bin];
     if (value < outlier_low || value > outlier_high) ++outliers;
   }
@@ -151,11 +159,15 @@ ValueStats finish(const Moments& moments, const Spread& spread) {
   stats.max = moments.count ? moments.max : 0.0;
   stats.mean = moments.mean();
   stats.std = moments.std();
-  stats.zero_fraction = moments.count ? static_cast<double>(moments.zeros) / static_cast<double>(moments.count) : 0.0;
-  stats.outlier_ratio = moments.count ? static_cast<double>(spread.outliers) / static_cast<double>(moments.count) : 0.0;
+  stats.zero_fraction =
+      moments.count ? static_cast<double>(moments.zeros) / static_cast<double>(moments.count) : 0.0;
+  stats.outlier_ratio =
+      moments.count ? static_cast<double>(spread.outliers) / static_cast<double>(moments.count)
+                    : 0.0;
   stats.histogram = spread.histogram;
   for (size_t index = 0; index < kPercentiles.size(); ++index) {
-    stats.percentiles[index] = std::clamp(stats.histogram.quantile(kPercentiles[index] / 100.0), stats.min, stats.max);
+    stats.percentiles[index] =
+        std::clamp(stats.histogram.quantile(kPercentiles[index] / 100.0), stats.min, stats.max);
   }
   return stats;
 }
@@ -220,14 +232,16 @@ struct TensorAccumulator {
     stats.kind = kind;
     stats.channel_axis = layout.channels > 0 ? axis : -1;
     stats.whole = finish(whole, spreads[0]);
-    for (size_t c = 0; c < channels.size(); ++c) stats.channels.push_back(finish(channels[c], spreads[1 + c]));
+    for (size_t c = 0; c < channels.size(); ++c)
+      stats.channels.push_back(finish(channels[c], spreads[1 + c]));
     return stats;
   }
 };
 
 }  // namespace
 
-StatisticsCollector::StatisticsCollector(const graph::Graph& float_graph, const CollectOptions& options)
+StatisticsCollector::StatisticsCollector(const graph::Graph& float_graph,
+                                         const CollectOptions& options)
     : graph_(float_graph), options_(options) {}
 
 StatsTable StatisticsCollector::collect(const std::vector<graph::ValueMap>& samples) {
@@ -275,7 +289,8 @@ StatsTable StatisticsCollector::collect(const std::vector<graph::ValueMap>& samp
 TensorStats weight_statistics(const std::string& name, const Tensor& weights, int64_t channel_axis,
                               const CollectOptions& options) {
   if (weights.type() != DataType::Float) {
-    throw graph::ModelError("weight '" + name + "' is " + graph::to_string(weights.type()) + ", not float");
+    throw graph::ModelError("weight '" + name + "' is " + graph::to_string(weights.type()) +
+                            ", not float");
   }
   TensorAccumulator accumulator;
   accumulator.axis = channel_axis;

@@ -21,8 +21,12 @@ struct Histogram {
   std::vector<uint64_t> counts;
 
   uint64_t total() const;
-  double bin_width() const { return counts.empty() ? 0.0 : (hi - lo) / static_cast<double>(counts.size()); }
-  double bin_centre(size_t bin) const { return lo + (static_cast<double>(bin) + 0.5) * bin_width(); }
+  double bin_width() const {
+    return counts.empty() ? 0.0 : (hi - lo) / static_cast<double>(counts.size());
+  }
+  double bin_centre(size_t bin) const {
+    return lo + (static_cast<double>(bin) + 0.5) * bin_width();
+  }
   // Value below which the fraction `q` (0..1) of the counts lies, interpolated inside its bin.
   double quantile(double q) const;
   // The histogram of |x| over [0, max(|lo|, |hi|)] with `bins` bins (counts of a source bin are
@@ -68,7 +72,8 @@ struct TensorStats {
 using StatsTable = std::map<std::string, TensorStats>;
 
 struct CollectOptions {
-  size_t tensor_bins = 2048;  // histogram bins per tensor (TensorRT's entropy calibration uses 2048)
+  size_t tensor_bins =
+      2048;  // histogram bins per tensor (TensorRT's entropy calibration uses 2048)
   size_t channel_bins = 128;  // per channel
 };
 

@@ -2,23 +2,21 @@
 // (compiler/quant/README.md). Both run the float model and candidates in-process through the
 // reference executor; simulated costs come from `cimtlm run` child processes (SystemC elaborates
 // once per process), at most --jobs at a time.
-#include <boost/program_options.hpp>
-
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "compiler/graph/lowering.h"
 #include "compiler/onnx/onnx_io.h"
@@ -38,7 +36,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
+po::variables_map parse(const std::vector<std::string>& args,
+                        const po::options_description& options,
                         const po::positional_options_description& positional) {
   po::variables_map values;
   po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
@@ -47,7 +46,8 @@ po::variables_map parse(const std::vector<std::string>& args, const po::options_
 }
 
 std::vector<std::string> strings_of(const po::variables_map& values, const char* key) {
-  return values.count(key) ? values[key].as<std::vector<std::string>>() : std::vector<std::string>();
+  return values.count(key) ? values[key].as<std::vector<std::string>>()
+                           : std::vector<std::string>();
 }
 
 std::string format(double value, int digits = 4) {
@@ -70,8 +70,9 @@ void write_text(const std::string& path, const std::string& text) {
 
 bool is_float_model(const graph::Graph& graph) {
   for (const auto& node : graph.nodes) {
-    if (node.domain == "cimtlm" || node.op_type == "QuantizeLinear" || node.op_type == "DequantizeLinear" ||
-        node.op_type == "QLinearConv" || node.op_type == "QLinearMatMul" || node.op_type == "ConvInteger" ||
+    if (node.domain == "cimtlm" || node.op_type == "QuantizeLinear" ||
+        node.op_type == "DequantizeLinear" || node.op_type == "QLinearConv" ||
+        node.op_type == "QLinearMatMul" || node.op_type == "ConvInteger" ||
         node.op_type == "MatMulInteger" || node.op_type == "DynamicQuantizeLinear") {
       return false;
     }
@@ -101,8 +102,8 @@ struct SimulationJob {
 
 class Simulator : public quant::CostEvaluator {
  public:
-  Simulator(std::string platform, std::vector<std::string> overrides, std::vector<std::string> inputs,
-            std::string directory, int jobs)
+  Simulator(std::string platform, std::vector<std::string> overrides,
+            std::vector<std::string> inputs, std::string directory, int jobs)
       : executable_(this_executable()),
         platform_(std::move(platform)),
         overrides_(std::move(overrides)),
@@ -146,11 +147,14 @@ class Simulator : public quant::CostEvaluator {
   }
 
   // Simulates one model now (for `quantize`).
-  quant::CostMeasure simulate(const graph::Graph& model, const std::string& name) { return evaluate({model}, {name}).at(0); }
+  quant::CostMeasure simulate(const graph::Graph& model, const std::string& name) {
+    return evaluate({model}, {name}).at(0);
+  }
 
  private:
   void spawn(SimulationJob& job) {
-    std::vector<std::string> args = {executable_, "run", platform_, "--network", job.model, "--stats", job.stats, "--quiet"};
+    std::vector<std::string> args = {executable_, "run",     platform_, "--network",
+                                     job.model,   "--stats", job.stats, "--quiet"};
     for (const auto& override : overrides_) {
       args.push_back("--set");
       args.push_back(override);
@@ -164,11 +168,14 @@ class Simulator : public quant::CostEvaluator {
     argv.push_back(nullptr);
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, job.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, job.log.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int code = posix_spawn(&job.pid, executable_.c_str(), &actions, nullptr, argv.data(), environ);
+    const int code =
+        posix_spawn(&job.pid, executable_.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
-    if (code != 0) throw std::runtime_error("cannot start " + executable_ + ": " + std::strerror(code));
+    if (code != 0)
+      throw std::runtime_error("cannot start " + executable_ + ": " + std::strerror(code));
   }
 
   static std::string tail_of(const std::string& path) {
@@ -183,11 +190,13 @@ class Simulator : public quant::CostEvaluator {
 
   static quant::CostMeasure read(const SimulationJob& job) {
     quant::CostMeasure measure;
-    const int exit_code = WIFEXITED(job.status) ? WEXITSTATUS(job.status) : 128 + WTERMSIG(job.status);
+    const int exit_code =
+        WIFEXITED(job.status) ? WEXITSTATUS(job.status) : 128 + WTERMSIG(job.status);
     std::ifstream file(job.stats);
     if (exit_code == 2 || exit_code > 2 || !file) {
       measure.ok = false;
-      measure.error = "cimtlm run exited " + std::to_string(exit_code) + ": " + tail_of(job.log) + " (log " + job.log + ")";
+      measure.error = "cimtlm run exited " + std::to_string(exit_code) + ": " + tail_of(job.log) +
+                      " (log " + job.log + ")";
       return measure;
     }
     try {
@@ -223,8 +232,10 @@ class Simulator : public quant::CostEvaluator {
   int jobs_;
 };
 
-// NAME=FILE arguments of `cimtlm run` feeding the first sample of `dataset`, written to `directory`.
-std::vector<std::string> sample_inputs(const quant::Dataset& dataset, const std::string& directory) {
+// NAME=FILE arguments of `cimtlm run` feeding the first sample of `dataset`, written to
+// `directory`.
+std::vector<std::string> sample_inputs(const quant::Dataset& dataset,
+                                       const std::string& directory) {
   std::vector<std::string> inputs;
   for (const auto& entry : dataset.samples.at(0)) {
     const std::string path = (fs::path(directory) / ("sample_" + entry.first + ".npy")).string();
@@ -250,8 +261,10 @@ graph::Graph load_float_model(const std::string& path) {
   if (!fs::exists(path, code)) throw graph::ModelError(path + ": no such file");
   graph::Graph graph = onnx::load_onnx(path);
   if (!is_float_model(graph)) {
-    throw graph::ModelError(path + ": the model is already quantized (it has QuantizeLinear/QLinear ops); give the "
-                                   "float model");
+    throw graph::ModelError(
+        path +
+        ": the model is already quantized (it has QuantizeLinear/QLinear ops); give the "
+        "float model");
   }
   return graph;
 }
@@ -273,7 +286,8 @@ double parse_min_accuracy(const std::string& text, std::optional<double>& relati
       used = 0;
     }
     if (used != value.size() || value.empty() || !std::isfinite(result) || result < 0.0) {
-      throw ConfigError("cimtlm search: --min-accuracy " + text + ": expected a fraction (0.97), a percentage (97%) or int8-POINTS "
+      throw ConfigError("cimtlm search: --min-accuracy " + text +
+                        ": expected a fraction (0.97), a percentage (97%) or int8-POINTS "
                         "(int8-1: one point below the all-8-bit model)");
     }
     return result;
@@ -285,7 +299,8 @@ double parse_min_accuracy(const std::string& text, std::optional<double>& relati
   if (!text.empty() && text.back() == '%') return number(text.substr(0, text.size() - 1)) / 100.0;
   const double value = number(text);
   if (value > 1.0) {
-    throw ConfigError("cimtlm search: --min-accuracy " + text + ": a fraction is at most 1 (write 97% for a percentage)");
+    throw ConfigError("cimtlm search: --min-accuracy " + text +
+                      ": a fraction is at most 1 (write 97% for a percentage)");
   }
   return value;
 }
@@ -293,10 +308,11 @@ double parse_min_accuracy(const std::string& text, std::optional<double>& relati
 void print_decisions(const quant::QuantizeResult& result, std::ostream& out) {
   out << "  layer                 bits  granularity  method   weight error\n";
   for (const auto& layer : result.report.at("layers")) {
-    out << "  " << std::left << std::setw(22) << layer.at("layer").get<std::string>() << std::right << std::setw(4)
-        << layer.at("weight_bits").get<int>() << "  " << std::left << std::setw(12)
-        << layer.at("granularity").get<std::string>() << " " << std::setw(8) << layer.at("method").get<std::string>()
-        << std::right << " " << format(layer.at("weight_relative_error").get<double>(), 3) << '\n';
+    out << "  " << std::left << std::setw(22) << layer.at("layer").get<std::string>() << std::right
+        << std::setw(4) << layer.at("weight_bits").get<int>() << "  " << std::left << std::setw(12)
+        << layer.at("granularity").get<std::string>() << " " << std::setw(8)
+        << layer.at("method").get<std::string>() << std::right << " "
+        << format(layer.at("weight_relative_error").get<double>(), 3) << '\n';
   }
 }
 
@@ -307,18 +323,26 @@ void print_decisions(const quant::QuantizeResult& result, std::ostream& out) {
 int quantize_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("cimtlm quantize NET.onnx --calib DATA [options]");
   options.add_options()("help,h", "show this help")(
-      "calib", po::value<std::string>(), "calibration inputs: .npy / .pb batch file or a directory of them")(
-      "platform", po::value<std::string>(), "platform file: caps the weight bits, simulates the result")(
+      "calib", po::value<std::string>(),
+      "calibration inputs: .npy / .pb batch file or a directory of them")(
+      "platform", po::value<std::string>(),
+      "platform file: caps the weight bits, simulates the result")(
       "output,o", po::value<std::string>(), "quantized QDQ model (default NET.q.onnx)")(
-      "db", po::value<std::string>(), "statistics database (SQLite); reused when it holds this model and data")(
-      "policy", po::value<std::string>()->default_value("auto"), "auto | int8 | int4 | int2 | mixed")(
-      "report", po::value<std::string>(), "JSON report of every decision (default OUTPUT minus .onnx + .report.json)")(
-      "val", po::value<std::string>(), "optional labelled validation set: report float and quantized accuracy")(
+      "db", po::value<std::string>(),
+      "statistics database (SQLite); reused when it holds this model and data")(
+      "policy", po::value<std::string>()->default_value("auto"),
+      "auto | int8 | int4 | int2 | mixed")(
+      "report", po::value<std::string>(),
+      "JSON report of every decision (default OUTPUT minus .onnx + .report.json)")(
+      "val", po::value<std::string>(),
+      "optional labelled validation set: report float and quantized accuracy")(
       "labels", po::value<std::string>(), "labels of --val (default: found beside it)")(
       "no-simulate", "do not run the quantized model on the platform")(
-      "set", po::value<std::vector<std::string>>(), "platform override key=value for the simulation (repeatable)")(
-      "sensitivity-samples", po::value<size_t>()->default_value(128), "calibration samples for measured sensitivity")(
-      "verbose,v", "print every decision as it is made")(
+      "set", po::value<std::vector<std::string>>(),
+      "platform override key=value for the simulation (repeatable)")(
+      "sensitivity-samples", po::value<size_t>()->default_value(128),
+      "calibration samples for measured sensitivity")("verbose,v",
+                                                      "print every decision as it is made")(
       "model", po::value<std::string>(), "float ONNX model (the positional argument)");
   po::positional_options_description positional;
   positional.add("model", 1);
@@ -326,7 +350,8 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
   if (values.count("help")) {
     out << options << '\n'
         << "Writes a QDQ ONNX model (uint8 activations, int8-container weights of 8/4/2 bits with\n"
-           "metadata cimtlm.weight_bits.<layer>) and a JSON report of every decision and its reason.\n";
+           "metadata cimtlm.weight_bits.<layer>) and a JSON report of every decision and its "
+           "reason.\n";
     return kExitOk;
   }
   if (!values.count("model")) {
@@ -338,9 +363,10 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
     return kExitBadInput;
   }
   const std::string model_path = values["model"].as<std::string>();
-  const std::string output = values.count("output") ? values["output"].as<std::string>() : default_beside(model_path, ".q.onnx");
-  const std::string report_path =
-      values.count("report") ? values["report"].as<std::string>() : default_beside(output, ".report.json");
+  const std::string output = values.count("output") ? values["output"].as<std::string>()
+                                                    : default_beside(model_path, ".q.onnx");
+  const std::string report_path = values.count("report") ? values["report"].as<std::string>()
+                                                         : default_beside(output, ".report.json");
   quant::Policy policy;
   try {
     policy = quant::policy_from_string(values["policy"].as<std::string>());
@@ -354,10 +380,14 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
     std::vector<Override> overrides;
     for (const auto& text : strings_of(values, "set")) overrides.push_back(parse_override(text));
     if (values.count("platform")) {
-      spec = build_platform_spec(load_config(values["platform"].as<std::string>(), platform_schema(), overrides));
+      spec = build_platform_spec(
+          load_config(values["platform"].as<std::string>(), platform_schema(), overrides));
     }
     const std::vector<int> widths = platform_bit_widths(spec ? &*spec : nullptr);
-    const int policy_bits = policy == quant::Policy::Int8 ? 8 : (policy == quant::Policy::Int4 ? 4 : (policy == quant::Policy::Int2 ? 2 : 0));
+    const int policy_bits =
+        policy == quant::Policy::Int8
+            ? 8
+            : (policy == quant::Policy::Int4 ? 4 : (policy == quant::Policy::Int2 ? 2 : 0));
     if (policy_bits && std::find(widths.begin(), widths.end(), policy_bits) == widths.end()) {
       err << "cimtlm quantize: policy " << quant::to_string(policy) << " needs " << policy_bits
           << "-bit weights; the platform's CIM macros take at most core.cim.max_weight_bits = "
@@ -366,11 +396,13 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
     }
 
     const graph::Graph float_graph = load_float_model(model_path);
-    const quant::Dataset calibration = quant::load_dataset(values["calib"].as<std::string>(), float_graph);
+    const quant::Dataset calibration =
+        quant::load_dataset(values["calib"].as<std::string>(), float_graph);
     std::optional<quant::Dataset> validation;
     if (values.count("val")) {
-      validation = quant::load_dataset(values["val"].as<std::string>(), float_graph,
-                                       values.count("labels") ? values["labels"].as<std::string>() : "", true);
+      validation = quant::load_dataset(
+          values["val"].as<std::string>(), float_graph,
+          values.count("labels") ? values["labels"].as<std::string>() : "", true);
     }
 
     quant::QuantizeOptions quantize;
@@ -389,7 +421,8 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
             : session.quantize(policy);
     for (auto& [layer, bits] : result.bits) {
       if (std::find(widths.begin(), widths.end(), bits) == widths.end()) {
-        err << "cimtlm quantize: layer " << layer << " needs " << bits << "-bit weights, more than the platform's "
+        err << "cimtlm quantize: layer " << layer << " needs " << bits
+            << "-bit weights, more than the platform's "
             << "core.cim.max_weight_bits\n";
         return kExitBadInput;
       }
@@ -398,8 +431,8 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
     // Verification: the model lowers to the platform's integer ops, and its integers against float.
     const graph::Graph lowered = graph::lower_quantized(result.qdq);
     const quant::Dataset check = quant::head(calibration, quantize.sensitivity_samples);
-    const quant::Sensitivity agreement = quant::compare_outputs(quant::run_outputs(float_graph, check.samples),
-                                                                quant::run_outputs(lowered, check.samples));
+    const quant::Sensitivity agreement = quant::compare_outputs(
+        quant::run_outputs(float_graph, check.samples), quant::run_outputs(lowered, check.samples));
     nlohmann::json& report = result.report;
     report["output"] = output;
     report["verification"] = {{"lowered", true},
@@ -407,8 +440,10 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
                               {"top1_agreement_with_float", agreement.top1_agreement},
                               {"output_nmse", agreement.output_nmse}};
     if (validation) {
-      const double float_accuracy = quant::top1_accuracy(quant::run_outputs(float_graph, validation->samples), validation->labels);
-      const double quantized_accuracy = quant::top1_accuracy(quant::run_outputs(lowered, validation->samples), validation->labels);
+      const double float_accuracy = quant::top1_accuracy(
+          quant::run_outputs(float_graph, validation->samples), validation->labels);
+      const double quantized_accuracy = quant::top1_accuracy(
+          quant::run_outputs(lowered, validation->samples), validation->labels);
       report["validation"] = {{"source", validation->source},
                               {"samples", validation->samples.size()},
                               {"float_accuracy", float_accuracy},
@@ -417,17 +452,20 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
     onnx::save_onnx(result.qdq, output);
     // The exported file must load back and lower exactly as the in-memory model.
     const graph::Graph reloaded = graph::lower_quantized(onnx::load_onnx(output));
-    if (quant::run_outputs(reloaded, {check.samples.at(0)}) != quant::run_outputs(lowered, {check.samples.at(0)})) {
+    if (quant::run_outputs(reloaded, {check.samples.at(0)}) !=
+        quant::run_outputs(lowered, {check.samples.at(0)})) {
       err << "cimtlm quantize: " << output << " does not reproduce the in-memory model's outputs\n";
       return kExitFailure;
     }
 
     int status = kExitOk;
     if (spec && !values.count("no-simulate")) {
-      const fs::path directory = fs::path(output).parent_path() / (fs::path(output).stem().string() + ".sim");
+      const fs::path directory =
+          fs::path(output).parent_path() / (fs::path(output).stem().string() + ".sim");
       fs::create_directories(directory);
       Simulator simulator(values["platform"].as<std::string>(), strings_of(values, "set"),
-                          sample_inputs(validation ? *validation : calibration, directory.string()), directory.string(), 1);
+                          sample_inputs(validation ? *validation : calibration, directory.string()),
+                          directory.string(), 1);
       const quant::CostMeasure cost = simulator.simulate(result.qdq, "quantized");
       report["simulation"] = cost_json(cost);
       report["simulation"]["platform"] = values["platform"].as<std::string>();
@@ -438,25 +476,33 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
 
     out << "quantized " << model_path << " (policy " << quant::to_string(policy) << ", "
         << calibration.samples.size() << " calibration samples, statistics "
-        << (session.statistics_reused() ? "reused from the database" : "collected in " + std::to_string(session.calibration_runs()) + " executor runs")
+        << (session.statistics_reused()
+                ? "reused from the database"
+                : "collected in " + std::to_string(session.calibration_runs()) + " executor runs")
         << ")\n";
     print_decisions(result, out);
-    out << "  agreement with the float model: " << format(100.0 * agreement.top1_agreement) << " % top-1, output NMSE "
-        << format(agreement.output_nmse, 3) << " (" << check.samples.size() << " calibration samples)\n";
+    out << "  agreement with the float model: " << format(100.0 * agreement.top1_agreement)
+        << " % top-1, output NMSE " << format(agreement.output_nmse, 3) << " ("
+        << check.samples.size() << " calibration samples)\n";
     if (report.contains("validation")) {
-      out << "  validation accuracy: float " << format(100.0 * report["validation"]["float_accuracy"].get<double>())
-          << " %, quantized " << format(100.0 * report["validation"]["quantized_accuracy"].get<double>()) << " %\n";
+      out << "  validation accuracy: float "
+          << format(100.0 * report["validation"]["float_accuracy"].get<double>())
+          << " %, quantized "
+          << format(100.0 * report["validation"]["quantized_accuracy"].get<double>()) << " %\n";
     }
     if (report.contains("simulation")) {
       const auto& simulation = report["simulation"];
       if (simulation["ok"].get<bool>()) {
-        out << "  simulated: " << format(simulation["energy_pj_per_inference"].get<double>()) << " pJ and "
-            << format(simulation["cycles_per_inference"].get<double>()) << " cycles per inference, "
-            << simulation["tiles"].get<int64_t>() << " CIM tiles, outputs "
-            << (simulation["bit_exact"].get<bool>() ? "bit-exact with the reference executor" : "DIFFER from the reference executor")
+        out << "  simulated: " << format(simulation["energy_pj_per_inference"].get<double>())
+            << " pJ and " << format(simulation["cycles_per_inference"].get<double>())
+            << " cycles per inference, " << simulation["tiles"].get<int64_t>()
+            << " CIM tiles, outputs "
+            << (simulation["bit_exact"].get<bool>() ? "bit-exact with the reference executor"
+                                                    : "DIFFER from the reference executor")
             << '\n';
       } else {
-        err << "cimtlm quantize: the simulation failed: " << simulation["error"].get<std::string>() << '\n';
+        err << "cimtlm quantize: the simulation failed: " << simulation["error"].get<std::string>()
+            << '\n';
       }
     }
     out << "wrote " << output << " and " << report_path << '\n';
@@ -474,24 +520,27 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
 
 int search_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options(
-      "cimtlm search NET.onnx --calib DATA --val DATA --platform P.yaml --target METRIC[=X] --min-accuracy A");
+      "cimtlm search NET.onnx --calib DATA --val DATA --platform P.yaml --target METRIC[=X] "
+      "--min-accuracy A");
   options.add_options()("help,h", "show this help")(
       "calib", po::value<std::string>(), "calibration inputs (.npy / .pb batch or directory)")(
-      "val", po::value<std::string>(), "validation inputs with labels (X_inputs.npy + X_labels.npy, or a directory)")(
+      "val", po::value<std::string>(),
+      "validation inputs with labels (X_inputs.npy + X_labels.npy, or a directory)")(
       "labels", po::value<std::string>(), "labels of --val (default: found beside it)")(
       "platform", po::value<std::string>(), "platform file the candidates are simulated on")(
       "target", po::value<std::string>()->default_value("energy"),
-      "energy | latency | size, optionally =X (pJ, cycles or weight bytes per inference): stop once met")(
-      "min-accuracy", po::value<std::string>()->default_value("int8-1"),
-      "0.97, 97% or int8-P (P points below the all-8-bit model)")(
+      "energy | latency | size, optionally =X (pJ, cycles or weight bytes per inference): stop "
+      "once met")("min-accuracy", po::value<std::string>()->default_value("int8-1"),
+                  "0.97, 97% or int8-P (P points below the all-8-bit model)")(
       "output,o", po::value<std::string>(), "the chosen model (default OUT-DIR/chosen.onnx)")(
-      "out-dir", po::value<std::string>(), "candidates, stats, pareto.csv/.png, report (default NET.search)")(
+      "out-dir", po::value<std::string>(),
+      "candidates, stats, pareto.csv/.png, report (default NET.search)")(
       "db", po::value<std::string>(), "statistics database (SQLite)")(
       "max-evaluations", po::value<int>()->default_value(24), "candidates to evaluate in all")(
       "jobs,j", po::value<int>()->default_value(2), "simulations at once")(
       "set", po::value<std::vector<std::string>>(), "platform override key=value (repeatable)")(
-      "no-plot", "do not draw pareto.png")(
-      "model", po::value<std::string>(), "float ONNX model (the positional argument)");
+      "no-plot", "do not draw pareto.png")("model", po::value<std::string>(),
+                                           "float ONNX model (the positional argument)");
   po::positional_options_description positional;
   positional.add("model", 1);
   const po::variables_map values = parse(args, options, positional);
@@ -501,7 +550,8 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
   }
   for (const char* required : {"model", "calib", "val", "platform"}) {
     if (!values.count(required)) {
-      err << "cimtlm search: missing " << (std::string(required) == "model" ? "NET.onnx" : std::string("--") + required)
+      err << "cimtlm search: missing "
+          << (std::string(required) == "model" ? "NET.onnx" : std::string("--") + required)
           << " (see cimtlm search --help)\n";
       return kExitBadInput;
     }
@@ -517,7 +567,8 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
   std::optional<double> relative_drop;
   try {
     search.target = quant::parse_search_target(values["target"].as<std::string>());
-    search.min_accuracy = parse_min_accuracy(values["min-accuracy"].as<std::string>(), relative_drop);
+    search.min_accuracy =
+        parse_min_accuracy(values["min-accuracy"].as<std::string>(), relative_drop);
   } catch (const std::invalid_argument& error) {
     err << "cimtlm search: " << error.what() << '\n';
     return kExitBadInput;
@@ -526,21 +577,25 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
   try {
     std::vector<Override> overrides;
     for (const auto& text : strings_of(values, "set")) overrides.push_back(parse_override(text));
-    const PlatformSpec spec = build_platform_spec(load_config(values["platform"].as<std::string>(), platform_schema(), overrides));
+    const PlatformSpec spec = build_platform_spec(
+        load_config(values["platform"].as<std::string>(), platform_schema(), overrides));
     search.bit_widths = platform_bit_widths(&spec);
     search.max_evaluations = max_evaluations;
     search.parallel = jobs;
     search.log = &out;
 
     const graph::Graph float_graph = load_float_model(model_path);
-    const quant::Dataset calibration = quant::load_dataset(values["calib"].as<std::string>(), float_graph);
-    const quant::Dataset validation = quant::load_dataset(
-        values["val"].as<std::string>(), float_graph, values.count("labels") ? values["labels"].as<std::string>() : "", true);
-    const fs::path directory =
-        values.count("out-dir") ? fs::path(values["out-dir"].as<std::string>()) : fs::path(default_beside(model_path, ".search"));
+    const quant::Dataset calibration =
+        quant::load_dataset(values["calib"].as<std::string>(), float_graph);
+    const quant::Dataset validation =
+        quant::load_dataset(values["val"].as<std::string>(), float_graph,
+                            values.count("labels") ? values["labels"].as<std::string>() : "", true);
+    const fs::path directory = values.count("out-dir")
+                                   ? fs::path(values["out-dir"].as<std::string>())
+                                   : fs::path(default_beside(model_path, ".search"));
     fs::create_directories(directory / "candidates");
-    const std::string chosen_path =
-        values.count("output") ? values["output"].as<std::string>() : (directory / "chosen.onnx").string();
+    const std::string chosen_path = values.count("output") ? values["output"].as<std::string>()
+                                                           : (directory / "chosen.onnx").string();
 
     quant::QuantizeOptions quantize;
     if (values.count("db")) quantize.database_path = values["db"].as<std::string>();
@@ -549,8 +604,10 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
     for (const auto& note : session.notes()) out << note << '\n';
 
     quant::LabelAccuracy accuracy(validation);
-    const double float_accuracy = quant::top1_accuracy(quant::run_outputs(float_graph, validation.samples), validation.labels);
-    out << "float model: " << format(100.0 * float_accuracy) << " % on " << validation.samples.size()
+    const double float_accuracy = quant::top1_accuracy(
+        quant::run_outputs(float_graph, validation.samples), validation.labels);
+    out << "float model: " << format(100.0 * float_accuracy) << " % on "
+        << validation.samples.size()
         << " validation samples; accuracy of candidates: " << accuracy.describe() << '\n';
     if (relative_drop) {
       std::map<std::string, int> eight;
@@ -559,12 +616,15 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
     }
     out << "minimum accuracy " << format(100.0 * search.min_accuracy) << " %, target "
         << quant::to_string(search.target.metric)
-        << (search.target.value ? " <= " + format(*search.target.value) : std::string(" as low as possible")) << '\n';
+        << (search.target.value ? " <= " + format(*search.target.value)
+                                : std::string(" as low as possible"))
+        << '\n';
 
     Simulator simulator(values["platform"].as<std::string>(), strings_of(values, "set"),
-                        sample_inputs(validation, (directory / "candidates").string()), (directory / "candidates").string(),
-                        jobs);
-    const quant::SearchResult result = quant::search_mixed_precision(session, accuracy, simulator, search);
+                        sample_inputs(validation, (directory / "candidates").string()),
+                        (directory / "candidates").string(), jobs);
+    const quant::SearchResult result =
+        quant::search_mixed_precision(session, accuracy, simulator, search);
 
     const std::string csv = (directory / "pareto.csv").string();
     write_text(csv, quant::candidates_csv(result, session.layers()));
@@ -583,12 +643,14 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
 #else
       const std::string script = "scripts/plot_pareto.py";
 #endif
-      const std::string command = "/usr/bin/python3 '" + script + "' '" + csv + "' '" + png + "' > /dev/null 2>&1";
+      const std::string command =
+          "/usr/bin/python3 '" + script + "' '" + csv + "' '" + png + "' > /dev/null 2>&1";
       if (std::system(command.c_str()) == 0) {
         report["plot"] = png;
       } else {
-        out << "plot skipped (" << script << " with matplotlib did not run); draw it with: /usr/bin/python3 "
-            << script << ' ' << csv << ' ' << png << '\n';
+        out << "plot skipped (" << script
+            << " with matplotlib did not run); draw it with: /usr/bin/python3 " << script << ' '
+            << csv << ' ' << png << '\n';
       }
     }
 
@@ -600,19 +662,23 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
       onnx::save_onnx(quantized.qdq, chosen_path);
       report["chosen_model"] = chosen_path;
       report["chosen_quantization"] = quantized.report;
-      out << "chosen: #" << chosen.id << " (" << chosen.origin << "): accuracy " << format(100.0 * chosen.accuracy)
-          << " %, " << format(chosen.cost.energy_pj) << " pJ, " << format(chosen.cost.latency_cycles) << " cycles, "
-          << chosen.cost.tiles << " tiles per inference; bits";
-      for (const auto& layer : session.layers()) out << ' ' << layer.name << '=' << chosen.bits.at(layer.name);
+      out << "chosen: #" << chosen.id << " (" << chosen.origin << "): accuracy "
+          << format(100.0 * chosen.accuracy) << " %, " << format(chosen.cost.energy_pj) << " pJ, "
+          << format(chosen.cost.latency_cycles) << " cycles, " << chosen.cost.tiles
+          << " tiles per inference; bits";
+      for (const auto& layer : session.layers())
+        out << ' ' << layer.name << '=' << chosen.bits.at(layer.name);
       out << "\n";
       if (!result.target_met) {
-        out << "the target " << values["target"].as<std::string>() << " was not met; the chosen model is the best "
+        out << "the target " << values["target"].as<std::string>()
+            << " was not met; the chosen model is the best "
             << "candidate meeting the minimum accuracy\n";
         status = kExitFailure;
       }
       out << "wrote " << chosen_path << '\n';
     } else {
-      err << "cimtlm search: no candidate reaches the minimum accuracy " << format(100.0 * search.min_accuracy) << " %\n";
+      err << "cimtlm search: no candidate reaches the minimum accuracy "
+          << format(100.0 * search.min_accuracy) << " %\n";
       status = kExitFailure;
     }
     write_text((directory / "search_report.json").string(), report.dump(2) + "\n");

@@ -16,16 +16,26 @@
 
 namespace cimtlm::quant::testing {
 
-inline std::string source_path(const std::string& relative) { return std::string(CIMTLM_SOURCE_DIR) + "/" + relative; }
-inline std::string digits_model() { return source_path("configs/networks/digits_cnn.onnx"); }
-inline std::string digits_calib() { return source_path("configs/networks/digits_data/calib.npy"); }
-inline std::string digits_val() { return source_path("configs/networks/digits_data/val_inputs.npy"); }
-inline std::string default_platform() { return source_path("configs/platforms/default.yaml"); }
+inline std::string source_path(const std::string& relative) {
+  return std::string(CIMTLM_SOURCE_DIR) + "/" + relative;
+}
+inline std::string digits_model() {
+  return source_path("configs/networks/digits_cnn.onnx");
+}
+inline std::string digits_calib() {
+  return source_path("configs/networks/digits_data/calib.npy");
+}
+inline std::string digits_val() {
+  return source_path("configs/networks/digits_data/val_inputs.npy");
+}
+inline std::string default_platform() {
+  return source_path("configs/platforms/default.yaml");
+}
 
 // A fresh directory for this test process (tests run as separate processes).
 inline std::string scratch_dir(const std::string& name) {
-  const std::filesystem::path path = std::filesystem::path(CIMTLM_TEST_OUTPUT_DIR) /
-                                     (name + "_" + std::to_string(::getpid()));
+  const std::filesystem::path path =
+      std::filesystem::path(CIMTLM_TEST_OUTPUT_DIR) / (name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path);
   return path.string();
@@ -52,7 +62,8 @@ inline graph::Graph small_mlp(float channel_spread = 1.0f) {
     b1[o] = 0.05f * static_cast<float>(o % 3);
   }
   for (int o = 0; o < 3; ++o) {
-    for (int i = 0; i < 8; ++i) w2[o * 8 + i] = 0.08f * static_cast<float>((o * 5 + i * 2) % 9) - 0.3f;
+    for (int i = 0; i < 8; ++i)
+      w2[o * 8 + i] = 0.08f * static_cast<float>((o * 5 + i * 2) % 9) - 0.3f;
     b2[o] = -0.1f * static_cast<float>(o);
   }
   g.initializers["w1"] = floats({8, 4}, w1);

@@ -11,7 +11,8 @@ std::map<std::string, int> bits_of(const graph::Graph& model) {
   std::map<std::string, int> bits;
   for (const auto& entry : model.metadata) {
     const std::string prefix = "cimtlm.weight_bits.";
-    if (entry.first.rfind(prefix, 0) == 0) bits[entry.first.substr(prefix.size())] = std::stoi(entry.second);
+    if (entry.first.rfind(prefix, 0) == 0)
+      bits[entry.first.substr(prefix.size())] = std::stoi(entry.second);
   }
   return bits;
 }
@@ -20,7 +21,8 @@ std::map<std::string, int> bits_of(const graph::Graph& model) {
 // configurations report a failed simulation.
 class FakeCost : public CostEvaluator {
  public:
-  std::vector<CostMeasure> evaluate(const std::vector<graph::Graph>& models, const std::vector<std::string>&) override {
+  std::vector<CostMeasure> evaluate(const std::vector<graph::Graph>& models,
+                                    const std::vector<std::string>&) override {
     std::vector<CostMeasure> measures;
     for (const auto& model : models) {
       ++calls;
@@ -62,15 +64,19 @@ class FakeAccuracy : public AccuracyEvaluator {
 class Search : public ::testing::Test {
  protected:
   Search() : session_(testing::small_mlp(), testing::small_mlp_data(16), QuantizeOptions{}) {}
-  SearchResult run(SearchOptions options) { return search_mixed_precision(session_, accuracy_, cost_, options); }
+  SearchResult run(SearchOptions options) {
+    return search_mixed_precision(session_, accuracy_, cost_, options);
+  }
   QuantizationSession session_;
   FakeAccuracy accuracy_;
   FakeCost cost_;
 };
 
 bool dominates(const Candidate& a, const Candidate& b) {
-  return a.accuracy >= b.accuracy && a.cost.energy_pj <= b.cost.energy_pj && a.cost.latency_cycles <= b.cost.latency_cycles &&
-         (a.accuracy > b.accuracy || a.cost.energy_pj < b.cost.energy_pj || a.cost.latency_cycles < b.cost.latency_cycles);
+  return a.accuracy >= b.accuracy && a.cost.energy_pj <= b.cost.energy_pj &&
+         a.cost.latency_cycles <= b.cost.latency_cycles &&
+         (a.accuracy > b.accuracy || a.cost.energy_pj < b.cost.energy_pj ||
+          a.cost.latency_cycles < b.cost.latency_cycles);
 }
 
 TEST_F(Search, FollowsTheSeedLoopAndChoosesTheCheapestAccurateModel) {
@@ -84,7 +90,8 @@ TEST_F(Search, FollowsTheSeedLoopAndChoosesTheCheapestAccurateModel) {
   // 1. The single-bit-width models come first.
   for (size_t i = 0; i < 3; ++i) {
     const int bits = std::vector<int>{8, 4, 2}[i];
-    EXPECT_EQ(result.candidates[i].bits, (std::map<std::string, int>{{"fc1", bits}, {"fc2", bits}}));
+    EXPECT_EQ(result.candidates[i].bits,
+              (std::map<std::string, int>{{"fc1", bits}, {"fc2", bits}}));
   }
   // 2. Layer evaluation parameters: accuracy drops measured from the all-8-bit model, energy
   // shares by MACs.
@@ -131,7 +138,8 @@ TEST_F(Search, FollowsTheSeedLoopAndChoosesTheCheapestAccurateModel) {
   }
   // The CSV has a header and one row per candidate.
   const std::string csv = candidates_csv(result, session_.layers());
-  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), static_cast<long>(result.candidates.size()) + 1);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'),
+            static_cast<long>(result.candidates.size()) + 1);
   EXPECT_NE(csv.find("\"bits:fc1\""), std::string::npos);
 }
 

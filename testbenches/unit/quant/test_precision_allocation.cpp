@@ -59,7 +59,8 @@ TEST(PrecisionAllocation, FitsAndIsMonotoneInTheCoreCount) {
       const int eight = four + static_cast<int>(random() % 6);
       network.cores = {{8, eight}, {4, four}, {2, two}};
       const double at4 = std::uniform_real_distribution<double>(0.0, 0.05)(random);
-      network.accuracy_cost = {{4, at4}, {2, at4 + std::uniform_real_distribution<double>(0.0, 0.3)(random)}};
+      network.accuracy_cost = {{4, at4},
+                               {2, at4 + std::uniform_real_distribution<double>(0.0, 0.3)(random)}};
       networks.push_back(network);
     }
     int lowest = 0, highest = 0;
@@ -80,7 +81,8 @@ TEST(PrecisionAllocation, FitsAndIsMonotoneInTheCoreCount) {
         }
         if (!previous.empty()) {
           for (size_t n = 0; n < networks.size(); ++n) {
-            EXPECT_GE(allocation.target_bits[n], previous[n]) << "trial " << trial << " total " << total << " network " << n;
+            EXPECT_GE(allocation.target_bits[n], previous[n])
+                << "trial " << trial << " total " << total << " network " << n;
           }
         }
         previous = allocation.target_bits;
@@ -90,15 +92,19 @@ TEST(PrecisionAllocation, FitsAndIsMonotoneInTheCoreCount) {
 }
 
 TEST(PrecisionAllocation, RejectsIncompleteDemands) {
-  EXPECT_THROW(allocate_precision(4, {{"A", {{8, 2}, {4, 1}}, {{4, 0.0}, {2, 0.1}}}}), std::invalid_argument);
-  EXPECT_THROW(allocate_precision(4, {{"A", {{8, 2}, {4, 1}, {2, 1}}, {{4, 0.0}}}}), std::invalid_argument);
-  EXPECT_THROW(allocate_precision(4, {{"A", {{8, 2}, {4, 3}, {2, 1}}, {{4, 0.0}, {2, 0.1}}}}), std::invalid_argument);
+  EXPECT_THROW(allocate_precision(4, {{"A", {{8, 2}, {4, 1}}, {{4, 0.0}, {2, 0.1}}}}),
+               std::invalid_argument);
+  EXPECT_THROW(allocate_precision(4, {{"A", {{8, 2}, {4, 1}, {2, 1}}, {{4, 0.0}}}}),
+               std::invalid_argument);
+  EXPECT_THROW(allocate_precision(4, {{"A", {{8, 2}, {4, 3}, {2, 1}}, {{4, 0.0}, {2, 0.1}}}}),
+               std::invalid_argument);
 }
 
 // ---------------------------------------------------------------------------------------------
 
 graph::Graph lowered_small_mlp(int bits) {
-  QuantizationSession session(testing::small_mlp(30.0f), testing::small_mlp_data(32), QuantizeOptions{});
+  QuantizationSession session(testing::small_mlp(30.0f), testing::small_mlp_data(32),
+                              QuantizeOptions{});
   return graph::lower_quantized(session.build({{"fc1", bits}, {"fc2", bits}}));
 }
 
@@ -112,7 +118,8 @@ const graph::Node& node_named(const graph::Graph& graph, const std::string& name
 TEST(RequantizeWeights, NewCodesScalesAndBiasesAreConsistent) {
   const graph::Graph eight = lowered_small_mlp(8);
   std::vector<RequantizedLayer> report;
-  const graph::Graph four = requantize_cim_weights(eight, {}, 4, CalibrationMethod::MinMax, &report);
+  const graph::Graph four =
+      requantize_cim_weights(eight, {}, 4, CalibrationMethod::MinMax, &report);
   ASSERT_EQ(report.size(), 2u);
   for (const auto& layer : report) {
     EXPECT_EQ(layer.from_bits, 8);
@@ -134,9 +141,11 @@ TEST(RequantizeWeights, NewCodesScalesAndBiasesAreConsistent) {
     graph::Tensor dequantized(graph::DataType::Float, old_codes.shape());
     const int64_t n = old_codes.dim(1);
     for (int64_t i = 0; i < old_codes.elements(); ++i) {
-      dequantized.data<float>()[i] = static_cast<float>(old_codes.data<int8_t>()[i]) * old_scales[static_cast<size_t>(i % n)];
+      dequantized.data<float>()[i] =
+          static_cast<float>(old_codes.data<int8_t>()[i]) * old_scales[static_cast<size_t>(i % n)];
     }
-    const QuantizedWeights expected = quantize_weights(dequantized, 1, {4, true, CalibrationMethod::MinMax});
+    const QuantizedWeights expected =
+        quantize_weights(dequantized, 1, {4, true, CalibrationMethod::MinMax});
     EXPECT_EQ(codes, expected.codes);
     EXPECT_EQ(scales, expected.scales);
     for (int64_t i = 0; i < codes.elements(); ++i) {
@@ -148,25 +157,29 @@ TEST(RequantizeWeights, NewCodesScalesAndBiasesAreConsistent) {
     const graph::Tensor& old_bias = *eight.initializer(before.inputs[2]);
     const graph::Tensor& bias = *four.initializer(after.inputs[2]);
     for (int64_t c = 0; c < bias.elements(); ++c) {
-      const double old_value = static_cast<double>(old_bias.data<int32_t>()[c]) * x_scale * old_scales[static_cast<size_t>(c)];
+      const double old_value = static_cast<double>(old_bias.data<int32_t>()[c]) * x_scale *
+                               old_scales[static_cast<size_t>(c)];
       const double new_unit = static_cast<double>(x_scale) * scales[static_cast<size_t>(c)];
       EXPECT_LE(std::fabs(bias.data<int32_t>()[c] * new_unit - old_value), 0.5 * new_unit * 1.0001);
     }
   }
   // The rewritten graph runs and stays close to the 8-bit one.
   const auto samples = testing::small_mlp_data(32).samples;
-  const Sensitivity difference = compare_outputs(run_outputs(eight, samples), run_outputs(four, samples));
+  const Sensitivity difference =
+      compare_outputs(run_outputs(eight, samples), run_outputs(four, samples));
   EXPECT_LT(difference.output_nmse, 0.02);
   EXPECT_GT(difference.output_nmse, 0.0);
   // Layers already within the bits are left alone.
   std::vector<RequantizedLayer> again;
   const graph::Graph same = requantize_cim_weights(four, {}, 4, CalibrationMethod::Mse, &again);
   for (const auto& layer : again) EXPECT_EQ(layer.from_bits, 4);
-  EXPECT_EQ(*same.initializer(node_named(same, "fc1").inputs[1]), *four.initializer(node_named(four, "fc1").inputs[1]));
+  EXPECT_EQ(*same.initializer(node_named(same, "fc1").inputs[1]),
+            *four.initializer(node_named(four, "fc1").inputs[1]));
   // Per-layer bits; 0 leaves a layer unchanged.
   const graph::Graph mixed = requantize_cim_weights(eight, {{"fc1", 2}, {"fc2", 0}}, 8);
   EXPECT_EQ(mixed.metadata.at("cimtlm.weight_bits.fc1"), "2");
-  EXPECT_EQ(*mixed.initializer(node_named(mixed, "fc2").inputs[1]), *eight.initializer(node_named(eight, "fc2").inputs[1]));
+  EXPECT_EQ(*mixed.initializer(node_named(mixed, "fc2").inputs[1]),
+            *eight.initializer(node_named(eight, "fc2").inputs[1]));
 }
 
 TEST(RequantizeWeights, DigitsAt4BitsMapsAs4BitLayers) {
@@ -187,16 +200,20 @@ TEST(RequantizeWeights, DigitsAt4BitsMapsAs4BitLayers) {
   arch.cores = 4;
   arch.mesh_rows = 2;
   arch.mesh_cols = 2;
-  arch.logical_columns = [](int bits) { return int64_t{256} / bits; };  // offset encoding, 1-bit cells
+  arch.logical_columns = [](int bits) {
+    return int64_t{256} / bits;
+  };  // offset encoding, 1-bit cells
   arch.weight_base = 0;
   arch.weight_capacity = 1 << 20;
   arch.activation_base = 1 << 20;
   arch.activation_capacity = 1 << 20;
-  const graph::ValueMap four_values = graph::ReferenceExecutor(four).run(calibration.samples[0], true);
+  const graph::ValueMap four_values =
+      graph::ReferenceExecutor(four).run(calibration.samples[0], true);
   const map::Mapping eight_mapping = map::map_network(eight, values, arch);
   const map::Mapping four_mapping = map::map_network(four, four_values, arch);
   ASSERT_EQ(four_mapping.report.layers.size(), 4u);
-  for (const auto& layer : four_mapping.report.layers) EXPECT_EQ(layer.weight_bits, 4) << layer.layer;
+  for (const auto& layer : four_mapping.report.layers)
+    EXPECT_EQ(layer.weight_bits, 4) << layer.layer;
   EXPECT_LT(four_mapping.report.tiles, eight_mapping.report.tiles);
 }
 

@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "quant_test_support.h"
@@ -23,9 +22,12 @@ nlohmann::json read_json(const std::string& path) {
 
 TEST(QuantizeCommand, QuantizesSimulatesAndReusesTheDatabase) {
   const std::string dir = testing::scratch_dir("cli_quantize");
-  const std::vector<std::string> args = {"quantize", testing::digits_model(), "--calib", testing::digits_calib(),
-                                         "--platform", testing::default_platform(), "--db", dir + "/stats.sqlite",
-                                         "--policy", "int8", "-o", dir + "/digits.q.onnx"};
+  const std::vector<std::string> args = {"quantize",   testing::digits_model(),
+                                         "--calib",    testing::digits_calib(),
+                                         "--platform", testing::default_platform(),
+                                         "--db",       dir + "/stats.sqlite",
+                                         "--policy",   "int8",
+                                         "-o",         dir + "/digits.q.onnx"};
   const auto first = run_cimtlm(args);
   ASSERT_EQ(first.exit_status, 0) << first.err;
   EXPECT_NE(first.out.find("collected in 256 executor runs"), std::string::npos) << first.out;
@@ -37,7 +39,8 @@ TEST(QuantizeCommand, QuantizesSimulatesAndReusesTheDatabase) {
   EXPECT_EQ(report["layers"].size(), 4u);
   for (const auto& layer : report["layers"]) {
     EXPECT_EQ(layer["weight_bits"], 8);
-    for (const auto& decision : layer["decisions"]) EXPECT_FALSE(decision["reason"].get<std::string>().empty());
+    for (const auto& decision : layer["decisions"])
+      EXPECT_FALSE(decision["reason"].get<std::string>().empty());
   }
   EXPECT_TRUE(fs::exists(dir + "/digits.q.onnx"));
 
@@ -63,23 +66,34 @@ TEST(QuantizeCommand, BadInputsExitTwoNamingTheProblem) {
   const std::vector<Case> cases = {
       {{"quantize", dir + "/missing.onnx", "--calib", testing::digits_calib()}, "missing.onnx"},
       {{"quantize", testing::digits_model()}, "--calib"},
-      {{"quantize", testing::digits_model(), "--calib", dir + "/nothing_here.npy"}, "nothing_here.npy"},
+      {{"quantize", testing::digits_model(), "--calib", dir + "/nothing_here.npy"},
+       "nothing_here.npy"},
       {{"quantize", testing::digits_model(), "--calib", dir + "/garbage.npy"}, "garbage.npy"},
       {{"quantize", testing::digits_model(), "--calib", dir + "/wrong_shape.npy"}, "shape"},
       {{"quantize", testing::digits_model(), "--calib", dir + "/wrong_type.npy"}, "int32"},
-      {{"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--policy", "int3"}, "int3"},
-      {{"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--platform", dir + "/none.yaml"}, "none.yaml"},
-      {{"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--db", dir + "/garbage.npy"}, "garbage.npy"},
-      {{"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--val", testing::digits_calib()}, "labels"},
+      {{"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--policy",
+        "int3"},
+       "int3"},
+      {{"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--platform",
+        dir + "/none.yaml"},
+       "none.yaml"},
+      {{"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--db",
+        dir + "/garbage.npy"},
+       "garbage.npy"},
+      {{"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--val",
+        testing::digits_calib()},
+       "labels"},
   };
   for (const auto& c : cases) {
     const auto result = run_cimtlm(c.args);
     EXPECT_EQ(result.exit_status, 2) << c.args.back() << ": " << result.err;
-    EXPECT_NE(result.err.find(c.message), std::string::npos) << "expected '" << c.message << "' in: " << result.err;
+    EXPECT_NE(result.err.find(c.message), std::string::npos)
+        << "expected '" << c.message << "' in: " << result.err;
   }
   // An already quantized model is not a float model.
-  const auto quantized = run_cimtlm({"quantize", testing::digits_model(), "--calib", testing::digits_calib(), "--policy",
-                                     "int8", "-o", dir + "/q.onnx"});
+  const auto quantized =
+      run_cimtlm({"quantize", testing::digits_model(), "--calib", testing::digits_calib(),
+                  "--policy", "int8", "-o", dir + "/q.onnx"});
   ASSERT_EQ(quantized.exit_status, 0) << quantized.err;
   const auto twice = run_cimtlm({"quantize", dir + "/q.onnx", "--calib", testing::digits_calib()});
   EXPECT_EQ(twice.exit_status, 2);
@@ -88,28 +102,34 @@ TEST(QuantizeCommand, BadInputsExitTwoNamingTheProblem) {
 
 TEST(SearchCommand, WritesCandidatesParetoAndTheChosenModel) {
   const std::string dir = testing::scratch_dir("cli_search");
-  const auto result = run_cimtlm({"search", testing::digits_model(), "--calib", testing::digits_calib(), "--val",
-                                  testing::digits_val(), "--platform", testing::default_platform(), "--target", "energy",
-                                  "--min-accuracy", "int8-1", "--max-evaluations", "5", "--out-dir", dir, "--no-plot"});
+  const auto result = run_cimtlm(
+      {"search", testing::digits_model(), "--calib", testing::digits_calib(), "--val",
+       testing::digits_val(), "--platform", testing::default_platform(), "--target", "energy",
+       "--min-accuracy", "int8-1", "--max-evaluations", "5", "--out-dir", dir, "--no-plot"});
   ASSERT_EQ(result.exit_status, 0) << result.err << result.out;
   const std::string csv = cimtlm::testing::read_text(dir + "/pareto.csv");
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);  // header + 5 candidates
   EXPECT_TRUE(fs::exists(dir + "/chosen.onnx"));
   const nlohmann::json report = read_json(dir + "/search_report.json");
   ASSERT_EQ(report["candidates"].size(), 5u);
-  for (const auto& candidate : report["candidates"]) EXPECT_TRUE(candidate["bit_exact"].get<bool>()) << candidate.dump();
+  for (const auto& candidate : report["candidates"])
+    EXPECT_TRUE(candidate["bit_exact"].get<bool>()) << candidate.dump();
   // The simulator's energy falls with the weight bits of the single-bit-width models.
-  EXPECT_GT(report["candidates"][0]["energy_pj"].get<double>(), report["candidates"][1]["energy_pj"].get<double>());
-  EXPECT_GT(report["candidates"][1]["energy_pj"].get<double>(), report["candidates"][2]["energy_pj"].get<double>());
+  EXPECT_GT(report["candidates"][0]["energy_pj"].get<double>(),
+            report["candidates"][1]["energy_pj"].get<double>());
+  EXPECT_GT(report["candidates"][1]["energy_pj"].get<double>(),
+            report["candidates"][2]["energy_pj"].get<double>());
   const auto chosen = report["chosen"].get<int>();
-  EXPECT_GE(report["candidates"][static_cast<size_t>(chosen)]["accuracy"].get<double>(), report["min_accuracy"].get<double>());
+  EXPECT_GE(report["candidates"][static_cast<size_t>(chosen)]["accuracy"].get<double>(),
+            report["min_accuracy"].get<double>());
 }
 
 TEST(SearchCommand, BadInputsExitTwo) {
   const std::string dir = testing::scratch_dir("cli_search_bad");
   onnx::save_npy(graph::Tensor(graph::DataType::Int64, {3}), dir + "/labels.npy");
-  const std::vector<std::string> base = {"search", testing::digits_model(), "--calib", testing::digits_calib(),
-                                         "--platform", testing::default_platform(), "--out-dir", dir};
+  const std::vector<std::string> base = {
+      "search",     testing::digits_model(),     "--calib",   testing::digits_calib(),
+      "--platform", testing::default_platform(), "--out-dir", dir};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = base;
     args.insert(args.end(), extra.begin(), extra.end());

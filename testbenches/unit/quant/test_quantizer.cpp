@@ -30,7 +30,7 @@ TEST(QuantLayers, FindsCimLayersAndFusedActivations) {
   const auto layers = find_quant_layers(g, nullptr);
   ASSERT_EQ(layers.size(), 2u);
   EXPECT_EQ(layers[0].name, "fc1");
-  EXPECT_EQ(layers[0].output, "r");  // the Relu fuses
+  EXPECT_EQ(layers[0].output, "r");     // the Relu fuses
   EXPECT_EQ(layers[0].weight_axis, 0);  // transB: [N, K]
   EXPECT_EQ(layers[0].channels, 8);
   EXPECT_EQ(layers[1].output, "y");
@@ -42,12 +42,14 @@ TEST(Decisions, EncodingFollowsTheRange) {
   QuantizationSession session(g, testing::small_mlp_data(64), QuantizeOptions{});
   EXPECT_EQ(activation(session, "r").quant.encoding, ActivationEncoding::Unsigned);  // post-ReLU
   EXPECT_EQ(activation(session, "r").quant.zero_point, 0);
-  EXPECT_EQ(activation(session, "x").quant.encoding, ActivationEncoding::Symmetric);  // uniform [-1, 1]
+  EXPECT_EQ(activation(session, "x").quant.encoding,
+            ActivationEncoding::Symmetric);  // uniform [-1, 1]
   EXPECT_EQ(activation(session, "x").quant.zero_point, 128);
   // Every decision carries a reason.
   for (const auto& decision : session.activations()) {
     ASSERT_FALSE(decision.decisions.empty());
-    for (const auto& d : decision.decisions) EXPECT_FALSE(d.reason.empty()) << d.subject << " " << d.aspect;
+    for (const auto& d : decision.decisions)
+      EXPECT_FALSE(d.reason.empty()) << d.subject << " " << d.aspect;
   }
 }
 
@@ -55,7 +57,9 @@ TEST(Decisions, MinMaxWithoutOutliersMeasuredMethodWithOutliers) {
   const graph::Graph g = testing::small_mlp();
   QuantizationSession clean(g, testing::small_mlp_data(200), QuantizeOptions{});
   EXPECT_EQ(activation(clean, "x").quant.method, CalibrationMethod::MinMax);
-  EXPECT_NE(reason_of(activation(clean, "x").decisions, "activation_method").find("nothing worth clipping"), std::string::npos);
+  EXPECT_NE(reason_of(activation(clean, "x").decisions, "activation_method")
+                .find("nothing worth clipping"),
+            std::string::npos);
 
   // One far outlier in 12000 values: the percentile method clips it, so the methods disagree
   // and are measured on the network outputs.
@@ -80,7 +84,8 @@ TEST(Decisions, GranularityFollowsTheChannelSpread) {
   EXPECT_EQ(reason_of(b.decisions, "weight_symmetry").empty(), false);
   // 2-bit weights clip: min-max wastes the few levels on the largest weights.
   const LayerDecision& two = spread.layer_decision("fc1", 2);
-  EXPECT_EQ(two.weights.method, CalibrationMethod::Mse) << reason_of(two.decisions, "weight_method");
+  EXPECT_EQ(two.weights.method, CalibrationMethod::Mse)
+      << reason_of(two.decisions, "weight_method");
   EXPECT_EQ(two.weights.bits, 2);
 }
 
@@ -95,7 +100,8 @@ TEST(QdqGraph, HasTheOnnxRuntimeQdqForm) {
     quantize += node.op_type == "QuantizeLinear";
     dequantize += node.op_type == "DequantizeLinear";
     if (node.op_type == "QuantizeLinear") {
-      EXPECT_EQ(qdq.initializer(node.inputs[2])->type(), graph::DataType::UInt8);  // uint8 activations
+      EXPECT_EQ(qdq.initializer(node.inputs[2])->type(),
+                graph::DataType::UInt8);  // uint8 activations
     }
   }
   EXPECT_EQ(quantize, 3);        // x, r, y
@@ -129,7 +135,8 @@ TEST(QdqGraph, HasTheOnnxRuntimeQdqForm) {
   // It lowers onto the platform's fused ops and runs.
   const graph::Graph lowered = graph::lower_quantized(qdq);
   int fused = 0;
-  for (const auto& node : lowered.nodes) fused += node.domain == "cimtlm" && (node.op_type == "QGemm");
+  for (const auto& node : lowered.nodes)
+    fused += node.domain == "cimtlm" && (node.op_type == "QGemm");
   EXPECT_EQ(fused, 2);
   const auto outputs = run_outputs(lowered, testing::small_mlp_data(4).samples);
   EXPECT_EQ(outputs.size(), 4u);
@@ -138,7 +145,8 @@ TEST(QdqGraph, HasTheOnnxRuntimeQdqForm) {
 TEST(Policies, FixedPoliciesSetEveryLayerAndLogReasons) {
   const graph::Graph g = testing::small_mlp();
   QuantizationSession session(g, testing::small_mlp_data(32), QuantizeOptions{});
-  for (auto [policy, bits] : {std::pair{Policy::Int8, 8}, std::pair{Policy::Int4, 4}, std::pair{Policy::Int2, 2}}) {
+  for (auto [policy, bits] :
+       {std::pair{Policy::Int8, 8}, std::pair{Policy::Int4, 4}, std::pair{Policy::Int2, 2}}) {
     const QuantizeResult result = session.quantize(policy);
     for (const auto& entry : result.bits) EXPECT_EQ(entry.second, bits);
     EXPECT_EQ(result.report.at("policy"), to_string(policy));
@@ -168,7 +176,8 @@ TEST(Policies, AutoLowersBitsWithinToleranceOnDigits) {
   // The mixed policy runs the search with proxies and keeps the fidelity to the float model.
   const QuantizeResult mixed = mixed_precision(session, nullptr, 0.01, nullptr);
   const Sensitivity kept = session.model_sensitivity(mixed.qdq);
-  EXPECT_GE(kept.top1_agreement - kept.output_nmse, eight.top1_agreement - eight.output_nmse - 0.01);
+  EXPECT_GE(kept.top1_agreement - kept.output_nmse,
+            eight.top1_agreement - eight.output_nmse - 0.01);
   EXPECT_TRUE(mixed.report.contains("search"));
 }
 

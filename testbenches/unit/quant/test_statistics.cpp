@@ -32,7 +32,8 @@ TEST(Histogram, MagnitudesFoldNegativeValuesAndKeepTheCount) {
   EXPECT_DOUBLE_EQ(folded.lo, 0.0);
   EXPECT_DOUBLE_EQ(folded.hi, 4.0);
   ASSERT_EQ(folded.counts.size(), 4u);
-  // |x| in [0,1): bins [-1,0) and [0,1): 4 + 5; [1,2): [-2,-1) and [1,2): 3 + 6; [2,3): 2; [3,4): 1.
+  // |x| in [0,1): bins [-1,0) and [0,1): 4 + 5; [1,2): [-2,-1) and [1,2): 3 + 6; [2,3): 2;
+  // [3,4): 1.
   EXPECT_EQ(folded.counts, (std::vector<uint64_t>{9, 9, 2, 1}));
   EXPECT_EQ(folded.total(), histogram.total());
 }
@@ -99,7 +100,8 @@ ValueStats stats_of(const std::vector<float>& values) {
 
 std::vector<float> uniform_with_outliers(int count, int outliers, float outlier) {
   std::vector<float> values;
-  for (int i = 0; i < count; ++i) values.push_back(static_cast<float>(i) / static_cast<float>(count - 1));
+  for (int i = 0; i < count; ++i)
+    values.push_back(static_cast<float>(i) / static_cast<float>(count - 1));
   for (int i = 0; i < outliers; ++i) values.push_back(outlier);
   return values;
 }
@@ -130,18 +132,22 @@ TEST(Calibration, ClippingMethodsAndMinMax) {
   // squared error of clipping them outweighs the finer steps, so MSE (and the entropy method)
   // keep the range too; MSE is never worse than min-max by construction.
   const ValueStats stats = stats_of(uniform_with_outliers(10000, 10, 50.0f));
-  const Range minmax = activation_range(stats, CalibrationMethod::MinMax, ActivationEncoding::Unsigned);
+  const Range minmax =
+      activation_range(stats, CalibrationMethod::MinMax, ActivationEncoding::Unsigned);
   EXPECT_DOUBLE_EQ(minmax.lo, 0.0);
   EXPECT_DOUBLE_EQ(minmax.hi, 50.0);
-  const Range percentile = activation_range(stats, CalibrationMethod::Percentile, ActivationEncoding::Unsigned,
-                                            RangeOptions{99.0, 2048});
+  const Range percentile = activation_range(stats, CalibrationMethod::Percentile,
+                                            ActivationEncoding::Unsigned, RangeOptions{99.0, 2048});
   EXPECT_LT(percentile.hi, 1.2);  // 99 % of the values are below 1
   EXPECT_GT(percentile.hi, 0.9);
-  const Range entropy = activation_range(stats, CalibrationMethod::Entropy, ActivationEncoding::Unsigned);
+  const Range entropy =
+      activation_range(stats, CalibrationMethod::Entropy, ActivationEncoding::Unsigned);
   EXPECT_LE(entropy.hi, minmax.hi);
   const Range mse = activation_range(stats, CalibrationMethod::Mse, ActivationEncoding::Unsigned);
   auto error = [&](const Range& range) {
-    return histogram_quantization_mse(stats.histogram, activation_quant(range, ActivationEncoding::Unsigned, CalibrationMethod::Mse));
+    return histogram_quantization_mse(
+        stats.histogram,
+        activation_quant(range, ActivationEncoding::Unsigned, CalibrationMethod::Mse));
   };
   EXPECT_LE(error(mse), error(minmax));
   EXPECT_LT(error(mse), error(percentile));
@@ -152,28 +158,34 @@ TEST(Calibration, ClippingMethodsAndMinMax) {
   std::vector<float> tail = uniform_with_outliers(9800, 0, 0.0f);
   for (int i = 0; i < 200; ++i) tail.push_back(1.0f + 19.0f * static_cast<float>(i) / 199.0f);
   const ValueStats tailed = stats_of(tail);
-  EXPECT_LT(activation_range(tailed, CalibrationMethod::Entropy, ActivationEncoding::Unsigned).hi, 20.0);
+  EXPECT_LT(activation_range(tailed, CalibrationMethod::Entropy, ActivationEncoding::Unsigned).hi,
+            20.0);
 }
 
 TEST(Calibration, ActivationParametersOfEachEncoding) {
-  const ActivationQuant unsigned_quant = activation_quant({0.0, 2.55}, ActivationEncoding::Unsigned, CalibrationMethod::MinMax);
+  const ActivationQuant unsigned_quant =
+      activation_quant({0.0, 2.55}, ActivationEncoding::Unsigned, CalibrationMethod::MinMax);
   EXPECT_EQ(unsigned_quant.zero_point, 0);
   EXPECT_FLOAT_EQ(unsigned_quant.scale, 0.01f);
-  const ActivationQuant symmetric = activation_quant({-1.0, 1.27}, ActivationEncoding::Symmetric, CalibrationMethod::MinMax);
+  const ActivationQuant symmetric =
+      activation_quant({-1.0, 1.27}, ActivationEncoding::Symmetric, CalibrationMethod::MinMax);
   EXPECT_EQ(symmetric.zero_point, 128);
   EXPECT_FLOAT_EQ(symmetric.scale, 0.01f);
-  const ActivationQuant asymmetric = activation_quant({-0.51, 2.04}, ActivationEncoding::Asymmetric, CalibrationMethod::MinMax);
+  const ActivationQuant asymmetric =
+      activation_quant({-0.51, 2.04}, ActivationEncoding::Asymmetric, CalibrationMethod::MinMax);
   EXPECT_FLOAT_EQ(asymmetric.scale, 0.01f);
   EXPECT_EQ(asymmetric.zero_point, 51);  // zero is exact: code 51
   // A range that excludes zero is widened to include it (ONNX: zero must be representable).
-  const ActivationQuant shifted = activation_quant({0.5, 2.0}, ActivationEncoding::Asymmetric, CalibrationMethod::MinMax);
+  const ActivationQuant shifted =
+      activation_quant({0.5, 2.0}, ActivationEncoding::Asymmetric, CalibrationMethod::MinMax);
   EXPECT_DOUBLE_EQ(shifted.range.lo, 0.0);
   EXPECT_EQ(shifted.zero_point, 0);
 }
 
 TEST(WeightQuantization, CodesStayInTheBitWidthsRange) {
   std::vector<float> values;
-  for (int i = 0; i < 64; ++i) values.push_back(std::sin(0.37f * static_cast<float>(i)) * (1.0f + static_cast<float>(i % 8)));
+  for (int i = 0; i < 64; ++i)
+    values.push_back(std::sin(0.37f * static_cast<float>(i)) * (1.0f + static_cast<float>(i % 8)));
   const graph::Tensor w = floats({8, 8}, values);
   for (int bits : {8, 4, 2}) {
     for (auto method : {CalibrationMethod::MinMax, CalibrationMethod::Mse}) {
@@ -188,11 +200,13 @@ TEST(WeightQuantization, CodesStayInTheBitWidthsRange) {
         // Min-max never clips: every weight is within half a step of its code.
         for (int64_t i = 0; i < 64; ++i) {
           const float scale = q.scales[static_cast<size_t>(i / 8)];
-          EXPECT_LE(std::fabs(values[static_cast<size_t>(i)] - q.codes.data<int8_t>()[i] * scale), 0.5f * scale * 1.0001f);
+          EXPECT_LE(std::fabs(values[static_cast<size_t>(i)] - q.codes.data<int8_t>()[i] * scale),
+                    0.5f * scale * 1.0001f);
         }
       }
     }
-    const double minmax = quantize_weights(w, 0, {bits, true, CalibrationMethod::MinMax}).relative_error;
+    const double minmax =
+        quantize_weights(w, 0, {bits, true, CalibrationMethod::MinMax}).relative_error;
     const double mse = quantize_weights(w, 0, {bits, true, CalibrationMethod::Mse}).relative_error;
     EXPECT_LE(mse, minmax);
   }
@@ -211,7 +225,9 @@ TEST(WeightQuantization, CodesStayInTheBitWidthsRange) {
 TEST(WeightQuantization, PerChannelBeatsPerTensorWhenChannelRangesDiffer) {
   std::vector<float> values;
   for (int c = 0; c < 4; ++c) {
-    for (int i = 0; i < 16; ++i) values.push_back(std::pow(10.0f, static_cast<float>(c) - 2.0f) * std::cos(0.9f * static_cast<float>(i)));
+    for (int i = 0; i < 16; ++i)
+      values.push_back(std::pow(10.0f, static_cast<float>(c) - 2.0f) *
+                       std::cos(0.9f * static_cast<float>(i)));
   }
   const graph::Tensor w = floats({4, 16}, values);
   const QuantizedWeights channel = quantize_weights(w, 0, {4, true, CalibrationMethod::MinMax});

@@ -1,7 +1,6 @@
 // The statistics database: exact round trip, reuse without recalibration, stale-model detection,
 // sensitivity cache, unreadable files.
 #include <gtest/gtest.h>
-
 #include <sqlite3.h>
 
 #include <fstream>
@@ -129,12 +128,18 @@ TEST(StatsDatabase, ChangedModelIsDetectedAsStaleAndRecalibrated) {
   EXPECT_GT(session.calibration_runs(), 0);
   EXPECT_NE(session.calibration().model_hash, old_hash);
   bool reported = false;
-  for (const auto& note : session.notes()) reported |= note.find("stale") != std::string::npos && note.find(old_hash) != std::string::npos;
+  for (const auto& note : session.notes())
+    reported |= note.find("stale") != std::string::npos && note.find(old_hash) != std::string::npos;
   EXPECT_TRUE(reported);
   // Only the new model's statistics remain.
   EXPECT_EQ(count_rows(path, "SELECT COUNT(*) FROM calibrations"), 1);
-  EXPECT_EQ(count_rows(path, "SELECT COUNT(*) FROM calibrations WHERE model_hash = '" + old_hash + "'"), 0);
-  EXPECT_EQ(count_rows(path, "SELECT COUNT(*) FROM tensor_stats WHERE calibration_id NOT IN (SELECT id FROM calibrations)"), 0);
+  EXPECT_EQ(
+      count_rows(path, "SELECT COUNT(*) FROM calibrations WHERE model_hash = '" + old_hash + "'"),
+      0);
+  EXPECT_EQ(count_rows(path,
+                       "SELECT COUNT(*) FROM tensor_stats WHERE calibration_id NOT IN (SELECT id "
+                       "FROM calibrations)"),
+            0);
 }
 
 TEST(StatsDatabase, DifferentCalibrationDataIsNotReused) {
@@ -165,7 +170,8 @@ TEST(StatsDatabase, SensitivityIsCached) {
 
 TEST(StatsDatabase, NonDatabaseFileIsAClearError) {
   const std::string path = testing::scratch_dir("db_bad") + "/not_a_db.sqlite";
-  std::ofstream(path) << "this is not an SQLite database, just text that is long enough to have a header....";
+  std::ofstream(path)
+      << "this is not an SQLite database, just text that is long enough to have a header....";
   try {
     StatsDatabase db(path);
     FAIL() << "opened a text file as a database";
