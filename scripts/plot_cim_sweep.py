@@ -1,13 +1,12 @@
 #!/usr/bin/python3
 """Plot the CIM macro's energy and latency versus input sparsity.
 
-Reads the CSV written by run_sparsity_sweep (models/cim/cim_sweep.h) -- from `cimtlm cim-sweep
-CONFIG.yaml --csv FILE` or the stand-alone build/testbenches/perf/cim/cim_sparsity_sweep -- and
-writes a PNG with three panels: energy per vector, latency per vector, and the energy by part of
-the sparsity-aware macro. With --run, the sweep program is run first to (re)write the CSV, so one
-command produces both files:
+Reads the CSV written by run_sparsity_sweep (models/cim/cim_sweep.h) -- `cimtlm cim-sweep
+CONFIG.yaml --csv FILE` -- and writes a PNG with three panels: energy per vector, latency per
+vector, and the energy by part of the sparsity-aware macro. With --config, the sweep of that
+platform's macro runs first (build/cimtlm cim-sweep), so one command produces both files:
 
-  /usr/bin/python3 scripts/plot_cim_sweep.py --run build/testbenches/perf/cim/cim_sparsity_sweep \
+  /usr/bin/python3 scripts/plot_cim_sweep.py --config configs/platforms/default.yaml \
       --csv traces/cim_sweep.csv --png traces/cim_sweep.png
 """
 import argparse
@@ -83,12 +82,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", required=True, help="sweep CSV to read (written first with --run)")
     parser.add_argument("--png", required=True, help="plot to write")
-    parser.add_argument("--run", help="sweep program to run first (given --csv FILE)")
+    parser.add_argument("--config", help="platform file whose macro is swept first (cimtlm cim-sweep)")
+    parser.add_argument("--cimtlm", default=os.path.join(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))), "build", "cimtlm"), help="the cimtlm executable")
     args = parser.parse_args()
     try:
-        if args.run:
+        if args.config:
             os.makedirs(os.path.dirname(os.path.abspath(args.csv)), exist_ok=True)
-            subprocess.run([args.run, "--csv", args.csv], check=True)
+            subprocess.run([args.cimtlm, "cim-sweep", args.config, "--csv", args.csv], check=True,
+                           stdout=subprocess.DEVNULL)
         points = read_points(args.csv)
         os.makedirs(os.path.dirname(os.path.abspath(args.png)), exist_ok=True)
         plot(points, args.png)

@@ -1,15 +1,14 @@
 #!/usr/bin/python3
 """Retention versus temperature of the default memory technologies: table (CSV) and plot (PNG).
 
-The numbers come from the simulator itself (models/memory technology defaults and the Arrhenius
-law), so the plot always matches the model:
+The numbers come from the simulator itself (the technology presets of platforms/schema.yaml and
+the Arrhenius law of models/memory), so the plot always matches the model:
 
     scripts/plot_retention.py                      # runs `cimtlm retention --csv`, writes PNG
     scripts/plot_retention.py --csv table.csv      # plots an existing CSV
     scripts/plot_retention.py --out docs/retention.png --table-out retention.csv
 
-Without --csv it looks for build/cimtlm (`cimtlm retention --csv FILE`) and falls back to
-build/testbenches/unit/memory/cimtlm_memory_demo (`retention --csv FILE`).
+Without --csv it runs build/cimtlm (`cimtlm retention --csv FILE`).
 """
 import argparse
 import csv
@@ -23,7 +22,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CANDIDATES = [
     os.path.join(ROOT, "build", "cimtlm"),
     os.path.join(ROOT, "build", "platforms", "cimtlm"),
-    os.path.join(ROOT, "build", "testbenches", "unit", "memory", "cimtlm_memory_demo"),
 ]
 
 

@@ -14,8 +14,11 @@ packages=(
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler libsqlite3-dev
   python3 python3-numpy python3-torch python3-onnx python3-sklearn python3-matplotlib
   python3-distributed
-  nodejs npm
 )
+# Node.js and npm run onnxruntime (scripts/ort); a machine may already have them from elsewhere
+# (e.g. NodeSource's nodejs bundles npm): install Debian's only when the commands are missing.
+command -v node > /dev/null 2>&1 || packages+=(nodejs)
+command -v npm > /dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for package in "${packages[@]}"; do

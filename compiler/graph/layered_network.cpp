@@ -82,12 +82,49 @@ struct Builder {
                                                    : rng.uniform_int(-limit, limit);
       values[i] = static_cast<int8_t>(zero ? 0 : value);
     }
+    if (layer.structured_sparsity > 0.0) prune_structured(layer, weights);
     graph.initializers[prefix + ".weight"] = weights;
     Tensor bias(DataType::Int32, {out_channels});
     for (int64_t i = 0; i < out_channels; ++i) {
       bias.data<int32_t>()[i] = static_cast<int32_t>(rng.uniform_int(-256, 256));
     }
     graph.initializers[prefix + ".bias"] = bias;
+  }
+
+  // Structured pruning: the same fraction p of output channels and of input channels (dense:
+  // input rows) is zeroed whole, with 1 - (1 - p)^2 = structured_sparsity, the layout of
+  // channel-pruned networks (whole rows and columns of the weight matrix vanish).
+  void prune_structured(const LayerSpec& layer, Tensor& weights) {
+    const double p = 1.0 - std::sqrt(1.0 - layer.structured_sparsity);
+    const Shape& shape = weights.shape();
+    const bool conv = shape.size() == 4;
+    const int64_t outputs = conv ? shape[0] : shape[1];
+    const int64_t inputs = conv ? shape[1] : shape[0];
+    const int64_t taps = conv ? shape[2] * shape[3] : 1;
+    auto choose = [&](int64_t count) {
+      std::vector<bool> pruned(static_cast<size_t>(count), false);
+      const auto target = static_cast<int64_t>(std::llround(p * static_cast<double>(count)));
+      for (int64_t chosen = 0; chosen < target;) {
+        const auto index = static_cast<size_t>(rng.uniform_int(0, count - 1));
+        if (!pruned[index]) {
+          pruned[index] = true;
+          ++chosen;
+        }
+      }
+      return pruned;
+    };
+    const std::vector<bool> pruned_out = choose(outputs);
+    const std::vector<bool> pruned_in = choose(inputs);
+    int8_t* values = weights.data<int8_t>();
+    for (int64_t o = 0; o < outputs; ++o) {
+      for (int64_t i = 0; i < inputs; ++i) {
+        if (!pruned_out[static_cast<size_t>(o)] && !pruned_in[static_cast<size_t>(i)]) continue;
+        for (int64_t t = 0; t < taps; ++t) {
+          const int64_t index = conv ? (o * inputs + i) * taps + t : i * outputs + o;
+          values[index] = 0;
+        }
+      }
+    }
   }
 
   // Runs a CIM node with a raw int32 output to find the accumulator range, then sets the output

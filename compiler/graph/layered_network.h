@@ -22,7 +22,9 @@ struct LayerSpec {
   int64_t groups = 1;
   std::string activation = "none";  // none, relu, relu6
   int weight_bits = 8;
-  double weight_sparsity = 0.0;
+  double weight_sparsity = 0.0;       // unstructured: single weights set to zero
+  double structured_sparsity = 0.0;   // structured: whole input channels/rows and output
+                                      // channels pruned so that this fraction of weights is zero
   std::string from;  // add: the earlier layer added to the previous output
   std::string where;  // "file:line" of the layer, for error messages
 };

@@ -9,6 +9,8 @@
 
 #include "compiler/graph/quantized_math.h"
 #include "compiler/map/cim_tiling.h"
+#include "compiler/map/memory_plan.h"
+#include "compiler/map/schedule.h"
 
 namespace cimtlm::map {
 
@@ -74,9 +76,19 @@ class Mapper {
   }
 
   Mapping run() {
+    // The node order first: branches of parallel regions in the order of least peak memory.
+    ScheduleOptions schedule_options;
+    schedule_options.memory_target_bytes = options_.memory_target_bytes;
+    schedule_options.alignment_bytes = kAlignment;
+    schedule_ = plan_schedule(graph_, values_, schedule_options);
+    mapping_.report.branch_order = schedule_.branch_order;
+    mapping_.report.peak_activation_bytes = schedule_.peak_bytes;
+    mapping_.report.naive_peak_activation_bytes = schedule_.naive_peak_bytes;
+    mapping_.report.memory_target_met = schedule_.target_met;
     analyse();
     place();
-    for (size_t index = 0; index < graph_.nodes.size(); ++index) emit(index);
+    plan_activations();
+    for (int index : schedule_.node_order) emit(static_cast<size_t>(index));
     bind_outputs();
     finish();
     return std::move(mapping_);
@@ -93,13 +105,21 @@ class Mapper {
     bool used = false;
     int accumulator_half = 0;
   };
+  // A share of a layer's work: the tiles of one block and column chunk, over a range of the
+  // input vectors (output positions), [first_vector, end_vector) with end -1 meaning all.
+  struct WorkItem {
+    int64_t block = 0;
+    int64_t chunk = 0;
+    int64_t first_vector = 0;
+    int64_t end_vector = -1;
+  };
   // A CIM layer and how its tiles are shared among cores.
   struct CimPlan {
     CimLayer layer;
     LayerTiling tiling;
     std::vector<int> cores;  // cores[0] is the home core (assembles the output)
-    // Work items (block, column chunk) per core.
-    std::vector<std::vector<std::pair<int64_t, int64_t>>> items;
+    // Work items per core.
+    std::vector<std::vector<WorkItem>> items;
   };
 
   const Tensor& value(const std::string& name) const {
@@ -126,21 +146,81 @@ class Mapper {
     }
   }
 
-  // Work items of a layer: (block, column chunk), each tiles_of weighted.
-  static std::vector<std::pair<int64_t, int64_t>> work_items(const CimPlan& plan) {
-    std::vector<std::pair<int64_t, int64_t>> items;
+  // Work items of a layer: one per (block, column chunk); when that gives fewer items than the
+  // layer has cores, each is split further over ranges of output positions (the weights are
+  // then replicated on the cores that share a chunk).
+  std::vector<WorkItem> work_items(const CimPlan& plan, size_t cores) const {
+    std::vector<WorkItem> items;
     for (size_t b = 0; b < plan.tiling.blocks.size(); ++b) {
       for (int64_t chunk = 0; chunk < plan.tiling.blocks[b].column_chunks; ++chunk) {
-        items.emplace_back(static_cast<int64_t>(b), chunk);
+        items.push_back({static_cast<int64_t>(b), chunk, 0, -1});
       }
     }
-    return items;
+    if (items.empty() || items.size() >= cores) return items;
+    const int64_t vectors = vectors_per_image(*plan.layer.node, plan.layer);
+    const int64_t split = std::min<int64_t>(vectors, static_cast<int64_t>((cores + items.size() - 1) / items.size()));
+    if (split <= 1) return items;
+    std::vector<WorkItem> ranges;
+    for (const WorkItem& item : items) {
+      for (int64_t part = 0; part < split; ++part) {
+        ranges.push_back({item.block, item.chunk, vectors * part / split, vectors * (part + 1) / split});
+      }
+    }
+    return ranges;
+  }
+
+  int64_t vectors_per_image(const Node& node, const CimLayer& layer) const {
+    if (layer.conv) {
+      const Tensor& output = value(node.outputs[0]);
+      return output.dim(2) * output.dim(3);
+    }
+    return value(node.inputs[0]).elements() / layer.rows;
+  }
+
+  // Estimated time of a layer on `cores` cores, in vector steps: a core's tiles run side by side
+  // on its macros (rounds of `macros_per_core`), over its share of the vectors.
+  int64_t layer_steps(const Node* node, size_t cores) const {
+    const CimPlan& plan = plans_.at(node);
+    const int64_t vectors = vectors_per_image(*node, plan.layer) * value(node->inputs[0]).dim(0);
+    const auto tiles = std::max<int64_t>(1, static_cast<int64_t>(plan.tiling.tiles.size()));
+    const auto chunks = std::max<int64_t>(1, static_cast<int64_t>(work_items(plan, 1).size()));
+    const auto count = static_cast<int64_t>(cores);
+    const int64_t macros = arch_.macros_per_core;
+    if (count <= chunks) {
+      const int64_t tiles_per_core = (tiles + count - 1) / count;
+      return vectors * ((tiles_per_core + macros - 1) / macros);
+    }
+    const int64_t split = std::min(vectors, (count + chunks - 1) / chunks);
+    const int64_t tiles_per_chunk = (tiles + chunks - 1) / chunks;
+    return ((vectors + split - 1) / split) * ((tiles_per_chunk + macros - 1) / macros);
+  }
+
+  // Pipelined or partitioned, by an estimate of the time of `inferences` inferences: pipelining
+  // overlaps inferences (its makespan is one pass plus the slowest core per further inference);
+  // partitioning shortens every layer.
+  bool partition_pays(const std::vector<const Node*>& order, int64_t total, int64_t core_count) const {
+    std::vector<int64_t> load(static_cast<size_t>(core_count), 0);
+    int64_t running = 0, pass = 0, partitioned = 0;
+    for (const Node* node : order) {
+      const int64_t macs = std::max<int64_t>(1, plans_.at(node).layer.macs_per_inference);
+      const int64_t midpoint = running + macs / 2;
+      running += macs;
+      const int64_t slot = std::min(total > 0 ? midpoint * core_count / total : 0, core_count - 1);
+      const int64_t steps = layer_steps(node, 1);
+      load[static_cast<size_t>(slot)] += steps;
+      pass += steps;
+      partitioned += layer_steps(node, static_cast<size_t>(core_count));
+    }
+    const int64_t inferences = std::max(1, options_.inferences);
+    const int64_t pipelined = pass + (inferences - 1) * *std::max_element(load.begin(), load.end());
+    return partitioned * inferences < pipelined;
   }
 
   void place() {
     std::vector<const Node*> order;
     int64_t total = 0;
-    for (const Node& node : graph_.nodes) {
+    for (int index : schedule_.node_order) {
+      const Node& node = graph_.nodes[static_cast<size_t>(index)];
       if (!is_cim(node)) continue;
       order.push_back(&node);
       total += std::max<int64_t>(1, plans_.at(&node).layer.macs_per_inference);
@@ -149,6 +229,9 @@ class Mapper {
     std::string placement = options_.placement;
     if (placement == "auto") {
       placement = static_cast<int64_t>(order.size()) >= core_count ? "pipelined" : "shared";
+      if (placement == "pipelined" && core_count > 1 && partition_pays(order, total, core_count)) {
+        placement = "partitioned";
+      }
     }
     mapping_.report.placement = placement;
     if (placement == "pipelined") {
@@ -195,15 +278,15 @@ class Mapper {
     // Work items: round robin by tile count over the layer's cores (no more cores than items).
     for (const Node* node : order) {
       CimPlan& plan = plans_.at(node);
-      auto items = work_items(plan);
-      if (items.empty()) items.emplace_back(0, 0);  // a layer without weights: bias only
+      auto items = work_items(plan, plan.cores.size());
+      if (items.empty()) items.push_back({});  // a layer without weights: bias only
       if (plan.cores.size() > items.size()) plan.cores.resize(items.size());
       plan.items.assign(plan.cores.size(), {});
       std::vector<int64_t> load(plan.cores.size(), 0);
       for (const auto& item : items) {
         int64_t tiles = 0;
         for (const Tile& tile : plan.tiling.tiles) {
-          if (tile.block == item.first && tile.column_chunk == item.second) ++tiles;
+          if (tile.block == item.block && tile.column_chunk == item.chunk) ++tiles;
         }
         const size_t lightest = static_cast<size_t>(
             std::min_element(load.begin(), load.end()) - load.begin());
@@ -215,7 +298,8 @@ class Mapper {
       }
       core_of_node_[node] = plan.cores.front();
     }
-    for (const Node& node : graph_.nodes) {
+    for (int index : schedule_.node_order) {
+      const Node& node = graph_.nodes[static_cast<size_t>(index)];
       if (core_of_node_.count(&node)) continue;
       int core = cores_.front();
       for (const auto& input : node.inputs) {
@@ -230,12 +314,60 @@ class Mapper {
 
   // ---- memory ------------------------------------------------------------------------------
 
+  // Liveness-based placement of every core's activation buffers (compiler/map/memory_plan.h):
+  // buffers that are never live together share bytes, so a core needs its peak, not the sum.
+  void plan_activations() {
+    std::vector<std::vector<int>> cores_of_node(graph_.nodes.size());
+    std::vector<ScratchBuffer> scratch;
+    for (size_t index = 0; index < graph_.nodes.size(); ++index) {
+      const Node& node = graph_.nodes[index];
+      cores_of_node[index] = cores_of(&node);
+      if (node.domain == "cimtlm" && node.op_type == "QConcat") {
+        // Inputs whose scale or zero point differ from the output's are requantized first.
+        const auto x_scales = node.get_floats("x_scales", {});
+        const auto x_zero_points = node.get_ints("x_zero_points", {});
+        const float y_scale = node.get_float("y_scale", 1.0f);
+        const int64_t y_zero_point = node.get_int("y_zero_point", 0);
+        for (size_t input = 0; input < node.inputs.size() && input < x_scales.size(); ++input) {
+          if (x_scales[input] != y_scale || x_zero_points.at(input) != y_zero_point) {
+            scratch.push_back({static_cast<int>(index), core_of_node_.at(&node),
+                               node.inputs[input] + ".requantized", value(node.inputs[input]).bytes()});
+          }
+        }
+      }
+    }
+    CoreActivationOptions options;
+    options.alignment_bytes = kAlignment;
+    options.received = ReceivedLifetime::WholeProgram;  // flow-control tokens: see transfer()
+    activation_plans_ = plan_core_activations(graph_, value_bytes(values_), schedule_.node_order,
+                                              cores_of_node, arch_.cores, options, scratch);
+    for (const auto& plan : activation_plans_) {
+      CoreState& state = state_[static_cast<size_t>(plan.core)];
+      state.activation_used = plan.plan.arena_bytes;  // buffers outside the plan go above it
+      if (plan.plan.arena_bytes > arch_.activation_capacity) {
+        throw ModelError("core " + std::to_string(plan.core) + ": activations need " +
+                         std::to_string(plan.plan.arena_bytes) + " bytes at their peak; the " +
+                         "activation memory holds " + std::to_string(arch_.activation_capacity));
+      }
+      mapping_.report.activation_bytes[static_cast<size_t>(plan.core)] = plan.plan.arena_bytes;
+    }
+  }
+
   core::TensorRef allocate_activation(int core, core::ElemType type, const Shape& shape,
                                       const std::string& what) {
     CoreState& state = state_[static_cast<size_t>(core)];
     core::TensorRef tensor;
     tensor.type = type;
     tensor.shape = shape;
+    if (static_cast<size_t>(core) < activation_plans_.size()) {
+      const auto& offsets = activation_plans_[static_cast<size_t>(core)].offset_of_value;
+      auto planned = offsets.find(what);
+      if (planned != offsets.end()) {
+        tensor.addr = arch_.activation_base + planned->second;
+        return tensor;
+      }
+    }
+    // Not in the plan (should not happen): a buffer of its own above the planned arena.
     const uint64_t bytes = align_up(std::max<uint64_t>(tensor.bytes(), 1));
     if (state.activation_used + bytes > arch_.activation_capacity) {
       throw ModelError("core " + std::to_string(core) + ": activations do not fit in the " +
@@ -245,6 +377,7 @@ class Mapper {
     tensor.addr = arch_.activation_base + state.activation_used;
     state.activation_used += bytes;
     mapping_.report.activation_bytes[static_cast<size_t>(core)] = state.activation_used;
+    ++mapping_.report.unplanned_buffers;
     return tensor;
   }
 
@@ -356,10 +489,18 @@ class Mapper {
     credit_entry.tokens.push_back(token);
   }
 
+  // Every core a node runs on (a partitioned CIM layer runs on several).
+  std::vector<int> cores_of(const Node* node) const {
+    auto plan = plans_.find(node);
+    if (plan != plans_.end()) return plan->second.cores;
+    return {core_of_node_.at(node)};
+  }
+
   int local_consumers(const std::string& name, int core) const {
     int count = 0;
     for (int consumer : graph_.consumers(name)) {
-      if (core_of_node_.at(&graph_.nodes[static_cast<size_t>(consumer)]) == core) ++count;
+      const auto cores = cores_of(&graph_.nodes[static_cast<size_t>(consumer)]);
+      if (std::find(cores.begin(), cores.end(), core) != cores.end()) ++count;
     }
     return count;
   }
@@ -376,8 +517,9 @@ class Mapper {
     located_[{name, core}] = ref;
     std::set<int> destinations;
     for (int consumer : graph_.consumers(name)) {
-      const int other = core_of_node_.at(&graph_.nodes[static_cast<size_t>(consumer)]);
-      if (other != core) destinations.insert(other);
+      for (int other : cores_of(&graph_.nodes[static_cast<size_t>(consumer)])) {
+        if (other != core) destinations.insert(other);
+      }
     }
     for (int destination : destinations) {
       core::TensorRef remote = allocate_activation(destination, ref.type, ref.shape, name);
@@ -417,7 +559,7 @@ class Mapper {
     } else {
       emit_arith(node, core);
     }
-    return_credits(node, core);
+    for (int worker : cores_of(&node)) return_credits(node, worker);
   }
 
   core::TensorRef output_buffer(const Node& node, int core, size_t output = 0) {
@@ -571,8 +713,14 @@ class Mapper {
       const int core = plan.cores[worker];
       state_[static_cast<size_t>(core)].used = true;
       const core::TensorRef input = on_core(node.inputs[0], core, node);
-      const core::TensorRef output = worker == 0 ? home_output : output_buffer(node, core);
-      std::vector<int64_t> written_channels;
+      const core::TensorRef output =
+          worker == 0 ? home_output
+                      : allocate_activation(core, home_output.type, home_output.shape,
+                                            node.outputs[0] + ".slice");
+      struct Written {
+        int64_t channel, first_vector, end_vector;
+      };
+      std::vector<Written> written;
       // Bias-only channels (pruned away entirely) are produced by the home core.
       std::vector<int64_t> zero_channels;
       if (worker == 0) {
@@ -582,28 +730,31 @@ class Mapper {
       }
       for (const auto& item : plan.items[worker]) {
         if (tiling.blocks.empty()) break;
-        const Block& block = tiling.blocks[static_cast<size_t>(item.first)];
+        const Block& block = tiling.blocks[static_cast<size_t>(item.block)];
         std::vector<const Tile*> tiles;
         for (const Tile& tile : tiling.tiles) {
-          if (tile.block == item.first && tile.column_chunk == item.second) tiles.push_back(&tile);
+          if (tile.block == item.block && tile.column_chunk == item.chunk) tiles.push_back(&tile);
         }
+        const int64_t item_first = item.first_vector;
+        const int64_t item_end = item.end_vector < 0 ? vectors_per_image : item.end_vector;
         if (tiles.empty()) continue;
         const std::vector<int64_t>& channels = tiles.front()->channels;
         const auto cols = static_cast<int64_t>(channels.size());
-        written_channels.insert(written_channels.end(), channels.begin(), channels.end());
+        for (int64_t channel : channels) written.push_back({channel, item_first, item_end});
 
         // Accumulator schedule: exact passes over vector batches, or one pass with partial sums
         // rescaled to the precision that fits.
         int accumulator_bits = 32;
         int shift = 0;
-        int64_t batch = vectors_per_image;
-        const uint64_t exact_bytes = static_cast<uint64_t>(vectors_per_image * cols) * 4;
+        const int64_t item_vectors = item_end - item_first;
+        int64_t batch = item_vectors;
+        const uint64_t exact_bytes = static_cast<uint64_t>(item_vectors * cols) * 4;
         report.accumulator_bytes_exact = std::max(report.accumulator_bytes_exact, exact_bytes);
         if (exact_bytes > half) {
           if (options_.accumulation == "rescale") {
             accumulator_bits = 8;
             for (int bits : {24, 16, 12, 8}) {
-              if (static_cast<uint64_t>(vectors_per_image * cols) * static_cast<uint64_t>(bits) / 8 <= half) {
+              if (static_cast<uint64_t>(item_vectors * cols) * static_cast<uint64_t>(bits) / 8 <= half) {
                 accumulator_bits = bits;
                 break;
               }
@@ -612,7 +763,7 @@ class Mapper {
                 partial_sum_bound(plan, channels, input_value.type(), params.x_zero_point));
             shift = std::max(0, needed - accumulator_bits);
             const uint64_t per_vector = static_cast<uint64_t>(cols * accumulator_bits) / 8 + 1;
-            batch = std::max<int64_t>(1, std::min<int64_t>(vectors_per_image, static_cast<int64_t>(half / per_vector)));
+            batch = std::max<int64_t>(1, std::min<int64_t>(item_vectors, static_cast<int64_t>(half / per_vector)));
           } else {
             batch = std::max<int64_t>(1, static_cast<int64_t>(half / static_cast<uint64_t>(4 * cols)));
           }
@@ -624,19 +775,19 @@ class Mapper {
         }
         report.accumulator_bits = std::min(report.accumulator_bits, accumulator_bits);
         report.rescale_shift = std::max(report.rescale_shift, shift);
-        const int64_t batches = (vectors_per_image + batch - 1) / batch;
+        const int64_t batches = (item_vectors + batch - 1) / batch;
         report.vector_batches = std::max(report.vector_batches, batches);
         report.accumulator_bytes = std::max(
             report.accumulator_bytes,
-            static_cast<uint64_t>(std::min(batch, vectors_per_image) * cols * accumulator_bits) / 8);
+            static_cast<uint64_t>(std::min(batch, item_vectors) * cols * accumulator_bits) / 8);
 
         // Macros: stationary while the core has macros for all its tiles, else streamed.
         std::vector<int> macros;
         for (const Tile* tile : tiles) macros.push_back(macro_for(core, *tile, layer, report));
 
         for (int64_t image = 0; image < images; ++image) {
-          for (int64_t v0 = 0; v0 < vectors_per_image; v0 += batch) {
-            const int64_t count = std::min(batch, vectors_per_image - v0);
+          for (int64_t v0 = item_first; v0 < item_end; v0 += batch) {
+            const int64_t count = std::min(batch, item_end - v0);
             CoreState& state = state_[static_cast<size_t>(core)];
             state.accumulator_half ^= 1;
             // Entry index of the second half for entries of this width.
@@ -703,10 +854,12 @@ class Mapper {
           program(core).body.push_back(requant);
         }
       }
-      // Send a worker's channels to the home core, one transfer per contiguous range.
-      if (worker > 0 && !written_channels.empty()) {
-        std::sort(written_channels.begin(), written_channels.end());
-        std::vector<std::pair<int64_t, int64_t>> ranges;  // element ranges
+      // Send a worker's outputs to the home core, one transfer per contiguous range.
+      if (worker > 0 && !written.empty()) {
+        std::sort(written.begin(), written.end(), [](const Written& a, const Written& b) {
+          return a.channel != b.channel ? a.channel < b.channel : a.first_vector < b.first_vector;
+        });
+        std::vector<std::pair<int64_t, int64_t>> ranges;  // (first element, count)
         auto add_range = [&](int64_t begin, int64_t length) {
           if (!ranges.empty() && ranges.back().first + ranges.back().second == begin) {
             ranges.back().second += length;
@@ -715,16 +868,23 @@ class Mapper {
           }
         };
         for (int64_t image = 0; image < images; ++image) {
-          for (size_t i = 0; i < written_channels.size();) {
-            size_t j = i;
-            while (j + 1 < written_channels.size() && written_channels[j + 1] == written_channels[j] + 1) ++j;
-            const int64_t c0 = written_channels[i], c1 = written_channels[j] + 1;
-            if (layer.conv) {
-              add_range(image * image_elements + c0 * vectors_per_image, (c1 - c0) * vectors_per_image);
-            } else {
-              for (int64_t v = 0; v < vectors_per_image; ++v) add_range(v * out_channels + c0, c1 - c0);
+          if (layer.conv) {
+            for (const Written& w : written) {
+              add_range(image * image_elements + w.channel * vectors_per_image + w.first_vector,
+                        w.end_vector - w.first_vector);
             }
-            i = j + 1;
+          } else {
+            // [M, N]: vector-major; a channel range of one vector is contiguous.
+            int64_t first_vector = written.front().first_vector, end_vector = written.front().end_vector;
+            for (const Written& w : written) {
+              first_vector = std::min(first_vector, w.first_vector);
+              end_vector = std::max(end_vector, w.end_vector);
+            }
+            for (int64_t v = first_vector; v < end_vector; ++v) {
+              for (const Written& w : written) {
+                if (v >= w.first_vector && v < w.end_vector) add_range(v * out_channels + w.channel, 1);
+              }
+            }
           }
         }
         for (const auto& range : ranges) {
@@ -1158,6 +1318,8 @@ class Mapper {
   std::map<std::pair<std::string, int>, std::vector<core::Receive>> pending_receives_;
   std::map<std::pair<std::string, int>, Credit> credits_;
   std::map<const Tile*, std::map<int, core::Addr>> tile_images_;
+  ScheduleResult schedule_;
+  std::vector<CoreActivationPlan> activation_plans_;
   int next_tag_ = 0;
 };
 

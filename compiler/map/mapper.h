@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct MapOptions {
   // rescaled to a narrower precision (the seed's batched accumulation; error is measured).
   std::string accumulation = "exact";
   bool compact = true;  // leave all-zero rows, columns and tiles out of the arrays
+  int inferences = 1;   // inferences the program runs (placement weighs latency and throughput)
+  // Peak activation memory the branch order should stay under (none: the minimal peak).
+  std::optional<uint64_t> memory_target_bytes;
 };
 
 struct LayerMapping {
@@ -66,6 +70,13 @@ struct MappingReport {
   uint64_t accumulator_exact_bytes = 0;    // peak an exact single pass would need
   int64_t rescaled_batches = 0;            // CIM passes whose partial sums were rescaled
   std::string placement;                   // the placement chosen
+  // Branch ordering (compiler/map/schedule.h): the order chosen for parallel branches, and the
+  // peak live activation bytes of that order against the graph's own order.
+  std::string branch_order;
+  uint64_t peak_activation_bytes = 0;
+  uint64_t naive_peak_activation_bytes = 0;
+  bool memory_target_met = true;
+  int64_t unplanned_buffers = 0;  // buffers the liveness plan did not foresee (0 expected)
 };
 
 struct Mapping {

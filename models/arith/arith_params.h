@@ -7,7 +7,7 @@
 namespace cimtlm::arith {
 
 struct ArithParams {
-  int simd_lanes = 16;               // elements per cycle of element-wise operations
+  int simd_lanes = 16;               // 8-bit lanes; b-bit operations use simd_lanes * 8 / b lanes
   uint64_t accumulator_bytes = 65536;  // int32 partial-sum memory
   uint64_t pipeline_cycles = 4;      // fill latency per operation
   double accumulate_energy_pj = 0.1;

@@ -118,14 +118,16 @@ int32_t* ArithUnit::accumulators(uint64_t first, uint64_t count, int bits) {
   return accumulators_.data() + first;
 }
 
-uint64_t ArithUnit::simd_cycles(uint64_t elements, uint64_t cycles_per_element) const {
-  const auto lanes = static_cast<uint64_t>(params_.simd_lanes);
+uint64_t ArithUnit::simd_cycles(uint64_t elements, int bits, uint64_t cycles_per_element) const {
+  const auto lanes = std::max<uint64_t>(1, static_cast<uint64_t>(params_.simd_lanes) * 8 /
+                                               static_cast<uint64_t>(std::max(bits, 8)));
   return params_.pipeline_cycles + (elements * cycles_per_element + lanes - 1) / lanes;
 }
 
-uint64_t ArithUnit::accumulate_cycles(uint64_t count) {
-  energy_accumulate_ += params_.accumulate_energy_pj * static_cast<double>(count);
-  const uint64_t cycles = simd_cycles(count);
+uint64_t ArithUnit::accumulate_cycles(uint64_t count, int bits) {
+  // Adder energy grows about linearly with width (Horowitz 2014: 8-bit 0.03 pJ, 32-bit 0.1 pJ).
+  energy_accumulate_ += params_.accumulate_energy_pj * static_cast<double>(count) * bits / 32.0;
+  const uint64_t cycles = simd_cycles(count, bits);
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }
@@ -150,7 +152,7 @@ uint64_t ArithUnit::accumulate_rescaled(const int32_t* partials, int64_t vectors
       acc = static_cast<int32_t>(std::clamp(sum, lowest, highest));
     }
   }
-  return accumulate_cycles(static_cast<uint64_t>(vectors * cols));
+  return accumulate_cycles(static_cast<uint64_t>(vectors * cols), bits);
 }
 
 uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_major,
@@ -192,7 +194,7 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
   ++operations_;
   elements_ += count;
   energy_requantize_ += params_.requantize_energy_pj * static_cast<double>(count);
-  const uint64_t cycles = simd_cycles(count);
+  const uint64_t cycles = simd_cycles(count, 32);  // float32 multiply
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }
@@ -210,7 +212,7 @@ uint64_t ArithUnit::lookup(const core::Lookup& command, const uint8_t* in,
   ++operations_;
   elements_ += static_cast<uint64_t>(count);
   energy_lookup_ += params_.lookup_energy_pj * static_cast<double>(count);
-  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count));
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count), 8);
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }
@@ -248,7 +250,7 @@ uint64_t ArithUnit::eltwise(const core::Eltwise& command, const uint8_t* a, cons
   ++operations_;
   elements_ += static_cast<uint64_t>(count);
   energy_eltwise_ += params_.eltwise_energy_pj * static_cast<double>(count);
-  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count));
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count), 32);  // float32 arithmetic
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }
@@ -319,7 +321,8 @@ uint64_t ArithUnit::pool(const core::Pool& command, const uint8_t* in, std::vect
   ++operations_;
   elements_ += static_cast<uint64_t>(index);
   energy_pool_ += params_.pool_energy_pj * static_cast<double>(window_reads);
-  const uint64_t cycles = simd_cycles(window_reads);
+  // Max pooling compares 8-bit codes; averages add 32-bit values.
+  const uint64_t cycles = simd_cycles(window_reads, command.kind == core::Pool::Kind::Max ? 8 : 32);
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }
@@ -387,7 +390,7 @@ uint64_t ArithUnit::softmax(const core::Softmax& command, const uint8_t* in,
   ++operations_;
   elements_ += count;
   energy_softmax_ += params_.softmax_energy_pj * static_cast<double>(count);
-  const uint64_t cycles = simd_cycles(count, 3);  // max, exp-sum and normalise passes
+  const uint64_t cycles = simd_cycles(count, 32, 3);  // max, exp-sum and normalise passes
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }
@@ -407,7 +410,7 @@ uint64_t ArithUnit::quantize(const core::Quantize& command, const uint8_t* in,
   ++operations_;
   elements_ += static_cast<uint64_t>(count);
   energy_softmax_ += params_.requantize_energy_pj * static_cast<double>(count);
-  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count));
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count), 32);
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }
@@ -423,7 +426,7 @@ uint64_t ArithUnit::dequantize(const core::Dequantize& command, const uint8_t* i
   ++operations_;
   elements_ += static_cast<uint64_t>(count);
   energy_softmax_ += params_.requantize_energy_pj * static_cast<double>(count);
-  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count));
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count), 32);
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }
@@ -452,7 +455,7 @@ uint64_t ArithUnit::gather(const core::Gather& command, const uint8_t* table,
   }
   ++operations_;
   elements_ += static_cast<uint64_t>(count);
-  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count * row_bytes));
+  const uint64_t cycles = simd_cycles(static_cast<uint64_t>(count * row_bytes), 8);
   busy_cycles_ += static_cast<double>(cycles);
   return cycles;
 }

@@ -53,7 +53,7 @@ class ArithUnit {
   uint64_t gather(const core::Gather& command, const uint8_t* table, const uint8_t* indices,
                   std::vector<uint8_t>& out);
   // Cycles an accumulation of `count` int32 partial sums takes (used by the CIM path).
-  uint64_t accumulate_cycles(uint64_t count);
+  uint64_t accumulate_cycles(uint64_t count, int bits = 32);
   // Batched accumulation with rescaling: acc[v * stride + c] (+)= round_half_even(partial[v][c] /
   // 2^shift), saturating at `bits`; returns the cycles it takes.
   uint64_t accumulate_rescaled(const int32_t* partials, int64_t vectors, int64_t cols,
@@ -66,7 +66,9 @@ class ArithUnit {
   void finalize(double simulated_ns);
 
  private:
-  uint64_t simd_cycles(uint64_t elements, uint64_t cycles_per_element = 1) const;
+  // Cycles of `elements` operations on `bits`-bit values: the SIMD datapath holds simd_lanes
+  // 8-bit lanes, i.e. simd_lanes * 8 / bits lanes of wider values.
+  uint64_t simd_cycles(uint64_t elements, int bits, uint64_t cycles_per_element = 1) const;
 
   ArithParams params_;
   std::vector<int32_t> accumulators_;

@@ -63,7 +63,10 @@ void CoreController::run() {
   issue_time_ = sc_core::sc_time_stamp();
   try {
     execute(program_.prologue, -1);
+    // Inferences start every inference_interval (0: back to back); in between the core idles.
+    const sc_time first_start = max_time(issue_time_, horizon_);
     for (int inference = 0; inference < inferences_; ++inference) {
+      issue_time_ = max_time(issue_time_, first_start + params_.inference_interval * static_cast<double>(inference));
       execute(program_.body, inference);
     }
   } catch (const std::exception& failure) {

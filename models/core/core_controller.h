@@ -39,6 +39,8 @@ struct CoreParams {
   uint64_t command_cycles = 4;   // decode and issue of one command
   bool double_buffering = true;
   uint64_t max_transfer_bytes = 1 << 20;  // DMA burst size: larger moves are split
+  // Time between the starts of consecutive inferences (zero: back to back).
+  sc_core::sc_time inference_interval = sc_core::SC_ZERO_TIME;
 };
 
 // What the platform provides to a controller besides its sockets.

@@ -1,6 +1,8 @@
 #include "models/kernel/vcd.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -166,6 +168,15 @@ bool VcdTrace::write_gtkw(const std::string& path, const std::string& vcd_path) 
   out << "[dumpfile] \"" << vcd_path << "\"\n";
   out << "[timestart] 0\n[size] 1600 900\n[pos] -1 -1\n[sst_width] 260\n[signals_width] 300\n";
   out << "[sst_expanded] 1\n[sst_vpaned_height] 200\n";
+  // Zoom so that the whole run fills the wave pane (GTKWave's zoom is a log2 scale; the offset
+  // was calibrated on GTKWave 3.3 with the [size] above).
+  uint64_t end_ps = 1;
+  for (const auto& change : changes_) end_ps = std::max(end_ps, change.time_ps);
+  char zoom[64];
+  std::snprintf(zoom, sizeof zoom, "*%.6f 0", -std::log2(static_cast<double>(end_ps) / 1200.0) - 7.9);
+  out << zoom;
+  for (int marker = 0; marker < 26; ++marker) out << " -1";
+  out << '\n';
   // Groups in order of first appearance; single-bit signals in binary, buses in decimal.
   std::vector<std::string> group_order;
   std::map<std::string, std::vector<size_t>> members;
@@ -175,7 +186,9 @@ bool VcdTrace::write_gtkw(const std::string& path, const std::string& vcd_path) 
     members[group].push_back(index);
   }
   for (const auto& group : group_order) {
-    out << "@800200\n-" << group << '\n';
+    // Groups of more than a few signals (memory banks, NoC links) start collapsed, so that the
+    // first screen shows every block of every core.
+    out << (members[group].size() > 4 ? "@c00200\n-" : "@800200\n-") << group << '\n';
     for (size_t index : members[group]) {
       const auto& signal = signals_[index];
       out << (signal.width == 1 ? "@28\n" : "@24\n");

@@ -1,7 +1,9 @@
 // Parameters of one level of the OS-FET memory hierarchy, and cited defaults per technology.
 //
 // The platform maps the YAML keys `core.memory.levels.<name>.<field>` one to one onto the fields
-// of MemoryLevelParams (snake_case, units in the names). Defaults live in technology_defaults()
+// of MemoryLevelParams (snake_case, units in the names). The technology presets (NOSRAM, DOSRAM, SRAM, LPDDR4 DRAM) with the
+// source of every value are YAML: platforms/schema.yaml, core.memory.levels; the member defaults
+// here only make a valid struct. Formerly technology_defaults()
 // with the source of every value next to it (see also models/memory/README.md).
 //
 // Cycle counts are in cycles of the clock the hierarchy is built with; the defaults assume a
@@ -104,10 +106,5 @@ struct MemoryLevelParams {
 double arrhenius_retention_s(double retention_s_at_ref, double reference_temperature_k,
                              double activation_energy_ev, double temperature_k);
 
-// Defaults with sources for "nosram", "dosram", "sram", "dram"; throws std::invalid_argument on
-// another name. The result is named after the technology.
-MemoryLevelParams technology_defaults(const std::string& technology);
-// The technology names technology_defaults() knows, in a fixed order.
-std::vector<std::string> technology_names();
 
 }  // namespace cimtlm::memory

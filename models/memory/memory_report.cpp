@@ -113,14 +113,6 @@ RetentionTable retention_table(const std::vector<MemoryLevelParams>& technologie
   return table;
 }
 
-RetentionTable default_retention_table() {
-  std::vector<MemoryLevelParams> technologies;
-  for (const auto& name : {"nosram", "dosram", "dram", "sram"}) {
-    technologies.push_back(technology_defaults(name));
-  }
-  return retention_table(technologies);
-}
-
 void write_retention_csv(std::ostream& out, const RetentionTable& table) {
   out << "temperature_c,temperature_k";
   for (const auto& name : table.technologies) out << ',' << name << "_s";

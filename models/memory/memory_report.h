@@ -57,7 +57,7 @@ struct SramComparison {
 // The energy `activity` (reads, writes, bytes, simulated time) would have cost in silicon SRAM
 // of the level's capacity: access + leakage, no refresh, no gating.
 SramComparison sram_equivalent(const MemoryLevelParams& level, const LevelActivity& activity,
-                               const MemoryLevelParams& sram = technology_defaults("sram"));
+                               const MemoryLevelParams& sram);
 // A table per level: access, refresh, leakage, wake-up energy next to SRAM's access and leakage.
 void print_sram_comparison(std::ostream& out, const std::vector<SramComparison>& rows);
 
@@ -73,8 +73,6 @@ struct RetentionTable {
 
 RetentionTable retention_table(const std::vector<MemoryLevelParams>& technologies,
                                double from_c = 25.0, double to_c = 125.0, double step_c = 5.0);
-// Defaults of nosram, dosram, dram and sram.
-RetentionTable default_retention_table();
 // CSV: temperature_c,temperature_k,<tech>_s,...  ("inf" for static cells).
 void write_retention_csv(std::ostream& out, const RetentionTable& table);
 // Human-readable table (s / min / h / days).

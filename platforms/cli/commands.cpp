@@ -27,7 +27,7 @@ const char* kUsage =
     "Usage:\n"
     "  cimtlm run CONFIG.yaml [options]     simulate the platform running its networks\n"
     "  cimtlm validate CONFIG.yaml          check a platform file, print its effective configuration\n"
-    "  cimtlm docs [--key PREFIX]           the configuration reference (every key, unit, default)\n"
+    "  cimtlm docs [--network] [-o FILE]    the configuration reference (every key, unit, default)\n"
     "  cimtlm noc CONFIG.yaml [options]     NoC traffic sweeps (latency vs offered load)\n"
     "  cimtlm cim-sweep CONFIG.yaml         CIM macro energy/latency versus input sparsity\n"
     "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory levels\n"

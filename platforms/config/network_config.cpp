@@ -44,6 +44,7 @@ graph::LayeredNetworkSpec load_network_spec(const std::string& path) {
     layer.activation = config.string(prefix + "activation");
     layer.weight_bits = static_cast<int>(config.integer(prefix + "weight_bits"));
     layer.weight_sparsity = config.number(prefix + "weight_sparsity");
+    layer.structured_sparsity = config.number(prefix + "structured_sparsity");
     if (config.has(prefix + "from")) layer.from = config.string(prefix + "from");
     layer.where = config.where(prefix + "type");
     if (layer.type == "dense" && layer.units == 0) {

@@ -180,15 +180,38 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
   mapping["weight_loads_per_inference"] = loads;
   mapping["weight_loads_stationary"] = stationary_loads;
   mapping["array_rewrites"] = loads * summary.inferences;
+  uint64_t overflow = 0;
+  for (const auto& network_summary : summary.networks) overflow += network_summary.mapping.weight_bytes_overflow;
+  mapping["weight_bytes_outside_weight_memory"] = overflow;
 
+  // Schedule keys for the whole run (several networks: orders joined, peaks and batches summed
+  // over the networks, which run side by side), and per network.
   json& schedule = out["schedule"];
   schedule = json::object();
+  std::string branch_orders;
+  uint64_t peak = 0, naive_peak = 0, accumulator_peak = 0;
+  int64_t rescaled = 0;
   for (const auto& network_summary : summary.networks) {
-    for (auto it = network_summary.schedule.begin(); it != network_summary.schedule.end(); ++it) {
-      if (summary.networks.size() == 1) schedule[it.key()] = it.value();
-      schedule["networks"][network_summary.name][it.key()] = it.value();
+    const json& own = network_summary.schedule;
+    if (own.contains("branch_order") && !own["branch_order"].get<std::string>().empty()) {
+      branch_orders += (branch_orders.empty() ? "" : "; ") +
+                       (summary.networks.size() > 1 ? network_summary.name + ": " : std::string()) +
+                       own["branch_order"].get<std::string>();
     }
+    peak += own.value("peak_activation_bytes", uint64_t{0});
+    naive_peak += own.value("naive_peak_activation_bytes", uint64_t{0});
+    accumulator_peak = std::max(accumulator_peak, own.value("accumulator_peak_bytes", uint64_t{0}));
+    rescaled += own.value("rescaled_batches", int64_t{0});
+    for (auto it = own.begin(); it != own.end(); ++it) {
+      if (summary.networks.size() > 1) schedule["networks"][network_summary.name][it.key()] = it.value();
+    }
+    if (summary.networks.size() == 1) schedule = own;
   }
+  schedule["branch_order"] = branch_orders;
+  schedule["peak_activation_bytes"] = peak;
+  schedule["naive_peak_activation_bytes"] = naive_peak;
+  schedule["accumulator_peak_bytes"] = accumulator_peak;
+  schedule["rescaled_batches"] = rescaled;
   if (!summary.allocation.empty()) out["allocation"] = summary.allocation;
 
   json networks = json::array();
@@ -252,6 +275,21 @@ std::string with_unit(double value, const char* unit) {
   return text.str();
 }
 
+std::string time_text(double ns) {
+  std::ostringstream text;
+  text << std::setprecision(4);
+  if (ns >= 1e9) {
+    text << ns / 1e9 << " s";
+  } else if (ns >= 1e6) {
+    text << ns / 1e6 << " ms";
+  } else if (ns >= 1e3) {
+    text << ns / 1e3 << " us";
+  } else {
+    text << ns << " ns";
+  }
+  return text.str();
+}
+
 std::string energy_text(double pj) {
   const double magnitude = std::fabs(pj);
   std::ostringstream text;
@@ -296,14 +334,14 @@ json stats_json(const RunSummary& summary, const kernel::StatGroup& chip) {
 void print_report(std::ostream& out, const RunSummary& summary, const kernel::StatGroup& chip) {
   const json s = summary_json(summary, chip);
   const auto line = [&](const std::string& label, const std::string& value) {
-    out << "  " << std::left << std::setw(30) << label << value << '\n';
+    out << "  " << std::left << std::setw(30) << label << (label.size() >= 30 ? " " : "") << value << '\n';
   };
   out << "\ncimtlm report: platform '" << summary.platform << "' (" << summary.config_file << "), "
       << summary.cores << " cores, seed " << summary.seed << '\n';
   out << "\nSimulation\n";
   line("networks", s["network"].get<std::string>());
   line("inferences", std::to_string(summary.inferences));
-  line("simulated time", with_unit(summary.simulated_ns * 1e-9, "s").replace(0, 0, ""));
+  line("simulated time", time_text(summary.simulated_ns));
   line("cycles", std::to_string(summary.cycles) + " (" +
                      std::to_string(static_cast<uint64_t>(s["sim"]["cycles_per_inference"].get<double>())) +
                      " per inference)");

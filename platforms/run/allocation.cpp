@@ -47,6 +47,8 @@ Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const Pl
     options.placement = spec.placement;
     options.accumulation = spec.accumulation;
     options.compact = spec.compact;
+    options.inferences = spec.inferences;
+    options.memory_target_bytes = spec.memory_target_bytes;
     map::Mapping mapping = map::map_network(networks[index].graph, networks[index].values, arch, options);
     for (int core : mine) {
       allocation.program.cores[static_cast<size_t>(core)] =
@@ -74,12 +76,27 @@ Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const Pl
         {"accumulator_exact_bytes", mapping.report.accumulator_exact_bytes},
         {"accumulator_limit_bytes", spec.arith.accumulator_bytes},
         {"rescaled_batches", mapping.report.rescaled_batches},
+        {"branch_order", mapping.report.branch_order},
+        {"peak_activation_bytes", mapping.report.peak_activation_bytes},
+        {"naive_peak_activation_bytes", mapping.report.naive_peak_activation_bytes},
+        {"memory_target_met", mapping.report.memory_target_met},
+        {"activation_memory_bytes", mapping.report.activation_bytes},
+        {"unplanned_buffers", mapping.report.unplanned_buffers},
     });
     allocation.report[networks[index].name] = {{"cores", share}, {"precision_bits", bits}};
   }
   // Cores no network uses still run (and idle): an empty program ends at once.
   for (auto& program : allocation.program.cores) {
     if (program.body.empty()) program.body.push_back(core::InferenceDone{});
+    // Levels gated between inferences: wake before the work, gate after it.
+    if (!spec.gated_levels.empty()) {
+      std::vector<core::Command> body;
+      for (int level : spec.gated_levels) body.push_back(core::PowerGate{level, false});
+      body.insert(body.end(), program.body.begin(), program.body.end() - 1);
+      for (int level : spec.gated_levels) body.push_back(core::PowerGate{level, true});
+      body.push_back(program.body.back());  // InferenceDone
+      program.body = std::move(body);
+    }
   }
   return allocation;
 }

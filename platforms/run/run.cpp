@@ -121,8 +121,11 @@ class ProgressLine {
     while (!done_) {
       const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double simulated_s = static_cast<double>(chip_.progress().simulated_ps.load()) * 1e-12;
-      std::cerr << "\r[cimtlm] simulated " << std::fixed << std::setprecision(3) << simulated_s * 1e6
-                << " us, inferences " << chip_.progress().inferences.load() << "/" << total_
+      const bool seconds = simulated_s >= 1.0, milliseconds = simulated_s >= 1e-3;
+      std::cerr << "\r[cimtlm] simulated " << std::fixed << std::setprecision(3)
+                << (seconds ? simulated_s : milliseconds ? simulated_s * 1e3 : simulated_s * 1e6)
+                << (seconds ? " s" : milliseconds ? " ms" : " us") << ", inferences "
+                << chip_.progress().inferences.load() << "/" << total_
                 << ", " << std::setprecision(2) << simulated_s * clock_hz_ / wall / 1e6
                 << " M cycles/s host speed   " << std::flush;
       shown_ = true;
@@ -194,8 +197,8 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
     const graph::Tensor& tensor = network.inputs.at(allocation.value_of_binding.at(binding.name));
     chip.write(binding.core, binding.tensor.addr, tensor.raw(), tensor.bytes());
   }
-  const uint64_t total_inferences =
-      static_cast<uint64_t>(spec.inferences) * static_cast<uint64_t>(networks.size());
+  // Every network runs spec.inferences times; progress counts the inferences every core finished.
+  const auto total_inferences = static_cast<uint64_t>(spec.inferences);
   const auto wall_start = std::chrono::steady_clock::now();
   {
     ProgressLine progress(chip, total_inferences, spec.clock_hz,

@@ -219,6 +219,8 @@ PlatformSpec build_platform_spec(const Config& config) {
   spec.core.macros = static_cast<int>(config.integer("core.macros"));
   spec.core.command_cycles = static_cast<uint64_t>(config.integer("core.controller.command_cycles"));
   spec.core.double_buffering = config.boolean("core.controller.double_buffering");
+  spec.core.inference_interval =
+      sc_core::sc_time(config.number("workload.inference_interval") * 1e12, sc_core::SC_PS);
   spec.cim = cim_params(config, spec.seed);
   spec.arith = arith_params(config);
   spec.memory_levels = memory_levels(config, spec.seed);
@@ -226,6 +228,14 @@ PlatformSpec build_platform_spec(const Config& config) {
   spec.activations_level =
       level_by_name(config, spec.memory_levels, "core.memory.activations_level", false);
   spec.sram_reference = technology_preset("sram");
+  {
+    const auto levels = config.items("core.memory.levels");
+    for (size_t index = 0; index < levels.size(); ++index) {
+      if (config.boolean("core.memory.levels." + levels[index] + ".gate_when_idle")) {
+        spec.gated_levels.push_back(static_cast<int>(index));
+      }
+    }
+  }
   spec.networks = config.list("workload.networks");
   spec.inferences = static_cast<int>(config.integer("workload.inferences"));
   spec.quantum_s = config.number("simulation.quantum");
@@ -234,6 +244,9 @@ PlatformSpec build_platform_spec(const Config& config) {
   spec.placement = config.string("mapping.placement");
   spec.accumulation = config.string("mapping.accumulation");
   spec.compact = config.boolean("mapping.compact");
+  if (config.has("mapping.memory_target")) {
+    spec.memory_target_bytes = static_cast<uint64_t>(config.integer("mapping.memory_target"));
+  }
   return spec;
 }
 

@@ -2,6 +2,7 @@
 // (units resolved). Only this layer knows YAML; models receive plain structs.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,14 @@ struct PlatformSpec {
   std::vector<memory::MemoryLevelParams> memory_levels;
   // Silicon SRAM with its preset values (the report's "what SRAM would have cost").
   memory::MemoryLevelParams sram_reference;
+  std::vector<int> gated_levels;  // levels power-gated between inferences
   int weights_level = 0;      // index into memory_levels
   int activations_level = 0;  // index into memory_levels
 
   std::string placement = "auto";
   std::string accumulation = "exact";
   bool compact = true;
+  std::optional<uint64_t> memory_target_bytes;
 
   std::vector<std::string> networks;
   int inferences = 1;

@@ -30,7 +30,7 @@ def inputs_for(model_path, work):
     rng = np.random.default_rng(1)
     files = []
     for k, value in enumerate(i for i in model.graph.input if i.name not in initializers):
-        dtype = onnx.helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type)
+        dtype = onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[value.type.tensor_type.elem_type]
         shape = [d.dim_value if d.dim_value > 0 else 1 for d in value.type.tensor_type.shape.dim]
         if np.issubdtype(dtype, np.integer):
             info = np.iinfo(dtype)

@@ -118,6 +118,37 @@ TEST(DefaultPlatform, RetentionLossUnderPolicyErrorFails) {
   EXPECT_NE(result.err.find("retention"), std::string::npos) << result.err;
 }
 
+// The point of OS memory: gated between inferences it keeps its data and stops leaking, where
+// SRAM of the same size would leak all along.
+TEST(DefaultPlatform, GatedOsMemoriesKeepDataAndSaveLeakage) {
+  const std::string stats = kOutput + "/os_idle.stats.json";
+  const CliResult result = run_cimtlm({"run", "configs/platforms/os_idle.yaml", "--quiet", "--stats", stats});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const nlohmann::json json = load_json(stats);
+  EXPECT_EQ(json["outputs"]["match_reference"], true);
+  for (const std::string level : {"weights", "activations"}) {
+    const auto& memory = json["memory"][level];
+    EXPECT_GT(memory["power_gated_ns"].get<double>(), 4 * 3 * 9e6) << level;  // ~10 ms idle x 3 x 4 cores
+    EXPECT_EQ(memory["retention_violations"].get<int>(), 0) << level;
+    EXPECT_GT(memory["wakeups"].get<int>(), 0) << level;
+    EXPECT_LT(memory["energy_pj"]["leakage"].get<double>() * 10,
+              memory["sram_equivalent_energy_pj"]["leakage"].get<double>())
+        << level;
+  }
+  EXPECT_GE(json["sim"]["simulated_ns"].get<double>(), 30e6);  // three 10 ms intervals
+}
+
+TEST(DefaultPlatform, HotDieRefreshesWithoutLosingData) {
+  const std::string stats = kOutput + "/os_hot.stats.json";
+  const CliResult result = run_cimtlm({"run", "configs/platforms/os_hot_refresh.yaml", "--quiet", "--stats", stats});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const nlohmann::json json = load_json(stats);
+  EXPECT_EQ(json["outputs"]["match_reference"], true);
+  EXPECT_GT(json["memory"]["activations"]["refreshes"].get<int>(), 0);
+  EXPECT_GT(json["memory"]["activations"]["energy_pj"]["refresh"].get<double>(), 0);
+  EXPECT_EQ(json["memory"]["activations"]["retention_violations"].get<int>(), 0);
+}
+
 TEST(DefaultPlatform, ConfigurationReferenceIsUpToDate) {
   const CliResult result = run_cimtlm({"docs"});
   ASSERT_EQ(result.exit_status, 0);

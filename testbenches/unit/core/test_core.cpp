@@ -51,9 +51,16 @@ graph::LayeredNetworkSpec cnn_spec() {
   return spec;
 }
 
+struct RunResult {
+  graph::Tensor expected, simulated;
+  map::MappingReport mapping;
+};
+
 // Runs the network on `cores` cores and returns (reference output, simulated output).
-std::pair<graph::Tensor, graph::Tensor> run_on(int cores, int macros, bool double_buffering) {
-  const graph::Graph graph = graph::build_layered_network(cnn_spec());
+RunResult run_network(const graph::LayeredNetworkSpec& spec, int cores, int macros,
+                      bool double_buffering, map::MapOptions options = {},
+                      uint64_t accumulator_bytes = 4096) {
+  const graph::Graph graph = graph::build_layered_network(spec);
   const graph::ValueMap inputs = graph::random_inputs(graph, 3);
   const graph::ValueMap values = graph::ReferenceExecutor(graph).run(inputs, true);
 
@@ -65,12 +72,12 @@ std::pair<graph::Tensor, graph::Tensor> run_on(int cores, int macros, bool doubl
   arch.macro_rows = 64;
   arch.macro_cols = 64;
   arch.logical_columns = [](int bits) { return int64_t{64} / bits; };
-  arch.accumulator_bytes = 4096;
+  arch.accumulator_bytes = accumulator_bytes;
   arch.weight_base = 0;
   arch.weight_capacity = 1 << 20;
   arch.activation_base = 1 << 20;
   arch.activation_capacity = 1 << 20;
-  const map::Mapping mapping = map::map_network(graph, values, arch);
+  const map::Mapping mapping = map::map_network(graph, values, arch, options);
 
   const sc_core::sc_time period(1, sc_core::SC_NS);
   const kernel::Clock clock(period);
@@ -82,7 +89,7 @@ std::pair<graph::Tensor, graph::Tensor> run_on(int cores, int macros, bool doubl
     bench.memories.push_back(std::make_unique<testing::FixedLatencyMemory>(
         (name + "_memory").c_str(), 2 << 20, 2, 16, period));
     bench.ariths.push_back(std::make_unique<arith::ArithUnit>(
-        arith::ArithParams{64, 4096}, root.child(name).child("arith"), nullptr,
+        arith::ArithParams{64, accumulator_bytes}, root.child(name).child("arith"), nullptr,
         std::vector<std::string>{name, "arith"}));
     core::CoreParams params;
     params.macros = macros;
@@ -120,7 +127,12 @@ std::pair<graph::Tensor, graph::Tensor> run_on(int cores, int macros, bool doubl
   std::memcpy(simulated.raw(),
               bench.memories[static_cast<size_t>(output.core)]->storage.data() + output.tensor.addr,
               simulated.bytes());
-  return {expected, simulated};
+  return {expected, simulated, mapping.report};
+}
+
+std::pair<graph::Tensor, graph::Tensor> run_on(int cores, int macros, bool double_buffering) {
+  const RunResult result = run_network(cnn_spec(), cores, macros, double_buffering);
+  return {result.expected, result.simulated};
 }
 
 TEST(CoreEndToEnd, OneCoreBitExact) {
@@ -136,6 +148,120 @@ TEST(CoreEndToEnd, FourCoresBitExact) {
 TEST(CoreEndToEnd, SequentialExecutionBitExact) {
   const auto result = run_on(3, 1, false);
   EXPECT_EQ(result.first, result.second);
+}
+
+graph::LayeredNetworkSpec mlp_spec(double structured_sparsity) {
+  graph::LayeredNetworkSpec spec;
+  spec.name = "mlp";
+  spec.seed = 5;
+  spec.input_shape = {2, 200};
+  for (int64_t units : {180, 150, 10}) {
+    LayerSpec layer;
+    layer.type = "dense";
+    layer.units = units;
+    layer.activation = units == 10 ? "none" : "relu";
+    layer.structured_sparsity = units == 10 ? 0.0 : structured_sparsity;
+    spec.layers.push_back(layer);
+  }
+  return spec;
+}
+
+// Structured pruning: whole rows and columns leave the arrays, so fewer tiles, same outputs.
+TEST(CoreEndToEnd, PrunedNetworkTakesFewerTilesAndStaysExact) {
+  const RunResult dense = run_network(mlp_spec(0.0), 1, 4, true);
+  EXPECT_EQ(dense.expected, dense.simulated);
+  EXPECT_EQ(dense.mapping.tiles, dense.mapping.tiles_dense);
+  // (Tiles of different runs compared in one process: the second network is mapped but not
+  // simulated, because SystemC elaborates once per process.)
+  const graph::Graph pruned = graph::build_layered_network(mlp_spec(0.7));
+  const graph::ValueMap values = graph::ReferenceExecutor(pruned).run(graph::random_inputs(pruned, 3), true);
+  map::ArchInfo arch;
+  arch.macro_rows = 64;
+  arch.macro_cols = 64;
+  arch.logical_columns = [](int bits) { return int64_t{64} / bits; };
+  arch.weight_capacity = 1 << 20;
+  arch.activation_base = 1 << 20;
+  arch.activation_capacity = 1 << 20;
+  arch.macros_per_core = 4;
+  const map::Mapping mapping = map::map_network(pruned, values, arch);
+  EXPECT_EQ(mapping.report.tiles_dense, dense.mapping.tiles_dense);
+  EXPECT_LT(mapping.report.tiles, dense.mapping.tiles * 6 / 10);
+  int64_t rows_removed = 0, columns_removed = 0;
+  for (const auto& layer : mapping.report.layers) {
+    rows_removed += layer.rows_removed;
+    columns_removed += layer.columns_removed;
+  }
+  EXPECT_GT(rows_removed, 0);
+  EXPECT_GT(columns_removed, 0);
+}
+
+TEST(CoreEndToEnd, PrunedNetworkBitExact) {
+  const RunResult result = run_network(mlp_spec(0.7), 2, 2, true);
+  EXPECT_EQ(result.expected, result.simulated);
+  EXPECT_LT(result.mapping.tiles, result.mapping.tiles_dense);
+}
+
+// Every layer's output channels split over all cores, slices gathered over the NoC.
+TEST(CoreEndToEnd, PartitionedPlacementBitExact) {
+  map::MapOptions options;
+  options.placement = "partitioned";
+  const RunResult result = run_network(cnn_spec(), 4, 2, true, options);
+  EXPECT_EQ(result.expected, result.simulated);
+  EXPECT_EQ(result.mapping.placement, "partitioned");
+  bool split = false;
+  for (const auto& layer : result.mapping.layers) split = split || layer.cores.size() > 1;
+  EXPECT_TRUE(split);
+}
+
+// More cores than layers: cores shared out by MACs, big layers partitioned.
+TEST(CoreEndToEnd, SharedPlacementBitExact) {
+  const RunResult result = run_network(mlp_spec(0.0), 8, 2, true);
+  EXPECT_EQ(result.expected, result.simulated);
+  EXPECT_EQ(result.mapping.placement, "shared");
+}
+
+// Depthwise groups packed block-diagonally: far fewer tiles than one per group.
+TEST(CoreEndToEnd, DepthwiseGroupsArePacked) {
+  const RunResult result = run_network(cnn_spec(), 1, 2, true);
+  EXPECT_EQ(result.expected, result.simulated);
+  for (const auto& layer : result.mapping.layers) {
+    if (layer.layer == "dw") {
+      EXPECT_EQ(layer.groups, 12);
+      EXPECT_LT(layer.tiles, 12);
+      EXPECT_LT(layer.blocks, 12);
+    }
+  }
+}
+
+// Exact accumulation in vector batches keeps every value exact however small the memory.
+TEST(CoreEndToEnd, SmallAccumulatorExactInBatches) {
+  const RunResult result = run_network(cnn_spec(), 1, 2, true, {}, 512);
+  EXPECT_EQ(result.expected, result.simulated);
+  EXPECT_LE(result.mapping.accumulator_peak_bytes, 256u);
+  EXPECT_EQ(result.mapping.rescaled_batches, 0);
+}
+
+// Rescaled accumulation: the peak stays under the limit and the error is bounded.
+TEST(CoreEndToEnd, RescaledAccumulationStaysUnderTheLimit) {
+  map::MapOptions options;
+  options.accumulation = "rescale";
+  const RunResult result = run_network(cnn_spec(), 1, 2, true, options, 1024);
+  EXPECT_LE(result.mapping.accumulator_peak_bytes, 512u);
+  EXPECT_GT(result.mapping.rescaled_batches, 0);
+  EXPECT_GT(result.mapping.accumulator_exact_bytes, 512u);
+  int64_t worst = 0;
+  for (int64_t i = 0; i < result.expected.elements(); ++i) {
+    worst = std::max(worst, std::abs(result.expected.as_int(i) - result.simulated.as_int(i)));
+  }
+  EXPECT_LT(worst, 128);  // rescaled, not garbage
+}
+
+TEST(CoreEndToEnd, RescaledAccumulationIsExactWhenNothingNeedsRescaling) {
+  map::MapOptions options;
+  options.accumulation = "rescale";
+  const RunResult result = run_network(cnn_spec(), 1, 2, true, options, 1 << 16);
+  EXPECT_EQ(result.mapping.rescaled_batches, 0);
+  EXPECT_EQ(result.expected, result.simulated);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "models/kernel/time.h"
 #include "models/kernel/vcd.h"
 #include "models/memory/memory_hierarchy.h"
+#include "platforms/spec/platform_spec.h"
 
 namespace cimtlm::memory::test {
 
@@ -28,9 +29,14 @@ inline uint64_t to_ps(const sc_core::sc_time& time) {
   return time.value();
 }
 
+// A technology preset as platforms use it: every value from platforms/schema.yaml.
+inline MemoryLevelParams preset(const std::string& technology) {
+  return platforms::technology_preset(technology);
+}
+
 // A small dynamic level with round numbers, on the silicon base unless told otherwise.
 inline MemoryLevelParams small_level(const std::string& name, const std::string& technology) {
-  MemoryLevelParams p = technology_defaults(technology);
+  MemoryLevelParams p = preset(technology);
   p.name = name;
   p.capacity_bytes = 4096;
   p.row_bytes = 256;  // 16 rows

@@ -42,7 +42,7 @@ const kernel::Stat& stat(const Bench& bench, const std::string& level, const std
 
 TEST(MemoryHierarchy, AddressMapAndDefaultPlacement) {
   Bench bench(
-      {technology_defaults("sram"), technology_defaults("nosram"), technology_defaults("dosram")});
+      {preset("sram"), preset("nosram"), preset("dosram")});
   MemoryHierarchy& memory = *bench.memory;
   ASSERT_EQ(memory.level_count(), 3);
   EXPECT_EQ(memory.base(0), 0u);
@@ -55,14 +55,14 @@ TEST(MemoryHierarchy, AddressMapAndDefaultPlacement) {
   EXPECT_EQ(memory.level_index("dosram"), 2);
   EXPECT_EQ(memory.weights_level(), 1);      // NOSRAM: the longest retention (OS layer 1)
   EXPECT_EQ(memory.activations_level(), 0);  // SRAM, when present, is the fastest
-  MemoryHierarchy os_only("os_only", {technology_defaults("nosram"), technology_defaults("dosram")},
+  MemoryHierarchy os_only("os_only", {preset("nosram"), preset("dosram")},
                           bench.clock, bench.stats.child("os_only"), bench.temperature, nullptr, 1);
   EXPECT_EQ(os_only.weights_level(), 0);      // NOSRAM in OS layer 1
   EXPECT_EQ(os_only.activations_level(), 1);  // DOSRAM in OS layer 2
   EXPECT_NE(bench.stats.find_child("nosram"), nullptr);
   EXPECT_EQ(bench.stats.find_child("nosram")->component(), "memory");
   EXPECT_THROW(
-      MemoryHierarchy("duplicate", {technology_defaults("sram"), technology_defaults("sram")},
+      MemoryHierarchy("duplicate", {preset("sram"), preset("sram")},
                       bench.clock, bench.stats, bench.temperature, nullptr, 1),
       std::invalid_argument);
 }
@@ -89,7 +89,7 @@ TEST(MemoryLevel, AnnotatedLatencyEqualsTheConfiguredCycles) {
 }
 
 TEST(MemoryLevel, BulkTransferCostsBandwidthAndIsCheap) {
-  Bench bench({technology_defaults("sram")});  // 1 MiB, 16 bytes/cycle, read 2 cycles
+  Bench bench({preset("sram")});  // 1 MiB, 16 bytes/cycle, read 2 cycles
   bench.run([&](Bench& b) {
     std::vector<uint8_t> tensor(64 * 1024);
     for (size_t i = 0; i < tensor.size(); ++i) tensor[i] = static_cast<uint8_t>(i * 7 + 3);

@@ -9,43 +9,46 @@
 #include "models/memory/memory_params.h"
 #include "models/memory/memory_report.h"
 #include "models/memory/retention_timeline.h"
+#include "testbenches/unit/memory/memory_bench.h"
 
 namespace cimtlm::memory {
 namespace {
 
+using test::preset;
+
 TEST(MemoryParams, DefaultsOfEveryTechnologyAreValid) {
-  for (const auto& name : technology_names()) {
-    const MemoryLevelParams params = technology_defaults(name);
+  for (const std::string name : {"nosram", "dosram", "sram", "dram"}) {
+    const MemoryLevelParams params = preset(name);
     EXPECT_EQ(params.validate(), "") << name;
     EXPECT_EQ(params.name, name);
   }
-  EXPECT_THROW(technology_defaults("flash"), std::invalid_argument);
+  EXPECT_THROW(preset("flash"), platforms::ConfigError);
 }
 
 TEST(MemoryParams, OsMemoriesStackOverSiliconAndRetainLongerThanDram) {
-  const auto nosram = technology_defaults("nosram");
-  const auto dosram = technology_defaults("dosram");
-  const auto dram = technology_defaults("dram");
+  const auto nosram = preset("nosram");
+  const auto dosram = preset("dosram");
+  const auto dram = preset("dram");
   EXPECT_EQ(nosram.stack_layer, 1);
   EXPECT_EQ(dosram.stack_layer, 2);
   EXPECT_GT(nosram.retention_s(358.15), dosram.retention_s(358.15));
   EXPECT_GT(dosram.retention_s(358.15), dram.retention_s(358.15));
   EXPECT_LT(dosram.read_cycles, nosram.read_cycles);            // the fast one holds activations
   EXPECT_LT(dosram.area_um2_per_bit, nosram.area_um2_per_bit);  // and is denser
-  EXPECT_TRUE(std::isinf(technology_defaults("sram").retention_s(358.15)));
+  EXPECT_TRUE(std::isinf(preset("sram").retention_s(358.15)));
 }
 
 TEST(MemoryParams, ValidateNamesTheBadField) {
-  auto params = technology_defaults("dosram");
+  auto params = preset("dosram");
   params.row_bytes = 100;
   EXPECT_NE(params.validate().find("row_bytes"), std::string::npos) << params.validate();
-  params = technology_defaults("dosram");
+  params = preset("dosram");
   params.refresh_margin = 1.5;
   EXPECT_NE(params.validate().find("refresh_margin"), std::string::npos);
-  params = technology_defaults("dosram");
+  params = preset("dosram");
   params.technology = "mram";
   EXPECT_NE(params.validate().find("technology"), std::string::npos);
-  params = technology_defaults("dosram");
+  params = preset("dosram");
   params.capacity_bytes = 4096 + 256;  // 17 rows over 8 banks
   EXPECT_NE(params.validate().find("banks"), std::string::npos);
 }
@@ -66,13 +69,13 @@ TEST(Arrhenius, EightyFiveCelsiusShortensRetentionByTheArrheniusFactor) {
   EXPECT_NEAR(1.0 / factor, 678.9, 0.05);
   EXPECT_DOUBLE_EQ(arrhenius_retention_s(3600.0, 298.15, 1.0, 358.15), 3600.0 * factor);
   EXPECT_DOUBLE_EQ(arrhenius_retention_s(3600.0, 358.15, 1.0, 358.15), 3600.0);
-  auto params = technology_defaults("dosram");
+  auto params = preset("dosram");
   params.reference_temperature_k = 298.15;
   EXPECT_DOUBLE_EQ(params.retention_s(358.15), params.retention_s_at_ref * factor);
 }
 
 MemoryLevelParams timeline_level() {
-  MemoryLevelParams p = technology_defaults("dosram");
+  MemoryLevelParams p = preset("dosram");
   p.capacity_bytes = 16 * 256;
   p.row_bytes = 256;
   p.banks = 4;
@@ -146,7 +149,7 @@ TEST(RetentionTimeline, RefreshThatCannotKeepUpIsAnError) {
 
 TEST(StackFootprint, StackedIsTheLargestLayerAndPlanarTheSum) {
   std::vector<MemoryLevelParams> levels = {
-      technology_defaults("nosram"), technology_defaults("dosram"), technology_defaults("dram")};
+      preset("nosram"), preset("dosram"), preset("dram")};
   const StackFootprint footprint = stack_footprint(levels, 0.5);
   ASSERT_EQ(footprint.layers.size(), 3u);
   const double nosram_mm2 = 0.40 * 8.0 * (1 << 20) * 1e-6;
@@ -166,14 +169,14 @@ TEST(StackFootprint, StackedIsTheLargestLayerAndPlanarTheSum) {
 }
 
 TEST(SramComparison, SameActivityAtSramEnergyAndLeakageForTheWholeRun) {
-  const auto level = technology_defaults("nosram");
+  const auto level = preset("nosram");
   LevelActivity activity;
   activity.bytes_read = 1000;
   activity.bytes_written = 500;
   activity.simulated_ns = 2e6;  // 2 ms
   activity.leakage_energy_pj = 1.0;
-  const auto sram = technology_defaults("sram");
-  const SramComparison comparison = sram_equivalent(level, activity);
+  const auto sram = preset("sram");
+  const SramComparison comparison = sram_equivalent(level, activity, sram);
   EXPECT_DOUBLE_EQ(comparison.sram_access_pj,
                    8000 * sram.read_energy_pj_per_bit + 4000 * sram.write_energy_pj_per_bit);
   EXPECT_DOUBLE_EQ(comparison.sram_leakage_pj, sram.leakage_pw_per_bit * 8.0 * (1 << 20) * 2e-3);
@@ -184,14 +187,15 @@ TEST(SramComparison, SameActivityAtSramEnergyAndLeakageForTheWholeRun) {
 }
 
 TEST(RetentionTable, CsvHasOneColumnPerTechnologyAndTheReferenceValueAt85C) {
-  const RetentionTable table = default_retention_table();
+  const RetentionTable table =
+      retention_table({preset("nosram"), preset("dosram"), preset("dram"), preset("sram")});
   ASSERT_EQ(table.temperatures_c.front(), 25.0);
   ASSERT_EQ(table.temperatures_c.back(), 125.0);
   ASSERT_EQ(table.temperatures_c.size(), 21u);
   const size_t at85 = 12;
   ASSERT_DOUBLE_EQ(table.temperatures_c[at85], 85.0);
-  EXPECT_NEAR(table.retention_s[at85][0], technology_defaults("nosram").retention_s_at_ref, 1e-6);
-  EXPECT_NEAR(table.retention_s[at85][1], technology_defaults("dosram").retention_s_at_ref, 1e-9);
+  EXPECT_NEAR(table.retention_s[at85][0], preset("nosram").retention_s_at_ref, 1e-6);
+  EXPECT_NEAR(table.retention_s[at85][1], preset("dosram").retention_s_at_ref, 1e-9);
   std::ostringstream csv;
   write_retention_csv(csv, table);
   EXPECT_EQ(csv.str().substr(0, csv.str().find('\n')),
