@@ -31,6 +31,8 @@ const char* kUsage =
     "  cimtlm noc CONFIG.yaml [options]     NoC traffic sweeps (latency vs offered load)\n"
     "  cimtlm cim-sweep CONFIG.yaml         CIM macro energy/latency versus input sparsity\n"
     "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory levels\n"
+    "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ export)\n"
+    "  cimtlm search NET.onnx --calib D ... mixed-precision search on the simulated platform\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
@@ -66,6 +68,8 @@ const std::vector<CommandEntry>& commands() {
       {"noc", noc_command},
       {"cim-sweep", cim_sweep_command},
       {"retention", retention_command},
+      {"quantize", quantize_command},
+      {"search", search_command},
   };
   return table;
 }
