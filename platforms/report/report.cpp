@@ -402,6 +402,17 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
          << s["noc"]["max_latency_cycles"].get<double>() << " max";
     line("packet latency (cycles)", text.str());
   }
+  if (summary.allocation.contains("reference_bits")) {
+    out << "\nPrecision allocation (the networks do not fit at their own precision together)\n";
+    line("reference precision", std::to_string(summary.allocation["reference_bits"].get<int>()) + " bits" +
+                                    (summary.allocation.value("fits", false) ? "" : " (nothing fits: weights streamed)"));
+    for (const auto& network : summary.networks) {
+      const json& entry = summary.allocation[network.name];
+      line(network.name, std::to_string(entry["precision_bits"].get<int>()) + "-bit weights on " +
+                             std::to_string(entry["cores"].get<int>()) + " cores");
+    }
+    for (const auto& step : summary.allocation["log"]) out << "    " << step.get<std::string>() << '\n';
+  }
   out << "\nOutputs\n";
   for (const auto& network : summary.networks) {
     std::ostringstream text;

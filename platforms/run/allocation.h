@@ -28,9 +28,12 @@ struct Allocation {
   const core::IoBinding& output_binding(size_t network, const std::string& value) const;
 };
 
-// Gives every network a contiguous share of the cores (in proportion to its MACs) and maps it
-// there. Throws graph::ModelError when a network cannot be placed.
-Allocation allocate_cores(const std::vector<PreparedNetwork>& networks, const PlatformSpec& spec,
+// Gives every network a contiguous share of the cores and maps it there. When several networks'
+// weights do not fit in the chip's arrays together, their weight precisions are allocated first
+// (compiler/quant/precision_allocation.h) and the networks requantized accordingly (their graph
+// and reference values change). Spare cores go in proportion to MACs. Throws graph::ModelError
+// when a network cannot be placed.
+Allocation allocate_cores(std::vector<PreparedNetwork>& networks, const PlatformSpec& spec,
                           const map::ArchInfo& arch);
 
 }  // namespace cimtlm::platforms

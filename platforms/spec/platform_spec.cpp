@@ -238,6 +238,7 @@ PlatformSpec build_platform_spec(const Config& config) {
   }
   spec.networks = config.list("workload.networks");
   spec.inferences = static_cast<int>(config.integer("workload.inferences"));
+  spec.precision_allocation = config.string("workload.precision_allocation");
   spec.quantum_s = config.number("simulation.quantum");
   spec.check_reference = config.boolean("simulation.check_reference");
   spec.tolerance = config.integer("simulation.tolerance");

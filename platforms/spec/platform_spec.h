@@ -40,6 +40,7 @@ struct PlatformSpec {
 
   std::vector<std::string> networks;
   int inferences = 1;
+  std::string precision_allocation = "auto";
   double quantum_s = 1e-6;
   bool check_reference = true;
   int64_t tolerance = 0;

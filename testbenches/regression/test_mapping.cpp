@@ -109,5 +109,40 @@ TEST(Mapping, NetworkLargerThanTheChipRuns) {
   EXPECT_GT(json["memory"]["dram"]["reads"].get<int>(), 0);
 }
 
+// Two networks that do not fit a 16-core chip at int8: the allocation lowers precision until
+// they fit, every weight stays in the arrays, and the outputs are those of the requantized networks.
+TEST(Mapping, TwoNetworksGetAPrecisionAllocationThatFits) {
+  const std::string stats = kOutput + "/two_networks.stats.json";
+  const CliResult result = run_cimtlm({"run", "configs/platforms/two_networks_16core.yaml", "--stats", stats});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  EXPECT_NE(result.out.find("Precision allocation"), std::string::npos) << result.out;
+  const nlohmann::json json = nlohmann::json::parse(read_text(stats));
+  const auto& allocation = json["allocation"];
+  EXPECT_EQ(allocation["fits"], true);
+  int cores = 0;
+  bool lowered = false;
+  for (const std::string network : {"mlp_wide", "mlp_mid"}) {
+    const int bits = allocation[network]["precision_bits"].get<int>();
+    cores += allocation[network]["cores"].get<int>();
+    lowered = lowered || bits < 8;
+    // Each network has at least the cores it needs at its precision.
+    EXPECT_GE(allocation[network]["cores"].get<int>(),
+              allocation["networks"][network]["cores_needed"][std::to_string(bits)].get<int>());
+    EXPECT_GT(allocation["networks"][network]["cores_needed"]["8"].get<int>(),
+              allocation["networks"][network]["cores_needed"]["2"].get<int>());
+  }
+  EXPECT_TRUE(lowered);
+  EXPECT_EQ(cores, 16);
+  EXPECT_EQ(json["map"]["array_rewrites"], 0);  // everything stationary: it fits
+  EXPECT_EQ(json["outputs"]["match_reference"], true);
+  EXPECT_TRUE(json.contains("allocation.mlp_wide.precision_bits"));
+  // Without the allocation the networks keep int8 and stream their weights.
+  const nlohmann::json off = run_json({"run", "configs/platforms/two_networks_16core.yaml", "--set",
+                                       "workload.precision_allocation=off"},
+                                      "two_networks_off");
+  EXPECT_GT(off["map"]["array_rewrites"].get<int>(), 0);
+  EXPECT_EQ(off["allocation"]["mlp_wide"]["precision_bits"], 8);
+}
+
 }  // namespace
 }  // namespace cimtlm::testing
