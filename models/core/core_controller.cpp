@@ -465,120 +465,60 @@ void CoreController::requantize(const Requantize& command) {
   retire(Unit::Arith, 0, start, start, written);
 }
 
-void CoreController::lookup(const Lookup& command) {
-  const sc_time fetch_start = max_time(
-      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
-  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
+void CoreController::arith_command(const TensorRef& first, const TensorRef* second, Addr output,
+                                   const std::function<uint64_t()>& compute) {
+  sc_time fetch_start =
+      second ? start_time({{first.addr, first.bytes()}, {second->addr, second->bytes()}}, Unit::Arith)
+             : start_time({{first.addr, first.bytes()}}, Unit::Arith);
+  fetch_start = max_time(fetch_start, dma_read_free_);
+  sc_time fetched = read_tensor(first, buffer_a_, fetch_start);
+  if (second) fetched = read_tensor(*second, buffer_b_, fetched);
   dma_read_free_ = fetched;
   const sc_time start = max_time(fetched, arith_free_);
-  const sc_time computed = start + clock_.cycles(arith_.lookup(command, buffer_a_.data(), buffer_out_));
-  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
-                                max_time(computed, dma_write_free_));
+  const sc_time computed = start + clock_.cycles(compute());
+  const sc_time written =
+      write(output, buffer_out_.data(), buffer_out_.size(), max_time(computed, dma_write_free_));
   dma_write_free_ = written;
-  mark_written(command.output.addr, buffer_out_.size(), written);
+  mark_written(output, buffer_out_.size(), written);
   arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
   retire(Unit::Arith, 0, fetch_start, start, written);
+}
+
+void CoreController::lookup(const Lookup& command) {
+  arith_command(command.input, nullptr, command.output.addr,
+                [&] { return arith_.lookup(command, buffer_a_.data(), buffer_out_); });
 }
 
 void CoreController::eltwise(const Eltwise& command) {
-  const sc_time fetch_start =
-      max_time(start_time({{command.a.addr, command.a.bytes()}, {command.b.addr, command.b.bytes()}},
-                          Unit::Arith),
-               dma_read_free_);
-  sc_time fetched = read_tensor(command.a, buffer_a_, fetch_start);
-  fetched = read_tensor(command.b, buffer_b_, fetched);
-  dma_read_free_ = fetched;
-  const sc_time start = max_time(fetched, arith_free_);
-  const sc_time computed =
-      start + clock_.cycles(arith_.eltwise(command, buffer_a_.data(), buffer_b_.data(), buffer_out_));
-  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
-                                max_time(computed, dma_write_free_));
-  dma_write_free_ = written;
-  mark_written(command.output.addr, buffer_out_.size(), written);
-  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
-  retire(Unit::Arith, 0, fetch_start, start, written);
+  arith_command(command.a, &command.b, command.output.addr, [&] {
+    return arith_.eltwise(command, buffer_a_.data(), buffer_b_.data(), buffer_out_);
+  });
 }
 
 void CoreController::pool(const Pool& command) {
-  const sc_time fetch_start = max_time(
-      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
-  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
-  dma_read_free_ = fetched;
-  const sc_time start = max_time(fetched, arith_free_);
-  const sc_time computed = start + clock_.cycles(arith_.pool(command, buffer_a_.data(), buffer_out_));
-  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
-                                max_time(computed, dma_write_free_));
-  dma_write_free_ = written;
-  mark_written(command.output.addr, buffer_out_.size(), written);
-  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
-  retire(Unit::Arith, 0, fetch_start, start, written);
+  arith_command(command.input, nullptr, command.output.addr,
+                [&] { return arith_.pool(command, buffer_a_.data(), buffer_out_); });
 }
 
 void CoreController::softmax(const Softmax& command) {
-  const sc_time fetch_start = max_time(
-      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
-  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
-  dma_read_free_ = fetched;
-  const sc_time start = max_time(fetched, arith_free_);
-  const sc_time computed =
-      start + clock_.cycles(arith_.softmax(command, buffer_a_.data(), buffer_out_));
-  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
-                                max_time(computed, dma_write_free_));
-  dma_write_free_ = written;
-  mark_written(command.output.addr, buffer_out_.size(), written);
-  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
-  retire(Unit::Arith, 0, fetch_start, start, written);
+  arith_command(command.input, nullptr, command.output.addr,
+                [&] { return arith_.softmax(command, buffer_a_.data(), buffer_out_); });
 }
 
 void CoreController::quantize(const Quantize& command) {
-  const sc_time fetch_start = max_time(
-      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
-  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
-  dma_read_free_ = fetched;
-  const sc_time start = max_time(fetched, arith_free_);
-  const sc_time computed =
-      start + clock_.cycles(arith_.quantize(command, buffer_a_.data(), buffer_out_));
-  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
-                                max_time(computed, dma_write_free_));
-  dma_write_free_ = written;
-  mark_written(command.output.addr, buffer_out_.size(), written);
-  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
-  retire(Unit::Arith, 0, fetch_start, start, written);
+  arith_command(command.input, nullptr, command.output.addr,
+                [&] { return arith_.quantize(command, buffer_a_.data(), buffer_out_); });
 }
 
 void CoreController::dequantize(const Dequantize& command) {
-  const sc_time fetch_start = max_time(
-      start_time({{command.input.addr, command.input.bytes()}}, Unit::Arith), dma_read_free_);
-  const sc_time fetched = read_tensor(command.input, buffer_a_, fetch_start);
-  dma_read_free_ = fetched;
-  const sc_time start = max_time(fetched, arith_free_);
-  const sc_time computed =
-      start + clock_.cycles(arith_.dequantize(command, buffer_a_.data(), buffer_out_));
-  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
-                                max_time(computed, dma_write_free_));
-  dma_write_free_ = written;
-  mark_written(command.output.addr, buffer_out_.size(), written);
-  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
-  retire(Unit::Arith, 0, fetch_start, start, written);
+  arith_command(command.input, nullptr, command.output.addr,
+                [&] { return arith_.dequantize(command, buffer_a_.data(), buffer_out_); });
 }
 
 void CoreController::gather(const Gather& command) {
-  const sc_time fetch_start = max_time(
-      start_time({{command.table.addr, command.table.bytes()},
-                  {command.indices.addr, command.indices.bytes()}},
-                 Unit::Arith),
-      dma_read_free_);
-  sc_time fetched = read_tensor(command.table, buffer_a_, fetch_start);
-  fetched = read_tensor(command.indices, buffer_b_, fetched);
-  dma_read_free_ = fetched;
-  const sc_time start = max_time(fetched, arith_free_);
-  const sc_time computed =
-      start + clock_.cycles(arith_.gather(command, buffer_a_.data(), buffer_b_.data(), buffer_out_));
-  const sc_time written = write(command.output.addr, buffer_out_.data(), buffer_out_.size(),
-                                max_time(computed, dma_write_free_));
-  dma_write_free_ = written;
-  mark_written(command.output.addr, buffer_out_.size(), written);
-  retire(Unit::Arith, 0, fetch_start, start, written);
+  arith_command(command.table, &command.indices, command.output.addr, [&] {
+    return arith_.gather(command, buffer_a_.data(), buffer_b_.data(), buffer_out_);
+  });
 }
 
 void CoreController::copy(const Copy& command) {

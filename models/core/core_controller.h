@@ -89,6 +89,11 @@ class CoreController : public sc_core::sc_module {
   void execute(const std::vector<Command>& commands, int inference);
   void execute(const Command& command, int inference);
 
+  // An arithmetic-unit command: fetch one or two operands (into buffer_a_, buffer_b_), compute
+  // (fills buffer_out_, returns the unit's cycles), write the result at `output`.
+  void arith_command(const TensorRef& first, const TensorRef* second, Addr output,
+                     const std::function<uint64_t()>& compute);
+
   // Command handlers.
   void load_weights(const LoadWeights& command);
   void cim_matmul(const CimMatmul& command);

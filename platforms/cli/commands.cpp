@@ -1,4 +1,5 @@
 #include "platforms/cli/commands.h"
+#include "platforms/cli/options.h"
 
 #include <boost/program_options.hpp>
 
@@ -39,24 +40,7 @@ const char* kUsage =
     "Exit status: 0 success, 1 the simulation ran but found a failure (output mismatch, retention\n"
     "violation under policy 'error'), 2 bad input (command line, YAML, ONNX or data files).\n";
 
-// Parses a sub-command's arguments; throws po::error on bad options.
-po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
-                        const po::positional_options_description& positional) {
-  po::variables_map values;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
-  po::notify(values);
-  return values;
-}
 
-std::vector<Override> overrides_of(const po::variables_map& values) {
-  std::vector<Override> overrides;
-  if (values.count("set")) {
-    for (const auto& text : values["set"].as<std::vector<std::string>>()) {
-      overrides.push_back(parse_override(text));
-    }
-  }
-  return overrides;
-}
 
 }  // namespace
 
@@ -128,7 +112,7 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
       "config", po::value<std::string>(), "platform file (the positional argument)");
   po::positional_options_description positional;
   positional.add("config", 1);
-  const po::variables_map values = parse(args, options, positional);
+  const po::variables_map values = parse_arguments(args, options, positional);
   if (values.count("help")) {
     out << options << '\n'
         << "The configuration keys and their defaults: cimtlm docs (or configs/README.md).\n";
@@ -177,7 +161,7 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out, st
       "config", po::value<std::string>(), "platform file (the positional argument)");
   po::positional_options_description positional;
   positional.add("config", 1);
-  const po::variables_map values = parse(args, options, positional);
+  const po::variables_map values = parse_arguments(args, options, positional);
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;
@@ -199,7 +183,7 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
   options.add_options()("help,h", "show this help")(
       "output,o", po::value<std::string>(), "write to FILE instead of standard output")(
       "network", "document the layer-list network format instead of the platform format");
-  const po::variables_map values = parse(args, options, {});
+  const po::variables_map values = parse_arguments(args, options, {});
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;

@@ -9,6 +9,7 @@
 #include "models/memory/memory_report.h"
 #include "models/noc/sweep.h"
 #include "platforms/cli/commands.h"
+#include "platforms/cli/options.h"
 #include "platforms/config/config.h"
 #include "platforms/spec/platform_spec.h"
 
@@ -18,23 +19,7 @@ namespace po = boost::program_options;
 
 namespace {
 
-po::variables_map parse(const std::vector<std::string>& args, const po::options_description& options,
-                        const po::positional_options_description& positional) {
-  po::variables_map values;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
-  po::notify(values);
-  return values;
-}
 
-std::vector<Override> overrides_of(const po::variables_map& values) {
-  std::vector<Override> overrides;
-  if (values.count("set")) {
-    for (const auto& text : values["set"].as<std::vector<std::string>>()) {
-      overrides.push_back(parse_override(text));
-    }
-  }
-  return overrides;
-}
 
 PlatformSpec spec_of(const po::variables_map& values) {
   return build_platform_spec(
@@ -82,7 +67,7 @@ int noc_command(const std::vector<std::string>& args, std::ostream& out, std::os
       "config", po::value<std::string>(), "platform file (positional)");
   po::positional_options_description positional;
   positional.add("config", 1);
-  const po::variables_map values = parse(args, options, positional);
+  const po::variables_map values = parse_arguments(args, options, positional);
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;
@@ -117,7 +102,7 @@ int cim_sweep_command(const std::vector<std::string>& args, std::ostream& out, s
       "config", po::value<std::string>(), "platform file (positional)");
   po::positional_options_description positional;
   positional.add("config", 1);
-  const po::variables_map values = parse(args, options, positional);
+  const po::variables_map values = parse_arguments(args, options, positional);
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;
@@ -164,7 +149,7 @@ int retention_command(const std::vector<std::string>& args, std::ostream& out, s
       "platform file: its memory levels (default: every technology preset)");
   po::positional_options_description positional;
   positional.add("config", 1);
-  const po::variables_map values = parse(args, options, positional);
+  const po::variables_map values = parse_arguments(args, options, positional);
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;

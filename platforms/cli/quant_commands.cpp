@@ -24,6 +24,7 @@
 #include "compiler/quant/model_search.h"
 #include "compiler/quant/quantizer.h"
 #include "platforms/cli/commands.h"
+#include "platforms/cli/options.h"
 #include "platforms/config/config.h"
 #include "platforms/spec/platform_spec.h"
 
@@ -36,14 +37,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-po::variables_map parse(const std::vector<std::string>& args,
-                        const po::options_description& options,
-                        const po::positional_options_description& positional) {
-  po::variables_map values;
-  po::store(po::command_line_parser(args).options(options).positional(positional).run(), values);
-  po::notify(values);
-  return values;
-}
 
 std::vector<std::string> strings_of(const po::variables_map& values, const char* key) {
   return values.count(key) ? values[key].as<std::vector<std::string>>()
@@ -346,7 +339,7 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
       "model", po::value<std::string>(), "float ONNX model (the positional argument)");
   po::positional_options_description positional;
   positional.add("model", 1);
-  const po::variables_map values = parse(args, options, positional);
+  const po::variables_map values = parse_arguments(args, options, positional);
   if (values.count("help")) {
     out << options << '\n'
         << "Writes a QDQ ONNX model (uint8 activations, int8-container weights of 8/4/2 bits with\n"
@@ -543,7 +536,7 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
                                            "float ONNX model (the positional argument)");
   po::positional_options_description positional;
   positional.add("model", 1);
-  const po::variables_map values = parse(args, options, positional);
+  const po::variables_map values = parse_arguments(args, options, positional);
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;
