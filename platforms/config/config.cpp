@@ -303,8 +303,17 @@ class ConfigLoader {
       return;
     }
     if (node && node.IsMap()) {
+      std::map<std::string, YAML::Mark> seen;
       for (const auto& entry : node) {
         const auto key = entry.first.as<std::string>();
+        const auto first = seen.emplace(key, entry.first.Mark());
+        if (!first.second) {
+          const std::string path = prefix.empty() ? key : prefix + "." + key;
+          error_at(entry.first, path,
+                   "duplicate key '" + key + "' (first at line " +
+                       std::to_string(first.first->second.line + 1) + ")");
+          continue;
+        }
         if (schema.child(key)) continue;
         const std::string path = prefix.empty() ? key : prefix + "." + key;
         std::string message = "unknown key '" + key + "'";
@@ -345,6 +354,10 @@ class ConfigLoader {
     auto& names = config_.items_[path];
     for (const auto& entry : node) {
       const auto name = entry.first.as<std::string>();
+      if (std::find(names.begin(), names.end(), name) != names.end()) {
+        error_at(entry.first, path + "." + name, "duplicate entry '" + name + "'");
+        continue;
+      }
       names.push_back(name);
       group(*schema.item, entry.second, path + "." + name);
     }
@@ -415,7 +428,12 @@ class ConfigLoader {
         return "";
       }
       case ValueType::String: value.string = text; return "";
-      case ValueType::Path: value.string = resolve_path(text, from_file); return "";
+      case ValueType::Path: {
+        value.string = resolve_path(text, from_file);
+        std::error_code code;
+        if (!fs::exists(value.string, code)) return "'" + value.string + "': no such file";
+        return "";
+      }
       case ValueType::Enum: {
         if (std::find(schema.choices.begin(), schema.choices.end(), text) == schema.choices.end()) {
           std::string message = "'" + text + "' is not one of " + join(schema.choices);
@@ -471,7 +489,7 @@ class ConfigLoader {
         value.text = scalar_text(node);
       } else {
         if (!node.IsScalar()) {
-          error_at(node, path, std::string("expected a ") + schema.type_name + " value, not a " +
+          error_at(node, path, "expected a value of type " + schema.type_name + ", not a " +
                                    (node.IsMap() ? "mapping" : "list"));
           return;
         }

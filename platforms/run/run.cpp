@@ -184,6 +184,21 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
     return kExitBadInput;
   }
 
+  // Output folders are created before the simulation so that a bad path fails fast (exit 2).
+  const std::string stats_path =
+      options.stats_path.empty() ? default_stats_path(options.config_path) : options.stats_path;
+  for (const std::string& path : {stats_path, options.vcd_path,
+                                  options.output_dir.empty() ? std::string() : options.output_dir + "/x"}) {
+    if (path.empty()) continue;
+    std::error_code code;
+    const fs::path folder = fs::path(path).parent_path();
+    if (!folder.empty()) fs::create_directories(folder, code);
+    if (code || (!folder.empty() && !fs::is_directory(folder))) {
+      err << "cimtlm run: cannot write into " << folder.string() << ": " << code.message() << '\n';
+      return kExitBadInput;
+    }
+  }
+
   // 2. Build the chip and run.
   kernel::StatGroup chip_stats("chip", "chip");
   std::unique_ptr<kernel::VcdTrace> trace;
@@ -267,8 +282,6 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
 
   // 4. Results: stats JSON and effective configuration, outputs, VCD, report.
   try {
-    const std::string stats_path =
-        options.stats_path.empty() ? default_stats_path(options.config_path) : options.stats_path;
     const nlohmann::json stats = stats_json(summary, chip_stats);
     write_text_atomically(stats_path, stats.dump(2) + "\n");
     write_text_atomically(effective_config_path(stats_path), config.effective_yaml());

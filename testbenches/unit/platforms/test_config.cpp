@@ -134,6 +134,22 @@ TEST(Config, EffectiveConfigurationLoadsToTheSameValues) {
   EXPECT_NE(effective.find("frequency: 750 MHz  # a.yaml:2:14"), std::string::npos) << effective;
 }
 
+TEST(Config, DuplicateKeysAreErrors) {
+  const std::string error = error_of("noc:\n  rows: 2\n  rows: 3\n");
+  EXPECT_NE(error.find("test.yaml:3:3: noc.rows: duplicate key 'rows' (first at line 2)"), std::string::npos)
+      << error;
+  EXPECT_NE(error_of("core:\n  memory:\n    levels:\n      a: {technology: sram}\n      a: {technology: sram}\n")
+                .find("duplicate"),
+            std::string::npos);
+}
+
+TEST(Config, MissingNetworkFilesAreNamedWithTheirKey) {
+  const std::string error = error_of("workload:\n  networks: [no_such_network.yaml]\n");
+  EXPECT_NE(error.find("test.yaml:2:13: workload.networks: 'no_such_network.yaml': no such file"),
+            std::string::npos)
+      << error;
+}
+
 TEST(Config, SuggestionDistance) {
   EXPECT_EQ(edit_distance("rows", "rowz"), 1u);
   EXPECT_EQ(edit_distance("", "abc"), 3u);
