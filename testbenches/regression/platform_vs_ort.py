@@ -7,7 +7,10 @@
 
 A directory stands for every */model.onnx below it, with test_data_set_0/input_*.pb as inputs
 (the layout of ONNX's test data); a bare model gets seeded random inputs written by this script.
-Exit status 0 when every model matches, 1 otherwise (the differing models are listed).
+Integer outputs must be identical; float outputs (a Softmax or DequantizeLinear at the end) within
+1e-5 relative, as ONNX's conformance tests compare floats (onnxruntime's float exponential is its
+own polynomial). Exit status 0 when every model matches, 1 otherwise (the differing models are
+listed).
 """
 import glob
 import os
@@ -93,17 +96,23 @@ def main():
             failed.append(name)
             continue
         expected, produced = outputs_in(ort_out), outputs_in(sim_out)
-        same = len(expected) == len(produced) and all(
-            a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
-            for a, b in zip(expected, produced))
+
+        def matches(a, b):
+            if a.dtype != b.dtype or a.shape != b.shape:
+                return False
+            if np.issubdtype(a.dtype, np.floating):
+                return bool(np.all(np.abs(a - b) <= 1e-5 * np.maximum(np.abs(a), 1e-6)))
+            return a.tobytes() == b.tobytes()
+
+        same = len(expected) == len(produced) and all(matches(a, b) for a, b in zip(expected, produced))
         if not same:
             differing = sum(int(np.count_nonzero(a != b)) for a, b in zip(expected, produced)
                             if a.shape == b.shape)
             print(f"{name}: the platform's outputs differ from onnxruntime's ({differing} values)")
             failed.append(name)
         else:
-            print(f"{name}: identical to onnxruntime")
-    print(f"{len(models) - len(failed)} of {len(models)} models identical to onnxruntime")
+            print(f"{name}: matches onnxruntime")
+    print(f"{len(models) - len(failed)} of {len(models)} models match onnxruntime")
     return 1 if failed else 0
 
 
