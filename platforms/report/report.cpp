@@ -328,6 +328,21 @@ json stats_json(const RunSummary& summary, const kernel::StatGroup& chip) {
   }
   for (auto it = flat.begin(); it != flat.end(); ++it) out[it.key()] = it.value();
   out["modules"] = chip.to_json();
+  // Counts, times and energies summed over the instances of each component (all CIM macros, all
+  // memory levels of one name, ...); other values (means, fractions) are per instance only,
+  // under "modules".
+  json components = json::object();
+  chip.for_each([&](const kernel::StatGroup& group, const std::string&) {
+    if (group.component().empty() || group.component() == "chip") return;
+    std::string key = group.component();
+    if (key == "memory" && group.name() != "memory") key = "memory." + group.name();
+    for (const auto& stat : group.stats()) {
+      if (stat->kind == kernel::StatKind::Value) continue;
+      json& slot = components[key][stat->name];
+      slot = (slot.is_null() ? 0.0 : slot.get<double>()) + stat->as_double();
+    }
+  });
+  out["components"] = components;
   return out;
 }
 
