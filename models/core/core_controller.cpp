@@ -4,6 +4,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "models/noc/noc.h"
+
 namespace cimtlm::core {
 
 using sc_core::sc_time;
@@ -585,9 +587,30 @@ void CoreController::send(const Send& command) {
   dma_read_free_ = fetched;
   bytes_sent_ += command.bytes;
   // The network interface takes the transfer at this core's local time (ahead of the kernel
-  // within the quantum); the NoC places it in its own timeline.
-  services_.send(core_id_, command.to_core, command.destination, std::move(data), command.tag,
-                 fetched);
+  // within the quantum) and calls back when its last flit has arrived.
+  auto payload_data = std::make_shared<const std::vector<uint8_t>>(std::move(data));
+  noc::NocTransferExtension transfer;
+  transfer.destination_core = command.to_core;
+  transfer.bytes = command.bytes;
+  const int from = core_id_, to = command.to_core, tag = command.tag;
+  const Addr destination = command.destination;
+  CoreServices& services = services_;
+  transfer.on_delivered = [&services, from, to, tag, destination, payload_data](const sc_time& arrival) {
+    services.deliver(to, from, tag, destination, *payload_data, arrival);
+  };
+  tlm::tlm_generic_payload payload;
+  payload.set_command(tlm::TLM_IGNORE_COMMAND);
+  payload.set_data_length(0);
+  payload.set_extension(&transfer);
+  payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  const sc_time now = sc_core::sc_time_stamp();
+  sc_time delay = fetched > now ? fetched - now : SC_ZERO_TIME;
+  network->b_transport(payload, delay);
+  payload.clear_extension(&transfer);
+  if (payload.is_response_error()) {
+    throw std::runtime_error("the network interface refused a transfer to core " +
+                             std::to_string(command.to_core) + " (layer '" + command.layer + "')");
+  }
   retire(Unit::Dma, 0, fetch_start, fetch_start, fetched);
 }
 

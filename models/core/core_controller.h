@@ -47,10 +47,10 @@ struct CoreParams {
 class CoreServices {
  public:
   virtual ~CoreServices() = default;
-  // Sends bytes over the NoC; the platform calls `deliver` on the destination controller when
-  // the tail arrives. `at` is the sender's local time when the data leave its memory.
-  virtual void send(int from_core, int to_core, Addr destination, std::vector<uint8_t> data,
-                    int tag, const sc_core::sc_time& at) = 0;
+  // A transfer sent over the network socket has arrived (its last flit, at `arrival`): hand the
+  // data to the destination core's controller (CoreController::deliver).
+  virtual void deliver(int to_core, int from_core, int tag, Addr destination,
+                       const std::vector<uint8_t>& data, const sc_core::sc_time& arrival) = 0;
   virtual void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) = 0;
   // Called when a core finishes an inference (progress reporting).
   virtual void inference_done(int core, int inference, const sc_core::sc_time& at) = 0;
@@ -59,6 +59,9 @@ class CoreServices {
 class CoreController : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<CoreController> memory{"memory"};
+  // To the core's network interface: a Send is a TLM transaction carrying a
+  // noc::NocTransferExtension (models/noc/noc.h).
+  tlm_utils::simple_initiator_socket<CoreController> network{"network"};
   // One socket per CIM macro, bound by the core.
   std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<CoreController>>> cim;
 

@@ -24,6 +24,7 @@ Chip::Chip(const sc_core::sc_module_name& name, const PlatformSpec& spec, kernel
   }
   // After the cores, so that the trace lists every core's blocks first.
   noc_ = std::make_unique<noc::Noc>("noc", spec.noc, clock_, stats.child("noc", "noc"), trace);
+  for (auto& core : cores_) core->controller().network.bind(noc_->interface(core->id()).target);
 }
 
 Chip::~Chip() = default;
@@ -82,22 +83,9 @@ void Chip::finalize() {
   noc_->finalize(end);
 }
 
-void Chip::send(int from_core, int to_core, core::Addr destination, std::vector<uint8_t> data,
-                int tag, const sc_core::sc_time& at) {
-  const uint64_t bytes = data.size();
-  auto payload = std::make_shared<std::vector<uint8_t>>(std::move(data));
-  const bool accepted = noc_->send(
-      from_core, to_core, bytes,
-      [this, from_core, to_core, destination, payload, tag](const sc_core::sc_time& arrival) {
-        cores_.at(static_cast<size_t>(to_core))
-            ->controller()
-            .deliver(from_core, tag, destination, *payload, arrival);
-      },
-      at);
-  if (!accepted) {
-    throw std::out_of_range("send from core " + std::to_string(from_core) + " to core " +
-                            std::to_string(to_core) + ": no such core");
-  }
+void Chip::deliver(int to_core, int from_core, int tag, core::Addr destination,
+                   const std::vector<uint8_t>& data, const sc_core::sc_time& arrival) {
+  cores_.at(static_cast<size_t>(to_core))->controller().deliver(from_core, tag, destination, data, arrival);
 }
 
 void Chip::power_gate(int core, int level, bool gate, const sc_core::sc_time& at) {

@@ -50,8 +50,8 @@ class Chip : public sc_core::sc_module, public core::CoreServices {
   const Progress& progress() const { return progress_; }
 
   // CoreServices
-  void send(int from_core, int to_core, core::Addr destination, std::vector<uint8_t> data,
-            int tag, const sc_core::sc_time& at) override;
+  void deliver(int to_core, int from_core, int tag, core::Addr destination,
+               const std::vector<uint8_t>& data, const sc_core::sc_time& arrival) override;
   void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) override;
   void inference_done(int core, int inference, const sc_core::sc_time& at) override;
 

@@ -82,7 +82,7 @@ RunResult run_network(const graph::LayeredNetworkSpec& spec, int cores, int macr
   const sc_core::sc_time period(1, sc_core::SC_NS);
   const kernel::Clock clock(period);
   Bench bench;
-  bench.services = std::make_unique<testing::FixedLatencyServices>("noc", period * 20.0);
+  bench.services = std::make_unique<testing::FixedLatencyServices>("noc", cores, period * 20.0);
   kernel::StatGroup root("chip");
   for (int c = 0; c < cores; ++c) {
     const std::string name = "core" + std::to_string(c);
@@ -98,6 +98,7 @@ RunResult run_network(const graph::LayeredNetworkSpec& spec, int cores, int macr
         (name + "_controller").c_str(), c, params, clock, *bench.ariths.back(), *bench.services,
         root.child(name), nullptr));
     bench.controllers.back()->memory.bind(bench.memories.back()->target);
+    bench.controllers.back()->network.bind(bench.services->interface(c));
     for (int m = 0; m < macros; ++m) {
       bench.macros.push_back(std::make_unique<testing::ExactMacro>(
           (name + "_cim" + std::to_string(m)).c_str(), 8, period));

@@ -14,6 +14,7 @@
 
 #include "models/cim/cim_job.h"
 #include "models/core/core_controller.h"
+#include "models/noc/noc.h"
 
 namespace cimtlm::testing {
 
@@ -109,25 +110,31 @@ class ExactMacro : public sc_core::sc_module {
   std::vector<int32_t> weights_;
 };
 
-// NoC: every message arrives `latency` after it was sent.
+// NoC: every transfer arrives `latency` after it was sent. One TLM target per core takes
+// transfers with a noc::NocTransferExtension, as the real network interfaces do.
 class FixedLatencyServices : public core::CoreServices, public sc_core::sc_module {
  public:
-  FixedLatencyServices(const sc_core::sc_module_name& name, const sc_core::sc_time& latency)
+  FixedLatencyServices(const sc_core::sc_module_name& name, int cores, const sc_core::sc_time& latency)
       : sc_module(name), latency_(latency) {
+    for (int core = 0; core < cores; ++core) {
+      interfaces_.push_back(std::make_unique<tlm_utils::simple_target_socket_tagged<FixedLatencyServices>>(
+          ("ni" + std::to_string(core)).c_str()));
+      interfaces_.back()->register_b_transport(this, &FixedLatencyServices::b_transport, core);
+    }
     sc_core::sc_spawn_options options;
     sc_core::sc_spawn([this] { deliver_loop(); }, "deliver", &options);
   }
   std::vector<core::CoreController*> controllers;
   int inferences_done = 0;
 
-  void send(int from, int to, core::Addr destination, std::vector<uint8_t> data, int tag,
-            const sc_core::sc_time& at) override {
-    // Sends come from cores at their local times, not in time order: keep them sorted.
-    Message message{at + latency_, from, to, destination, std::move(data), tag};
-    auto position = std::upper_bound(pending_.begin(), pending_.end(), message.arrival,
-                                     [](const sc_core::sc_time& t, const Message& m) { return t < m.arrival; });
-    pending_.insert(position, std::move(message));
-    wake_.notify(sc_core::SC_ZERO_TIME);
+  // The network interface of a core.
+  tlm_utils::simple_target_socket_tagged<FixedLatencyServices>& interface(int core) {
+    return *interfaces_.at(static_cast<size_t>(core));
+  }
+
+  void deliver(int to, int from, int tag, core::Addr destination, const std::vector<uint8_t>& data,
+               const sc_core::sc_time& arrival) override {
+    controllers.at(static_cast<size_t>(to))->deliver(from, tag, destination, data, arrival);
   }
   void power_gate(int, int, bool, const sc_core::sc_time&) override {}
   void inference_done(int, int, const sc_core::sc_time&) override { ++inferences_done; }
@@ -135,11 +142,19 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
  private:
   struct Message {
     sc_core::sc_time arrival;
-    int from, to;
-    core::Addr destination;
-    std::vector<uint8_t> data;
-    int tag;
+    noc::DeliveryCallback on_delivered;
   };
+  void b_transport(int, tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
+    noc::NocTransferExtension* transfer = nullptr;
+    payload.get_extension(transfer);
+    // Sends come from cores at their local times, not in time order: keep them sorted.
+    Message message{sc_core::sc_time_stamp() + delay + latency_, transfer->on_delivered};
+    auto position = std::upper_bound(pending_.begin(), pending_.end(), message.arrival,
+                                     [](const sc_core::sc_time& t, const Message& m) { return t < m.arrival; });
+    pending_.insert(position, std::move(message));
+    wake_.notify(sc_core::SC_ZERO_TIME);
+    payload.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
   void deliver_loop() {
     while (true) {
       if (pending_.empty()) wait(wake_);
@@ -152,15 +167,14 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
         }
         Message message = std::move(pending_.front());
         pending_.erase(pending_.begin());
-        controllers.at(static_cast<size_t>(message.to))
-            ->deliver(message.from, message.tag, message.destination, message.data,
-                      sc_core::sc_time_stamp());
+        message.on_delivered(sc_core::sc_time_stamp());
       }
     }
   }
   sc_core::sc_time latency_;
   std::vector<Message> pending_;
   sc_core::sc_event wake_;
+  std::vector<std::unique_ptr<tlm_utils::simple_target_socket_tagged<FixedLatencyServices>>> interfaces_;
 };
 
 }  // namespace cimtlm::testing
