@@ -2,6 +2,8 @@
 // column and key path; simulation failures exit 1; good runs exit 0.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "testbenches/regression/cli_runner.h"
 
 namespace cimtlm::testing {
@@ -64,6 +66,24 @@ TEST(Cli, BadCommandLine) {
   expect_contains(network.err, "nothing.onnx");
   const CliResult input = run_cimtlm({"run", "configs/platforms/default.yaml", "--input", "x=/nonexistent.npy"});
   EXPECT_EQ(input.exit_status, 2);
+}
+
+// Malformed ONNX: exit 2 with a message naming the file (the loader's own tests cover the
+// node-level messages: wrong opset, missing initializer, shape mismatch).
+TEST(Cli, MalformedOnnxExitsTwo) {
+  const std::string source = read_text(std::string(CIMTLM_SOURCE_DIR) + "/configs/networks/residual_cnn.onnx");
+  const std::string truncated = std::string(CIMTLM_TEST_OUTPUT_DIR) + "/truncated.onnx";
+  {
+    std::ofstream file(truncated, std::ios::binary);
+    file << source.substr(0, source.size() / 3);
+  }
+  const CliResult result = run_cimtlm({"run", "configs/platforms/default.yaml", "--network", truncated});
+  EXPECT_EQ(result.exit_status, 2);
+  expect_contains(result.err, truncated);
+  const CliResult float_model =
+      run_cimtlm({"run", "configs/platforms/default.yaml", "--network", "configs/networks/digits_cnn.onnx"});
+  EXPECT_EQ(float_model.exit_status, 2);
+  expect_contains(float_model.err, "a float model; quantize it first");
 }
 
 // Bad CIM parameters are rejected at configuration time with exit 2 and the key path.
