@@ -353,17 +353,18 @@ def make_penalty(kind: str, value: float, ramp_steps: int = 0, start_sparsity: f
     raise ValueError(f"penalty must be l1, l0 or budget, not {kind!r}")
 
 
-def prune(model: torch.nn.Module, loss_fn, batches: Callable[[int], object], penalty,
-          structure: str = "element", epochs: int = 1, lr: float = 1e-3, optimizer: str = "adam",
-          prunable=default_prunable, pruner: Optional[OptimizerPruner] = None) -> OptimizerPruner:
-    """Train `model` under `penalty` for `epochs` passes of `batches(epoch)` (an iterable of
-    (inputs, targets)); returns the pruner (its mask, sparsity and report)."""
+def prune(model: torch.nn.Module, loss_fn, batches, penalty, structure: str = "element",
+          epochs: int = 1, lr: float = 1e-3, optimizer: str = "adam", prunable=default_prunable,
+          pruner: Optional[OptimizerPruner] = None) -> OptimizerPruner:
+    """Train `model` under `penalty` for `epochs` passes over `batches`: a torch DataLoader (any
+    re-iterable of (inputs, targets)) or a function epoch -> such an iterable. Returns the pruner
+    (its mask, sparsity and report). Give `pruner` to continue with an existing one."""
     if pruner is None:
         pruner = OptimizerPruner(model, penalty, structure=structure, optimizer=optimizer, lr=lr,
                                  prunable=prunable)
     model.train()
     for epoch in range(epochs):
-        for inputs, targets in batches(epoch):
+        for inputs, targets in (batches(epoch) if callable(batches) else batches):
             model.zero_grad(set_to_none=True)
             loss = loss_fn(model(inputs), targets)
             loss.backward()
