@@ -11,7 +11,7 @@ packages=(
   build-essential cmake pkg-config git
   libsystemc-dev libyaml-cpp-dev libboost-program-options-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler libsqlite3-dev
+  libdnnl-dev libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler libsqlite3-dev
   python3 python3-numpy python3-torch python3-onnx python3-sklearn python3-matplotlib
   python3-distributed
 )
