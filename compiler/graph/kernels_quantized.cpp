@@ -12,6 +12,7 @@
 #include "compiler/graph/kernel_sets.h"
 #include "compiler/graph/matmul_geometry.h"
 #include "compiler/graph/quantized_math.h"
+#include "models/kernel/int8_gemm.h"
 
 namespace cimtlm::graph {
 
@@ -37,17 +38,16 @@ void require_8bit(const Node& node, const Tensor& tensor, const char* what) {
   require_type(node, tensor, {DataType::Int8, DataType::UInt8}, what);
 }
 
-// Tensor values minus a zero point, widened to int16 (exact for 8-bit operands).
-std::vector<int16_t> centered(const Tensor& tensor, int32_t zero_point) {
-  std::vector<int16_t> out(static_cast<size_t>(tensor.elements()));
-  if (tensor.type() == DataType::Int8) {
-    const int8_t* in = tensor.data<int8_t>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<int16_t>(in[i] - zero_point);
-  } else {
-    const uint8_t* in = tensor.data<uint8_t>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<int16_t>(in[i] - zero_point);
-  }
-  return out;
+// The integer product engine of the reference executor's kernels (scratch buffers and oneDNN
+// primitives; nothing in it changes a result). One per thread: kernels are free functions.
+kernel::Int8Gemm& reference_gemm() {
+  thread_local kernel::Int8Gemm gemm;
+  return gemm;
+}
+
+// int32 addition that wraps like the hardware's adder (the reference's own int32 arithmetic).
+int32_t wrap_add(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
 }
 
 std::vector<int32_t> zero_points_of(const Node& node, const Tensor* tensor, const char* what) {
@@ -127,59 +127,61 @@ void quantized_conv(const Node& node, const Tensor& x, const Tensor& w, const Te
   out_shape.push_back(g.out_width);
   out = Tensor(quant.requantize ? quant.type : DataType::Int32, out_shape);
 
-  const std::vector<int16_t> xc = centered(x, operands.x_zero_point);
   const int64_t group_in = g.in_channels / g.group;
   const int64_t group_out = out_channels / g.group;
   const int64_t patch = group_in * g.kernel_h * g.kernel_w;
   const int64_t positions = g.out_height * g.out_width;
   const int64_t plane = g.in_height * g.in_width;
+  const bool x_signed = x.type() == DataType::Int8;
+  const bool w_signed = w.type() == DataType::Int8;
+  const auto* x_codes = static_cast<const uint8_t*>(x.raw());
+  const auto* w_codes = static_cast<const uint8_t*>(w.raw());
+  // Padding holds the input zero point, which contributes nothing.
+  const auto pad_code = static_cast<uint8_t>(operands.x_zero_point);
 
-  // Weights centred per output channel.
-  std::vector<int16_t> wc(static_cast<size_t>(w.elements()));
-  for (int64_t m = 0; m < out_channels; ++m) {
-    const int32_t zp = operands.w_zero_points.size() == 1 ? operands.w_zero_points[0]
-                                                          : operands.w_zero_points[m];
-    for (int64_t k = 0; k < patch; ++k) {
-      const int64_t index = m * patch + k;
-      wc[index] = static_cast<int16_t>(
-          (w.type() == DataType::Int8 ? w.data<int8_t>()[index] : w.data<uint8_t>()[index]) - zp);
+  kernel::Int8Gemm& gemm = reference_gemm();
+  std::vector<uint8_t> patches(static_cast<size_t>(positions * patch));
+  std::vector<uint8_t> weights(static_cast<size_t>(patch * group_out));
+  std::vector<int32_t> zero_points(static_cast<size_t>(group_out));
+  std::vector<int32_t> acc(static_cast<size_t>(positions * group_out));
+  for (int64_t group = 0; group < g.group; ++group) {
+    // B = this group's weights as [patch, group_out] with their zero points.
+    for (int64_t mg = 0; mg < group_out; ++mg) {
+      const int64_t m = group * group_out + mg;
+      zero_points[mg] = operands.w_zero_points.size() == 1 ? operands.w_zero_points[0]
+                                                           : operands.w_zero_points[m];
+      for (int64_t k = 0; k < patch; ++k) weights[k * group_out + mg] = w_codes[m * patch + k];
     }
-  }
-
-  std::vector<int16_t> columns(static_cast<size_t>(patch * positions));
-  std::vector<int32_t> acc(static_cast<size_t>(positions));
-  for (int64_t n = 0; n < g.batch; ++n) {
-    for (int64_t group = 0; group < g.group; ++group) {
-      // im2col: columns[k][p], zero (the centred zero point) in padding.
+    const kernel::Int8Weights b(weights.data(), w_signed, patch, group_out, zero_points.data());
+    for (int64_t n = 0; n < g.batch; ++n) {
+      // A = im2col rows: patches[p][(c, kh, kw)].
       for (int64_t c = 0; c < group_in; ++c) {
-        const int16_t* channel = xc.data() + (n * g.in_channels + group * group_in + c) * plane;
+        const uint8_t* channel = x_codes + (n * g.in_channels + group * group_in + c) * plane;
         for (int64_t kh = 0; kh < g.kernel_h; ++kh) {
           for (int64_t kw = 0; kw < g.kernel_w; ++kw) {
-            int16_t* row = columns.data() + ((c * g.kernel_h + kh) * g.kernel_w + kw) * positions;
+            const int64_t k = (c * g.kernel_h + kh) * g.kernel_w + kw;
             for (int64_t oh = 0; oh < g.out_height; ++oh) {
               const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
+              const bool row_inside = ih >= 0 && ih < g.in_height;
+              uint8_t* target = patches.data() + (oh * g.out_width) * patch + k;
               for (int64_t ow = 0; ow < g.out_width; ++ow) {
                 const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
-                const bool inside = ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width;
-                row[oh * g.out_width + ow] = inside ? channel[ih * g.in_width + iw] : 0;
+                const bool inside = row_inside && iw >= 0 && iw < g.in_width;
+                target[ow * patch] = inside ? channel[ih * g.in_width + iw] : pad_code;
               }
             }
           }
         }
       }
+      gemm.multiply(b, patches.data(), x_signed, positions, patch, operands.x_zero_point,
+                    acc.data(), group_out, false);
       for (int64_t mg = 0; mg < group_out; ++mg) {
         const int64_t m = group * group_out + mg;
-        const int32_t b = bias ? bias->data<int32_t>()[m] : 0;
-        std::fill(acc.begin(), acc.end(), b);
-        const int16_t* weights = wc.data() + m * patch;
-        for (int64_t k = 0; k < patch; ++k) {
-          const int32_t wk = weights[k];
-          if (wk == 0) continue;
-          const int16_t* row = columns.data() + k * positions;
-          for (int64_t p = 0; p < positions; ++p) acc[p] += wk * row[p];
-        }
+        const int32_t bias_value = bias ? bias->data<int32_t>()[m] : 0;
         const int64_t base = (n * out_channels + m) * positions;
-        for (int64_t p = 0; p < positions; ++p) store(out, base + p, finish(quant, acc[p], m));
+        for (int64_t p = 0; p < positions; ++p) {
+          store(out, base + p, finish(quant, wrap_add(acc[p * group_out + mg], bias_value), m));
+        }
       }
     }
   }
@@ -207,28 +209,29 @@ void quantized_matmul(const Node& node, const Tensor& a, const Tensor& b, const 
 
   out = Tensor(quant.requantize ? quant.type : DataType::Int32, g.output);
 
-  const std::vector<int16_t> ac = centered(a, operands.x_zero_point);
-  std::vector<int16_t> bc(static_cast<size_t>(b.elements()));
-  for (int64_t index = 0; index < b.elements(); ++index) {
-    const int64_t col = index % cols;
-    const int32_t zp =
-        operands.w_zero_points.size() == 1 ? operands.w_zero_points[0] : operands.w_zero_points[col];
-    bc[index] = static_cast<int16_t>(b.as_int(index) - zp);
+  kernel::Int8Gemm& gemm = reference_gemm();
+  const bool a_signed = a.type() == DataType::Int8;
+  const bool b_signed = b.type() == DataType::Int8;
+  const auto* a_codes = static_cast<const uint8_t*>(a.raw());
+  const auto* b_codes = static_cast<const uint8_t*>(b.raw());
+  std::vector<int32_t> zero_points(static_cast<size_t>(cols));
+  for (int64_t j = 0; j < cols; ++j) {
+    zero_points[j] =
+        operands.w_zero_points.size() == 1 ? operands.w_zero_points[0] : operands.w_zero_points[j];
   }
-  std::vector<int32_t> acc(static_cast<size_t>(cols));
+  std::vector<int32_t> acc(static_cast<size_t>(rows * cols));
   int64_t out_index = 0;
   for (size_t batch_index = 0; batch_index < g.a_batch.size(); ++batch_index) {
-    const int16_t* a_mat = ac.data() + g.a_batch[batch_index] * rows * inner;
-    const int16_t* b_mat = bc.data() + g.b_batch[batch_index] * inner * cols;
+    const uint8_t* a_mat = a_codes + g.a_batch[batch_index] * rows * inner;
+    const uint8_t* b_mat = b_codes + g.b_batch[batch_index] * inner * cols;
+    const kernel::Int8Weights weights(b_mat, b_signed, inner, cols, zero_points.data());
+    gemm.multiply(weights, a_mat, a_signed, rows, inner, operands.x_zero_point, acc.data(), cols,
+                  false);
     for (int64_t i = 0; i < rows; ++i) {
-      for (int64_t j = 0; j < cols; ++j) acc[j] = bias ? bias->data<int32_t>()[j] : 0;
-      for (int64_t k = 0; k < inner; ++k) {
-        const int32_t av = a_mat[i * inner + k];
-        if (av == 0) continue;
-        const int16_t* b_row = b_mat + k * cols;
-        for (int64_t j = 0; j < cols; ++j) acc[j] += av * b_row[j];
+      for (int64_t j = 0; j < cols; ++j) {
+        const int32_t bias_value = bias ? bias->data<int32_t>()[j] : 0;
+        store(out, out_index++, finish(quant, wrap_add(acc[i * cols + j], bias_value), j));
       }
-      for (int64_t j = 0; j < cols; ++j) store(out, out_index++, finish(quant, acc[j], j));
     }
   }
 }

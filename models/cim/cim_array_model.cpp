@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace cimtlm::cim {
@@ -98,20 +99,6 @@ constexpr std::array<uint8_t, 256> bits_in_byte_table() {
   return table;
 }
 constexpr std::array<uint8_t, 256> kBitsInByte = bits_in_byte_table();
-
-// result[c] = sum_r x[r] * w[c][r] over int16 operands (exact in int32: |x|, |w| <= 255 and at
-// most 16384 rows).
-CIMTLM_SIMD_CLONES
-void int16_dot_products(const int16_t* x, const int16_t* weights, int64_t padded_rows, int64_t cols,
-                        int64_t* result) {
-  for (int64_t c = 0; c < cols; ++c) {
-    const int16_t* w = weights + c * padded_rows;
-    int32_t acc = 0;
-    for (int64_t r = 0; r < padded_rows; ++r)
-      acc += static_cast<int32_t>(x[r]) * static_cast<int32_t>(w[r]);
-    result[c] = acc;
-  }
-}
 
 // Sets the bits of `rows` in `mask` and returns their word range [first_word, last_word).
 void mask_of_rows(const int64_t* rows, int64_t count, uint64_t* mask, int64_t& first_word,
@@ -258,22 +245,29 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   }
   const int64_t rows = tile.rows;
   const int64_t cols = tile.cols;
-  for (int64_t c = 0; c < cols; ++c) {
-    if (!valid_zero_point(tile.zero_points[c], tile.values_signed)) {
-      throw CimJobError("weight zero point " + std::to_string(tile.zero_points[c]) + " of column " +
-                        std::to_string(c) + " is outside the code range");
+  const TileImage* image = cached_tile(tile);
+  if (image == nullptr) {
+    for (int64_t c = 0; c < cols; ++c) {
+      if (!valid_zero_point(tile.zero_points[c], tile.values_signed)) {
+        throw CimJobError("weight zero point " + std::to_string(tile.zero_points[c]) +
+                          " of column " + std::to_string(c) + " is outside the code range");
+      }
     }
-  }
-  for (int64_t index = 0; index < rows * cols; ++index) {
-    const int32_t w = decode(tile.values, index, tile.values_signed);
-    if (!fits(w, tile.weight_bits, tile.values_signed)) {
-      throw CimJobError("weight " + std::to_string(w) + " at row " + std::to_string(index / cols) +
-                        ", column " + std::to_string(index % cols) + " needs more than " +
-                        std::to_string(tile.weight_bits) + " bits");
+    for (int64_t index = 0; index < rows * cols; ++index) {
+      const int32_t w = decode(tile.values, index, tile.values_signed);
+      if (!fits(w, tile.weight_bits, tile.values_signed)) {
+        throw CimJobError("weight " + std::to_string(w) + " at row " +
+                          std::to_string(index / cols) + ", column " +
+                          std::to_string(index % cols) + " needs more than " +
+                          std::to_string(tile.weight_bits) + " bits");
+      }
     }
+    image = cache_tile(tile);
   }
 
   loaded_ = true;
+  tile_ = image;
+  array_image_built_ = false;
   tile_rows_ = rows;
   tile_cols_ = cols;
   weight_bits_ = tile.weight_bits;
@@ -281,15 +275,33 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   polarities_ = params_.differential() ? 2 : 1;
   used_columns_ = cols * polarities_ * slices_;
   row_words_ = ceil_div(rows, kWordBits);
-  padded_rows_ = ceil_div(rows, 16) * 16;
   blocks_ = ceil_div(rows, params_.row_block);
+
+  CimCounts counts;
+  counts.weight_loads = 1;
+  counts.rows_written = rows;
+  counts.cells_written = rows * used_columns_;
+  counts.cycles = rows * params_.weight_write_cycles_per_row;
+  // Cells, plus one add per weight into its column and block sums (the compensation table).
+  counts.energy.write =
+      static_cast<double>(counts.cells_written) * params_.write_energy_pj_per_cell +
+      static_cast<double>(rows * cols) * params_.shift_add_energy_pj;
+  return counts;
+}
+
+// The stored cells and compensation tables of the loaded tile, for the bit-serial paths. Built on
+// first use: the lossless path needs only the tile's product weights.
+void CimArrayModel::build_array_image() {
+  if (array_image_built_) return;
+  array_image_built_ = true;
+  const int64_t rows = tile_rows_;
+  const int64_t cols = tile_cols_;
   const int cell_bits = params_.cell_bits;
   const int64_t cell_max = params_.cell_max();
   // Offset encoding stores w + 2^(bits-1) for signed weights: an unsigned number.
   const int32_t offset =
-      (!params_.differential() && tile.values_signed) ? (1 << (tile.weight_bits - 1)) : 0;
+      (!params_.differential() && tile_->values_signed) ? (1 << (tile_->weight_bits - 1)) : 0;
 
-  centered_weights_.assign(static_cast<size_t>(cols * padded_rows_), 0);
   cell_bits_by_word_.assign(static_cast<size_t>(row_words_ * cell_bits * used_columns_), 0);
   cell_conductance_.clear();
   if (!conductance_.empty())
@@ -301,7 +313,7 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   block_sum_.assign(static_cast<size_t>(blocks_ * cols), 0);
 
   for (int64_t c = 0; c < cols; ++c) {
-    weight_reference_[c] = tile.zero_points[c] + offset;
+    weight_reference_[c] = tile_->zero_points[c] + offset;
     for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
       for (int64_t slice = 0; slice < slices_; ++slice) {
         const int64_t column = (c * polarities_ + polarity) * slices_ + slice;
@@ -314,9 +326,8 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
     const uint64_t row_bit = uint64_t{1} << (r % kWordBits);
     const int64_t word = r / kWordBits;
     for (int64_t c = 0; c < cols; ++c) {
-      const int32_t w = decode(tile.values, r * cols + c, tile.values_signed);
+      const int32_t w = decode(tile_->codes.data(), r * cols + c, tile_->values_signed);
       const int64_t stored = w + offset;  // differential: the signed weight p - n
-      centered_weights_[c * padded_rows_ + r] = static_cast<int16_t>(w - tile.zero_points[c]);
       column_sum_[c] += stored;
       block_sum_[(r / params_.row_block) * cols + c] += stored;
       for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
@@ -341,16 +352,78 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
     }
   }
 
-  CimCounts counts;
-  counts.weight_loads = 1;
-  counts.rows_written = rows;
-  counts.cells_written = rows * used_columns_;
-  counts.cycles = rows * params_.weight_write_cycles_per_row;
-  // Cells, plus one add per weight into its column and block sums (the compensation table).
-  counts.energy.write =
-      static_cast<double>(counts.cells_written) * params_.write_energy_pj_per_cell +
-      static_cast<double>(rows * cols) * params_.shift_add_energy_pj;
-  return counts;
+}
+
+namespace {
+
+// 64-bit hash of a byte string, eight bytes at a time (a tile's identity in the cache; equal
+// hashes are confirmed by comparing the bytes).
+uint64_t hash_bytes(const uint8_t* bytes, size_t count, uint64_t seed) {
+  uint64_t hash = seed ^ (count * 0x9e3779b97f4a7c15ull);
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes + i, 8);
+    hash = (hash ^ (word * 0xbf58476d1ce4e5b9ull)) * 0x94d049bb133111ebull;
+    hash ^= hash >> 31;
+  }
+  for (; i < count; ++i) hash = (hash ^ bytes[i]) * 0x100000001b3ull;
+  return hash ^ (hash >> 29);
+}
+
+uint64_t tile_hash(const WeightTileView& tile) {
+  uint64_t hash = hash_bytes(tile.values, static_cast<size_t>(tile.rows * tile.cols),
+                             static_cast<uint64_t>(tile.rows * 131 + tile.cols) * 16 +
+                                 static_cast<uint64_t>(tile.weight_bits) * 2 +
+                                 (tile.values_signed ? 1 : 0));
+  return hash_bytes(reinterpret_cast<const uint8_t*>(tile.zero_points),
+                    static_cast<size_t>(tile.cols) * sizeof(int32_t), hash);
+}
+
+}  // namespace
+
+const CimArrayModel::TileImage* CimArrayModel::cached_tile(const WeightTileView& tile) {
+  const uint64_t hash = tile_hash(tile);
+  for (auto& entry : tile_cache_) {
+    if (entry->hash != hash || entry->rows != tile.rows || entry->cols != tile.cols ||
+        entry->weight_bits != tile.weight_bits || entry->values_signed != tile.values_signed ||
+        std::memcmp(entry->codes.data(), tile.values, entry->codes.size()) != 0 ||
+        std::memcmp(entry->zero_points.data(), tile.zero_points,
+                    entry->zero_points.size() * sizeof(int32_t)) != 0) {
+      continue;
+    }
+    entry->last_use = ++cache_clock_;
+    return entry.get();
+  }
+  return nullptr;
+}
+
+const CimArrayModel::TileImage* CimArrayModel::cache_tile(const WeightTileView& tile) {
+  auto image = std::make_unique<TileImage>();
+  image->hash = tile_hash(tile);
+  image->rows = tile.rows;
+  image->cols = tile.cols;
+  image->weight_bits = tile.weight_bits;
+  image->values_signed = tile.values_signed;
+  image->codes.assign(tile.values, tile.values + tile.rows * tile.cols);
+  image->zero_points.assign(tile.zero_points, tile.zero_points + tile.cols);
+  image->product_weights = kernel::Int8Weights(tile.values, tile.values_signed, tile.rows,
+                                               tile.cols, tile.zero_points);
+  image->last_use = ++cache_clock_;
+  // Bounded: the least recently loaded tiles leave first (host memory only; the modelled
+  // array always holds just the loaded tile).
+  const size_t bytes = static_cast<size_t>(tile.rows * tile.cols) * 4;
+  while (!tile_cache_.empty() &&
+         (cache_bytes_ + bytes > kTileCacheBytes || tile_cache_.size() >= kTileCacheEntries)) {
+    auto oldest = std::min_element(tile_cache_.begin(), tile_cache_.end(),
+                                   [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
+    if (oldest->get() == tile_) break;  // never evict the loaded tile
+    cache_bytes_ -= static_cast<size_t>((*oldest)->rows * (*oldest)->cols) * 4;
+    tile_cache_.erase(oldest);
+  }
+  cache_bytes_ += bytes;
+  tile_cache_.push_back(std::move(image));
+  return tile_cache_.back().get();
 }
 
 void CimArrayModel::decode_inputs(const InputBatchView& batch, int64_t vector) {
@@ -429,6 +502,98 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
   plan.conducting_rows += static_cast<int64_t>(mask_rows_.size());
 }
 
+// plan_vector's counts without its row lists (the lossless path needs no rows): zero inputs and
+// bit-plane popcounts per row block, eight codes per 64-bit word, then the steps' sizes from the
+// blocks. Fills the same VectorPlan and step/mask offsets as plan_vector (tests compare them).
+void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
+                                       int32_t input_zero_point, VectorPlan& plan) {
+  const int64_t rows = tile_rows_;
+  const int64_t block_rows = params_.row_block;
+  const int64_t per_activation = params_.rows_per_activation;
+  constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
+  constexpr uint64_t kOnes = 0x0101010101010101ull;
+  const uint64_t zero_code = static_cast<uint8_t>(input_zero_point) * kOnes;
+  const uint64_t code_mask = ((uint64_t{1} << input_bits) - 1) * kOnes;
+  plan = VectorPlan{};
+  block_popcount_.resize(static_cast<size_t>(blocks_));
+  for (int64_t b = 0; b < blocks_; ++b) {
+    const int64_t first = b * block_rows;
+    const int64_t last = std::min(rows, first + block_rows);
+    int64_t zeros = 0, ones = 0, r = first;
+    for (; r + 8 <= last; r += 8) {
+      uint64_t word;
+      std::memcpy(&word, codes + r, 8);
+      ones += __builtin_popcountll(word & code_mask);
+      // Exact count of bytes equal to the zero point: high bit of each byte of `equal` is set
+      // iff the byte of word ^ zero_code is 0.
+      const uint64_t diff = word ^ zero_code;
+      const uint64_t equal = ~(((diff & kLow7) + kLow7) | diff | kLow7);
+      zeros += __builtin_popcountll(equal);
+    }
+    for (; r < last; ++r) {
+      ones += kBitsInByte[codes[r] & (code_mask & 0xff)];
+      zeros += codes[r] == static_cast<uint8_t>(input_zero_point) ? 1 : 0;
+    }
+    block_zeros_[b] = zeros;
+    block_popcount_[b] = ones;
+    plan.zeros += zeros;
+  }
+  plan.sparse = detection_on_ && static_cast<double>(plan.zeros) / static_cast<double>(rows) >
+                                     params_.sparsity_threshold;
+  plan.rows_disabled = plan.sparse ? plan.zeros : 0;
+  plan.compensating = plan.sparse && input_zero_point != 0;
+  const int64_t zero_point_ones =
+      kBitsInByte[static_cast<uint8_t>(input_zero_point) & (code_mask & 0xff)];
+
+  // Steps: with row packing, full activations of the enabled (mask) rows in order; else groups
+  // of blocks_per_step non-skipped blocks. A step or mask step with no rows does not exist.
+  step_offsets_.assign(1, 0);
+  mask_offsets_.assign(1, 0);
+  const bool pack_rows = params_.packs_rows();
+  int64_t enabled_total = 0, mask_total = 0, active_blocks = 0;
+  int64_t group_enabled = 0, group_mask = 0;
+  auto close_group = [&] {
+    if (group_enabled > 0) step_offsets_.push_back(step_offsets_.back() + group_enabled);
+    if (group_mask > 0) mask_offsets_.push_back(mask_offsets_.back() + group_mask);
+    group_enabled = group_mask = 0;
+  };
+  for (int64_t b = 0; b < blocks_; ++b) {
+    const int64_t size = std::min(rows, (b + 1) * block_rows) - b * block_rows;
+    const int64_t zeros = block_zeros_[b];
+    int64_t enabled = size, disabled = 0;
+    if (plan.sparse) {
+      if (zeros == size) {
+        ++plan.blocks_skipped;
+        continue;
+      }
+      enabled = size - zeros;
+      disabled = plan.compensating ? zeros : 0;
+      plan.conducting_rows += block_popcount_[b] - zeros * zero_point_ones;
+    } else {
+      plan.conducting_rows += block_popcount_[b];
+    }
+    if (!pack_rows && active_blocks > 0 && active_blocks % blocks_per_step_ == 0) close_group();
+    ++active_blocks;
+    group_enabled += enabled;
+    group_mask += disabled;
+    enabled_total += enabled;
+    mask_total += disabled;
+  }
+  if (pack_rows) {
+    for (int64_t done = per_activation; done < enabled_total; done += per_activation)
+      step_offsets_.push_back(done);
+    if (enabled_total > 0) step_offsets_.push_back(enabled_total);
+    for (int64_t done = per_activation; done < mask_total; done += per_activation)
+      mask_offsets_.push_back(done);
+    if (mask_total > 0) mask_offsets_.push_back(mask_total);
+  } else {
+    close_group();
+  }
+  plan.steps = static_cast<int64_t>(step_offsets_.size()) - 1;
+  plan.mask_steps = static_cast<int64_t>(mask_offsets_.size()) - 1;
+  plan.conducting_rows += mask_total;
+}
+
 const AdcRange& CimArrayModel::step_range(const VectorPlan& plan, int64_t step) const {
   if (plan.sparse && params_.adc_range_narrowing) {
     const int64_t enabled = step_offsets_[step + 1] - step_offsets_[step];
@@ -490,14 +655,6 @@ void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits,
   if (plan.compensating) {
     counts.energy.compensation += params_.compensation_energy_pj * static_cast<double>(cols);
   }
-}
-
-void CimArrayModel::fast_dot_products(int32_t input_zero_point, int64_t* result) {
-  for (int64_t r = 0; r < tile_rows_; ++r) {
-    x_centered_[r] = static_cast<int16_t>(x_[r] - input_zero_point);
-  }
-  int16_dot_products(x_centered_.data(), centered_weights_.data(), padded_rows_, tile_cols_,
-                     result);
 }
 
 void CimArrayModel::read_columns(const int32_t* partial_sums, const AdcRange& range,
@@ -660,7 +817,7 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     throw CimJobError("output stride " + std::to_string(batch.output_stride) + " is below the " +
                       std::to_string(tile_cols_) + " columns of the tile");
   }
-  for (int64_t index = 0; index < batch.vectors * tile_rows_; ++index) {
+  for (int64_t index = 0; batch.input_bits < 8 && index < batch.vectors * tile_rows_; ++index) {
     const int32_t x = decode(batch.inputs, index, batch.inputs_signed);
     if (!fits(x, batch.input_bits, batch.inputs_signed)) {
       throw CimJobError("input " + std::to_string(x) + " of vector " +
@@ -671,23 +828,32 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
   }
 
   x_.resize(static_cast<size_t>(tile_rows_));
-  x_centered_.assign(static_cast<size_t>(padded_rows_), 0);
   block_zeros_.resize(static_cast<size_t>(blocks_));
   block_skipped_.resize(static_cast<size_t>(blocks_));
-  std::vector<int64_t> result(static_cast<size_t>(tile_cols_));
   const bool fast =
       path_ == ComputePath::Auto && params_.adc_lossless() && !params_.has_nonidealities();
   VectorPlan plan;
+  if (fast) {
+    // What the ADCs read is the exact product: the plans give the counts, cycles and energy,
+    // one matrix product gives every vector's outputs.
+    for (int64_t v = 0; v < batch.vectors; ++v) {
+      plan_vector_counts(batch.inputs + v * tile_rows_, batch.input_bits,
+                         batch.input_zero_point, plan);
+      account_vector(plan, batch.input_bits, counts);
+    }
+    if (!gemm_) gemm_ = std::make_unique<kernel::Int8Gemm>();
+    gemm_->multiply(tile_->product_weights, batch.inputs, batch.inputs_signed, batch.vectors,
+                    tile_rows_, batch.input_zero_point, batch.outputs, batch.output_stride,
+                    batch.accumulate);
+    return counts;
+  }
+  build_array_image();
+  std::vector<int64_t> result(static_cast<size_t>(tile_cols_));
   for (int64_t v = 0; v < batch.vectors; ++v) {
     decode_inputs(batch, v);
     plan_vector(batch.input_bits, batch.input_zero_point, plan);
     account_vector(plan, batch.input_bits, counts);
-    if (fast) {
-      fast_dot_products(batch.input_zero_point, result.data());
-    } else {
-      bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point,
-                 result.data());
-    }
+    bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point, result.data());
     int32_t* out = batch.outputs + v * batch.output_stride;
     if (batch.accumulate) {
       for (int64_t c = 0; c < tile_cols_; ++c) out[c] = wrap_add(out[c], result[c]);

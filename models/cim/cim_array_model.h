@@ -13,12 +13,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "models/cim/cim_params.h"
+#include "models/kernel/int8_gemm.h"
 
 namespace cimtlm::cim {
 
@@ -139,6 +141,26 @@ class CimArrayModel {
   int64_t activation_step_cycles() const;
 
  private:
+  // A weight tile as written, with what the host derives from it once: the product weights of
+  // the lossless path. Tiles loaded again (streamed weights, every inference) are found here
+  // instead of being decoded again; the array write is still modelled and charged each time.
+  struct TileImage {
+    uint64_t hash = 0;
+    int64_t rows = 0, cols = 0;
+    int weight_bits = 0;
+    bool values_signed = true;
+    std::vector<uint8_t> codes;
+    std::vector<int32_t> zero_points;
+    kernel::Int8Weights product_weights;
+    uint64_t last_use = 0;
+  };
+  static constexpr size_t kTileCacheBytes = size_t{32} << 20;
+  static constexpr size_t kTileCacheEntries = 256;
+
+  const TileImage* cached_tile(const WeightTileView& tile);
+  const TileImage* cache_tile(const WeightTileView& tile);
+  void build_array_image();
+
   struct VectorPlan {
     int64_t zeros = 0;
     bool sparse = false;
@@ -152,8 +174,9 @@ class CimArrayModel {
 
   void decode_inputs(const InputBatchView& batch, int64_t vector);
   void plan_vector(int input_bits, int32_t input_zero_point, VectorPlan& plan);
+  void plan_vector_counts(const uint8_t* codes, int input_bits, int32_t input_zero_point,
+                          VectorPlan& plan);
   void account_vector(const VectorPlan& plan, int input_bits, CimCounts& counts) const;
-  void fast_dot_products(int32_t input_zero_point, int64_t* result);
   void bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
   // Adds plane_value x the ADC readings of `partial_sums` (one per used column) to `readings`.
@@ -177,7 +200,13 @@ class CimArrayModel {
   std::mt19937_64 noise_rng_;
   std::normal_distribution<double> unit_normal_{0.0, 1.0};
 
-  // The loaded tile.
+  // Tiles seen, and the loaded one.
+  std::vector<std::unique_ptr<TileImage>> tile_cache_;
+  size_t cache_bytes_ = 0;
+  uint64_t cache_clock_ = 0;
+  const TileImage* tile_ = nullptr;
+  bool array_image_built_ = false;  // the members below describe tile_
+  std::unique_ptr<kernel::Int8Gemm> gemm_;  // made on the first lossless compute
   bool loaded_ = false;
   int64_t tile_rows_ = 0;
   int64_t tile_cols_ = 0;
@@ -186,9 +215,7 @@ class CimArrayModel {
   int64_t polarities_ = 1;    // 2 for differential encoding
   int64_t used_columns_ = 0;  // tile_cols x polarities x slices
   int64_t row_words_ = 0;     // 64-bit words of a row mask
-  int64_t padded_rows_ = 0;   // rows of centered_weights_ (multiple of 16, zero padded)
   int64_t blocks_ = 0;
-  std::vector<int16_t> centered_weights_;    // [col][padded row]: w - w_zp (fast path)
   std::vector<uint64_t> cell_bits_by_word_;  // [row word][cell bit][physical col]: stored bits
   std::vector<float> cell_conductance_;      // [row][physical col]: slice value x conductance
   std::vector<int64_t> column_of_;           // physical col -> logical col
@@ -199,9 +226,9 @@ class CimArrayModel {
 
   // Per-vector scratch.
   std::vector<int32_t> x_;            // decoded input codes
-  std::vector<int16_t> x_centered_;   // x - z_x, zero padded
   std::vector<int64_t> block_zeros_;  // zero inputs per block
   std::vector<uint8_t> block_skipped_;
+  std::vector<int64_t> block_popcount_;  // ones in the input planes, per block (all rows)
   // Activation steps as row lists: step s holds rows [offsets[s], offsets[s+1]) of the list.
   std::vector<int64_t> step_rows_, step_offsets_;  // enabled rows, per input-plane step
   std::vector<int64_t> mask_rows_, mask_offsets_;  // disabled rows of non-skipped blocks

@@ -1,5 +1,7 @@
 #include "models/memory/memory_level.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -9,6 +11,10 @@
 #include <stdexcept>
 
 namespace cimtlm::memory {
+
+void MemoryLevel::UnmapDeleter::operator()(uint8_t* pointer) const {
+  if (pointer != nullptr) munmap(pointer, bytes);
+}
 
 namespace {
 
@@ -117,9 +123,13 @@ MemoryLevel::MemoryLevel(const sc_core::sc_module_name& name, const MemoryLevelP
     resolution_div_ = static_cast<uint64_t>(std::llround(1.0 / resolution_ps));
   }
 
-  // calloc: large levels (off-chip DRAM) get zero pages lazily from the OS.
-  storage_.reset(static_cast<uint8_t*>(std::calloc(params_.capacity_bytes, 1)));
-  if (!storage_) throw std::bad_alloc();
+  // Zero pages mapped lazily: untouched bytes cost neither time nor resident memory.
+  const size_t storage_bytes = std::max<size_t>(1, params_.capacity_bytes);
+  void* pages = mmap(nullptr, storage_bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (pages == MAP_FAILED) throw std::bad_alloc();
+  storage_ = std::unique_ptr<uint8_t, UnmapDeleter>(static_cast<uint8_t*>(pages),
+                                                    UnmapDeleter{storage_bytes});
   rows_state_.resize(rows_);
   bank_free_ps_.assign(static_cast<size_t>(params_.banks), 0);
 

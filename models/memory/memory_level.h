@@ -83,8 +83,11 @@ class MemoryLevel : public sc_core::sc_module {
   static constexpr uint8_t kWritten = 1;   // holds data (never-written rows are not tracked)
   static constexpr uint8_t kLost = 2;      // lost while gated (found at wake-up)
   static constexpr uint8_t kReported = 4;  // its violation was already counted
-  struct FreeDeleter {
-    void operator()(uint8_t* pointer) const { std::free(pointer); }
+  // Storage from mmap: zero pages come lazily from the OS, so a chip of many cores with large
+  // levels costs nothing for the bytes it never touches (calloc memsets reused heap memory).
+  struct UnmapDeleter {
+    size_t bytes;  // no initializer: default-constructible inside the enclosing class
+    void operator()(uint8_t* pointer) const;
   };
 
   void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
@@ -131,7 +134,7 @@ class MemoryLevel : public sc_core::sc_module {
   uint64_t rows_;
   uint64_t all_banks_mask_;
 
-  std::unique_ptr<uint8_t, FreeDeleter> storage_;
+  std::unique_ptr<uint8_t, UnmapDeleter> storage_;
   std::vector<RowState> rows_state_;
   std::vector<uint64_t> bank_free_ps_;
   RetentionTimeline timeline_;

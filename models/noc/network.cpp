@@ -83,7 +83,8 @@ Network::Network(const NocParams& params)
   pipelines_.assign(routers, pipeline);
 
   const int nodes = topology_.nodes();
-  source_queue_.assign(nodes, {});
+  source_queue_.assign(nodes, RingQueue<Train>(2));
+  source_packet_.assign(nodes, -1);
   injecting_flit_.assign(nodes, 0);
   injecting_vc_.assign(nodes, -1);
   last_vc_.assign(nodes, -1);
@@ -159,25 +160,44 @@ void Network::mark_injecting(int node) {
 // Public interface
 // ---------------------------------------------------------------------------------------------
 
-void Network::inject(const Packet& packet) {
+void Network::inject(const Packet& packet) { inject_train(packet, 1, packet.flits); }
+
+void Network::inject_train(const Packet& packet, uint64_t count, int last_flits) {
   if (packet.source < 0 || packet.source >= nodes() || packet.destination < 0 ||
       packet.destination >= nodes()) {
     throw std::out_of_range("noc: packet " + std::to_string(packet.id) + " has node out of range");
   }
-  if (packet.flits < 1) throw std::invalid_argument("noc: a packet needs at least one flit");
+  if (packet.flits < 1 || last_flits < 1) {
+    throw std::invalid_argument("noc: a packet needs at least one flit");
+  }
+  if (count == 0) return;
+  Train train;
+  train.next = packet;
+  train.next.create_cycle = std::max(packet.create_cycle, now_);
+  train.count = count;
+  train.last_flits = last_flits;
+  counters_.packets_created += count;
+  // Through the creation heap even when created now: admitted at the start of its cycle in
+  // injection order, whenever it was injected (a rollback injects again, later).
+  future_.push({train.next.create_cycle, future_sequence_++, train});
+}
+
+int Network::take_source_packet(int node) {
+  if (source_packet_[node] >= 0) return source_packet_[node];
+  Train& train = source_queue_[node].front();
   const int index = new_packet();
   PacketRecord& record = packets_[index];
-  record.spec = packet;
-  record.spec.create_cycle = std::max(packet.create_cycle, now_);
+  record.spec = train.next;
+  if (train.count == 1) record.spec.flits = train.last_flits;
   record.inject_cycle = 0;
   record.hops = 0;
-  ++counters_.packets_created;
-  if (record.spec.create_cycle <= now_) {
-    source_queue_[packet.source].push_back(index);
-    mark_injecting(packet.source);
+  if (--train.count == 0) {
+    source_queue_[node].pop_front();
   } else {
-    future_.push({record.spec.create_cycle, future_sequence_++, index});
+    ++train.next.id;
   }
+  source_packet_[node] = index;
+  return index;
 }
 
 bool Network::idle() const {
@@ -292,11 +312,10 @@ void Network::retire_flit(int node, int flit, uint64_t cycle) {
 
 void Network::admit_created_packets(uint64_t cycle) {
   while (!future_.empty() && future_.top().cycle <= cycle) {
-    const int packet = future_.top().packet;
+    const Train train = future_.top().train;
     future_.pop();
-    const int source = packets_[packet].spec.source;
-    source_queue_[source].push_back(packet);
-    mark_injecting(source);
+    source_queue_[train.next.source].push_back(train);
+    mark_injecting(train.next.source);
   }
 }
 
@@ -311,8 +330,7 @@ void Network::interface_injections(uint64_t cycle) {
       --injection_occupancy_[vc_base + credits.front().vc];
       credits.pop_front();
     }
-    auto& queue = source_queue_[node];
-    const int packet = queue.front();
+    const int packet = take_source_packet(node);
     PacketRecord& record = packets_[packet];
     const bool head = injecting_flit_[node] == 0;
     if (head && injecting_vc_[node] < 0) {
@@ -346,14 +364,14 @@ void Network::interface_injections(uint64_t cycle) {
       pipelines_[router].arriving_flit_ports |= uint64_t{1} << local_port;
       wake_router(router, arrival);
       if (tail) {
-        queue.pop_front();
+        source_packet_[node] = -1;
         injecting_flit_[node] = 0;
         injecting_vc_[node] = -1;
       } else {
         ++injecting_flit_[node];
       }
     }
-    if (queue.empty()) {
+    if (source_packet_[node] < 0 && source_queue_[node].empty()) {
       node_is_injecting_[node] = 0;
     } else {
       injecting_nodes_[keep++] = node;

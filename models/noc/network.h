@@ -129,6 +129,12 @@ class Network {
   // Queues a packet at its source interface at packet.create_cycle (>= now(); earlier cycles
   // are clamped to now()). Source/destination/flits must be in range (checked, throws).
   void inject(const Packet& packet);
+  // Queues `count` packets of one transfer at once: ids packet.id .. packet.id + count - 1, each
+  // of packet.flits flits but the last, which has last_flits. The same as `count` inject() calls,
+  // but the network holds the train as one entry and makes each packet only when the source
+  // interface reaches it, so its state (and a copy of it) grows with what is in flight, not with
+  // the size of the transfers queued.
+  void inject_train(const Packet& packet, uint64_t count, int last_flits);
 
   // Simulates cycle now() and advances to the next.
   void step();
@@ -235,6 +241,7 @@ class Network {
   void interface_injections(uint64_t cycle);
   void retire_flit(int node, int flit, uint64_t cycle);
   void mark_injecting(int node);
+  int take_source_packet(int node);  // the packet at the head of the node's source queue
 
   void wake_router(int router, uint64_t cycle);
   void wake_node(int node, uint64_t cycle);
@@ -275,7 +282,14 @@ class Network {
   std::vector<RouterPipeline> pipelines_;
 
   // Per node: the network interface.
-  std::vector<std::deque<int32_t>> source_queue_;  // packets ready to inject, in order
+  // Packets of one transfer not yet made into packet records (see inject_train).
+  struct Train {
+    Packet next;         // the next packet to make (its id, flits and create cycle)
+    uint64_t count = 0;  // packets left, `next` included
+    int last_flits = 1;
+  };
+  std::vector<RingQueue<Train>> source_queue_;  // trains ready to inject, in order
+  std::vector<int32_t> source_packet_;          // packet being injected, or -1
   std::vector<int32_t> injecting_flit_;  // next flit of the front packet (0 = head)
   std::vector<int32_t> injecting_vc_;    // VC of the packet being injected, or -1
   std::vector<int32_t> last_vc_;
@@ -290,7 +304,7 @@ class Network {
   struct FutureEntry {
     uint64_t cycle;
     uint64_t sequence;
-    int32_t packet;
+    Train train;
     bool operator>(const FutureEntry& other) const {
       return cycle != other.cycle ? cycle > other.cycle : sequence > other.sequence;
     }

@@ -83,7 +83,7 @@ Noc::Noc(const sc_core::sc_module_name& name, const NocParams& params, const ker
       params_(params),
       clock_(clock),
       network_(params),
-      lookahead_(params),
+      checkpoint_(params),
       stat_packets_(stats.count("packets", "packets delivered")),
       stat_flits_(stats.count("flits", "flits delivered")),
       stat_transfers_(stats.count("transfers", "transfers sent by cores")),
@@ -118,7 +118,8 @@ Noc::Noc(const sc_core::sc_module_name& name, const NocParams& params, const ker
   }
   if (vcd != nullptr) {
     tracer_ = std::make_unique<Tracer>(*vcd, kernel::scope_of(this->name()), topology, clock_);
-    network_.set_observer(tracer_.get());
+    traced_ = std::make_unique<Network>(params_);
+    traced_->set_observer(tracer_.get());
   }
   sc_core::sc_spawn([this] { run(); }, "engine");
 }
@@ -131,32 +132,33 @@ bool Noc::send(int source_core, int destination_core, uint64_t bytes, DeliveryCa
       destination_core >= cores()) {
     return false;
   }
-  const uint64_t create_cycle =
-      clock_.cycles_to_cover(std::max(local_time, sc_core::sc_time_stamp()));
+  // Never in the engine's past: cycles before committed_ have delivered their callbacks.
+  const uint64_t create_cycle = std::max(
+      committed_, clock_.cycles_to_cover(std::max(local_time, sc_core::sc_time_stamp())));
   const uint64_t payload = static_cast<uint64_t>(params_.max_packet_payload_bytes);
   const uint64_t packets = bytes == 0 ? 1 : (bytes + payload - 1) / payload;
   const uint64_t transfer_id = next_transfer_++;
   transfers_[transfer_id] = Transfer{packets, std::move(on_delivered)};
   ++stat_transfers_;
   stat_bytes_ += bytes;
-  for (uint64_t i = 0; i < packets; ++i) {
-    const uint64_t chunk = std::min(payload, bytes - std::min(bytes, i * payload));
-    Packet packet;
-    packet.id = next_packet_++;
-    packet.source = source_core;
-    packet.destination = destination_core;
-    packet.flits = params_.flits_for_payload(static_cast<long long>(chunk));
-    packet.create_cycle = create_cycle;
-    packet.tag = transfer_id;
-    network_.inject(packet);
-    if (lookahead_valid_) {
-      // A packet entering after the look-ahead's last cycle cannot change what it computed.
-      if (std::max(create_cycle, network_.now()) < lookahead_.now()) {
-        lookahead_valid_ = false;
-      } else {
-        lookahead_.inject(packet);
-      }
-    }
+  // One train of `packets` packets: full payloads, the last one with the remainder.
+  Packet packet;
+  packet.id = next_packet_;
+  packet.source = source_core;
+  packet.destination = destination_core;
+  packet.flits = params_.flits_for_payload(static_cast<long long>(std::min(payload, bytes)));
+  packet.create_cycle = create_cycle;
+  packet.tag = transfer_id;
+  const uint64_t last_chunk = bytes == 0 ? 0 : bytes - (packets - 1) * payload;
+  const int last_flits = params_.flits_for_payload(static_cast<long long>(last_chunk));
+  next_packet_ += packets;
+  since_checkpoint_.push_back({packet, packets, last_flits});
+  if (traced_) traced_->inject_train(packet, packets, last_flits);
+  if (create_cycle < network_.now()) {
+    // The look-ahead simulated cycles these packets take part in: simulate them again.
+    roll_back();
+  } else {
+    network_.inject_train(packet, packets, last_flits);
   }
   work_event_.notify(sc_core::SC_ZERO_TIME);
   return true;
@@ -165,19 +167,21 @@ bool Noc::send(int source_core, int destination_core, uint64_t bytes, DeliveryCa
 uint64_t Noc::look_ahead() {
   lookahead_deliveries_.clear();
   lookahead_completes_ = false;
-  std::unordered_map<uint64_t, uint64_t> delivered;  // per transfer, in this look-ahead
-  std::vector<Delivery> batch;
-  const uint64_t limit = lookahead_.now() + kMaxLookaheadCycles;
-  while (lookahead_.now() < limit) {
-    const uint64_t next = lookahead_.next_activity_cycle();
+  std::unordered_map<uint64_t, uint64_t>& delivered = lookahead_delivered_;  // per transfer
+  delivered.clear();
+  std::vector<Delivery>& batch = lookahead_batch_;
+  Network& network = network_;  // simulated ahead in place
+  const uint64_t limit = network.now() + kMaxLookaheadCycles;
+  while (network.now() < limit) {
+    const uint64_t next = network.next_activity_cycle();
     if (next == std::numeric_limits<uint64_t>::max()) break;
-    if (next > lookahead_.now()) {
-      lookahead_.run_until(std::min(next, limit));
+    if (next > network.now()) {
+      network.run_until(std::min(next, limit));
       continue;
     }
-    lookahead_.step();
-    if (!lookahead_.has_deliveries()) continue;
-    lookahead_.take_deliveries(batch);
+    network.step();
+    if (!network.has_deliveries()) continue;
+    network.take_deliveries(batch);
     for (const Delivery& delivery : batch) {
       lookahead_deliveries_.push_back(delivery);
       const auto transfer = transfers_.find(delivery.tag);
@@ -188,19 +192,30 @@ uint64_t Noc::look_ahead() {
     }
     if (lookahead_completes_) break;
   }
-  return lookahead_.now() == 0 ? 0 : lookahead_.now() - 1;
+  return network.now() == 0 ? 0 : network.now() - 1;
+}
+
+void Noc::roll_back() {
+  network_ = checkpoint_;
+  for (const LoggedSend& send : since_checkpoint_)
+    network_.inject_train(send.packet, send.count, send.last_flits);
+  network_.run_until(committed_);
+  network_.take_deliveries(lookahead_batch_);  // made before committed_: already delivered
+  checkpoint_ = network_;
+  since_checkpoint_.clear();
+  lookahead_deliveries_.clear();
+  lookahead_valid_ = false;
 }
 
 void Noc::commit_and_deliver(uint64_t cycle) {
   std::vector<Delivery> deliveries;
-  if (tracer_) {
-    // Re-run the committed network so that the tracer sees every event (same deterministic result).
-    network_.run_until(cycle + 1);
-    network_.take_deliveries(deliveries);
-  } else {
-    network_ = std::move(lookahead_);
-    deliveries.swap(lookahead_deliveries_);
+  deliveries.swap(lookahead_deliveries_);
+  if (traced_) {
+    // The tracer sees every committed cycle once, on its own copy (same deterministic result).
+    traced_->run_until(cycle + 1);
+    traced_->take_deliveries(lookahead_batch_);
   }
+  committed_ = cycle + 1;
   lookahead_valid_ = false;
   std::vector<std::pair<DeliveryCallback, uint64_t>> completed;
   for (const Delivery& delivery : deliveries) {
@@ -223,12 +238,16 @@ void Noc::run() {
   for (;;) {
     if (!lookahead_valid_) {
       if (network_.idle()) {
-        update_statistics(sc_core::sc_time_stamp());
+        // Nothing in flight: a good moment to move the checkpoint when the send log is long
+        // (bounds what a rollback simulates again).
+        if (since_checkpoint_.size() > 1024 && network_.now() <= committed_) {
+          checkpoint_ = network_;
+          since_checkpoint_.clear();
+        }
+        update_statistics(sc_core::sc_time_stamp(), true);
         sc_core::wait(work_event_);
         continue;
       }
-      lookahead_ = network_;
-      lookahead_.set_observer(nullptr);
       lookahead_valid_ = true;
       commit_cycle = look_ahead();
       settled = false;
@@ -249,7 +268,7 @@ void Noc::run() {
   }
 }
 
-void Noc::update_statistics(const sc_core::sc_time& end) {
+void Noc::update_statistics(const sc_core::sc_time& end, bool with_links) {
   const NetworkCounters& counters = network_.counters();
   stat_packets_ = counters.packets_delivered;
   stat_flits_ = counters.flits_delivered;
@@ -265,6 +284,7 @@ void Noc::update_statistics(const sc_core::sc_time& end) {
   // mW x ns = pJ.
   stat_leakage_energy_ = params_.router_leakage_mw * network_.topology().routers() *
                          kernel::to_ns(end);
+  if (!with_links) return;
   const uint64_t elapsed = std::max<uint64_t>(1, clock_.to_cycles(end));
   for (size_t slot = 0; slot < stat_link_flits_.size(); ++slot) {
     if (!stat_link_flits_[slot]) continue;
@@ -276,11 +296,11 @@ void Noc::update_statistics(const sc_core::sc_time& end) {
 
 void Noc::finalize(const sc_core::sc_time& end) {
   finalized_ = true;
-  update_statistics(end);
+  update_statistics(end, true);
 }
 
 void Noc::end_of_simulation() {
-  if (!finalized_) update_statistics(sc_core::sc_time_stamp());
+  if (!finalized_) update_statistics(sc_core::sc_time_stamp(), true);
 }
 
 }  // namespace cimtlm::noc

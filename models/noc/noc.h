@@ -11,11 +11,15 @@
 // destination gets TLM_GENERIC_ERROR_RESPONSE. `Noc::send` is the same without TLM.
 //
 // Timing against SystemC: the engine only runs while packets are in flight, in bulk. Its thread
-// simulates ahead on a copy of the network to the next cycle in which a transfer completes,
-// sleeps until that time (whole idle and busy stretches are skipped in SystemC), then commits the
-// copy and calls the callbacks. A send whose packets would enter the network before that cycle
-// invalidates the look-ahead, which is recomputed; sends are never placed in the engine's past
-// (a transfer sent in the very cycle a callback fires is taken one cycle later).
+// simulates the network ahead, speculatively, to the next cycle in which a transfer completes,
+// sleeps until that time (whole idle and busy stretches are skipped in SystemC), then delivers the
+// callbacks and simulates on from there: no copy of the network per look-ahead. A send whose
+// packets would enter the network before the cycle the look-ahead reached rolls back: the network
+// is restored from its checkpoint, the sends made since are injected again, and the cycles before
+// the last delivered one are simulated again (deterministically the same); the checkpoint then
+// moves there. Every simulated cycle is simulated again at most once, and the network is copied
+// only at a rollback (and, with a long send log, when it is idle). Sends are never placed in the
+// engine's past (a transfer sent in the very cycle a callback fires is taken one cycle later).
 #pragma once
 
 #include <cstdint>
@@ -98,22 +102,39 @@ class Noc : public sc_core::sc_module {
   };
   class Tracer;
 
+  // A send as injected, kept until the next checkpoint so that a rollback can inject it again.
+  struct LoggedSend {
+    Packet packet;
+    uint64_t count = 0;
+    int last_flits = 1;
+  };
+
   void run();
-  // Simulates `lookahead_` (a copy of network_) to the first cycle in which a transfer
-  // completes; returns that cycle, or the cycle it stopped at.
+  // Simulates network_ from where it is to the first cycle in which a transfer completes;
+  // returns that cycle, or the cycle it stopped at.
   uint64_t look_ahead();
+  // Restores network_ to the checkpoint, injects the logged sends again and simulates it to
+  // committed_ (the deliveries before it were made already); the checkpoint moves there.
+  void roll_back();
   void commit_and_deliver(uint64_t cycle);
-  void update_statistics(const sc_core::sc_time& end);
+  // Totals as of `end`; the per-link figures (one per link: costly on big meshes) only when
+  // the network drains and at the end of the simulation, not at every delivery.
+  void update_statistics(const sc_core::sc_time& end, bool with_links = false);
   void end_of_simulation() override;
 
   NocParams params_;
   kernel::Clock clock_;
-  Network network_;    // committed state: every cycle before network_.now() is final
-  Network lookahead_;  // speculative copy, valid while lookahead_valid_
-  bool lookahead_valid_ = false;
+  Network network_;     // simulated to network_.now(); cycles before committed_ are final
+  Network checkpoint_;  // network_ as it was at checkpoint_.now() <= committed_
+  std::vector<LoggedSend> since_checkpoint_;
+  std::unique_ptr<Network> traced_;  // with a tracer: the committed cycles, simulated once more
+  uint64_t committed_ = 0;           // cycles before it have delivered their callbacks
+  bool lookahead_valid_ = false;     // network_ stopped at a cycle still to commit
   bool finalized_ = false;
-  bool lookahead_completes_ = false;  // lookahead_ stopped at a cycle that completes a transfer
+  bool lookahead_completes_ = false;  // the look-ahead stopped at a cycle that completes a transfer
   std::vector<Delivery> lookahead_deliveries_;
+  std::unordered_map<uint64_t, uint64_t> lookahead_delivered_;  // look_ahead() scratch
+  std::vector<Delivery> lookahead_batch_;                       // look_ahead() scratch
   std::unordered_map<uint64_t, Transfer> transfers_;
   uint64_t next_transfer_ = 0;
   uint64_t next_packet_ = 0;

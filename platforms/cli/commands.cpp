@@ -1,4 +1,6 @@
 #include "platforms/cli/commands.h"
+
+#include "models/kernel/int8_gemm.h"
 #include "platforms/cli/options.h"
 
 #include <boost/program_options.hpp>
@@ -71,7 +73,8 @@ int dispatch(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   if (command == "--version") {
-    out << "cimtlm " << CIMTLM_VERSION << '\n';
+    out << "cimtlm " << CIMTLM_VERSION << " (int8 products: " << kernel::int8_gemm_auto_backend()
+        << ")\n";
     return kExitOk;
   }
   try {

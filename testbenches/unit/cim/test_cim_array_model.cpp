@@ -340,6 +340,39 @@ TEST(CimArrayModel, AccumulatesIntoStridedOutputs) {
   }
 }
 
+// Streamed weights: tiles written again (every inference) are recognised on the host and not
+// decoded again, yet every write is modelled and charged, and a tile that differs in a single
+// weight or zero point is a different tile.
+TEST(CimArrayModel, ReloadedTilesComputeTheirOwnWeightsAndChargeEveryWrite) {
+  std::mt19937_64 rng(23);
+  CimMacroParams params;
+  CimArrayModel model(params), serial(params);
+  serial.set_path(ComputePath::BitSerial);
+  const Tile a = random_tile(rng, 200, 24, 8, true, false);
+  Tile b = a;
+  b.values[7 * 24 + 3] ^= 0x01;  // one weight differs
+  Tile c = a;
+  c.zero_points[5] = c.zero_points[5] == 127 ? 126 : c.zero_points[5] + 1;  // one zero point
+  const auto x = random_inputs(rng, 6, 200, 8, false, 3, {0.0, 0.6, 0.9, 0.1, 0.0, 0.7}, 16, false);
+  CimCounts first_load;
+  const Tile* const order[] = {&a, &b, &a, &c, &a, &b};
+  for (const Tile* tile : order) {
+    const CimCounts load = model.load_weights(tile->view());
+    serial.load_weights(tile->view());
+    if (first_load.weight_loads == 0) first_load = load;
+    EXPECT_EQ(load.weight_loads, 1);
+    EXPECT_EQ(load.cycles, first_load.cycles);
+    EXPECT_DOUBLE_EQ(load.energy.write, first_load.energy.write);
+    const auto expected =
+        reference_matmul(x, false, 6, 200, 3, tile->values, true, 24, tile->zero_points);
+    std::vector<int32_t> out(6 * 24), serial_out(6 * 24);
+    model.compute({x.data(), false, 6, 3, 8, out.data(), 24, false});
+    serial.compute({x.data(), false, 6, 3, 8, serial_out.data(), 24, false});
+    EXPECT_EQ(out, expected);
+    EXPECT_EQ(serial_out, expected);
+  }
+}
+
 // The ideal ADC of README "ADC quantization", by hand.
 TEST(CimAdc, QuantizesToPowerOfTwoStepsWithHalfStepError) {
   CimMacroParams params;
