@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "compiler/graph/graph.h"
-#include "compiler/map/schedule.h"
+#include "compiler/map/liveness.h"
 
 namespace cimtlm::map {
 
@@ -107,6 +107,11 @@ struct CoreActivationPlan {
 // core 0..cores-1 (empty for idle cores).
 std::vector<CoreActivationPlan> plan_core_activations(
     const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
+    const std::vector<std::vector<int>>& cores_of_node, int cores,
+    const CoreActivationOptions& options = {}, const std::vector<ScratchBuffer>& scratch = {});
+// With the network's liveness computed once (analyse_liveness; sizes and views come from it).
+std::vector<CoreActivationPlan> plan_core_activations(
+    const graph::Graph& graph, const Liveness& liveness, const std::vector<int>& order,
     const std::vector<std::vector<int>>& cores_of_node, int cores,
     const CoreActivationOptions& options = {}, const std::vector<ScratchBuffer>& scratch = {});
 // Every node on one core.
