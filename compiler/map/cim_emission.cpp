@@ -338,6 +338,8 @@ void Mapper::emit_cim(const Node& node) {
       std::max(mapping_.report.accumulator_peak_bytes, report.accumulator_bytes);
   mapping_.report.accumulator_exact_bytes =
       std::max(mapping_.report.accumulator_exact_bytes, report.accumulator_bytes_exact);
+  for (int core : plan.cores) report.spilled_bytes += spilled_bytes(node.inputs[0], core);
+  report.spilled_bytes += spilled_bytes(node.outputs[0], home);
   mapping_.report.layers.push_back(report);
   distribute(node.outputs[0], home, home_output);
 }

@@ -35,15 +35,65 @@ void Mapper::plan_activations() {
   options.received = ReceivedLifetime::WholeProgram;  // flow-control tokens: see transfer()
   activation_plans_ = plan_core_activations(graph_, liveness_, schedule_.node_order, cores_of_node,
                                             arch_.cores, options, scratch);
+  const auto cores = static_cast<size_t>(arch_.cores);
+  mapping_.report.activation_bytes_needed.assign(cores, 0);
+  mapping_.report.activation_bytes_spilled.assign(cores, 0);
+  activation_address_.assign(cores, {});
   for (const auto& plan : activation_plans_) {
-    CoreState& state = state_[static_cast<size_t>(plan.core)];
-    state.activation_used = plan.plan.arena_bytes;  // buffers outside the plan go above it
-    if (plan.plan.arena_bytes > arch_.activation_capacity) {
-      throw ModelError("core " + std::to_string(plan.core) + ": activations need " +
-                       std::to_string(plan.plan.arena_bytes) + " bytes at their peak; the " +
-                       "activation memory holds " + std::to_string(arch_.activation_capacity));
+    const auto core = static_cast<size_t>(plan.core);
+    CoreState& state = state_[core];
+    auto& address = activation_address_[core];
+    const uint64_t needed = plan.plan.arena_bytes;
+    mapping_.report.activation_bytes_needed[core] = needed;
+    if (needed <= arch_.activation_capacity) {
+      state.activation_used = needed;  // buffers outside the plan go above it
+      for (const auto& [name, offset] : plan.offset_of_value) {
+        address[name] = arch_.activation_base + offset;
+      }
+      mapping_.report.activation_bytes[core] = needed;
+      continue;
     }
-    mapping_.report.activation_bytes[static_cast<size_t>(plan.core)] = plan.plan.arena_bytes;
+    // Too small: the buffers above the capacity line spill to the off-chip level.
+    const std::string shortage = "core " + std::to_string(plan.core) + ": activations need " +
+                                 std::to_string(needed) + " bytes at their peak; the " +
+                                 "activation memory holds " +
+                                 std::to_string(arch_.activation_capacity);
+    if (arch_.activation_spill.capacity == 0) {
+      throw CapacityError(shortage + ", and the platform names no off-chip level to spill to");
+    }
+    MemoryPlanOptions memory;
+    memory.alignment_bytes = kAlignment;
+    memory.steps = static_cast<int>(plan.nodes.size());
+    const SpillPlan split =
+        split_at_capacity(plan.requests, plan.plan, arch_.activation_capacity, memory);
+    if (split.spill_bytes > arch_.activation_spill.capacity) {
+      throw ModelError(shortage + "; the " + std::to_string(split.spill_bytes) +
+                       " bytes that spill exceed the off-chip level (" +
+                       std::to_string(arch_.activation_spill.capacity) +
+                       " bytes): the platform cannot run this network");
+    }
+    state.activation_used = split.on_chip_bytes;
+    state.spill_used = align_up(split.spill_bytes);
+    for (size_t i = 0; i < plan.requests.size(); ++i) {
+      const BufferRequest& request = plan.requests[i];
+      const bool spilled = split.spilled[i] != 0;
+      address[request.name] =
+          (spilled ? arch_.activation_spill.base : arch_.activation_base) + split.offsets[i];
+      if (!spilled) continue;
+      spilled_values_.insert({request.name, plan.core});
+      if (request.alias_of < 0) {
+        mapping_.report.spilled_buffers.push_back({plan.core, request.name, request.bytes});
+      }
+    }
+    // Overflowing weights go above the spilled activations in a region they share.
+    state.overflow_used.assign(arch_.weight_overflow.size(), 0);
+    for (size_t region = 0; region < arch_.weight_overflow.size(); ++region) {
+      if (arch_.weight_overflow[region].base == arch_.activation_spill.base) {
+        state.overflow_used[region] = state.spill_used;
+      }
+    }
+    mapping_.report.activation_bytes[core] = split.on_chip_bytes;
+    mapping_.report.activation_bytes_spilled[core] = split.spill_bytes;
   }
 }
 
@@ -53,11 +103,11 @@ core::TensorRef Mapper::allocate_activation(int core, core::ElemType type, const
   core::TensorRef tensor;
   tensor.type = type;
   tensor.shape = shape;
-  if (static_cast<size_t>(core) < activation_plans_.size()) {
-    const auto& offsets = activation_plans_[static_cast<size_t>(core)].offset_of_value;
-    auto planned = offsets.find(what);
-    if (planned != offsets.end()) {
-      tensor.addr = arch_.activation_base + planned->second;
+  if (static_cast<size_t>(core) < activation_address_.size()) {
+    const auto& planned = activation_address_[static_cast<size_t>(core)];
+    auto found = planned.find(what);
+    if (found != planned.end()) {
+      tensor.addr = found->second;
       return tensor;
     }
   }
@@ -86,27 +136,38 @@ core::Addr Mapper::store_weights(int core, std::vector<uint8_t> bytes, const std
     state.weight_used += size;
   } else {
     state.overflow_used.resize(arch_.weight_overflow.size(), 0);
-    bool placed = false;
+    bool placed = false, off_chip = false;
     for (size_t region = 0; region < arch_.weight_overflow.size() && !placed; ++region) {
       const auto& area = arch_.weight_overflow[region];
+      off_chip = off_chip || area.off_chip;
       if (state.overflow_used[region] + size <= area.capacity) {
         addr = area.base + state.overflow_used[region];
         state.overflow_used[region] += size;
         mapping_.report.weight_bytes_overflow += size;
+        if (area.off_chip) mapping_.report.weight_bytes_off_chip += size;
         placed = true;
       }
     }
     if (!placed) {
-      throw ModelError("core " + std::to_string(core) + ": the weights of '" + what +
-                       "' fit in no memory of the core (weight memory " +
-                       std::to_string(arch_.weight_capacity) +
-                       " bytes full; add an off-chip DRAM level or more capacity)");
+      const std::string shortage = "core " + std::to_string(core) + ": the weights of '" + what +
+                                   "' fit in no memory of the core (weight memory " +
+                                   std::to_string(arch_.weight_capacity) + " bytes full";
+      if (!off_chip) {
+        throw CapacityError(shortage + ", and the platform names no off-chip level)");
+      }
+      throw ModelError(shortage + ", the off-chip level too): the platform cannot run this " +
+                       "network");
     }
   }
   mapping_.report.weight_bytes[static_cast<size_t>(core)] += size;
   mapping_.program.cores[static_cast<size_t>(core)].images.push_back(
       {addr, std::move(bytes), what});
   return addr;
+}
+
+uint64_t Mapper::spilled_bytes(const std::string& value, int core) const {
+  if (!spilled_values_.count({value, core})) return 0;
+  return this->value(value).bytes();
 }
 
 }  // namespace detail

@@ -63,6 +63,29 @@ void Mapper::emit(size_t index) {
     emit_arith(node, core);
   }
   for (int worker : cores_of(&node)) return_credits(node, worker);
+  account_layer(node);
+}
+
+// The node in the per-layer account: its name (as its commands carry it), cores, the bytes of its
+// operands kept off chip, and which layer produced each value (transfers carry value names).
+void Mapper::account_layer(const Node& node) {
+  NodeLayer entry;
+  entry.layer =
+      node.name.empty() ? (node.outputs.empty() ? node.op_type : node.outputs[0]) : node.name;
+  entry.op = node.op_type;
+  entry.cores = cores_of(&node);
+  for (int core : entry.cores) {
+    for (const auto& input : node.inputs) {
+      if (!input.empty() && !graph_.is_initializer(input))
+        entry.spilled_bytes += spilled_bytes(input, core);
+    }
+  }
+  for (const auto& output : node.outputs) {
+    if (output.empty()) continue;
+    entry.spilled_bytes += spilled_bytes(output, entry.cores.front());
+    mapping_.report.layer_of_value[output] = entry.layer;
+  }
+  mapping_.report.nodes.push_back(std::move(entry));
 }
 
 core::TensorRef Mapper::output_buffer(const Node& node, int core, size_t output) {

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -87,6 +88,7 @@ class Mapper {
     int64_t planned_tiles = 0;
     bool used = false;
     int accumulator_half = 0;
+    uint64_t spill_used = 0;  // bytes of spilled activations at the start of the spill region
   };
   // A share of a layer's work: the tiles of one block and column chunk, over a range of the
   // input vectors (output positions), [first_vector, end_vector) with end -1 meaning all.
@@ -132,6 +134,7 @@ class Mapper {
 
   // ---- pass order and dispatch (mapper.cpp)
   void emit(size_t index);
+  void account_layer(const Node& node);
   core::TensorRef output_buffer(const Node& node, int core, size_t output = 0);
   void bind_outputs();
   void finish();
@@ -151,6 +154,8 @@ class Mapper {
   core::TensorRef allocate_activation(int core, core::ElemType type, const Shape& shape,
                                       const std::string& what);
   core::Addr store_weights(int core, std::vector<uint8_t> bytes, const std::string& what);
+  // Bytes of `value` kept off chip on `core` (0 when on chip).
+  uint64_t spilled_bytes(const std::string& value, int core) const;
 
   // ---- transfers between cores and flow control (transfers.cpp)
   core::TensorRef on_core(const std::string& name, int core, const Node& user);
@@ -203,6 +208,9 @@ class Mapper {
   Liveness liveness_;
   ScheduleResult schedule_;
   std::vector<CoreActivationPlan> activation_plans_;
+  // Per core: the address of every planned activation buffer (on chip or spilled).
+  std::vector<std::map<std::string, core::Addr>> activation_address_;
+  std::set<std::pair<std::string, int>> spilled_values_;  // (value, core) kept off chip
   int next_tag_ = 0;
 };
 

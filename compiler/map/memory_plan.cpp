@@ -160,6 +160,55 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests,
   return plan;
 }
 
+SpillPlan split_at_capacity(const std::vector<BufferRequest>& requests, const MemoryPlan& plan,
+                            uint64_t capacity, const MemoryPlanOptions& options) {
+  const size_t count = requests.size();
+  if (plan.offsets.size() != count) {
+    throw std::invalid_argument("split_at_capacity: the plan does not belong to the requests");
+  }
+  std::vector<size_t> root(count);
+  std::map<size_t, uint64_t> group_end;  // per root: highest end of any member
+  for (size_t i = 0; i < count; ++i) {
+    size_t at = i;
+    for (size_t hops = 0; requests[at].alias_of >= 0 && hops <= count; ++hops) {
+      at = static_cast<size_t>(requests[at].alias_of);
+    }
+    root[i] = at;
+    const uint64_t end = plan.offsets[i] + align_up(requests[i].bytes, options.alignment_bytes);
+    group_end[at] = std::max(group_end[at], end);
+  }
+  SpillPlan split;
+  split.spilled.assign(count, 0);
+  split.offsets = plan.offsets;
+  std::vector<BufferRequest> off_chip;
+  std::vector<size_t> original;  // off_chip index -> request index
+  std::map<size_t, int> index_of_root;
+  for (size_t i = 0; i < count; ++i) {
+    if (group_end[root[i]] <= capacity) {
+      if (requests[i].bytes > 0)
+        split.on_chip_bytes = std::max(split.on_chip_bytes, group_end[root[i]]);
+      continue;
+    }
+    split.spilled[i] = 1;
+  }
+  // Owners first, so that every spilled view can alias its owner's new index.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < count; ++i) {
+      if (!split.spilled[i] || (root[i] == i) != (pass == 0)) continue;
+      BufferRequest request = requests[i];
+      request.alias_of = root[i] == i ? -1 : index_of_root.at(root[i]);
+      if (root[i] == i) index_of_root[i] = static_cast<int>(off_chip.size());
+      off_chip.push_back(request);
+      original.push_back(i);
+    }
+  }
+  if (off_chip.empty()) return split;
+  const MemoryPlan spill = plan_memory(off_chip, options);
+  split.spill_bytes = spill.arena_bytes;
+  for (size_t k = 0; k < off_chip.size(); ++k) split.offsets[original[k]] = spill.offsets[k];
+  return split;
+}
+
 std::vector<CoreActivationPlan> plan_core_activations(
     const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
     const std::vector<int>& core_of_node, int cores, const CoreActivationOptions& options) {
