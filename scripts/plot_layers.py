@@ -58,7 +58,8 @@ def main():
         energy_axis.bar(positions, values, bottom=bottom, label=component, color=COLOURS[component])
         bottom = [b + v for b, v in zip(bottom, values)]
     energy_axis.set_ylabel("energy (nJ)")
-    energy_axis.legend(ncol=4, fontsize="small")
+    energy_axis.legend(ncol=4, fontsize="small", loc="lower center", bbox_to_anchor=(0.5, 1.0),
+                       frameon=False)
     energy_axis.set_xticks(list(positions))
     energy_axis.set_xticklabels(names, rotation=60, ha="right", fontsize="small")
     figure.tight_layout()

@@ -377,8 +377,12 @@ core::LoadWeights Mapper::load_command(const Tile& tile, const CimLayer& layer, 
   return load;
 }
 
-// Stationary tiles get a macro of their own, loaded once in the prologue; returns -1 for a
-// tile that must be streamed (the core has more tiles than macros).
+// Where a tile's weights come from: the seam for weight residency. Every tile's codes are stored
+// in a memory image (weight memory, else an overflow region); stationary tiles get a macro of
+// their own, loaded once in the prologue; returns -1 for a tile that must be streamed (the core
+// has more tiles than macros; load_streamed then emits its LoadWeights before each use). A policy
+// that keeps weights resident in the arrays across inferences (or networks) decides here which
+// tiles are loaded where, and emit_cim needs no change.
 int Mapper::macro_for(int core, const Tile& tile, const CimLayer& layer, LayerMapping& report) {
   CoreState& state = state_[static_cast<size_t>(core)];
   const int macros = arch_.macros_per_core;
