@@ -32,8 +32,13 @@ struct ArchInfo {
   struct Region {
     core::Addr base = 0;
     uint64_t capacity = 0;
+    bool off_chip = false;
   };
   std::vector<Region> weight_overflow;
+  // Where activations that do not fit the activation memory spill: an off-chip level (capacity 0:
+  // none). When it is also a weight_overflow region, spilled activations take its lowest bytes
+  // and overflowing weights go above them.
+  Region activation_spill;
 };
 
 }  // namespace cimtlm::map

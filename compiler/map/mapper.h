@@ -54,6 +54,30 @@ struct LayerMapping {
   int rescale_shift = 0;         // rescaling of partial sums (0: exact)
   uint64_t accumulator_bytes = 0;        // peak accumulator memory the layer uses
   uint64_t accumulator_bytes_exact = 0;  // what one exact pass over every vector would need
+  uint64_t spilled_bytes = 0;  // bytes of this layer's inputs and output kept off chip
+};
+
+// The network does not fit the chip's memories and the platform has no off-chip level to spill
+// to (the caller may add one and map again). A platform whose off-chip level is too small too
+// gets a plain graph::ModelError: it cannot run the network at all.
+class CapacityError : public graph::ModelError {
+ public:
+  using graph::ModelError::ModelError;
+};
+
+// An activation buffer placed in the off-chip level because the activation memory is too small.
+struct SpilledBuffer {
+  int core = 0;
+  std::string value;
+  uint64_t bytes = 0;
+};
+
+// Every node of the network, for the per-layer account.
+struct NodeLayer {
+  std::string layer;        // the node's name (as its commands carry it), else its first output
+  std::string op;
+  std::vector<int> cores;   // home core first
+  uint64_t spilled_bytes = 0;  // bytes of its inputs and outputs kept off chip, over its cores
 };
 
 struct MappingReport {
@@ -66,6 +90,14 @@ struct MappingReport {
   std::vector<uint64_t> activation_bytes;  // per core
   std::vector<uint64_t> weight_bytes;      // per core
   uint64_t weight_bytes_overflow = 0;      // weights stored outside the weight memory
+  uint64_t weight_bytes_off_chip = 0;      // ... of which in the off-chip level
+  // Activation spill: per core the on-chip arena the liveness plan needs (what the activation
+  // memory must hold for nothing to spill) and the bytes of the spill arena off chip.
+  std::vector<uint64_t> activation_bytes_needed;
+  std::vector<uint64_t> activation_bytes_spilled;
+  std::vector<SpilledBuffer> spilled_buffers;
+  std::vector<NodeLayer> nodes;                         // in execution order
+  std::map<std::string, std::string> layer_of_value;  // value -> the layer that produced it
   uint64_t accumulator_peak_bytes = 0;
   uint64_t accumulator_exact_bytes = 0;    // peak an exact single pass would need
   int64_t rescaled_batches = 0;            // CIM passes whose partial sums were rescaled

@@ -160,6 +160,55 @@ MemoryPlan plan_memory(const std::vector<BufferRequest>& requests,
   return plan;
 }
 
+SpillPlan split_at_capacity(const std::vector<BufferRequest>& requests, const MemoryPlan& plan,
+                            uint64_t capacity, const MemoryPlanOptions& options) {
+  const size_t count = requests.size();
+  if (plan.offsets.size() != count) {
+    throw std::invalid_argument("split_at_capacity: the plan does not belong to the requests");
+  }
+  std::vector<size_t> root(count);
+  std::map<size_t, uint64_t> group_end;  // per root: highest end of any member
+  for (size_t i = 0; i < count; ++i) {
+    size_t at = i;
+    for (size_t hops = 0; requests[at].alias_of >= 0 && hops <= count; ++hops) {
+      at = static_cast<size_t>(requests[at].alias_of);
+    }
+    root[i] = at;
+    const uint64_t end = plan.offsets[i] + align_up(requests[i].bytes, options.alignment_bytes);
+    group_end[at] = std::max(group_end[at], end);
+  }
+  SpillPlan split;
+  split.spilled.assign(count, 0);
+  split.offsets = plan.offsets;
+  std::vector<BufferRequest> off_chip;
+  std::vector<size_t> original;  // off_chip index -> request index
+  std::map<size_t, int> index_of_root;
+  for (size_t i = 0; i < count; ++i) {
+    if (group_end[root[i]] <= capacity) {
+      if (requests[i].bytes > 0)
+        split.on_chip_bytes = std::max(split.on_chip_bytes, group_end[root[i]]);
+      continue;
+    }
+    split.spilled[i] = 1;
+  }
+  // Owners first, so that every spilled view can alias its owner's new index.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < count; ++i) {
+      if (!split.spilled[i] || (root[i] == i) != (pass == 0)) continue;
+      BufferRequest request = requests[i];
+      request.alias_of = root[i] == i ? -1 : index_of_root.at(root[i]);
+      if (root[i] == i) index_of_root[i] = static_cast<int>(off_chip.size());
+      off_chip.push_back(request);
+      original.push_back(i);
+    }
+  }
+  if (off_chip.empty()) return split;
+  const MemoryPlan spill = plan_memory(off_chip, options);
+  split.spill_bytes = spill.arena_bytes;
+  for (size_t k = 0; k < off_chip.size(); ++k) split.offsets[original[k]] = spill.offsets[k];
+  return split;
+}
+
 std::vector<CoreActivationPlan> plan_core_activations(
     const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
     const std::vector<int>& core_of_node, int cores, const CoreActivationOptions& options) {
@@ -172,16 +221,27 @@ std::vector<CoreActivationPlan> plan_core_activations(
     const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
     const std::vector<std::vector<int>>& cores_of_node, int cores,
     const CoreActivationOptions& options, const std::vector<ScratchBuffer>& scratch) {
+  LivenessOptions liveness_options;
+  liveness_options.alignment_bytes = options.alignment_bytes;
+  liveness_options.views_share_buffers = options.views_share_buffers;
+  return plan_core_activations(graph, analyse_liveness(graph, bytes, liveness_options), order,
+                               cores_of_node, cores, options, scratch);
+}
+
+std::vector<CoreActivationPlan> plan_core_activations(
+    const graph::Graph& graph, const Liveness& liveness, const std::vector<int>& order,
+    const std::vector<std::vector<int>>& cores_of_node, int cores,
+    const CoreActivationOptions& options, const std::vector<ScratchBuffer>& scratch) {
   if (cores_of_node.size() != graph.nodes.size()) {
     throw std::invalid_argument("plan_core_activations: cores_of_node has " +
                                 std::to_string(cores_of_node.size()) + " entries for " +
                                 std::to_string(graph.nodes.size()) + " nodes");
   }
   // Where every value comes from: the home core of its producer, -1 for a graph input; views of
-  // constants live in weight memory and are skipped.
+  // constants live in weight memory and are skipped (the network's liveness knows both).
   std::map<std::string, int> origin_core;
-  std::map<std::string, std::string> view_source;  // view value -> the value it views
-  std::set<std::string> constants;
+  const std::map<std::string, std::string>& view_source = liveness.view_source;
+  const std::set<std::string>& constants = liveness.constant_views;
   for (const auto& input : graph.inputs) {
     if (!graph.is_initializer(input.name)) origin_core[input.name] = -1;
   }
@@ -200,28 +260,18 @@ std::vector<CoreActivationPlan> plan_core_activations(
       }
       nodes_of_core[static_cast<size_t>(core)].push_back(node);
     }
-    const graph::Node& n = graph.nodes.at(static_cast<size_t>(node));
-    const bool view = options.views_share_buffers && is_view_op(n) && n.has_input(0);
-    for (const auto& output : n.outputs) {
-      if (output.empty()) continue;
-      if (view && output == n.outputs[0]) {
-        if (graph.is_initializer(n.inputs[0]) || constants.count(n.inputs[0])) {
-          constants.insert(output);
-          continue;
-        }
-        view_source[output] = n.inputs[0];
-      }
-      origin_core[output] = node_cores.front();
+    for (const auto& output : graph.nodes.at(static_cast<size_t>(node)).outputs) {
+      if (!output.empty() && !constants.count(output)) origin_core[output] = node_cores.front();
     }
   }
   std::set<std::string> graph_outputs;
   for (const auto& output : graph.outputs) graph_outputs.insert(output.name);
   auto size_of = [&](const std::string& value) {
-    auto found = bytes.find(value);
-    if (found == bytes.end()) {
+    auto found = liveness.buffer_of.find(value);
+    if (found == liveness.buffer_of.end()) {
       throw graph::ModelError("plan_core_activations: no size known for value '" + value + "'");
     }
-    return found->second;
+    return liveness.buffer_bytes[static_cast<size_t>(found->second)];
   };
 
   std::vector<CoreActivationPlan> plans(static_cast<size_t>(std::max(cores, 0)));

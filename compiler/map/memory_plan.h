@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "compiler/graph/graph.h"
-#include "compiler/map/schedule.h"
+#include "compiler/map/liveness.h"
 
 namespace cimtlm::map {
 
@@ -48,6 +48,20 @@ struct MemoryPlan {
 // Throws std::invalid_argument for a bad alias index or a step outside [0, steps).
 MemoryPlan plan_memory(const std::vector<BufferRequest>& requests,
                        const MemoryPlanOptions& options = {});
+
+// A plan cut at a capacity: buffers whose bytes in `plan` end above `capacity` spill to another
+// level, where they get an arena of their own (plan_memory over the spilled requests alone); the
+// others keep their offsets. A view spills with the buffer it shares. Largest-first placement
+// puts the biggest buffers at the lowest offsets, so the spill takes the smaller buffers that are
+// live beside them at the peak (fewer bytes kept off chip than spilling the largest first).
+struct SpillPlan {
+  std::vector<char> spilled;      // per request
+  std::vector<uint64_t> offsets;  // per request: in the on-chip arena, or in the spill arena
+  uint64_t on_chip_bytes = 0;     // highest end of a kept buffer (<= capacity)
+  uint64_t spill_bytes = 0;       // arena in the spill level
+};
+SpillPlan split_at_capacity(const std::vector<BufferRequest>& requests, const MemoryPlan& plan,
+                            uint64_t capacity, const MemoryPlanOptions& options = {});
 
 // ---- per-core activation plans for the mapper ----------------------------------------------
 
@@ -107,6 +121,11 @@ struct CoreActivationPlan {
 // core 0..cores-1 (empty for idle cores).
 std::vector<CoreActivationPlan> plan_core_activations(
     const graph::Graph& graph, const ValueBytes& bytes, const std::vector<int>& order,
+    const std::vector<std::vector<int>>& cores_of_node, int cores,
+    const CoreActivationOptions& options = {}, const std::vector<ScratchBuffer>& scratch = {});
+// With the network's liveness computed once (analyse_liveness; sizes and views come from it).
+std::vector<CoreActivationPlan> plan_core_activations(
+    const graph::Graph& graph, const Liveness& liveness, const std::vector<int>& order,
     const std::vector<std::vector<int>>& cores_of_node, int cores,
     const CoreActivationOptions& options = {}, const std::vector<ScratchBuffer>& scratch = {});
 // Every node on one core.

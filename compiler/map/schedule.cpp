@@ -13,188 +13,12 @@ namespace {
 
 using graph::ModelError;
 
-uint64_t round_up(uint64_t bytes, uint64_t alignment) {
-  if (alignment <= 1) return bytes;
-  return (bytes + alignment - 1) / alignment * alignment;
-}
-
-uint64_t saturating_minus(uint64_t value, uint64_t minus) {
-  return value > minus ? value - minus : 0;
-}
-
-// The graph seen as buffers (views merged into their input's buffer) and node dependencies.
-struct ActivationModel {
-  int node_count = 0;
-  std::vector<std::string> node_names;
-  std::vector<uint64_t> buffer_bytes;
-  std::vector<std::vector<std::string>> buffer_values;  // owner first, then views
-  std::vector<int> buffer_producer;                     // node, or -1 for a graph input
-  std::vector<char> buffer_graph_output;
-  std::vector<std::vector<int>> buffer_consumers;  // distinct nodes, ascending
-  std::vector<std::vector<int>> uses;              // per node: buffers read (distinct, sorted)
-  std::vector<std::vector<int>> defs;              // per node: buffers it creates (sorted)
-  std::vector<std::vector<int>> successors;        // per node: dependent nodes (distinct)
-  std::vector<std::vector<int>> predecessors;
-
-  bool counted(int buffer) const {
-    return buffer_producer[static_cast<size_t>(buffer)] >= 0 ||
-           !buffer_consumers[static_cast<size_t>(buffer)].empty();
-  }
-  size_t buffers() const { return buffer_bytes.size(); }
-};
-
 void add_unique(std::vector<int>& list, int value) {
   if (std::find(list.begin(), list.end(), value) == list.end()) list.push_back(value);
 }
 
-ActivationModel build_model(const graph::Graph& graph, const ValueBytes& bytes,
-                            const ScheduleOptions& options) {
-  ActivationModel model;
-  model.node_count = static_cast<int>(graph.nodes.size());
-  model.uses.resize(graph.nodes.size());
-  model.defs.resize(graph.nodes.size());
-  model.successors.resize(graph.nodes.size());
-  model.predecessors.resize(graph.nodes.size());
-  std::map<std::string, int> buffer_of;
-  std::map<std::string, int> producer_of;  // value -> node that produces it
-  std::set<std::string> constant_views;    // views of initializers live in weight memory
-
-  auto size_of = [&](const std::string& value, const std::string& where) {
-    auto found = bytes.find(value);
-    if (found == bytes.end()) {
-      throw ModelError("schedule: no size known for value '" + value + "' (" + where + ")");
-    }
-    return round_up(found->second, options.alignment_bytes);
-  };
-  auto new_buffer = [&](const std::string& value, int producer, uint64_t size) {
-    const int id = static_cast<int>(model.buffer_bytes.size());
-    model.buffer_bytes.push_back(size);
-    model.buffer_values.push_back({value});
-    model.buffer_producer.push_back(producer);
-    model.buffer_graph_output.push_back(0);
-    model.buffer_consumers.emplace_back();
-    buffer_of[value] = id;
-    return id;
-  };
-
-  for (const auto& input : graph.inputs) {
-    if (graph.is_initializer(input.name) || buffer_of.count(input.name)) continue;
-    new_buffer(input.name, -1, size_of(input.name, "graph input"));
-  }
-  for (int index = 0; index < model.node_count; ++index) {
-    const graph::Node& node = graph.nodes[static_cast<size_t>(index)];
-    model.node_names.push_back(
-        node.name.empty() ? (node.outputs.empty() ? node.op_type : node.outputs[0]) : node.name);
-    for (const auto& input : node.inputs) {
-      if (input.empty() || graph.is_initializer(input) || constant_views.count(input)) continue;
-      auto buffer = buffer_of.find(input);
-      if (buffer == buffer_of.end()) {
-        throw ModelError("schedule: " + node.describe() + " reads '" + input +
-                         "' before it is produced (nodes must be topologically sorted)");
-      }
-      add_unique(model.uses[static_cast<size_t>(index)], buffer->second);
-      add_unique(model.buffer_consumers[static_cast<size_t>(buffer->second)], index);
-      auto producer = producer_of.find(input);
-      if (producer != producer_of.end()) {
-        add_unique(model.successors[static_cast<size_t>(producer->second)], index);
-        add_unique(model.predecessors[static_cast<size_t>(index)], producer->second);
-      }
-    }
-    const bool view = options.views_share_buffers && is_view_op(node) && node.has_input(0);
-    for (const auto& output : node.outputs) {
-      if (output.empty()) continue;
-      if (buffer_of.count(output) || constant_views.count(output)) {
-        throw ModelError("schedule: value '" + output + "' is produced twice");
-      }
-      producer_of[output] = index;
-      if (view && output == node.outputs[0]) {
-        const std::string& source = node.inputs[0];
-        if (graph.is_initializer(source) || constant_views.count(source)) {
-          constant_views.insert(output);
-          continue;
-        }
-        const int buffer = buffer_of.at(source);
-        buffer_of[output] = buffer;
-        model.buffer_values[static_cast<size_t>(buffer)].push_back(output);
-        continue;
-      }
-      const int buffer = new_buffer(output, index, size_of(output, node.describe()));
-      model.defs[static_cast<size_t>(index)].push_back(buffer);
-    }
-  }
-  for (const auto& output : graph.outputs) {
-    auto buffer = buffer_of.find(output.name);
-    if (buffer != buffer_of.end())
-      model.buffer_graph_output[static_cast<size_t>(buffer->second)] = 1;
-  }
-  for (auto& list : model.uses) std::sort(list.begin(), list.end());
-  for (auto& list : model.buffer_consumers) std::sort(list.begin(), list.end());
-  return model;
-}
-
-// Positions of `order`, checked to be a topological permutation of the model's nodes.
-std::vector<int> positions_of(const ActivationModel& model, const std::vector<int>& order) {
-  if (static_cast<int>(order.size()) != model.node_count) {
-    throw std::invalid_argument("schedule: the order has " + std::to_string(order.size()) +
-                                " nodes, the graph " + std::to_string(model.node_count));
-  }
-  std::vector<int> position(order.size(), -1);
-  for (size_t step = 0; step < order.size(); ++step) {
-    const int node = order[step];
-    if (node < 0 || node >= model.node_count || position[static_cast<size_t>(node)] >= 0) {
-      throw std::invalid_argument("schedule: the order is not a permutation of the graph's nodes");
-    }
-    position[static_cast<size_t>(node)] = static_cast<int>(step);
-  }
-  for (int node = 0; node < model.node_count; ++node) {
-    for (int successor : model.successors[static_cast<size_t>(node)]) {
-      if (position[static_cast<size_t>(successor)] < position[static_cast<size_t>(node)]) {
-        throw std::invalid_argument("schedule: the order runs '" + model.node_names[successor] +
-                                    "' before its input's producer '" + model.node_names[node] +
-                                    "'");
-      }
-    }
-  }
-  return position;
-}
-
-struct Range {
-  int buffer;
-  int first, last;
-};
-
-std::vector<Range> live_ranges(const ActivationModel& model, const std::vector<int>& order) {
-  const std::vector<int> position = positions_of(model, order);
-  const int last_step = std::max(0, model.node_count - 1);
-  std::vector<Range> ranges;
-  for (int buffer = 0; buffer < static_cast<int>(model.buffers()); ++buffer) {
-    if (!model.counted(buffer)) continue;
-    const int producer = model.buffer_producer[static_cast<size_t>(buffer)];
-    const int first = producer >= 0 ? position[static_cast<size_t>(producer)] : 0;
-    int last = first;
-    for (int consumer : model.buffer_consumers[static_cast<size_t>(buffer)]) {
-      last = std::max(last, position[static_cast<size_t>(consumer)]);
-    }
-    if (model.buffer_graph_output[static_cast<size_t>(buffer)]) last = last_step;
-    ranges.push_back({buffer, first, last});
-  }
-  return ranges;
-}
-
-std::vector<uint64_t> live_per_step(const ActivationModel& model, const std::vector<int>& order) {
-  std::vector<int64_t> delta(static_cast<size_t>(model.node_count) + 1, 0);
-  for (const Range& range : live_ranges(model, order)) {
-    const auto size = static_cast<int64_t>(model.buffer_bytes[static_cast<size_t>(range.buffer)]);
-    delta[static_cast<size_t>(range.first)] += size;
-    delta[static_cast<size_t>(range.last) + 1] -= size;
-  }
-  std::vector<uint64_t> live(static_cast<size_t>(model.node_count), 0);
-  int64_t running = 0;
-  for (size_t step = 0; step < live.size(); ++step) {
-    running += delta[step];
-    live[step] = static_cast<uint64_t>(running);
-  }
-  return live;
+uint64_t saturating_minus(uint64_t value, uint64_t minus) {
+  return value > minus ? value - minus : 0;
 }
 
 uint64_t max_of(const std::vector<uint64_t>& values, size_t begin = 0,
@@ -240,7 +64,7 @@ struct Decision {
 
 class Planner {
  public:
-  Planner(const ActivationModel& model, const ScheduleOptions& options)
+  Planner(const Liveness& model, const ScheduleOptions& options)
       : model_(model), options_(options), membership_(static_cast<size_t>(model.node_count), 0) {}
 
   // Builds the block tree of the whole graph; returns the root.
@@ -786,7 +610,7 @@ class Planner {
     decisions_[index].end = order.size();
   }
 
-  const ActivationModel& model_;
+  const Liveness& model_;
   const ScheduleOptions& options_;
   std::vector<Block> blocks_;
   std::vector<int> membership_;  // scratch, all zero between calls
@@ -802,42 +626,6 @@ std::string describe_order(const std::vector<std::string>& names) {
 
 }  // namespace
 
-ValueBytes value_bytes(const graph::ValueMap& values) {
-  ValueBytes bytes;
-  for (const auto& entry : values) bytes[entry.first] = entry.second.bytes();
-  return bytes;
-}
-
-bool is_view_op(const graph::Node& node) {
-  return node.domain.empty() &&
-         (node.op_type == "Flatten" || node.op_type == "Reshape" || node.op_type == "Identity" ||
-          node.op_type == "Squeeze" || node.op_type == "Unsqueeze");
-}
-
-std::vector<ValueLifetime> value_lifetimes(const graph::Graph& graph, const ValueBytes& bytes,
-                                           const std::vector<int>& order,
-                                           const ScheduleOptions& options) {
-  const ActivationModel model = build_model(graph, bytes, options);
-  std::vector<ValueLifetime> lifetimes;
-  for (const Range& range : live_ranges(model, order)) {
-    lifetimes.push_back({model.buffer_values[static_cast<size_t>(range.buffer)],
-                         model.buffer_bytes[static_cast<size_t>(range.buffer)], range.first,
-                         range.last});
-  }
-  return lifetimes;
-}
-
-std::vector<uint64_t> live_bytes_per_step(const graph::Graph& graph, const ValueBytes& bytes,
-                                          const std::vector<int>& order,
-                                          const ScheduleOptions& options) {
-  return live_per_step(build_model(graph, bytes, options), order);
-}
-
-uint64_t peak_activation_bytes(const graph::Graph& graph, const ValueBytes& bytes,
-                               const std::vector<int>& order, const ScheduleOptions& options) {
-  return max_of(live_bytes_per_step(graph, bytes, order, options));
-}
-
 ScheduleResult plan_schedule(const graph::Graph& graph, const graph::ValueMap& values,
                              const ScheduleOptions& options) {
   return plan_schedule(graph, value_bytes(values), options);
@@ -845,11 +633,14 @@ ScheduleResult plan_schedule(const graph::Graph& graph, const graph::ValueMap& v
 
 ScheduleResult plan_schedule(const graph::Graph& graph, const ValueBytes& bytes,
                              const ScheduleOptions& options) {
-  const ActivationModel model = build_model(graph, bytes, options);
+  return plan_schedule(analyse_liveness(graph, bytes, options), options);
+}
+
+ScheduleResult plan_schedule(const Liveness& model, const ScheduleOptions& options) {
   ScheduleResult result;
   std::vector<int> naive(static_cast<size_t>(model.node_count));
   std::iota(naive.begin(), naive.end(), 0);
-  const std::vector<uint64_t> naive_live = live_per_step(model, naive);
+  const std::vector<uint64_t> naive_live = live_bytes_per_step(model, naive);
   result.naive_peak_bytes = max_of(naive_live);
   auto keep_naive = [&]() {
     result.node_order = naive;
@@ -873,7 +664,7 @@ ScheduleResult plan_schedule(const graph::Graph& graph, const ValueBytes& bytes,
   const std::vector<int> root_dying = planner.root_dying(root);
   const uint64_t minimum = planner.evaluate(root, root_dying).peak;
   planner.assemble(root, root_dying, options.memory_target_bytes, result.node_order);
-  const std::vector<uint64_t> live = live_per_step(model, result.node_order);
+  const std::vector<uint64_t> live = live_bytes_per_step(model, result.node_order);
   result.peak_bytes = max_of(live);
   if (!options.memory_target_bytes && result.peak_bytes != minimum) {
     throw std::logic_error("plan_schedule: the assembled order's peak (" +
@@ -907,7 +698,7 @@ ScheduleResult plan_schedule(const graph::Graph& graph, const ValueBytes& bytes,
                         result.node_order.begin() + static_cast<std::ptrdiff_t>(decision.end),
                         result.node_order.end());
     report.naive_peak_bytes =
-        max_of(live_per_step(model, naive_region), decision.begin, decision.end);
+        max_of(live_bytes_per_step(model, naive_region), decision.begin, decision.end);
     std::vector<std::string> names;
     for (int branch : report.order) names.push_back(report.branches[static_cast<size_t>(branch)]);
     if (!result.branch_order.empty()) result.branch_order += "; ";

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include "models/noc/noc.h"
 
@@ -17,6 +20,25 @@ template <typename... Ts> struct Overloaded : Ts... { using Ts::operator()...; }
 template <typename... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
 
 sc_time max_time(const sc_time& a, const sc_time& b) { return a > b ? a : b; }
+
+// The layer a command belongs to (commands without one: empty).
+template <typename T, typename = void>
+struct HasLayer : std::false_type {};
+template <typename T>
+struct HasLayer<T, std::void_t<decltype(std::declval<T>().layer)>> : std::true_type {};
+
+const std::string& layer_of(const Command& command) {
+  static const std::string none;
+  return std::visit(
+      [](const auto& c) -> const std::string& {
+        if constexpr (HasLayer<std::decay_t<decltype(c)>>::value) {
+          return c.layer;
+        } else {
+          return none;
+        }
+      },
+      command);
+}
 
 // The scoreboard tracks accumulator memory in its own address range, above every memory level.
 constexpr Addr kAccumulatorSpace = Addr{1} << 62;
@@ -100,6 +122,8 @@ void CoreController::execute(const std::vector<Command>& commands, int inference
 
 void CoreController::execute(const Command& command, int inference) {
   issue_time_ += clock_.cycles(params_.command_cycles);
+  command_begin_ = command_end_ = sc_core::SC_ZERO_TIME;
+  services_.command_issued(core_id_, layer_of(command));
   std::visit(Overloaded{
                  [&](const LoadWeights& c) { load_weights(c); },
                  [&](const CimMatmul& c) { cim_matmul(c); },
@@ -127,6 +151,7 @@ void CoreController::execute(const Command& command, int inference) {
                  },
              },
              command);
+  services_.command_done(core_id_, layer_of(command), command_begin_, command_end_);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -177,6 +202,10 @@ void CoreController::retire(Unit unit, int macro, const sc_time& fetch_start,
                             const sc_time& compute_start, const sc_time& end) {
   unit_free(unit, macro) = max_time(unit_free(unit, macro), end);
   horizon_ = max_time(horizon_, end);
+  if (command_end_ == sc_core::SC_ZERO_TIME || fetch_start < command_begin_) {
+    command_begin_ = fetch_start;
+  }
+  command_end_ = max_time(command_end_, end);
   const int key = unit == Unit::Macro ? 100 + macro : static_cast<int>(unit);
   auto& flight = in_flight_[key];
   flight.push_back(end);

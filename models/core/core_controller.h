@@ -54,6 +54,12 @@ class CoreServices {
   virtual void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) = 0;
   // Called when a core finishes an inference (progress reporting).
   virtual void inference_done(int core, int inference, const sc_core::sc_time& at) = 0;
+  // Per-layer accounts: called before every command with its layer (empty for commands of
+  // none), and after it with the interval its unit was busy, fetch to completion (begin == end
+  // when it occupied no unit). The defaults ignore them.
+  virtual void command_issued(int /*core*/, const std::string& /*layer*/) {}
+  virtual void command_done(int /*core*/, const std::string& /*layer*/,
+                            const sc_core::sc_time& /*begin*/, const sc_core::sc_time& /*end*/) {}
 };
 
 class CoreController : public sc_core::sc_module {
@@ -124,6 +130,8 @@ class CoreController : public sc_core::sc_module {
   void retire(Unit unit, int macro, const sc_core::sc_time& fetch_start,
               const sc_core::sc_time& compute_start, const sc_core::sc_time& end);
   sc_core::sc_time& unit_free(Unit unit, int macro);
+  // The busy interval of the command being executed (set by retire, for command_done).
+  sc_core::sc_time command_begin_, command_end_;
 
   // Memory transactions at absolute time `at`; return the completion time.
   sc_core::sc_time read(Addr addr, uint8_t* data, uint64_t bytes, const sc_core::sc_time& at);

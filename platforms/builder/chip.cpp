@@ -25,6 +25,11 @@ Chip::Chip(const sc_core::sc_module_name& name, const PlatformSpec& spec, kernel
   // After the cores, so that the trace lists every core's blocks first.
   noc_ = std::make_unique<noc::Noc>("noc", spec.noc, clock_, stats.child("noc", "noc"), trace);
   for (auto& core : cores_) core->controller().network.bind(noc_->interface(core->id()).target);
+  std::vector<const kernel::StatGroup*> core_stats;
+  for (int index = 0; index < spec.cores(); ++index) {
+    core_stats.push_back(stats.find_child("core" + std::to_string(index)));
+  }
+  layers_ = std::make_unique<LayerAccounts>(core_stats);
 }
 
 Chip::~Chip() = default;
@@ -79,6 +84,7 @@ void Chip::finalize() {
   if (finalized_) return;
   finalized_ = true;
   const sc_core::sc_time end = finish_time();
+  layers_->finish();  // before leakage and refresh are accounted: they belong to no layer
   for (auto& core : cores_) core->finalize(end);
   noc_->finalize(end);
 }
@@ -90,6 +96,16 @@ void Chip::deliver(int to_core, int from_core, int tag, core::Addr destination,
 
 void Chip::power_gate(int core, int level, bool gate, const sc_core::sc_time& at) {
   cores_.at(static_cast<size_t>(core))->memory().set_gated(level, gate, at);
+}
+
+void Chip::command_issued(int core, const std::string& layer) {
+  layers_->command_issued(core, layer);
+}
+
+void Chip::command_done(int core, const std::string& layer, const sc_core::sc_time& begin,
+                        const sc_core::sc_time& end) {
+  layers_->command_done(core, layer, static_cast<double>(kernel::to_ps(begin)),
+                         static_cast<double>(kernel::to_ps(end)));
 }
 
 void Chip::inference_done(int core, int inference, const sc_core::sc_time& at) {

@@ -16,6 +16,7 @@
 #include "models/kernel/stats.h"
 #include "models/kernel/vcd.h"
 #include "models/noc/noc.h"
+#include "platforms/builder/layer_account.h"
 #include "platforms/spec/platform_spec.h"
 
 namespace cimtlm::platforms {
@@ -54,6 +55,12 @@ class Chip : public sc_core::sc_module, public core::CoreServices {
                const std::vector<uint8_t>& data, const sc_core::sc_time& arrival) override;
   void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) override;
   void inference_done(int core, int inference, const sc_core::sc_time& at) override;
+  void command_issued(int core, const std::string& layer) override;
+  void command_done(int core, const std::string& layer, const sc_core::sc_time& begin,
+                    const sc_core::sc_time& end) override;
+
+  // Per-layer accounts (complete after finalize()).
+  const LayerAccountMap& layer_accounts() const { return layers_->accounts(); }
 
  private:
   const PlatformSpec& spec_;
@@ -63,6 +70,7 @@ class Chip : public sc_core::sc_module, public core::CoreServices {
   std::unique_ptr<noc::Noc> noc_;
   Progress progress_;
   std::vector<uint64_t> completed_;  // inferences completed per core
+  std::unique_ptr<LayerAccounts> layers_;
   bool finalized_ = false;
 };
 

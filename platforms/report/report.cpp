@@ -184,6 +184,127 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
   for (const auto& network_summary : summary.networks) overflow += network_summary.mapping.weight_bytes_overflow;
   mapping["weight_bytes_outside_weight_memory"] = overflow;
 
+  // Spill: what does not fit on chip and went to the off-chip level, the traffic, time and energy
+  // of that level, and the on-chip capacities that would keep everything on chip.
+  json& spill = out["spill"];
+  std::string off_chip_level;
+  for (const auto& level : summary.memory_levels) {
+    if (level.off_chip && off_chip_level.empty()) off_chip_level = level.name;
+  }
+  uint64_t spilled_activations = 0, off_chip_weights = 0, activation_needed = 0, weight_needed = 0;
+  int64_t spilled_buffers = 0;
+  for (const auto& network_summary : summary.networks) {
+    const map::MappingReport& report = network_summary.mapping;
+    for (uint64_t bytes : report.activation_bytes_spilled) spilled_activations += bytes;
+    for (uint64_t bytes : report.activation_bytes_needed) activation_needed = std::max(activation_needed, bytes);
+    for (uint64_t bytes : report.weight_bytes) weight_needed = std::max(weight_needed, bytes);
+    spilled_buffers += static_cast<int64_t>(report.spilled_buffers.size());
+    off_chip_weights += report.weight_bytes_off_chip;
+  }
+  spill["level"] = off_chip_level;
+  spill["level_added"] = !summary.added_level.empty();
+  if (!summary.added_level.empty()) spill["level_added_because"] = summary.added_level_reason;
+  spill["activation_bytes"] = spilled_activations;
+  spill["activation_buffers"] = spilled_buffers;
+  spill["weight_bytes"] = off_chip_weights;
+  // Per core: the largest activation arena and weight store any core needs.
+  spill["activation_memory_needed_bytes"] = activation_needed;
+  spill["weight_memory_needed_bytes"] = weight_needed;
+  if (!off_chip_level.empty()) {
+    const memory::LevelActivity activity =
+        level_activity(chip, off_chip_level, summary.simulated_ns);
+    spill["bytes_read"] = activity.bytes_read;
+    spill["bytes_written"] = activity.bytes_written;
+    spill["energy_pj"] = activity.access_energy_pj;
+    double busy_ns = 0;
+    for (const auto* core : cores_of(chip)) {
+      busy_ns += stat(child(child(core, "memory"), off_chip_level), "bank_busy_ns");
+    }
+    spill["bank_busy_ns"] = busy_ns;
+  }
+
+  // Per-layer account: layers.<network>.<layer>, from the cores' command streams (layer_account.h)
+  // and the mapping. Commands of transfers carry value names: they count for the layer that
+  // produced the value. NoC energy is shared out by the bytes each layer sent.
+  json& layers = out["layers"];
+  layers = json::object();
+  {
+    double bytes_sent = 0;
+    for (const auto& entry : summary.layer_accounts) bytes_sent += entry.second.bytes_sent;
+    const double noc_pj = chip.energy_pj(kernel::EnergyCategory::Noc);
+    for (const auto& network_summary : summary.networks) {
+      const map::MappingReport& report = network_summary.mapping;
+      std::map<std::string, const map::NodeLayer*> node_of;
+      for (const auto& node : report.nodes) node_of[node.layer] = &node;
+      std::map<std::string, const map::LayerMapping*> cim_of;
+      for (const auto& layer : report.layers) cim_of[layer.layer] = &layer;
+      auto on_network = [&](int core) {
+        return std::find(network_summary.cores.begin(), network_summary.cores.end(), core) !=
+               network_summary.cores.end();
+      };
+      std::map<std::string, LayerCounters> sums;
+      std::map<std::string, double> longest_ps;  // the layer's busiest core
+      for (const auto& [key, counters] : summary.layer_accounts) {
+        if (!on_network(key.second)) continue;
+        std::string name = key.first;
+        const std::string credit = " (credit)";
+        if (name.size() > credit.size() &&
+            name.compare(name.size() - credit.size(), credit.size(), credit) == 0) {
+          name.resize(name.size() - credit.size());
+        }
+        if (!node_of.count(name)) {
+          auto producer = report.layer_of_value.find(name);
+          if (producer == report.layer_of_value.end()) continue;
+          name = producer->second;
+        }
+        LayerCounters& sum = sums[name];
+        sum.cim_pj += counters.cim_pj;
+        sum.memory_pj += counters.memory_pj;
+        sum.arith_pj += counters.arith_pj;
+        sum.macs += counters.macs;
+        sum.rows_applied += counters.rows_applied;
+        sum.zero_inputs += counters.zero_inputs;
+        sum.rows_disabled += counters.rows_disabled;
+        sum.bytes_sent += counters.bytes_sent;
+        sum.busy_ps += counters.busy_ps;
+        // Views and transfers of one layer on a core are separate entries: per core first.
+        longest_ps[name + "\n" + std::to_string(key.second)] += counters.busy_ps;
+      }
+      std::map<std::string, double> critical_ps;
+      for (const auto& [key, ps] : longest_ps) {
+        const std::string name = key.substr(0, key.find('\n'));
+        critical_ps[name] = std::max(critical_ps[name], ps);
+      }
+      json& own = layers[network_summary.name];
+      own = json::object();
+      int64_t position = 0;
+      for (const auto& node : report.nodes) {
+        const LayerCounters sum = sums.count(node.layer) ? sums[node.layer] : LayerCounters{};
+        json& entry = own[node.layer];
+        entry["op"] = node.op;
+        entry["position"] = position++;  // in execution order (JSON objects sort their keys)
+        entry["cycles"] = static_cast<uint64_t>(
+            std::llround(critical_ps[node.layer] * 1e-12 * summary.clock_hz));
+        entry["busy_cycles"] =
+            static_cast<uint64_t>(std::llround(sum.busy_ps * 1e-12 * summary.clock_hz));
+        const double noc = bytes_sent > 0 ? noc_pj * sum.bytes_sent / bytes_sent : 0.0;
+        entry["energy_pj"] = {{"cim", sum.cim_pj},
+                              {"memory", sum.memory_pj},
+                              {"arith", sum.arith_pj},
+                              {"noc", noc},
+                              {"total", sum.cim_pj + sum.memory_pj + sum.arith_pj + noc}};
+        entry["macs"] = static_cast<uint64_t>(sum.macs);
+        entry["input_sparsity"] = sum.rows_applied > 0 ? sum.zero_inputs / sum.rows_applied : 0.0;
+        entry["rows_disabled_fraction"] =
+            sum.rows_applied > 0 ? sum.rows_disabled / sum.rows_applied : 0.0;
+        auto cim_layer = cim_of.find(node.layer);
+        entry["tiles"] = cim_layer != cim_of.end() ? cim_layer->second->tiles : 0;
+        entry["cores"] = static_cast<int64_t>(node.cores.size());
+        entry["spilled_bytes"] = node.spilled_bytes;
+      }
+    }
+  }
+
   // Schedule keys for the whole run (several networks: orders joined, peaks and batches summed
   // over the networks, which run side by side), and per network.
   json& schedule = out["schedule"];
@@ -239,9 +360,15 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
                         {"vector_batches", layer.vector_batches},
                         {"accumulator_bits", layer.accumulator_bits},
                         {"rescale_shift", layer.rescale_shift},
-                        {"accumulator_bytes", layer.accumulator_bytes}});
+                        {"accumulator_bytes", layer.accumulator_bytes},
+                        {"spilled_bytes", layer.spilled_bytes}});
     }
     entry["layers"] = layers;
+    json spilled = json::array();
+    for (const auto& buffer : network_summary.mapping.spilled_buffers) {
+      spilled.push_back({{"core", buffer.core}, {"value", buffer.value}, {"bytes", buffer.bytes}});
+    }
+    entry["spilled"] = spilled;
     networks.push_back(entry);
   }
   out["networks"] = networks;
@@ -306,6 +433,19 @@ std::string energy_text(double pj) {
   return text.str();
 }
 
+std::string byte_text(uint64_t bytes) {
+  std::ostringstream text;
+  text << std::setprecision(4);
+  if (bytes >= (uint64_t{1} << 20)) {
+    text << static_cast<double>(bytes) / (1 << 20) << " MiB";
+  } else if (bytes >= 1024) {
+    text << static_cast<double>(bytes) / 1024 << " KiB";
+  } else {
+    text << bytes << " B";
+  }
+  return text.str();
+}
+
 }  // namespace
 
 bool RunSummary::match_reference() const {
@@ -323,7 +463,7 @@ json stats_json(const RunSummary& summary, const kernel::StatGroup& chip) {
   json out = summary_json(summary, chip);
   json flat = json::object();
   for (const char* key : {"sim", "energy_pj", "cim", "memory", "noc", "outputs", "map", "schedule",
-                          "allocation", "footprint_mm2"}) {
+                          "allocation", "footprint_mm2", "spill", "layers"}) {
     if (out.contains(key)) flatten(out[key], key, flat);
   }
   for (auto it = flat.begin(); it != flat.end(); ++it) out[it.key()] = it.value();
@@ -408,6 +548,44 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
          << " mm2 planar (memory per core)";
     line("footprint", text.str());
   }
+  const json& spill = s["spill"];
+  if (spill["activation_bytes"].get<uint64_t>() > 0 || spill["weight_bytes"].get<uint64_t>() > 0 ||
+      spill["level_added"].get<bool>()) {
+    out << "\nSpill to off-chip memory\n";
+    if (spill["level_added"].get<bool>()) {
+      line("level added", "'" + spill["level"].get<std::string>() +
+                              "' (LPDDR4 defaults): the platform names no off-chip level");
+      line("because", spill["level_added_because"].get<std::string>());
+    } else {
+      line("level", spill["level"].get<std::string>());
+    }
+    line("activations spilled", byte_text(spill["activation_bytes"].get<uint64_t>()) + " in " +
+                                    std::to_string(spill["activation_buffers"].get<int64_t>()) +
+                                    " buffers");
+    // The largest spilled buffers (the full list is in the stats under networks[].spilled).
+    std::vector<map::SpilledBuffer> largest;
+    for (const auto& network : summary.networks) {
+      largest.insert(largest.end(), network.mapping.spilled_buffers.begin(),
+                     network.mapping.spilled_buffers.end());
+    }
+    std::stable_sort(largest.begin(), largest.end(),
+                     [](const auto& a, const auto& b) { return a.bytes > b.bytes; });
+    const size_t shown = std::min<size_t>(largest.size(), 8);
+    for (size_t k = 0; k < shown; ++k) {
+      out << "    core " << largest[k].core << ": " << largest[k].value << " ("
+          << byte_text(largest[k].bytes) << ")\n";
+    }
+    if (largest.size() > shown) out << "    ... and " << largest.size() - shown << " more\n";
+    line("weights off chip", byte_text(spill["weight_bytes"].get<uint64_t>()));
+    line("off-chip traffic", byte_text(spill["bytes_read"].get<uint64_t>()) + " read, " +
+                                 byte_text(spill["bytes_written"].get<uint64_t>()) + " written, " +
+                                 energy_text(spill["energy_pj"].get<double>()) + ", banks busy " +
+                                 time_text(spill["bank_busy_ns"].get<double>()));
+    line("on chip instead, per core", byte_text(spill["activation_memory_needed_bytes"].get<uint64_t>()) +
+                                          " activation memory, " +
+                                          byte_text(spill["weight_memory_needed_bytes"].get<uint64_t>()) +
+                                          " weight memory");
+  }
   out << "\nNetwork-on-chip\n";
   line("packets / flits", std::to_string(s["noc"]["packets"].get<uint64_t>()) + " / " +
                               std::to_string(s["noc"]["flits"].get<uint64_t>()));
@@ -427,6 +605,48 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
                              std::to_string(entry["cores"].get<int>()) + " cores");
     }
     for (const auto& step : summary.allocation["log"]) out << "    " << step.get<std::string>() << '\n';
+  }
+  // The layers that take most time first (the whole account is in the stats, layers.*).
+  for (const auto& network : summary.networks) {
+    const json& own = s["layers"][network.name];
+    std::vector<std::pair<uint64_t, std::string>> by_time;
+    uint64_t total_cycles = 0;
+    for (auto it = own.begin(); it != own.end(); ++it) {
+      by_time.emplace_back(it.value()["cycles"].get<uint64_t>(), it.key());
+      total_cycles += it.value()["cycles"].get<uint64_t>();
+    }
+    if (by_time.empty()) continue;
+    std::stable_sort(by_time.begin(), by_time.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    out << "\nLayers of " << network.name << " (most time first)\n";
+    out << "  " << std::left << std::setw(28) << "layer" << std::setw(20) << "op" << std::right
+        << std::setw(11) << "cycles" << std::setw(7) << "time%" << std::setw(12) << "energy"
+        << std::setw(12) << "cim" << std::setw(12) << "memory" << std::setw(12) << "arith"
+        << std::setw(12) << "noc" << std::setw(13) << "MACs" << std::setw(7) << "cores"
+        << std::setw(11) << "spilled" << '\n';
+    const size_t shown = std::min<size_t>(by_time.size(), 15);
+    for (size_t k = 0; k < shown; ++k) {
+      const json& layer = own[by_time[k].second];
+      const json& energy = layer["energy_pj"];
+      std::ostringstream share;
+      share << std::fixed << std::setprecision(1)
+            << (total_cycles ? 100.0 * static_cast<double>(by_time[k].first) /
+                                   static_cast<double>(total_cycles)
+                             : 0.0);
+      std::string name = by_time[k].second;
+      if (name.size() > 27) name = name.substr(0, 24) + "...";
+      std::string op = layer["op"].get<std::string>();
+      if (op.size() > 19) op = op.substr(0, 16) + "...";
+      out << "  " << std::left << std::setw(28) << name << std::setw(20) << op << std::right << std::setw(11) << by_time[k].first
+          << std::setw(7) << share.str() << std::setw(12) << energy_text(energy["total"].get<double>())
+          << std::setw(12) << energy_text(energy["cim"].get<double>()) << std::setw(12)
+          << energy_text(energy["memory"].get<double>()) << std::setw(12)
+          << energy_text(energy["arith"].get<double>()) << std::setw(12)
+          << energy_text(energy["noc"].get<double>()) << std::setw(13)
+          << layer["macs"].get<uint64_t>() << std::setw(7) << layer["cores"].get<int64_t>()
+          << std::setw(11) << byte_text(layer["spilled_bytes"].get<uint64_t>()) << '\n';
+    }
+    if (by_time.size() > shown) out << "  ... and " << by_time.size() - shown << " more layers\n";
   }
   out << "\nOutputs\n";
   for (const auto& network : summary.networks) {

@@ -11,6 +11,7 @@
 #include "compiler/map/mapper.h"
 #include "models/kernel/stats.h"
 #include "models/memory/memory_params.h"
+#include "platforms/builder/layer_account.h"
 
 namespace cimtlm::platforms {
 
@@ -45,6 +46,11 @@ struct RunSummary {
   memory::MemoryLevelParams sram_reference;  // the SRAM preset, for the comparison
   int cores = 0;
   nlohmann::json allocation = nlohmann::json::object();
+  // An off-chip level the run added because the platform names none and the network does not
+  // fit on chip (empty: none added), and why.
+  std::string added_level;
+  std::string added_level_reason;
+  LayerAccountMap layer_accounts;  // per (layer, core), from the chip
 
   bool match_reference() const;
   int64_t mismatches() const;

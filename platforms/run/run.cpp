@@ -79,9 +79,12 @@ map::ArchInfo arch_info(const PlatformSpec& spec) {
   for (size_t level = 0; level < spec.memory_levels.size(); ++level) {
     const auto& params = spec.memory_levels[level];
     if (static_cast<int>(level) == spec.weights_level || static_cast<int>(level) == spec.activations_level) continue;
-    map::ArchInfo::Region region{memory::MemoryHierarchy::kLevelAddressStride * level, params.capacity_bytes};
+    map::ArchInfo::Region region{memory::MemoryHierarchy::kLevelAddressStride * level,
+                                 params.capacity_bytes, params.off_chip};
     if (params.off_chip) {
       arch.weight_overflow.insert(arch.weight_overflow.begin(), region);
+      // Activations that do not fit spill to the first off-chip level.
+      if (arch.activation_spill.capacity == 0) arch.activation_spill = region;
     } else {
       arch.weight_overflow.push_back(region);
     }
@@ -163,6 +166,7 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   // 1. Configuration and workload: every problem here is bad input (exit 2).
   PlatformSpec spec;
   Config config;
+  std::string added_level, added_level_reason;  // an off-chip level the run had to add
   std::vector<PreparedNetwork> networks;
   Allocation allocation;
   try {
@@ -175,7 +179,23 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
     }
     if (options.inferences > 0) spec.inferences = options.inferences;
     networks = prepare_networks(paths, options.inputs, spec.seed);
-    allocation = allocate_cores(networks, spec, arch_info(spec));
+    try {
+      allocation = allocate_cores(networks, spec, arch_info(spec));
+    } catch (const map::CapacityError& error) {
+      // The network does not fit on chip and the platform names no off-chip level: add one with
+      // the schema's LPDDR4 defaults, say so in the report, and map again.
+      added_level = "lpddr4";
+      for (const auto& level : spec.memory_levels) {
+        if (level.name == added_level) added_level = "lpddr4_added";
+      }
+      added_level_reason = error.what();
+      std::vector<Override> overrides = options.overrides;
+      overrides.push_back({"core.memory.levels." + added_level + ".technology", "dram"});
+      config = load_config(options.config_path, platform_schema(), overrides);
+      spec = build_platform_spec(config);
+      if (options.inferences > 0) spec.inferences = options.inferences;
+      allocation = allocate_cores(networks, spec, arch_info(spec));
+    }
   } catch (const ConfigError& error) {
     err << error.what() << '\n';
     return kExitBadInput;
@@ -242,6 +262,9 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   summary.cycles = chip.clock().cycles_to_cover(chip.finish_time());
   summary.wall_s = wall_s;
   summary.allocation = allocation.report;
+  summary.added_level = added_level;
+  summary.added_level_reason = added_level_reason;
+  summary.layer_accounts = chip.layer_accounts();
   std::vector<graph::Tensor> produced;
   std::vector<std::string> produced_names;
   for (size_t index = 0; index < networks.size(); ++index) {

@@ -170,6 +170,81 @@ TEST(MemoryPlanProperty, RandomRequestsNeverOverlapWhileLive) {
   }
 }
 
+// The requests of one side of a split (spilled or kept) with their offsets, as a plan of their
+// own: aliases remapped to the subset.
+std::pair<std::vector<BufferRequest>, MemoryPlan> side_of(
+    const std::vector<BufferRequest>& requests, const SpillPlan& split, bool spilled,
+    uint64_t arena, const MemoryPlanOptions& options) {
+  std::vector<BufferRequest> subset;
+  MemoryPlan plan;
+  plan.arena_bytes = arena;
+  std::vector<int> index(requests.size(), -1);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if ((split.spilled[i] != 0) != spilled) continue;
+    index[i] = static_cast<int>(subset.size());
+    subset.push_back(requests[i]);
+    plan.offsets.push_back(split.offsets[i]);
+  }
+  for (auto& request : subset) {
+    if (request.alias_of >= 0) request.alias_of = index[static_cast<size_t>(request.alias_of)];
+  }
+  plan.peak_live_bytes = plan_memory(subset, options).peak_live_bytes;  // independent of offsets
+  return {subset, plan};
+}
+
+// A plan cut at a capacity: kept buffers keep their offsets and end under the capacity, a view
+// spills with its buffer, and both sides are valid plans (no overlap while live) on their own.
+TEST(MemoryPlanProperty, SplitAtCapacityKeepsBothSidesValid) {
+  int spilled_cases = 0;
+  for (uint64_t seed = 1; seed <= 300; ++seed) {
+    graph::SplitMix64 random(seed);
+    const int steps = static_cast<int>(random.uniform_int(1, 20));
+    const int count = static_cast<int>(random.uniform_int(1, 30));
+    std::vector<BufferRequest> requests;
+    for (int i = 0; i < count; ++i) {
+      BufferRequest request;
+      request.name = "t" + std::to_string(i);
+      request.bytes = static_cast<uint64_t>(random.uniform_int(1, 2000));
+      request.first_step = static_cast<int>(random.uniform_int(0, steps - 1));
+      request.last_step = static_cast<int>(random.uniform_int(request.first_step, steps - 1));
+      if (random.uniform() > 0.8 && i > 0)
+        request.alias_of = static_cast<int>(random.uniform_int(0, i - 1));
+      requests.push_back(request);
+    }
+    MemoryPlanOptions options;
+    options.steps = steps;
+    options.alignment_bytes = 64;
+    const MemoryPlan plan = plan_memory(requests, options);
+    const auto capacity =
+        static_cast<uint64_t>(random.uniform_int(0, static_cast<int64_t>(plan.arena_bytes) + 64));
+    const SpillPlan split = split_at_capacity(requests, plan, capacity, options);
+    ASSERT_EQ(split.spilled.size(), requests.size());
+    EXPECT_LE(split.on_chip_bytes, capacity);
+    bool any = false;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const auto root = static_cast<size_t>(root_of(requests, static_cast<int>(i)));
+      EXPECT_EQ(split.spilled[i], split.spilled[root]) << "seed " << seed;
+      if (!split.spilled[i]) {
+        EXPECT_EQ(split.offsets[i], plan.offsets[i]);
+        EXPECT_LE(split.offsets[i] + aligned(requests[i].bytes, 64), capacity);
+      }
+      any = any || split.spilled[i];
+    }
+    if (capacity >= plan.arena_bytes) EXPECT_FALSE(any) << "seed " << seed;
+    if (!any) EXPECT_EQ(split.spill_bytes, 0u);
+    spilled_cases += any;
+    const auto kept = side_of(requests, split, false, split.on_chip_bytes, options);
+    expect_valid(kept.first, kept.second, steps, 64);
+    const auto spilled = side_of(requests, split, true, split.spill_bytes, options);
+    expect_valid(spilled.first, spilled.second, steps, 64);
+    if (HasFailure()) {
+      ADD_FAILURE() << "seed " << seed;
+      return;
+    }
+  }
+  EXPECT_GT(spilled_cases, 100);
+}
+
 // The schedule's buffers on one core: the arena is close to the peak, far below the sum.
 TEST(CoreActivations, OneCoreHoldsThePeakNotTheSum) {
   GraphBuilder b;
