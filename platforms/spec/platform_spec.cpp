@@ -175,6 +175,16 @@ std::vector<memory::MemoryLevelParams> memory_levels(const Config& config, uint6
     p.silicon_area_um2_per_bit = config.number(s + "silicon_area_per_bit") * 1e12;
     p.decay_spread = config.number(s + "decay_spread");
     p.on_retention_violation = policy;
+    if (!p.static_cell && p.retention_floor_s_at_ref > 0 &&
+        !(p.retention_floor_s_at_ref > p.retention_s_at_ref)) {
+      // Valid alone, not together: name the one the file set (the floor if both or neither).
+      const bool retention_set = config.at(s + "retention").source != "default";
+      const bool floor_set = config.at(s + "retention_floor").source != "default";
+      const std::string key = retention_set && !floor_set ? "retention" : "retention_floor";
+      throw ConfigError(config.where(s + key) +
+                        ": retention_floor must exceed retention (the measured retention "
+                        "includes the floor path); set retention_floor: 0 s for no floor");
+    }
     const std::string problem = p.validate();
     if (!problem.empty()) {
       invalid(config, "core.memory.levels." + name, keys_of("core.memory.levels.*"), problem);

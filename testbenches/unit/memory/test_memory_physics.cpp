@@ -242,6 +242,24 @@ TEST(MemoryPhysics, MacroTimingByDefaultArrayTimingOnRequest) {
   EXPECT_EQ(array.memory_levels[0].write_cycles, 5);
 }
 
+TEST(MemoryPhysics, RetentionAboveItsFloorNamesFileLineAndKey) {
+  try {
+    spec_of(
+        "core:\n  memory:\n    levels:\n      w:\n        technology: nosram\n"
+        "        retention: 400 h\n");
+    ADD_FAILURE() << "no error";
+  } catch (const platforms::ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("timing.yaml:6:"), std::string::npos) << message;
+    EXPECT_NE(message.find("core.memory.levels.w.retention:"), std::string::npos) << message;
+    EXPECT_NE(message.find("retention_floor must exceed retention"), std::string::npos) << message;
+  }
+  // With the floor set too (or removed) the file is valid.
+  EXPECT_NO_THROW(
+      spec_of("core:\n  memory:\n    levels:\n      w: {technology: nosram, "
+              "retention: 400 h, retention_floor: 0 s}\n"));
+}
+
 TEST(MemoryPhysics, DefaultPlacementKeepsWeightsAndActivationsApart) {
   // DOSRAM's macro is slower than NOSRAM's, yet activations stay in the other OS layer.
   const auto spec = spec_of("");
