@@ -8,6 +8,9 @@ this script, so the READMEs cannot drift from the model:
     scripts/memory_readme.py            # rewrite the blocks in models/memory/README.md
     scripts/memory_readme.py --check    # exit 1 (and show the difference) if a block is stale
 
+It also checks that every memory default of platforms/schema.yaml (core.memory.levels) has a
+source or an "assumption" note in the comment above it (--check fails otherwise).
+
 Blocks:
   presets    the technology presets (`cimtlm validate` of every technology, the schema's values)
   retention  retention at a few temperatures (`cimtlm retention --csv`)
@@ -161,6 +164,40 @@ def os_hot_refresh_block(binary, workdir):
             f"controllers keeping the data: {parts}, {violations} violations.")
 
 
+# Keys of core.memory.levels that are choices or switches, not device figures: no source needed.
+NOT_FIGURES = {"technology", "off_chip", "static_cell", "refresh", "alignment", "timing",
+               "gate_when_idle", "retention_law"}
+SCHEMA = os.path.join(ROOT, "platforms", "schema.yaml")
+
+
+def unsourced_memory_defaults(path=SCHEMA):
+    """Keys of core.memory.levels whose default has no source and no "assumption" note.
+
+    A comment block applies to the keys that follow it up to the next comment block; it counts
+    as a source when it cites a reference ([Name00]), an assumption ((A1) or "assumption") or a
+    specification (JEDEC)."""
+    with open(path) as handle:
+        lines = handle.read().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "_map_of:" and
+                 any("core.memory" in l or "levels:" in l for l in lines[max(0, i - 8):i]))
+    missing, comment, in_comment = [], "", False
+    for line in lines[start + 1:]:
+        if line and not line.startswith("        "):
+            break  # end of the levels' fields
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            comment = (comment if in_comment else "") + " " + stripped
+            in_comment = True
+            continue
+        in_comment = False
+        match = re.match(r"(\w+): \{", stripped)
+        if not match or match.group(1) in NOT_FIGURES:
+            continue
+        if not re.search(r"\[\w+\d\d[^\]]*\]|\(A\d\)|assumption|JEDEC", comment, re.I):
+            missing.append(match.group(1))
+    return missing
+
+
 BLOCK = re.compile(r"(<!-- memory-figures:(\w+) -->\n)(.*?)(<!-- /memory-figures -->)", re.S)
 
 
@@ -177,6 +214,12 @@ def main():
     binary = os.path.abspath(binary)
     makers = {"presets": presets_block, "retention": retention_block, "os_idle": os_idle_block,
               "os_hot_refresh": os_hot_refresh_block}
+    missing = unsourced_memory_defaults()
+    if missing:
+        print(f"{SCHEMA}: memory defaults without a source or an assumption note: "
+              f"{', '.join(missing)}")
+        if args.check:
+            return 1
     with tempfile.TemporaryDirectory() as workdir:
         fresh = {name: make(binary, workdir) for name, make in makers.items()}
     stale = False
