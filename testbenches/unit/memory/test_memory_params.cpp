@@ -17,7 +17,7 @@ namespace {
 using test::preset;
 
 TEST(MemoryParams, DefaultsOfEveryTechnologyAreValid) {
-  for (const std::string name : {"nosram", "dosram", "sram", "dram"}) {
+  for (const std::string name : {"nosram", "dosram", "igzo2t0c", "sram", "dram"}) {
     const MemoryLevelParams params = preset(name);
     EXPECT_EQ(params.validate(), "") << name;
     EXPECT_EQ(params.name, name);
