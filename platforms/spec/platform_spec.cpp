@@ -214,7 +214,9 @@ int level_by_name(const Config& config, const std::vector<memory::MemoryLevelPar
   if (!weights) {
     int on_chip = 0;
     for (const auto& level : levels) on_chip += level.off_chip ? 0 : 1;
-    if (on_chip > 1) weights_level = level_by_name(config, levels, "core.memory.weights_level", true);
+    if (on_chip > 1) {
+      weights_level = level_by_name(config, levels, "core.memory.weights_level", true);
+    }
   }
   int best = -1;
   for (size_t index = 0; index < levels.size(); ++index) {
