@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Retention versus temperature of the default memory technologies: table (CSV) and plot (PNG).
 
-The numbers come from the simulator itself (the technology presets of platforms/schema.yaml and
-the Arrhenius law of models/memory), so the plot always matches the model:
+The curves come from the simulator itself (the technology presets of platforms/schema.yaml and
+the retention laws of models/memory), so the plot always matches the model; the published
+figures of models/memory/retention_published.csv are drawn over them (lower bounds as upward
+triangles, measured values as dots, specification steps as squares, hollow where the paper does
+not state the temperature):
 
     scripts/plot_retention.py                      # runs `cimtlm retention --csv`, writes PNG
     scripts/plot_retention.py --csv table.csv      # plots an existing CSV
@@ -25,9 +28,19 @@ CANDIDATES = [
 ]
 
 
+PUBLISHED = os.path.join(ROOT, "models", "memory", "retention_published.csv")
+
+
 def produce_csv(binary, path):
-    subprocess.run([binary, "retention", "--csv", path], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([binary, "retention", "--from", "0", "--to", "125", "--step", "1", "--csv",
+                    path],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def read_published(path):
+    with open(path, newline="") as handle:
+        lines = [line for line in handle if not line.startswith("#")]
+    return list(csv.DictReader(lines))
 
 
 def read_table(path):
@@ -59,6 +72,8 @@ def main():
     parser.add_argument("--cimtlm", help="binary that understands `retention --csv FILE`")
     parser.add_argument("--out", default=os.path.join(ROOT, "models", "memory", "retention.png"))
     parser.add_argument("--table-out", help="also keep the CSV here")
+    parser.add_argument("--published", default=PUBLISHED,
+                        help="published points to draw over the curves (CSV)")
     args = parser.parse_args()
 
     csv_path = args.csv
@@ -72,6 +87,8 @@ def main():
     temperatures, retention = read_table(csv_path)
     print("T [C] " + "".join(f"{tech:>14}" for tech in retention))
     for index, celsius in enumerate(temperatures):
+        if celsius % 5:
+            continue  # the table every 5 C (the curves use every point)
         print(f"{celsius:5.0f} " + "".join(f"{human(values[index]):>14}"
                                             for values in retention.values()))
 
@@ -85,16 +102,33 @@ def main():
     for seconds, label in references:
         axis.axhline(seconds, color="0.85", linewidth=0.8, zorder=0)
         axis.text(temperatures[-1], seconds * 1.15, label, color="0.5", fontsize=8, ha="right")
-    for tech, values in retention.items():
+    colours = {}
+    styles = ["-", (0, (5, 3)), "-", "-", "-"]  # NOSRAM and DOSRAM share the law: dash one
+    for index, (tech, values) in enumerate(retention.items()):
         if all(math.isinf(v) for v in values):
             continue  # static cells: no retention limit while powered
-        axis.semilogy(temperatures, values, marker="o", markersize=3, label=tech)
+        (line,) = axis.semilogy(temperatures, values, linewidth=1.5, label=f"{tech} (model)",
+                                linestyle=styles[index % len(styles)])
+        colours[tech] = line.get_color()
+    markers = {"min": "^", "value": "o", "spec": "s"}
+    for point in read_published(args.published) if args.published else []:
+        tech = point["technology"]
+        colour = colours.get(tech, "0.3")
+        assumed = point["temperature_assumed"] == "1"
+        axis.plot(float(point["temperature_c"]), float(point["retention_s"]),
+                  markers[point["bound"]], markersize=7, markeredgecolor=colour,
+                  markerfacecolor="none" if assumed else colour, linestyle="none", zorder=3)
+    for bound, label in (("min", "published lower bound"), ("value", "published value (other 2T0C)"),
+                         ("spec", "JEDEC specification")):
+        axis.plot([], [], markers[bound], color="0.3", linestyle="none", label=label)
+    axis.plot([], [], "^", markerfacecolor="none", markeredgecolor="0.3", linestyle="none",
+              label="temperature not stated (assumed)")
     axis.axvline(85, color="0.6", linestyle="--", linewidth=0.8)
     axis.set_xlabel("die temperature [°C]")
     axis.set_ylabel("data retention [s]")
-    axis.set_title("Retention vs temperature (Arrhenius), default technologies\n"
+    axis.set_title("Retention vs temperature: the presets' laws and the published figures\n"
                    "SRAM: static while powered, lost when gated")
-    axis.legend(loc="lower left")
+    axis.legend(loc="lower left", fontsize=7)
     figure.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     figure.savefig(args.out, dpi=120)

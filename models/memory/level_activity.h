@@ -14,10 +14,10 @@ struct LevelActivity {
   double powered_ns = 0;    // not gated
   double gated_ns = 0;
   double access_energy_pj = 0, vertical_hop_energy_pj = 0, refresh_energy_pj = 0,
-         wakeup_energy_pj = 0, leakage_energy_pj = 0;
+         wakeup_energy_pj = 0, gate_entry_energy_pj = 0, leakage_energy_pj = 0;
   double total_energy_pj() const {
     return access_energy_pj + vertical_hop_energy_pj + refresh_energy_pj + wakeup_energy_pj +
-           leakage_energy_pj;
+           gate_entry_energy_pj + leakage_energy_pj;
   }
 };
 

@@ -60,9 +60,10 @@ int MemoryHierarchy::weights_level() const {
   for (int index = 0; index < level_count(); ++index) {
     const auto& params = level(index).params();
     if (params.off_chip || params.static_cell) continue;
+    // Compared at 85 C: levels give their retention at different temperatures.
+    constexpr double kCompareAtK = 358.15;
     if (best < 0 ||
-        params.retention_s(params.reference_temperature_k) >
-            level(best).params().retention_s(level(best).params().reference_temperature_k)) {
+        params.retention_s(kCompareAtK) > level(best).params().retention_s(kCompareAtK)) {
       best = index;
     }
   }
@@ -70,10 +71,15 @@ int MemoryHierarchy::weights_level() const {
 }
 
 int MemoryHierarchy::activations_level() const {
+  // The fastest on-chip level other than the weights' one when there is another.
+  int on_chip = 0;
+  for (int index = 0; index < level_count(); ++index)
+    on_chip += level(index).params().off_chip ? 0 : 1;
+  const int weights = on_chip > 1 ? weights_level() : -1;
   int best = -1;
   for (int index = 0; index < level_count(); ++index) {
     const auto& params = level(index).params();
-    if (params.off_chip) continue;
+    if (params.off_chip || index == weights) continue;
     if (best < 0 || params.read_cycles < level(best).params().read_cycles) best = index;
   }
   return best < 0 ? 0 : best;

@@ -46,7 +46,8 @@ class MemoryHierarchy : public sc_core::sc_module {
   const MemoryLevel& level(int index) const { return *levels_.at(static_cast<size_t>(index)); }
 
   // Default placement: weights in the on-chip level with the longest retention (dynamic cells
-  // that keep data through power gating), activations in the fastest on-chip level.
+  // that keep data through power gating), activations in the fastest other on-chip level (the
+  // weights level only when it is the only one on chip).
   int weights_level() const;
   int activations_level() const;
 

@@ -84,6 +84,7 @@ MemoryLevel::MemoryLevel(const sc_core::sc_module_name& name, const MemoryLevelP
               static_cast<uint64_t>(params.off_chip ? 0 : params.stack_layer)),
       refresh_ps_(period_ps_ * static_cast<uint64_t>(params.refresh_cycles_per_row)),
       wakeup_ps_(period_ps_ * static_cast<uint64_t>(params.wakeup_cycles)),
+      gate_entry_ps_(period_ps_ * static_cast<uint64_t>(params.gate_entry_cycles)),
       rows_(params.rows()),
       all_banks_mask_(params.banks >= 64 ? ~0ULL : (1ULL << params.banks) - 1),
       timeline_(params_, period_ps_ * static_cast<uint64_t>(params.refresh_cycles_per_row),
@@ -97,6 +98,7 @@ MemoryLevel::MemoryLevel(const sc_core::sc_module_name& name, const MemoryLevelP
           stats.count("retention_violations", "rows read after their retention ran out")),
       decayed_bits_(stats.count("decayed_bits", "bits flipped by retention loss (inject)")),
       wakeups_(stats.count("wakeups", "wake-ups from power gating")),
+      gate_entries_(stats.count("gate_entries", "entries into power gating")),
       dmi_grants_(stats.count("dmi_grants", "direct memory interface pointers granted")),
       power_gated_ns_(stats.time_ns("power_gated_ns", "time spent power gated")),
       bank_busy_ns_(stats.time_ns("bank_busy_ns", "bank time busy with accesses, summed")),
@@ -114,8 +116,11 @@ MemoryLevel::MemoryLevel(const sc_core::sc_module_name& name, const MemoryLevelP
                                          "row refresh energy")),
       wakeup_energy_pj_(stats.energy_pj("wakeup_energy_pj", kernel::EnergyCategory::Memory,
                                         "wake-up energy after power gating")),
-      leakage_energy_pj_(stats.energy_pj("leakage_energy_pj", kernel::EnergyCategory::Leakage,
-                                         "static energy while powered")) {
+      gate_entry_energy_pj_(stats.energy_pj("gate_entry_energy_pj", kernel::EnergyCategory::Memory,
+                                            "energy of entering power gating (hold bias)")),
+      leakage_energy_pj_(stats.energy_pj(
+          "leakage_energy_pj", kernel::EnergyCategory::Leakage,
+          "static energy: leakage while powered and the residual while gated, at temperature")) {
   const double resolution_ps = sc_core::sc_get_time_resolution().to_seconds() * 1e12;
   if (resolution_ps >= 1.0) {
     resolution_ps_ = static_cast<uint64_t>(std::llround(resolution_ps));
@@ -471,9 +476,14 @@ void MemoryLevel::set_gated(bool gated, const sc_core::sc_time& at) {
     return;
   }
   if (gated_) return;
-  // Gating waits for accesses and a wake-up in progress.
+  // Gating waits for accesses and a wake-up in progress, then the bias generator charges the
+  // hold rail: the level is gated (and stops leaking in full) gate_entry_cycles later.
   for (uint64_t free_at : bank_free_ps_) time_ps = std::max(time_ps, free_at);
   time_ps = std::max({time_ps, wake_ready_ps_, timeline_.latest_change_ps()});
+  ++gate_entries_;
+  gate_entry_energy_pj_ += params_.gate_entry_energy_pj;
+  if (vcd_gated_ && gate_entry_ps_ > 0) vcd_gated_->set(time_ps, 1);
+  time_ps += gate_entry_ps_;
   gated_ = true;
   gated_since_ps_ = time_ps;
   timeline_.set_gated(time_ps, true, temperature_at_ps(time_ps));
@@ -605,10 +615,8 @@ void MemoryLevel::finalize(const sc_core::sc_time& end) {
   const uint64_t gated_ps =
       gated_total_ps_ + (gated_ && end_ps > gated_since_ps_ ? end_ps - gated_since_ps_ : 0);
   power_gated_ns_ = static_cast<double>(gated_ps) * 1e-3;
-  const uint64_t powered_ps = end_ps > gated_ps ? end_ps - gated_ps : 0;
-  // pW x s = pJ.
-  leakage_energy_pj_ =
-      params_.leakage_pw_per_bit * params_.bits() * static_cast<double>(powered_ps) * 1e-12;
+  // Leakage at the temperature of each phase, and the residual while gated.
+  leakage_energy_pj_ = timeline_.static_energy_pj(end_ps);
 
   const uint64_t slots = timeline_.slots_through(end_ps);
   refreshes_ = slots + burst_refreshes_;
@@ -640,6 +648,7 @@ LevelActivity MemoryLevel::activity() const {
   activity.vertical_hop_energy_pj = vertical_hop_energy_pj_;
   activity.refresh_energy_pj = refresh_energy_pj_;
   activity.wakeup_energy_pj = wakeup_energy_pj_;
+  activity.gate_entry_energy_pj = gate_entry_energy_pj_;
   activity.leakage_energy_pj = leakage_energy_pj_;
   return activity;
 }

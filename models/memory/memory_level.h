@@ -50,11 +50,12 @@ class MemoryLevel : public sc_core::sc_module {
 
   const MemoryLevelParams& params() const { return params_; }
 
-  // Power gating. Gating waits for accesses in progress; a gated level draws no leakage and is
-  // not refreshed, its dynamic cells keep their data while their retention lasts (static
-  // SRAM cells lose them). Waking (here or implicitly on the next access) costs wakeup_cycles
-  // and wakeup_energy_pj, plus a refresh of the rows that would otherwise expire before the
-  // refresh pointer reaches them.
+  // Power gating. Gating waits for accesses in progress, costs gate_entry_energy_pj and takes
+  // gate_entry_cycles (still leaking); a gated level draws only gated_leakage_pw_per_bit (the
+  // hold-bias generator) and is not refreshed, its dynamic cells keep their data while their
+  // gated retention lasts (static SRAM cells lose them). Waking (here or implicitly on the next
+  // access) costs wakeup_cycles and wakeup_energy_pj, plus a refresh of the rows that would
+  // otherwise expire before the refresh pointer reaches them.
   void set_gated(bool gated, const sc_core::sc_time& at);
   bool gated() const { return gated_; }
 
@@ -131,6 +132,7 @@ class MemoryLevel : public sc_core::sc_module {
   uint64_t hop_ps_;
   uint64_t refresh_ps_;
   uint64_t wakeup_ps_;
+  uint64_t gate_entry_ps_;
   uint64_t rows_;
   uint64_t all_banks_mask_;
 
@@ -161,6 +163,7 @@ class MemoryLevel : public sc_core::sc_module {
   uint64_t& retention_violations_;
   uint64_t& decayed_bits_;
   uint64_t& wakeups_;
+  uint64_t& gate_entries_;
   uint64_t& dmi_grants_;
   double& power_gated_ns_;
   double& bank_busy_ns_;
@@ -172,6 +175,7 @@ class MemoryLevel : public sc_core::sc_module {
   double& vertical_hop_energy_pj_;
   double& refresh_energy_pj_;
   double& wakeup_energy_pj_;
+  double& gate_entry_energy_pj_;
   double& leakage_energy_pj_;
 
   // VCD (null when tracing is off).

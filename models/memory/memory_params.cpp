@@ -32,16 +32,62 @@ bool parse_retention_policy(const std::string& text, RetentionPolicy& policy) {
   return true;
 }
 
+const char* to_string(RetentionLaw law) {
+  return law == RetentionLaw::RefreshWindow ? "refresh_window" : "arrhenius";
+}
+
+bool parse_retention_law(const std::string& text, RetentionLaw& law) {
+  if (text == "arrhenius") {
+    law = RetentionLaw::Arrhenius;
+  } else if (text == "refresh_window") {
+    law = RetentionLaw::RefreshWindow;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 double arrhenius_retention_s(double retention_s_at_ref, double reference_temperature_k,
                              double activation_energy_ev, double temperature_k) {
   return retention_s_at_ref * std::exp(activation_energy_ev / kBoltzmannEvPerK *
                                        (1.0 / temperature_k - 1.0 / reference_temperature_k));
 }
 
-double MemoryLevelParams::retention_s(double temperature_k) const {
+namespace {
+
+// Powered retention of the law alone (no gating).
+double powered_retention_s(const MemoryLevelParams& p, double temperature_k) {
+  if (p.retention_law == RetentionLaw::RefreshWindow) {
+    return temperature_k > p.derating_temperature_k ? p.retention_s_at_ref / 2
+                                                    : p.retention_s_at_ref;
+  }
+  if (!(p.retention_floor_s_at_ref > 0)) {
+    return arrhenius_retention_s(p.retention_s_at_ref, p.reference_temperature_k,
+                                 p.activation_energy_ev, temperature_k);
+  }
+  // Rates add: 1/t = 1/t_os(T) + 1/t_floor(T), with t(T_ref) = retention_s_at_ref.
+  const double os_at_ref = 1.0 / (1.0 / p.retention_s_at_ref - 1.0 / p.retention_floor_s_at_ref);
+  const double os = arrhenius_retention_s(os_at_ref, p.reference_temperature_k,
+                                          p.activation_energy_ev, temperature_k);
+  const double floor = arrhenius_retention_s(p.retention_floor_s_at_ref, p.reference_temperature_k,
+                                             p.floor_activation_energy_ev, temperature_k);
+  return 1.0 / (1.0 / os + 1.0 / floor);
+}
+
+}  // namespace
+
+double MemoryLevelParams::retention_s(double temperature_k, bool gated) const {
   if (static_cell) return std::numeric_limits<double>::infinity();
-  return arrhenius_retention_s(retention_s_at_ref, reference_temperature_k, activation_energy_ev,
-                               temperature_k);
+  const double powered = powered_retention_s(*this, temperature_k);
+  if (!gated || !(gated_retention_s_at_ref > 0)) return powered;
+  return powered * gated_retention_s_at_ref / retention_s_at_ref;
+}
+
+double MemoryLevelParams::leakage_pw_per_bit_at(double temperature_k, bool gated) const {
+  const double at_reference = gated ? gated_leakage_pw_per_bit : leakage_pw_per_bit;
+  // The inverse of the Arrhenius retention factor: leakage grows as retention shrinks.
+  return at_reference * std::exp(-leakage_activation_energy_ev / kBoltzmannEvPerK *
+                                 (1.0 / temperature_k - 1.0 / leakage_temperature_k));
 }
 
 namespace {
@@ -58,9 +104,10 @@ std::string MemoryLevelParams::validate() const {
   };
   if (name.empty()) {
     field("name") << "must not be empty";
-  } else if (technology != "nosram" && technology != "dosram" && technology != "sram" &&
-             technology != "dram") {
-    field("technology") << "must be nosram, dosram, sram or dram (got '" << technology << "')";
+  } else if (technology != "nosram" && technology != "dosram" && technology != "igzo2t0c" &&
+             technology != "sram" && technology != "dram") {
+    field("technology") << "must be nosram, dosram, igzo2t0c, sram or dram (got '" << technology
+                        << "')";
   } else if (stack_layer < 0) {
     field("stack_layer") << "must be >= 0 (0 = silicon base)";
   } else if (capacity_bytes == 0 || capacity_bytes > (1ULL << 32)) {
@@ -95,6 +142,30 @@ std::string MemoryLevelParams::validate() const {
     field("reference_temperature_k") << "must be > 0 (kelvin)";
   } else if (!(activation_energy_ev >= 0)) {
     field("activation_energy_ev") << "must be >= 0";
+  } else if (!(retention_floor_s_at_ref >= 0)) {
+    field("retention_floor_s_at_ref") << "must be >= 0 (0 = no floor)";
+  } else if (!static_cell && retention_floor_s_at_ref > 0 &&
+             !(retention_floor_s_at_ref > retention_s_at_ref)) {
+    field("retention_floor_s_at_ref") << "must exceed retention_s_at_ref (" << retention_s_at_ref
+                                      << " s): the measured retention includes the floor path";
+  } else if (!(floor_activation_energy_ev >= 0)) {
+    field("floor_activation_energy_ev") << "must be >= 0";
+  } else if (!(derating_temperature_k > 0)) {
+    field("derating_temperature_k") << "must be > 0 (kelvin)";
+  } else if (!(leakage_temperature_k > 0)) {
+    field("leakage_temperature_k") << "must be > 0 (kelvin)";
+  } else if (!(leakage_activation_energy_ev >= 0)) {
+    field("leakage_activation_energy_ev") << "must be >= 0";
+  } else if (!(gated_leakage_pw_per_bit >= 0)) {
+    field("gated_leakage_pw_per_bit") << "must be >= 0";
+  } else if (!(gated_retention_s_at_ref >= 0)) {
+    field("gated_retention_s_at_ref") << "must be >= 0 (0 = as powered)";
+  } else if (gate_entry_cycles < 0) {
+    field("gate_entry_cycles") << "must be >= 0";
+  } else if (!(gate_entry_energy_pj >= 0)) {
+    field("gate_entry_energy_pj") << "must be >= 0";
+  } else if (!(silicon_area_um2_per_bit >= 0)) {
+    field("silicon_area_um2_per_bit") << "must be >= 0";
   } else if (!(temperature_step_k > 0)) {
     field("temperature_step_k") << "must be > 0";
   } else if (!(refresh_margin >= 0 && refresh_margin < 1)) {

@@ -28,6 +28,11 @@ StackFootprint stack_footprint(const std::vector<MemoryLevelParams>& levels,
     LayerArea& layer = footprint.layers[static_cast<size_t>(level.stack_layer)];
     layer.area_mm2 += level.area_um2_per_bit * level.bits() * 1e-6;  // um2 -> mm2
     layer.levels.push_back(level.name);
+    if (level.silicon_area_um2_per_bit > 0) {
+      LayerArea& base = footprint.layers[0];
+      base.area_mm2 += level.silicon_area_um2_per_bit * level.bits() * 1e-6;
+      if (level.stack_layer != 0) base.levels.push_back(level.name + " (periphery)");
+    }
   }
   for (const auto& layer : footprint.layers) {
     footprint.stacked_mm2 = std::max(footprint.stacked_mm2, layer.area_mm2);
@@ -62,7 +67,7 @@ void print_footprint(std::ostream& out, const StackFootprint& footprint) {
 }
 
 SramComparison sram_equivalent(const MemoryLevelParams& level, const LevelActivity& activity,
-                               const MemoryLevelParams& sram) {
+                               const MemoryLevelParams& sram, double temperature_k) {
   SramComparison comparison;
   comparison.level = level.name;
   comparison.technology = level.technology;
@@ -72,7 +77,7 @@ SramComparison sram_equivalent(const MemoryLevelParams& level, const LevelActivi
       static_cast<double>(activity.bytes_written) * 8.0 * sram.write_energy_pj_per_bit;
   // pW/bit x bits x ns x 1e-9 = pJ.
   comparison.sram_leakage_pj =
-      sram.leakage_pw_per_bit * level.bits() * activity.simulated_ns * 1e-9;
+      sram.leakage_pw_per_bit_at(temperature_k) * level.bits() * activity.simulated_ns * 1e-9;
   return comparison;
 }
 
@@ -154,7 +159,7 @@ std::string format_duration_s(double seconds) {
 }
 
 void print_retention_table(std::ostream& out, const RetentionTable& table) {
-  out << "data retention versus temperature (Arrhenius, default technologies)\n";
+  out << "data retention versus temperature (the technologies' laws)\n";
   out << "  " << std::right << std::setw(6) << "T [C]";
   for (const auto& name : table.technologies) out << std::setw(14) << name;
   out << '\n';

@@ -16,8 +16,8 @@ namespace cimtlm::memory {
 
 struct LayerArea {
   int layer = 0;                    // 0 = silicon base, 1 = OS layer 1, ...
-  double area_mm2 = 0;              // memory arrays on this layer (+ logic on the base)
-  std::vector<std::string> levels;  // levels placed on this layer
+  double area_mm2 = 0;              // memory on this layer (+ logic on the base)
+  std::vector<std::string> levels;  // levels with area on this layer (cells or periphery)
 };
 
 struct StackFootprint {
@@ -31,8 +31,10 @@ struct StackFootprint {
   std::vector<Hops> vertical_hops;
 };
 
-// Footprint of the on-chip levels (off-chip levels are left out). `silicon_logic_area_mm2` is
-// the arithmetic unit and other logic on the silicon base, if known.
+// Footprint of the on-chip levels (off-chip levels are left out): each level's cell array
+// (area_um2_per_bit) on its own layer and its silicon part (silicon_area_um2_per_bit:
+// periphery, NOSRAM read transistors) on the silicon base. `silicon_logic_area_mm2` is the
+// arithmetic unit and other logic on the silicon base, if known.
 StackFootprint stack_footprint(const std::vector<MemoryLevelParams>& levels,
                                double silicon_logic_area_mm2 = 0.0);
 void print_footprint(std::ostream& out, const StackFootprint& footprint);
@@ -50,14 +52,16 @@ struct SramComparison {
   // Refresh + leakage + wake-up of the level versus SRAM leakage: the static cost of keeping
   // the data.
   double actual_keep_data_pj() const {
-    return actual.refresh_energy_pj + actual.leakage_energy_pj + actual.wakeup_energy_pj;
+    return actual.refresh_energy_pj + actual.leakage_energy_pj + actual.wakeup_energy_pj +
+           actual.gate_entry_energy_pj;
   }
 };
 
 // The energy `activity` (reads, writes, bytes, simulated time) would have cost in silicon SRAM
-// of the level's capacity: access + leakage, no refresh, no gating.
+// of the level's capacity: access + leakage at `temperature_k` (the SRAM preset's leakage law),
+// no refresh, no gating.
 SramComparison sram_equivalent(const MemoryLevelParams& level, const LevelActivity& activity,
-                               const MemoryLevelParams& sram);
+                               const MemoryLevelParams& sram, double temperature_k);
 // A table per level: access, refresh, leakage, wake-up energy next to SRAM's access and leakage.
 void print_sram_comparison(std::ostream& out, const std::vector<SramComparison>& rows);
 

@@ -18,7 +18,7 @@ RetentionTimeline::RetentionTimeline(const MemoryLevelParams& params, uint64_t r
   first.start_ps = 0;
   first.temperature_k = initial_temperature_k;
   first.gated = false;
-  first.retention_ps = retention_ps_for(initial_temperature_k);
+  first.retention_ps = retention_ps_for(initial_temperature_k, false);
   first.group_start_ps = 0;
   first.group_consumed = 0.0;
   first.interval_ps = interval_for(first.retention_ps, false);
@@ -28,9 +28,9 @@ RetentionTimeline::RetentionTimeline(const MemoryLevelParams& params, uint64_t r
   phases_.push_back(first);
 }
 
-uint64_t RetentionTimeline::retention_ps_for(double temperature_k) const {
+uint64_t RetentionTimeline::retention_ps_for(double temperature_k, bool gated) const {
   if (params_.static_cell) return kInfinitePs;
-  const double seconds = params_.retention_s(temperature_k);
+  const double seconds = params_.retention_s(temperature_k, gated);
   const double picoseconds = seconds * 1e12;
   if (!(picoseconds < static_cast<double>(kInfinitePs))) return kInfinitePs;
   return std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(picoseconds)));
@@ -70,7 +70,7 @@ RetentionTimeline::Phase RetentionTimeline::next_phase(const Phase& previous, ui
   phase.start_ps = time_ps;
   phase.temperature_k = temperature_k;
   phase.gated = gated;
-  phase.retention_ps = retention_ps_for(temperature_k);
+  phase.retention_ps = retention_ps_for(temperature_k, gated);
   if (phase.retention_ps == previous.retention_ps) {
     phase.group_start_ps = previous.group_start_ps;
     phase.group_consumed = previous.group_consumed;
@@ -111,7 +111,7 @@ void RetentionTimeline::begin_phase(uint64_t time_ps, double temperature_k, bool
     Phase& first = phases_.back();
     first.temperature_k = temperature_k;
     first.gated = gated;
-    first.retention_ps = retention_ps_for(temperature_k);
+    first.retention_ps = retention_ps_for(temperature_k, gated);
     first.interval_ps = interval_for(first.retention_ps, gated);
     first.first_slot_ps = first.start_ps + first.interval_ps;
     return;
@@ -141,6 +141,19 @@ double RetentionTimeline::temperature_k_at(uint64_t time_ps) const {
 
 uint64_t RetentionTimeline::interval_ps_at(uint64_t time_ps) const {
   return phases_[phase_of(time_ps)].interval_ps;
+}
+
+double RetentionTimeline::static_energy_pj(uint64_t end_ps) const {
+  double energy_pj = 0;
+  for (size_t index = 0; index < phases_.size() && phases_[index].start_ps < end_ps; ++index) {
+    const Phase& phase = phases_[index];
+    const uint64_t stop =
+        index + 1 < phases_.size() ? std::min(end_ps, phases_[index + 1].start_ps) : end_ps;
+    // pW x s = pJ.
+    energy_pj += params_.leakage_pw_per_bit_at(phase.temperature_k, phase.gated) * params_.bits() *
+                 static_cast<double>(stop - phase.start_ps) * 1e-12;
+  }
+  return energy_pj;
 }
 
 double RetentionTimeline::consumed(uint64_t t0_ps, uint64_t t1_ps) const {

@@ -64,6 +64,9 @@ class RetentionTimeline {
   uint64_t next_refresh_of_row(uint64_t row, uint64_t time_ps) const;
   // Slot spacing at time t (0 while gated or without refresh).
   uint64_t interval_ps_at(uint64_t time_ps) const;
+  // Static energy of the whole level from 0 to `end_ps`, in pJ: per phase, the leakage at its
+  // temperature (powered, or the residual while gated) times its length.
+  double static_energy_pj(uint64_t end_ps) const;
 
  private:
   struct Phase {
@@ -83,7 +86,7 @@ class RetentionTimeline {
 
   size_t phase_of(uint64_t time_ps) const;
   double phi(const Phase& phase, uint64_t time_ps) const;
-  uint64_t retention_ps_for(double temperature_k) const;
+  uint64_t retention_ps_for(double temperature_k, bool gated) const;
   uint64_t interval_for(uint64_t retention_ps, bool gated) const;
   void begin_phase(uint64_t time_ps, double temperature_k, bool gated);
   Phase next_phase(const Phase& previous, uint64_t time_ps, double temperature_k, bool gated) const;

@@ -158,7 +158,7 @@ int retention_command(const std::vector<std::string>& args, std::ostream& out, s
   if (values.count("config")) {
     levels = spec_of(values).memory_levels;
   } else {
-    for (const char* technology : {"nosram", "dosram", "dram", "sram"}) {
+    for (const char* technology : {"nosram", "dosram", "igzo2t0c", "dram", "sram"}) {
       levels.push_back(technology_preset(technology));
     }
   }

@@ -50,6 +50,7 @@ memory::LevelActivity level_activity(const kernel::StatGroup& chip, const std::s
     total.vertical_hop_energy_pj += stat(group, "vertical_hop_energy_pj");
     total.refresh_energy_pj += stat(group, "refresh_energy_pj");
     total.wakeup_energy_pj += stat(group, "wakeup_energy_pj");
+    total.gate_entry_energy_pj += stat(group, "gate_entry_energy_pj");
     total.leakage_energy_pj += stat(group, "leakage_energy_pj");
   }
   total.simulated_ns = simulated_ns;
@@ -121,13 +122,14 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
                           {"refresh", activity.refresh_energy_pj},
                           {"leakage", activity.leakage_energy_pj},
                           {"wakeup", activity.wakeup_energy_pj},
+                          {"gate_entry", activity.gate_entry_energy_pj},
                           {"total", activity.total_energy_pj()}};
     // Per core the level is its own array: compare per core and sum.
     memory::LevelActivity per_core = activity;
     const double cores = std::max(1, summary.cores);
     per_core.gated_ns /= cores;
     const memory::SramComparison sram =
-        memory::sram_equivalent(level, per_core, summary.sram_reference);
+        memory::sram_equivalent(level, per_core, summary.sram_reference, summary.temperature_k);
     entry["sram_equivalent_energy_pj"] = {{"access", sram.sram_access_pj},
                                           {"leakage", sram.sram_leakage_pj * cores},
                                           {"total", sram.sram_access_pj + sram.sram_leakage_pj * cores}};
@@ -526,7 +528,7 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
   line("array rewrites", std::to_string(s["map"]["array_rewrites"].get<int64_t>()));
 
   out << "\nMemory (summed over cores)   reads      writes     refreshes  violations  "
-         "access     refresh    leakage    | SRAM instead\n";
+         "access     refresh    leakage    gating     | SRAM instead\n";
   for (const auto& level : summary.memory_levels) {
     const json& m = s["memory"][level.name];
     std::ostringstream row;
@@ -536,7 +538,10 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
         << ' ' << std::setw(11) << m["retention_violations"].get<uint64_t>() << "  " << std::left
         << std::setw(10) << energy_text(m["energy_pj"]["access"].get<double>()) << ' ' << std::setw(10)
         << energy_text(m["energy_pj"]["refresh"].get<double>()) << ' ' << std::setw(10)
-        << energy_text(m["energy_pj"]["leakage"].get<double>()) << " | access "
+        << energy_text(m["energy_pj"]["leakage"].get<double>()) << ' ' << std::setw(10)
+        << energy_text(m["energy_pj"]["wakeup"].get<double>() +
+                       m["energy_pj"]["gate_entry"].get<double>())
+        << " | access "
         << energy_text(m["sram_equivalent_energy_pj"]["access"].get<double>()) << ", leakage "
         << energy_text(m["sram_equivalent_energy_pj"]["leakage"].get<double>()) << '\n';
     out << row.str();

@@ -44,6 +44,7 @@ struct RunSummary {
   std::string failure;  // empty when the simulation itself succeeded
   std::vector<memory::MemoryLevelParams> memory_levels;
   memory::MemoryLevelParams sram_reference;  // the SRAM preset, for the comparison
+  double temperature_k = 358.15;             // die temperature of the run (SRAM leakage)
   int cores = 0;
   nlohmann::json allocation = nlohmann::json::object();
   // An off-chip level the run added because the platform names none and the network does not

@@ -257,6 +257,7 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   summary.tolerance = spec.tolerance;
   summary.memory_levels = spec.memory_levels;
   summary.sram_reference = spec.sram_reference;
+  summary.temperature_k = spec.temperature_k;
   summary.failure = chip.failure();
   summary.simulated_ns = kernel::to_ns(chip.finish_time());
   summary.cycles = chip.clock().cycles_to_cover(chip.finish_time());

@@ -139,27 +139,52 @@ std::vector<memory::MemoryLevelParams> memory_levels(const Config& config, uint6
     p.word_bytes = static_cast<int>(config.integer(s + "word_bytes"));
     p.row_bytes = static_cast<int>(config.integer(s + "row_bytes"));
     p.alignment_bytes = static_cast<int>(config.integer(s + "alignment"));
-    p.read_cycles = static_cast<int>(config.integer(s + "read_cycles"));
-    p.write_cycles = static_cast<int>(config.integer(s + "write_cycles"));
+    // Macro timing (array plus periphery) unless the level asks for the bare array's.
+    const bool array_timing = config.string(s + "timing") == "array";
+    p.read_cycles =
+        static_cast<int>(config.integer(s + (array_timing ? "array_read_cycles" : "read_cycles")));
+    p.write_cycles = static_cast<int>(
+        config.integer(s + (array_timing ? "array_write_cycles" : "write_cycles")));
     p.bytes_per_cycle = static_cast<int>(config.integer(s + "bytes_per_cycle"));
     p.read_energy_pj_per_bit = config.number(s + "read_energy_per_bit") * kPico;
     p.write_energy_pj_per_bit = config.number(s + "write_energy_per_bit") * kPico;
     p.leakage_pw_per_bit = config.number(s + "leakage_per_bit") * kPico;
+    p.leakage_temperature_k = config.number(s + "leakage_temperature");
+    p.leakage_activation_energy_ev = config.number(s + "leakage_activation_energy");
     p.static_cell = config.boolean(s + "static_cell");
     p.retention_s_at_ref = config.number(s + "retention");
     p.reference_temperature_k = config.number(s + "retention_temperature");
     p.activation_energy_ev = config.number(s + "activation_energy");
+    memory::parse_retention_law(config.string(s + "retention_law"), p.retention_law);
+    p.retention_floor_s_at_ref = config.number(s + "retention_floor");
+    p.floor_activation_energy_ev = config.number(s + "floor_activation_energy");
+    p.derating_temperature_k = config.number(s + "derating_temperature");
     p.refresh_enabled = config.boolean(s + "refresh");
     p.refresh_margin = config.number(s + "refresh_margin");
     p.refresh_cycles_per_row = static_cast<int>(config.integer(s + "refresh_cycles_per_row"));
     p.refresh_energy_pj_per_row = config.number(s + "refresh_energy_per_row") * kPico;
     p.wakeup_cycles = static_cast<int>(config.integer(s + "wakeup_cycles"));
     p.wakeup_energy_pj = config.number(s + "wakeup_energy") * kPico;
+    p.gate_entry_cycles = static_cast<int>(config.integer(s + "gate_entry_cycles"));
+    p.gate_entry_energy_pj = config.number(s + "gate_entry_energy") * kPico;
+    p.gated_leakage_pw_per_bit = config.number(s + "gated_leakage_per_bit") * kPico;
+    p.gated_retention_s_at_ref = config.number(s + "gated_retention");
     p.vertical_hop_cycles = static_cast<int>(config.integer(s + "vertical_hop_cycles"));
     p.vertical_hop_energy_pj_per_bit = config.number(s + "vertical_hop_energy_per_bit") * kPico;
     p.area_um2_per_bit = config.number(s + "area_per_bit") * 1e12;
+    p.silicon_area_um2_per_bit = config.number(s + "silicon_area_per_bit") * 1e12;
     p.decay_spread = config.number(s + "decay_spread");
     p.on_retention_violation = policy;
+    if (!p.static_cell && p.retention_floor_s_at_ref > 0 &&
+        !(p.retention_floor_s_at_ref > p.retention_s_at_ref)) {
+      // Valid alone, not together: name the one the file set (the floor if both or neither).
+      const bool retention_set = config.at(s + "retention").source != "default";
+      const bool floor_set = config.at(s + "retention_floor").source != "default";
+      const std::string key = retention_set && !floor_set ? "retention" : "retention_floor";
+      throw ConfigError(config.where(s + key) +
+                        ": retention_floor must exceed retention (the measured retention "
+                        "includes the floor path); set retention_floor: 0 s for no floor");
+    }
     const std::string problem = p.validate();
     if (!problem.empty()) {
       invalid(config, "core.memory.levels." + name, keys_of("core.memory.levels.*"), problem);
@@ -183,19 +208,30 @@ int level_by_name(const Config& config, const std::vector<memory::MemoryLevelPar
                       "' (levels: " + names + ")");
   }
   // auto: weights in the on-chip level with the longest retention, activations in the fastest
-  // on-chip level (the hierarchy's default placement).
+  // on-chip level other than the weights' one when there is another (the hierarchy's default
+  // placement: the seed keeps weights and activations in different OS layers).
+  int weights_level = -1;
+  if (!weights) {
+    int on_chip = 0;
+    for (const auto& level : levels) on_chip += level.off_chip ? 0 : 1;
+    if (on_chip > 1) {
+      weights_level = level_by_name(config, levels, "core.memory.weights_level", true);
+    }
+  }
   int best = -1;
   for (size_t index = 0; index < levels.size(); ++index) {
     const auto& level = levels[index];
-    if (level.off_chip) continue;
+    if (level.off_chip || static_cast<int>(index) == weights_level) continue;
     if (best < 0) {
       best = static_cast<int>(index);
       continue;
     }
     const auto& current = levels[static_cast<size_t>(best)];
     if (weights) {
-      const double a = level.static_cell ? 0.0 : level.retention_s_at_ref;
-      const double b = current.static_cell ? 0.0 : current.retention_s_at_ref;
+      // Compared at 85 C: the presets give retention at different temperatures.
+      constexpr double kCompareAtK = 358.15;
+      const double a = level.static_cell ? 0.0 : level.retention_s(kCompareAtK);
+      const double b = current.static_cell ? 0.0 : current.retention_s(kCompareAtK);
       if (a > b) best = static_cast<int>(index);
     } else if (level.read_cycles < current.read_cycles ||
                (level.read_cycles == current.read_cycles &&

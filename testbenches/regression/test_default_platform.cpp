@@ -118,8 +118,8 @@ TEST(DefaultPlatform, RetentionLossUnderPolicyErrorFails) {
   EXPECT_NE(result.err.find("retention"), std::string::npos) << result.err;
 }
 
-// The point of OS memory: gated between inferences it keeps its data and stops leaking, where
-// SRAM of the same size would leak all along.
+// The point of OS memory: gated between inferences it keeps its data and leaks only its hold-bias
+// residual, where SRAM of the same size would leak all along.
 TEST(DefaultPlatform, GatedOsMemoriesKeepDataAndSaveLeakage) {
   const std::string stats = kOutput + "/os_idle.stats.json";
   const CliResult result = run_cimtlm({"run", "configs/platforms/os_idle.yaml", "--quiet", "--stats", stats});
@@ -131,9 +131,13 @@ TEST(DefaultPlatform, GatedOsMemoriesKeepDataAndSaveLeakage) {
     EXPECT_GT(memory["power_gated_ns"].get<double>(), 4 * 3 * 9e6) << level;  // ~10 ms idle x 3 x 4 cores
     EXPECT_EQ(memory["retention_violations"].get<int>(), 0) << level;
     EXPECT_GT(memory["wakeups"].get<int>(), 0) << level;
-    EXPECT_LT(memory["energy_pj"]["leakage"].get<double>() * 10,
+    // At least 5x less: NOSRAM's 65 nm periphery leaks ~210 pW/bit at 85 C while powered (31 uW
+    // per Mbit at 25 C [Ishizu17], x7 by the silicon leakage law), so its saving is ~10x,
+    // DOSRAM's ~30x; gating costs entries and wake-ups.
+    EXPECT_LT(memory["energy_pj"]["leakage"].get<double>() * 5,
               memory["sram_equivalent_energy_pj"]["leakage"].get<double>())
         << level;
+    EXPECT_GT(memory["energy_pj"]["gate_entry"].get<double>(), 0) << level;
   }
   EXPECT_GE(json["sim"]["simulated_ns"].get<double>(), 30e6);  // three 10 ms intervals
 }

@@ -34,9 +34,18 @@ inline MemoryLevelParams preset(const std::string& technology) {
   return platforms::technology_preset(technology);
 }
 
-// A small dynamic level with round numbers, on the silicon base unless told otherwise.
+// A small dynamic level with round numbers, on the silicon base unless told otherwise. The
+// mechanism tests use it with the plain laws: pure Arrhenius retention (no floor),
+// temperature-independent leakage, free gating without residual leakage; the tests of those
+// laws set them explicitly.
 inline MemoryLevelParams small_level(const std::string& name, const std::string& technology) {
   MemoryLevelParams p = preset(technology);
+  p.retention_floor_s_at_ref = 0;
+  p.leakage_activation_energy_ev = 0;
+  p.gate_entry_cycles = 0;
+  p.gate_entry_energy_pj = 0;
+  p.gated_leakage_pw_per_bit = 0;
+  p.gated_retention_s_at_ref = 0;
   p.name = name;
   p.capacity_bytes = 4096;
   p.row_bytes = 256;  // 16 rows

@@ -26,7 +26,7 @@ TEST(Config, EmptyFileTakesEveryDefault) {
   // Technology presets fill each level's keys.
   EXPECT_EQ(config.string("core.memory.levels.weights.technology"), "nosram");
   EXPECT_EQ(config.integer("core.memory.levels.weights.stack_layer"), 1);
-  EXPECT_EQ(config.integer("core.memory.levels.activations.read_cycles"), 5);
+  EXPECT_EQ(config.integer("core.memory.levels.activations.read_cycles"), 60);  // DOSRAM macro
   EXPECT_DOUBLE_EQ(config.number("core.memory.levels.activations.retention"), 3600.0);
 }
 
