@@ -34,6 +34,8 @@ const char* kUsage =
     "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory levels\n"
     "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ export)\n"
     "  cimtlm search NET.onnx --calib D ... mixed-precision search on the simulated platform\n"
+    "  cimtlm scenario SCENARIO.yaml        model structure switched by the environment: power,\n"
+    "                                       temperature and a runtime controller over a trace\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
@@ -54,6 +56,7 @@ const std::vector<CommandEntry>& commands() {
       {"retention", retention_command},
       {"quantize", quantize_command},
       {"search", search_command},
+      {"scenario", scenario_command},
   };
   return table;
 }
