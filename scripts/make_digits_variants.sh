@@ -24,3 +24,5 @@ done
 "$CIMTLM" search "$NET/digits_cnn.onnx" --calib "$DATA/calib.npy" --val "$DATA/val_inputs.npy" \
   --platform "$PLATFORM" --target energy --min-accuracy int8-1 --db "$OUT/stats.db" \
   --out-dir "$OUT/search" -o "$NET/digits_search.q.onnx" --no-plot
+# quantize leaves its simulation beside the model; the scenario simulates the variants itself.
+rm -rf "$NET"/digits_int8.q.sim "$NET"/digits_int4.q.sim "$NET"/digits_int2.q.sim

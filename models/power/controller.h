@@ -3,8 +3,9 @@
 // environmental conditions (die temperature, power budget, input rate), so as to control the
 // power that the network's processing load draws.
 //
-// Variants form a ladder ordered by energy per inference, richest (most accurate, most power)
-// first: index 0 is the richest, index n-1 the leanest. Policies are swappable (STYLE.md item 6):
+// Variants are sorted by energy per inference, richest first: index 0 draws the most power.
+// Policies only run variants of the Pareto front (pareto_ladder): a variant that another beats
+// on both energy and accuracy is never chosen (it still runs in the fixed comparisons). Policies are swappable (STYLE.md item 6):
 // FixedPolicy, ThresholdPolicy (hysteresis on temperature and budget), PiBudgetPolicy (tracks an
 // average-power set point).
 #pragma once
@@ -32,6 +33,11 @@ struct ControllerInputs {
   double idle_power_w = 0.0;     // leakage now (ungated): the floor under any variant
 };
 
+// The variants worth running, richest first: those that no other variant beats on both energy
+// and accuracy (a variant that costs more energy and is not more accurate than another is left
+// out). Indices into `variants`, which are sorted by energy per inference, descending.
+std::vector<int> pareto_ladder(const std::vector<VariantCost>& variants);
+
 // Power a variant would draw at the inputs' rate: idle leakage plus rate x its dynamic energy
 // (saturating at back-to-back inferences).
 double predicted_power_w(const VariantCost& variant, const ControllerInputs& inputs);
@@ -58,8 +64,8 @@ class FixedPolicy : public VariantPolicy {
 };
 
 struct ThresholdParams {
-  // Temperature: step one variant leaner when T >= high, one richer when T <= low (and the
-  // budget allows); in between hold. low < high gives the hysteresis band.
+  // Temperature: step one variant leaner (along the Pareto ladder) when T >= high, one richer
+  // when T <= low (and the budget allows); in between hold. low < high gives the hysteresis band.
   double temperature_high_k = 353.15;
   double temperature_low_k = 343.15;
   // Budget: step leaner when the current variant's predicted power exceeds high x budget; step
@@ -94,8 +100,8 @@ struct PiBudgetParams {
 
 // PI control of the average power: the allowed power is
 //   P_allowed = B s (1 + kp e + ki integral(e dt)),  e = (B s - P_avg) / (B s)
-// and the richest variant whose predicted power fits under P_allowed runs (the leanest when
-// none fits). The integral removes the steady error of the prediction (switching, refresh, wake-
+// and the most accurate variant whose predicted power fits under P_allowed runs (the leanest
+// when none fits). The integral removes the steady error of the prediction (switching, refresh, wake-
 // ups); alternating between two neighbours realizes average powers between them.
 class PiBudgetPolicy : public VariantPolicy {
  public:

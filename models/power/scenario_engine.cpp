@@ -165,7 +165,11 @@ class Engine {
                           (memory_ ? memory_->refresh_power_w(inputs.temperature_k, false) : 0.0);
     const int chosen = std::clamp(policy_.choose(inputs, current_, costs_), 0,
                                   static_cast<int>(variants_.size()) - 1);
-    if (chosen != current_) {
+    if (result_.inferences == 0 && result_.switches == 0) {
+      // The first inference runs whatever the policy picks: its weights were loaded at start-up.
+      current_ = chosen;
+      changes_.front().variant = chosen;
+    } else if (chosen != current_) {
       const VariantProfile& next = variants_[static_cast<size_t>(chosen)];
       double joules = next.switch_energy_j, seconds = next.switch_latency_s;
       if (!next.resident) {

@@ -154,6 +154,51 @@ TEST(PiBudgetPolicy, IntegralRaisesTheAllowedPowerWhileBelowTheSetPoint) {
   EXPECT_NEAR(policy.integral(), 0.04, 1e-12);
 }
 
+// The digits variants on the edge platform: int8 and int4 cost more and are less accurate than
+// the pruned model, so no policy runs them; the thresholds step pruned -> search -> int2.
+std::vector<VariantCost> digits_variants() {
+  return {{"int8", 0.282e-6, 125e-6, 0.9806},
+          {"int4", 0.178e-6, 66e-6, 0.9778},
+          {"pruned", 0.168e-6, 64e-6, 0.9861},
+          {"search", 0.129e-6, 37e-6, 0.9778},
+          {"int2", 0.125e-6, 36e-6, 0.9583}};
+}
+
+TEST(ParetoLadder, LeavesOutVariantsBeatenOnEnergyAndAccuracy) {
+  EXPECT_EQ(pareto_ladder(digits_variants()), (std::vector<int>{2, 3, 4}));
+  EXPECT_EQ(pareto_ladder(two_variants()), (std::vector<int>{0, 1}));
+  // Equal twins: one of them.
+  EXPECT_EQ(pareto_ladder({{"a", 1e-6, 1e-6, 0.9}, {"b", 1e-6, 1e-6, 0.9}}), (std::vector<int>{0}));
+}
+
+TEST(ThresholdPolicy, StepsAlongTheParetoLadder) {
+  ThresholdParams params;
+  ThresholdPolicy policy(params);
+  const auto variants = digits_variants();
+  EXPECT_EQ(policy.choose(cool_inputs(0.0, 300.0), 0, variants), 2);  // int8 -> pruned
+  EXPECT_EQ(policy.choose(cool_inputs(0.1, 360.0), 2, variants), 3);  // hot: pruned -> search
+  EXPECT_EQ(policy.choose(cool_inputs(0.2, 360.0), 3, variants), 4);  // still hot: -> int2
+  EXPECT_EQ(policy.choose(cool_inputs(0.3, 360.0), 4, variants), 4);  // the leanest
+  EXPECT_EQ(policy.choose(cool_inputs(0.4, 300.0), 4, variants), 3);  // cool: back up
+}
+
+TEST(PiBudgetPolicy, RunsTheMostAccurateVariantThatFits) {
+  PiBudgetParams params;
+  params.kp = 0.0;
+  params.ki = 0.0;
+  params.setpoint = 1.0;
+  PiBudgetPolicy policy(params);
+  const auto variants = digits_variants();
+  ControllerInputs in = cool_inputs(0.0, 300.0);
+  in.rate_hz = 2000.0;
+  in.budget_w = 2e-3;  // everything fits: the pruned model is the most accurate
+  in.average_power_w = in.budget_w;
+  EXPECT_EQ(policy.choose(in, 0, variants), 2);
+  in.budget_w = 1.3e-3;  // 1 mW + 2000 x 0.129 uJ = 1.258 mW fits, pruned (1.336 mW) not
+  in.average_power_w = in.budget_w;
+  EXPECT_EQ(policy.choose(in, 2, variants), 3);
+}
+
 TEST(PolicyParams, ValidateRejectsAnInvertedBand) {
   ThresholdParams thresholds;
   thresholds.temperature_low_k = thresholds.temperature_high_k + 1.0;
