@@ -25,7 +25,8 @@ std::vector<int> pareto_ladder(const std::vector<VariantCost>& variants) {
 
 namespace {
 // Position on the ladder of the variant in use: the richest rung that costs no more than it.
-size_t rung_of(const std::vector<int>& ladder, const std::vector<VariantCost>& variants, int current) {
+size_t rung_of(const std::vector<int>& ladder, const std::vector<VariantCost>& variants,
+               int current) {
   for (size_t r = 0; r < ladder.size(); ++r) {
     if (variants[static_cast<size_t>(ladder[r])].energy_j <=
         variants[static_cast<size_t>(current)].energy_j) {

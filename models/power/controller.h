@@ -5,9 +5,9 @@
 //
 // Variants are sorted by energy per inference, richest first: index 0 draws the most power.
 // Policies only run variants of the Pareto front (pareto_ladder): a variant that another beats
-// on both energy and accuracy is never chosen (it still runs in the fixed comparisons). Policies are swappable (STYLE.md item 6):
-// FixedPolicy, ThresholdPolicy (hysteresis on temperature and budget), PiBudgetPolicy (tracks an
-// average-power set point).
+// on both energy and accuracy is never chosen (it still runs in the fixed comparisons). Policies
+// are swappable (STYLE.md item 6): FixedPolicy, ThresholdPolicy (hysteresis on temperature and
+// budget), PiBudgetPolicy (tracks an average-power set point).
 #pragma once
 
 #include <memory>
@@ -90,19 +90,19 @@ class ThresholdPolicy : public VariantPolicy {
 };
 
 struct PiBudgetParams {
-  double setpoint = 0.9;       // target average power, fraction of the budget
-  double kp = 0.5;             // proportional gain (per unit of relative power error)
-  double ki = 2.0;             // integral gain, 1/s
-  double integral_limit = 0.5; // anti-windup clamp of the integral term (relative power)
-  double min_dwell_s = 0.0;    // at least this long between two switches
+  double setpoint = 0.9;        // target average power, fraction of the budget
+  double kp = 0.5;              // proportional gain (per unit of relative power error)
+  double ki = 2.0;              // integral gain, 1/s
+  double integral_limit = 0.5;  // anti-windup clamp of the integral term (relative power)
+  double min_dwell_s = 0.0;     // at least this long between two switches
   std::string validate() const;
 };
 
 // PI control of the average power: the allowed power is
 //   P_allowed = B s (1 + kp e + ki integral(e dt)),  e = (B s - P_avg) / (B s)
 // and the most accurate variant whose predicted power fits under P_allowed runs (the leanest
-// when none fits). The integral removes the steady error of the prediction (switching, refresh, wake-
-// ups); alternating between two neighbours realizes average powers between them.
+// when none fits). The integral removes the steady error of the prediction (switching, refresh,
+// wake- ups); alternating between two neighbours realizes average powers between them.
 class PiBudgetPolicy : public VariantPolicy {
  public:
   explicit PiBudgetPolicy(const PiBudgetParams& params) : params_(params) {}

@@ -13,11 +13,11 @@
 namespace cimtlm::power {
 
 struct LeakageComponent {
-  std::string name;                 // "cim", "arith", "noc", "memory.weights", ...
-  double reference_w = 0.0;         // static power at reference_k, whole chip
-  double reference_k = 358.15;      // temperature of reference_w
-  double coefficient_per_k = 0.0;   // d ln(P) / dT
-  bool gateable = false;            // power-gated between inferences by the scenario policy
+  std::string name;                // "cim", "arith", "noc", "memory.weights", ...
+  double reference_w = 0.0;        // static power at reference_k, whole chip
+  double reference_k = 358.15;     // temperature of reference_w
+  double coefficient_per_k = 0.0;  // d ln(P) / dT
+  bool gateable = false;           // power-gated between inferences by the scenario policy
   double leakage_w(double temperature_k) const;
 };
 

@@ -289,7 +289,8 @@ class Engine {
 
 }  // namespace
 
-ScenarioResult run_scenario(const ScenarioParams& params, const std::vector<VariantProfile>& variants,
+ScenarioResult run_scenario(const ScenarioParams& params,
+                            const std::vector<VariantProfile>& variants,
                             const EnvironmentTrace& trace, ThermalModel& thermal, PowerModel& power,
                             VariantPolicy& policy, MemoryActivity* memory) {
   Engine engine(params, variants, trace, thermal, power, policy, memory);

@@ -23,12 +23,12 @@
 namespace cimtlm::power {
 
 struct VariantProfile : VariantCost {
-  double switch_energy_j = 0.0;   // rewriting the CIM arrays with this variant's weights
+  double switch_energy_j = 0.0;  // rewriting the CIM arrays with this variant's weights
   double switch_latency_s = 0.0;
-  bool resident = true;           // its weights stay in the OS weight memory
-  double reload_energy_j = 0.0;   // writing its weights into OS memory (when not resident)
+  bool resident = true;          // its weights stay in the OS weight memory
+  double reload_energy_j = 0.0;  // writing its weights into OS memory (when not resident)
   double reload_latency_s = 0.0;
-  uint64_t weight_bytes = 0;      // whole chip
+  uint64_t weight_bytes = 0;  // whole chip
 };
 
 // The memories as the scenario sees them (implemented over the SystemC memory levels by
@@ -49,19 +49,19 @@ class MemoryActivity {
 
 struct ScenarioParams {
   double duration_s = 60.0;
-  double window_s = 0.1;           // output series (CSV, VCD, plot) window
-  double budget_window_s = 1.0;    // budget violations are counted per window of this length
-  double budget_tolerance = 0.0;   // a window violates when P_avg > (1 + tolerance) x budget
-  double temperature_limit_k = 358.15;  // time above it is reported
-  bool gate_when_idle = true;      // power-gate the memories in idle gaps ...
-  double gate_min_idle_s = 1e-3;   // ... at least this long (break-even of the wake-up)
+  double window_s = 0.1;                 // output series (CSV, VCD, plot) window
+  double budget_window_s = 1.0;          // budget violations are counted per window of this length
+  double budget_tolerance = 0.0;         // a window violates when P_avg > (1 + tolerance) x budget
+  double temperature_limit_k = 358.15;   // time above it is reported
+  bool gate_when_idle = true;            // power-gate the memories in idle gaps ...
+  double gate_min_idle_s = 1e-3;         // ... at least this long (break-even of the wake-up)
   double average_time_constant_s = 0.5;  // the controller's measured average power
   std::string validate() const;
 };
 
 struct ScenarioSample {
-  double time_s = 0.0;  // end of the window
-  double power_w = 0.0;  // average over the window
+  double time_s = 0.0;         // end of the window
+  double power_w = 0.0;        // average over the window
   double temperature_k = 0.0;  // junction, at the end of the window
   double ambient_k = 0.0;
   double budget_w = 0.0;
@@ -75,11 +75,11 @@ struct ScenarioResult {
   double energy_j = 0.0;
   double dynamic_j = 0.0;
   double leakage_j = 0.0;
-  double refresh_j = 0.0;   // estimate used for the power series (stats use the memory levels)
+  double refresh_j = 0.0;  // estimate used for the power series (stats use the memory levels)
   double wakeup_j = 0.0;
-  double switch_j = 0.0;    // CIM rewrites and weight reloads
+  double switch_j = 0.0;  // CIM rewrites and weight reloads
   double avg_w = 0.0;
-  double max_w = 0.0;       // largest window average
+  double max_w = 0.0;  // largest window average
   double max_temperature_k = 0.0;
   double time_above_limit_s = 0.0;
   uint64_t inferences = 0;
@@ -99,8 +99,9 @@ struct ScenarioResult {
 
 // Runs the scenario. `variants` is the ladder (richest first); `memory` may be null (no
 // memories gated or refreshed).
-ScenarioResult run_scenario(const ScenarioParams& params, const std::vector<VariantProfile>& variants,
-                            const EnvironmentTrace& trace, ThermalModel& thermal,
-                            PowerModel& power, VariantPolicy& policy, MemoryActivity* memory);
+ScenarioResult run_scenario(const ScenarioParams& params,
+                            const std::vector<VariantProfile>& variants,
+                            const EnvironmentTrace& trace, ThermalModel& thermal, PowerModel& power,
+                            VariantPolicy& policy, MemoryActivity* memory);
 
 }  // namespace cimtlm::power

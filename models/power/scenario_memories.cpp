@@ -19,8 +19,8 @@ ScenarioMemories::ScenarioMemories(const std::vector<ScenarioMemoryLevel>& level
   for (size_t i = 0; i < levels.size(); ++i) {
     const auto& spec = levels[i];
     auto level = std::make_unique<memory::MemoryLevel>(
-        (module_prefix + spec.params.name).c_str(), spec.params, clock_, stats.child(spec.params.name, "memory"),
-        temperature, nullptr, seed + i);
+        (module_prefix + spec.params.name).c_str(), spec.params, clock_,
+        stats.child(spec.params.name, "memory"), temperature, nullptr, seed + i);
     if (spec.resident_bytes > 0) {
       // The resident weights: rows that hold data, tracked for retention from t = 0.
       const uint64_t bytes = std::min<uint64_t>(spec.resident_bytes, spec.params.capacity_bytes);

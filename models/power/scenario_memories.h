@@ -29,8 +29,8 @@ class ScenarioMemories : public MemoryActivity {
   // `stats` receives one child group per level (the memory level's own statistics, per core).
   // The levels' SystemC names are `module_prefix` + level name (several runs in one process).
   ScenarioMemories(const std::vector<ScenarioMemoryLevel>& levels, int cores, double clock_hz,
-                   kernel::TemperatureSource& temperature, kernel::StatGroup& stats,
-                   uint64_t seed, const std::string& module_prefix = "");
+                   kernel::TemperatureSource& temperature, kernel::StatGroup& stats, uint64_t seed,
+                   const std::string& module_prefix = "");
   ~ScenarioMemories() override;
 
   void set_gated(bool gated, double time_s) override;

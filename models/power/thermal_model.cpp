@@ -71,7 +71,8 @@ void ThermalModel::advance(double seconds, double power_w, double ambient_k) {
   }
   // Consecutive steps of the same power and ambient merge into one analytic segment only for
   // the single node; keep every step (they are few: one per inference or idle gap).
-  history_.push_back({time_s_, start_k, time_s_ + seconds, temperatures_.front(), power_w, ambient_k});
+  history_.push_back(
+      {time_s_, start_k, time_s_ + seconds, temperatures_.front(), power_w, ambient_k});
   time_s_ += seconds;
 }
 

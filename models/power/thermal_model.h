@@ -20,7 +20,7 @@ namespace cimtlm::power {
 
 struct ThermalNodeParams {
   std::string name = "die";
-  double resistance_k_per_w = 40.0;  // to the next node (the last node: to ambient)
+  double resistance_k_per_w = 40.0;   // to the next node (the last node: to ambient)
   double capacitance_j_per_k = 0.05;  // heat capacity of the node
 };
 

@@ -21,9 +21,10 @@ int scenario_command(const std::vector<std::string>& args, std::ostream& out, st
       "stats", po::value<std::string>(), "stats JSON file (default traces/<scenario>.stats.json)")(
       "csv", po::value<std::string>(), "write the power, temperature and variant series as CSV")(
       "vcd", po::value<std::string>(), "write the series as VCD signals")(
-      "plot", po::value<std::string>(), "write a PNG plot of the series (needs /usr/bin/python3 with matplotlib)")(
-      "quiet,q", "no report on stdout")(
-      "scenario", po::value<std::string>(), "scenario file (the positional argument)");
+      "plot", po::value<std::string>(),
+      "write a PNG plot of the series (needs /usr/bin/python3 with matplotlib)")(
+      "quiet,q", "no report on stdout")("scenario", po::value<std::string>(),
+                                        "scenario file (the positional argument)");
   po::positional_options_description positional;
   positional.add("scenario", 1);
   const po::variables_map values = parse_arguments(args, options, positional);

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iomanip>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "compiler/graph/graph.h"
@@ -30,7 +29,9 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitBadInput = 2;
 
-double celsius(double kelvin) { return kelvin - memory::kZeroCelsiusK; }
+double celsius(double kelvin) {
+  return kelvin - memory::kZeroCelsiusK;
+}
 
 struct Variant {
   VariantSpec spec;
@@ -74,10 +75,11 @@ class ScenarioRunner {
     kernel::StatGroup stats(label, "scenario");
     power::ScenarioMemories memories(levels_, platform_.cores(), platform_.clock_hz, thermal, stats,
                                      seed, label + "_");
-    outcome.result =
-        power::run_scenario(scenario_.params, ladder_, scenario_.trace, thermal, power, policy, &memories);
+    outcome.result = power::run_scenario(scenario_.params, ladder_, scenario_.trace, thermal, power,
+                                         policy, &memories);
     memories.finalize(outcome.result.duration_s);
-    for (size_t i = 0; i < memories.levels(); ++i) outcome.levels.push_back(memories.level(i).activity());
+    for (size_t i = 0; i < memories.levels(); ++i)
+      outcome.levels.push_back(memories.level(i).activity());
     return outcome;
   }
 
@@ -93,30 +95,32 @@ class ScenarioRunner {
     const double reference_k = platform_.temperature_k;
     const double silicon = scenario_.silicon_coefficient;
     power_params_.components.push_back(
-        {"cim", platform_.cim.leakage_mw * 1e-3 * platform_.core.macros * cores, reference_k, silicon, false});
+        {"cim", platform_.cim.leakage_mw * 1e-3 * platform_.core.macros * cores, reference_k,
+         silicon, false});
     power_params_.components.push_back(
         {"arith", platform_.arith.leakage_mw * 1e-3 * cores, reference_k, silicon, false});
     power_params_.components.push_back(
-        {"noc", platform_.noc.router_leakage_mw * 1e-3 * platform_.noc.routers(), reference_k, silicon, false});
+        {"noc", platform_.noc.router_leakage_mw * 1e-3 * platform_.noc.routers(), reference_k,
+         silicon, false});
     for (const auto& level : platform_.memory_levels) {
       power::ScenarioMemoryLevel entry;
       entry.params = level;
       const bool listed = std::find(scenario_.gate_levels.begin(), scenario_.gate_levels.end(),
                                     level.name) != scenario_.gate_levels.end();
-      entry.gate_when_idle = scenario_.gate_when_idle &&
-                             (scenario_.gate_levels.empty() ? !level.static_cell && !level.off_chip : listed);
+      entry.gate_when_idle =
+          scenario_.gate_when_idle &&
+          (scenario_.gate_levels.empty() ? !level.static_cell && !level.off_chip : listed);
       levels_.push_back(entry);
-      power_params_.components.push_back({"memory." + level.name,
-                                          level.leakage_pw_per_bit * 1e-12 * level.bits() * cores,
-                                          reference_k, coefficient_of(level.technology),
-                                          entry.gate_when_idle});
+      power_params_.components.push_back(
+          {"memory." + level.name, level.leakage_pw_per_bit * 1e-12 * level.bits() * cores,
+           reference_k, coefficient_of(level.technology), entry.gate_when_idle});
     }
     for (const auto& name : scenario_.gate_levels) {
       bool known = false;
       for (const auto& level : platform_.memory_levels) known = known || level.name == name;
       if (!known) {
-        throw ConfigError(scenario_.gate_levels_where + ": no memory level named '" + name + "' on " +
-                          scenario_.platform_path);
+        throw ConfigError(scenario_.gate_levels_where + ": no memory level named '" + name +
+                          "' on " + scenario_.platform_path);
       }
     }
     const std::string problem = power_params_.validate();
@@ -130,8 +134,8 @@ class ScenarioRunner {
   std::vector<power::ScenarioMemoryLevel> levels_;
 };
 
-std::unique_ptr<power::VariantPolicy> make_policy(const PolicySpec& spec,
-                                                  const std::vector<power::VariantProfile>& ladder) {
+std::unique_ptr<power::VariantPolicy> make_policy(
+    const PolicySpec& spec, const std::vector<power::VariantProfile>& ladder) {
   if (spec.type == "thresholds") return std::make_unique<power::ThresholdPolicy>(spec.thresholds);
   if (spec.type == "pi_budget") return std::make_unique<power::PiBudgetPolicy>(spec.pi);
   int index = 0;
@@ -242,9 +246,10 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
   std::vector<Variant> variants;
   std::vector<power::VariantProfile> ladder;
   std::unique_ptr<ScenarioRunner> runner;
-  const std::string stats_path = options.stats_path.empty()
-                                     ? "traces/" + fs::path(options.scenario_path).stem().string() + ".stats.json"
-                                     : options.stats_path;
+  const std::string stats_path =
+      options.stats_path.empty()
+          ? "traces/" + fs::path(options.scenario_path).stem().string() + ".stats.json"
+          : options.stats_path;
   try {
     scenario = load_scenario(options.scenario_path, options.overrides);
     Config platform_config = load_config(scenario.platform_path, platform_schema());
@@ -282,11 +287,12 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
       if (spec.accuracy) {
         profile.accuracy = *spec.accuracy;
       } else if (fs::path(spec.network).extension() != ".onnx") {
-        throw ConfigError(spec.where + ": give `accuracy` for a layer-list network (it has no labels)");
+        throw ConfigError(spec.where +
+                          ": give `accuracy` for a layer-list network (it has no labels)");
       } else {
-        profile.accuracy = measure_accuracy(spec.network, scenario.accuracy_inputs,
-                                            scenario.accuracy_labels, scenario.accuracy_samples,
-                                            spec.where);
+        profile.accuracy =
+            measure_accuracy(spec.network, scenario.accuracy_inputs, scenario.accuracy_labels,
+                             scenario.accuracy_samples, spec.where);
       }
       variants.push_back(variant);
     }
@@ -310,7 +316,8 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
       p.resident = used + variant.measured.weight_bytes_loaded <= capacity;
       if (p.resident) used += variant.measured.weight_bytes_loaded;
       const double bits = variant.measured.weight_bytes_loaded * 8.0;
-      p.reload_energy_j = bits * (weight_params.write_energy_pj_per_bit + off_chip_read_pj_per_bit) * 1e-12;
+      p.reload_energy_j =
+          bits * (weight_params.write_energy_pj_per_bit + off_chip_read_pj_per_bit) * 1e-12;
       p.reload_latency_s = variant.measured.weight_bytes_loaded /
                            (static_cast<double>(weight_params.bytes_per_cycle) * platform.cores()) /
                            platform.clock_hz;
@@ -382,7 +389,8 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
     const std::string base = "memory." + levels[i].params.name;
     put(stats, base + ".refreshes", static_cast<uint64_t>(a.refreshes * cores));
     put(stats, base + ".wakeups", static_cast<uint64_t>(a.wakeups * cores));
-    put(stats, base + ".retention_violations", static_cast<uint64_t>(a.retention_violations * cores));
+    put(stats, base + ".retention_violations",
+        static_cast<uint64_t>(a.retention_violations * cores));
     put(stats, base + ".power_gated_ns", a.gated_ns * cores);
     put(stats, base + ".gated", levels[i].gate_when_idle);
     put(stats, base + ".resident_bytes", static_cast<uint64_t>(levels[i].resident_bytes * cores));
@@ -409,12 +417,14 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
 
   try {
     write_text(stats_path, stats.dump(2) + "\n");
-    if (!options.csv_path.empty()) write_text(options.csv_path, csv_text(controlled, fixed, ladder));
+    if (!options.csv_path.empty())
+      write_text(options.csv_path, csv_text(controlled, fixed, ladder));
     if (!options.vcd_path.empty()) {
       if (!fs::path(options.vcd_path).parent_path().empty()) {
         fs::create_directories(fs::path(options.vcd_path).parent_path());
       }
-      if (!write_vcd(options.vcd_path, controlled)) throw std::runtime_error("cannot write " + options.vcd_path);
+      if (!write_vcd(options.vcd_path, controlled))
+        throw std::runtime_error("cannot write " + options.vcd_path);
     }
     if (!options.plot_path.empty()) {
       // The plot reads the CSV (written beside the stats when --csv is not given).
@@ -425,7 +435,8 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
       }
       const std::string command = "/usr/bin/python3 '" + options.plot_script + "' '" + csv + "' '" +
                                   options.plot_path + "' '" + scenario.name + "'";
-      if (std::system(command.c_str()) != 0) throw std::runtime_error("plotting failed: " + command);
+      if (std::system(command.c_str()) != 0)
+        throw std::runtime_error("plotting failed: " + command);
     }
   } catch (const std::exception& error) {
     err << "cimtlm scenario: " << error.what() << '\n';
@@ -436,29 +447,30 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
     out << "scenario " << scenario.name << " on " << platform.name << " (" << platform.cores()
         << " cores), " << r.duration_s << " s simulated in " << std::setprecision(3) << wall_s
         << " s\n\nvariants (ladder, richest first; measured by simulating each on the platform):\n";
-    out << "  " << std::left << std::setw(12) << "variant" << std::right << std::setw(12) << "energy"
-        << std::setw(12) << "latency" << std::setw(12) << "switch" << std::setw(10) << "resident"
-        << std::setw(10) << "accuracy" << '\n';
+    out << "  " << std::left << std::setw(12) << "variant" << std::right << std::setw(12)
+        << "energy" << std::setw(12) << "latency" << std::setw(12) << "switch" << std::setw(10)
+        << "resident" << std::setw(10) << "accuracy" << '\n';
     for (const auto& p : ladder) {
       out << "  " << std::left << std::setw(12) << p.name << std::right << std::fixed
           << std::setprecision(3) << std::setw(9) << p.energy_j * 1e6 << " uJ" << std::setw(9)
           << p.latency_s * 1e6 << " us" << std::setw(9) << p.switch_energy_j * 1e9 << " nJ"
-          << std::setw(10) << (p.resident ? "yes" : "no") << std::setw(9)
-          << std::setprecision(2) << p.accuracy * 100 << "%\n";
+          << std::setw(10) << (p.resident ? "yes" : "no") << std::setw(9) << std::setprecision(2)
+          << p.accuracy * 100 << "%\n";
     }
     out << "\nruns on the same trace (budget windows " << scenario.params.budget_window_s
         << " s, tolerance " << scenario.params.budget_tolerance * 100 << " %):\n";
     out << "  " << std::left << std::setw(16) << "run" << std::right << std::setw(12) << "energy"
         << std::setw(11) << "avg" << std::setw(11) << "max" << std::setw(12) << "violations"
-        << std::setw(10) << "max T" << std::setw(10) << "accuracy" << std::setw(10) << "switches" << '\n';
+        << std::setw(10) << "max T" << std::setw(10) << "accuracy" << std::setw(10) << "switches"
+        << '\n';
     auto row = [&](const RunOutcome& run) {
       const auto& x = run.result;
       out << "  " << std::left << std::setw(16) << run.label << std::right << std::fixed
           << std::setprecision(3) << std::setw(9) << x.energy_j * 1e3 << " mJ" << std::setw(8)
           << x.avg_w * 1e3 << " mW" << std::setw(8) << x.max_w * 1e3 << " mW" << std::setw(7)
-          << x.budget_violations << "/" << std::left << std::setw(4) << x.budget_windows << std::right
-          << std::setprecision(1) << std::setw(8) << celsius(x.max_temperature_k) << " C"
-          << std::setprecision(2) << std::setw(9) << x.accuracy_time_weighted * 100 << "%"
+          << x.budget_violations << "/" << std::left << std::setw(4) << x.budget_windows
+          << std::right << std::setprecision(1) << std::setw(8) << celsius(x.max_temperature_k)
+          << " C" << std::setprecision(2) << std::setw(9) << x.accuracy_time_weighted * 100 << "%"
           << std::setw(10) << x.switches << '\n';
     };
     row(controlled);
@@ -469,7 +481,8 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
     if (!options.plot_path.empty()) out << "plot: " << options.plot_path << '\n';
   }
   if (retention_failed) {
-    err << "cimtlm scenario: retention violations in the OS memories (see memory.*.retention_violations)\n";
+    err << "cimtlm scenario: retention violations in the OS memories (see "
+           "memory.*.retention_violations)\n";
     return kExitFailure;
   }
   return kExitOk;

@@ -12,10 +12,10 @@ namespace cimtlm::platforms {
 struct ScenarioOptions {
   std::string scenario_path;
   std::vector<Override> overrides;  // keys of the scenario file
-  std::string stats_path;  // empty: traces/<scenario stem>.stats.json
-  std::string csv_path;    // empty: none
-  std::string vcd_path;    // empty: none
-  std::string plot_path;   // empty: none (needs `plot_script` and /usr/bin/python3)
+  std::string stats_path;           // empty: traces/<scenario stem>.stats.json
+  std::string csv_path;             // empty: none
+  std::string vcd_path;             // empty: none
+  std::string plot_path;            // empty: none (needs `plot_script` and /usr/bin/python3)
   std::string plot_script;
   bool quiet = false;
 };

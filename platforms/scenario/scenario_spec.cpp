@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "scenario_schema_yaml.h"
 #include "models/memory/memory_params.h"
+#include "scenario_schema_yaml.h"
 
 namespace cimtlm::platforms {
 
@@ -41,9 +41,16 @@ PolicySpec build_policy(const Config& config, const std::string& name) {
   policy.name = name;
   policy.type = config.string(base + ".type");
   policy.where = config.where(base + ".type");
-  static const char* kKeys[] = {"variant",  "temperature_high", "temperature_low", "budget_high",
-                                "budget_low", "setpoint",       "kp",              "ki",
-                                "integral_limit", "min_dwell"};
+  static const char* kKeys[] = {"variant",
+                                "temperature_high",
+                                "temperature_low",
+                                "budget_high",
+                                "budget_low",
+                                "setpoint",
+                                "kp",
+                                "ki",
+                                "integral_limit",
+                                "min_dwell"};
   for (const char* key : kKeys) {
     const std::string path = base + "." + key;
     if (!config.has(path) || config.at(path).source == "default") continue;
@@ -70,7 +77,7 @@ PolicySpec build_policy(const Config& config, const std::string& name) {
   pi.ki = config.number(base + ".ki");
   pi.integral_limit = config.number(base + ".integral_limit");
   pi.min_dwell_s = config.number(base + ".min_dwell");
-  const std::string problem = policy.type == "thresholds" ? t.validate()
+  const std::string problem = policy.type == "thresholds"  ? t.validate()
                               : policy.type == "pi_budget" ? pi.validate()
                                                            : "";
   if (!problem.empty()) throw ConfigError(config.where(base + ".type") + ": " + problem);
@@ -159,7 +166,8 @@ ScenarioSpec build_scenario_spec(const Config& config) {
   if (spec.accuracy_inputs.empty()) {
     for (const auto& variant : spec.variants) {
       if (!variant.accuracy) {
-        throw ConfigError(variant.where + ": no `accuracy` given and no `accuracy.inputs` to measure it on");
+        throw ConfigError(variant.where +
+                          ": no `accuracy` given and no `accuracy.inputs` to measure it on");
       }
     }
   }

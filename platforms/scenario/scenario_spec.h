@@ -16,14 +16,14 @@ namespace cimtlm::platforms {
 
 struct VariantSpec {
   std::string name;
-  std::string network;              // resolved path
-  std::optional<double> accuracy;   // given instead of measured
-  std::string where;                // "file:line:col: variants.<name>.network"
+  std::string network;             // resolved path
+  std::optional<double> accuracy;  // given instead of measured
+  std::string where;               // "file:line:col: variants.<name>.network"
 };
 
 struct PolicySpec {
   std::string name;
-  std::string type;  // fixed | thresholds | pi_budget
+  std::string type;     // fixed | thresholds | pi_budget
   std::string variant;  // fixed
   power::ThresholdParams thresholds;
   power::PiBudgetParams pi;

@@ -5,9 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/quant/dataset.h"
@@ -69,7 +68,8 @@ double number_at(const nlohmann::json& json, std::initializer_list<const char*> 
 
 // Energy the modules spent on the work itself: total minus leakage, refresh and wake-ups.
 double dynamic_pj(const nlohmann::json& stats) {
-  double joules = number_at(stats, {"energy_pj", "total"}) - number_at(stats, {"energy_pj", "leakage"});
+  double joules =
+      number_at(stats, {"energy_pj", "total"}) - number_at(stats, {"energy_pj", "leakage"});
   if (stats.contains("memory")) {
     for (const auto& level : stats["memory"].items()) {
       joules -= number_at(level.value(), {"energy_pj", "refresh"});
@@ -101,8 +101,9 @@ VariantMeasurement measure_variant(const std::string& platform_path,
     if (runs[k].status != 0) {
       std::string message = runs[k].errors;
       while (!message.empty() && message.back() == '\n') message.pop_back();
-      throw ConfigError(where + ": the variant does not run on " + platform_path + ": " +
-                        (message.empty() ? "exit status " + std::to_string(runs[k].status) : message));
+      throw ConfigError(
+          where + ": the variant does not run on " + platform_path + ": " +
+          (message.empty() ? "exit status " + std::to_string(runs[k].status) : message));
     }
   }
   const nlohmann::json& one = runs[0].stats;
@@ -116,8 +117,8 @@ VariantMeasurement measure_variant(const std::string& platform_path,
   p.energy_j = e2 - e1;
   p.switch_latency_s = std::max(0.0, t1 - p.latency_s);
   p.switch_energy_j = std::max(0.0, e1 - p.energy_j);
-  m.cycles_per_inference = static_cast<uint64_t>(number_at(two, {"sim", "cycles"}) -
-                                                 number_at(one, {"sim", "cycles"}));
+  m.cycles_per_inference =
+      static_cast<uint64_t>(number_at(two, {"sim", "cycles"}) - number_at(one, {"sim", "cycles"}));
   const double r1 = number_at(one, {"memory", weights_level.c_str(), "bytes_read"});
   const double r2 = number_at(two, {"memory", weights_level.c_str(), "bytes_read"});
   m.weight_bytes_loaded = std::max(0.0, r1 - (r2 - r1));

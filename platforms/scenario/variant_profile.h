@@ -16,8 +16,8 @@ namespace cimtlm::platforms {
 struct VariantMeasurement {
   power::VariantProfile profile;
   uint64_t cycles_per_inference = 0;
-  double weight_bytes_loaded = 0;   // read from the weight level by the prologue (whole chip)
-  bool match_reference = false;     // the simulated outputs equal the reference executor's
+  double weight_bytes_loaded = 0;  // read from the weight level by the prologue (whole chip)
+  bool match_reference = false;    // the simulated outputs equal the reference executor's
 };
 
 // Simulates `network` on `platform_path` (with `overrides`). Throws ConfigError when the run

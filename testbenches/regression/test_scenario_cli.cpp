@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "testbenches/regression/cli_runner.h"
@@ -55,7 +54,8 @@ TEST(ScenarioCli, ControllerHoldsTheBudgetTheFixedInt8ModelBreaks) {
   }
   // Times add up to the scenario's minute; 60 s of series at 100 ms.
   double total = 0.0;
-  for (const auto& item : s["controller"]["variant_time_s"].items()) total += item.value().get<double>();
+  for (const auto& item : s["controller"]["variant_time_s"].items())
+    total += item.value().get<double>();
   EXPECT_NEAR(total, 60.0, 1e-6);
   std::ifstream series(csv);
   int lines = 0;
@@ -66,8 +66,14 @@ TEST(ScenarioCli, ControllerHoldsTheBudgetTheFixedInt8ModelBreaks) {
 
 TEST(ScenarioCli, SameScenarioSameStats) {
   const std::string a = output("small_a.stats.json"), b = output("small_b.stats.json");
-  ASSERT_EQ(run_cimtlm({"scenario", std::string(kConfigs) + "scenario_small.yaml", "--stats", a, "-q"}).exit_status, 0);
-  ASSERT_EQ(run_cimtlm({"scenario", std::string(kConfigs) + "scenario_small.yaml", "--stats", b, "-q"}).exit_status, 0);
+  ASSERT_EQ(
+      run_cimtlm({"scenario", std::string(kConfigs) + "scenario_small.yaml", "--stats", a, "-q"})
+          .exit_status,
+      0);
+  ASSERT_EQ(
+      run_cimtlm({"scenario", std::string(kConfigs) + "scenario_small.yaml", "--stats", b, "-q"})
+          .exit_status,
+      0);
   nlohmann::json x = read_json(a), y = read_json(b);
   for (auto* j : {&x, &y}) {
     j->erase("sim.wall_s");
@@ -78,7 +84,8 @@ TEST(ScenarioCli, SameScenarioSameStats) {
 }
 
 TEST(ScenarioCli, TraceNotMonotoneInTime) {
-  const CliResult result = run_cimtlm({"scenario", std::string(kConfigs) + "scenario_non_monotone.yaml"});
+  const CliResult result =
+      run_cimtlm({"scenario", std::string(kConfigs) + "scenario_non_monotone.yaml"});
   EXPECT_EQ(result.exit_status, 2);
   expect_contains(result.err, "scenario_non_monotone.yaml:10:");
   expect_contains(result.err, "trace.samples.2.time");
@@ -86,7 +93,8 @@ TEST(ScenarioCli, TraceNotMonotoneInTime) {
 }
 
 TEST(ScenarioCli, BudgetBelowTheIdlePower) {
-  const CliResult result = run_cimtlm({"scenario", std::string(kConfigs) + "scenario_low_budget.yaml"});
+  const CliResult result =
+      run_cimtlm({"scenario", std::string(kConfigs) + "scenario_low_budget.yaml"});
   EXPECT_EQ(result.exit_status, 2);
   expect_contains(result.err, "scenario_low_budget.yaml:9:");
   expect_contains(result.err, "trace.samples.1.budget");
@@ -94,17 +102,21 @@ TEST(ScenarioCli, BudgetBelowTheIdlePower) {
 }
 
 TEST(ScenarioCli, PolicyWithUnknownParameter) {
-  CliResult result = run_cimtlm({"scenario", std::string(kConfigs) + "scenario_unknown_parameter.yaml"});
+  CliResult result =
+      run_cimtlm({"scenario", std::string(kConfigs) + "scenario_unknown_parameter.yaml"});
   EXPECT_EQ(result.exit_status, 2);
-  expect_contains(result.err, "scenario_unknown_parameter.yaml:11:5: policies.budget.kd: unknown key 'kd'");
+  expect_contains(result.err,
+                  "scenario_unknown_parameter.yaml:11:5: policies.budget.kd: unknown key 'kd'");
   result = run_cimtlm({"scenario", std::string(kConfigs) + "scenario_foreign_parameter.yaml"});
   EXPECT_EQ(result.exit_status, 2);
   expect_contains(result.err, "scenario_foreign_parameter.yaml:14:");
-  expect_contains(result.err, "policies.hot.ki: 'ki' is not a parameter of policy type 'thresholds'");
+  expect_contains(result.err,
+                  "policies.hot.ki: 'ki' is not a parameter of policy type 'thresholds'");
 }
 
 TEST(ScenarioCli, VariantThatDoesNotFit) {
-  const CliResult result = run_cimtlm({"scenario", std::string(kConfigs) + "scenario_too_big.yaml"});
+  const CliResult result =
+      run_cimtlm({"scenario", std::string(kConfigs) + "scenario_too_big.yaml"});
   EXPECT_EQ(result.exit_status, 2);
   expect_contains(result.err, "scenario_too_big.yaml:5:");
   expect_contains(result.err, "variants.huge.network");
@@ -112,7 +124,8 @@ TEST(ScenarioCli, VariantThatDoesNotFit) {
 }
 
 TEST(ScenarioCli, BadTraceCsvNamesFileLineAndColumn) {
-  const CliResult result = run_cimtlm({"scenario", std::string(kConfigs) + "scenario_bad_csv.yaml"});
+  const CliResult result =
+      run_cimtlm({"scenario", std::string(kConfigs) + "scenario_bad_csv.yaml"});
   EXPECT_EQ(result.exit_status, 2);
   expect_contains(result.err, "scenario_trace.csv:3: rate_hz: 'abc' is not a number");
 }

@@ -78,7 +78,7 @@ TEST(ThresholdPolicy, DoesNotChatterOnANoisyTrace) {
     EXPECT_GT(crossings, 1000);
     return switches;
   };
-  EXPECT_EQ(count_switches(10.0), 1);   // band wider than the noise (6 K peak to peak)
+  EXPECT_EQ(count_switches(10.0), 1);     // band wider than the noise (6 K peak to peak)
   EXPECT_GT(count_switches(0.001), 100);  // no band: it chatters
 }
 

@@ -129,6 +129,38 @@ TEST(ScenarioEngine, VariantTimesAddUpAndAccuracyIsTimeWeighted) {
   EXPECT_NEAR(static_cast<double>(result.inferences), 44000.0, 1.0);
 }
 
+// A hot spell makes the thresholds policy switch to int4 and back; int4's weights are not resident,
+// so each switch to it also pays their reload: switching energy and time exactly as profiled.
+TEST(ScenarioEngine, SwitchesPayTheRewriteAndTheReloadOfNonResidentWeights) {
+  auto ladder = digits_ladder();
+  ladder.resize(2);
+  ladder[1].resident = false;
+  ladder[1].reload_energy_j = 300e-9;
+  ladder[1].reload_latency_s = 20e-6;
+  ThermalModel thermal(die(40.0, 0.05, 298.15));
+  PowerModel power(PowerParams{});
+  // 25 C, 90 C from 1 s, 25 C from 5 s: the die (tau 2 s) crosses 80 C going up at ~4.7 s and
+  // 70 C coming down at ~5.4 s.
+  EnvironmentTrace trace(
+      {{0.0, 298.15, 1.0, 100.0}, {1.0, 363.15, 1.0, 100.0}, {5.0, 298.15, 1.0, 100.0}});
+  ThresholdParams thresholds;  // 80 C / 70 C
+  ThresholdPolicy policy(thresholds);
+  ScenarioParams params;
+  params.duration_s = 8.0;
+  const auto result = run_scenario(params, ladder, trace, thermal, power, policy, nullptr);
+  EXPECT_GT(result.max_temperature_k, 353.15);
+  EXPECT_EQ(result.switches, 2u);
+  EXPECT_EQ(result.reloads, 1u);
+  EXPECT_NEAR(result.switch_j, 2 * 50e-9 + 300e-9, 1e-15);
+  EXPECT_EQ(result.inferences, 800u);
+  EXPECT_GT(result.variant_inferences[1], 0u);
+  // Energy: inferences, switches and the reload (no leakage in this power model).
+  const double expected = static_cast<double>(result.variant_inferences[0]) * ladder[0].energy_j +
+                          static_cast<double>(result.variant_inferences[1]) * ladder[1].energy_j +
+                          result.switch_j;
+  EXPECT_NEAR(result.energy_j, expected, 1e-12);
+}
+
 memory::MemoryLevelParams short_retention_nosram() {
   memory::MemoryLevelParams p;
   p.name = "weights";
@@ -158,11 +190,13 @@ uint64_t refreshes_at_ambient(double ambient_k, double duration_s) {
   params.duration_s = duration_s;
   params.window_s = 1.0;
   FixedPolicy policy(0);
-  const auto result = run_scenario(params, digits_ladder(), trace, thermal, power, policy, &memories);
+  const auto result =
+      run_scenario(params, digits_ladder(), trace, thermal, power, policy, &memories);
   memories.finalize(result.duration_s);
   EXPECT_EQ(memories.level(0).activity().retention_violations, 0u);
   // The engine's refresh power estimate agrees with the controller's count.
-  EXPECT_NEAR(result.refresh_j, static_cast<double>(memories.level(0).activity().refreshes) * 100e-12,
+  EXPECT_NEAR(result.refresh_j,
+              static_cast<double>(memories.level(0).activity().refreshes) * 100e-12,
               0.01 * result.refresh_j + 200e-12);
   return memories.level(0).activity().refreshes;
 }
@@ -184,7 +218,8 @@ TEST(ScenarioMemories, RefreshCountRisesByTheArrheniusFactorAt85C) {
 TEST(ScenarioMemories, IdleGapsAreGatedAndWakeUpsCounted) {
   ThermalModel thermal(die(40.0, 0.05, 318.15));
   PowerParams power_params;
-  power_params.components = {{"memory", 1e-3, 358.15, 0.0, true}, {"logic", 1e-3, 358.15, 0.0, false}};
+  power_params.components = {{"memory", 1e-3, 358.15, 0.0, true},
+                             {"logic", 1e-3, 358.15, 0.0, false}};
   PowerModel power(power_params);
   EnvironmentTrace trace({{0.0, 318.15, 1.0, 10.0}});  // 10 inferences/s: 100 ms gaps
   kernel::StatGroup stats("scenario", "scenario");
@@ -196,7 +231,8 @@ TEST(ScenarioMemories, IdleGapsAreGatedAndWakeUpsCounted) {
   params.duration_s = 1.0;
   params.gate_min_idle_s = 1e-3;
   FixedPolicy policy(0);
-  const auto result = run_scenario(params, digits_ladder(), trace, thermal, power, policy, &memories);
+  const auto result =
+      run_scenario(params, digits_ladder(), trace, thermal, power, policy, &memories);
   memories.finalize(result.duration_s);
   EXPECT_EQ(result.inferences, 10u);
   EXPECT_EQ(result.gated_gaps, 10u);
