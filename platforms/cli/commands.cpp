@@ -9,6 +9,7 @@
 #include "platforms/config/config.h"
 #include "platforms/config/reference.h"
 #include "platforms/run/run.h"
+#include "platforms/scenario/scenario_spec.h"
 #include "platforms/spec/platform_spec.h"
 
 #ifndef CIMTLM_VERSION
@@ -185,13 +186,15 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
   po::options_description options("cimtlm docs [options]");
   options.add_options()("help,h", "show this help")(
       "output,o", po::value<std::string>(), "write to FILE instead of standard output")(
-      "network", "document the layer-list network format instead of the platform format");
+      "network", "document the layer-list network format instead of the platform format")(
+      "scenario", "document the scenario format (cimtlm scenario) instead of the platform format");
   const po::variables_map values = parse_arguments(args, options, {});
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;
   }
-  const std::string text = configuration_reference(values.count("network") != 0);
+  const std::string text = values.count("scenario") ? scenario_reference()
+                                                    : configuration_reference(values.count("network") != 0);
   if (values.count("output")) {
     const std::string path = values["output"].as<std::string>();
     std::ofstream file(path, std::ios::binary | std::ios::trunc);

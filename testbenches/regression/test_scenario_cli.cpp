@@ -83,6 +83,15 @@ TEST(ScenarioCli, SameScenarioSameStats) {
   EXPECT_EQ(x["sim.inferences"].get<int>(), 100 + 200);
 }
 
+// configs/scenarios/README.md is generated from the schema and kept up to date.
+TEST(ScenarioCli, ReferenceIsUpToDate) {
+  const CliResult result = run_cimtlm({"docs", "--scenario"});
+  ASSERT_EQ(result.exit_status, 0);
+  EXPECT_EQ(result.out, read_text(std::string(CIMTLM_SOURCE_DIR) + "/configs/scenarios/README.md"))
+      << "regenerate: cimtlm docs --scenario -o configs/scenarios/README.md";
+  expect_contains(result.out, "temperature_high");
+}
+
 TEST(ScenarioCli, TraceNotMonotoneInTime) {
   const CliResult result =
       run_cimtlm({"scenario", std::string(kConfigs) + "scenario_non_monotone.yaml"});
