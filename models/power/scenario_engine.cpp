@@ -225,7 +225,8 @@ class Engine {
     ScenarioResult& r = result_;
     r.duration_s = t_;
     r.energy_j = power_.energy_j();
-    r.dynamic_j = power_.dynamic_j() - r.refresh_j;
+    // energy = dynamic (inferences) + leakage + refresh + wake-ups + switches.
+    r.dynamic_j = power_.dynamic_j() - r.refresh_j - r.wakeup_j - r.switch_j;
     r.leakage_j = power_.leakage_j();
     r.avg_w = t_ > 0.0 ? r.energy_j / t_ : 0.0;
     double weighted = 0.0;

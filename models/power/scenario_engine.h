@@ -73,7 +73,7 @@ struct ScenarioResult {
   std::string policy;
   double duration_s = 0.0;
   double energy_j = 0.0;
-  double dynamic_j = 0.0;
+  double dynamic_j = 0.0;  // the inferences themselves
   double leakage_j = 0.0;
   double refresh_j = 0.0;  // estimate used for the power series (stats use the memory levels)
   double wakeup_j = 0.0;

@@ -54,7 +54,8 @@ struct ScenarioSpec {
 };
 
 const Schema& scenario_schema();
-// Markdown reference of the scenario format (configs/scenarios/README.md, `cimtlm docs --scenario`).
+// Markdown reference of the scenario format (configs/scenarios/README.md, `cimtlm docs
+// --scenario`).
 std::string scenario_reference();
 
 // Loads and checks a scenario file. Throws ConfigError naming the file, line and key path.

@@ -159,6 +159,7 @@ TEST(ScenarioEngine, SwitchesPayTheRewriteAndTheReloadOfNonResidentWeights) {
                           static_cast<double>(result.variant_inferences[1]) * ladder[1].energy_j +
                           result.switch_j;
   EXPECT_NEAR(result.energy_j, expected, 1e-12);
+  EXPECT_NEAR(result.dynamic_j, expected - result.switch_j, 1e-12);
 }
 
 memory::MemoryLevelParams short_retention_nosram() {
