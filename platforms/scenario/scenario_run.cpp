@@ -43,6 +43,7 @@ struct RunOutcome {
   std::string label;
   power::ScenarioResult result;
   std::vector<memory::LevelActivity> levels;  // per core
+  std::vector<double> component_leakage_j;    // per power-model component
 };
 
 class ScenarioRunner {
@@ -78,6 +79,9 @@ class ScenarioRunner {
     outcome.result = power::run_scenario(scenario_.params, ladder_, scenario_.trace, thermal, power,
                                          policy, &memories);
     memories.finalize(outcome.result.duration_s);
+    for (size_t c = 0; c < power.components(); ++c) {
+      outcome.component_leakage_j.push_back(power.component_leakage_j(c));
+    }
     for (size_t i = 0; i < memories.levels(); ++i)
       outcome.levels.push_back(memories.level(i).activity());
     return outcome;
@@ -380,6 +384,22 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
   for (size_t v = 0; v < ladder.size(); ++v) {
     put(stats, "controller.variant_time_s." + ladder[v].name, r.variant_time_s[v]);
     put(stats, "controller.variant_inferences." + ladder[v].name, r.variant_inferences[v]);
+  }
+  // Per component: leakage from the power model, dynamic energy from the variants' profiles.
+  const auto& components = runner->power_params().components;
+  for (size_t c = 0; c < components.size(); ++c) {
+    put(stats, "power.components." + components[c].name + ".leakage_j",
+        controlled.component_leakage_j[c]);
+  }
+  for (size_t k = 0; k < variants.front().measured.component_energy_j.size(); ++k) {
+    double joules = 0.0;
+    for (size_t v = 0; v < variants.size(); ++v) {
+      joules += static_cast<double>(r.variant_inferences[v]) *
+                variants[v].measured.component_energy_j[k].second;
+    }
+    put(stats,
+        "power.components." + variants.front().measured.component_energy_j[k].first + ".dynamic_j",
+        joules);
   }
   const double cores = platform.cores();
   bool retention_failed = false;

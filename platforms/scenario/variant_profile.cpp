@@ -122,6 +122,11 @@ VariantMeasurement measure_variant(const std::string& platform_path,
   const double r1 = number_at(one, {"memory", weights_level.c_str(), "bytes_read"});
   const double r2 = number_at(two, {"memory", weights_level.c_str(), "bytes_read"});
   m.weight_bytes_loaded = std::max(0.0, r1 - (r2 - r1));
+  for (const char* component : {"cim", "memory", "arith", "noc"}) {
+    m.component_energy_j.emplace_back(component, (number_at(two, {"energy_pj", component}) -
+                                                  number_at(one, {"energy_pj", component})) *
+                                                     1e-12);
+  }
   m.match_reference = one.contains("outputs") && one["outputs"].value("match_reference", false);
   if (!(p.latency_s > 0.0) || !(p.energy_j > 0.0)) {
     throw ConfigError(where + ": the variant's second inference cost no time or energy on " +

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/power/scenario_engine.h"
@@ -18,6 +19,8 @@ struct VariantMeasurement {
   uint64_t cycles_per_inference = 0;
   double weight_bytes_loaded = 0;  // read from the weight level by the prologue (whole chip)
   bool match_reference = false;    // the simulated outputs equal the reference executor's
+  // Dynamic energy of one inference by component ("cim", "memory", "arith", "noc"), joules.
+  std::vector<std::pair<std::string, double>> component_energy_j;
 };
 
 // Simulates `network` on `platform_path` (with `overrides`). Throws ConfigError when the run

@@ -48,6 +48,20 @@ TEST(ScenarioCli, ControllerHoldsTheBudgetTheFixedInt8ModelBreaks) {
   EXPECT_LE(s["controller.worst_budget_ratio"].get<double>(), 1.02);
   EXPECT_GT(s["controller.accuracy"].get<double>(), int8["accuracy"].get<double>() - 0.01);
   EXPECT_GT(s["controller.switches"].get<int>(), 0);
+  // Per component: the leakage and dynamic parts add up to the totals.
+  double leakage = 0.0, dynamic = 0.0;
+  for (const auto& key :
+       {"power.components.cim.leakage_j", "power.components.arith.leakage_j",
+        "power.components.noc.leakage_j", "power.components.memory.weights.leakage_j",
+        "power.components.memory.activations.leakage_j"}) {
+    leakage += s[key].get<double>();
+  }
+  for (const auto& key : {"power.components.cim.dynamic_j", "power.components.memory.dynamic_j",
+                          "power.components.arith.dynamic_j", "power.components.noc.dynamic_j"}) {
+    dynamic += s[key].get<double>();
+  }
+  EXPECT_NEAR(leakage, s["power.leakage_j"].get<double>(), 1e-9);
+  EXPECT_NEAR(dynamic, s["power.dynamic_j"].get<double>(), 1e-3 * dynamic);
   // Every variant was simulated bit-exact with the reference executor.
   for (const char* variant : {"int8", "search", "int4", "pruned", "int2"}) {
     EXPECT_TRUE(s["variants"][variant]["match_reference"].get<bool>()) << variant;
