@@ -11,6 +11,7 @@
 #include "platforms/config/config.h"
 #include "platforms/config/reference.h"
 #include "platforms/run/run.h"
+#include "platforms/scenario/scenario_spec.h"
 #include "platforms/spec/platform_spec.h"
 
 #ifndef CIMTLM_VERSION
@@ -36,6 +37,8 @@ const char* kUsage =
     "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory levels\n"
     "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ export)\n"
     "  cimtlm search NET.onnx --calib D ... mixed-precision search on the simulated platform\n"
+    "  cimtlm scenario SCENARIO.yaml        model structure switched by the environment: power,\n"
+    "                                       temperature and a runtime controller over a trace\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
@@ -56,6 +59,7 @@ const std::vector<CommandEntry>& commands() {
       {"retention", retention_command},
       {"quantize", quantize_command},
       {"search", search_command},
+      {"scenario", scenario_command},
   };
   return table;
 }
@@ -185,13 +189,15 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
   po::options_description options("cimtlm docs [options]");
   options.add_options()("help,h", "show this help")(
       "output,o", po::value<std::string>(), "write to FILE instead of standard output")(
-      "network", "document the layer-list network format instead of the platform format");
+      "network", "document the layer-list network format instead of the platform format")(
+      "scenario", "document the scenario format (cimtlm scenario) instead of the platform format");
   const po::variables_map values = parse_arguments(args, options, {});
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;
   }
-  const std::string text = configuration_reference(values.count("network") != 0);
+  const std::string text = values.count("scenario") ? scenario_reference()
+                                                    : configuration_reference(values.count("network") != 0);
   if (values.count("output")) {
     const std::string path = values["output"].as<std::string>();
     std::ofstream file(path, std::ios::binary | std::ios::trunc);

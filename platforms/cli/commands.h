@@ -29,6 +29,7 @@ int noc_command(const std::vector<std::string>& args, std::ostream& out, std::os
 int cim_sweep_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int quantize_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int search_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int scenario_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int retention_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace cimtlm::platforms::cli

@@ -1,0 +1,52 @@
+// cimtlm scenario SCENARIO.yaml [--set key=value]... [--stats F] [--csv F] [--vcd F] [--plot F]
+#include <boost/program_options.hpp>
+
+#include "platforms/cli/commands.h"
+#include "platforms/cli/options.h"
+#include "platforms/scenario/scenario_run.h"
+
+#ifndef CIMTLM_SOURCE_DIR
+#define CIMTLM_SOURCE_DIR "."
+#endif
+
+namespace cimtlm::platforms::cli {
+
+namespace po = boost::program_options;
+
+int scenario_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("cimtlm scenario SCENARIO.yaml [options]");
+  options.add_options()("help,h", "show this help")(
+      "set", po::value<std::vector<std::string>>(),
+      "override a scenario key: --set scenario.duration=10s (repeatable)")(
+      "stats", po::value<std::string>(), "stats JSON file (default traces/<scenario>.stats.json)")(
+      "csv", po::value<std::string>(), "write the power, temperature and variant series as CSV")(
+      "vcd", po::value<std::string>(), "write the series as VCD signals")(
+      "plot", po::value<std::string>(),
+      "write a PNG plot of the series (needs /usr/bin/python3 with matplotlib)")(
+      "quiet,q", "no report on stdout")("scenario", po::value<std::string>(),
+                                        "scenario file (the positional argument)");
+  po::positional_options_description positional;
+  positional.add("scenario", 1);
+  const po::variables_map values = parse_arguments(args, options, positional);
+  if (values.count("help")) {
+    out << options << '\n'
+        << "The scenario keys: platforms/scenario_schema.yaml; the models: docs/power.md.\n";
+    return kExitOk;
+  }
+  if (!values.count("scenario")) {
+    err << "cimtlm scenario: missing SCENARIO.yaml (see cimtlm scenario --help)\n";
+    return kExitBadInput;
+  }
+  ScenarioOptions run;
+  run.scenario_path = values["scenario"].as<std::string>();
+  run.overrides = overrides_of(values);
+  if (values.count("stats")) run.stats_path = values["stats"].as<std::string>();
+  if (values.count("csv")) run.csv_path = values["csv"].as<std::string>();
+  if (values.count("vcd")) run.vcd_path = values["vcd"].as<std::string>();
+  if (values.count("plot")) run.plot_path = values["plot"].as<std::string>();
+  run.plot_script = std::string(CIMTLM_SOURCE_DIR) + "/scripts/plot_scenario.py";
+  run.quiet = values.count("quiet") != 0;
+  return run_scenario_file(run, out, err);
+}
+
+}  // namespace cimtlm::platforms::cli
