@@ -7,7 +7,7 @@
 
 Every point of the sweep is one `cimtlm run` (a Dask task); results stream into a SQLite database
 (one row per point); a re-run skips the points already finished (by the hash of their effective
-configuration). scripts/README.md describes the sweep file, the database and the security rules.
+configuration). scripts/sweep/README.md describes the sweep file, the database and the security rules.
 Exit status: 0 done, 1 some point could not be run (status 'error') or no scheduler, 2 bad input,\n130 interrupted (the database keeps every finished point).
 """
 import argparse

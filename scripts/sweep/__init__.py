@@ -1,1 +1,1 @@
-"""cimtlm-sweep: design-space sweeps of `cimtlm run` on Dask distributed (scripts/README.md)."""
+"""cimtlm-sweep: design-space sweeps of `cimtlm run` on Dask distributed (scripts/sweep/README.md)."""

@@ -98,7 +98,7 @@ def scheduler_security(address, tls_ca_file=None, tls_cert=None, tls_key=None, i
                                             ("--tls-key", tls_key)) if not value]
         if missing:
             raise sweep_spec.SweepError(f"--scheduler {address}: TLS needs {', '.join(missing)} "
-                                        "(scripts/README.md: making certificates with openssl)")
+                                        "(scripts/sweep/README.md: making certificates with openssl)")
         for name, path in (("--tls-ca-file", tls_ca_file), ("--tls-cert", tls_cert), ("--tls-key", tls_key)):
             if not os.path.isfile(path):
                 raise sweep_spec.SweepError(f"{name}: no such file: {path}")

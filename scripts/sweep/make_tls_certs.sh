@@ -1,5 +1,5 @@
 #!/bin/sh
-# Certificates for a Dask cluster that cimtlm-sweep reaches over tls:// (scripts/README.md).
+# Certificates for a Dask cluster that cimtlm-sweep reaches over tls:// (scripts/sweep/README.md).
 # Usage: sh scripts/sweep/make_tls_certs.sh OUT_DIR [HOST_OR_IP]
 # Makes a private CA (ca.pem, ca-key.pem: keep the key offline) and one certificate signed by it
 # (node.pem, node-key.pem) for the scheduler, the workers and the cimtlm-sweep client. Dask

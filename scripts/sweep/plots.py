@@ -49,7 +49,8 @@ def _load(db_path):
     finally:
         database.close()
     records = [dict(zip(names, row)) for row in rows]
-    ok = [r for r in records if r["status"] == "ok" or (r["status"] == "fail" and r.get("accuracy") is not None)]
+    # 'fail' points ran to the end (e.g. a lossy ADC changed the outputs): their cost is real.
+    ok = [r for r in records if r["status"] in ("ok", "fail") and r.get("energy_pj.total") is not None]
     for record in ok:
         inferences = record.get("sim.inferences") or 1
         record["_energy"] = record["energy_pj.total"] / inferences * METRICS["energy"][2]
@@ -109,9 +110,11 @@ def plot(db_path, out_dir, title=None):
     latency = [r["_latency"] for r in usable]
     colour = [r["_accuracy"] for r in usable] if has_accuracy else None
     ax = axes_plot[0][0]
-    points = ax.scatter(energy, latency, c=colour, cmap="viridis", s=28, zorder=3)
     if has_accuracy:
+        points = ax.scatter(energy, latency, c=colour, cmap="viridis", s=28, zorder=3)
         fig.colorbar(points, ax=ax, label=METRICS["accuracy"][1])
+    else:
+        ax.scatter(energy, latency, s=28, zorder=3)
     ax.scatter([r["_energy"] for r in front], [r["_latency"] for r in front], s=120, facecolors="none",
                edgecolors="tab:red", linewidths=1.3, zorder=4,
                label=f"Pareto front ({len(front)} of {len(usable)})")
