@@ -7,7 +7,6 @@ same shape as cimtlm's own configuration errors.
 import ast
 import hashlib
 import itertools
-import json
 import math
 import os
 import random

@@ -13,6 +13,9 @@ Usage: sweep_test.py CASE CIMTLM_SWEEP CIMTLM SOURCE_ROOT OUTPUT_DIR
             mid-sweep leaves whole rows and exit 130; the re-run skips exactly the finished points.
   security  no cluster: plain tcp:// to a non-loopback scheduler and tls:// without certificates
             are refused (exit 2), bad sweep files name file, line and key (exit 2).
+  sampling  no cluster (--dry-run): a Latin hypercube puts exactly one sample in each stratum of
+            every axis, the same seed gives the same points, another seed other points; ranges,
+            integer and list axes; constraints drop exactly the failing combinations.
   tls       certificates made with openssl as scripts/sweep/README.md says; a scheduler and a worker
             requiring TLS on loopback; the sweep over tls:// completes.
 """
@@ -22,7 +25,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 
 # Host-time figures differ between two runs of one configuration (ARCHITECTURE.md).
@@ -389,6 +391,37 @@ def case_security(ctx):
           f"an unknown key is named ({result.stderr.strip()})")
 
 
+def dry_run_points(ctx, sweep_file):
+    result = ctx.sweep(sweep_file, os.path.join(ctx.out, "dry.sqlite"), "--dry-run")
+    check(result.returncode == 0, f"dry run of {os.path.basename(sweep_file)} exits 0 {result.stderr[-300:]}")
+    return [json.loads(line.split(" ", 2)[2]) for line in result.stdout.splitlines()]
+
+
+def case_sampling(ctx):
+    samples = 10
+    lhs = ("  core.cim.sparsity_threshold: {uniform: [0.0, 1.0]}\n"
+           "  core.cim.adc_bits: {integers: [3, 12]}\n"
+           "  core.macros: [1, 2, 3, 4, 5]\n")
+    first = dry_run_points(ctx, ctx.write_sweep("lhs.yaml", lhs, f"sampling: {{method: lhs, samples: {samples}, seed: 4}}\n"))
+    check(len(first) == samples, f"{samples} Latin-hypercube points")
+    strata = sorted(int(p["core.cim.sparsity_threshold"] * samples) for p in first)
+    check(strata == list(range(samples)), "one sample in each tenth of the uniform axis")
+    check(sorted(p["core.cim.adc_bits"] for p in first) == list(range(3, 13)), "each integer 3..12 exactly once")
+    macros = [p["core.macros"] for p in first]
+    check(all(macros.count(m) == 2 for m in range(1, 6)), "each listed value in exactly 2 of the 10 strata")
+    again = dry_run_points(ctx, ctx.write_sweep("lhs2.yaml", lhs, f"sampling: {{method: lhs, samples: {samples}, seed: 4}}\n"))
+    check(sorted(map(json.dumps, again)) == sorted(map(json.dumps, first)), "the same seed gives the same points")
+    other = dry_run_points(ctx, ctx.write_sweep("lhs3.yaml", lhs, f"sampling: {{method: lhs, samples: {samples}, seed: 5}}\n"))
+    check(sorted(map(json.dumps, other)) != sorted(map(json.dumps, first)), "another seed gives other points")
+    grid = ("  core.cim.rows: {range: [64, 256, 64]}\n"
+            "  core.cim.rows_per_activation: [32, 64, 128]\n")
+    points = dry_run_points(ctx, ctx.write_sweep(
+        "grid.yaml", grid, "constraints:\n  - core.cim.rows_per_activation <= core.cim.rows and network == 'mlp.yaml'\n"))
+    expected = [(r, a) for r in (64, 128, 192, 256) for a in (32, 64, 128) if a <= r]
+    check(sorted((p["core.cim.rows"], p["core.cim.rows_per_activation"]) for p in points) == expected,
+          f"range [64, 256, 64] x 3 values, constraint keeps exactly {len(expected)} of 12")
+
+
 def case_tls(ctx):
     certs = os.path.join(ctx.out, "certs")
     os.makedirs(certs, exist_ok=True)
@@ -421,7 +454,7 @@ def main():
     started = time.time()
     try:
         {"cluster": case_cluster, "kill": case_kill, "resume": case_resume, "security": case_security,
-         "tls": case_tls}[case](ctx)
+         "sampling": case_sampling, "tls": case_tls}[case](ctx)
     finally:
         ctx.stop_all()
     print(f"sweep_{case}: passed in {time.time() - started:.1f} s")
