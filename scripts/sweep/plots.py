@@ -82,7 +82,7 @@ def pareto_front(records, keys):
 
 def _label(record, axes):
     params = json.loads(record["params"])
-    return ", ".join(f"{k.split('.')[-1]}={params[k]}" for k in axes if k in params)
+    return " ".join(f"{k.split('.')[-1]}={params[k]}" for k in axes if k in params)
 
 
 def plot(db_path, out_dir, title=None):
@@ -118,7 +118,10 @@ def plot(db_path, out_dir, title=None):
     ax.scatter([r["_energy"] for r in front], [r["_latency"] for r in front], s=120, facecolors="none",
                edgecolors="tab:red", linewidths=1.3, zorder=4,
                label=f"Pareto front ({len(front)} of {len(usable)})")
-    for r in sorted(front, key=lambda r: r["_energy"])[:8]:
+    # Label the front's extremes and a few points between (more would overlap).
+    ordered = sorted(front, key=lambda r: r["_energy"])
+    step = max(1, len(ordered) // 5)
+    for r in ordered[::step] + ([ordered[-1]] if (len(ordered) - 1) % step else []):
         ax.annotate(_label(r, axes), (r["_energy"], r["_latency"]), textcoords="offset points",
                     xytext=(5, 4), fontsize=6)
     ax.set_xlabel(METRICS["energy"][1])
