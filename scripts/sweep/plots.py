@@ -118,12 +118,6 @@ def plot(db_path, out_dir, title=None):
     ax.scatter([r["_energy"] for r in front], [r["_latency"] for r in front], s=120, facecolors="none",
                edgecolors="tab:red", linewidths=1.3, zorder=4,
                label=f"Pareto front ({len(front)} of {len(usable)})")
-    # Label the front's extremes and a few points between (more would overlap).
-    ordered = sorted(front, key=lambda r: r["_energy"])
-    step = max(1, len(ordered) // 5)
-    for r in ordered[::step] + ([ordered[-1]] if (len(ordered) - 1) % step else []):
-        ax.annotate(_label(r, axes), (r["_energy"], r["_latency"]), textcoords="offset points",
-                    xytext=(5, 4), fontsize=6)
     ax.set_xlabel(METRICS["energy"][1])
     ax.set_ylabel(METRICS["latency"][1])
     ax.grid(True, alpha=0.3)
@@ -138,6 +132,15 @@ def plot(db_path, out_dir, title=None):
         ax.set_ylabel(METRICS["accuracy"][1])
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
+    # Label the front's points on the panel where they spread most (accuracy when measured), at
+    # most eight, with staggered offsets so that neighbours do not overlap.
+    labelled_ax = axes_plot[0][1] if has_accuracy else axes_plot[0][0]
+    second = "_accuracy" if has_accuracy else "_latency"
+    ordered = sorted(front, key=lambda r: r["_energy"])
+    step = max(1, math.ceil(len(ordered) / 8))
+    for index, r in enumerate(ordered[::step]):
+        labelled_ax.annotate(_label(r, axes), (r["_energy"], r[second]), textcoords="offset points",
+                             xytext=(6, 6 if index % 2 == 0 else -10), fontsize=6)
     fig.suptitle(f"cimtlm-sweep {title}: {len(usable)} points")
     fig.tight_layout()
     path = os.path.join(out_dir, "pareto.png")
