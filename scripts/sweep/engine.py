@@ -185,23 +185,18 @@ def start_cluster(args, security):
         return client, None
     # Without a dashboard the scheduler and the workers still serve HTTP (health, metrics), on
     # every interface unless told otherwise: bind those to loopback too.
-    # Ctrl-C on a terminal reaches the whole process group: the nannies and workers inherit an
-    # ignored SIGINT (so they do not die with tracebacks before the client has stopped cleanly),
-    # while each cimtlm run gets it back (task.py) and stops at once.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        cluster = LocalCluster(n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, host="127.0.0.1", protocol="tcp://", dashboard_address=None,
-                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                               worker_dashboard_address="127.0.0.1:0")
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    cluster = LocalCluster(n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, host="127.0.0.1", protocol="tcp://", dashboard_address=None,
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                           worker_dashboard_address="127.0.0.1:0")
     # The rule, checked on what was actually bound (tests check the sockets too).
     _, host, _ = _split_address(cluster.scheduler_address)
     if not is_loopback_host(host):
         cluster.close()
         raise RuntimeError(f"LocalCluster bound to {cluster.scheduler_address}, not loopback")
-    return Client(cluster), cluster
+    client = Client(cluster)
+    client.register_worker_plugin(task.QuietSigint(), name=task.QuietSigint.name)
+    return client, cluster
 
 
 def run_sweep(args):
@@ -245,6 +240,15 @@ def _run_points(todo, points, database, args, security):
     progress = Progress(len(todo), len(points) - len(todo), sys.stderr, args.quiet)
     futures = {}
     interrupted = False
+    stopping = []
+
+    def on_sigint(signum, frame):
+        # Set before the exception: a result that arrives in between (a simulation the same Ctrl-C
+        # killed) is not recorded.
+        stopping.append(signum)
+        raise KeyboardInterrupt
+
+    previous_handler = signal.signal(signal.SIGINT, on_sigint)
     try:
         for point in todo:
             future = client.submit(task.run_point, point, key=f"cimtlm-point-{point['hash']}", pure=False)
@@ -255,12 +259,15 @@ def _run_points(todo, points, database, args, security):
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - lost workers (KilledWorker), cancellations
                 result = _error_result(point, error)
+            if stopping:
+                raise KeyboardInterrupt
             database.record(point, result)
             progress.update(result["status"])
             future.release()
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        signal.signal(signal.SIGINT, previous_handler)
         if futures:
             try:
                 client.cancel(list(futures), force=True)

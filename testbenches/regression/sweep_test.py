@@ -344,7 +344,10 @@ def case_resume(ctx):
     check(connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok", "database integrity ok")
     connection.close()
     first = rows(db)
-    check(all(r["status"] == "ok" and r["stats_json"] and r["energy_pj.total"] > 0 for r in first),
+    # ADCs below 7 bits may be lossy: such runs end with exit 1 (fail) and their stats.
+    check(all(r["status"] in ("ok", "fail") and (r["status"] == "ok") == (r["exit_code"] == 0) and
+              (r["core.cim.adc_bits"] < 7 or r["status"] == "ok") and r["stats_json"]
+              and r["energy_pj.total"] > 0 for r in first),
           f"the {len(first)} rows written before the interrupt are complete")
     check(len(first) < 20, "the interrupt stopped the sweep before the end")
     with open(log) as handle:
@@ -356,7 +359,8 @@ def case_resume(ctx):
     check(f"{len(first)} already in" in result.stderr, f"the re-run skips the {len(first)} finished points")
     final = rows(db)
     check(len(final) == 20 and len({r["config_hash"] for r in final}) == 20, "20 rows, one per point")
-    check(all(r["status"] == "ok" for r in final), "every point ok")
+    check(all(r["status"] in ("ok", "fail") and (r["core.cim.adc_bits"] < 7 or r["status"] == "ok") for r in final),
+          "every point ran to the end (7 and 8 bits ok)")
     kept = {r["config_hash"]: r["finished_at"] for r in first}
     check(all(kept[r["config_hash"]] == r["finished_at"] and r["runs"] == 1 for r in final if r["config_hash"] in kept),
           "the finished rows were not run or written again")
