@@ -176,7 +176,10 @@ def start_cluster(args, security):
     if not args.verbose:
         for name in ("distributed", "tornado"):
             logging.getLogger(name).setLevel(logging.ERROR)
-    dask.config.set({"distributed.scheduler.allowed-failures": args.allowed_failures})
+    # The workers' statistical profiler samples every thread each 10 ms: CPU taken from the
+    # simulations for a profile nobody looks at here.
+    dask.config.set({"distributed.scheduler.allowed-failures": args.allowed_failures,
+                     "distributed.worker.profile.enabled": False})
     if args.scheduler:
         try:
             client = Client(args.scheduler, security=security, timeout=args.connect_timeout)

@@ -12,6 +12,7 @@ Usage: /usr/bin/python3 testbenches/perf/sweep_bench.py [--workers 2] [--points 
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -41,10 +42,16 @@ def main():
                      "  core.macros: {integers: [1, 4]}\n"
                      f"sampling: {{method: lhs, samples: {args.points}, seed: 3}}\n")
     cimtlm = os.path.join(args.build, "cimtlm")
+    def cpu_s():  # user + system time of every finished descendant
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    cpu_start = cpu_s()
     start = time.perf_counter()
     subprocess.run([os.path.join(args.build, "cimtlm-sweep"), sweep_file, "--db", db, "--workers",
                     str(args.workers), "--quiet"], check=True)
     sweep_s = time.perf_counter() - start
+    sweep_cpu = cpu_s() - cpu_start
     connection = sqlite3.connect(db)
     rows = connection.execute("SELECT overrides, status, wall_s FROM points").fetchall()
     connection.close()
@@ -52,6 +59,7 @@ def main():
     for _, status, _ in rows:
         statuses[status] = statuses.get(status, 0) + 1
 
+    cpu_start = cpu_s()
     start = time.perf_counter()
     for overrides, _, _ in rows:
         command = [cimtlm, "run", f"{ROOT}/configs/platforms/default.yaml", "--network",
@@ -61,11 +69,13 @@ def main():
             command += ["--set", f"{key}={text}"]
         subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     single_s = time.perf_counter() - start
+    single_cpu = cpu_s() - cpu_start
     ideal = single_s / args.workers
     print(f"{len(rows)} points {statuses}; sweep on {args.workers} workers {sweep_s:.1f} s "
           f"(cluster start-up and shutdown included); {len(rows)} single runs one after another "
           f"{single_s:.1f} s ({1000 * single_s / len(rows):.0f} ms each); single runs / {args.workers} = "
-          f"{ideal:.1f} s; sweep / ideal = {sweep_s / ideal:.2f}")
+          f"{ideal:.1f} s; sweep / ideal = {sweep_s / ideal:.2f}; CPU time: sweep {sweep_cpu:.1f} s "
+          f"(Dask included), single runs {single_cpu:.1f} s; load average {os.getloadavg()[0]:.1f}")
     return 0
 
 
