@@ -253,7 +253,7 @@ def point_of(log_line):
 def case_kill(ctx):
     wrapper, log = ctx.slow_cimtlm(0.6)
     address, workers = ctx.start_cluster()
-    axes = "  core.cim.adc_bits: [5, 6, 7, 8]\n  core.cim.sparsity_threshold: [0.2, 0.5, 1.0]\n"
+    axes = "  core.cim.adc_bits: [7, 8, 9, 10]\n  core.cim.sparsity_threshold: [0.2, 0.5, 1.0]\n"  # lossless
     sweep_file = ctx.write_sweep("kill.yaml", axes)
     db = os.path.join(ctx.out, "kill.sqlite")
     sweep = ctx.start([sys.executable, ctx.sweep_cli, sweep_file, "--db", db, "--scheduler", address,
@@ -437,7 +437,7 @@ def case_tls(ctx):
     env = dict(os.environ, PATH=os.path.dirname(os.path.abspath(ctx.cimtlm)) + os.pathsep + os.environ["PATH"])
     address, _ = ctx.start_cluster(workers=1, extra=["--protocol", "tls", *tls], env=env)
     check(address.startswith("tls://127.0.0.1:"), f"scheduler requires TLS ({address})")
-    sweep_file = ctx.write_sweep("tls.yaml", "  core.cim.adc_bits: [5, 7]\n")
+    sweep_file = ctx.write_sweep("tls.yaml", "  core.cim.adc_bits: [7, 8]\n")  # lossless: status ok
     db = os.path.join(ctx.out, "tls.sqlite")
     plain = ctx.sweep(sweep_file, db, "--scheduler", "tcp://" + address.split("://")[1], "--connect-timeout", "5",
                       timeout=120)
