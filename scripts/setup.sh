@@ -13,7 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libdnnl-dev libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler libsqlite3-dev
   python3 python3-numpy python3-torch python3-onnx python3-sklearn python3-matplotlib
-  python3-distributed
+  python3-distributed openssl
 )
 # Node.js and npm run onnxruntime (scripts/ort); a machine may already have them from elsewhere
 # (e.g. NodeSource's nodejs bundles npm): install Debian's only when the commands are missing.

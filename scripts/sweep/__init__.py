@@ -1,0 +1,1 @@
+"""cimtlm-sweep: design-space sweeps of `cimtlm run` on Dask distributed (scripts/sweep/README.md)."""

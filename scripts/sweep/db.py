@@ -1,0 +1,130 @@
+"""The results database (SQLite, one file per sweep).
+
+Table `points`: one row per point, keyed by the hash of its effective configuration: the swept
+parameters (one column per axis key path, plus `network`), status, exit code, error text, wall
+time, worker, every scalar stats figure (one column per dotted key, e.g. "energy_pj.total", added
+as new keys appear; per-layer figures included) and the whole stats JSON. Table `meta`: the sweep
+file and its axes. Every point is written in one transaction, so an interrupted sweep leaves only
+whole rows; WAL mode lets plots and tests read while a sweep writes.
+"""
+import json
+import sqlite3
+import time
+
+from . import task
+
+FIXED_COLUMNS = [
+    ("id", "INTEGER PRIMARY KEY"),
+    ("config_hash", "TEXT NOT NULL UNIQUE"),
+    ("sweep", "TEXT"),
+    ("network", "TEXT"),
+    ("params", "TEXT"),  # JSON {axis key: value}
+    ("overrides", "TEXT"),  # JSON [[key, text]] as passed to --set
+    ("status", "TEXT NOT NULL"),  # ok | fail | invalid | error
+    ("exit_code", "INTEGER"),
+    ("error", "TEXT"),
+    ("wall_s", "REAL"),
+    ("worker", "TEXT"),
+    ("host", "TEXT"),
+    ("started_at", "REAL"),
+    ("finished_at", "REAL"),
+    ("runs", "INTEGER NOT NULL DEFAULT 1"),  # how many sweep invocations recorded this point
+    ("accuracy", "REAL"),
+    ("accuracy_samples", "INTEGER"),
+    ("stats_json", "TEXT"),
+]
+FIXED_NAMES = {name for name, _ in FIXED_COLUMNS}
+# SQLite's default limit is 2000 columns; stats beyond a safe budget stay in stats_json only.
+MAX_STAT_COLUMNS = 1500
+
+
+def quote(name):
+    return '"' + name.replace('"', '""') + '"'
+
+
+class ResultsDb:
+    def __init__(self, path):
+        self.path = path
+        self.connection = sqlite3.connect(path, timeout=30)
+        self.connection.execute("PRAGMA journal_mode=WAL")
+        self.connection.execute("PRAGMA synchronous=NORMAL")
+        with self.connection:
+            self.connection.execute(
+                "CREATE TABLE IF NOT EXISTS points (" + ", ".join(f"{n} {t}" for n, t in FIXED_COLUMNS) + ")")
+            self.connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            self.connection.execute(
+                "CREATE TABLE IF NOT EXISTS columns (name TEXT PRIMARY KEY, kind TEXT NOT NULL)")  # axis | stat
+        self._columns = self._existing_columns()
+
+    def _existing_columns(self):
+        return {row[1] for row in self.connection.execute("PRAGMA table_info(points)")}
+
+    def close(self):
+        self.connection.close()
+
+    def set_meta(self, values):
+        with self.connection:
+            for key, value in values.items():
+                self.connection.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                        (key, json.dumps(value)))
+
+    def meta(self):
+        return {key: json.loads(value) for key, value in self.connection.execute("SELECT key, value FROM meta")}
+
+    def finished_hashes(self):
+        marks = ",".join("?" * len(task.FINISHED))
+        return {row[0] for row in self.connection.execute(
+            f"SELECT config_hash FROM points WHERE status IN ({marks})", task.FINISHED)}
+
+    def _ensure_column(self, name, kind, sql_type):
+        if name in self._columns:
+            return True
+        if kind == "stat" and sum(1 for c in self._columns if c not in FIXED_NAMES) >= MAX_STAT_COLUMNS:
+            return False
+        self.connection.execute(f"ALTER TABLE points ADD COLUMN {quote(name)} {sql_type}")
+        self.connection.execute("INSERT OR IGNORE INTO columns (name, kind) VALUES (?, ?)", (name, kind))
+        self._columns.add(name)
+        return True
+
+    def record(self, point, result):
+        """Write one finished (or errored) point in one transaction. A point already recorded
+        with a final status is never overwritten (an 'error' row is replaced by the re-run)."""
+        stats = result.get("stats") or {}
+        flat = task.flatten_stats(stats) if stats else {}
+        values = {
+            "config_hash": point["hash"], "sweep": point["sweep"], "network": point["network_name"],
+            "params": json.dumps(point["params"]), "overrides": json.dumps(point["overrides"]),
+            "status": result["status"], "exit_code": result["exit_code"], "error": result["error"],
+            "wall_s": result["wall_s"], "worker": result["worker"], "host": result["host"],
+            "started_at": result["started_at"], "finished_at": time.time(),
+            "accuracy": result["accuracy"], "accuracy_samples": result["accuracy_samples"],
+            "stats_json": json.dumps(stats) if stats else None,
+        }
+        with self.connection:
+            for key, value in point["params"].items():
+                self._ensure_column(key, "axis", "")
+                values[key] = value if not isinstance(value, bool) else int(value)
+            for key, value in flat.items():
+                if key in FIXED_NAMES or key in point["params"]:
+                    continue
+                if self._ensure_column(key, "stat", "REAL" if isinstance(value, (int, float)) else "TEXT"):
+                    values[key] = value
+            names = list(values)
+            assignments = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in names if n != "config_hash")
+            marks = ",".join("?" * len(names))
+            self.connection.execute(
+                f"INSERT INTO points ({', '.join(quote(n) for n in names)}) VALUES ({marks}) "
+                f"ON CONFLICT(config_hash) DO UPDATE SET {assignments}, runs = points.runs + 1 "
+                f"WHERE points.status = 'error'",
+                [values[n] for n in names])
+
+    def axis_columns(self):
+        return [row[0] for row in self.connection.execute("SELECT name FROM columns WHERE kind = 'axis' ORDER BY rowid")]
+
+    def stat_columns(self):
+        return [row[0] for row in self.connection.execute("SELECT name FROM columns WHERE kind = 'stat' ORDER BY rowid")]
+
+    def rows(self):
+        cursor = self.connection.execute("SELECT * FROM points ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        return names, cursor.fetchall()

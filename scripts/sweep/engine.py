@@ -1,0 +1,304 @@
+"""Running a sweep on Dask: the cluster (a loopback LocalCluster, or a remote scheduler reached
+over TLS), the points with their configuration hashes, submission, streaming into the database,
+a progress line, and a clean stop on Ctrl-C.
+
+Security: a Dask scheduler runs whatever code its clients send, so the local cluster listens on
+127.0.0.1 only, a remote scheduler is reached over tls:// with certificates (Dask's Security),
+and plain tcp:// to an address that is not loopback is refused unless --insecure is given.
+"""
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+
+from . import db as results_db
+from . import spec as sweep_spec
+from . import task
+
+PLAIN_SCHEMES = ("tcp", "ws")
+TLS_SCHEMES = ("tls", "wss")
+
+
+# -- points ------------------------------------------------------------------------------------
+def build_points(sweep, cimtlm):
+    """The points of a sweep as task payloads, each with the hash of its effective configuration:
+    the platform and network file contents, every --set override (fixed and swept, sorted), the
+    inference count and the accuracy set-up. Equal configurations get equal hashes whatever order
+    the sweep file lists them in, so a re-run finds the finished points."""
+    platform_digest = sweep_spec.file_digest(sweep.platform)
+    network_digests = {n: sweep_spec.file_digest(n) for n in sweep.networks if n}
+    accuracy = None
+    if sweep.accuracy:
+        accuracy = dict(sweep.accuracy, inputs_sha256=sweep_spec.file_digest(sweep.accuracy["inputs"]),
+                        labels_sha256=sweep_spec.file_digest(sweep.accuracy["labels"]))
+    raw, dropped = sweep.points()
+    points, seen = [], set()
+    for network, params in raw:
+        overrides = {key: sweep_spec.set_text(value) for key, value in sweep.fixed.items()}
+        overrides.update({key: sweep_spec.set_text(value) for key, value in params.items()})
+        overrides = sorted(overrides.items())
+        identity = {
+            "platform_sha256": platform_digest,
+            "network_sha256": network_digests.get(network),
+            "overrides": overrides,
+            "inferences": sweep.inferences,
+            "accuracy": None if accuracy is None else {k: accuracy[k] for k in
+                                                       ("inputs_sha256", "labels_sha256", "samples")},
+        }
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        if digest in seen:
+            dropped += 1  # the same configuration twice (e.g. a random sample repeated)
+            continue
+        seen.add(digest)
+        points.append({
+            "hash": digest, "sweep": sweep.name, "cimtlm": cimtlm, "platform": sweep.platform,
+            "network": network, "network_name": os.path.basename(network) if network else "",
+            "params": params, "overrides": [list(item) for item in overrides],
+            "inferences": sweep.inferences, "timeout_s": sweep.timeout_s, "accuracy": sweep.accuracy,
+        })
+    return points, dropped
+
+
+# -- security ----------------------------------------------------------------------------------
+def _split_address(address):
+    scheme, separator, rest = address.partition("://")
+    if not separator:
+        scheme, rest = "tcp", address
+    if rest.startswith("["):
+        host, _, port = rest[1:].partition("]")
+        port = port.lstrip(":")
+    else:
+        host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+    return scheme.lower(), host, port
+
+
+def is_loopback_host(host):
+    """True when every address the host name resolves to is a loopback address."""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except socket.gaierror as error:
+        raise sweep_spec.SweepError(f"--scheduler: cannot resolve '{host}': {error}")
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%")[0]).is_loopback for a in addresses)
+
+
+def scheduler_security(address, tls_ca_file=None, tls_cert=None, tls_key=None, insecure=False):
+    """Check a scheduler address against the rules above; returns a distributed.Security for
+    tls:// (None for loopback tcp://) or raises SweepError (exit 2)."""
+    scheme, host, port = _split_address(address)
+    if not host or not port:
+        raise sweep_spec.SweepError(f"--scheduler: expected tls://HOST:PORT, got '{address}'")
+    if scheme in TLS_SCHEMES:
+        missing = [name for name, value in (("--tls-ca-file", tls_ca_file), ("--tls-cert", tls_cert),
+                                            ("--tls-key", tls_key)) if not value]
+        if missing:
+            raise sweep_spec.SweepError(f"--scheduler {address}: TLS needs {', '.join(missing)} "
+                                        "(scripts/sweep/README.md: making certificates with openssl)")
+        for name, path in (("--tls-ca-file", tls_ca_file), ("--tls-cert", tls_cert), ("--tls-key", tls_key)):
+            if not os.path.isfile(path):
+                raise sweep_spec.SweepError(f"{name}: no such file: {path}")
+        from distributed.security import Security
+
+        return Security(tls_ca_file=tls_ca_file, tls_client_cert=tls_cert, tls_client_key=tls_key,
+                        require_encryption=True)
+    if scheme not in PLAIN_SCHEMES:
+        raise sweep_spec.SweepError(f"--scheduler: unsupported scheme '{scheme}://' (tls://, or tcp:// on loopback)")
+    if not is_loopback_host(host) and not insecure:
+        raise sweep_spec.SweepError(
+            f"--scheduler {address}: refusing unencrypted {scheme}:// to a non-loopback address: a Dask "
+            "scheduler runs any code its clients send. Use tls:// with --tls-ca-file/--tls-cert/--tls-key, "
+            "or pass --insecure on a network you trust.")
+    return None
+
+
+# -- progress ----------------------------------------------------------------------------------
+class Progress:
+    """A one-line progress bar on a terminal; a line every 10 % otherwise."""
+
+    def __init__(self, total, skipped, stream, quiet):
+        self.total, self.skipped, self.stream, self.quiet = total, skipped, stream, quiet
+        self.counts = {}
+        self.done = 0
+        self.start = time.time()
+        self.tty = stream.isatty()
+        self.last_decile = -1
+
+    def update(self, status):
+        self.done += 1
+        self.counts[status] = self.counts.get(status, 0) + 1
+        if self.quiet:
+            return
+        elapsed = time.time() - self.start
+        remaining = (self.total - self.done) * elapsed / self.done if self.done else 0
+        width = 30
+        filled = int(width * self.done / self.total) if self.total else width
+        counts = " ".join(f"{k} {v}" for k, v in sorted(self.counts.items()))
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} points "
+                f"({counts}) {elapsed:.0f} s, ~{remaining:.0f} s left")
+        if self.tty:
+            self.stream.write("\r" + line + "\x1b[K")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            decile = 10 * self.done // max(self.total, 1)
+            if decile != self.last_decile:
+                self.last_decile = decile
+                self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+class ConnectError(Exception):
+    """The scheduler could not be reached (exit 1: nothing was run)."""
+
+
+# -- running -----------------------------------------------------------------------------------
+def _error_result(point, error):
+    name = type(error).__name__
+    text = f"{name}: {error}"
+    if name == "KilledWorker":
+        text = ("the workers running this point were lost too many times "
+                f"(distributed.scheduler.allowed-failures): {error}")
+    return {"hash": point["hash"], "status": "error", "exit_code": None, "error": text, "stats": None,
+            "accuracy": None, "accuracy_samples": None, "worker": "", "host": "", "started_at": None,
+            "wall_s": None}
+
+
+def start_cluster(args, security):
+    """A LocalCluster bound to loopback, or a client of a remote scheduler (checked above)."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if not args.verbose:
+        for name in ("distributed", "tornado"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    # The workers' statistical profiler samples every thread each 10 ms: CPU taken from the
+    # simulations for a profile nobody looks at here.
+    dask.config.set({"distributed.scheduler.allowed-failures": args.allowed_failures,
+                     "distributed.worker.profile.enabled": False})
+    if args.scheduler:
+        try:
+            client = Client(args.scheduler, security=security, timeout=args.connect_timeout)
+        except (OSError, TimeoutError) as error:
+            raise ConnectError(f"cimtlm-sweep: cannot reach the scheduler {args.scheduler}: {error}")
+        return client, None
+    # Without a dashboard the scheduler and the workers still serve HTTP (health, metrics), on
+    # every interface unless told otherwise: bind those to loopback too.
+    cluster = LocalCluster(n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1,
+                           processes=True, host="127.0.0.1", protocol="tcp://", dashboard_address=None,
+                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                           worker_dashboard_address="127.0.0.1:0")
+    # The rule, checked on what was actually bound (tests check the sockets too).
+    _, host, _ = _split_address(cluster.scheduler_address)
+    if not is_loopback_host(host):
+        cluster.close()
+        raise RuntimeError(f"LocalCluster bound to {cluster.scheduler_address}, not loopback")
+    client = Client(cluster)
+    client.register_worker_plugin(task.QuietSigint(), name=task.QuietSigint.name)
+    return client, cluster
+
+
+def run_sweep(args):
+    # The security rules first: a refused address runs nothing and creates no database.
+    security = None
+    if args.scheduler:
+        security = scheduler_security(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key,
+                                      args.insecure)
+    sweep = sweep_spec.Sweep(args.sweep)
+    points, dropped = build_points(sweep, args.cimtlm)
+    database = results_db.ResultsDb(args.db)
+    try:
+        database.set_meta({"sweep_file": sweep.path, "name": sweep.name, "platform": sweep.platform,
+                           "networks": sweep.networks, "axes": [a.key for a in sweep.axes],
+                           "sampling": sweep.sampling, "points": len(points),
+                           "accuracy": sweep.accuracy is not None})
+        finished = database.finished_hashes()
+        todo = [p for p in points if p["hash"] not in finished]
+        skipped = len(points) - len(todo)
+        if not args.quiet:
+            print(f"cimtlm-sweep: {sweep.name}: {len(points)} points ({dropped} dropped by constraints or "
+                  f"repeated), {skipped} already in {args.db}, {len(todo)} to run", file=sys.stderr)
+        if args.dry_run:
+            for point in todo:
+                print(point["hash"][:12], point["network_name"], json.dumps(point["params"]))
+            return 0
+        if not todo:
+            return summarize(database, points, args)
+        return _run_points(todo, points, database, args, security)
+    finally:
+        database.close()
+
+
+def _run_points(todo, points, database, args, security):
+    import cloudpickle
+    from distributed import as_completed
+
+    # Workers need not have this package: the task module travels with the task.
+    cloudpickle.register_pickle_by_value(task)
+    client, cluster = start_cluster(args, security)
+    progress = Progress(len(todo), len(points) - len(todo), sys.stderr, args.quiet)
+    futures = {}
+    interrupted = False
+    stopping = []
+
+    def on_sigint(signum, frame):
+        # Set before the exception: a result that arrives in between (a simulation the same Ctrl-C
+        # killed) is not recorded.
+        stopping.append(signum)
+        raise KeyboardInterrupt
+
+    previous_handler = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        for point in todo:
+            future = client.submit(task.run_point, point, key=f"cimtlm-point-{point['hash']}", pure=False)
+            futures[future] = point
+        for future in as_completed(list(futures)):
+            point = futures.pop(future)
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - lost workers (KilledWorker), cancellations
+                result = _error_result(point, error)
+            if stopping:
+                raise KeyboardInterrupt
+            database.record(point, result)
+            progress.update(result["status"])
+            future.release()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+        if futures:
+            try:
+                client.cancel(list(futures), force=True)
+            except Exception:  # noqa: BLE001 - the cluster may already be going down
+                pass
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    if interrupted:
+        total = len(points)
+        recorded = len(database.finished_hashes())
+        print(f"\ncimtlm-sweep: interrupted; {recorded} of {total} points finished in {args.db} "
+              "(every row complete); run the same command again to resume", file=sys.stderr)
+        return 130
+    return summarize(database, points, args)
+
+
+def summarize(database, points, args):
+    hashes = [p["hash"] for p in points]
+    counts = {}
+    for i in range(0, len(hashes), 500):
+        chunk = hashes[i:i + 500]
+        for status, count in database.connection.execute(
+                f"SELECT status, COUNT(*) FROM points WHERE config_hash IN ({','.join('?' * len(chunk))}) "
+                "GROUP BY status", chunk):
+            counts[status] = counts.get(status, 0) + count
+    if not args.quiet:
+        text = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+        print(f"cimtlm-sweep: {len(points)} points in {args.db}: {text}", file=sys.stderr)
+    # Exit 1 when some point could not be run at all (error): the results are incomplete.
+    return 1 if counts.get("error") else 0
