@@ -341,6 +341,7 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
     }
   }
 
+  count_row_cells(tile);
   CimCounts counts;
   counts.weight_loads = 1;
   counts.rows_written = rows;
@@ -471,17 +472,27 @@ void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits,
                    activations * activation_step_cycles() + params_.shift_add_cycles +
                    (plan.compensating ? params_.compensation_cycles : 0);
 
+  // Conversions (cim_energy.h): from the partial sums for signal-dependent ADCs, else per
+  // resolved bit count.
   double adc_pj = 0.0;
-  for (int64_t step = 0; step < plan.steps; ++step) {
-    adc_pj += static_cast<double>(input_bits * used) * step_range(plan, step).energy_pj;
-  }
-  for (int64_t step = 0; step < plan.mask_steps; ++step) {
-    adc_pj += static_cast<double>(used) * mask_range(step).energy_pj;
+  if (energy_model_.signal_dependent()) {
+    adc_pj = signal_adc_energy_pj(plan, input_bits);
+  } else {
+    for (int64_t step = 0; step < plan.steps; ++step) {
+      adc_pj += static_cast<double>(input_bits * used) *
+                energy_model_.conversion_pj(step_range(plan, step).bits_resolved);
+    }
+    for (int64_t step = 0; step < plan.mask_steps; ++step) {
+      adc_pj +=
+          static_cast<double>(used) * energy_model_.conversion_pj(mask_range(step).bits_resolved);
+    }
   }
   counts.energy.adc += adc_pj;
-  counts.energy.array += static_cast<double>(plan.conducting_rows) *
-                         (params_.row_activation_energy_pj +
-                          params_.bitline_energy_pj_per_active_cell * static_cast<double>(used));
+  // Word-line drivers per pulsed row; every used bit line is precharged and read once per
+  // activation whatever the number of conducting cells (C_bl * V_dd * dV).
+  counts.energy.array +=
+      static_cast<double>(plan.conducting_rows) * energy_model_.wordline_pj_per_row() +
+      static_cast<double>(activations * used) * energy_model_.bitline_pj_per_column();
   counts.energy.digital += params_.shift_add_energy_pj *
                            static_cast<double>(input_conversions + mask_conversions + cols);
   if (detection_on_) {
@@ -490,6 +501,64 @@ void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits,
   if (plan.compensating) {
     counts.energy.compensation += params_.compensation_energy_pj * static_cast<double>(cols);
   }
+}
+
+void CimArrayModel::count_row_cells(const WeightTileView& tile) {
+  // From the codes rather than the simulation's cell layout: sum over the used columns of each
+  // row of the stored cell values (what the row's cells conduct when its word line is pulsed).
+  const int64_t cell_max = params_.cell_max();
+  const int32_t offset =
+      (!params_.differential() && tile.values_signed) ? (1 << (tile.weight_bits - 1)) : 0;
+  row_cells_.assign(static_cast<size_t>(tile_rows_), 0);
+  for (int64_t r = 0; r < tile_rows_; ++r) {
+    int64_t cells = 0;
+    for (int64_t c = 0; c < tile_cols_; ++c) {
+      const int32_t w = decode(tile.values, r * tile_cols_ + c, tile.values_signed);
+      for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
+        const int64_t magnitude = !params_.differential() ? w + offset
+                                  : polarity == 0         ? std::max<int64_t>(w, 0)
+                                                          : std::max<int64_t>(-w, 0);
+        for (int64_t slice = 0; slice < slices_; ++slice) {
+          cells += (magnitude >> (slice * params_.cell_bits)) & cell_max;
+        }
+      }
+    }
+    row_cells_[static_cast<size_t>(r)] = cells;
+  }
+}
+
+double CimArrayModel::signal_adc_energy_pj(const VectorPlan& plan, int input_bits) const {
+  // The mean partial sum of the used columns stands for every column of an activation (the
+  // columns of one activation see the same rows; README "Energy").
+  const double used = static_cast<double>(used_columns_);
+  const uint32_t code_mask = (1u << input_bits) - 1;
+  double energy = 0.0;
+  for (int64_t step = 0; step < plan.steps; ++step) {
+    int64_t plane_cells[32] = {};
+    for (int64_t i = step_offsets_[step]; i < step_offsets_[step + 1]; ++i) {
+      const int64_t row = step_rows_[static_cast<size_t>(i)];
+      const int64_t cells = row_cells_[static_cast<size_t>(row)];
+      for (uint32_t code = static_cast<uint32_t>(x_[row]) & code_mask; code != 0;
+           code &= code - 1) {
+        plane_cells[__builtin_ctz(code)] += cells;
+      }
+    }
+    const AdcRange& range = step_range(plan, step);
+    for (int plane = 0; plane < input_bits; ++plane) {
+      energy += used * energy_model_.conversion_pj(range.bits_resolved, range.full_scale,
+                                                   static_cast<double>(plane_cells[plane]) / used);
+    }
+  }
+  for (int64_t step = 0; step < plan.mask_steps; ++step) {
+    int64_t cells = 0;
+    for (int64_t i = mask_offsets_[step]; i < mask_offsets_[step + 1]; ++i) {
+      cells += row_cells_[static_cast<size_t>(mask_rows_[static_cast<size_t>(i)])];
+    }
+    const AdcRange& range = mask_range(step);
+    energy += used * energy_model_.conversion_pj(range.bits_resolved, range.full_scale,
+                                                 static_cast<double>(cells) / used);
+  }
+  return energy;
 }
 
 void CimArrayModel::fast_dot_products(int32_t input_zero_point, int64_t* result) {

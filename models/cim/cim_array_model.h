@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "models/cim/cim_energy.h"
 #include "models/cim/cim_params.h"
 
 namespace cimtlm::cim {
@@ -153,6 +154,11 @@ class CimArrayModel {
   void decode_inputs(const InputBatchView& batch, int64_t vector);
   void plan_vector(int input_bits, int32_t input_zero_point, VectorPlan& plan);
   void account_vector(const VectorPlan& plan, int input_bits, CimCounts& counts) const;
+  // Conversion energy of the plan's activations from the partial sums they carry (signal-
+  // dependent ADCs: cim_energy.h).
+  double signal_adc_energy_pj(const VectorPlan& plan, int input_bits) const;
+  // row_cells_ of the loaded tile.
+  void count_row_cells(const WeightTileView& tile);
   void fast_dot_products(int32_t input_zero_point, int64_t* result);
   void bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
@@ -166,6 +172,7 @@ class CimArrayModel {
   const AdcRange& mask_range(int64_t mask_step) const;
 
   CimMacroParams params_;
+  CimEnergyModel energy_model_{params_};
   ComputePath path_ = ComputePath::Auto;
   bool detection_on_ = false;
   bool analog_errors_ = false;  // ADC offset or noise
@@ -196,6 +203,7 @@ class CimArrayModel {
   std::vector<int64_t> weight_reference_;    // per col: z_s, the stored value of w = w_zp
   std::vector<int64_t> column_sum_;          // per col: sum over rows of stored values
   std::vector<int64_t> block_sum_;           // [block][col]: sum over the block's rows
+  std::vector<int64_t> row_cells_;  // per row: sum of its stored cell values (cell currents)
 
   // Per-vector scratch.
   std::vector<int32_t> x_;            // decoded input codes

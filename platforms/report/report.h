@@ -2,13 +2,13 @@
 // both computed from the statistics tree and a summary of the run.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "compiler/map/mapper.h"
+#include "models/cim/cim_area.h"
 #include "models/kernel/stats.h"
 #include "models/memory/memory_params.h"
 
@@ -45,6 +45,8 @@ struct RunSummary {
   memory::MemoryLevelParams sram_reference;  // the SRAM preset, for the comparison
   int cores = 0;
   nlohmann::json allocation = nlohmann::json::object();
+  cim::CimAreaUm2 cim_area_um2;  // one macro (models/cim/cim_area.h)
+  int cim_macros_per_core = 0;
 
   bool match_reference() const;
   int64_t mismatches() const;

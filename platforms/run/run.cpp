@@ -10,13 +10,13 @@
 #include <fstream>
 #include <iomanip>
 #include <mutex>
-#include <thread>
-
 #include <systemc>
+#include <thread>
 #include <tlm>
 
 #include "compiler/map/mapper.h"
 #include "compiler/onnx/onnx_io.h"
+#include "models/cim/cim_area.h"
 #include "models/cim/cim_params.h"
 #include "models/memory/memory_hierarchy.h"
 #include "platforms/builder/chip.h"
@@ -237,6 +237,8 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   summary.tolerance = spec.tolerance;
   summary.memory_levels = spec.memory_levels;
   summary.sram_reference = spec.sram_reference;
+  summary.cim_area_um2 = cim::cim_macro_area_um2(spec.cim);
+  summary.cim_macros_per_core = spec.core.macros;
   summary.failure = chip.failure();
   summary.simulated_ns = kernel::to_ns(chip.finish_time());
   summary.cycles = chip.clock().cycles_to_cover(chip.finish_time());
