@@ -27,25 +27,22 @@ const char* kUsage =
     "\n"
     "Usage:\n"
     "  cimtlm run CONFIG.yaml [options]     simulate the platform running its networks\n"
-    "  cimtlm validate CONFIG.yaml          check a platform file, print its effective "
-    "configuration\n"
-    "  cimtlm docs [--network] [-o FILE]    the configuration reference (every key, unit, "
-    "default)\n"
+    "  cimtlm validate CONFIG.yaml          check a platform file, print its effective configuration\n"
+    "  cimtlm docs [--network] [-o FILE]    the configuration reference (every key, unit, default)\n"
     "  cimtlm noc CONFIG.yaml [options]     NoC traffic sweeps (latency vs offered load)\n"
     "  cimtlm cim-sweep CONFIG.yaml         CIM macro energy/latency versus input sparsity\n"
-    "  cimtlm cim-activity CONFIG.yaml      CIM macro energy/latency per bit-plane versus input "
-    "activity, area\n"
+    "  cimtlm cim-activity CONFIG.yaml      CIM macro energy per bit-plane vs input activity, area\n"
     "  cimtlm evaluate CONFIG.yaml --network NET.onnx --data DATA   accuracy through the hardware\n"
-    "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory "
-    "levels\n"
-    "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ "
-    "export)\n"
+    "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory levels\n"
+    "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ export)\n"
     "  cimtlm search NET.onnx --calib D ... mixed-precision search on the simulated platform\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
     "Exit status: 0 success, 1 the simulation ran but found a failure (output mismatch, retention\n"
     "violation under policy 'error'), 2 bad input (command line, YAML, ONNX or data files).\n";
+
+
 
 }  // namespace
 

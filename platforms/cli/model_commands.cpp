@@ -1,6 +1,7 @@
 // Sub-commands that exercise one block of a platform on its own: NoC traffic sweeps, the CIM
 // macro's sparsity sweep, and retention versus temperature of the memory technologies.
 #include <boost/program_options.hpp>
+
 #include <fstream>
 #include <sstream>
 

@@ -2,10 +2,11 @@
 // both computed from the statistics tree and a summary of the run.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "compiler/map/mapper.h"
 #include "models/cim/cim_area.h"

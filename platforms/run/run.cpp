@@ -10,8 +10,9 @@
 #include <fstream>
 #include <iomanip>
 #include <mutex>
-#include <systemc>
 #include <thread>
+
+#include <systemc>
 #include <tlm>
 
 #include "compiler/map/mapper.h"
