@@ -88,13 +88,13 @@ std::vector<EvaluationPoint> parse_sweep(const std::string& text) {
 }
 
 // The sweeps of the README: lossy ADC bits; the sparsity threshold with a lossy 5-bit ADC (the
-// narrowed range is what sparse mode changes); weight retention shorter than the data lifetime
+// narrowed range is what sparse mode changes); activation retention shorter than their lifetime
 // with decayed bits injected.
 const std::vector<std::string> kDefaultSweeps = {
     "core.cim.adc_bits=3,4,5,6,7",
     "core.cim.sparsity_threshold=0,0.2,0.4,0.6,0.8,1@core.cim.adc_bits=5",
-    "core.memory.levels.weights.retention=1 us,3 us,10 us,30 us,100 us,1 s"
-    "@core.memory.on_retention_violation=inject,core.memory.levels.weights.refresh=false",
+    "core.memory.levels.activations.retention=100 ns,300 ns,1 us,3 us,10 us,30 us,1 s"
+    "@core.memory.on_retention_violation=inject,core.memory.levels.activations.refresh=false",
 };
 
 struct Job {
@@ -156,7 +156,7 @@ class Runner {
                                      job.directory,
                                      "--stats",
                                      job.directory + "/stats.json",
-                                     "--quiet"};
+                                     "--quiet",         "--inferences", "1"};
     for (const auto& override : point.overrides) {
       args.push_back("--set");
       args.push_back(override);
@@ -228,7 +228,7 @@ int evaluate(const std::vector<std::string>& args, std::ostream& out, std::ostre
       "sweep", po::value<std::vector<std::string>>(),
       "KEY=V1,V2,...[@KEY=V,...]: also evaluate the platform with KEY at each value (repeatable)")(
       "default-sweeps",
-      "sweep ADC bits, sparsity threshold (5-bit ADC) and weight retention (policy inject)")(
+      "sweep ADC bits, sparsity threshold (5-bit ADC) and activation retention (policy inject)")(
       "jobs,j", po::value<int>()->default_value(2), "simulations at once")(
       "out-dir", po::value<std::string>(), "runs, table and plot (default traces/evaluate)")(
       "no-plot", "do not draw the plot")("set", po::value<std::vector<std::string>>(),
@@ -346,7 +346,7 @@ int evaluate(const std::vector<std::string>& args, std::ostream& out, std::ostre
                    try {
                      std::ifstream file(directory + "/stats.json");
                      const nlohmann::json stats = nlohmann::json::parse(file);
-                     result.energy_pj += stats.at("energy_pj.total").get<double>();
+                     result.energy_pj += stats.at("energy_pj.per_inference").get<double>();
                      double violations = 0.0;
                      for (const auto& level : stats.at("memory").items()) {
                        if (level.value().contains("retention_violations")) {

@@ -51,15 +51,15 @@ TEST(Evaluate, LosslessPlatformReproducesTheIntegerModelAndErrorsAreMeasured) {
   const std::string dir = kOutput + "/evaluate_lossless";
   const CliResult result = run_cimtlm(
       {"evaluate", "configs/platforms/default.yaml", "--network", kNetwork, "--data", kData,
-       "--samples", "12", "--jobs", "2", "--no-plot", "--out-dir", dir, "--sweep",
+       "--samples", "8", "--jobs", "2", "--no-plot", "--out-dir", dir, "--sweep",
        "core.cim.adc_bits=3", "--sweep",
-       "core.memory.levels.weights.retention=1 ns@core.memory.on_retention_violation=inject,"
-       "core.memory.levels.weights.refresh=false"});
+       "core.memory.levels.activations.retention=100 ns@core.memory.on_retention_violation="
+       "inject,core.memory.levels.activations.refresh=false"});
   ASSERT_EQ(result.exit_status, 0) << result.out << result.err;
   const Table table = read_table(dir + "/accuracy.csv");
   ASSERT_EQ(table.count("base"), 1u) << result.out;
   const auto& base = table.at("base").at("");
-  EXPECT_EQ(base.at("samples"), 12);
+  EXPECT_EQ(base.at("samples"), 8);
   EXPECT_EQ(base.at("accuracy"), base.at("integer_accuracy"));
   EXPECT_EQ(base.at("bit_exact_fraction"), 1.0);
   EXPECT_EQ(base.at("agreement_with_integer"), 1.0);
@@ -70,8 +70,8 @@ TEST(Evaluate, LosslessPlatformReproducesTheIntegerModelAndErrorsAreMeasured) {
   const auto& lossy = table.at("core.cim.adc_bits").at("3");
   EXPECT_LT(lossy.at("bit_exact_fraction"), 1.0);
   EXPECT_EQ(lossy.at("failed_runs"), 0);
-  // Weights held 1 ns in a memory that keeps them for less than the inference: decayed bits.
-  const auto& decayed = table.at("core.memory.levels.weights.retention").at("1 ns");
+  // Activations kept 100 ns by a memory they must outlive (no refresh): decayed bits.
+  const auto& decayed = table.at("core.memory.levels.activations.retention").at("100 ns");
   EXPECT_GT(decayed.at("retention_violations_per_inference"), 0.0);
   EXPECT_LT(decayed.at("bit_exact_fraction"), 1.0);
 }
