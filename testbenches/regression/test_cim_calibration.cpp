@@ -115,6 +115,25 @@ TEST(CimCalibration, OtherNodesScaleAndAdcTypesDiffer) {
   EXPECT_LT(flash_rise, mlsa_rise);
 }
 
+TEST(CimCalibration, SensingLimitsTheConversionAtAFasterClock) {
+  // At 2 GHz a 1 ns sensing takes 2 cycles: 8 conversions per bit-plane of 2 cycles (plus the
+  // 1-cycle shift-add drain per 8-bit vector); without the limit the macro would convert in 1.
+  std::map<std::string, double> cycles;
+  for (const std::string limit : {"true", "false"}) {
+    const std::string csv = kOutput + "/cim_sensing_" + limit + ".csv";
+    const CliResult result =
+        run_cimtlm({"cim-activity", "configs/platforms/neurosim_22nm.yaml", "--activities", "0.5",
+                    "--vectors", "2", "--csv", csv, "--set", "clock.frequency=2 GHz", "--set",
+                    "core.cim.sense_limits_clock=" + limit});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    const auto rows = read_activity_csv(csv);
+    ASSERT_EQ(rows.size(), 1u);
+    cycles[limit] = rows.begin()->second.latency_ns * 2.0;  // ns x 2 GHz
+  }
+  EXPECT_NEAR(cycles["true"], 16.125, 1e-9);
+  EXPECT_NEAR(cycles["false"], 8.125, 1e-9);
+}
+
 TEST(CimCalibration, StatsCarryMacroAreaAndFootprint) {
   const std::string stats = kOutput + "/cim_area.stats.json";
   const CliResult result = run_cimtlm({"run", "configs/platforms/default.yaml", "--quiet", "--set",
