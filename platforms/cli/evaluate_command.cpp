@@ -42,6 +42,7 @@ struct EvaluationPoint {
   std::string sweep;  // "" for the platform as given, else the swept key
   std::string value;  // the swept value
   std::vector<std::string> overrides;
+  std::vector<std::string> fixed;  // the sweep's fixed overrides (after '@')
 };
 
 struct PointResult {
@@ -80,7 +81,7 @@ std::vector<EvaluationPoint> parse_sweep(const std::string& text) {
   std::string value;
   while (std::getline(values, value, ',')) {
     if (value.empty()) throw ConfigError("cimtlm evaluate: --sweep '" + text + "': empty value");
-    EvaluationPoint point{key, value, fixed};
+    EvaluationPoint point{key, value, fixed, fixed};
     point.overrides.push_back(key + "=" + value);
     points.push_back(point);
   }
@@ -156,7 +157,9 @@ class Runner {
                                      job.directory,
                                      "--stats",
                                      job.directory + "/stats.json",
-                                     "--quiet",         "--inferences", "1"};
+                                     "--quiet",
+                                     "--inferences",
+                                     "1"};
     for (const auto& override : point.overrides) {
       args.push_back("--set");
       args.push_back(override);
@@ -363,10 +366,10 @@ int evaluate(const std::vector<std::string>& args, std::ostream& out, std::ostre
   std::ostringstream csv;
   csv << "sweep,value,samples,accuracy,agreement_with_integer,bit_exact_fraction,failed_runs,"
          "energy_pj_per_inference,retention_violations_per_inference,float_accuracy,"
-         "integer_accuracy\n";
+         "integer_accuracy,fixed\n";
   out << "\nfloat model (" << float_source << "): " << percent(float_accuracy) << " %\n"
       << "ideal integer model (reference executor): " << percent(integer_accuracy) << " %\n\n";
-  out << std::left << std::setw(44) << "platform configuration" << std::right << std::setw(10)
+  out << std::left << std::setw(52) << "platform configuration" << std::right << std::setw(10)
       << "top-1 %" << std::setw(12) << "= int cls %" << std::setw(12) << "bit-exact %"
       << std::setw(14) << "pJ/inference" << std::setw(12) << "violations" << '\n';
   for (size_t p = 0; p < points.size(); ++p) {
@@ -374,7 +377,7 @@ int evaluate(const std::vector<std::string>& args, std::ostream& out, std::ostre
     const std::string label =
         points[p].sweep.empty() ? "as given" : points[p].sweep + " = " + points[p].value;
     const double ran = std::max(1.0, samples - static_cast<double>(r.failed));
-    out << std::left << std::setw(44) << label << std::right << std::setw(10)
+    out << std::left << std::setw(52) << label << std::right << std::setw(10)
         << percent(r.correct / samples) << std::setw(12) << percent(r.agree_with_integer / samples)
         << std::setw(12) << percent(r.bit_exact / samples) << std::setw(14) << std::setprecision(6)
         << r.energy_pj / ran << std::setw(12) << r.retention_violations / ran
@@ -383,7 +386,11 @@ int evaluate(const std::vector<std::string>& args, std::ostream& out, std::ostre
         << data.samples.size() << ',' << r.correct / samples << ','
         << r.agree_with_integer / samples << ',' << r.bit_exact / samples << ',' << r.failed << ','
         << r.energy_pj / ran << ',' << r.retention_violations / ran << ',' << float_accuracy << ','
-        << integer_accuracy << '\n';
+        << integer_accuracy << ",\"";
+    for (size_t i = 0; i < points[p].fixed.size(); ++i) {
+      csv << (i ? ";" : "") << points[p].fixed[i];
+    }
+    csv << "\"\n";
   }
   const std::string csv_path = (root / "accuracy.csv").string();
   {
