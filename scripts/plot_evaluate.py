@@ -58,7 +58,11 @@ def main():
         axis.axhline(integer_accuracy, color="tab:red", linestyle="-.", label="ideal integer model")
         if timed:
             axis.set_xscale("log")
-        axis.set_xlabel(sweep.replace("core.", "") + (" [s]" if timed else ""))
+        fixed = next((row.get("fixed", "") for row in rows if row["sweep"] == sweep), "")
+        label = sweep.replace("core.", "") + (" [s]" if timed else "")
+        if fixed:
+            label += "\n(with " + ", ".join(item.replace("core.", "") for item in fixed.split(";")) + ")"
+        axis.set_xlabel(label, fontsize=9)
         axis.set_ylabel("top-1 accuracy [%]")
         axis.set_ylim(0, 102)
         axis.grid(alpha=0.3)

@@ -41,8 +41,9 @@ Table read_table(const std::string& path) {
     if (cells.size() != header.size()) continue;
     std::string value = cells[1];
     value.erase(std::remove(value.begin(), value.end(), '"'), value.end());
-    for (size_t i = 2; i < cells.size(); ++i)
-      table[cells[0]][value][header[i]] = std::stod(cells[i]);
+    for (size_t i = 2; i < cells.size(); ++i) {
+      if (header[i] != "fixed") table[cells[0]][value][header[i]] = std::stod(cells[i]);
+    }
   }
   return table;
 }
