@@ -61,7 +61,7 @@ def main():
         fixed = next((row.get("fixed", "") for row in rows if row["sweep"] == sweep), "")
         label = sweep.replace("core.", "") + (" [s]" if timed else "")
         if fixed:
-            label += "\n(with " + ", ".join(item.replace("core.", "") for item in fixed.split(";")) + ")"
+            label += "\n(with " + ",\n".join(item.replace("core.", "") for item in fixed.split(";")) + ")"
         axis.set_xlabel(label, fontsize=9)
         axis.set_ylabel("top-1 accuracy [%]")
         axis.set_ylim(0, 102)
