@@ -523,27 +523,61 @@ void CimArrayModel::count_row_cells(const WeightTileView& tile) {
         }
       }
     }
-    row_cells_[static_cast<size_t>(r)] = cells;
+    row_cells_[static_cast<size_t>(r)] = static_cast<int32_t>(cells);
   }
 }
+
+namespace {
+
+// For each 8-bit input code, a lane of all ones per set bit (signal_adc_energy_pj()).
+struct PlaneMasks {
+  int32_t lanes[256][8];
+  PlaneMasks() {
+    for (int code = 0; code < 256; ++code) {
+      for (int bit = 0; bit < 8; ++bit) lanes[code][bit] = ((code >> bit) & 1) ? -1 : 0;
+    }
+  }
+};
+const PlaneMasks kPlaneMasks;
+
+}  // namespace
 
 double CimArrayModel::signal_adc_energy_pj(const VectorPlan& plan, int input_bits) const {
   // The mean partial sum of the used columns stands for every column of an activation (the
   // columns of one activation see the same rows; README "Energy").
   const double used = static_cast<double>(used_columns_);
-  const uint32_t code_mask = (1u << input_bits) - 1;
+  const int32_t code_mask = static_cast<int32_t>((1u << input_bits) - 1);
   double energy = 0.0;
   for (int64_t step = 0; step < plan.steps; ++step) {
-    int64_t plane_cells[32] = {};
-    for (int64_t i = step_offsets_[step]; i < step_offsets_[step + 1]; ++i) {
-      const int64_t row = step_rows_[static_cast<size_t>(i)];
-      const int64_t cells = row_cells_[static_cast<size_t>(row)];
-      for (uint32_t code = static_cast<uint32_t>(x_[row]) & code_mask; code != 0;
-           code &= code - 1) {
-        plane_cells[__builtin_ctz(code)] += cells;
-      }
-    }
+    // Plane j carries the cells of the rows whose input bit j is 1.
+    const int64_t first = step_offsets_[step];
+    const int64_t count = step_offsets_[step + 1] - first;
+    // One pass over the rows with 8 plane accumulators: kPlaneMasks[code] holds an all-ones
+    // lane for every set bit of an 8-bit code (lanes vectorize; int32 is exact: at most 16384
+    // rows x 16384 columns x 3 per cell stays below 2^31).
     const AdcRange& range = step_range(plan, step);
+    if (energy_model_.linear_in_signal()) {
+      // SAR and flash: the conversion energy is linear in the partial sum, so the planes' total
+      // gives the same sum as plane by plane: popcount(x_r) pulses of row r's cells.
+      int64_t total_cells = 0;
+      for (int64_t i = 0; i < count; ++i) {
+        const int64_t row = step_rows_[static_cast<size_t>(first + i)];
+        total_cells += int64_t{kBitsInByte[static_cast<uint32_t>(x_[static_cast<size_t>(row)]) &
+                                           static_cast<uint32_t>(code_mask)]} *
+                       row_cells_[static_cast<size_t>(row)];
+      }
+      energy += input_bits * used *
+                energy_model_.conversion_pj(range.bits_resolved, range.full_scale,
+                                            static_cast<double>(total_cells) / (input_bits * used));
+      continue;
+    }
+    int32_t plane_cells[8] = {};
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t row = step_rows_[static_cast<size_t>(first + i)];
+      const int32_t* masks = kPlaneMasks.lanes[x_[static_cast<size_t>(row)] & code_mask];
+      const int32_t cells = row_cells_[static_cast<size_t>(row)];
+      for (int plane = 0; plane < 8; ++plane) plane_cells[plane] += masks[plane] & cells;
+    }
     for (int plane = 0; plane < input_bits; ++plane) {
       energy += used * energy_model_.conversion_pj(range.bits_resolved, range.full_scale,
                                                    static_cast<double>(plane_cells[plane]) / used);

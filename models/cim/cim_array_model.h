@@ -203,7 +203,7 @@ class CimArrayModel {
   std::vector<int64_t> weight_reference_;    // per col: z_s, the stored value of w = w_zp
   std::vector<int64_t> column_sum_;          // per col: sum over rows of stored values
   std::vector<int64_t> block_sum_;           // [block][col]: sum over the block's rows
-  std::vector<int64_t> row_cells_;  // per row: sum of its stored cell values (cell currents)
+  std::vector<int32_t> row_cells_;  // per row: sum of its stored cell values (cell currents)
 
   // Per-vector scratch.
   std::vector<int32_t> x_;            // decoded input codes

@@ -40,9 +40,19 @@ CimEnergyModel::CimEnergyModel(const CimMacroParams& params)
   const double drop_v = params.cell_read_current_ua * params.bitline_series_resistance_kohm * 1e-3;
   saturation_cells_ = drop_v > 0.0 ? params.read_voltage_v / drop_v : HUGE_VAL;
   signal_dependent_ = type_ == AdcType::Mlsa || params.adc_signal_fraction > 0.0;
+  for (int bits = 0; bits <= 16; ++bits) {
+    base_pj_[bits] = base_conversion_pj(bits);
+    comparators_[bits] = std::ldexp(1.0, bits) - 1.0;
+  }
 }
 
 double CimEnergyModel::conversion_pj(int bits) const {
+  if (bits <= 0) return 0.0;
+  if (bits <= 16) return base_pj_[bits];
+  return base_conversion_pj(bits);
+}
+
+double CimEnergyModel::base_conversion_pj(int bits) const {
   if (bits <= 0) return 0.0;
   if (type_ == AdcType::Sar) return params_.adc_energy_pj(bits);
   // Flash and multi-level sense amplifier: 2^b - 1 comparators (or sense amplifiers) decide.
@@ -52,13 +62,14 @@ double CimEnergyModel::conversion_pj(int bits) const {
 double CimEnergyModel::conversion_pj(int bits, int64_t full_scale, double partial_sum) const {
   if (bits <= 0) return 0.0;
   const double base = conversion_pj(bits);
+  const double comparators = bits <= 16 ? comparators_[bits] : std::ldexp(1.0, bits) - 1.0;
   if (type_ == AdcType::Mlsa) {
     // Every sense amplifier compares the column current with its reference for t_sense; the
     // current is that of the conducting cells, limited by the bit line's series resistance.
     const double cells = std::max(0.0, partial_sum);
     const double effective =
         std::isinf(saturation_cells_) ? cells : cells / (1.0 + cells / saturation_cells_);
-    return base + (std::ldexp(1.0, bits) - 1.0) * cell_sense_pj_ * effective;
+    return base + comparators * cell_sense_pj_ * effective;
   }
   // SAR (capacitive DAC switching) and flash (comparators that flip): a share of the energy
   // grows with the code; 2u averages to 1 over a uniform code, so the mid-scale figure holds.

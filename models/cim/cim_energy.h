@@ -36,6 +36,8 @@ class CimEnergyModel {
   // True when the conversion energy depends on the partial sums (the accounting then sums the
   // conducting cells of every activation).
   bool signal_dependent() const { return signal_dependent_; }
+  // SAR and flash: conversion_pj() is linear in the partial sum (it never exceeds the full scale).
+  bool linear_in_signal() const { return type_ != AdcType::Mlsa; }
   // Energy of one conversion that resolves `bits` bits with a full scale of `full_scale`
   // partial-sum units, when the converted partial sum is `partial_sum` (in cell-current units:
   // the sum of the stored cell values of the conducting rows of the column).
@@ -49,8 +51,12 @@ class CimEnergyModel {
   bool signal_dependent_ = false;
   double wordline_pj_per_row_ = 0.0;
   double bitline_pj_per_column_ = 0.0;
-  double cell_sense_pj_ = 0.0;     // V_read * I_cell * t_sense: one conducting cell, one compare
-  double saturation_cells_ = 0.0;  // cells at which the series resistance halves the gain
+  double cell_sense_pj_ = 0.0;  // V_read * I_cell * t_sense: one conducting cell, one compare
+  double saturation_cells_ = 0.0;
+  double base_conversion_pj(int bits) const;
+  double base_pj_[17] = {};  // conversion_pj(bits) for bits 0..16, computed once (pow is slow)
+  double comparators_[17] =
+      {};  // 2^bits - 1  // cells at which the series resistance halves the gain
 };
 
 }  // namespace cimtlm::cim
