@@ -245,7 +245,7 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   }
   const int64_t rows = tile.rows;
   const int64_t cols = tile.cols;
-  const TileImage* image = cached_tile(tile);
+  TileImage* image = cached_tile(tile);
   if (image == nullptr) {
     for (int64_t c = 0; c < cols; ++c) {
       if (!valid_zero_point(tile.zero_points[c], tile.values_signed)) {
@@ -276,6 +276,7 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
   used_columns_ = cols * polarities_ * slices_;
   row_words_ = ceil_div(rows, kWordBits);
   blocks_ = ceil_div(rows, params_.row_block);
+  if (energy_model_.signal_dependent() && image->row_cells.empty()) count_row_cells(*image);
 
   CimCounts counts;
   counts.weight_loads = 1;
@@ -382,7 +383,7 @@ uint64_t tile_hash(const WeightTileView& tile) {
 
 }  // namespace
 
-const CimArrayModel::TileImage* CimArrayModel::cached_tile(const WeightTileView& tile) {
+CimArrayModel::TileImage* CimArrayModel::cached_tile(const WeightTileView& tile) {
   const uint64_t hash = tile_hash(tile);
   for (auto& entry : tile_cache_) {
     if (entry->hash != hash || entry->rows != tile.rows || entry->cols != tile.cols ||
@@ -398,7 +399,7 @@ const CimArrayModel::TileImage* CimArrayModel::cached_tile(const WeightTileView&
   return nullptr;
 }
 
-const CimArrayModel::TileImage* CimArrayModel::cache_tile(const WeightTileView& tile) {
+CimArrayModel::TileImage* CimArrayModel::cache_tile(const WeightTileView& tile) {
   auto image = std::make_unique<TileImage>();
   image->hash = tile_hash(tile);
   image->rows = tile.rows;
@@ -636,17 +637,27 @@ void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits,
                    activations * activation_step_cycles() + params_.shift_add_cycles +
                    (plan.compensating ? params_.compensation_cycles : 0);
 
+  // Conversions (cim_energy.h): from the partial sums for signal-dependent ADCs, else per
+  // resolved bit count.
   double adc_pj = 0.0;
-  for (int64_t step = 0; step < plan.steps; ++step) {
-    adc_pj += static_cast<double>(input_bits * used) * step_range(plan, step).energy_pj;
-  }
-  for (int64_t step = 0; step < plan.mask_steps; ++step) {
-    adc_pj += static_cast<double>(used) * mask_range(step).energy_pj;
+  if (energy_model_.signal_dependent()) {
+    adc_pj = signal_adc_energy_pj(plan, input_bits);
+  } else {
+    for (int64_t step = 0; step < plan.steps; ++step) {
+      adc_pj += static_cast<double>(input_bits * used) *
+                energy_model_.conversion_pj(step_range(plan, step).bits_resolved);
+    }
+    for (int64_t step = 0; step < plan.mask_steps; ++step) {
+      adc_pj +=
+          static_cast<double>(used) * energy_model_.conversion_pj(mask_range(step).bits_resolved);
+    }
   }
   counts.energy.adc += adc_pj;
-  counts.energy.array += static_cast<double>(plan.conducting_rows) *
-                         (params_.row_activation_energy_pj +
-                          params_.bitline_energy_pj_per_active_cell * static_cast<double>(used));
+  // Word-line drivers per pulsed row; every used bit line is precharged and read once per
+  // activation whatever the number of conducting cells (C_bl * V_dd * dV).
+  counts.energy.array +=
+      static_cast<double>(plan.conducting_rows) * energy_model_.wordline_pj_per_row() +
+      static_cast<double>(activations * used) * energy_model_.bitline_pj_per_column();
   counts.energy.digital += params_.shift_add_energy_pj *
                            static_cast<double>(input_conversions + mask_conversions + cols);
   if (detection_on_) {
@@ -655,6 +666,117 @@ void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits,
   if (plan.compensating) {
     counts.energy.compensation += params_.compensation_energy_pj * static_cast<double>(cols);
   }
+}
+
+void CimArrayModel::count_row_cells(TileImage& image) const {
+  // From the codes rather than the simulation's cell layout: sum over the used columns of each
+  // row of the stored cell values (what the row's cells conduct when its word line is pulsed).
+  const int64_t cell_max = params_.cell_max();
+  const int32_t offset =
+      (!params_.differential() && image.values_signed) ? (1 << (image.weight_bits - 1)) : 0;
+  image.row_cells.assign(static_cast<size_t>(image.rows), 0);
+  for (int64_t r = 0; r < image.rows; ++r) {
+    int64_t cells = 0;
+    for (int64_t c = 0; c < image.cols; ++c) {
+      const int32_t w = decode(image.codes.data(), r * image.cols + c, image.values_signed);
+      for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
+        const int64_t magnitude = !params_.differential() ? w + offset
+                                  : polarity == 0         ? std::max<int64_t>(w, 0)
+                                                          : std::max<int64_t>(-w, 0);
+        for (int64_t slice = 0; slice < slices_; ++slice) {
+          cells += (magnitude >> (slice * params_.cell_bits)) & cell_max;
+        }
+      }
+    }
+    image.row_cells[static_cast<size_t>(r)] = static_cast<int32_t>(cells);
+  }
+}
+
+namespace {
+
+// For each 8-bit input code, a lane of all ones per set bit (signal_adc_energy_pj()).
+struct PlaneMasks {
+  int32_t lanes[256][8];
+  PlaneMasks() {
+    for (int code = 0; code < 256; ++code) {
+      for (int bit = 0; bit < 8; ++bit) lanes[code][bit] = ((code >> bit) & 1) ? -1 : 0;
+    }
+  }
+};
+const PlaneMasks kPlaneMasks;
+
+}  // namespace
+
+// Per step, what the signal-dependent ADC energy needs (signal_adc_energy_pj): for SAR and
+// flash the sum over the step's enabled rows of popcount(x_r) x row_cells[r]; otherwise each
+// plane's sum of row_cells over the rows whose bit is 1; per mask step, the sum over its rows.
+// Rows are visited in row order, as both plans order their steps, so enabled row e belongs to the
+// step s with step_offsets_[s] <= e < step_offsets_[s + 1] (mask rows likewise).
+void CimArrayModel::collect_signal(const VectorPlan& plan, const uint8_t* codes, int input_bits,
+                                   int32_t input_zero_point) {
+  const bool linear = energy_model_.linear_in_signal();
+  const uint32_t code_mask = (1u << input_bits) - 1;
+  const int32_t* row_cells = tile_->row_cells.data();
+  step_cells_.assign(static_cast<size_t>(plan.steps), 0);
+  if (!linear) step_plane_cells_.assign(static_cast<size_t>(plan.steps) * 8, 0);
+  mask_cells_.assign(static_cast<size_t>(plan.mask_steps), 0);
+  const auto zero_code = static_cast<uint8_t>(input_zero_point);
+  int64_t enabled = 0, step = 0, masked = 0, mask_step = 0;
+  for (int64_t b = 0; b < blocks_; ++b) {
+    const int64_t first = b * params_.row_block;
+    const int64_t last = std::min(tile_rows_, first + params_.row_block);
+    if (plan.sparse && block_zeros_[b] == last - first) continue;  // skipped block
+    for (int64_t r = first; r < last; ++r) {
+      const uint8_t code = codes[r];
+      if (plan.sparse && code == zero_code) {
+        if (!plan.compensating) continue;
+        while (masked >= mask_offsets_[mask_step + 1]) ++mask_step;
+        mask_cells_[mask_step] += row_cells[r];
+        ++masked;
+        continue;
+      }
+      while (enabled >= step_offsets_[step + 1]) ++step;
+      const uint32_t bits = code & code_mask;
+      if (linear) {
+        step_cells_[step] += int64_t{kBitsInByte[bits]} * row_cells[r];
+      } else {
+        int32_t* planes = step_plane_cells_.data() + step * 8;
+        const int32_t* masks = kPlaneMasks.lanes[bits];
+        for (int plane = 0; plane < 8; ++plane) planes[plane] += masks[plane] & row_cells[r];
+      }
+      ++enabled;
+    }
+  }
+}
+
+double CimArrayModel::signal_adc_energy_pj(const VectorPlan& plan, int input_bits) const {
+  // The mean partial sum of the used columns stands for every column of an activation (the
+  // columns of one activation see the same rows; README "Energy").
+  const double used = static_cast<double>(used_columns_);
+  double energy = 0.0;
+  for (int64_t step = 0; step < plan.steps; ++step) {
+    const AdcRange& range = step_range(plan, step);
+    if (energy_model_.linear_in_signal()) {
+      // SAR and flash: the conversion energy is linear in the partial sum, so the planes' total
+      // gives the same sum as plane by plane: popcount(x_r) pulses of row r's cells.
+      energy += input_bits * used *
+                energy_model_.conversion_pj(
+                    range.bits_resolved, range.full_scale,
+                    static_cast<double>(step_cells_[step]) / (input_bits * used));
+      continue;
+    }
+    const int32_t* plane_cells = step_plane_cells_.data() + step * 8;
+    for (int plane = 0; plane < input_bits; ++plane) {
+      energy += used * energy_model_.conversion_pj(range.bits_resolved, range.full_scale,
+                                                   static_cast<double>(plane_cells[plane]) / used);
+    }
+  }
+  for (int64_t step = 0; step < plan.mask_steps; ++step) {
+    const AdcRange& range = mask_range(step);
+    energy += used * energy_model_.conversion_pj(range.bits_resolved, range.full_scale,
+                                                 static_cast<double>(mask_cells_[step]) / used);
+  }
+  return energy;
 }
 
 void CimArrayModel::read_columns(const int32_t* partial_sums, const AdcRange& range,
@@ -839,6 +961,10 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     for (int64_t v = 0; v < batch.vectors; ++v) {
       plan_vector_counts(batch.inputs + v * tile_rows_, batch.input_bits,
                          batch.input_zero_point, plan);
+      if (energy_model_.signal_dependent()) {
+        collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits,
+                       batch.input_zero_point);
+      }
       account_vector(plan, batch.input_bits, counts);
     }
     if (!gemm_) gemm_ = std::make_unique<kernel::Int8Gemm>();
@@ -852,6 +978,10 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
   for (int64_t v = 0; v < batch.vectors; ++v) {
     decode_inputs(batch, v);
     plan_vector(batch.input_bits, batch.input_zero_point, plan);
+    if (energy_model_.signal_dependent()) {
+      collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits,
+                     batch.input_zero_point);
+    }
     account_vector(plan, batch.input_bits, counts);
     bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point, result.data());
     int32_t* out = batch.outputs + v * batch.output_stride;

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "models/cim/cim_energy.h"
 #include "models/cim/cim_params.h"
 #include "models/kernel/int8_gemm.h"
 
@@ -152,13 +153,14 @@ class CimArrayModel {
     std::vector<uint8_t> codes;
     std::vector<int32_t> zero_points;
     kernel::Int8Weights product_weights;
+    std::vector<int32_t> row_cells;  // signal-dependent ADC energy only (count_row_cells)
     uint64_t last_use = 0;
   };
   static constexpr size_t kTileCacheBytes = size_t{32} << 20;
   static constexpr size_t kTileCacheEntries = 256;
 
-  const TileImage* cached_tile(const WeightTileView& tile);
-  const TileImage* cache_tile(const WeightTileView& tile);
+  TileImage* cached_tile(const WeightTileView& tile);
+  TileImage* cache_tile(const WeightTileView& tile);
   void build_array_image();
 
   struct VectorPlan {
@@ -177,6 +179,13 @@ class CimArrayModel {
   void plan_vector_counts(const uint8_t* codes, int input_bits, int32_t input_zero_point,
                           VectorPlan& plan);
   void account_vector(const VectorPlan& plan, int input_bits, CimCounts& counts) const;
+  // Conversion energy of the plan's activations from the partial sums they carry (signal-
+  // dependent ADCs: cim_energy.h), from what collect_signal() gathered.
+  double signal_adc_energy_pj(const VectorPlan& plan, int input_bits) const;
+  void collect_signal(const VectorPlan& plan, const uint8_t* codes, int input_bits,
+                      int32_t input_zero_point);
+  // image.row_cells: per row, the sum of its stored cell values.
+  void count_row_cells(TileImage& image) const;
   void bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
   // Adds plane_value x the ADC readings of `partial_sums` (one per used column) to `readings`.
@@ -189,6 +198,7 @@ class CimArrayModel {
   const AdcRange& mask_range(int64_t mask_step) const;
 
   CimMacroParams params_;
+  CimEnergyModel energy_model_{params_};
   ComputePath path_ = ComputePath::Auto;
   bool detection_on_ = false;
   bool analog_errors_ = false;  // ADC offset or noise
@@ -204,7 +214,7 @@ class CimArrayModel {
   std::vector<std::unique_ptr<TileImage>> tile_cache_;
   size_t cache_bytes_ = 0;
   uint64_t cache_clock_ = 0;
-  const TileImage* tile_ = nullptr;
+  TileImage* tile_ = nullptr;
   bool array_image_built_ = false;  // the members below describe tile_
   std::unique_ptr<kernel::Int8Gemm> gemm_;  // made on the first lossless compute
   bool loaded_ = false;
@@ -223,6 +233,11 @@ class CimArrayModel {
   std::vector<int64_t> weight_reference_;    // per col: z_s, the stored value of w = w_zp
   std::vector<int64_t> column_sum_;          // per col: sum over rows of stored values
   std::vector<int64_t> block_sum_;           // [block][col]: sum over the block's rows
+  // collect_signal(): per step, popcount-weighted cells (SAR, flash) or per-plane cells (others);
+  // per mask step, the cells of its rows.
+  std::vector<int64_t> step_cells_;
+  std::vector<int32_t> step_plane_cells_;
+  std::vector<int64_t> mask_cells_;
 
   // Per-vector scratch.
   std::vector<int32_t> x_;            // decoded input codes

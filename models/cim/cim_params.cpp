@@ -56,10 +56,31 @@ std::string CimMacroParams::validate() const {
       {"weight_write_cycles_per_row",
        check_min("weight_write_cycles_per_row", static_cast<double>(weight_write_cycles_per_row),
                  0)},
-      {"row_activation_energy_pj",
-       check_min("row_activation_energy_pj", row_activation_energy_pj, 0)},
-      {"bitline_energy_pj_per_active_cell",
-       check_min("bitline_energy_pj_per_active_cell", bitline_energy_pj_per_active_cell, 0)},
+      {"technology_nm", check_range("technology_nm", technology_nm, 1, 1000)},
+      {"supply_v", check_range("supply_v", supply_v, 0.1, 5)},
+      {"bitline_cap_ff_per_cell", check_min("bitline_cap_ff_per_cell", bitline_cap_ff_per_cell, 0)},
+      {"bitline_swing_v", check_range("bitline_swing_v", bitline_swing_v, 0, 5)},
+      {"wordline_cap_ff_per_cell",
+       check_min("wordline_cap_ff_per_cell", wordline_cap_ff_per_cell, 0)},
+      {"comparator_energy_fj", check_min("comparator_energy_fj", comparator_energy_fj, 0)},
+      {"read_voltage_v", check_range("read_voltage_v", read_voltage_v, 0, 5)},
+      {"cell_read_current_ua", check_min("cell_read_current_ua", cell_read_current_ua, 0)},
+      {"sense_time_ns", check_min("sense_time_ns", sense_time_ns, 0)},
+      {"bitline_series_resistance_kohm",
+       check_min("bitline_series_resistance_kohm", bitline_series_resistance_kohm, 0)},
+      {"adc_signal_fraction", check_range("adc_signal_fraction", adc_signal_fraction, 0, 1)},
+      {"cell_leakage_pw", check_min("cell_leakage_pw", cell_leakage_pw, 0)},
+      {"adc_leakage_nw", check_min("adc_leakage_nw", adc_leakage_nw, 0)},
+      {"periphery_leakage_uw", check_min("periphery_leakage_uw", periphery_leakage_uw, 0)},
+      {"cell_area_f2", check_min("cell_area_f2", cell_area_f2, 0)},
+      {"comparator_area_f2", check_min("comparator_area_f2", comparator_area_f2, 0)},
+      {"sar_area_f2_per_bit", check_min("sar_area_f2_per_bit", sar_area_f2_per_bit, 0)},
+      {"sar_area_f2_per_unit_cap",
+       check_min("sar_area_f2_per_unit_cap", sar_area_f2_per_unit_cap, 0)},
+      {"adder_area_f2_per_bit", check_min("adder_area_f2_per_bit", adder_area_f2_per_bit, 0)},
+      {"driver_area_f2_per_row", check_min("driver_area_f2_per_row", driver_area_f2_per_row, 0)},
+      {"mux_area_f2_per_column", check_min("mux_area_f2_per_column", mux_area_f2_per_column, 0)},
+      {"buffer_area_f2_per_bit", check_min("buffer_area_f2_per_bit", buffer_area_f2_per_bit, 0)},
       {"shift_add_energy_pj", check_min("shift_add_energy_pj", shift_add_energy_pj, 0)},
       {"detection_energy_pj_per_row",
        check_min("detection_energy_pj_per_row", detection_energy_pj_per_row, 0)},
@@ -76,6 +97,9 @@ std::string CimMacroParams::validate() const {
   }
   if (encoding != "offset" && encoding != "differential") {
     return "encoding = '" + encoding + "' must be 'offset' or 'differential'";
+  }
+  if (adc_type != "sar" && adc_type != "flash" && adc_type != "mlsa") {
+    return "adc_type = '" + adc_type + "' must be 'sar', 'flash' or 'mlsa'";
   }
   if (activation_packing != "blocks" && activation_packing != "rows") {
     return "activation_packing = '" + activation_packing + "' must be 'blocks' or 'rows'";

@@ -69,14 +69,40 @@ struct CimMacroParams {
   int64_t compensation_cycles = 2;    // z_x * sum(w of disabled rows) multiply-add per vector
   int64_t weight_write_cycles_per_row = 1;  // one word-line write per cycle (SRAM write port)
 
-  // --- Energy, pJ per event
-  // ------------------------------------------------------------------------ Word-line pulse of one
-  // conducting row: driver plus ~256 cell gates (~25 fF at 0.9 V).
-  double row_activation_energy_pj = 0.05;
-  // Bit-line charge per cell on a conducting row (1-3 fJ in 28 nm SRAM CIM macros; Yu 2021).
-  double bitline_energy_pj_per_active_cell = 0.002;
-  // One shift-and-add of an ADC result into a ~24-bit accumulator (8..32-bit add 0.03..0.1 pJ in
-  // 45 nm: M. Horowitz, "Computing's Energy Problem", ISSCC 2014).
+  // --- Technology and circuit (sram_28nm preset of platforms/schema.yaml; sources there) -------
+  // cim_energy.h turns these into energies per event; cim_area.h into the macro's area.
+  std::string adc_type = "sar";          // "sar", "flash" or "mlsa" (multi-level sense amplifier)
+  double technology_nm = 28.0;           // feature size F
+  double supply_v = 0.9;                 // V_dd of drivers, bit-line precharge and digital logic
+  double bitline_cap_ff_per_cell = 0.2;  // bit-line wire + junction capacitance per cell
+  double bitline_swing_v = 0.5;          // dV of a bit line per activation
+  double wordline_cap_ff_per_cell = 0.074;  // word-line wire + access-gate capacitance per cell
+  double comparator_energy_fj = 4.4;    // one comparator / sense-amplifier decision (flash, mlsa)
+  double read_voltage_v = 0.5;          // bit-line read voltage of current-mode sensing (mlsa)
+  double cell_read_current_ua = 0.158;  // current of one conducting cell at read_voltage
+  double sense_time_ns = 1.0;           // one current-mode sensing (mlsa)
+  double bitline_series_resistance_kohm = 5.6;  // bit-line wire + sense input, in series
+  // SAR and flash: share of a conversion's energy that grows with the code (DAC switching,
+  // comparators that flip); 0 makes the energy independent of the signal.
+  double adc_signal_fraction = 0.3;
+  // Static power per component (cim_leakage_mw() sums them into leakage_mw in the platform).
+  double cell_leakage_pw = 10.0;
+  double adc_leakage_nw = 5.0;
+  double periphery_leakage_uw = 0.1;
+  // Areas in F^2 (cim_area.h), so that one figure serves every node.
+  double cell_area_f2 = 280.0;               // one bit cell
+  double comparator_area_f2 = 8805.0;        // one comparator / sense amplifier (flash, mlsa)
+  double sar_area_f2_per_bit = 20000.0;      // SAR logic and comparator share per resolved bit
+  double sar_area_f2_per_unit_cap = 3000.0;  // one unit capacitor of the SAR DAC (2^b of them)
+  double adder_area_f2_per_bit = 12180.0;    // shift-add adder + register, per accumulator bit
+  double driver_area_f2_per_row = 8500.0;    // word-line driver and decoder share, per row
+  double mux_area_f2_per_column = 1500.0;    // column multiplexer pass gates, per column
+  double buffer_area_f2_per_bit = 2400.0;    // input latch, per row
+
+  // --- Energy, pJ per event ----------------------------------------------------------------------
+  // One shift-and-add of an ADC result into the column-group accumulator; the platform scales it
+  // from 45 nm to technology_nm (scaled_adder_energy_pj(); Horowitz, ISSCC 2014: 8..32-bit add
+  // 0.03..0.1 pJ at 45 nm). 0.03 pJ ~ a 15-bit add at 28 nm, 0.9 V.
   double shift_add_energy_pj = 0.03;
   // Zero-point compare of one input element plus its share of the block OR tree (Horowitz 2014).
   double detection_energy_pj_per_row = 0.01;
@@ -84,8 +110,8 @@ struct CimMacroParams {
   double compensation_energy_pj = 0.2;
   // Write of one bit cell including its share of the write drivers (~10-30 fJ/bit for SRAM).
   double write_energy_pj_per_cell = 0.02;
-  // Static power of array, ADCs and periphery (64 kb of low-power SRAM plus 32 SAR ADCs).
-  double leakage_mw = 0.1;
+  // Total static power of the macro (the platform sets it to cim_leakage_mw() of the components).
+  double leakage_mw = 0.000915;
 
   // --- Non-idealities (off by default)
   // -------------------------------------------------------------

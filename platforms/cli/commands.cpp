@@ -34,6 +34,8 @@ const char* kUsage =
     "  cimtlm docs [--network] [-o FILE]    the configuration reference (every key, unit, default)\n"
     "  cimtlm noc CONFIG.yaml [options]     NoC traffic sweeps (latency vs offered load)\n"
     "  cimtlm cim-sweep CONFIG.yaml         CIM macro energy/latency versus input sparsity\n"
+    "  cimtlm cim-activity CONFIG.yaml      CIM macro energy per bit-plane vs input activity, area\n"
+    "  cimtlm evaluate CONFIG.yaml --network NET.onnx --data DATA   accuracy through the hardware\n"
     "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory levels\n"
     "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ export)\n"
     "  cimtlm search NET.onnx --calib D ... mixed-precision search on the simulated platform\n"
@@ -56,6 +58,8 @@ const std::vector<CommandEntry>& commands() {
       {"docs", docs_command},
       {"noc", noc_command},
       {"cim-sweep", cim_sweep_command},
+      {"cim-activity", cim_activity_command},
+      {"evaluate", evaluate_command},
       {"retention", retention_command},
       {"quantize", quantize_command},
       {"search", search_command},

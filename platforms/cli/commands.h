@@ -27,6 +27,9 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out, st
 int docs_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int noc_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int cim_sweep_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int cim_activity_command(const std::vector<std::string>& args, std::ostream& out,
+                         std::ostream& err);
+int evaluate_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int quantize_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int search_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int scenario_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);

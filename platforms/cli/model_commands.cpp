@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "models/cim/cim_activity.h"
+#include "models/cim/cim_area.h"
 #include "models/cim/cim_sweep.h"
 #include "models/memory/memory_report.h"
 #include "models/noc/sweep.h"
@@ -87,6 +89,85 @@ int noc_command(const std::vector<std::string>& args, std::ostream& out, std::os
   sweep.hotspot_fraction = values["hotspot-fraction"].as<double>();
   const std::string csv = values.count("csv") ? values["csv"].as<std::string>() : "";
   return noc::run_noc_command(spec.noc, sweep, out, err, csv);
+}
+
+int cim_activity_command(const std::vector<std::string>& args, std::ostream& out,
+                         std::ostream& err) {
+  po::options_description options("cimtlm cim-activity CONFIG.yaml [options]");
+  options.add_options()("help,h", "show this help")(
+      "csv", po::value<std::string>(),
+      "write the sweep as CSV (plot: scripts/plot_cim_activity.py)")(
+      "activities",
+      po::value<std::string>()->default_value("0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1"),
+      "input-bit activities, comma separated")("vectors", po::value<int64_t>()->default_value(32),
+                                               "input vectors per point")(
+      "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
+      "config", po::value<std::string>(), "platform file (positional)");
+  po::positional_options_description positional;
+  positional.add("config", 1);
+  const po::variables_map values = parse_arguments(args, options, positional);
+  if (values.count("help")) {
+    out << options << '\n';
+    return kExitOk;
+  }
+  if (!values.count("config")) {
+    err << "cimtlm cim-activity: missing CONFIG.yaml (see cimtlm cim-activity --help)\n";
+    return kExitBadInput;
+  }
+  const PlatformSpec spec = spec_of(values);
+  cim::CimActivityOptions sweep;
+  {
+    std::stringstream stream(values["activities"].as<std::string>());
+    std::string item;
+    while (std::getline(stream, item, ',')) {
+      size_t used = 0;
+      double activity = -1;
+      try {
+        activity = std::stod(item, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != item.size() || !(activity >= 0.0 && activity <= 1.0)) {
+        throw ConfigError("cimtlm cim-activity: --activities: '" + item +
+                          "' is not an activity in [0, 1]");
+      }
+      sweep.activities.push_back(activity);
+    }
+  }
+  sweep.vectors_per_point = values["vectors"].as<int64_t>();
+  sweep.weight_bits = spec.cim.max_weight_bits;
+  sweep.input_bits = spec.cim.max_input_bits;
+  sweep.clock_hz = spec.clock_hz;
+  sweep.seed = spec.seed;
+  std::vector<cim::CimActivityPoint> points;
+  try {
+    points = cim::run_activity_sweep(spec.cim, sweep,
+                                     values.count("csv") ? values["csv"].as<std::string>() : "");
+  } catch (const std::invalid_argument& error) {
+    err << "cimtlm cim-activity: " << error.what() << '\n';
+    return kExitBadInput;
+  }
+  out << "per input bit-plane over the whole array (" << spec.cim.adc_type << " ADC, "
+      << spec.cim.technology_nm << " nm)\n";
+  out << "activity  measured  total pJ   ADC pJ  array pJ  digital pJ  leakage pJ  latency\n";
+  for (const auto& point : points) {
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "%8.2f  %8.3f  %8.2f  %7.2f  %8.2f  %10.2f  %10.4f  %.2f ns (%.1f cycles)\n",
+                  point.activity, point.measured_activity, point.total_pj, point.adc_pj,
+                  point.array_pj, point.digital_pj, point.leakage_pj, point.latency_ns,
+                  point.latency_cycles);
+    out << line;
+  }
+  const cim::CimAreaUm2 area = cim::cim_macro_area_um2(spec.cim);
+  char line[300];
+  std::snprintf(line, sizeof line,
+                "area %.1f um2: array %.1f, ADCs %.1f, shift-add %.1f, multiplexers %.1f, "
+                "drivers %.1f, buffers %.1f; leakage %.4f uW\n",
+                area.total(), area.array, area.adc, area.shift_add, area.mux, area.drivers,
+                area.buffers, spec.cim.leakage_mw * 1e3);
+  out << line;
+  return kExitOk;
 }
 
 int cim_sweep_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {

@@ -134,7 +134,21 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
                                           {"leakage", sram.sram_leakage_pj * cores},
                                           {"total", sram.sram_access_pj + sram.sram_leakage_pj * cores}};
   }
-  const memory::StackFootprint footprint = memory::stack_footprint(summary.memory_levels);
+  // The CIM macros are silicon logic on the base layer, under the OS memories.
+  const cim::CimAreaUm2& macro = summary.cim_area_um2;
+  const double macros = summary.cim_macros_per_core;
+  json& cim_area = out["area_um2"]["cim"];
+  cim_area["array"] = macro.array * macros;
+  cim_area["adc"] = macro.adc * macros;
+  cim_area["shift_add"] = macro.shift_add * macros;
+  cim_area["mux"] = macro.mux * macros;
+  cim_area["drivers"] = macro.drivers * macros;
+  cim_area["buffers"] = macro.buffers * macros;
+  cim_area["per_macro"] = macro.total();
+  cim_area["per_core"] = macro.total() * macros;
+  cim_area["chip"] = macro.total() * macros * summary.cores;
+  const memory::StackFootprint footprint =
+      memory::stack_footprint(summary.memory_levels, macro.total() * macros * 1e-6);
   json& stack = out["footprint_mm2"];
   stack["stacked_per_core"] = footprint.stacked_mm2;
   stack["planar_per_core"] = footprint.planar_mm2;
@@ -465,7 +479,7 @@ json stats_json(const RunSummary& summary, const kernel::StatGroup& chip) {
   json out = summary_json(summary, chip);
   json flat = json::object();
   for (const char* key : {"sim", "energy_pj", "cim", "memory", "noc", "outputs", "map", "schedule",
-                          "allocation", "footprint_mm2", "spill", "layers"}) {
+                          "allocation", "footprint_mm2", "spill", "layers", "area_um2"}) {
     if (out.contains(key)) flatten(out[key], key, flat);
   }
   for (auto it = flat.begin(); it != flat.end(); ++it) out[it.key()] = it.value();
@@ -550,8 +564,14 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
     std::ostringstream text;
     text << std::setprecision(4) << s["footprint_mm2"]["stacked_per_core"].get<double>()
          << " mm2 stacked, " << s["footprint_mm2"]["planar_per_core"].get<double>()
-         << " mm2 planar (memory per core)";
+         << " mm2 planar (per core: CIM macros on the silicon base, memories stacked)";
     line("footprint", text.str());
+    text.str("");
+    const json& area = s["area_um2"]["cim"];
+    text << std::setprecision(4) << area["per_macro"].get<double>() << " um2 per macro (array "
+         << area["array"].get<double>() / std::max(1, summary.cim_macros_per_core) << ", ADCs "
+         << area["adc"].get<double>() / std::max(1, summary.cim_macros_per_core) << ")";
+    line("CIM area", text.str());
   }
   const json& spill = s["spill"];
   if (spill["activation_bytes"].get<uint64_t>() > 0 || spill["weight_bytes"].get<uint64_t>() > 0 ||

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "compiler/map/mapper.h"
+#include "models/cim/cim_area.h"
 #include "models/kernel/stats.h"
 #include "models/memory/memory_params.h"
 #include "platforms/builder/layer_account.h"
@@ -52,6 +53,8 @@ struct RunSummary {
   std::string added_level;
   std::string added_level_reason;
   LayerAccountMap layer_accounts;  // per (layer, core), from the chip
+  cim::CimAreaUm2 cim_area_um2;  // one macro (models/cim/cim_area.h)
+  int cim_macros_per_core = 0;
 
   bool match_reference() const;
   int64_t mismatches() const;

@@ -17,6 +17,7 @@
 
 #include "compiler/map/mapper.h"
 #include "compiler/onnx/onnx_io.h"
+#include "models/cim/cim_area.h"
 #include "models/cim/cim_params.h"
 #include "models/memory/memory_hierarchy.h"
 #include "platforms/builder/chip.h"
@@ -258,6 +259,8 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   summary.memory_levels = spec.memory_levels;
   summary.sram_reference = spec.sram_reference;
   summary.temperature_k = spec.temperature_k;
+  summary.cim_area_um2 = cim::cim_macro_area_um2(spec.cim);
+  summary.cim_macros_per_core = spec.core.macros;
   summary.failure = chip.failure();
   summary.simulated_ns = kernel::to_ns(chip.finish_time());
   summary.cycles = chip.clock().cycles_to_cover(chip.finish_time());

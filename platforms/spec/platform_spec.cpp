@@ -3,6 +3,9 @@
 #include <cmath>
 #include <regex>
 
+#include "models/cim/cim_area.h"
+#include "models/cim/cim_energy.h"
+
 namespace cimtlm::platforms {
 
 namespace {
@@ -65,7 +68,7 @@ noc::NocParams noc_params(const Config& config) {
   return p;
 }
 
-cim::CimMacroParams cim_params(const Config& config, uint64_t seed) {
+cim::CimMacroParams cim_params(const Config& config, uint64_t seed, double clock_hz) {
   cim::CimMacroParams p;
   const std::string s = "core.cim.";
   p.rows = config.integer(s + "rows");
@@ -89,13 +92,47 @@ cim::CimMacroParams cim_params(const Config& config, uint64_t seed) {
   p.detection_cycles = config.integer(s + "detection_cycles");
   p.compensation_cycles = config.integer(s + "compensation_cycles");
   p.weight_write_cycles_per_row = config.integer(s + "weight_write_cycles_per_row");
-  p.row_activation_energy_pj = config.number(s + "row_activation_energy") * kPico;
-  p.bitline_energy_pj_per_active_cell = config.number(s + "bitline_energy_per_active_cell") * kPico;
-  p.shift_add_energy_pj = config.number(s + "shift_add_energy") * kPico;
-  p.detection_energy_pj_per_row = config.number(s + "detection_energy_per_row") * kPico;
-  p.compensation_energy_pj = config.number(s + "compensation_energy") * kPico;
+  p.technology_nm = config.number(s + "technology_nm");
+  p.supply_v = config.number(s + "supply_v");
+  p.bitline_cap_ff_per_cell = config.number(s + "bitline_cap_ff_per_cell");
+  p.bitline_swing_v = config.number(s + "bitline_swing_v");
+  p.wordline_cap_ff_per_cell = config.number(s + "wordline_cap_ff_per_cell");
+  p.adc_type = config.string(s + "adc_type");
+  p.comparator_energy_fj = config.number(s + "comparator_energy") * kFemto;
+  p.read_voltage_v = config.number(s + "read_voltage_v");
+  p.cell_read_current_ua = config.number(s + "cell_read_current_ua");
+  p.sense_time_ns = config.number(s + "sense_time") * 1e9;
+  p.bitline_series_resistance_kohm = config.number(s + "bitline_series_resistance_kohm");
+  p.adc_signal_fraction = config.number(s + "adc_signal_fraction");
+  p.cell_leakage_pw = config.number(s + "cell_leakage") * 1e12;
+  p.adc_leakage_nw = config.number(s + "adc_leakage") * 1e9;
+  p.periphery_leakage_uw = config.number(s + "periphery_leakage") * 1e6;
+  p.cell_area_f2 = config.number(s + "cell_area_f2");
+  p.comparator_area_f2 = config.number(s + "comparator_area_f2");
+  p.sar_area_f2_per_bit = config.number(s + "sar_area_f2_per_bit");
+  p.sar_area_f2_per_unit_cap = config.number(s + "sar_area_f2_per_unit_cap");
+  p.adder_area_f2_per_bit = config.number(s + "adder_area_f2_per_bit");
+  p.driver_area_f2_per_row = config.number(s + "driver_area_f2_per_row");
+  p.mux_area_f2_per_column = config.number(s + "mux_area_f2_per_column");
+  p.buffer_area_f2_per_bit = config.number(s + "buffer_area_f2_per_bit");
+  // Digital energies are given at 45 nm, 0.9 V and scaled to the node (C V^2, C ~ F).
+  const double digital_scale = cim::scaled_adder_energy_pj(1e3, p.technology_nm, p.supply_v, 1);
+  p.shift_add_energy_pj =
+      cim::scaled_adder_energy_pj(config.number(s + "adder_energy_per_bit_45nm") * kFemto,
+                                  p.technology_nm, p.supply_v, cim::shift_add_bits(p));
+  p.detection_energy_pj_per_row =
+      config.number(s + "detection_energy_per_row") * kPico * digital_scale;
+  p.compensation_energy_pj = config.number(s + "compensation_energy") * kPico * digital_scale;
   p.write_energy_pj_per_cell = config.number(s + "write_energy_per_cell") * kPico;
-  p.leakage_mw = config.number(s + "leakage") * kMilli;
+  p.leakage_mw = cim::cim_leakage_mw(p);
+  if (config.boolean(s + "sense_limits_clock")) {
+    // The conversion cannot be shorter than its sensing: one sensing for flash and MLSA, a
+    // sampling plus one per bit trial for SAR.
+    const double sensings = p.adc_type == "sar" ? p.adc_bits + 1 : 1;
+    const double needed = std::ceil(sensings * p.sense_time_ns * 1e-9 * clock_hz - 1e-9);
+    p.adc_conversion_cycles =
+        std::max<int64_t>(p.adc_conversion_cycles, static_cast<int64_t>(std::max(1.0, needed)));
+  }
   p.conductance_sigma = config.number(s + "conductance_sigma");
   p.adc_offset_lsb = config.number(s + "adc_offset_lsb");
   p.adc_noise_lsb = config.number(s + "adc_noise_lsb");
@@ -257,7 +294,7 @@ PlatformSpec build_platform_spec(const Config& config) {
   spec.core.double_buffering = config.boolean("core.controller.double_buffering");
   spec.core.inference_interval =
       sc_core::sc_time(config.number("workload.inference_interval") * 1e12, sc_core::SC_PS);
-  spec.cim = cim_params(config, spec.seed);
+  spec.cim = cim_params(config, spec.seed, spec.clock_hz);
   spec.arith = arith_params(config);
   spec.memory_levels = memory_levels(config, spec.seed);
   spec.weights_level = level_by_name(config, spec.memory_levels, "core.memory.weights_level", true);
