@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "compiler/graph/input_limits.h"
 #include "platform_schema_yaml.h"
 #include "network_schema_yaml.h"
 
@@ -206,7 +208,12 @@ const ConfigValue& Config::at(const std::string& path) const {
 }
 
 int64_t Config::integer(const std::string& path) const {
-  return static_cast<int64_t>(at(path).number);
+  const double number = at(path).number;
+  // Sizes are quantities (doubles); 1e30 B must be an error, not an undefined conversion.
+  if (!(std::fabs(number) < 0x1p62)) {
+    throw ConfigError(where(path) + ": value " + at(path).text + " is too large");
+  }
+  return static_cast<int64_t>(number);
 }
 
 std::vector<std::string> Config::items(const std::string& path) const {
@@ -270,7 +277,11 @@ class ConfigLoader {
   }
 
   Config load(const YAML::Node& document) {
-    if (document && !document.IsNull() && !document.IsMap()) {
+    if (!document || document.IsNull()) {
+      // An empty file is a mistake (a truncated copy, the wrong file), not "all defaults".
+      errors_.push_back(config_.file_ + ": the file is empty (no keys); for a starting point see " +
+                        "cimtlm docs or configs/platforms/default.yaml");
+    } else if (!document.IsMap()) {
       error_at(document, "", "the file must be a YAML mapping of keys to values");
     } else {
       group(schema_.root(), document, "");
@@ -282,7 +293,9 @@ class ConfigLoader {
  private:
   std::string location(const YAML::Node& node, const std::string& path) const {
     for (const auto& entry : overridden_) {
-      if (path == entry.first || path.rfind(entry.first + ".", 0) == 0) {
+      // The key itself, a key below it, or a group the override created on its way down.
+      if (path == entry.first || path.rfind(entry.first + ".", 0) == 0 ||
+          (!path.empty() && entry.first.rfind(path + ".", 0) == 0)) {
         return "command line --set " + entry.first + "=" + entry.second;
       }
     }
@@ -295,6 +308,7 @@ class ConfigLoader {
 
   void error_at(const YAML::Node& node, const std::string& path, const std::string& message) {
     errors_.push_back(location(node, path) + ": " + (path.empty() ? "" : path + ": ") + message);
+    failed_.insert(path);
   }
 
   void group(const SchemaNode& schema, const YAML::Node& node, const std::string& prefix) {
@@ -401,6 +415,7 @@ class ConfigLoader {
         std::string error;
         const auto quantity = parse_quantity(text, schema.dimension, error);
         if (!quantity) return error + " (expected an integer)";
+        if (!(std::fabs(quantity->si) < 0x1p62)) return "'" + text + "' is too large for an integer";
         if (quantity->si != static_cast<double>(static_cast<int64_t>(quantity->si))) {
           return "'" + text + "' is not an integer";
         }
@@ -412,6 +427,7 @@ class ConfigLoader {
         std::string error;
         const auto quantity = parse_quantity(text, schema.dimension, error);
         if (!quantity) return error;
+        if (!std::isfinite(quantity->si)) return "'" + text + "' is not a finite number";
         value.number = quantity->si;
         return "";
       }
@@ -501,6 +517,9 @@ class ConfigLoader {
       if (!schema.default_by_key.empty()) {
         const std::string key_path = parent.empty() ? schema.default_by_key
                                                     : parent + "." + schema.default_by_key;
+        // The selector's own value was wrong (already reported): the defaults that follow from
+        // it are unknown, and "missing" errors for keys the user never wrote would be noise.
+        if (failed_.count(key_path)) return;
         auto selector = config_.values_.find(key_path);
         if (selector != config_.values_.end()) {
           auto by = schema.default_by.find(selector->second.string);
@@ -562,6 +581,7 @@ class ConfigLoader {
   Config config_;
   fs::path base_dir_;
   std::vector<std::string> errors_;
+  std::set<std::string> failed_;  // key paths with an error already reported
 };
 
 Override parse_override(const std::string& argument) {
@@ -570,7 +590,19 @@ Override parse_override(const std::string& argument) {
     throw ConfigError("command line --set " + argument +
                       ": expected key.path=value (e.g. --set clock.frequency=\"800 MHz\")");
   }
-  return {argument.substr(0, equals), argument.substr(equals + 1)};
+  const std::string path = argument.substr(0, equals);
+  std::stringstream parts(path + ".");
+  std::string part;
+  while (std::getline(parts, part, '.')) {
+    const bool plain = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    if (!plain) {
+      throw ConfigError("command line --set " + argument + ": '" + path +
+                        "' is not a key path (names of letters, digits, '_' or '-' joined by '.')");
+    }
+  }
+  return {path, argument.substr(equals + 1)};
 }
 
 namespace {
@@ -635,14 +667,10 @@ Config load_config_text(const std::string& text, const std::string& file, const 
 
 Config load_config(const std::string& path, const Schema& schema,
                    const std::vector<Override>& overrides) {
-  std::error_code code;
-  if (!fs::exists(path, code)) throw ConfigError(path + ": no such file");
-  if (fs::is_directory(path, code)) throw ConfigError(path + ": is a directory, not a YAML file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read file: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_config_text(text.str(), path, schema, overrides);
+  std::string text;
+  const std::string error = graph::read_input_file(path, text);
+  if (!error.empty()) throw ConfigError((path.empty() ? "''" : path) + ": " + error);
+  return load_config_text(text, path, schema, overrides);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "compiler/graph/input_limits.h"
 #include "compiler/graph/layered_network.h"
 #include "compiler/graph/lowering.h"
 #include "compiler/onnx/onnx_io.h"
@@ -36,9 +37,22 @@ bool is_quantized(const graph::Graph& graph) {
   return false;
 }
 
+graph::Graph load_network_file(const std::string& path);
+
 }  // namespace
 
 graph::Graph load_network(const std::string& path) {
+  try {
+    return load_network_file(path);
+  } catch (const graph::TensorSizeError& error) {
+    // Shapes that follow from the file (units: 1e12, a huge input shape) exceed the budget.
+    throw graph::ModelError(path + ": " + error.what());
+  }
+}
+
+namespace {
+
+graph::Graph load_network_file(const std::string& path) {
   const std::string extension = extension_of(path);
   if (extension == ".yaml" || extension == ".yml") {
     return graph::build_layered_network(load_network_spec(path));
@@ -55,11 +69,13 @@ graph::Graph load_network(const std::string& path) {
       throw graph::ModelError(path + ": " + error.what());
     }
   }
-  std::error_code code;
-  if (!fs::exists(path, code)) throw ConfigError(path + ": no such file");
+  const std::string problem = graph::check_input_file(path);
+  if (!problem.empty()) throw ConfigError((path.empty() ? "''" : path) + ": " + problem);
   throw ConfigError(path + ": unknown network format '" + extension +
                     "' (expected a layer-list .yaml or an .onnx model)");
 }
+
+}  // namespace
 
 std::vector<PreparedNetwork> prepare_networks(
     const std::vector<std::string>& paths,
