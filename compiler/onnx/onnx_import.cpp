@@ -62,12 +62,11 @@ graph::ValueInfo interface_value(const ::onnx::ValueInfoProto& proto, const std:
   if (proto.type().tensor_type().has_shape()) {
     const auto& dims = proto.type().tensor_type().shape().dim();
     for (int axis = 0; axis < dims.size(); ++axis) {
-      // dim_value must be >= 0 (a dynamic axis has a dim_param name instead); 0 leaves nothing
-      // to simulate ("bit-exact (0 values)").
-      if (dims[axis].has_dim_value() && dims[axis].dim_value() <= 0) {
+      // dim_value must be >= 0 (a dynamic axis has a dim_param name instead).
+      if (dims[axis].has_dim_value() && dims[axis].dim_value() < 0) {
         throw ModelError(context + " has extent " + std::to_string(dims[axis].dim_value()) +
                          " on axis " + std::to_string(axis) +
-                         " (extents are >= 1; a dynamic axis is named with dim_param)");
+                         " (extents are >= 0; a dynamic axis is named with dim_param)");
       }
     }
     try {

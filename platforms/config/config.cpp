@@ -277,11 +277,7 @@ class ConfigLoader {
   }
 
   Config load(const YAML::Node& document) {
-    if (!document || document.IsNull()) {
-      // An empty file is a mistake (a truncated copy, the wrong file), not "all defaults".
-      errors_.push_back(config_.file_ + ": the file is empty (no keys); for a starting point see " +
-                        "cimtlm docs or configs/platforms/default.yaml");
-    } else if (!document.IsMap()) {
+    if (document && !document.IsNull() && !document.IsMap()) {
       error_at(document, "", "the file must be a YAML mapping of keys to values");
     } else {
       group(schema_.root(), document, "");
@@ -670,6 +666,19 @@ Config load_config(const std::string& path, const Schema& schema,
   std::string text;
   const std::string error = graph::read_input_file(path, text);
   if (!error.empty()) throw ConfigError((path.empty() ? "''" : path) + ": " + error);
+  // An empty file is a mistake (a truncated copy, the wrong file), not "all defaults" (which
+  // load_config_text("") still gives programs and tests).
+  bool empty = true;
+  try {
+    const YAML::Node document = YAML::Load(text);
+    empty = !document || document.IsNull();
+  } catch (const YAML::Exception&) {
+    empty = false;  // reported with its line by load_config_text
+  }
+  if (empty) {
+    throw ConfigError(path + ": the file is empty (no keys); for a starting point see cimtlm docs "
+                             "or configs/platforms/default.yaml");
+  }
   return load_config_text(text, path, schema, overrides);
 }
 

@@ -86,6 +86,15 @@ std::vector<PreparedNetwork> prepare_networks(
     PreparedNetwork network;
     network.path = path;
     network.graph = load_network(path);
+    // Valid ONNX, nothing to simulate: an empty input would "match" with 0 values compared.
+    for (const auto& input : network.graph.inputs) {
+      for (size_t axis = 0; axis < input.shape.size(); ++axis) {
+        if (input.shape[axis] == 0) {
+          throw ConfigError(path + ": graph input '" + input.name + "' has extent 0 on axis " +
+                            std::to_string(axis) + ": an empty tensor leaves nothing to simulate");
+        }
+      }
+    }
     network.name = network.graph.name.empty() ? fs::path(path).stem().string() : network.graph.name;
     // Two networks may share a name (the same file twice): keep names unique.
     std::string unique = network.name;
