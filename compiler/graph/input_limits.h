@@ -38,8 +38,9 @@ inline uint64_t limit_from_environment(const char* variable, uint64_t fallback) 
   return static_cast<uint64_t>(value) << shift;
 }
 
-// Largest file cimtlm reads as input (platform/network YAML, ONNX, .npy/.pb): CIMTLM_MAX_INPUT_BYTES,
-// default 256 MiB, far above any model the CIM platforms can hold (MiBs of weights).
+// Largest file cimtlm reads as input (platform/network YAML, ONNX, .npy/.pb):
+// CIMTLM_MAX_INPUT_BYTES, default 256 MiB, far above any model the CIM platforms can hold (MiBs of
+// weights).
 inline uint64_t max_input_file_bytes() {
   return limit_from_environment("CIMTLM_MAX_INPUT_BYTES", uint64_t{256} << 20);
 }

@@ -354,7 +354,8 @@ ValueMap random_inputs(const Graph& graph, uint64_t seed) {
     if (auto found = graph.metadata.find("cimtlm.input_sparsity"); found != graph.metadata.end()) {
       sparsity = std::stod(found->second);
     }
-    if (auto found = graph.metadata.find("cimtlm.input_zero_point"); found != graph.metadata.end()) {
+    if (auto found = graph.metadata.find("cimtlm.input_zero_point");
+        found != graph.metadata.end()) {
       zero_point = std::stoi(found->second);
     }
   } catch (const std::logic_error&) {  // stod/stoi: not a number, or out of range

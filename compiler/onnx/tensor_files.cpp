@@ -114,7 +114,9 @@ void save_tensor_pb(const Tensor& tensor, const std::string& name, const std::st
   write_file(path, bytes);
 }
 
-Tensor load_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+Tensor load_npy(const std::string& path) {
+  return parse_npy(read_file(path), path);
+}
 
 Tensor parse_npy(const std::string& bytes, const std::string& path) {
   static const char kMagic[] = "\x93NUMPY";
@@ -155,7 +157,8 @@ Tensor parse_npy(const std::string& bytes, const std::string& path) {
     while (end < shape_text.size() && std::isdigit(static_cast<unsigned char>(shape_text[end]))) {
       if (__builtin_mul_overflow(extent, 10, &extent) ||
           __builtin_add_overflow(extent, shape_text[end] - '0', &extent)) {
-        throw ModelError(path + ": extent in shape " + shape_text + " of the .npy header is too large");
+        throw ModelError(path + ": extent in shape " + shape_text +
+                         " of the .npy header is too large");
       }
       ++end;
     }

@@ -98,12 +98,26 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& co
   int64_t present = 0;
   const char* field = "int32_data";
   switch (type) {
-    case DataType::Float: present = proto.float_data_size(); field = "float_data"; break;
-    case DataType::Double: present = proto.double_data_size(); field = "double_data"; break;
-    case DataType::Int64: present = proto.int64_data_size(); field = "int64_data"; break;
+    case DataType::Float:
+      present = proto.float_data_size();
+      field = "float_data";
+      break;
+    case DataType::Double:
+      present = proto.double_data_size();
+      field = "double_data";
+      break;
+    case DataType::Int64:
+      present = proto.int64_data_size();
+      field = "int64_data";
+      break;
     case DataType::UInt32:
-    case DataType::UInt64: present = proto.uint64_data_size(); field = "uint64_data"; break;
-    default: present = proto.int32_data_size(); break;
+    case DataType::UInt64:
+      present = proto.uint64_data_size();
+      field = "uint64_data";
+      break;
+    default:
+      present = proto.int32_data_size();
+      break;
   }
   if (present != expected) throw mismatch(present, field);
   Tensor tensor(type, shape);

@@ -3,8 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "compiler/graph/input_limits.h"
-#include "platform_schema_yaml.h"
 #include "network_schema_yaml.h"
+#include "platform_schema_yaml.h"
 
 namespace cimtlm::platforms {
 
@@ -411,7 +411,8 @@ class ConfigLoader {
         std::string error;
         const auto quantity = parse_quantity(text, schema.dimension, error);
         if (!quantity) return error + " (expected an integer)";
-        if (!(std::fabs(quantity->si) < 0x1p62)) return "'" + text + "' is too large for an integer";
+        if (!(std::fabs(quantity->si) < 0x1p62))
+          return "'" + text + "' is too large for an integer";
         if (quantity->si != static_cast<double>(static_cast<int64_t>(quantity->si))) {
           return "'" + text + "' is not an integer";
         }
@@ -676,8 +677,9 @@ Config load_config(const std::string& path, const Schema& schema,
     empty = false;  // reported with its line by load_config_text
   }
   if (empty) {
-    throw ConfigError(path + ": the file is empty (no keys); for a starting point see cimtlm docs "
-                             "or configs/platforms/default.yaml");
+    throw ConfigError(path +
+                      ": the file is empty (no keys); for a starting point see cimtlm docs "
+                      "or configs/platforms/default.yaml");
   }
   return load_config_text(text, path, schema, overrides);
 }

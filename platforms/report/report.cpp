@@ -367,7 +367,8 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
                      " per inference)");
   {
     std::ostringstream speed;
-    speed << std::setprecision(3) << summary.wall_s << " s (" << with_unit(s["host"]["cycles_per_s"].get<double>(), "cycles/s") << ")";
+    speed << std::setprecision(3) << summary.wall_s << " s ("
+          << with_unit(s["host"]["cycles_per_s"].get<double>(), "cycles/s") << ")";
     line("host time", speed.str());
   }
   out << "\nEnergy\n";

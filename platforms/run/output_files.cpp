@@ -32,7 +32,8 @@ std::string prepare_folder(const std::string& folder) {
   }
   if (!S_ISDIR(info.st_mode)) return "'" + folder + "' is not a directory";
   // Creating a probe file is the only reliable test (access() ignores read-only mounts for root).
-  const std::string probe = (fs::path(folder) / (".cimtlm-probe-" + std::to_string(::getpid()))).string();
+  const std::string probe =
+      (fs::path(folder) / (".cimtlm-probe-" + std::to_string(::getpid()))).string();
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0) return "cannot create files in '" + folder + "': " + std::strerror(errno);
   ::close(fd);
@@ -64,7 +65,8 @@ void OutputFiles::check() const {
     struct stat info {};
     const bool exists = ::stat(target.path.c_str(), &info) == 0;
     if (target.folder) {
-      if (exists && !S_ISDIR(info.st_mode)) throw ConfigError(where + "exists and is not a directory");
+      if (exists && !S_ISDIR(info.st_mode))
+        throw ConfigError(where + "exists and is not a directory");
       const std::string problem = prepare_folder(target.path);
       if (!problem.empty()) throw ConfigError(where + problem);
       continue;

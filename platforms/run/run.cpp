@@ -10,9 +10,8 @@
 #include <fstream>
 #include <iomanip>
 #include <mutex>
-#include <thread>
-
 #include <systemc>
+#include <thread>
 #include <tlm>
 
 #include "compiler/map/mapper.h"
@@ -167,7 +166,8 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
       const SchemaNode* limit = platform_schema().find("workload.inferences");
       if (limit && limit->max && options.inferences > *limit->max) {
         throw ConfigError("command line --inferences " + std::to_string(options.inferences) +
-                          ": above the maximum " + std::to_string(static_cast<int64_t>(*limit->max)) +
+                          ": above the maximum " +
+                          std::to_string(static_cast<int64_t>(*limit->max)) +
                           " of workload.inferences");
       }
       spec.inferences = options.inferences;
@@ -204,7 +204,8 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
       size_t count = 0;
       for (const auto& network : networks) count += network.graph.outputs.size();
       for (size_t k = 0; k < count; ++k) {
-        const std::string base = (fs::path(options.output_dir) / ("output_" + std::to_string(k))).string();
+        const std::string base =
+            (fs::path(options.output_dir) / ("output_" + std::to_string(k))).string();
         output_paths.push_back(base);
         outputs.add(base + ".pb", "--output-dir");
         outputs.add(base + ".npy", "--output-dir");
@@ -346,13 +347,13 @@ int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config
       outputs.stage(output_paths[k] + ".pb", [&](const std::string& temporary) {
         onnx::save_tensor_pb(produced[k], produced_names[k], temporary);
       });
-      outputs.stage(output_paths[k] + ".npy", [&](const std::string& temporary) {
-        onnx::save_npy(produced[k], temporary);
-      });
+      outputs.stage(output_paths[k] + ".npy",
+                    [&](const std::string& temporary) { onnx::save_npy(produced[k], temporary); });
     }
     if (trace) {
       outputs.stage(options.vcd_path, [&](const std::string& temporary) {
-        if (!trace->write_vcd(temporary)) throw std::runtime_error("cannot write " + options.vcd_path);
+        if (!trace->write_vcd(temporary))
+          throw std::runtime_error("cannot write " + options.vcd_path);
       });
       outputs.stage(gtkw_path, [&](const std::string& temporary) {
         if (!trace->write_gtkw(temporary, fs::path(options.vcd_path).filename().string())) {

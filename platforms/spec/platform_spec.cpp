@@ -279,7 +279,8 @@ uint64_t host_memory_estimate(const PlatformSpec& spec) {
   add(spec.arith.accumulator_bytes, 4, 1);
   for (const auto& level : spec.memory_levels) add(level.rows(), kBytesPerMemoryRow, 1);
   uint64_t total = 0;
-  if (!graph::multiply_checked(per_core, static_cast<uint64_t>(spec.cores()), total)) total = saturated;
+  if (!graph::multiply_checked(per_core, static_cast<uint64_t>(spec.cores()), total))
+    total = saturated;
   return total;
 }
 
@@ -288,13 +289,14 @@ void check_host_memory(const Config& config, const PlatformSpec& spec) {
   const uint64_t budget = graph::memory_budget_bytes();
   if (needed <= budget) return;
   auto gib = [](uint64_t bytes) { return std::to_string(bytes / (uint64_t{1} << 30)) + " GiB"; };
-  throw ConfigError(config.file() + ": the platform needs about " +
-                    (needed == std::numeric_limits<uint64_t>::max() ? std::string("more than 2^64 B")
-                                                                    : gib(needed)) +
-                    " of host memory to simulate (" + std::to_string(spec.cores()) +
-                    " cores from noc.rows x noc.cols x noc.concentration, core.macros x core.cim.rows x " +
-                    "core.cim.cols cells, core.arith.accumulator_bytes), more than the budget of " +
-                    gib(budget) + " (CIMTLM_MEMORY_BUDGET)");
+  throw ConfigError(
+      config.file() + ": the platform needs about " +
+      (needed == std::numeric_limits<uint64_t>::max() ? std::string("more than 2^64 B")
+                                                      : gib(needed)) +
+      " of host memory to simulate (" + std::to_string(spec.cores()) +
+      " cores from noc.rows x noc.cols x noc.concentration, core.macros x core.cim.rows x " +
+      "core.cim.cols cells, core.arith.accumulator_bytes), more than the budget of " + gib(budget) +
+      " (CIMTLM_MEMORY_BUDGET)");
 }
 
 memory::MemoryLevelParams technology_preset(const std::string& technology) {
