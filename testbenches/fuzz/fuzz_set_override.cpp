@@ -37,3 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   return 0;
 }
+
+// Debian's libsystemc.so defines main() and needs an sc_main; libFuzzer's own main() is the one
+// that runs, so this is never called.
+int sc_main(int, char**) { return 0; }
