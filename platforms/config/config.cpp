@@ -315,7 +315,11 @@ class ConfigLoader {
     if (node && node.IsMap()) {
       std::map<std::string, YAML::Mark> seen;
       for (const auto& entry : node) {
-        const auto key = entry.first.as<std::string>();
+        if (!entry.first.IsScalar()) {  // found by fuzz_network_config: "{[a]: 1}"
+          error_at(entry.first, prefix, "a key must be a plain name, not a list or mapping");
+          continue;
+        }
+        const auto key = entry.first.Scalar();
         const auto first = seen.emplace(key, entry.first.Mark());
         if (!first.second) {
           const std::string path = prefix.empty() ? key : prefix + "." + key;
@@ -363,7 +367,11 @@ class ConfigLoader {
     }
     auto& names = config_.items_[path];
     for (const auto& entry : node) {
-      const auto name = entry.first.as<std::string>();
+      if (!entry.first.IsScalar()) {
+        error_at(entry.first, path, "an entry name must be a plain name, not a list or mapping");
+        continue;
+      }
+      const auto name = entry.first.Scalar();
       if (std::find(names.begin(), names.end(), name) != names.end()) {
         error_at(entry.first, path + "." + name, "duplicate entry '" + name + "'");
         continue;
