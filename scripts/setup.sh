@@ -14,6 +14,7 @@ packages=(
   libdnnl-dev libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler libsqlite3-dev
   python3 python3-numpy python3-torch python3-onnx python3-sklearn python3-matplotlib
   python3-distributed openssl
+  clang-14 libclang-rt-14-dev  # scripts/sanitize_build.sh, scripts/fuzz.sh: ASan, UBSan, libFuzzer
 )
 # Node.js and npm run onnxruntime (scripts/ort); a machine may already have them from elsewhere
 # (e.g. NodeSource's nodejs bundles npm): install Debian's only when the commands are missing.

@@ -350,11 +350,16 @@ ValueMap random_inputs(const Graph& graph, uint64_t seed) {
   ValueMap inputs;
   double sparsity = 0.0;
   int32_t zero_point = 0;
-  if (auto found = graph.metadata.find("cimtlm.input_sparsity"); found != graph.metadata.end()) {
-    sparsity = std::stod(found->second);
-  }
-  if (auto found = graph.metadata.find("cimtlm.input_zero_point"); found != graph.metadata.end()) {
-    zero_point = std::stoi(found->second);
+  try {
+    if (auto found = graph.metadata.find("cimtlm.input_sparsity"); found != graph.metadata.end()) {
+      sparsity = std::stod(found->second);
+    }
+    if (auto found = graph.metadata.find("cimtlm.input_zero_point");
+        found != graph.metadata.end()) {
+      zero_point = std::stoi(found->second);
+    }
+  } catch (const std::logic_error&) {  // stod/stoi: not a number, or out of range
+    throw ModelError("metadata cimtlm.input_sparsity / cimtlm.input_zero_point is not a number");
   }
   SplitMix64 rng(seed * 0x9E37 + 1);
   for (const auto& input : graph.inputs) {

@@ -3,6 +3,8 @@
 #include <limits>
 #include <sstream>
 
+#include "compiler/graph/input_limits.h"
+
 namespace cimtlm::graph {
 
 size_t byte_size(DataType type) {
@@ -89,10 +91,33 @@ int64_t highest(DataType type) {
 int64_t element_count(const Shape& shape) {
   int64_t count = 1;
   for (int64_t extent : shape) {
-    if (extent < 0) throw std::invalid_argument("negative extent in shape " + to_string(shape));
-    count *= extent;
+    if (extent < 0) throw TensorSizeError("negative extent in shape " + to_string(shape));
+  }
+  for (int64_t extent : shape) {
+    // A zero extent anywhere makes the product 0 whatever the other extents are.
+    if (__builtin_mul_overflow(count, extent, &count)) {
+      bool has_zero = false;
+      for (int64_t other : shape) has_zero = has_zero || other == 0;
+      if (has_zero) return 0;
+      throw TensorSizeError("shape " + to_string(shape) + " has more than 2^63 elements");
+    }
   }
   return count;
+}
+
+uint64_t checked_tensor_bytes(DataType type, const Shape& shape) {
+  const auto elements = static_cast<uint64_t>(element_count(shape));
+  uint64_t total = 0;
+  const uint64_t budget = memory_budget_bytes();
+  const bool fits = multiply_checked(elements, byte_size(type), total);
+  if (!fits || total > budget) {
+    throw TensorSizeError("a " + std::string(to_string(type)) + " tensor of shape " +
+                          to_string(shape) + " needs " +
+                          (fits ? std::to_string(total) : std::string("more than 2^64")) +
+                          " bytes, more than the memory budget of " + std::to_string(budget) +
+                          " bytes (CIMTLM_MEMORY_BUDGET)");
+  }
+  return total;
 }
 
 std::string to_string(const Shape& shape) {
@@ -104,7 +129,7 @@ std::string to_string(const Shape& shape) {
 }
 
 Tensor::Tensor(DataType type, Shape shape) : type_(type), shape_(std::move(shape)) {
-  const size_t total = static_cast<size_t>(element_count(shape_)) * byte_size(type_);
+  const auto total = static_cast<size_t>(checked_tensor_bytes(type_, shape_));
   storage_.words.assign((total + 7) / 8, 0);
 }
 

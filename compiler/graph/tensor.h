@@ -33,7 +33,18 @@ int64_t lowest(DataType type);
 int64_t highest(DataType type);
 
 using Shape = std::vector<int64_t>;
+
+// A shape that is negative, overflows int64 or asks for more than the memory budget
+// (graph::memory_budget_bytes()); callers add the file and value names.
+class TensorSizeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Product of the extents; throws TensorSizeError on a negative extent or an int64 overflow.
 int64_t element_count(const Shape& shape);
+// Bytes of a `type` tensor of `shape`; throws TensorSizeError when that exceeds the memory budget.
+uint64_t checked_tensor_bytes(DataType type, const Shape& shape);
 std::string to_string(const Shape& shape);
 
 template <typename T> struct TypeOf;
@@ -52,7 +63,7 @@ template <> struct TypeOf<bool> { static constexpr DataType value = DataType::Bo
 class Tensor {
  public:
   Tensor() = default;
-  Tensor(DataType type, Shape shape);  // zero-filled
+  Tensor(DataType type, Shape shape);  // zero-filled; checked_tensor_bytes() first
 
   template <typename T>
   static Tensor from(Shape shape, const std::vector<T>& values) {

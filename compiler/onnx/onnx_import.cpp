@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "compiler/graph/fold_batch_norm.h"
+#include "compiler/graph/input_limits.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/onnx/op_checks.h"
 #include "compiler/onnx/tensor_proto.h"
@@ -58,6 +59,25 @@ graph::ValueInfo interface_value(const ::onnx::ValueInfoProto& proto, const std:
   }
   graph::ValueInfo info = value_info_of(proto);
   info.type = static_cast<DataType>(elem_type);
+  if (proto.type().tensor_type().has_shape()) {
+    const auto& dims = proto.type().tensor_type().shape().dim();
+    for (int axis = 0; axis < dims.size(); ++axis) {
+      // dim_value must be >= 0 (a dynamic axis has a dim_param name instead).
+      if (dims[axis].has_dim_value() && dims[axis].dim_value() < 0) {
+        throw ModelError(context + " has extent " + std::to_string(dims[axis].dim_value()) +
+                         " on axis " + std::to_string(axis) +
+                         " (extents are >= 0; a dynamic axis is named with dim_param)");
+      }
+    }
+    try {
+      // Unknown extents become 1 when inputs are drawn; the rest must fit the memory budget.
+      graph::Shape shape = info.shape;
+      for (auto& extent : shape) extent = extent < 0 ? 1 : extent;
+      graph::checked_tensor_bytes(info.type, shape);
+    } catch (const graph::TensorSizeError& error) {
+      throw ModelError(context + ": " + error.what());
+    }
+  }
   return info;
 }
 
@@ -312,6 +332,9 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
   for (const auto& output : proto_graph.output()) {
     graph.outputs.push_back(interface_value(output, origin, "output"));
   }
+  if (graph.outputs.empty()) {
+    throw ModelError(origin + ": the graph has no outputs (nothing to compute or compare)");
+  }
 
   std::set<std::string> produced;
   for (const auto& input : graph.inputs) produced.insert(input.name);
@@ -384,11 +407,10 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
 }
 
 Graph load_onnx(const std::string& path, const LoadOptions& options) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw ModelError(path + ": cannot open file");
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  return parse_onnx(bytes.str(), path, options);
+  std::string bytes;
+  const std::string error = graph::read_input_file(path, bytes);
+  if (!error.empty()) throw ModelError(path + ": " + error);
+  return parse_onnx(bytes, path, options);
 }
 
 }  // namespace cimtlm::onnx

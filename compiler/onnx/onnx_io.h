@@ -50,6 +50,10 @@ void save_tensor_pb(const graph::Tensor& tensor, const std::string& name, const 
 // NumPy .npy files (format 1.0-3.0 read, 1.0 written): little-endian, C order, the element types
 // of graph::DataType.
 graph::Tensor load_npy(const std::string& path);
+// The readers above on bytes already in memory (`origin` names them in messages; fuzz targets).
+graph::Tensor parse_npy(const std::string& bytes, const std::string& origin);
+graph::Tensor parse_tensor_pb(const std::string& bytes, const std::string& origin,
+                              std::string* name = nullptr);
 void save_npy(const graph::Tensor& tensor, const std::string& path);
 
 // .pb or .npy by file extension (what `cimtlm run --input NAME=FILE` accepts).

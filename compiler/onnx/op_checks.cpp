@@ -1,6 +1,7 @@
 #include "compiler/onnx/op_checks.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <set>
 
@@ -181,6 +182,23 @@ void check_eight_bit_zero_point(const Context& context, size_t index, bool allow
   }
 }
 
+// A quantization scale that is a constant must be finite and positive: a scale of 0 or NaN
+// makes every value 0 or NaN without any error downstream.
+void check_scale(const Context& context, size_t index) {
+  if (!context.node.has_input(index)) return;
+  auto found = context.graph.initializers.find(context.node.inputs[index]);
+  if (found == context.graph.initializers.end()) return;
+  const graph::Tensor& scale = found->second;
+  if (scale.type() != DataType::Float && scale.type() != DataType::Double) return;
+  for (int64_t i = 0; i < scale.elements(); ++i) {
+    const double value = scale.as_double(i);
+    if (!(value > 0.0) || !std::isfinite(value)) {
+      context.fail("scale '" + context.node.inputs[index] + "' has the value " +
+                   std::to_string(value) + " (a scale must be finite and > 0)");
+    }
+  }
+}
+
 const std::map<std::string, OpSpec>& default_domain_specs() {
   static const std::map<std::string, OpSpec> specs = [] {
     std::map<std::string, OpSpec> table;
@@ -229,10 +247,14 @@ const std::map<std::string, OpSpec>& default_domain_specs() {
     table["BatchNormalization"] = {{"epsilon", "momentum", "training_mode"}, 5, 5, 3,
                                    check_batch_norm};
     table["Softmax"] = {{"axis"}, 1, 1, 1, nullptr};
-    table["QuantizeLinear"] = {{"axis"}, 2, 3, 1,
-                               [](const Context& c) { check_eight_bit_zero_point(c, 2, false); }};
-    table["DequantizeLinear"] = {{"axis"}, 2, 3, 1,
-                                 [](const Context& c) { check_eight_bit_zero_point(c, 2, true); }};
+    table["QuantizeLinear"] = {{"axis"}, 2, 3, 1, [](const Context& c) {
+                                 check_scale(c, 1);
+                                 check_eight_bit_zero_point(c, 2, false);
+                               }};
+    table["DequantizeLinear"] = {{"axis"}, 2, 3, 1, [](const Context& c) {
+                                   check_scale(c, 1);
+                                   check_eight_bit_zero_point(c, 2, true);
+                                 }};
     table["DynamicQuantizeLinear"] = {{}, 1, 1, 3, nullptr};
     return table;
   }();
@@ -286,6 +308,28 @@ void check_op_known(const Node& node) {
   const bool has_kernel = graph::KernelRegistry::instance().find(node.domain, node.op_type);
   if (!has_kernel || ((default_domain || microsoft) && !find_spec(node))) {
     throw ModelError(node.describe() + ": op '" + node.op_type + "' is not supported by cimtlm");
+  }
+  // ONNX's shape inference divides by these (a Conv with stride 0 is a SIGFPE inside libonnx),
+  // and it runs before check_node: check them first, whatever the op.
+  for (const char* name : {"strides", "dilations", "kernel_shape"}) {
+    auto found = node.attributes.find(name);
+    if (found == node.attributes.end()) continue;
+    if (found->second.kind != graph::Attribute::Kind::Ints) {
+      throw ModelError(node.describe() + ": attribute '" + name + "' must be a list of integers");
+    }
+    for (int64_t value : found->second.ints) {
+      if (value < 1) {
+        throw ModelError(node.describe() + ": attribute '" + name + "' must be >= 1 (found " +
+                         std::to_string(value) + ")");
+      }
+    }
+  }
+  for (const char* name : {"group", "blocksize"}) {
+    auto found = node.attributes.find(name);
+    if (found == node.attributes.end()) continue;
+    if (found->second.kind != graph::Attribute::Kind::Int || found->second.i < 1) {
+      throw ModelError(node.describe() + ": attribute '" + name + "' must be an integer >= 1");
+    }
   }
 }
 

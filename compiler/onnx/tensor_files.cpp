@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "compiler/graph/input_limits.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/onnx/tensor_proto.h"
 
@@ -16,12 +17,10 @@ using graph::Tensor;
 namespace {
 
 std::string read_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw ModelError(path + ": cannot open file");
-  std::ostringstream bytes;
-  bytes << file.rdbuf();
-  if (file.bad()) throw ModelError(path + ": read error");
-  return bytes.str();
+  std::string bytes;
+  const std::string error = graph::read_input_file(path, bytes);
+  if (!error.empty()) throw ModelError(path + ": " + error);
+  return bytes;
 }
 
 void write_file(const std::string& path, const std::string& bytes) {
@@ -92,7 +91,10 @@ std::string header_value(const std::string& path, const std::string& header, con
 }  // namespace
 
 Tensor load_tensor_pb(const std::string& path, std::string* name) {
-  const std::string bytes = read_file(path);
+  return parse_tensor_pb(read_file(path), path, name);
+}
+
+Tensor parse_tensor_pb(const std::string& bytes, const std::string& path, std::string* name) {
   ::onnx::TensorProto proto;
   if (!proto.ParseFromString(bytes)) {
     throw ModelError(path + ": not a valid ONNX TensorProto (truncated or corrupt)");
@@ -113,7 +115,10 @@ void save_tensor_pb(const Tensor& tensor, const std::string& name, const std::st
 }
 
 Tensor load_npy(const std::string& path) {
-  const std::string bytes = read_file(path);
+  return parse_npy(read_file(path), path);
+}
+
+Tensor parse_npy(const std::string& bytes, const std::string& path) {
   static const char kMagic[] = "\x93NUMPY";
   if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0) {
     throw ModelError(path + ": not a NumPy .npy file (bad magic)");
@@ -148,18 +153,32 @@ Tensor load_npy(const std::string& path) {
     while (at < shape_text.size() && (shape_text[at] == ' ' || shape_text[at] == ',')) ++at;
     if (at + 1 >= shape_text.size()) break;
     size_t end = at;
-    while (end < shape_text.size() && std::isdigit(static_cast<unsigned char>(shape_text[end]))) ++end;
+    int64_t extent = 0;
+    while (end < shape_text.size() && std::isdigit(static_cast<unsigned char>(shape_text[end]))) {
+      if (__builtin_mul_overflow(extent, 10, &extent) ||
+          __builtin_add_overflow(extent, shape_text[end] - '0', &extent)) {
+        throw ModelError(path + ": extent in shape " + shape_text +
+                         " of the .npy header is too large");
+      }
+      ++end;
+    }
     if (end == at) throw ModelError(path + ": malformed shape " + shape_text + " in .npy header");
-    shape.push_back(std::stoll(shape_text.substr(at, end - at)));
+    shape.push_back(extent);
     at = end;
   }
-  Tensor tensor(type, shape);
+  uint64_t needed = 0;
+  try {
+    needed = graph::checked_tensor_bytes(type, shape);
+  } catch (const graph::TensorSizeError& error) {
+    throw ModelError(path + ": " + error.what());
+  }
   const size_t data_start = header_start + header_length;
-  if (bytes.size() - data_start != tensor.bytes()) {
+  if (bytes.size() - data_start != needed) {
     throw ModelError(path + ": .npy data has " + std::to_string(bytes.size() - data_start) +
                      " bytes, shape " + graph::to_string(shape) + " of " + graph::to_string(type) +
-                     " needs " + std::to_string(tensor.bytes()));
+                     " needs " + std::to_string(needed));
   }
+  Tensor tensor(type, shape);
   if (tensor.bytes() > 0) std::memcpy(tensor.raw(), bytes.data() + data_start, tensor.bytes());
   return tensor;
 }

@@ -70,22 +70,57 @@ Tensor tensor_from_proto(const ::onnx::TensorProto& proto, const std::string& co
     shape.push_back(extent);
   }
   const auto type = static_cast<DataType>(proto.data_type());
-  Tensor tensor(type, shape);
-  const auto expected = static_cast<int64_t>(tensor.elements());
+  // Sizes are checked against the data actually present before anything is allocated: dims of
+  // 2^40 over a few bytes of data must not reach the allocator.
+  uint64_t needed = 0;
+  int64_t expected = 0;
+  try {
+    needed = graph::checked_tensor_bytes(type, shape);
+    expected = graph::element_count(shape);
+  } catch (const graph::TensorSizeError& error) {
+    throw ModelError(context + ": " + error.what());
+  }
   auto mismatch = [&](int64_t found, const char* field) {
     return ModelError(context + ": " + std::to_string(found) + " values in " + field + " for shape " +
                       graph::to_string(shape) + " (" + std::to_string(expected) + " expected)");
   };
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
-    if (raw.size() != tensor.bytes()) {
+    if (raw.size() != needed) {
       throw ModelError(context + ": raw_data has " + std::to_string(raw.size()) + " bytes, shape " +
                        graph::to_string(shape) + " of " + graph::to_string(type) + " needs " +
-                       std::to_string(tensor.bytes()));
+                       std::to_string(needed));
     }
+    Tensor tensor(type, shape);
     if (!raw.empty()) std::memcpy(tensor.raw(), raw.data(), raw.size());
     return tensor;
   }
+  int64_t present = 0;
+  const char* field = "int32_data";
+  switch (type) {
+    case DataType::Float:
+      present = proto.float_data_size();
+      field = "float_data";
+      break;
+    case DataType::Double:
+      present = proto.double_data_size();
+      field = "double_data";
+      break;
+    case DataType::Int64:
+      present = proto.int64_data_size();
+      field = "int64_data";
+      break;
+    case DataType::UInt32:
+    case DataType::UInt64:
+      present = proto.uint64_data_size();
+      field = "uint64_data";
+      break;
+    default:
+      present = proto.int32_data_size();
+      break;
+  }
+  if (present != expected) throw mismatch(present, field);
+  Tensor tensor(type, shape);
   switch (type) {
     case DataType::Float:
       if (proto.float_data_size() != expected) throw mismatch(proto.float_data_size(), "float_data");

@@ -90,6 +90,8 @@ ArithUnit::ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel
       accumulators_(params.accumulator_bytes, 0),  // enough entries for 8-bit accumulators
       operations_(stats.count("operations", "commands executed by the arithmetic unit")),
       elements_(stats.count("elements", "elements produced")),
+      saturations_(stats.count("accumulator_saturations",
+                               "partial sums clamped to the accumulator width (never wrapped)")),
       busy_cycles_(stats.value("busy_cycles", "cycles the unit was busy")),
       energy_accumulate_(stats.energy_pj("energy_accumulate_pj", kernel::EnergyCategory::Arith,
                                          "int32 partial-sum accumulation")),
@@ -143,12 +145,14 @@ uint64_t ArithUnit::accumulate_rescaled(const int32_t* partials, int64_t vectors
       if (shift > 0) {
         // Division by 2^shift rounding half to even (an arithmetic shift floors).
         const int64_t floor = value >> shift;
-        const int64_t remainder = value - (floor << shift);
+        const int64_t remainder = value - floor * (int64_t{1} << shift);  // no shift of a negative
         const int64_t half = int64_t{1} << (shift - 1);
         value = floor + ((remainder > half || (remainder == half && (floor & 1))) ? 1 : 0);
       }
       int32_t& acc = accumulators[v * stride + c];
       const int64_t sum = (accumulate ? static_cast<int64_t>(acc) : 0) + value;
+      // Saturated, never wrapped, and counted: a saturation is an accuracy loss the user sees.
+      if (sum < lowest || sum > highest) ++saturations_;
       acc = static_cast<int32_t>(std::clamp(sum, lowest, highest));
     }
   }

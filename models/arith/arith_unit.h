@@ -74,6 +74,7 @@ class ArithUnit {
   std::vector<int32_t> accumulators_;
   uint64_t& operations_;
   uint64_t& elements_;
+  uint64_t& saturations_;
   double& busy_cycles_;
   double& energy_accumulate_;
   double& energy_requantize_;

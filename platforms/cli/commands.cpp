@@ -8,10 +8,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "compiler/graph/graph.h"
 #include "platforms/config/config.h"
 #include "platforms/config/reference.h"
+#include "platforms/run/output_files.h"
 #include "platforms/run/run.h"
 #include "platforms/scenario/scenario_spec.h"
+#include "platforms/run/workload.h"
 #include "platforms/spec/platform_spec.h"
 
 #ifndef CIMTLM_VERSION
@@ -96,6 +99,22 @@ int dispatch(int argc, char** argv, std::ostream& out, std::ostream& err) {
   } catch (const ConfigError& error) {
     err << error.what() << '\n';
     return kExitBadInput;
+  } catch (const graph::ModelError& error) {
+    err << error.what() << '\n';
+    return kExitBadInput;
+  } catch (const graph::TensorSizeError& error) {
+    err << "cimtlm " << command << ": " << error.what() << '\n';
+    return kExitBadInput;
+  } catch (const std::bad_alloc&) {
+    // Every size that follows from input is checked against the memory budget first; this is
+    // what is left (an input whose working set the checks did not foresee).
+    err << "cimtlm " << command << ": out of host memory while processing the input (a smaller "
+        << "platform or network, or a lower CIMTLM_MEMORY_BUDGET to fail earlier)\n";
+    return kExitBadInput;
+  } catch (const std::exception& error) {
+    // The last line of defence: never an uncaught exception printed by the SystemC kernel.
+    err << "cimtlm " << command << ": error: " << error.what() << '\n';
+    return kExitBadInput;
   }
   std::string known;
   for (const auto& entry : commands()) known += std::string(known.empty() ? "" : ", ") + entry.name;
@@ -137,6 +156,18 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
   run.config_path = values["config"].as<std::string>();
   run.overrides = overrides_of(values);
   if (values.count("network")) run.networks = values["network"].as<std::vector<std::string>>();
+  for (const auto& network : run.networks) {
+    if (network.empty()) {
+      err << "cimtlm run: command line --network '': empty file name\n";
+      return kExitBadInput;
+    }
+  }
+  for (const char* option : {"stats", "vcd", "output-dir"}) {
+    if (values.count(option) && values[option].as<std::string>().empty()) {
+      err << "cimtlm run: command line --" << option << " '': empty file name\n";
+      return kExitBadInput;
+    }
+  }
   if (values.count("vcd")) run.vcd_path = values["vcd"].as<std::string>();
   if (values.count("stats")) run.stats_path = values["stats"].as<std::string>();
   if (values.count("output-dir")) run.output_dir = values["output-dir"].as<std::string>();
@@ -184,7 +215,18 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out, st
   const Config config =
       load_config(values["config"].as<std::string>(), platform_schema(), overrides_of(values));
   // Cross-key checks (the models' own validate()) run while building the specification.
-  (void)build_platform_spec(config);
+  const PlatformSpec spec = build_platform_spec(config);
+  // The networks the platform names must be networks (not a folder, /dev/zero or a platform
+  // file): load each as `run` would.
+  for (const auto& network : spec.networks) {
+    try {
+      (void)load_network(network);
+    } catch (const graph::ModelError& error) {
+      throw ConfigError(config.where("workload.networks") + ": " + error.what());
+    } catch (const ConfigError& error) {
+      throw ConfigError(config.where("workload.networks") + ": " + error.what());
+    }
+  }
   out << config.effective_yaml();
   return kExitOk;
 }
@@ -204,10 +246,18 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
                                                     : configuration_reference(values.count("network") != 0);
   if (values.count("output")) {
     const std::string path = values["output"].as<std::string>();
-    std::ofstream file(path, std::ios::binary | std::ios::trunc);
-    if (!(file << text)) {
-      err << "cimtlm docs: cannot write " << path << '\n';
-      return kExitBadInput;
+    OutputFiles outputs;  // a regular file or a new name, replaced whole
+    outputs.add(path, "--output");
+    outputs.check();
+    try {
+      outputs.stage(path, [&](const std::string& temporary) {
+        std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+        if (!(file << text) || !file.flush()) throw std::runtime_error("cannot write " + path);
+      });
+      outputs.commit();
+    } catch (const std::exception& error) {
+      err << "cimtlm docs: " << error.what() << '\n';
+      return kExitFailure;
     }
     return kExitOk;
   }

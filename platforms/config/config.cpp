@@ -4,14 +4,16 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
-#include "platform_schema_yaml.h"
+#include "compiler/graph/input_limits.h"
 #include "network_schema_yaml.h"
+#include "platform_schema_yaml.h"
 
 namespace cimtlm::platforms {
 
@@ -206,7 +208,12 @@ const ConfigValue& Config::at(const std::string& path) const {
 }
 
 int64_t Config::integer(const std::string& path) const {
-  return static_cast<int64_t>(at(path).number);
+  const double number = at(path).number;
+  // Sizes are quantities (doubles); 1e30 B must be an error, not an undefined conversion.
+  if (!(std::fabs(number) < 0x1p62)) {
+    throw ConfigError(where(path) + ": value " + at(path).text + " is too large");
+  }
+  return static_cast<int64_t>(number);
 }
 
 std::vector<std::string> Config::items(const std::string& path) const {
@@ -282,7 +289,9 @@ class ConfigLoader {
  private:
   std::string location(const YAML::Node& node, const std::string& path) const {
     for (const auto& entry : overridden_) {
-      if (path == entry.first || path.rfind(entry.first + ".", 0) == 0) {
+      // The key itself, a key below it, or a group the override created on its way down.
+      if (path == entry.first || path.rfind(entry.first + ".", 0) == 0 ||
+          (!path.empty() && entry.first.rfind(path + ".", 0) == 0)) {
         return "command line --set " + entry.first + "=" + entry.second;
       }
     }
@@ -295,6 +304,7 @@ class ConfigLoader {
 
   void error_at(const YAML::Node& node, const std::string& path, const std::string& message) {
     errors_.push_back(location(node, path) + ": " + (path.empty() ? "" : path + ": ") + message);
+    failed_.insert(path);
   }
 
   void group(const SchemaNode& schema, const YAML::Node& node, const std::string& prefix) {
@@ -305,7 +315,11 @@ class ConfigLoader {
     if (node && node.IsMap()) {
       std::map<std::string, YAML::Mark> seen;
       for (const auto& entry : node) {
-        const auto key = entry.first.as<std::string>();
+        if (!entry.first.IsScalar()) {  // found by fuzz_network_config: "{[a]: 1}"
+          error_at(entry.first, prefix, "a key must be a plain name, not a list or mapping");
+          continue;
+        }
+        const auto key = entry.first.Scalar();
         const auto first = seen.emplace(key, entry.first.Mark());
         if (!first.second) {
           const std::string path = prefix.empty() ? key : prefix + "." + key;
@@ -353,7 +367,11 @@ class ConfigLoader {
     }
     auto& names = config_.items_[path];
     for (const auto& entry : node) {
-      const auto name = entry.first.as<std::string>();
+      if (!entry.first.IsScalar()) {
+        error_at(entry.first, path, "an entry name must be a plain name, not a list or mapping");
+        continue;
+      }
+      const auto name = entry.first.Scalar();
       if (std::find(names.begin(), names.end(), name) != names.end()) {
         error_at(entry.first, path + "." + name, "duplicate entry '" + name + "'");
         continue;
@@ -401,6 +419,8 @@ class ConfigLoader {
         std::string error;
         const auto quantity = parse_quantity(text, schema.dimension, error);
         if (!quantity) return error + " (expected an integer)";
+        if (!(std::fabs(quantity->si) < 0x1p62))
+          return "'" + text + "' is too large for an integer";
         if (quantity->si != static_cast<double>(static_cast<int64_t>(quantity->si))) {
           return "'" + text + "' is not an integer";
         }
@@ -412,6 +432,7 @@ class ConfigLoader {
         std::string error;
         const auto quantity = parse_quantity(text, schema.dimension, error);
         if (!quantity) return error;
+        if (!std::isfinite(quantity->si)) return "'" + text + "' is not a finite number";
         value.number = quantity->si;
         return "";
       }
@@ -501,6 +522,9 @@ class ConfigLoader {
       if (!schema.default_by_key.empty()) {
         const std::string key_path = parent.empty() ? schema.default_by_key
                                                     : parent + "." + schema.default_by_key;
+        // The selector's own value was wrong (already reported): the defaults that follow from
+        // it are unknown, and "missing" errors for keys the user never wrote would be noise.
+        if (failed_.count(key_path)) return;
         auto selector = config_.values_.find(key_path);
         if (selector != config_.values_.end()) {
           auto by = schema.default_by.find(selector->second.string);
@@ -562,6 +586,7 @@ class ConfigLoader {
   Config config_;
   fs::path base_dir_;
   std::vector<std::string> errors_;
+  std::set<std::string> failed_;  // key paths with an error already reported
 };
 
 Override parse_override(const std::string& argument) {
@@ -570,7 +595,19 @@ Override parse_override(const std::string& argument) {
     throw ConfigError("command line --set " + argument +
                       ": expected key.path=value (e.g. --set clock.frequency=\"800 MHz\")");
   }
-  return {argument.substr(0, equals), argument.substr(equals + 1)};
+  const std::string path = argument.substr(0, equals);
+  std::stringstream parts(path + ".");
+  std::string part;
+  while (std::getline(parts, part, '.')) {
+    const bool plain = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+    });
+    if (!plain) {
+      throw ConfigError("command line --set " + argument + ": '" + path +
+                        "' is not a key path (names of letters, digits, '_' or '-' joined by '.')");
+    }
+  }
+  return {path, argument.substr(equals + 1)};
 }
 
 namespace {
@@ -635,14 +672,24 @@ Config load_config_text(const std::string& text, const std::string& file, const 
 
 Config load_config(const std::string& path, const Schema& schema,
                    const std::vector<Override>& overrides) {
-  std::error_code code;
-  if (!fs::exists(path, code)) throw ConfigError(path + ": no such file");
-  if (fs::is_directory(path, code)) throw ConfigError(path + ": is a directory, not a YAML file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read file: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_config_text(text.str(), path, schema, overrides);
+  std::string text;
+  const std::string error = graph::read_input_file(path, text);
+  if (!error.empty()) throw ConfigError((path.empty() ? "''" : path) + ": " + error);
+  // An empty file is a mistake (a truncated copy, the wrong file), not "all defaults" (which
+  // load_config_text("") still gives programs and tests).
+  bool empty = true;
+  try {
+    const YAML::Node document = YAML::Load(text);
+    empty = !document || document.IsNull();
+  } catch (const YAML::Exception&) {
+    empty = false;  // reported with its line by load_config_text
+  }
+  if (empty) {
+    throw ConfigError(path +
+                      ": the file is empty (no keys); for a starting point see cimtlm docs "
+                      "or configs/platforms/default.yaml");
+  }
+  return load_config_text(text, path, schema, overrides);
 }
 
 // ---------------------------------------------------------------------------------------------

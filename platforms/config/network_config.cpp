@@ -5,11 +5,17 @@
 namespace cimtlm::platforms {
 
 graph::LayeredNetworkSpec load_network_spec(const std::string& path) {
-  const Config config = load_config(path, network_schema());
+  return network_spec_of(load_config(path, network_schema()));
+}
+
+graph::LayeredNetworkSpec network_spec_of(const Config& config) {
   graph::LayeredNetworkSpec spec;
   spec.name = config.string("name");
   spec.seed = static_cast<uint64_t>(config.integer("seed"));
-  for (const auto& extent : config.list("input.shape")) spec.input_shape.push_back(std::stoll(extent));
+  // Items were checked as integers below 2^62 by the loader; "1e3" is 1000, not stoll's 1.
+  for (const auto& extent : config.list("input.shape")) {
+    spec.input_shape.push_back(static_cast<int64_t>(std::stod(extent)));
+  }
   if (spec.input_shape.empty()) {
     throw ConfigError(config.where("input.shape") + ": the input shape needs at least one dimension");
   }

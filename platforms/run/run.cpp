@@ -10,9 +10,8 @@
 #include <fstream>
 #include <iomanip>
 #include <mutex>
-#include <thread>
-
 #include <systemc>
+#include <thread>
 #include <tlm>
 
 #include "compiler/map/mapper.h"
@@ -23,6 +22,7 @@
 #include "platforms/builder/chip.h"
 #include "platforms/report/report.h"
 #include "platforms/run/allocation.h"
+#include "platforms/run/output_files.h"
 #include "platforms/run/workload.h"
 #include "platforms/spec/platform_spec.h"
 
@@ -36,28 +36,11 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
 constexpr int kExitBadInput = 2;
 
-// Writes a file whole or not at all: `write` fills a temporary beside it, which is then renamed.
-void write_atomically(const std::string& path, const std::function<void(const std::string&)>& write) {
-  const fs::path target(path);
-  if (!target.parent_path().empty()) fs::create_directories(target.parent_path());
-  const std::string temporary = path + ".partial";
-  try {
-    write(temporary);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(temporary, ignored);
-    throw;
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!(out << text) || !out.flush()) {
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
   }
-  fs::rename(temporary, target);
-}
-
-void write_text_atomically(const std::string& path, const std::string& text) {
-  write_atomically(path, [&](const std::string& temporary) {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!(out << text) || !out.flush()) {
-      throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
-    }
-  });
 }
 
 map::ArchInfo arch_info(const PlatformSpec& spec) {
@@ -161,6 +144,11 @@ std::string effective_config_path(const std::string& stats_path) {
   return base + ".config.yaml";
 }
 
+int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config,
+             const std::vector<PreparedNetwork>& networks, const Allocation& allocation,
+             OutputFiles& outputs, const std::vector<std::string>& output_paths,
+             const std::string& stats_path, std::ostream& out, std::ostream& err);
+
 }  // namespace
 
 int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err) {
@@ -178,7 +166,17 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
       throw ConfigError(options.config_path +
                         ": no networks to run (set workload.networks or give --network NET)");
     }
-    if (options.inferences > 0) spec.inferences = options.inferences;
+    if (options.inferences > 0) {
+      // The command line obeys the schema's range of workload.inferences too.
+      const SchemaNode* limit = platform_schema().find("workload.inferences");
+      if (limit && limit->max && options.inferences > *limit->max) {
+        throw ConfigError("command line --inferences " + std::to_string(options.inferences) +
+                          ": above the maximum " +
+                          std::to_string(static_cast<int64_t>(*limit->max)) +
+                          " of workload.inferences");
+      }
+      spec.inferences = options.inferences;
+    }
     networks = prepare_networks(paths, options.inputs, spec.seed);
     try {
       allocation = allocate_cores(networks, spec, arch_info(spec));
@@ -205,22 +203,78 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
     return kExitBadInput;
   }
 
-  // Output folders are created before the simulation so that a bad path fails fast (exit 2).
+  // Every output is checked before the simulation (a bad path fails fast, exit 2) and all are
+  // written together at the end, or none.
   const std::string stats_path =
       options.stats_path.empty() ? default_stats_path(options.config_path) : options.stats_path;
-  for (const std::string& path : {stats_path, options.vcd_path,
-                                  options.output_dir.empty() ? std::string() : options.output_dir + "/x"}) {
-    if (path.empty()) continue;
-    std::error_code code;
-    const fs::path folder = fs::path(path).parent_path();
-    if (!folder.empty()) fs::create_directories(folder, code);
-    if (code || (!folder.empty() && !fs::is_directory(folder))) {
-      err << "cimtlm run: cannot write into " << folder.string() << ": " << code.message() << '\n';
-      return kExitBadInput;
+  const std::string config_dump_path = effective_config_path(stats_path);
+  const std::string gtkw_path =
+      options.vcd_path.empty() ? std::string()
+                               : fs::path(options.vcd_path).replace_extension(".gtkw").string();
+  std::vector<std::string> output_paths;
+  OutputFiles outputs;
+  try {
+    outputs.add(stats_path, "--stats");
+    outputs.add(config_dump_path, "--stats (effective configuration beside it)");
+    if (!options.vcd_path.empty()) {
+      outputs.add(options.vcd_path, "--vcd");
+      outputs.add(gtkw_path, "--vcd (GTKWave file beside it)");
     }
+    if (!options.output_dir.empty()) {
+      outputs.add_folder(options.output_dir, "--output-dir");
+      size_t count = 0;
+      for (const auto& network : networks) count += network.graph.outputs.size();
+      for (size_t k = 0; k < count; ++k) {
+        const std::string base =
+            (fs::path(options.output_dir) / ("output_" + std::to_string(k))).string();
+        output_paths.push_back(base);
+        outputs.add(base + ".pb", "--output-dir");
+        outputs.add(base + ".npy", "--output-dir");
+      }
+    }
+    std::vector<std::string> distinct;
+    for (const auto& path : {stats_path, config_dump_path, options.vcd_path, gtkw_path}) {
+      if (path.empty()) continue;
+      for (const auto& other : distinct) {
+        std::error_code code;
+        if (fs::weakly_canonical(path, code) == fs::weakly_canonical(other, code)) {
+          throw ConfigError("command line: two outputs of this run are the same file " + path);
+        }
+      }
+      distinct.push_back(path);
+    }
+    outputs.check();
+  } catch (const ConfigError& error) {
+    err << "cimtlm run: " << error.what() << '\n';
+    return kExitBadInput;
   }
 
-  // 2. Build the chip and run.
+  // 2. Build the chip and run. An exception from here on (a model's own check, a process that
+  // throws inside sc_start) is a simulation failure: exit 1 naming it, never an uncaught
+  // exception printed by the SystemC kernel.
+  try {
+    return simulate(options, spec, config, networks, allocation, outputs, output_paths, stats_path,
+                    out, err);
+  } catch (const std::bad_alloc&) {
+    err << "cimtlm run: simulation failed: out of host memory (lower the platform size or the "
+           "workload; CIMTLM_MEMORY_BUDGET is the planning limit)\n";
+    return kExitFailure;
+  } catch (const std::exception& error) {
+    err << "cimtlm run: simulation failed: " << error.what() << '\n';
+    return kExitFailure;
+  }
+}
+
+namespace {
+
+int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config,
+             const std::vector<PreparedNetwork>& networks, const Allocation& allocation,
+             OutputFiles& outputs, const std::vector<std::string>& output_paths,
+             const std::string& stats_path, std::ostream& out, std::ostream& err) {
+  const std::string config_dump_path = effective_config_path(stats_path);
+  const std::string gtkw_path =
+      options.vcd_path.empty() ? std::string()
+                               : fs::path(options.vcd_path).replace_extension(".gtkw").string();
   kernel::StatGroup chip_stats("chip", "chip");
   std::unique_ptr<kernel::VcdTrace> trace;
   if (!options.vcd_path.empty()) trace = std::make_unique<kernel::VcdTrace>();
@@ -307,33 +361,34 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
     summary.networks.push_back(std::move(entry));
   }
 
-  // 4. Results: stats JSON and effective configuration, outputs, VCD, report.
+  // 4. Results: stats JSON and effective configuration, outputs, VCD (all or none), report.
   try {
     const nlohmann::json stats = stats_json(summary, chip_stats);
-    write_text_atomically(stats_path, stats.dump(2) + "\n");
-    write_text_atomically(effective_config_path(stats_path), config.effective_yaml());
-    if (!options.output_dir.empty()) {
-      for (size_t k = 0; k < produced.size(); ++k) {
-        const std::string base = (fs::path(options.output_dir) / ("output_" + std::to_string(k))).string();
-        write_atomically(base + ".pb", [&](const std::string& temporary) {
-          onnx::save_tensor_pb(produced[k], produced_names[k], temporary);
-        });
-        write_atomically(base + ".npy", [&](const std::string& temporary) {
-          onnx::save_npy(produced[k], temporary);
-        });
-      }
+    outputs.stage(stats_path, [&](const std::string& temporary) {
+      write_text(temporary, stats.dump(2) + "\n");
+    });
+    outputs.stage(config_dump_path, [&](const std::string& temporary) {
+      write_text(temporary, config.effective_yaml());
+    });
+    for (size_t k = 0; k < produced.size() && k < output_paths.size(); ++k) {
+      outputs.stage(output_paths[k] + ".pb", [&](const std::string& temporary) {
+        onnx::save_tensor_pb(produced[k], produced_names[k], temporary);
+      });
+      outputs.stage(output_paths[k] + ".npy",
+                    [&](const std::string& temporary) { onnx::save_npy(produced[k], temporary); });
     }
     if (trace) {
-      write_atomically(options.vcd_path, [&](const std::string& temporary) {
-        if (!trace->write_vcd(temporary)) throw std::runtime_error("cannot write " + options.vcd_path);
+      outputs.stage(options.vcd_path, [&](const std::string& temporary) {
+        if (!trace->write_vcd(temporary))
+          throw std::runtime_error("cannot write " + options.vcd_path);
       });
-      const std::string gtkw = fs::path(options.vcd_path).replace_extension(".gtkw").string();
-      write_atomically(gtkw, [&](const std::string& temporary) {
+      outputs.stage(gtkw_path, [&](const std::string& temporary) {
         if (!trace->write_gtkw(temporary, fs::path(options.vcd_path).filename().string())) {
-          throw std::runtime_error("cannot write " + gtkw);
+          throw std::runtime_error("cannot write " + gtkw_path);
         }
       });
     }
+    outputs.commit();
     if (!options.quiet) {
       print_report(out, summary, chip_stats);
       out << "stats: " << stats_path << "  (effective configuration: "
@@ -341,8 +396,10 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
       if (trace) out << "trace: " << options.vcd_path << " (gtkwave " << fs::path(options.vcd_path).replace_extension(".gtkw").string() << ")\n";
     }
   } catch (const std::exception& error) {
-    err << "cimtlm run: " << error.what() << '\n';
-    return kExitBadInput;
+    // The simulation ran; its results could not be written (disk full, folder removed): a
+    // failure of this run, not of its input.
+    err << "cimtlm run: " << error.what() << " (the outputs of this run were not written)\n";
+    return kExitFailure;
   }
 
   if (!summary.failure.empty()) {
@@ -356,5 +413,7 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   }
   return kExitOk;
 }
+
+}  // namespace
 
 }  // namespace cimtlm::platforms

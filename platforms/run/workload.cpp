@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "compiler/graph/input_limits.h"
 #include "compiler/graph/layered_network.h"
 #include "compiler/graph/lowering.h"
 #include "compiler/onnx/onnx_io.h"
@@ -36,9 +37,22 @@ bool is_quantized(const graph::Graph& graph) {
   return false;
 }
 
+graph::Graph load_network_file(const std::string& path);
+
 }  // namespace
 
 graph::Graph load_network(const std::string& path) {
+  try {
+    return load_network_file(path);
+  } catch (const graph::TensorSizeError& error) {
+    // Shapes that follow from the file (units: 1e12, a huge input shape) exceed the budget.
+    throw graph::ModelError(path + ": " + error.what());
+  }
+}
+
+namespace {
+
+graph::Graph load_network_file(const std::string& path) {
   const std::string extension = extension_of(path);
   if (extension == ".yaml" || extension == ".yml") {
     return graph::build_layered_network(load_network_spec(path));
@@ -55,11 +69,13 @@ graph::Graph load_network(const std::string& path) {
       throw graph::ModelError(path + ": " + error.what());
     }
   }
-  std::error_code code;
-  if (!fs::exists(path, code)) throw ConfigError(path + ": no such file");
+  const std::string problem = graph::check_input_file(path);
+  if (!problem.empty()) throw ConfigError((path.empty() ? "''" : path) + ": " + problem);
   throw ConfigError(path + ": unknown network format '" + extension +
                     "' (expected a layer-list .yaml or an .onnx model)");
 }
+
+}  // namespace
 
 std::vector<PreparedNetwork> prepare_networks(
     const std::vector<std::string>& paths,
@@ -70,6 +86,15 @@ std::vector<PreparedNetwork> prepare_networks(
     PreparedNetwork network;
     network.path = path;
     network.graph = load_network(path);
+    // Valid ONNX, nothing to simulate: an empty input would "match" with 0 values compared.
+    for (const auto& input : network.graph.inputs) {
+      for (size_t axis = 0; axis < input.shape.size(); ++axis) {
+        if (input.shape[axis] == 0) {
+          throw ConfigError(path + ": graph input '" + input.name + "' has extent 0 on axis " +
+                            std::to_string(axis) + ": an empty tensor leaves nothing to simulate");
+        }
+      }
+    }
     network.name = network.graph.name.empty() ? fs::path(path).stem().string() : network.graph.name;
     // Two networks may share a name (the same file twice): keep names unique.
     std::string unique = network.name;

@@ -1,10 +1,12 @@
 #include "platforms/spec/platform_spec.h"
 
 #include <cmath>
+#include <limits>
 #include <regex>
 
 #include "models/cim/cim_area.h"
 #include "models/cim/cim_energy.h"
+#include "compiler/graph/input_limits.h"
 
 namespace cimtlm::platforms {
 
@@ -321,7 +323,52 @@ PlatformSpec build_platform_spec(const Config& config) {
   if (config.has("mapping.memory_target")) {
     spec.memory_target_bytes = static_cast<uint64_t>(config.integer("mapping.memory_target"));
   }
+  check_host_memory(config, spec);
   return spec;
+}
+
+uint64_t host_memory_estimate(const PlatformSpec& spec) {
+  // An upper estimate from measurements (issue 16: peak RSS of 8x8 and 16x16 meshes of the
+  // default core differ by 0.54 MB per core): a core's SystemC processes, statistics and NoC
+  // port state take under kPerCoreBytes; each CIM cell holds weight views of about
+  // kBytesPerCell once its macro is loaded; the accumulators are int32 per byte of accumulator
+  // memory; every memory row has retention state. Level storage itself is calloc'ed and paged
+  // in lazily, so it is not counted. The default core comes to about 1.3 MiB.
+  constexpr uint64_t kPerCoreBytes = 512 << 10;
+  constexpr uint64_t kBytesPerCell = 2;
+  constexpr uint64_t kBytesPerMemoryRow = 16;
+  uint64_t per_core = kPerCoreBytes, term = 0;
+  const uint64_t saturated = std::numeric_limits<uint64_t>::max();
+  auto add = [&](uint64_t a, uint64_t b, uint64_t c) {
+    uint64_t product = 0;
+    if (!graph::multiply_checked(a, b, product) || !graph::multiply_checked(product, c, term) ||
+        __builtin_add_overflow(per_core, term, &per_core)) {
+      per_core = saturated;
+    }
+  };
+  add(static_cast<uint64_t>(spec.core.macros),
+      static_cast<uint64_t>(spec.cim.rows) * static_cast<uint64_t>(spec.cim.cols), kBytesPerCell);
+  add(spec.arith.accumulator_bytes, 4, 1);
+  for (const auto& level : spec.memory_levels) add(level.rows(), kBytesPerMemoryRow, 1);
+  uint64_t total = 0;
+  if (!graph::multiply_checked(per_core, static_cast<uint64_t>(spec.cores()), total))
+    total = saturated;
+  return total;
+}
+
+void check_host_memory(const Config& config, const PlatformSpec& spec) {
+  const uint64_t needed = host_memory_estimate(spec);
+  const uint64_t budget = graph::memory_budget_bytes();
+  if (needed <= budget) return;
+  auto gib = [](uint64_t bytes) { return std::to_string(bytes / (uint64_t{1} << 30)) + " GiB"; };
+  throw ConfigError(
+      config.file() + ": the platform needs about " +
+      (needed == std::numeric_limits<uint64_t>::max() ? std::string("more than 2^64 B")
+                                                      : gib(needed)) +
+      " of host memory to simulate (" + std::to_string(spec.cores()) +
+      " cores from noc.rows x noc.cols x noc.concentration, core.macros x core.cim.rows x " +
+      "core.cim.cols cells, core.arith.accumulator_bytes), more than the budget of " + gib(budget) +
+      " (CIMTLM_MEMORY_BUDGET)");
 }
 
 memory::MemoryLevelParams technology_preset(const std::string& technology) {

@@ -52,6 +52,12 @@ struct PlatformSpec {
 // line and key path of the offending value.
 PlatformSpec build_platform_spec(const Config& config);
 
+// Host memory the simulation of `spec` needs (an upper estimate; saturates at 2^64-1), and the
+// check of it against graph::memory_budget_bytes() that build_platform_spec() runs (issue 16:
+// a 64x64 mesh of 16-core routers passed validate, then grew until killed).
+uint64_t host_memory_estimate(const PlatformSpec& spec);
+void check_host_memory(const Config& config, const PlatformSpec& spec);
+
 // A memory level with every value from the technology preset of the schema (platforms/schema.yaml).
 memory::MemoryLevelParams technology_preset(const std::string& technology);
 

@@ -82,7 +82,8 @@ TEST_F(OnnxImport, TruncatedFileIsAModelError) {
   expect_model_error([&] { load_onnx(file); }, {file, "truncated"});
   const std::string empty = builder.save(path("empty.onnx"), 0);
   expect_model_error([&] { load_onnx(empty); }, {empty});
-  expect_model_error([&] { load_onnx(path("does_not_exist.onnx")); }, {"does_not_exist.onnx", "cannot open"});
+  expect_model_error([&] { load_onnx(path("does_not_exist.onnx")); },
+                     {"does_not_exist.onnx", "no such file"});
 }
 
 TEST_F(OnnxImport, OpsetOutsideTenToSeventeenIsAModelError) {

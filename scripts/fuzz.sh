@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (Debian's clang-14, ASan + UBSan + libFuzzer) and runs each for
+# FUZZ_SECONDS seconds (default 60) from its seed corpus (testbenches/fuzz/corpus/<target>) and
+# the kept reproducers (testbenches/fuzz/reproducers/<target>). Any crash, sanitizer finding,
+# leak, per-input timeout (10 s) or allocation above 2 GiB fails the script; libFuzzer writes the
+# input to $build/fuzz-artifacts/. Executions per target are printed at the end (and written to
+# $build/fuzz-summary.txt) for the README's reliability figures.
+#   scripts/fuzz.sh [TARGET...]      (default: all five)
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${CIMTLM_SANITIZE_BUILD_DIR:-$repo/build-sanitize}"
+seconds="${FUZZ_SECONDS:-60}"
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  targets=(platform_config network_config onnx_model tensor_file set_override)
+fi
+
+"$repo/scripts/sanitize_build.sh" "${targets[@]/#/fuzz_}"
+
+mkdir -p "$build/fuzz-artifacts"
+summary="$build/fuzz-summary.txt"
+: > "$summary"
+status=0
+for target in "${targets[@]}"; do
+  work="$build/fuzz-corpus/$target"
+  mkdir -p "$work"
+  seeds=("$repo/testbenches/fuzz/corpus/$target")
+  [ -d "$repo/testbenches/fuzz/reproducers/$target" ] && seeds+=("$repo/testbenches/fuzz/reproducers/$target")
+  log="$build/fuzz-$target.log"
+  echo "fuzz: $target for ${seconds} s"
+  # detect_leaks: libFuzzer's leak check; halt_on_error: the first finding is the failure.
+  if ! ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:allocator_may_return_null=1" \
+      UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+      "$build/fuzz/fuzz_$target" "$work" "${seeds[@]}" \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+      -max_len=65536 -print_final_stats=1 \
+      -artifact_prefix="$build/fuzz-artifacts/$target-" > "$log" 2>&1; then
+    echo "fuzz: $target FAILED (log $log):"
+    grep -E "ERROR|runtime error|==ERROR|Test unit written|SUMMARY|uncaught|terminate" "$log" | head -20
+    status=1
+  fi
+  runs=$(grep -Eo "stat::number_of_executed_units: *[0-9]+" "$log" | grep -Eo "[0-9]+$" | tail -1)
+  echo "$target ${runs:-0} executions in ${seconds} s" | tee -a "$summary"
+done
+exit $status
