@@ -144,10 +144,16 @@ std::string effective_config_path(const std::string& stats_path) {
   return base + ".config.yaml";
 }
 
+// An off-chip level the run had to add (the network does not fit on chip), and why.
+struct AddedLevel {
+  std::string name, reason;
+};
+
 int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config,
              const std::vector<PreparedNetwork>& networks, const Allocation& allocation,
-             OutputFiles& outputs, const std::vector<std::string>& output_paths,
-             const std::string& stats_path, std::ostream& out, std::ostream& err);
+             const AddedLevel& added, OutputFiles& outputs,
+             const std::vector<std::string>& output_paths, const std::string& stats_path,
+             std::ostream& out, std::ostream& err);
 
 }  // namespace
 
@@ -253,7 +259,8 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   // throws inside sc_start) is a simulation failure: exit 1 naming it, never an uncaught
   // exception printed by the SystemC kernel.
   try {
-    return simulate(options, spec, config, networks, allocation, outputs, output_paths, stats_path,
+    return simulate(options, spec, config, networks, allocation, {added_level, added_level_reason},
+                    outputs, output_paths, stats_path,
                     out, err);
   } catch (const std::bad_alloc&) {
     err << "cimtlm run: simulation failed: out of host memory (lower the platform size or the "
@@ -269,8 +276,9 @@ namespace {
 
 int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config,
              const std::vector<PreparedNetwork>& networks, const Allocation& allocation,
-             OutputFiles& outputs, const std::vector<std::string>& output_paths,
-             const std::string& stats_path, std::ostream& out, std::ostream& err) {
+             const AddedLevel& added, OutputFiles& outputs,
+             const std::vector<std::string>& output_paths, const std::string& stats_path,
+             std::ostream& out, std::ostream& err) {
   const std::string config_dump_path = effective_config_path(stats_path);
   const std::string gtkw_path =
       options.vcd_path.empty() ? std::string()
@@ -320,8 +328,8 @@ int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config
   summary.cycles = chip.clock().cycles_to_cover(chip.finish_time());
   summary.wall_s = wall_s;
   summary.allocation = allocation.report;
-  summary.added_level = added_level;
-  summary.added_level_reason = added_level_reason;
+  summary.added_level = added.name;
+  summary.added_level_reason = added.reason;
   summary.layer_accounts = chip.layer_accounts();
   std::vector<graph::Tensor> produced;
   std::vector<std::string> produced_names;
