@@ -2,15 +2,18 @@
 // ReduceMin (axes as attribute before opset 18, as input from 18, and ReduceSum's input from
 // 13), LayerNormalization (opset 17).
 //
-// Float sums run in float32 in element order (ReduceMean divides the sum by the count). This is
-// onnxruntime's LayerNormalization arithmetic exactly (its float ComputeJob: sequential float
-// sums of x and x*x, mean = sum / n, std = sqrt(sum_sq / n - mean*mean + epsilon),
-// y = (x - mean) / std * scale + bias); onnxruntime's ReduceSum/ReduceMean sum with Eigen's
-// vectorized reduction, whose association differs (a few ulps on long rows).
+// Float32 arithmetic as onnxruntime 1.22 computes it (measured bit for bit):
+//   * ReduceSum / ReduceMean over trailing axes: Eigen's vectorized sum (eigen_sum), then
+//     sum / count. Over other axes the sum runs in element order, which onnxruntime's Eigen
+//     partial reduction associates differently (a few ulps; rarely visible after quantization).
+//   * LayerNormalization: sequential float sums of x and x*x, mean = sum / n,
+//     std = sqrt(sum_sq / n - mean*mean + epsilon), y = (x - mean) / std * scale + bias (its
+//     ComputeJob).
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
+#include <type_traits>
 
 #include "compiler/graph/kernel_sets.h"
 
@@ -46,6 +49,44 @@ std::vector<int64_t> reduce_axes(const Node& node, const Inputs& in, int64_t ran
   return {unique.begin(), unique.end()};
 }
 
+// Sum of `count` contiguous floats in the order of Eigen's vectorized reduction with 4-lane
+// (SSE) packets, which onnxruntime 1.22's ReduceSum / ReduceMean use over trailing axes (measured
+// bit for bit): elements before the first 16-byte boundary (`aligned_start`, from the row's
+// offset in a 16-byte aligned buffer) and after the last whole packet are added one by one at the
+// end; the whole packets go into two interleaved packet accumulators, which are added, then the
+// lanes are summed as (l0 + l2) + (l1 + l3).
+float eigen_sum(const float* values, int64_t count, int64_t aligned_start) {
+  constexpr int64_t kLanes = 4;
+  if (count < kLanes) aligned_start = 0;
+  const int64_t packets = (count - aligned_start) / kLanes;
+  if (packets <= 0) {
+    float sum = count > 0 ? values[0] : 0.0f;
+    for (int64_t i = 1; i < count; ++i) sum += values[i];
+    return sum;
+  }
+  const int64_t aligned_end = aligned_start + packets * kLanes;
+  const int64_t aligned_end2 = aligned_start + (packets / 2) * 2 * kLanes;
+  float p0[kLanes], p1[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l) p0[l] = values[aligned_start + l];
+  if (packets > 1) {
+    for (int64_t l = 0; l < kLanes; ++l) p1[l] = values[aligned_start + kLanes + l];
+    for (int64_t index = aligned_start + 2 * kLanes; index < aligned_end2; index += 2 * kLanes) {
+      for (int64_t l = 0; l < kLanes; ++l) {
+        p0[l] += values[index + l];
+        p1[l] += values[index + kLanes + l];
+      }
+    }
+    for (int64_t l = 0; l < kLanes; ++l) p0[l] += p1[l];
+    if (aligned_end > aligned_end2) {
+      for (int64_t l = 0; l < kLanes; ++l) p0[l] += values[aligned_end2 + l];
+    }
+  }
+  float sum = (p0[0] + p0[2]) + (p0[1] + p0[3]);
+  for (int64_t i = 0; i < aligned_start; ++i) sum += values[i];
+  for (int64_t i = aligned_end; i < count; ++i) sum += values[i];
+  return sum;
+}
+
 template <typename T>
 void reduce_typed(const Tensor& x, const std::vector<int64_t>& axes, bool keep_dims,
                   Reduction reduction, Tensor& y) {
@@ -63,6 +104,20 @@ void reduce_typed(const Tensor& x, const std::vector<int64_t>& axes, bool keep_d
   }
   const int64_t outputs = element_count(kept_shape);
   const int64_t count = outputs == 0 ? 0 : x.elements() / std::max<int64_t>(outputs, 1);
+  // Float sums over trailing axes (every row contiguous): onnxruntime's Eigen order.
+  bool trailing = !axes.empty() && axes.back() == rank - 1;
+  for (size_t i = 1; i < axes.size(); ++i) trailing = trailing && axes[i] == axes[i - 1] + 1;
+  if constexpr (std::is_same_v<T, float>) {
+    if (trailing && (reduction == Reduction::Sum || reduction == Reduction::Mean)) {
+      y = Tensor(x.type(), out_shape);
+      for (int64_t o = 0; o < outputs; ++o) {
+        const int64_t offset = o * count;
+        const float sum = eigen_sum(x.data<float>() + offset, count, (4 - offset % 4) % 4);
+        y.data<float>()[o] = reduction == Reduction::Mean ? sum / static_cast<float>(count) : sum;
+      }
+      return;
+    }
+  }
   std::vector<T> accumulator(static_cast<size_t>(outputs));
   const bool extremum = reduction == Reduction::Max || reduction == Reduction::Min;
   const T start = reduction == Reduction::Max   ? std::numeric_limits<T>::lowest()

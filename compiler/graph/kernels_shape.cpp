@@ -3,11 +3,14 @@
 // mode nearest (every nearest_mode) or linear (n-linear), on float or integer data.
 //
 // Resize computes source coordinates in float32 as onnxruntime's upsample kernels do
-// (x_original = f(x_resized, scale) per coordinate_transformation_mode); linear interpolation
-// weights the two neighbours along each resized axis, axis by axis from the last.
+// (x_original = f(x_resized, scale) per coordinate_transformation_mode). Linear resizes of the
+// last two axes use onnxruntime's bilinear formula and evaluation order (measured bit for bit);
+// other linear resizes weight the 2^rank corners (ONNX's definition, float32).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 #include "compiler/graph/broadcast.h"
 #include "compiler/graph/kernel_sets.h"
@@ -354,6 +357,9 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
   out[0] = Tensor(x.type(), shape);
   const auto strides = row_major_strides(x.shape());
   std::vector<int64_t> coordinate(static_cast<size_t>(rank), 0);
+  // Linear resizes of the last two axes only take onnxruntime's bilinear formula.
+  bool bilinear = mode == "linear" && rank >= 2;
+  for (int64_t d = 0; bilinear && d < rank - 2; ++d) bilinear = shape[d] == x.dim(d) && scales[d] == 1.0f;
   visit_numeric(node, x.type(), "input X", [&](auto zero) {
     using T = decltype(zero);
     const T* xv = x.data<T>();
@@ -371,6 +377,38 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
           index += c * strides[d];
         }
         yv[i] = outside ? static_cast<T>(extrapolation) : xv[index];
+      } else if (bilinear) {
+        // onnxruntime's UpsampleBilinear: source coordinate clamped into the input, neighbours
+        // y1 <= y <= y2, weights dy1 = |y - y1|, dy2 = |y - y2| (0.5 each when y1 == y2), and
+        // dx2*dy2*X11 + dx1*dy2*X21 + dx2*dy1*X12 + dx1*dy1*X22 evaluated left to right.
+        const int64_t h = rank - 2, w = rank - 1;
+        int64_t base = 0;
+        for (int64_t d = 0; d < h; ++d) base += coordinate[d] * strides[d];
+        float weights[2][2];
+        int64_t index[2][2];
+        for (int axis = 0; axis < 2; ++axis) {
+          const int64_t d = axis == 0 ? h : w;
+          float original = source[d][coordinate[d]];
+          if (transform == "tf_crop_and_resize" && (original < 0 || original > x.dim(d) - 1)) outside = true;
+          original = std::max(0.0f, std::min(original, static_cast<float>(x.dim(d) - 1)));
+          index[axis][0] = std::min(static_cast<int64_t>(original), x.dim(d) - 1);
+          index[axis][1] = std::min(index[axis][0] + 1, x.dim(d) - 1);
+          weights[axis][0] = std::fabs(original - static_cast<float>(index[axis][0]));
+          weights[axis][1] = std::fabs(original - static_cast<float>(index[axis][1]));
+          if (index[axis][0] == index[axis][1]) weights[axis][0] = weights[axis][1] = 0.5f;
+        }
+        auto at = [&](int yi, int xi) {
+          return static_cast<float>(xv[base + index[0][yi] * strides[h] + index[1][xi] * strides[w]]);
+        };
+        const float dy1 = weights[0][0], dy2 = weights[0][1], dx1 = weights[1][0], dx2 = weights[1][1];
+        float value = dx2 * dy2 * at(0, 0) + dx1 * dy2 * at(0, 1) + dx2 * dy1 * at(1, 0) +
+                      dx1 * dy1 * at(1, 1);
+        if (outside) value = extrapolation;
+        if constexpr (std::is_integral_v<T>) {
+          value = std::clamp(std::nearbyint(value), static_cast<float>(std::numeric_limits<T>::lowest()),
+                             static_cast<float>(std::numeric_limits<T>::max()));
+        }
+        yv[i] = static_cast<T>(value);
       } else {
         // n-linear: sum over the 2^rank corners of weight * value, float accumulation.
         std::vector<int64_t> low(static_cast<size_t>(rank)), high(static_cast<size_t>(rank));
