@@ -578,10 +578,7 @@ class Lowering {
 
   // Element-wise float ops whose result is a function of one 8-bit input alone -> QLookup.
   bool try_lookup(const Node& q, const QuantParams& y, const std::string& out) {
-    static const std::set<std::string> kElementwise = {
-        "Relu", "Clip", "HardSigmoid", "HardSwish", "Sigmoid", "Identity", "Add", "Mul", "Sub",
-        "Div", "Pow", "Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Tanh", "LeakyRelu", "PRelu",
-        "Min", "Max", "Abs", "Neg", "Gelu"};
+    const std::set<std::string>& kElementwise = lookup_island_ops();
     std::vector<int> island;  // source node indices, any order
     std::set<std::string> visited;
     std::optional<QuantParams> source;
@@ -938,6 +935,14 @@ bool is_lowered_op(const Node& node) {
                                                  "Unsqueeze", "QuantizeLinear", "DequantizeLinear"};
   if (node.domain == kCimtlm) return kFused.count(node.op_type) != 0;
   return (node.domain.empty() || node.domain == "ai.onnx") && kInteger.count(node.op_type) != 0;
+}
+
+const std::set<std::string>& lookup_island_ops() {
+  static const std::set<std::string> ops = {
+      "Relu", "Clip", "HardSigmoid", "HardSwish", "Sigmoid", "Identity", "Add", "Mul", "Sub",
+      "Div", "Pow", "Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Tanh", "LeakyRelu", "PRelu",
+      "Min", "Max", "Abs", "Neg", "Gelu"};
+  return ops;
 }
 
 const std::set<std::string>& float_island_ops() {

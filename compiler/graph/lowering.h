@@ -51,6 +51,10 @@ Graph lower_quantized(const Graph& graph);
 // when no fused integer op computes it; the island's nodes stay in the lowered graph.
 const std::set<std::string>& float_island_ops();
 
+// The element-wise float ops an island of one 8-bit input may chain (with scalar constants) to
+// be lowered to a 256-entry QLookup table.
+const std::set<std::string>& lookup_island_ops();
+
 // Whether `node` may appear in a lowered graph (the list above; `graph` gives value types).
 bool is_lowered_op(const Node& node);
 

@@ -330,6 +330,12 @@ std::vector<std::string> supported_onnx_ops() {
   return ops;
 }
 
+std::vector<std::string> supported_com_microsoft_ops() {
+  std::vector<std::string> ops;
+  for (const auto& entry : com_microsoft_specs()) ops.push_back(entry.first);
+  return ops;
+}
+
 void check_op_known(const Node& node) {
   const bool default_domain = node.domain.empty() || node.domain == "ai.onnx";
   const bool microsoft = node.domain == "com.microsoft";
