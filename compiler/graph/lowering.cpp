@@ -423,6 +423,7 @@ class Lowering {
         continue;
       }
       const Node* node = producer(value);
+      if (!node && graph_inputs_.count(value) && is_integer(type_of(value))) continue;  // indices
       if (!node) {
         cannot_run(q, "float island reads the float graph input '" + value +
                           "' (quantize it with a QuantizeLinear first)");
