@@ -21,6 +21,8 @@ void register_math_kernels(KernelRegistry& registry);
 void register_reduce_kernels(KernelRegistry& registry);
 // Slice, Split, Pad, Squeeze, Unsqueeze, Expand, Resize (kernels_shape.cpp).
 void register_shape_kernels(KernelRegistry& registry);
+// ConvTranspose (kernels_conv_transpose.cpp).
+void register_conv_transpose_kernel(KernelRegistry& registry);
 
 // Calls `visit(T{})` with the C++ type of `type`; ModelError naming the node for types the
 // kernel does not take. `what` says which operand, for the message.

@@ -307,6 +307,7 @@ void register_float_kernels(KernelRegistry& registry) {
   register_math_kernels(registry);
   register_reduce_kernels(registry);
   register_shape_kernels(registry);
+  register_conv_transpose_kernel(registry);
 }
 
 }  // namespace cimtlm::graph

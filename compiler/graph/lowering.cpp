@@ -955,7 +955,7 @@ const std::set<std::string>& float_island_ops() {
       // reductions and normalisation
       "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "LayerNormalization", "Softmax",
       // float linear layers with float weights
-      "Conv", "MatMul", "Gemm",
+      "Conv", "ConvTranspose", "MatMul", "Gemm",
       // shape ops
       "Slice", "Split", "Pad", "Resize", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
       "Expand", "Reshape", "Concat", "Gather", "MaxPool", "AveragePool", "GlobalAveragePool"};

@@ -273,6 +273,9 @@ const std::map<std::string, OpSpec>& default_domain_specs() {
                                        c.fail("stash_type other than 1 (float32) is not supported");
                                      }
                                    }};
+    table["ConvTranspose"] = {{"auto_pad", "dilations", "group", "kernel_shape", "output_padding",
+                                "output_shape", "pads", "strides"},
+                               2, 3, 1, check_auto_pad};
     // Shape ops (graph/kernels_shape.cpp).
     table["Slice"] = {{}, 3, 5, 1, nullptr};
     table["Split"] = {{"axis", "num_outputs"}, 1, 2, SIZE_MAX, nullptr};
