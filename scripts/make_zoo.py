@@ -309,14 +309,14 @@ def main():
         try:
             folder = make(name, args.out, args.cimtlm, args.seed)
         except Exception as error:  # report every network, then fail
-            print(f"{name}: not made: {error}")
+            print(f"{name}: not made: {error}", flush=True)
             failed.append(name)
             continue
         if not args.check:
-            print(f"{name}: {folder}/model.onnx")
+            print(f"{name}: {folder}/model.onnx", flush=True)
             continue
         ok, report = check(folder, args.check, args.ort)
-        print(f"{name}: {'bit-exact with onnxruntime' if ok else 'DIFFERS or refused'}: {report}")
+        print(f"{name}: {'bit-exact with onnxruntime' if ok else 'DIFFERS or refused'}: {report}", flush=True)
         if not ok:
             failed.append(name)
     return 1 if failed else 0

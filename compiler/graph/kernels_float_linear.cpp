@@ -24,8 +24,8 @@ using Outputs = std::vector<Tensor>;
 
 // out[m][p] (+)= sum_k a[m][k] * b[k][p]; a is rows x inner, b is inner x cols, all row-major.
 template <typename T>
-void multiply_accumulate(const T* a, const T* b, T* out, int64_t rows, int64_t inner,
-                         int64_t cols, int64_t a_row_stride, int64_t a_col_stride) {
+void multiply_accumulate(const T* a, const T* b, T* out, int64_t rows, int64_t inner, int64_t cols,
+                         int64_t a_row_stride, int64_t a_col_stride) {
   for (int64_t m = 0; m < rows; ++m) {
     T* out_row = out + m * cols;
     for (int64_t k = 0; k < inner; ++k) {
@@ -40,8 +40,7 @@ void multiply_accumulate(const T* a, const T* b, T* out, int64_t rows, int64_t i
 // Conv: Y[n, m] = B[m] + sum over the group's channels and the kernel window of X * W.
 
 template <typename T>
-void conv_typed(const Node& node, const Tensor& x, const Tensor& w, const Tensor* bias,
-                Tensor& y) {
+void conv_typed(const Node& node, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
   if (w.rank() != x.rank()) {
     throw ModelError(node.describe() + ": weight shape " + to_string(w.shape()) +
                      " does not match input shape " + to_string(x.shape()));

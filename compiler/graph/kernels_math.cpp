@@ -34,9 +34,8 @@ using Outputs = std::vector<Tensor>;
 // MLAS approximations (float32, fused multiply-adds as the FMA3 kernels do).
 
 float tanh_mlas(float x) {
-  constexpr float kAlpha[] = {-2.76076847742355e-16f, 2.00018790482477e-13f,
-                              -8.60467152213735e-11f, 5.12229709037114e-08f,
-                              1.48572235717979e-05f,  6.37261928875436e-04f,
+  constexpr float kAlpha[] = {-2.76076847742355e-16f, 2.00018790482477e-13f, -8.60467152213735e-11f,
+                              5.12229709037114e-08f,  1.48572235717979e-05f, 6.37261928875436e-04f,
                               4.89352455891786e-03f};
   constexpr float kBeta[] = {1.19825839466702e-06f, 1.18534705686654e-04f, 2.26843463243900e-03f,
                              4.89352518554385e-03f};
@@ -54,10 +53,10 @@ float tanh_mlas(float x) {
 // erf: |x| <= 0.921875: x + x * P(x^2); above: sign(x) * (1 - exp(-(|x| + |x| * Q(|x|)))) with
 // |x| clamped to 3.725 and MLAS's own exp polynomial (range reduction by ln 2 in two parts).
 float erf_mlas(float x) {
-  constexpr float kSmall[] = {-5.99104969e-4f, 4.99339588e-3f, -2.67667342e-2f,
+  constexpr float kSmall[] = {-5.99104969e-4f, 4.99339588e-3f,  -2.67667342e-2f,
                               1.12818025e-1f,  -3.76124859e-1f, 1.28379151e-1f};
-  constexpr float kBig[] = {1.72948930e-5f,  -3.83208680e-4f, 3.88393435e-3f, -2.42545605e-2f,
-                            1.06777847e-1f,  6.34846687e-1f,  1.28717512e-1f};
+  constexpr float kBig[] = {1.72948930e-5f, -3.83208680e-4f, 3.88393435e-3f, -2.42545605e-2f,
+                            1.06777847e-1f, 6.34846687e-1f,  1.28717512e-1f};
   constexpr float kExp[] = {1.38319808e-3f, 8.37550033e-3f, 4.16689515e-2f, 1.66664466e-1f,
                             4.99999851e-1f, 1.00000000e+0f, 1.00000000e+0f};
   const float magnitude = std::min(3.725f, std::fabs(x));
@@ -180,7 +179,8 @@ void pow_kernel(const Node& node, const Inputs& in, Outputs& out) {
     using T = decltype(zero);
     visit_numeric(node, e.type(), "input Y", [&](auto exponent_zero) {
       using U = decltype(exponent_zero);
-      map_binary<T, U>(node, x, e, out[0], [](T v, U p) { return power<T>(v, static_cast<double>(p)); });
+      map_binary<T, U>(node, x, e, out[0],
+                       [](T v, U p) { return power<T>(v, static_cast<double>(p)); });
     });
   });
 }
@@ -215,7 +215,8 @@ void prelu(const Node& node, const Inputs& in, Outputs& out) {
   same_types(node, x, slope);
   visit_numeric(node, x.type(), "input X", [&](auto zero) {
     using T = decltype(zero);
-    map_binary<T, T>(node, x, slope, out[0], [](T v, T s) { return v < T(0) ? static_cast<T>(s * v) : v; });
+    map_binary<T, T>(node, x, slope, out[0],
+                     [](T v, T s) { return v < T(0) ? static_cast<T>(s * v) : v; });
   });
   if (out[0].shape() != x.shape()) {
     throw ModelError(node.describe() + ": slope " + to_string(slope.shape()) +
@@ -230,7 +231,8 @@ void where(const Node& node, const Inputs& in, Outputs& out) {
   const Tensor& b = require_input(node, in, 2);
   require_type(node, condition, {DataType::Bool}, "condition");
   same_types(node, a, b);
-  const Shape shape = broadcast_shape(node, broadcast_shape(node, condition.shape(), a.shape()), b.shape());
+  const Shape shape =
+      broadcast_shape(node, broadcast_shape(node, condition.shape(), a.shape()), b.shape());
   const auto c_index = broadcast_index(condition.shape(), shape);
   const auto a_index = broadcast_index(a.shape(), shape);
   const auto b_index = broadcast_index(b.shape(), shape);
@@ -270,9 +272,12 @@ void abs_kernel(const Node& node, const Inputs& in, Outputs& out) {
   visit_numeric(node, x.type(), "input X", [&](auto zero) {
     using T = decltype(zero);
     map_unary<T>(x, out[0], [](T v) -> T {
-      if constexpr (std::is_unsigned_v<T>) return v;
-      else if constexpr (std::is_integral_v<T>) return v < 0 ? static_cast<T>(-v) : v;
-      else return std::fabs(v);
+      if constexpr (std::is_unsigned_v<T>)
+        return v;
+      else if constexpr (std::is_integral_v<T>)
+        return v < 0 ? static_cast<T>(-v) : v;
+      else
+        return std::fabs(v);
     });
   });
 }
@@ -341,10 +346,15 @@ void register_math_kernels(KernelRegistry& registry) {
   registry.add("", "Neg", neg);
   registry.add("", "LeakyRelu", leaky_relu);
   registry.add("", "Gelu", gelu);
-  register_unary(registry, "Sqrt", [](float v) { return std::sqrt(v); }, [](double v) { return std::sqrt(v); });
-  register_unary(registry, "Reciprocal", [](float v) { return 1.0f / v; }, [](double v) { return 1.0 / v; });
-  register_unary(registry, "Exp", [](float v) { return std::exp(v); }, [](double v) { return std::exp(v); });
-  register_unary(registry, "Log", [](float v) { return std::log(v); }, [](double v) { return std::log(v); });
+  register_unary(
+      registry, "Sqrt", [](float v) { return std::sqrt(v); },
+      [](double v) { return std::sqrt(v); });
+  register_unary(
+      registry, "Reciprocal", [](float v) { return 1.0f / v; }, [](double v) { return 1.0 / v; });
+  register_unary(
+      registry, "Exp", [](float v) { return std::exp(v); }, [](double v) { return std::exp(v); });
+  register_unary(
+      registry, "Log", [](float v) { return std::log(v); }, [](double v) { return std::log(v); });
   register_unary(registry, "Erf", erf_mlas, [](double v) { return std::erf(v); });
   register_unary(registry, "Tanh", tanh_mlas, [](double v) { return std::tanh(v); });
 }

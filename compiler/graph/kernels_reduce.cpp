@@ -139,13 +139,15 @@ void reduce_typed(const Tensor& x, const std::vector<int64_t>& axes, bool keep_d
     const T v = values[i];
     if (reduction == Reduction::Max) {
       if constexpr (std::is_floating_point_v<T>) {
-        acc = (std::isnan(v) || std::isnan(acc)) ? std::numeric_limits<T>::quiet_NaN() : std::max(acc, v);
+        acc = (std::isnan(v) || std::isnan(acc)) ? std::numeric_limits<T>::quiet_NaN()
+                                                 : std::max(acc, v);
       } else {
         acc = std::max(acc, v);
       }
     } else if (reduction == Reduction::Min) {
       if constexpr (std::is_floating_point_v<T>) {
-        acc = (std::isnan(v) || std::isnan(acc)) ? std::numeric_limits<T>::quiet_NaN() : std::min(acc, v);
+        acc = (std::isnan(v) || std::isnan(acc)) ? std::numeric_limits<T>::quiet_NaN()
+                                                 : std::min(acc, v);
       } else {
         acc = std::min(acc, v);
       }
@@ -195,7 +197,8 @@ void layer_normalization(const Node& node, const Inputs& in, Outputs& out) {
   if (node.get_int("stash_type", 1) != 1) {
     throw ModelError(node.describe() + ": stash_type other than 1 (float32) is not supported");
   }
-  const int64_t axis = normalize_axis(node, node.get_int("axis", -1), std::max<int64_t>(x.rank(), 1));
+  const int64_t axis =
+      normalize_axis(node, node.get_int("axis", -1), std::max<int64_t>(x.rank(), 1));
   int64_t rows = 1, size = 1;
   for (int64_t d = 0; d < axis; ++d) rows *= x.dim(d);
   for (int64_t d = axis; d < x.rank(); ++d) size *= x.dim(d);

@@ -22,8 +22,12 @@ namespace {
 using Inputs = std::vector<const Tensor*>;
 using Outputs = std::vector<Tensor>;
 
-const uint8_t* bytes_of(const Tensor& tensor) { return static_cast<const uint8_t*>(tensor.raw()); }
-uint8_t* bytes_of(Tensor& tensor) { return static_cast<uint8_t*>(tensor.raw()); }
+const uint8_t* bytes_of(const Tensor& tensor) {
+  return static_cast<const uint8_t*>(tensor.raw());
+}
+uint8_t* bytes_of(Tensor& tensor) {
+  return static_cast<uint8_t*>(tensor.raw());
+}
 
 std::vector<int64_t> int_input(const Node& node, const Inputs& in, size_t index, const char* what) {
   if (index >= in.size() || in[index] == nullptr) return {};
@@ -64,7 +68,8 @@ void slice(const Node& node, const Inputs& in, Outputs& out) {
   const auto ends = int_input(node, in, 2, "ends");
   auto axes = int_input(node, in, 3, "axes");
   auto steps = int_input(node, in, 4, "steps");
-  if (starts.size() != ends.size()) throw ModelError(node.describe() + ": starts and ends differ in length");
+  if (starts.size() != ends.size())
+    throw ModelError(node.describe() + ": starts and ends differ in length");
   if (axes.empty()) {
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   }
@@ -171,7 +176,8 @@ void unsqueeze(const Node& node, const Inputs& in, Outputs& out) {
   std::vector<bool> inserted(static_cast<size_t>(rank), false);
   for (int64_t axis : axes) {
     const int64_t d = normalize_axis(node, axis, rank);
-    if (inserted[d]) throw ModelError(node.describe() + ": axis " + std::to_string(axis) + " is repeated");
+    if (inserted[d])
+      throw ModelError(node.describe() + ": axis " + std::to_string(axis) + " is repeated");
     inserted[d] = true;
   }
   Shape shape;
@@ -214,13 +220,16 @@ void pad(const Node& node, const Inputs& in, Outputs& out) {
   }
   const std::string mode = node.get_string("mode", "constant");
   if (mode != "constant" && mode != "reflect" && mode != "edge") {
-    throw ModelError(node.describe() + ": mode '" + mode + "' is not supported (constant, reflect, edge)");
+    throw ModelError(node.describe() + ": mode '" + mode +
+                     "' is not supported (constant, reflect, edge)");
   }
   Shape shape = x.shape();
   for (int64_t d = 0; d < rank; ++d) {
     shape[d] += before[d] + after[d];
-    if (shape[d] < 0) throw ModelError(node.describe() + ": pads crop axis " + std::to_string(d) + " below 0");
-    if (mode == "reflect" && (before[d] >= x.dim(d) || after[d] >= x.dim(d)) && (before[d] > 0 || after[d] > 0)) {
+    if (shape[d] < 0)
+      throw ModelError(node.describe() + ": pads crop axis " + std::to_string(d) + " below 0");
+    if (mode == "reflect" && (before[d] >= x.dim(d) || after[d] >= x.dim(d)) &&
+        (before[d] > 0 || after[d] > 0)) {
       throw ModelError(node.describe() + ": reflect pads must be smaller than the axis extent");
     }
     if (mode != "constant" && x.dim(d) == 0 && shape[d] > 0) {
@@ -274,8 +283,9 @@ float original_coordinate(const std::string& mode, float resized, float scale, i
   if (mode == "half_pixel") return (resized + 0.5f) / scale - 0.5f;
   if (mode == "pytorch_half_pixel") return out_size > 1 ? (resized + 0.5f) / scale - 0.5f : 0.0f;
   if (mode == "align_corners") {
-    return out_size == 1 ? 0.0f
-                         : resized * static_cast<float>(in_size - 1) / static_cast<float>(out_size - 1);
+    return out_size == 1
+               ? 0.0f
+               : resized * static_cast<float>(in_size - 1) / static_cast<float>(out_size - 1);
   }
   if (mode == "asymmetric") return resized / scale;
   if (mode == "tf_half_pixel_for_nn") return (resized + 0.5f) / scale;
@@ -308,13 +318,15 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
   if (mode != "nearest" && mode != "linear") {
     throw ModelError(node.describe() + ": mode '" + mode + "' is not supported (nearest, linear)");
   }
-  static const std::vector<std::string> kTransforms = {"half_pixel", "pytorch_half_pixel", "align_corners",
-                                                       "asymmetric", "tf_half_pixel_for_nn",
-                                                       "tf_crop_and_resize"};
+  static const std::vector<std::string> kTransforms = {
+      "half_pixel", "pytorch_half_pixel",   "align_corners",
+      "asymmetric", "tf_half_pixel_for_nn", "tf_crop_and_resize"};
   if (std::find(kTransforms.begin(), kTransforms.end(), transform) == kTransforms.end()) {
-    throw ModelError(node.describe() + ": coordinate_transformation_mode '" + transform + "' is not supported");
+    throw ModelError(node.describe() + ": coordinate_transformation_mode '" + transform +
+                     "' is not supported");
   }
-  if (node.get_int("antialias", 0) != 0) throw ModelError(node.describe() + ": antialias is not supported");
+  if (node.get_int("antialias", 0) != 0)
+    throw ModelError(node.describe() + ": antialias is not supported");
   const int64_t rank = x.rank();
   std::vector<float> roi;
   if (in.size() > 1 && in[1] != nullptr && in[1]->elements() > 0) roi = in[1]->to_float_vector();
@@ -323,9 +335,12 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
   const auto sizes = int_input(node, in, 3, "sizes");
   Shape shape = x.shape();
   if (!sizes.empty()) {
-    if (static_cast<int64_t>(sizes.size()) != rank) throw ModelError(node.describe() + ": sizes must have one value per axis");
+    if (static_cast<int64_t>(sizes.size()) != rank)
+      throw ModelError(node.describe() + ": sizes must have one value per axis");
     const std::string policy = node.get_string("keep_aspect_ratio_policy", "stretch");
-    if (policy != "stretch") throw ModelError(node.describe() + ": keep_aspect_ratio_policy '" + policy + "' is not supported");
+    if (policy != "stretch")
+      throw ModelError(node.describe() + ": keep_aspect_ratio_policy '" + policy +
+                       "' is not supported");
     scales.clear();
     for (int64_t d = 0; d < rank; ++d) {
       shape[d] = sizes[d];
@@ -348,10 +363,11 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
   std::vector<std::vector<float>> source(static_cast<size_t>(rank));
   for (int64_t d = 0; d < rank; ++d) {
     for (int64_t o = 0; o < shape[d]; ++o) {
-      source[d].push_back(scales[d] == 1.0f && transform != "tf_crop_and_resize" && transform != "align_corners"
+      source[d].push_back(scales[d] == 1.0f && transform != "tf_crop_and_resize" &&
+                                  transform != "align_corners"
                               ? static_cast<float>(o)
-                              : original_coordinate(transform, static_cast<float>(o), scales[d], x.dim(d),
-                                                    shape[d], roi[d], roi[rank + d]));
+                              : original_coordinate(transform, static_cast<float>(o), scales[d],
+                                                    x.dim(d), shape[d], roi[d], roi[rank + d]));
     }
   }
   out[0] = Tensor(x.type(), shape);
@@ -359,7 +375,8 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
   std::vector<int64_t> coordinate(static_cast<size_t>(rank), 0);
   // Linear resizes of the last two axes only take onnxruntime's bilinear formula.
   bool bilinear = mode == "linear" && rank >= 2;
-  for (int64_t d = 0; bilinear && d < rank - 2; ++d) bilinear = shape[d] == x.dim(d) && scales[d] == 1.0f;
+  for (int64_t d = 0; bilinear && d < rank - 2; ++d)
+    bilinear = shape[d] == x.dim(d) && scales[d] == 1.0f;
   visit_numeric(node, x.type(), "input X", [&](auto zero) {
     using T = decltype(zero);
     const T* xv = x.data<T>();
@@ -370,9 +387,11 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
         int64_t index = 0;
         for (int64_t d = 0; d < rank; ++d) {
           const float original = source[d][coordinate[d]];
-          if (transform == "tf_crop_and_resize" && (original < 0 || original > x.dim(d) - 1)) outside = true;
-          int64_t c = x.dim(d) == shape[d] && scales[d] == 1.0f ? coordinate[d]
-                                                                : nearest_index(nearest_mode, original, scales[d] < 1);
+          if (transform == "tf_crop_and_resize" && (original < 0 || original > x.dim(d) - 1))
+            outside = true;
+          int64_t c = x.dim(d) == shape[d] && scales[d] == 1.0f
+                          ? coordinate[d]
+                          : nearest_index(nearest_mode, original, scales[d] < 1);
           c = std::clamp<int64_t>(c, 0, x.dim(d) - 1);
           index += c * strides[d];
         }
@@ -389,7 +408,8 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
         for (int axis = 0; axis < 2; ++axis) {
           const int64_t d = axis == 0 ? h : w;
           float original = source[d][coordinate[d]];
-          if (transform == "tf_crop_and_resize" && (original < 0 || original > x.dim(d) - 1)) outside = true;
+          if (transform == "tf_crop_and_resize" && (original < 0 || original > x.dim(d) - 1))
+            outside = true;
           original = std::max(0.0f, std::min(original, static_cast<float>(x.dim(d) - 1)));
           index[axis][0] = std::min(static_cast<int64_t>(original), x.dim(d) - 1);
           index[axis][1] = std::min(index[axis][0] + 1, x.dim(d) - 1);
@@ -398,14 +418,17 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
           if (index[axis][0] == index[axis][1]) weights[axis][0] = weights[axis][1] = 0.5f;
         }
         auto at = [&](int yi, int xi) {
-          return static_cast<float>(xv[base + index[0][yi] * strides[h] + index[1][xi] * strides[w]]);
+          return static_cast<float>(
+              xv[base + index[0][yi] * strides[h] + index[1][xi] * strides[w]]);
         };
-        const float dy1 = weights[0][0], dy2 = weights[0][1], dx1 = weights[1][0], dx2 = weights[1][1];
+        const float dy1 = weights[0][0], dy2 = weights[0][1], dx1 = weights[1][0],
+                    dx2 = weights[1][1];
         float value = dx2 * dy2 * at(0, 0) + dx1 * dy2 * at(0, 1) + dx2 * dy1 * at(1, 0) +
                       dx1 * dy1 * at(1, 1);
         if (outside) value = extrapolation;
         if constexpr (std::is_integral_v<T>) {
-          value = std::clamp(std::nearbyint(value), static_cast<float>(std::numeric_limits<T>::lowest()),
+          value = std::clamp(std::nearbyint(value),
+                             static_cast<float>(std::numeric_limits<T>::lowest()),
                              static_cast<float>(std::numeric_limits<T>::max()));
         }
         yv[i] = static_cast<T>(value);
@@ -415,7 +438,8 @@ void resize(const Node& node, const Inputs& in, Outputs& out) {
         std::vector<float> frac(static_cast<size_t>(rank));
         for (int64_t d = 0; d < rank; ++d) {
           float original = source[d][coordinate[d]];
-          if (transform == "tf_crop_and_resize" && (original < 0 || original > x.dim(d) - 1)) outside = true;
+          if (transform == "tf_crop_and_resize" && (original < 0 || original > x.dim(d) - 1))
+            outside = true;
           original = std::clamp(original, 0.0f, static_cast<float>(x.dim(d) - 1));
           low[d] = static_cast<int64_t>(original);
           high[d] = std::min(low[d] + 1, x.dim(d) - 1);
