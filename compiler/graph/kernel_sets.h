@@ -14,6 +14,15 @@ void register_float_linear_kernels(KernelRegistry& registry);
 // Data movement on any element type: Concat, Reshape, Flatten, Transpose, Gather
 // (kernels_tensor.cpp).
 void register_tensor_kernels(KernelRegistry& registry);
+// Sub, Div, Pow, Min, Max, PRelu, Where, Sqrt, Reciprocal, Exp, Log, Erf, Tanh, Abs, Neg,
+// LeakyRelu, Gelu (kernels_math.cpp).
+void register_math_kernels(KernelRegistry& registry);
+// ReduceMean/Sum/Max/Min, LayerNormalization (kernels_reduce.cpp).
+void register_reduce_kernels(KernelRegistry& registry);
+// Slice, Split, Pad, Squeeze, Unsqueeze, Expand, Resize (kernels_shape.cpp).
+void register_shape_kernels(KernelRegistry& registry);
+// ConvTranspose (kernels_conv_transpose.cpp).
+void register_conv_transpose_kernel(KernelRegistry& registry);
 
 // Calls `visit(T{})` with the C++ type of `type`; ModelError naming the node for types the
 // kernel does not take. `what` says which operand, for the message.

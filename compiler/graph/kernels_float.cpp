@@ -304,6 +304,10 @@ void register_float_kernels(KernelRegistry& registry) {
   registry.add("", "BatchNormalization", batch_normalization);
   register_float_linear_kernels(registry);
   register_tensor_kernels(registry);
+  register_math_kernels(registry);
+  register_reduce_kernels(registry);
+  register_shape_kernels(registry);
+  register_conv_transpose_kernel(registry);
 }
 
 }  // namespace cimtlm::graph

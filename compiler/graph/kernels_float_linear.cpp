@@ -3,8 +3,12 @@
 // broadcast C) and MatMul (NumPy batch broadcasting).
 //
 // Accumulation is float32 (float64 for double tensors) in index order; the loops keep the
-// innermost dimension contiguous so that the compiler vectorises them.
+// innermost dimension contiguous so that the compiler vectorises them. Float32 MatMul follows
+// onnxruntime's MLAS SGEMM order instead (sgemm_mlas_order), so that float MatMuls left in a
+// quantized island come out as onnxruntime's.
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 
 #include "compiler/graph/broadcast.h"
 #include "compiler/graph/conv_geometry.h"
@@ -20,8 +24,8 @@ using Outputs = std::vector<Tensor>;
 
 // out[m][p] (+)= sum_k a[m][k] * b[k][p]; a is rows x inner, b is inner x cols, all row-major.
 template <typename T>
-void multiply_accumulate(const T* a, const T* b, T* out, int64_t rows, int64_t inner,
-                         int64_t cols, int64_t a_row_stride, int64_t a_col_stride) {
+void multiply_accumulate(const T* a, const T* b, T* out, int64_t rows, int64_t inner, int64_t cols,
+                         int64_t a_row_stride, int64_t a_col_stride) {
   for (int64_t m = 0; m < rows; ++m) {
     T* out_row = out + m * cols;
     for (int64_t k = 0; k < inner; ++k) {
@@ -36,8 +40,7 @@ void multiply_accumulate(const T* a, const T* b, T* out, int64_t rows, int64_t i
 // Conv: Y[n, m] = B[m] + sum over the group's channels and the kernel window of X * W.
 
 template <typename T>
-void conv_typed(const Node& node, const Tensor& x, const Tensor& w, const Tensor* bias,
-                Tensor& y) {
+void conv_typed(const Node& node, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
   if (w.rank() != x.rank()) {
     throw ModelError(node.describe() + ": weight shape " + to_string(w.shape()) +
                      " does not match input shape " + to_string(x.shape()));
@@ -192,6 +195,27 @@ void gemm(const Node& node, const Inputs& in, Outputs& out) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// out[m][p] = sum_k a[m][k] * b[k][p] in onnxruntime's MLAS SGEMM order (measured against
+// onnxruntime 1.22 on x86-64, bit for bit): K in blocks of 256, each block a fused
+// multiply-add chain from zero in k order, the blocks' results added in order.
+void sgemm_mlas_order(const float* a, const float* b, float* out, int64_t rows, int64_t inner,
+                      int64_t cols) {
+  constexpr int64_t kBlock = 256;
+  std::vector<float> part(static_cast<size_t>(cols));
+  for (int64_t m = 0; m < rows; ++m) {
+    float* out_row = out + m * cols;
+    for (int64_t k0 = 0; k0 < inner; k0 += kBlock) {
+      std::fill(part.begin(), part.end(), 0.0f);
+      for (int64_t k = k0; k < std::min(inner, k0 + kBlock); ++k) {
+        const float factor = a[m * inner + k];
+        const float* b_row = b + k * cols;
+        for (int64_t p = 0; p < cols; ++p) part[p] = std::fma(factor, b_row[p], part[p]);
+      }
+      for (int64_t p = 0; p < cols; ++p) out_row[p] = k0 == 0 ? part[p] : part[p] + out_row[p];
+    }
+  }
+}
+
 // MatMul with numpy.matmul semantics (1-D operands promoted and the added axis removed).
 
 template <typename T>
@@ -200,6 +224,12 @@ void matmul_typed(const Node& node, const Tensor& a, const Tensor& b, Tensor& y)
   y = Tensor(a.type(), g.output);
   T* yv = y.data<T>();
   for (size_t index = 0; index < g.a_batch.size(); ++index) {
+    if constexpr (std::is_same_v<T, float>) {
+      sgemm_mlas_order(a.data<T>() + g.a_batch[index] * g.rows * g.inner,
+                       b.data<T>() + g.b_batch[index] * g.inner * g.cols,
+                       yv + static_cast<int64_t>(index) * g.rows * g.cols, g.rows, g.inner, g.cols);
+      continue;
+    }
     multiply_accumulate(a.data<T>() + g.a_batch[index] * g.rows * g.inner,
                         b.data<T>() + g.b_batch[index] * g.inner * g.cols,
                         yv + static_cast<int64_t>(index) * g.rows * g.cols, g.rows, g.inner, g.cols,

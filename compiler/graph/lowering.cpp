@@ -79,8 +79,7 @@ class Lowering {
         lower_com_microsoft(node);
         replaced_.insert(index);
       } else if (is_onnx(node, "QuantizeLinear") && producer(node.inputs[0]) != nullptr) {
-        lower_island(node);
-        replaced_.insert(index);
+        if (lower_island(node)) replaced_.insert(index);
       }
     }
     lower_float_outputs();
@@ -352,7 +351,9 @@ class Lowering {
   // ---------------------------------------------------------------------------------------
   // Islands ending in a QuantizeLinear.
 
-  void lower_island(const Node& q) {
+  // True when the QuantizeLinear `q` was replaced by fused integer ops; false when the island
+  // stays as it is (a general float island: DequantizeLinear -> float ops -> QuantizeLinear).
+  bool lower_island(const Node& q) {
     const QuantParams y = quantize_params(q);
     const std::string& f = q.inputs[0];
     const std::string& out = q.outputs[0];
@@ -362,29 +363,80 @@ class Lowering {
     if (is_onnx(*p, "DequantizeLinear")) {
       const QuantParams x = activation(q, f, "input");
       emit_requantization(name, x.value, x, y, out);
-      return;
+      return true;
     }
-    if (try_linear(*p, y, out)) return;
-    if (try_lookup(q, y, out)) return;
-    if (try_binary(*p, y, out)) return;
+    if (try_linear(*p, y, out)) return true;
+    if (try_lookup(q, y, out)) return true;
+    if (try_binary(*p, y, out)) return true;
     if (is_onnx(*p, "AveragePool") || is_onnx(*p, "GlobalAveragePool")) {
       lower_pool(*p, y, out);
-      return;
+      return true;
     }
-    if (is_onnx(*p, "Softmax")) {
+    if (is_onnx(*p, "Softmax") && dequantized(p->inputs[0])) {
       lower_softmax(*p, &y, out);
-      return;
+      return true;
     }
-    if (is_onnx(*p, "Concat")) {
+    if (is_onnx(*p, "Concat") && all_dequantized(*p)) {
       lower_concat(*p, y, out);
-      return;
+      return true;
     }
-    if (is_data_movement(*p)) {
+    if (is_data_movement(*p) && dequantized(p->inputs[0])) {
       lower_data_movement(*p, &y, out);
-      return;
+      return true;
     }
-    cannot_run(*p, "float " + p->op_type + " between DequantizeLinear and QuantizeLinear has no "
-                   "integer equivalent");
+    keep_float_island(q);
+    return false;
+  }
+
+  bool all_dequantized(const Node& node) const {
+    return std::all_of(node.inputs.begin(), node.inputs.end(),
+                       [&](const std::string& input) { return dequantized(input).has_value(); });
+  }
+
+  // A general float island: every value between the DequantizeLinears (8-bit, per tensor) and
+  // `q` comes from an op of float_island_ops() or a constant. The nodes stay in the lowered
+  // graph as they are, so the reference executor computes the island with the float kernels,
+  // which follow onnxruntime's arithmetic (onnxruntime runs such islands unfused as well).
+  void keep_float_island(const Node& q) {
+    keep_float_values(q.inputs[0], q);
+    island_values_.insert(q.outputs[0]);
+  }
+
+  // The island computing `start` (see keep_float_island); `owner` names errors.
+  void keep_float_values(const std::string& start, const Node& q) {
+    std::vector<std::string> stack = {start};
+    std::set<std::string> visited;
+    std::vector<std::string> members;
+    while (!stack.empty()) {
+      const std::string value = stack.back();
+      stack.pop_back();
+      if (value.empty() || !visited.insert(value).second) continue;
+      if (source_.initializer(value)) continue;
+      if (dequantized(value)) {
+        const Node& dq = *producer(value);
+        const QuantParams params = *dequantized(value);
+        if (!is_eight_bit(params.type) && params.type != DataType::Int32) {
+          cannot_run(dq, "island input '" + params.value + "' is " + to_string(params.type) +
+                             ", not 8-bit");
+        }
+        members.push_back(value);
+        continue;
+      }
+      const Node* node = producer(value);
+      if (!node && graph_inputs_.count(value) && is_integer(type_of(value))) continue;  // indices
+      if (!node) {
+        cannot_run(q, "float island reads the float graph input '" + value +
+                          "' (quantize it with a QuantizeLinear first)");
+      }
+      if (!(node->domain.empty() || node->domain == "ai.onnx") ||
+          !float_island_ops().count(node->op_type)) {
+        cannot_run(*node, "float " + node->op_type + " between DequantizeLinear and QuantizeLinear "
+                          "is not one of the float-island ops");
+      }
+      for (const auto& output : node->outputs) members.push_back(output);
+      for (const auto& input : node->inputs) stack.push_back(input);
+    }
+    island_values_.insert(members.begin(), members.end());
   }
 
   // Clamp of a fused Relu/Clip as output codes; false when `act` is neither.
@@ -420,9 +472,14 @@ class Lowering {
     const bool conv = is_onnx(*linear, "Conv");
     if (!conv && !is_onnx(*linear, "Gemm") && !is_onnx(*linear, "MatMul")) return false;
     const Node& node = *linear;
-    const QuantParams x = activation(node, node.inputs[0], "input");
     auto w = dequantized(node.inputs[1]);
-    if (!w || !is_eight_bit(w->type)) {
+    // Float weights (or a float input): a general float island, computed as onnxruntime does.
+    if (!w || !dequantized(node.inputs[0]) || (node.has_input(2) && !dequantized(node.inputs[2]) &&
+                                               !source_.initializer(node.inputs[2]))) {
+      return false;
+    }
+    const QuantParams x = activation(node, node.inputs[0], "input");
+    if (!is_eight_bit(w->type)) {
       cannot_run(node, "weight '" + node.inputs[1] + "' is not an 8-bit DequantizeLinear output");
     }
     const Tensor* w_constant = source_.initializer(w->value);
@@ -522,8 +579,7 @@ class Lowering {
 
   // Element-wise float ops whose result is a function of one 8-bit input alone -> QLookup.
   bool try_lookup(const Node& q, const QuantParams& y, const std::string& out) {
-    static const std::set<std::string> kElementwise = {"Relu", "Clip", "HardSigmoid", "HardSwish",
-                                                       "Sigmoid", "Identity", "Add", "Mul"};
+    const std::set<std::string>& kElementwise = lookup_island_ops();
     std::vector<int> island;  // source node indices, any order
     std::set<std::string> visited;
     std::optional<QuantParams> source;
@@ -598,20 +654,29 @@ class Lowering {
     const Node* act = nullptr;
     if ((is_onnx(last, "Relu") || is_onnx(last, "Clip")) && consumer_count(last.inputs[0]) == 1) {
       const Node* before = producer(last.inputs[0]);
-      if (before && (is_onnx(*before, "Add") || is_onnx(*before, "Mul"))) {
+      if (before && (is_onnx(*before, "Add") || is_onnx(*before, "Sub") || is_onnx(*before, "Mul"))) {
         binary = before;
         act = &last;
       }
     }
-    const bool add = is_onnx(*binary, "Add");
+    // Sub is Add with the second operand's scale negated: float(b - zb) * -sb is exactly
+    // -(float(b - zb) * sb), and a + (-b) is exactly a - b in IEEE arithmetic.
+    const bool subtract = is_onnx(*binary, "Sub");
+    const bool add = is_onnx(*binary, "Add") || subtract;
     if (!add && !is_onnx(*binary, "Mul")) return false;
+    const auto a_params = dequantized(binary->inputs[0]);
+    const auto b_params = dequantized(binary->inputs[1]);
+    if (!a_params || !b_params || !a_params->per_tensor() || !b_params->per_tensor() ||
+        !is_eight_bit(a_params->type) || !is_eight_bit(b_params->type)) {
+      return false;  // a general float island
+    }
     const QuantParams a = activation(*binary, binary->inputs[0], "input A");
     const QuantParams b = activation(*binary, binary->inputs[1], "input B");
     Node fused = make(add ? "QAdd" : "QMul", binary->name.empty() ? out : binary->name,
                       {a.value, b.value}, {out});
     fused.attributes["a_scale"] = Attribute::of_float(a.scale());
     fused.attributes["a_zero_point"] = Attribute::of_int(a.zero_point());
-    fused.attributes["b_scale"] = Attribute::of_float(b.scale());
+    fused.attributes["b_scale"] = Attribute::of_float(subtract ? -b.scale() : b.scale());
     fused.attributes["b_zero_point"] = Attribute::of_int(b.zero_point());
     set_output_quant(fused, y);
     if (act) {
@@ -693,7 +758,8 @@ class Lowering {
 
   static bool is_data_movement(const Node& node) {
     return is_onnx(node, "MaxPool") || is_onnx(node, "Reshape") || is_onnx(node, "Flatten") ||
-           is_onnx(node, "Transpose") || is_onnx(node, "Gather") || is_onnx(node, "Identity");
+           is_onnx(node, "Transpose") || is_onnx(node, "Gather") || is_onnx(node, "Identity") ||
+           is_onnx(node, "Squeeze") || is_onnx(node, "Unsqueeze");
   }
 
   // The op on the integers of its dequantized data input, then requantization to `y` (null: a
@@ -755,6 +821,16 @@ class Lowering {
         replaced_.insert(index);
       }
     }
+    // Other float outputs of float ops on dequantized values: general float islands.
+    for (const auto& output : source_.outputs) {
+      const auto found = producer_.find(output.name);
+      if (found == producer_.end() || replaced_.count(static_cast<size_t>(found->second))) continue;
+      const Node& node = source_.nodes[static_cast<size_t>(found->second)];
+      if ((node.domain.empty() || node.domain == "ai.onnx") && float_island_ops().count(node.op_type) &&
+          type_of(output.name) == DataType::Float) {
+        keep_float_values(output.name, node);
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -808,6 +884,7 @@ class Lowering {
   }
 
   void check_lowered(const Node& node) const {
+    if (!node.outputs.empty() && island_values_.count(node.outputs[0])) return;  // float island
     if (!is_lowered_op(node)) {
       cannot_run(node, "op " + node.op_type + " outside the supported integer islands (float " +
                            "computation needs DequantizeLinear/QuantizeLinear around a pattern the "
@@ -845,6 +922,7 @@ class Lowering {
   std::set<size_t> replaced_;
   std::vector<Node> fused_;
   std::map<std::string, Tensor> new_initializers_;
+  std::set<std::string> island_values_;  // outputs of the nodes of general float islands
 };
 
 }  // namespace
@@ -854,10 +932,34 @@ bool is_lowered_op(const Node& node) {
                                                "QAveragePool", "QGlobalAveragePool", "QSoftmax",
                                                "QConcat"};
   static const std::set<std::string> kInteger = {"MaxPool", "Reshape", "Flatten", "Transpose",
-                                                 "Concat", "Gather", "Identity", "QuantizeLinear",
-                                                 "DequantizeLinear"};
+                                                 "Concat", "Gather", "Identity", "Squeeze",
+                                                 "Unsqueeze", "QuantizeLinear", "DequantizeLinear"};
   if (node.domain == kCimtlm) return kFused.count(node.op_type) != 0;
   return (node.domain.empty() || node.domain == "ai.onnx") && kInteger.count(node.op_type) != 0;
+}
+
+const std::set<std::string>& lookup_island_ops() {
+  static const std::set<std::string> ops = {
+      "Relu", "Clip", "HardSigmoid", "HardSwish", "Sigmoid", "Identity", "Add", "Mul", "Sub",
+      "Div", "Pow", "Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Tanh", "LeakyRelu", "PRelu",
+      "Min", "Max", "Abs", "Neg", "Gelu"};
+  return ops;
+}
+
+const std::set<std::string>& float_island_ops() {
+  static const std::set<std::string> ops = {
+      // element-wise
+      "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Tanh",
+      "Sigmoid", "HardSigmoid", "HardSwish", "Relu", "LeakyRelu", "PRelu", "Clip", "Min", "Max",
+      "Abs", "Neg", "Where", "Gelu", "Identity",
+      // reductions and normalisation
+      "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "LayerNormalization", "Softmax",
+      // float linear layers with float weights
+      "Conv", "ConvTranspose", "MatMul", "Gemm",
+      // shape ops
+      "Slice", "Split", "Pad", "Resize", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
+      "Expand", "Reshape", "Concat", "Gather", "MaxPool", "AveragePool", "GlobalAveragePool"};
+  return ops;
 }
 
 Graph lower_quantized(const Graph& graph) { return Lowering(graph).run(); }

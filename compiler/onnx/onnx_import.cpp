@@ -337,6 +337,7 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
   }
 
   std::set<std::string> produced;
+  std::vector<std::string> unsupported;  // check_op_known messages
   for (const auto& input : graph.inputs) produced.insert(input.name);
   for (const auto& entry : graph.initializers) produced.insert(entry.first);
   for (int index = 0; index < proto_graph.node_size(); ++index) {
@@ -366,9 +367,18 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
     try {
       check_op_known(node);
     } catch (const ModelError& error) {
-      throw ModelError(origin + ": " + error.what());
+      unsupported.push_back(error.what());  // reported together below
+      continue;
     }
     graph.nodes.push_back(std::move(node));
+  }
+  // Every unsupported op at once (node, op, why), so that a user sees the whole list.
+  if (unsupported.size() == 1) throw ModelError(origin + ": " + unsupported.front());
+  if (!unsupported.empty()) {
+    std::string message = origin + ": " + std::to_string(unsupported.size()) +
+                          " nodes use ops cimtlm does not support:";
+    for (const auto& why : unsupported) message += "\n  " + why;
+    throw ModelError(message);
   }
 
   try {

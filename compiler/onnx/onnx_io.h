@@ -33,6 +33,10 @@ struct LoadOptions {
 //   * shapes were checked by ONNX shape inference (strict) plus cimtlm's own cheap checks
 //     (e.g. Conv weight channels against the input's channels).
 graph::Graph load_onnx(const std::string& path, const LoadOptions& options = {});
+
+// The supported-ops table of README.md (Markdown), generated from the importer's op table and
+// the lowering's island sets; `cimtlm docs --ops` prints it.
+std::string supported_ops_markdown();
 // Same from serialized bytes; `origin` names the source in error messages.
 graph::Graph parse_onnx(const std::string& bytes, const std::string& origin,
                         const LoadOptions& options = {});

@@ -199,6 +199,18 @@ void check_scale(const Context& context, size_t index) {
   }
 }
 
+void check_resize(const Context& context) {
+  const Node& node = context.node;
+  const std::string mode = node.get_string("mode", "nearest");
+  if (mode != "nearest" && mode != "linear") {
+    context.fail("mode '" + mode + "' is not supported (nearest, linear)");
+  }
+  if (node.get_int("antialias", 0) != 0) context.fail("antialias is not supported");
+  if (node.get_int("exclude_outside", 0) != 0) context.fail("exclude_outside is not supported");
+  const std::string policy = node.get_string("keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch") context.fail("keep_aspect_ratio_policy '" + policy + "' is not supported");
+}
+
 const std::map<std::string, OpSpec>& default_domain_specs() {
   static const std::map<std::string, OpSpec> specs = [] {
     std::map<std::string, OpSpec> table;
@@ -256,6 +268,52 @@ const std::map<std::string, OpSpec>& default_domain_specs() {
                                    check_eight_bit_zero_point(c, 2, true);
                                  }};
     table["DynamicQuantizeLinear"] = {{}, 1, 1, 3, nullptr};
+    // Element-wise math (graph/kernels_math.cpp).
+    for (const char* op : {"Sub", "Div", "Pow", "PRelu"}) table[op] = {{}, 2, 2, 1, nullptr};
+    for (const char* op : {"Min", "Max"}) table[op] = {{}, 1, SIZE_MAX, 1, nullptr};
+    table["Where"] = {{}, 3, 3, 1, nullptr};
+    for (const char* op : {"Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Tanh", "Abs", "Neg"}) {
+      table[op] = {{}, 1, 1, 1, nullptr};
+    }
+    table["LeakyRelu"] = {{"alpha"}, 1, 1, 1, nullptr};
+    table["Gelu"] = {{"approximate"}, 1, 1, 1, [](const Context& c) {
+                       const std::string approximate = c.node.get_string("approximate", "none");
+                       if (approximate != "none" && approximate != "tanh") {
+                         c.fail("approximate must be 'none' or 'tanh', got '" + approximate + "'");
+                       }
+                     }};
+    // Reductions and normalisation (graph/kernels_reduce.cpp); axes as attribute (opset < 18)
+    // or input (ReduceSum from 13, all from 18).
+    for (const char* op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"}) {
+      table[op] = {{"axes", "keepdims", "noop_with_empty_axes"}, 1, 2, 1, [](const Context& c) {
+                     check_binary_flag(c, "keepdims");
+                     check_binary_flag(c, "noop_with_empty_axes");
+                   }};
+    }
+    table["LayerNormalization"] = {{"axis", "epsilon", "stash_type"}, 2, 3, 3, [](const Context& c) {
+                                     if (c.node.get_int("stash_type", 1) != 1) {
+                                       c.fail("stash_type other than 1 (float32) is not supported");
+                                     }
+                                   }};
+    table["ConvTranspose"] = {{"auto_pad", "dilations", "group", "kernel_shape", "output_padding",
+                                "output_shape", "pads", "strides"},
+                               2, 3, 1, check_auto_pad};
+    // Shape ops (graph/kernels_shape.cpp).
+    table["Slice"] = {{}, 3, 5, 1, nullptr};
+    table["Split"] = {{"axis", "num_outputs"}, 1, 2, SIZE_MAX, nullptr};
+    table["Pad"] = {{"mode"}, 2, 4, 1, [](const Context& c) {
+                      const std::string mode = c.node.get_string("mode", "constant");
+                      if (mode != "constant" && mode != "reflect" && mode != "edge") {
+                        c.fail("mode '" + mode + "' is not supported (constant, reflect, edge)");
+                      }
+                    }};
+    table["Squeeze"] = {{}, 1, 2, 1, nullptr};
+    table["Unsqueeze"] = {{}, 2, 2, 1, nullptr};
+    table["Expand"] = {{}, 2, 2, 1, nullptr};
+    table["Resize"] = {{"antialias", "coordinate_transformation_mode", "cubic_coeff_a",
+                        "exclude_outside", "extrapolation_value", "keep_aspect_ratio_policy",
+                        "mode", "nearest_mode"},
+                       1, 4, 1, check_resize};
     return table;
   }();
   return specs;
@@ -294,6 +352,12 @@ const OpSpec* find_spec(const Node& node) {
 std::vector<std::string> supported_onnx_ops() {
   std::vector<std::string> ops;
   for (const auto& entry : default_domain_specs()) ops.push_back(entry.first);
+  return ops;
+}
+
+std::vector<std::string> supported_com_microsoft_ops() {
+  std::vector<std::string> ops;
+  for (const auto& entry : com_microsoft_specs()) ops.push_back(entry.first);
   return ops;
 }
 

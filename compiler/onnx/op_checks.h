@@ -21,6 +21,8 @@ void check_op_known(const graph::Node& node);
 
 // The default-domain ONNX ops the importer accepts, sorted.
 std::vector<std::string> supported_onnx_ops();
+// The com.microsoft ops the importer accepts, sorted.
+std::vector<std::string> supported_com_microsoft_ops();
 
 // Attributes, their values and the shapes that can be checked without running the graph.
 void check_node(const graph::Node& node, const graph::Graph& graph, const KnownValues& known);

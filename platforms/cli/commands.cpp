@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "compiler/graph/graph.h"
+#include "compiler/onnx/onnx_io.h"
 #include "platforms/config/config.h"
 #include "platforms/config/reference.h"
 #include "platforms/run/output_files.h"
@@ -35,6 +36,7 @@ const char* kUsage =
     "  cimtlm run CONFIG.yaml [options]     simulate the platform running its networks\n"
     "  cimtlm validate CONFIG.yaml          check a platform file, print its effective configuration\n"
     "  cimtlm docs [--network] [-o FILE]    the configuration reference (every key, unit, default)\n"
+    "  cimtlm docs --ops                    the supported ONNX ops and where they run\n"
     "  cimtlm noc CONFIG.yaml [options]     NoC traffic sweeps (latency vs offered load)\n"
     "  cimtlm cim-sweep CONFIG.yaml         CIM macro energy/latency versus input sparsity\n"
     "  cimtlm cim-activity CONFIG.yaml      CIM macro energy per bit-plane vs input activity, area\n"
@@ -236,14 +238,16 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
   options.add_options()("help,h", "show this help")(
       "output,o", po::value<std::string>(), "write to FILE instead of standard output")(
       "network", "document the layer-list network format instead of the platform format")(
-      "scenario", "document the scenario format (cimtlm scenario) instead of the platform format");
+      "scenario", "document the scenario format (cimtlm scenario) instead of the platform format")(
+      "ops", "list the supported ONNX ops and where they run (the table in README.md)");
   const po::variables_map values = parse_arguments(args, options, {});
   if (values.count("help")) {
     out << options << '\n';
     return kExitOk;
   }
-  const std::string text = values.count("scenario") ? scenario_reference()
-                                                    : configuration_reference(values.count("network") != 0);
+  const std::string text = values.count("ops")        ? onnx::supported_ops_markdown()
+                           : values.count("scenario") ? scenario_reference()
+                                                      : configuration_reference(values.count("network") != 0);
   if (values.count("output")) {
     const std::string path = values["output"].as<std::string>();
     OutputFiles outputs;  // a regular file or a new name, replaced whole

@@ -25,7 +25,8 @@ from onnx import numpy_helper
 def inputs_for(model_path, work):
     """Input files of a model: its test data, or seeded random ones."""
     folder = os.path.dirname(model_path)
-    files = sorted(glob.glob(os.path.join(folder, "test_data_set_0", "input_*.pb")))
+    files = sorted(glob.glob(os.path.join(folder, "test_data_set_0", "input_*.pb")),
+                   key=lambda p: int(os.path.basename(p)[6:-3]))  # input_10 after input_9
     if files:
         return files
     model = onnx.load(model_path)

@@ -382,11 +382,40 @@ TEST(Lowering, FloatOpsOutsideIslandsNameTheNode) {
     const Graph graph = b.finish(b.q(b.node("Conv", {x, w, bias}), 0.2f, 0));
     EXPECT_THROW(lower_quantized(graph), ModelError);
   }
-  {  // an op without an integer form between DQ and Q
+  {  // an op that is neither fused nor a float-island op between DQ and Q
     Builder b(DataType::UInt8);
-    const std::string x = b.dq(b.input({1, 4}), 0.1f, 0);
-    const std::string y = b.node("Gemm", {x, b.constant(Tensor::from<float>({4, 2}, std::vector<float>(8, 1.0f)))});
-    EXPECT_THROW(lower_quantized(b.finish(b.q(y, 0.1f, 0))), ModelError);  // float weights
+    const std::string x = b.dq(b.input({1, 2, 2, 2}), 0.1f, 0);
+    const std::string c = b.constant(Tensor::from<float>({2}, {1.0f, 2.0f}));
+    const std::string y = b.node("BatchNormalization", {x, c, c, c, c});
+    try {
+      lower_quantized(b.finish(b.q(y, 0.1f, 0)));
+      FAIL() << "no ModelError";
+    } catch (const ModelError& error) {
+      EXPECT_NE(std::string(error.what()).find("(BatchNormalization)"), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("not one of the float-island ops"), std::string::npos) << error.what();
+    }
+  }
+}
+
+TEST(Lowering, GeneralFloatIslandsStayFloatAndComputeTheSame) {
+  // A float Gemm with float weights and a LayerNormalization between DQ and Q: kept as float
+  // ops (onnxruntime runs them unfused too); the lowered graph computes what the source does.
+  Builder b(DataType::UInt8);
+  const std::string x = b.dq(b.input({3, 4}), 0.1f, 128);
+  const std::string y = b.node("Gemm", {x, b.constant(Tensor::from<float>({4, 4}, {0.5f, -1.0f, 0.25f, 2.0f, 1.0f, 0.0f, -0.5f, 0.75f,
+                                                                                 -0.25f, 1.5f, 1.0f, -2.0f, 0.125f, 0.5f, 1.0f, 1.0f}))});
+  const std::string gamma = b.constant(Tensor::from<float>({4}, {1.0f, 0.5f, 2.0f, 1.5f}));
+  const std::string normalised = b.node("LayerNormalization", {y, gamma}, {{"axis", Attribute::of_int(-1)}});
+  const Graph graph = b.finish(b.q(normalised, 0.02f, 128));
+  const Graph lowered = lower_quantized(graph);
+  std::vector<std::string> ops;
+  for (const Node& node : lowered.nodes) ops.push_back(node.op_type);
+  EXPECT_EQ(::testing::PrintToString(ops),
+            ::testing::PrintToString(std::vector<std::string>{"DequantizeLinear", "Gemm", "LayerNormalization", "QuantizeLinear"}));
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 10; ++trial) {
+    const ValueMap inputs = {{graph.inputs[0].name, random_codes(DataType::UInt8, {3, 4}, rng)}};
+    EXPECT_EQ(ReferenceExecutor(lowered).run(inputs).begin()->second, ReferenceExecutor(graph).run(inputs).begin()->second);
   }
 }
 

@@ -28,6 +28,7 @@ class Case:
         self.dtype = dtype
         self.nodes, self.inits, self.inputs, self.feeds = [], [], [], []
         self.count = 0
+        self.opset = 13
 
     def name(self, base):
         self.count += 1
@@ -71,10 +72,12 @@ class Case:
         return self.node("QuantizeLinear", [f, self.scale(scale), self.zero_point(zp)])
 
     def save(self, directory, output):
+        outputs = output if isinstance(output, list) else [output]
         graph = helper.make_graph(self.nodes, os.path.basename(directory), self.inputs,
-                                  [helper.make_tensor_value_info(output, ONNX_TYPE[self.dtype], None)],
+                                  [helper.make_tensor_value_info(o, ONNX_TYPE[self.dtype], None)
+                                   for o in outputs],
                                   self.inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
         model.ir_version = 8
         model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
         onnx.checker.check_model(model)
@@ -248,6 +251,10 @@ def cases(dtype, rng):
     b = c.dq(c.input([1, 3, 6, 6], rng), 0.03, zy)
     made[f"concat_{t}"] = (c, c.q(c.node("Concat", [a, b], axis=1), 0.07, zy))
 
+    made.update(lookup_island_cases(dtype, rng))
+    for name, case in general_island_cases(dtype, rng).items():
+        made[f"{REFERENCE_ONLY}/{name}"] = case
+
     if dtype == np.uint8:
         # onnxruntime 1.22 on x86-64 fuses these only for uint8 activations (int8 activations
         # keep a float Conv/MatMul between DequantizeLinear and QuantizeLinear).
@@ -258,6 +265,128 @@ def cases(dtype, rng):
         made[f"network_{t}"] = network_case(dtype, rng)
         made[f"qlinear_{t}"] = qlinear_case(dtype, rng)
     return made
+
+
+# Islands the platform does not run yet (general float islands: the reference executor computes
+# them); platform_vs_ort_islands globs OUT/*/model.onnx, which leaves this folder out.
+REFERENCE_ONLY = "reference_only"
+
+
+def scalar(c, value):
+    return c.const(np.array(value, F32))
+
+
+def lookup_island_cases(dtype, rng):
+    """Element-wise islands of one input, lowered to 256-entry QLookups (they run on the
+    platform), and Sub of two activations (QAdd): one model with an output per island, so that
+    the platform test runs them in one simulation."""
+    t = np.dtype(dtype).name
+    za, zb, zy = zps(dtype)
+    c = Case(dtype)
+    outputs = []
+
+    def positive(x):  # |x| + 0.25: keeps Sqrt, Log and Reciprocal finite
+        return c.node("Add", [c.node("Abs", [x]), scalar(c, 0.25)])
+
+    def hard_sigmoid(x):  # MobileNetV3's hard-sigmoid as exporters write it: Clip(x + 3, 0, 6) / 6
+        return c.node("Div", [c.node("Clip", [c.node("Add", [x, scalar(c, 3.0)]), scalar(c, 0.0),
+                                              scalar(c, 6.0)]), scalar(c, 6.0)])
+
+    builds = [
+        lambda x: c.node("Mul", [x, hard_sigmoid(x)]),  # hard-swish x * Clip(x + 3, 0, 6) / 6
+        hard_sigmoid,
+        # GELU as torch exports it at opset 13..17: x * 0.5 * (1 + erf(x / sqrt(2)))
+        lambda x: c.node("Mul", [c.node("Mul", [x, scalar(c, 0.5)]), c.node(
+            "Add", [c.node("Erf", [c.node("Div", [x, scalar(c, 1.4142135381698608)])]), scalar(c, 1.0)])]),
+        lambda x: c.node("Sub", [scalar(c, 0.75), x]),
+        lambda x: c.node("Pow", [x, scalar(c, 2.0)]),
+        lambda x: c.node("Pow", [positive(x), scalar(c, 0.5)]),
+        lambda x: c.node("Sqrt", [positive(x)]),
+        lambda x: c.node("Reciprocal", [positive(x)]),
+        lambda x: c.node("Log", [positive(x)]),
+        lambda x: c.node("Exp", [c.node("Mul", [x, scalar(c, 0.5)])]),
+        lambda x: c.node("Erf", [x]),
+        lambda x: c.node("Tanh", [x]),
+        lambda x: c.node("LeakyRelu", [x], alpha=0.1),
+        lambda x: c.node("PRelu", [x, scalar(c, 0.25)]),
+        lambda x: c.node("Max", [c.node("Min", [x, scalar(c, 1.5)]), scalar(c, -0.5)]),
+        lambda x: c.node("Neg", [c.node("Abs", [x])]),
+        lambda x: c.node("Unsqueeze", [c.node("Squeeze", [x, c.const(np.array([0], np.int64))]),
+                                       c.const(np.array([0], np.int64))]),
+    ]
+    for build in builds:
+        x = c.dq(c.input([1, 4, 8, 8], rng, all_codes=True), 0.05, za)
+        outputs.append(c.q(build(x), 0.03, zy))
+    for b_shape, act in (([1, 8, 12, 12], None), ([1, 8, 1, 1], "Relu")):
+        a = c.dq(c.input([1, 8, 12, 12], rng), 0.05, za)
+        b = c.dq(c.input(b_shape, rng), 0.03, zb)
+        f = c.node("Sub", [a, b])
+        outputs.append(c.q(c.node("Relu", [f]) if act else f, 0.07, zy))
+    return {f"lookup_islands_{t}": (c, outputs)}
+
+
+def general_island_cases(dtype, rng):
+    """Islands no fused integer op computes, kept as float ops between DQ and Q: one model with
+    an output per island."""
+    t = np.dtype(dtype).name
+    zx, zb, zy = zps(dtype)
+    c = Case(dtype)
+    c.opset = 17  # LayerNormalization-17
+    outputs = []
+
+    def one_input(build, shape, x_scale=0.05, y_scale=0.03):
+        x = c.dq(c.input(list(shape), rng), x_scale, zx)
+        outputs.append(c.q(build(x), y_scale, zy))
+
+    hidden = 16
+    gamma = c.const(rng.uniform(0.5, 1.5, size=hidden).astype(F32))
+    beta = c.const(rng.uniform(-0.2, 0.2, size=hidden).astype(F32))
+    one_input(lambda x: c.node("LayerNormalization", [x, gamma, beta], axis=-1, epsilon=1e-5),
+              (2, 5, hidden), 0.05, 0.02)
+
+    def layernorm_primitive(x):  # what torch exports for nn.LayerNorm below opset 17
+        mean = c.node("ReduceMean", [x], axes=[-1])
+        centred = c.node("Sub", [x, mean])
+        variance = c.node("ReduceMean", [c.node("Pow", [centred, scalar(c, 2.0)])], axes=[-1])
+        deviation = c.node("Sqrt", [c.node("Add", [variance, scalar(c, 1e-5)])])
+        return c.node("Add", [c.node("Mul", [c.node("Div", [centred, deviation]), gamma]), beta])
+
+    one_input(layernorm_primitive, (2, 5, hidden), 0.05, 0.02)
+    for op in ("ReduceMean", "ReduceMax", "ReduceMin"):
+        one_input(lambda x, o=op: c.node(o, [x], axes=[-1], keepdims=1), (2, 6, 10))
+    # Over the last axis: onnxruntime sums a middle axis in Eigen's tree order (not reproduced)
+    one_input(lambda x: c.node("ReduceSum", [x, c.const(np.array([-1], np.int64))], keepdims=0),
+              (2, 6, 10), 0.05, 0.1)
+    # attention scores: softmax(x / sqrt(d))
+    one_input(lambda x: c.node("Softmax", [c.node("Div", [x, scalar(c, 2.0)])], axis=-1),
+              (2, 4, 6, 6), 0.1, 1 / 256)
+    mask = c.const(rng.integers(0, 2, size=(1, 1, 6, 6)).astype(bool))
+    one_input(lambda x: c.node("Where", [mask, x, c.node("Neg", [x])]), (2, 4, 6, 6))
+    one_input(lambda x: c.node("Slice", [x, c.const(np.array([1, 0], np.int64)),
+                                         c.const(np.array([7, 6], np.int64)),
+                                         c.const(np.array([2, 3], np.int64)),
+                                         c.const(np.array([2, 3], np.int64))]), (1, 4, 8, 8))
+    one_input(lambda x: c.node("Pad", [x, c.const(np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64))],
+                               mode="reflect"), (1, 4, 8, 8))
+    for mode in ("nearest", "linear"):
+        one_input(lambda x, m=mode: c.node("Resize", [x, "", c.const(np.array([1, 1, 2, 2], F32))], mode=m),
+                  (1, 4, 5, 5))
+    one_input(lambda x: c.node("Expand", [x, c.const(np.array([2, 4, 3, 3], np.int64))]), (1, 4, 1, 3))
+    # two activations
+    a = c.dq(c.input([1, 4, 6, 6], rng), 0.05, zx)
+    b = c.dq(c.input([1, 4, 6, 6], rng), 0.03, zb)
+    divided = c.node("Div", [a, c.node("Add", [c.node("Abs", [b]), scalar(c, 0.5)])])
+    outputs.append(c.q(c.node("Max", [divided, a]), 0.05, zy))
+    x = c.dq(c.input([1, 6, 8], rng), 0.05, zx)
+    first, second = c.name("split_"), c.name("split_")
+    c.nodes.append(helper.make_node("Split", [x, c.const(np.array([2, 4], np.int64))], [first, second], axis=1))
+    outputs.append(c.q(c.node("Mul", [c.node("ReduceSum", [first, c.const(np.array([1], np.int64))]),
+                                      c.node("ReduceMean", [second], axes=[1])]), 0.05, zy))
+    # a float MatMul with float weights left in an island
+    x = c.dq(c.input([3, 8], rng), 0.05, zx)
+    weights = c.const((rng.integers(-8, 9, size=(8, 5)) / 8.0).astype(F32))
+    outputs.append(c.q(c.node("MatMul", [x, weights]), 0.1, zy))
+    return {f"float_islands_{t}": (c, outputs)}
 
 
 def main():

@@ -23,7 +23,7 @@ set(failed "")
 foreach(case IN LISTS cases)
   set(dir "${WORK}/${case}")
   file(GLOB inputs "${dir}/test_data_set_0/input_*.pb")
-  list(SORT inputs)
+  list(SORT inputs COMPARE NATURAL)  # input_10 after input_9
   set(optimized "${WORK}/${case}_ort_optimized")
   file(MAKE_DIRECTORY "${optimized}")
   execute_process(COMMAND "${NODE}" "${ORT_DIR}/run_ort.js" "${dir}/model.onnx" ${inputs}
@@ -36,7 +36,14 @@ foreach(case IN LISTS cases)
     continue()
   endif()
   file(COPY "${dir}/test_data_set_0" DESTINATION "${optimized}")
-  foreach(variant "${dir}" "${optimized}")
+  set(variants "${dir}" "${optimized}")
+  if(case MATCHES "^reference_only/")
+    # General float islands: onnxruntime's optimized graph holds contrib ops cimtlm does not
+    # import (SimplifiedLayerNormalization from the primitive LayerNorm); the model as written
+    # is compared (onnxruntime applies those fusions when it runs it, too).
+    set(variants "${dir}")
+  endif()
+  foreach(variant ${variants})
     execute_process(COMMAND "${DRIVER}" "${variant}" --lower RESULT_VARIABLE status
                     OUTPUT_VARIABLE report ERROR_VARIABLE report)
     string(STRIP "${report}" report)

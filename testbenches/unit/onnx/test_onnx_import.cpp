@@ -121,9 +121,36 @@ TEST_F(OnnxImport, BroadcastShapeMismatchIsCaughtByShapeInference) {
 TEST_F(OnnxImport, UnsupportedOpNamesTheNode) {
   ModelBuilder builder;
   builder.input("x", {4}).output("y");
-  builder.node("Tanh", {"x"}, {"y"}, "tanh1");
-  const std::string file = builder.save(path("tanh.onnx"));
-  expect_model_error([&] { load_onnx(file); }, {file, "tanh1", "Tanh", "not supported"});
+  builder.node("Cos", {"x"}, {"y"}, "cos1");
+  const std::string file = builder.save(path("cos.onnx"));
+  expect_model_error([&] { load_onnx(file); }, {file, "cos1", "Cos", "not supported"});
+}
+
+TEST_F(OnnxImport, EveryUnsupportedOpIsListedAtOnce) {
+  ModelBuilder builder(13);
+  builder.input("x", {4}).output("y");
+  builder.node("Cos", {"x"}, {"a"}, "cos1");
+  builder.node("Tanh", {"a"}, {"b"}, "tanh1");  // supported: not listed
+  builder.node("Sin", {"b"}, {"c"}, "sin1");
+  builder.node("Mod", {"c", "b"}, {"y"}, "mod1");
+  const std::string file = builder.save(path("several.onnx"));
+  try {
+    load_onnx(file);
+    FAIL() << "no ModelError";
+  } catch (const ModelError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(file + ": 3 nodes use ops cimtlm does not support:"), std::string::npos)
+        << message;
+    for (const char* expected : {"node 'cos1' (Cos): op 'Cos' is not supported by cimtlm",
+                                 "node 'sin1' (Sin): op 'Sin' is not supported by cimtlm",
+                                 "node 'mod1' (Mod): op 'Mod' is not supported by cimtlm"}) {
+      EXPECT_NE(message.find(expected), std::string::npos) << expected << " missing: " << message;
+    }
+    EXPECT_EQ(message.find("tanh1"), std::string::npos) << message;
+    // One line per node, in file order.
+    EXPECT_LT(message.find("cos1"), message.find("sin1"));
+    EXPECT_LT(message.find("sin1"), message.find("mod1"));
+  }
 }
 
 TEST_F(OnnxImport, UnsupportedAttributeValuesNameTheNode) {
