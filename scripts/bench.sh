@@ -21,7 +21,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 echo "FIGURE host.cpu $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) -"
-echo "FIGURE host.int8_gemm_backend $("$py" -c 'print(1)' > /dev/null; "$cimtlm" --version | sed -n 's/.*int8 products: \([^ ,)]*\).*/\1/p') -"
+echo "FIGURE host.int8_gemm_backend $("$cimtlm" --version | sed -n 's/.*int8 products: \([^ ,)]*\).*/\1/p') -"
 
 # 1. Start-up: a whole `cimtlm run` of a tiny network (the 3-layer MLP), median of 9.
 times=()
@@ -39,13 +39,13 @@ echo "RATIO startup.tiny_run_wall_vs_50ms $(awk "BEGIN{printf \"%.2f\", $startup
 models=("$nets/residual_cnn.onnx" "$nets/inception_cnn.onnx" "$nets/mobile_se_cnn.q.onnx"
         "$nets/digits_pruned.q.onnx")
 [ -f "$nets/digits_cnn.q.onnx" ] && models+=("$nets/digits_cnn.q.onnx")
-if [ "$quick" = 0 ] && [ -f "$repo/scripts/make_zoo.py" ]; then
+if [ "$quick" = 0 ]; then
+  # The 224x224 networks of the zoo (seeded; made once into the build folder).
   zoo="$build/zoo"
-  if "$py" "$repo/scripts/make_zoo.py" --output-dir "$zoo" --only resnet18,mobilenetv2 \
-      --cimtlm "$cimtlm" > "$work/zoo.log" 2>&1; then
-    for model in "$zoo"/resnet18*.q.onnx "$zoo"/mobilenetv2*.q.onnx; do
-      [ -f "$model" ] && models+=("$model")
-    done
+  if [ -f "$zoo/resnet18/model.onnx" ] && [ -f "$zoo/mobilenet_v2/model.onnx" ] ||
+      "$py" "$repo/scripts/make_zoo.py" "$zoo" --only resnet18 mobilenet_v2 --cimtlm "$cimtlm" \
+        > "$work/zoo.log" 2>&1; then
+    models+=("$zoo/resnet18/model.onnx" "$zoo/mobilenet_v2/model.onnx")
   else
     echo "FIGURE zoo.unavailable $(tail -1 "$work/zoo.log" | tr ' ' '_') -"
   fi
@@ -63,8 +63,10 @@ meshes=2,4,8,16
   --input "$nets/inception_cnn_input.npy" "$nets/inception_cnn.onnx"
 for model in "${models[@]}"; do
   case "$model" in
-    */resnet18*) "$py" "$repo/testbenches/perf/network/scaling.py" --cimtlm "$cimtlm" \
-                   --meshes 2,16 --inferences 1 --name resnet18 "$model" ;;
+    */resnet18/model.onnx)
+      "$py" "$repo/testbenches/perf/network/scaling.py" --cimtlm "$cimtlm" --meshes 2,16 \
+        --inferences 1 --name resnet18 --input "$(dirname "$model")/test_data_set_0/input_0.pb" \
+        "$model" ;;
   esac
 done
 
