@@ -12,7 +12,7 @@
 #include "compiler/graph/kernel_sets.h"
 #include "compiler/graph/matmul_geometry.h"
 #include "compiler/graph/quantized_math.h"
-#include "models/kernel/int8_gemm.h"
+#include "kernels/int8_gemm.h"
 
 namespace cimtlm::graph {
 

@@ -21,7 +21,7 @@
 
 #include "models/cim/cim_energy.h"
 #include "models/cim/cim_params.h"
-#include "models/kernel/int8_gemm.h"
+#include "kernels/int8_gemm.h"
 
 namespace cimtlm::cim {
 

@@ -1,6 +1,6 @@
 #include "platforms/cli/commands.h"
 
-#include "models/kernel/int8_gemm.h"
+#include "kernels/int8_gemm.h"
 #include "platforms/cli/options.h"
 
 #include <boost/program_options.hpp>

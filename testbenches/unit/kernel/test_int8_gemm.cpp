@@ -2,7 +2,7 @@
 // the extreme codes that make a saturating byte multiply (vpmaddubsw) go wrong. ctest runs this
 // binary twice: as it is (oneDNN on a VNNI host) and under DNNL_MAX_CPU_ISA=AVX2, where the
 // automatic choice must fall back to the portable kernel and stay exact.
-#include "models/kernel/int8_gemm.h"
+#include "kernels/int8_gemm.h"
 
 #include <gtest/gtest.h>
 

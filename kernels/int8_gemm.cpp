@@ -1,4 +1,4 @@
-#include "models/kernel/int8_gemm.h"
+#include "kernels/int8_gemm.h"
 
 #include <omp.h>
 
