@@ -161,6 +161,8 @@ class Network {
   static uint64_t zero_load_latency(const NocParams& params, int hops, int flits);
 
  private:
+  // Injection and ejection channels (node <-> router) take one cycle, as in BookSim's KNCube.
+  static constexpr uint64_t kInterfaceChannelCycles = 1;
   enum class VcState : uint8_t { Idle, Routing, VcAlloc, Active };
   // Stage results below -1 are stalls (BookSim's STALL_* codes); -1 = not yet evaluated.
   static constexpr int kStallBusy = -2;
