@@ -174,6 +174,12 @@ class Lowering {
     if (params.zero_points.size() == 1 && params.scales.size() > 1) {
       params.zero_points.assign(params.scales.size(), params.zero_points[0]);
     }
+    // Every later use indexes scales and zero points by channel: they must agree in count.
+    if (params.scales.empty() || params.zero_points.size() != params.scales.size()) {
+      cannot_run(*node, std::to_string(params.scales.size()) + " scales and " +
+                            std::to_string(params.zero_points.size()) +
+                            " zero points do not match");
+    }
     return params;
   }
 
@@ -546,7 +552,8 @@ class Lowering {
     auto product_scale = [&](int64_t c) { return x.scale() * w.scales[w.per_tensor() ? 0 : c]; };
     if (auto b = dequantized(value)) {
       const Tensor* integers = source_.initializer(b->value);
-      if (!integers || b->type != DataType::Int32 || integers->elements() != channels) {
+      const bool scales_fit = b->per_tensor() || static_cast<int64_t>(b->scales.size()) == channels;
+      if (!integers || b->type != DataType::Int32 || integers->elements() != channels || !scales_fit) {
         cannot_run(node, "bias '" + value + "' must be " + std::to_string(channels) +
                              " int32 constants behind a DequantizeLinear");
       }
