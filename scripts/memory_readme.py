@@ -31,6 +31,8 @@ import tempfile
 
 import yaml
 
+from plot_retention import human as duration  # one way to print a retention time
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "models", "memory", "README.md")
 # Other files carrying some of the blocks (the top-level README shows the os_idle report).
@@ -52,17 +54,6 @@ def energy(pj):
         if abs(pj) >= scale:
             return f"{pj / scale:.4g} {unit}"
     return f"{pj:.4g} pJ"
-
-
-def duration(seconds):
-    if math.isinf(seconds):
-        return "static"
-    for limit, unit, scale in ((1e-3, "us", 1e-6), (1, "ms", 1e-3), (120, "s", 1),
-                               (7200, "min", 60), (2 * 86400, "h", 3600),
-                               (2 * 365.25 * 86400, "days", 86400)):
-        if seconds < limit:
-            return f"{seconds / scale:.3g} {unit}"
-    return f"{seconds / (365.25 * 86400):.3g} years"
 
 
 def presets_block(binary, workdir):

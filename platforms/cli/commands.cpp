@@ -142,18 +142,13 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
       "inferences", po::value<int>(), "inferences per network (overrides workload.inferences)")(
       "quiet,q", "no progress line and no report on stdout")(
       "config", po::value<std::string>(), "platform file (the positional argument)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n'
-        << "The configuration keys and their defaults: cimtlm docs (or configs/README.md).\n";
-    return kExitOk;
-  }
-  if (!values.count("config")) {
-    err << "cimtlm run: missing CONFIG.yaml (see cimtlm run --help)\n";
-    return kExitBadInput;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm run", "config", "CONFIG.yaml"};
+  command_line.help_epilogue =
+      "The configuration keys and their defaults: cimtlm docs (or configs/README.md).\n";
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   RunOptions run;
   run.config_path = values["config"].as<std::string>();
   run.overrides = overrides_of(values);
@@ -203,17 +198,11 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out, st
   options.add_options()("help,h", "show this help")(
       "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
       "config", po::value<std::string>(), "platform file (the positional argument)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n';
-    return kExitOk;
-  }
-  if (!values.count("config")) {
-    err << "cimtlm validate: missing CONFIG.yaml (see cimtlm validate --help)\n";
-    return kExitBadInput;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm validate", "config", "CONFIG.yaml"};
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   const Config config =
       load_config(values["config"].as<std::string>(), platform_schema(), overrides_of(values));
   // Cross-key checks (the models' own validate()) run while building the specification.
@@ -240,11 +229,11 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
       "network", "document the layer-list network format instead of the platform format")(
       "scenario", "document the scenario format (cimtlm scenario) instead of the platform format")(
       "ops", "list the supported ONNX ops and where they run (the table in README.md)");
-  const po::variables_map values = parse_arguments(args, options, {});
-  if (values.count("help")) {
-    out << options << '\n';
-    return kExitOk;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm docs", "", ""};
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   const std::string text = values.count("ops")        ? onnx::supported_ops_markdown()
                            : values.count("scenario") ? scenario_reference()
                                                       : configuration_reference(values.count("network") != 0);

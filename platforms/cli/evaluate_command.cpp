@@ -237,21 +237,12 @@ int evaluate(const std::vector<std::string>& args, std::ostream& out, std::ostre
       "no-plot", "do not draw the plot")("set", po::value<std::vector<std::string>>(),
                                          "platform override for every run (repeatable)")(
       "config", po::value<std::string>(), "platform file (positional)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n';
-    return kExitOk;
-  }
-  for (const char* required : {"config", "network", "data"}) {
-    if (!values.count(required)) {
-      err << "cimtlm evaluate: missing "
-          << (std::string(required) == "config" ? "PLATFORM.yaml" : std::string("--") + required)
-          << " (see cimtlm evaluate --help)\n";
-      return kExitBadInput;
-    }
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm evaluate", "config", "PLATFORM.yaml"};
+  command_line.required = {"network", "data"};
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   const std::string platform = values["config"].as<std::string>();
   const std::string network = values["network"].as<std::string>();
   const std::vector<std::string> base_overrides = values.count("set")

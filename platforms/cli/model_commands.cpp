@@ -67,17 +67,11 @@ int noc_command(const std::vector<std::string>& args, std::ostream& out, std::os
       "csv", po::value<std::string>(), "write rate,avg_latency_cycles,accepted_flits_per_node_cycle")(
       "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
       "config", po::value<std::string>(), "platform file (positional)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n';
-    return kExitOk;
-  }
-  if (!values.count("config")) {
-    err << "cimtlm noc: missing CONFIG.yaml (see cimtlm noc --help)\n";
-    return kExitBadInput;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm noc", "config", "CONFIG.yaml"};
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   const PlatformSpec spec = spec_of(values);
   noc::NocSweepOptions sweep;
   sweep.traffic = values["traffic"].as<std::string>();
@@ -103,17 +97,11 @@ int cim_activity_command(const std::vector<std::string>& args, std::ostream& out
                                                "input vectors per point")(
       "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
       "config", po::value<std::string>(), "platform file (positional)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n';
-    return kExitOk;
-  }
-  if (!values.count("config")) {
-    err << "cimtlm cim-activity: missing CONFIG.yaml (see cimtlm cim-activity --help)\n";
-    return kExitBadInput;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm cim-activity", "config", "CONFIG.yaml"};
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   const PlatformSpec spec = spec_of(values);
   cim::CimActivityOptions sweep;
   {
@@ -181,17 +169,11 @@ int cim_sweep_command(const std::vector<std::string>& args, std::ostream& out, s
       "input zero point (128: asymmetric, exercises the compensation; 0: ReLU outputs)")(
       "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
       "config", po::value<std::string>(), "platform file (positional)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n';
-    return kExitOk;
-  }
-  if (!values.count("config")) {
-    err << "cimtlm cim-sweep: missing CONFIG.yaml (see cimtlm cim-sweep --help)\n";
-    return kExitBadInput;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm cim-sweep", "config", "CONFIG.yaml"};
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   const PlatformSpec spec = spec_of(values);
   cim::CimSweepOptions sweep;
   sweep.vectors_per_point = values["vectors"].as<int64_t>();
@@ -228,13 +210,12 @@ int retention_command(const std::vector<std::string>& args, std::ostream& out, s
       "step", po::value<double>()->default_value(5.0), "temperature step, C")(
       "config", po::value<std::string>(),
       "platform file: its memory levels (default: every technology preset)");
-  po::positional_options_description positional;
-  positional.add("config", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n';
-    return kExitOk;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm retention", "config", "CONFIG"};
+  command_line.positional_required = false;
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   std::vector<memory::MemoryLevelParams> levels;
   if (values.count("config")) {
     levels = spec_of(values).memory_levels;

@@ -337,24 +337,16 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
       "calibration samples for measured sensitivity")("verbose,v",
                                                       "print every decision as it is made")(
       "model", po::value<std::string>(), "float ONNX model (the positional argument)");
-  po::positional_options_description positional;
-  positional.add("model", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n'
-        << "Writes a QDQ ONNX model (uint8 activations, int8-container weights of 8/4/2 bits with\n"
-           "metadata cimtlm.weight_bits.<layer>) and a JSON report of every decision and its "
-           "reason.\n";
-    return kExitOk;
-  }
-  if (!values.count("model")) {
-    err << "cimtlm quantize: missing NET.onnx (see cimtlm quantize --help)\n";
-    return kExitBadInput;
-  }
-  if (!values.count("calib")) {
-    err << "cimtlm quantize: missing --calib DATA (see cimtlm quantize --help)\n";
-    return kExitBadInput;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm quantize", "model", "NET.onnx"};
+  command_line.required = {"calib"};
+  command_line.help_epilogue =
+      "Writes a QDQ ONNX model (uint8 activations, int8-container weights of 8/4/2 bits with\n"
+      "metadata cimtlm.weight_bits.<layer>) and a JSON report of every decision and its "
+      "reason.\n";
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   const std::string model_path = values["model"].as<std::string>();
   const std::string output = values.count("output") ? values["output"].as<std::string>()
                                                     : default_beside(model_path, ".q.onnx");
@@ -534,21 +526,12 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
       "set", po::value<std::vector<std::string>>(), "platform override key=value (repeatable)")(
       "no-plot", "do not draw pareto.png")("model", po::value<std::string>(),
                                            "float ONNX model (the positional argument)");
-  po::positional_options_description positional;
-  positional.add("model", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n';
-    return kExitOk;
-  }
-  for (const char* required : {"model", "calib", "val", "platform"}) {
-    if (!values.count(required)) {
-      err << "cimtlm search: missing "
-          << (std::string(required) == "model" ? "NET.onnx" : std::string("--") + required)
-          << " (see cimtlm search --help)\n";
-      return kExitBadInput;
-    }
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm search", "model", "NET.onnx"};
+  command_line.required = {"calib", "val", "platform"};
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   const std::string model_path = values["model"].as<std::string>();
   const int max_evaluations = values["max-evaluations"].as<int>();
   const int jobs = values["jobs"].as<int>();

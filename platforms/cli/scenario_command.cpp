@@ -25,18 +25,13 @@ int scenario_command(const std::vector<std::string>& args, std::ostream& out, st
       "write a PNG plot of the series (needs /usr/bin/python3 with matplotlib)")(
       "quiet,q", "no report on stdout")("scenario", po::value<std::string>(),
                                         "scenario file (the positional argument)");
-  po::positional_options_description positional;
-  positional.add("scenario", 1);
-  const po::variables_map values = parse_arguments(args, options, positional);
-  if (values.count("help")) {
-    out << options << '\n'
-        << "The scenario keys: platforms/scenario_schema.yaml; the models: docs/power.md.\n";
-    return kExitOk;
-  }
-  if (!values.count("scenario")) {
-    err << "cimtlm scenario: missing SCENARIO.yaml (see cimtlm scenario --help)\n";
-    return kExitBadInput;
-  }
+  int status = kExitOk;
+  CommandLine command_line{"cimtlm scenario", "scenario", "SCENARIO.yaml"};
+  command_line.help_epilogue =
+      "The scenario keys: platforms/scenario_schema.yaml; the models: docs/power.md.\n";
+  const auto parsed = parse_command(command_line, options, args, out, err, status);
+  if (!parsed) return status;
+  const po::variables_map& values = *parsed;
   ScenarioOptions run;
   run.scenario_path = values["scenario"].as<std::string>();
   run.overrides = overrides_of(values);
