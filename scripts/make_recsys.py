@@ -192,6 +192,8 @@ def main():
                             "--calib", os.path.join(out, "data", calib + ".npy"),
                             "--policy", "int8", "--no-simulate",
                             "-o", os.path.join(out, name + ".q.onnx")], check=True)
+            # The report names host paths and the time: not part of the reproducible outputs.
+            os.remove(os.path.join(out, name + ".q.report.json"))
     return 0
 
 
