@@ -11,14 +11,14 @@
 // bytes (the raw-feature baseline, marked as leaking in the report).
 #pragma once
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
-#include <systemc>
-#include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
+
+#include <cstdint>
+#include <string>
+#include <systemc>
+#include <tlm>
+#include <vector>
 
 #include "models/kernel/stats.h"
 #include "models/link/provenance.h"
@@ -28,10 +28,10 @@ namespace cimtlm::link {
 enum class PrivacyPolicy { Enforce, Audit };
 
 struct LinkParams {
-  double bandwidth_bps = 10e6;  // bits per second of payload (after coding)
-  double latency_s = 20e-3;     // one-way latency (propagation, scheduling, core network)
+  double bandwidth_bps = 10e6;      // bits per second of payload (after coding)
+  double latency_s = 20e-3;         // one-way latency (propagation, scheduling, core network)
   double energy_pj_per_byte = 0.0;  // radio energy of both ends per byte carried
-  uint64_t header_bytes = 0;    // protocol overhead per payload (counted in bytes and time)
+  uint64_t header_bytes = 0;        // protocol overhead per payload (counted in bytes and time)
   PrivacyPolicy privacy = PrivacyPolicy::Enforce;
   std::vector<TensorId> private_sources;  // tensors that must not leave
   std::vector<TensorId> released;         // derived tensors that may leave all the same

@@ -11,12 +11,18 @@ using sc_core::sc_time;
 
 const char* tensor_name(link::TensorId id) {
   switch (id) {
-    case kCategorical: return "user.categorical";
-    case kDense: return "user.dense";
-    case kRawFeatures: return "raw_features";
-    case kBehaviour: return "behaviour_vector";
-    case kTopK: return "top_k_items";
-    default: return "unknown";
+    case kCategorical:
+      return "user.categorical";
+    case kDense:
+      return "user.dense";
+    case kRawFeatures:
+      return "raw_features";
+    case kBehaviour:
+      return "behaviour_vector";
+    case kTopK:
+      return "top_k_items";
+    default:
+      return "unknown";
   }
 }
 
@@ -239,20 +245,20 @@ void ClientNode::run() {
       const int64_t user = request;
       std::vector<int64_t> ids(tables);
       for (size_t f = 0; f < tables; ++f) {
-        ids[f] = spec_.categorical.data<int64_t>()[user * static_cast<int64_t>(tables) +
-                                                   static_cast<int64_t>(f)];
+        ids[f] =
+            spec_.categorical
+                .data<int64_t>()[user * static_cast<int64_t>(tables) + static_cast<int64_t>(f)];
       }
       const float* dense = spec_.dense.data<float>() + user * dense_count;
       sc_time at = record.start;
       bool sent = false;
       if (port_) {
         // On-device prediction: the lookup and the user tower stay on the client.
-        at = read_embeddings(*embeddings.operator->(), store_, ids, dense, dense_count, timing_,
-                             at, record.mlp_input);
+        at = read_embeddings(*embeddings.operator->(), store_, ids, dense, dense_count, timing_, at,
+                             record.mlp_input);
         if (gate_ && memory_) memory_->set_gated(true, at);
         std::vector<uint8_t> output;
-        at = port_->run(bytes_of(record.mlp_input.data(), record.mlp_input.size() * 4), at,
-                        output);
+        at = port_->run(bytes_of(record.mlp_input.data(), record.mlp_input.size() * 4), at, output);
         record.behaviour = floats_of(output);
         if (spec_.wire_behaviour) {
           sent |= send(output, kBehaviour, {kCategorical, kDense}, request, at);
@@ -293,12 +299,14 @@ void ClientNode::receive(tlm::tlm_generic_payload& trans, sc_time& delay) {
 // ---------------------------------------------------------------------------------------------
 
 ServerNode::ServerNode(const sc_core::sc_module_name& name, const RecsysSpec& spec,
-                       const EmbeddingStore* store, NetworkPort* tower, NetworkPort& scoring,
-                       const NodeTiming& timing, int lanes32, uint64_t pipeline_cycles,
-                       kernel::StatGroup& stats)
+                       const EmbeddingStore* store, memory::MemoryLevel* memory, bool gate,
+                       NetworkPort* tower, NetworkPort& scoring, const NodeTiming& timing,
+                       int lanes32, uint64_t pipeline_cycles, kernel::StatGroup& stats)
     : sc_module(name),
       spec_(spec),
       store_(store),
+      memory_(memory),
+      gate_(gate),
       tower_(tower),
       scoring_(scoring),
       timing_(timing),
@@ -357,6 +365,7 @@ void ServerNode::run() {
         std::vector<float> input;
         at = read_embeddings(*embeddings.operator->(), *store_, ids, dense, dense_count, timing_,
                              at, input);
+        if (gate_ && memory_) memory_->set_gated(true, at);
         at = tower_->run(bytes_of(input.data(), input.size() * 4), at, behaviour);
         mlp_inputs.push_back(std::move(input));
       }

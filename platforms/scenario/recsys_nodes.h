@@ -5,17 +5,17 @@
 // (models/link/provenance.h) by value.
 #pragma once
 
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
+#include <vector>
 
 #include "models/kernel/time.h"
 #include "models/link/provenance.h"
@@ -126,8 +126,7 @@ class ClientNode : public sc_core::sc_module {
   void run();
   void receive(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
   bool send(const std::vector<uint8_t>& data, link::TensorId tensor,
-            std::initializer_list<link::TensorId> sources, int request,
-            const sc_core::sc_time& at);
+            std::initializer_list<link::TensorId> sources, int request, const sc_core::sc_time& at);
 
   const RecsysSpec& spec_;
   const EmbeddingStore& store_;
@@ -146,11 +145,12 @@ class ServerNode : public sc_core::sc_module {
   tlm_utils::simple_initiator_socket_optional<ServerNode> embeddings{"embeddings"};
 
   // `tower` runs the user tower on the server (baseline; null on-device), `scoring` the item
-  // scores. `lanes32` float32 lanes of the arithmetic unit do the top-k.
+  // scores. `lanes32` float32 lanes of the arithmetic unit do the top-k. `memory` (baseline)
+  // holds the tables, gated between requests like the client's when `gate`.
   ServerNode(const sc_core::sc_module_name& name, const RecsysSpec& spec,
-             const EmbeddingStore* store, NetworkPort* tower, NetworkPort& scoring,
-             const NodeTiming& timing, int lanes32, uint64_t pipeline_cycles,
-             kernel::StatGroup& stats);
+             const EmbeddingStore* store, memory::MemoryLevel* memory, bool gate,
+             NetworkPort* tower, NetworkPort& scoring, const NodeTiming& timing, int lanes32,
+             uint64_t pipeline_cycles, kernel::StatGroup& stats);
 
   std::vector<std::vector<float>> scores;  // per request served
   std::vector<std::vector<float>> behaviours;
@@ -169,6 +169,8 @@ class ServerNode : public sc_core::sc_module {
 
   const RecsysSpec& spec_;
   const EmbeddingStore* store_;
+  memory::MemoryLevel* memory_;
+  bool gate_;
   NetworkPort* tower_;
   NetworkPort& scoring_;
   NodeTiming timing_;
@@ -192,7 +194,7 @@ std::vector<int32_t> top_k(const std::vector<float>& scores, int k, uint64_t* in
 // their conversion on the controller; fills the MLP input and returns when it is ready.
 sc_core::sc_time read_embeddings(tlm::tlm_fw_transport_if<>& memory, const EmbeddingStore& store,
                                  const std::vector<int64_t>& ids, const float* dense,
-                                 int64_t dense_count, const NodeTiming& timing,
-                                 sc_core::sc_time at, std::vector<float>& mlp_input);
+                                 int64_t dense_count, const NodeTiming& timing, sc_core::sc_time at,
+                                 std::vector<float>& mlp_input);
 
 }  // namespace cimtlm::platforms::recsys

@@ -218,9 +218,8 @@ int run_recsys_file(const RecsysOptions& options, std::ostream& out, std::ostrea
     const graph::Graph scoring = load_network(spec.server_network);
     const recsys::ReferenceChain chain(tower, scoring);
     const recsys::EmbeddingStore store(spec);
-    const int64_t users = spec.quality_users > 0
-                              ? std::min<int64_t>(spec.quality_users, spec.users())
-                              : spec.users();
+    const int64_t users =
+        spec.quality_users > 0 ? std::min<int64_t>(spec.quality_users, spec.users()) : spec.users();
     std::vector<std::vector<int32_t>> lists;
     for (int64_t user = 0; user < users; ++user) {
       lists.push_back(chain.top_k_of_user(spec, store, user));
@@ -276,8 +275,7 @@ int run_recsys_file(const RecsysOptions& options, std::ostream& out, std::ostrea
         << fixed(spec.uplink.latency_s * 1e3, 1) << " ms one way\n\n";
     out << std::left << std::setw(38) << "";
     for (const auto& [mode, run] : runs) {
-      out << std::right << std::setw(16)
-          << (mode == "on_device" ? "on-device" : "raw features");
+      out << std::right << std::setw(16) << (mode == "on_device" ? "on-device" : "raw features");
     }
     out << '\n';
     for (const Row& row : table_rows()) {
@@ -299,8 +297,7 @@ int run_recsys_file(const RecsysOptions& options, std::ostream& out, std::ostrea
           << (run.figures["recsys.topk_match_reference"].get<bool>() ? "yes" : "NO");
     }
     out << "\n\nquality: " << quality.clicks << " held-out clicks of " << quality.users
-        << " users (reference executor, bit-exact to the platforms); stats: " << stats_path
-        << '\n';
+        << " users (reference executor, bit-exact to the platforms); stats: " << stats_path << '\n';
   }
   for (const auto& [mode, run] : runs) {
     for (const auto& violation : run.figures["violations"]) {

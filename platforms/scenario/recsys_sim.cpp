@@ -49,8 +49,8 @@ std::vector<int32_t> ReferenceChain::top_k_of_user(const RecsysSpec& spec,
     ids[static_cast<size_t>(f)] = spec.categorical.data<int64_t>()[user * tables + f];
   }
   const int64_t dense_count = spec.dense.dim(1);
-  const auto input = store.mlp_input(ids, spec.dense.data<float>() + user * dense_count,
-                                     dense_count);
+  const auto input =
+      store.mlp_input(ids, spec.dense.data<float>() + user * dense_count, dense_count);
   return top_k(scores(behaviour(input)), spec.top_k);
 }
 
@@ -117,7 +117,8 @@ NetworkPort make_port(NodePlatform& node, size_t index, RecsysChip* chip, int ta
     if (node.allocation.network_of_binding.at(binding.name) != static_cast<int>(index)) continue;
     ++inputs;
     if (binding.tensor.type != core::ElemType::Float32) {
-      throw ConfigError(network + ": the input must be float32 (a quantized ONNX model with a "
+      throw ConfigError(network +
+                        ": the input must be float32 (a quantized ONNX model with a "
                         "QuantizeLinear at its input)");
     }
     port.input_core = binding.core;
@@ -165,9 +166,10 @@ double chip_request_energy_pj(const kernel::StatGroup& stats, const RecsysChip& 
 nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   // 1. Platforms and programs (bad input: ConfigError / ModelError).
   NodePlatform client, server;
-  prepare_node(client, spec.client_platform, spec.client_embedding_level,
-               baseline ? std::vector<std::string>{} : std::vector<std::string>{spec.client_network},
-               spec.seed);
+  prepare_node(
+      client, spec.client_platform, spec.client_embedding_level,
+      baseline ? std::vector<std::string>{} : std::vector<std::string>{spec.client_network},
+      spec.seed);
   prepare_node(server, spec.server_platform, spec.server_embedding_level,
                baseline ? std::vector<std::string>{spec.client_network, spec.server_network}
                         : std::vector<std::string>{spec.server_network},
@@ -199,6 +201,19 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
     scoring_port = make_port(server, 0, server_chip.get(), 1);
   }
   server_chip->load(server.allocation.program, spec.requests);
+  // The data and the networks must fit together (bad input, before anything runs).
+  const NetworkPort& tower = baseline ? tower_port : client_port;
+  const auto mlp_bytes = static_cast<uint64_t>(spec.mlp_width()) * sizeof(float);
+  if (tower.input_bytes != mlp_bytes) {
+    throw ConfigError(spec.file + ": client.network: " + spec.client_network + " takes " +
+                      std::to_string(tower.input_bytes / 4) + " inputs, the tables and dense " +
+                      "features give " + std::to_string(spec.mlp_width()));
+  }
+  if (scoring_port.input_bytes != tower.output_bytes) {
+    throw ConfigError(spec.file + ": server.network: " + spec.server_network + " takes " +
+                      std::to_string(scoring_port.input_bytes / 4) + " inputs, the user tower " +
+                      "gives " + std::to_string(tower.output_bytes / 4));
+  }
 
   kernel::FixedTemperature client_temperature(client.spec.temperature_k);
   kernel::FixedTemperature server_temperature(server.spec.temperature_k);
@@ -222,8 +237,8 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   link::LinkParams up = spec.uplink, down = spec.downlink;
   up.private_sources = {kCategorical, kDense, kRawFeatures};
   up.released = {kBehaviour};
-  up.privacy = baseline || !spec.enforce_privacy ? link::PrivacyPolicy::Audit
-                                                 : link::PrivacyPolicy::Enforce;
+  up.privacy =
+      baseline || !spec.enforce_privacy ? link::PrivacyPolicy::Audit : link::PrivacyPolicy::Enforce;
   down.privacy = link::PrivacyPolicy::Audit;  // towards the data's owner: nothing to protect
   kernel::StatGroup& link_stats = root.child("link", "link");
   link::Link uplink("uplink", up, link_stats.child("uplink"));
@@ -236,11 +251,11 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   }
   NodeTiming client_timing{client_clock, spec.dequantize_cycles};
   NodeTiming server_timing{server_clock, spec.dequantize_cycles};
-  ClientNode client_node("client_controller", node_spec, store,
-                         baseline ? nullptr : &client_port, client_memory.get(),
-                         client_timing, spec.gate_embeddings);
+  ClientNode client_node("client_controller", node_spec, store, baseline ? nullptr : &client_port,
+                         client_memory.get(), client_timing, spec.gate_embeddings);
   const int lanes32 = std::max(1, server.spec.arith.simd_lanes * 8 / 32);
   ServerNode server_node("server_controller", node_spec, baseline ? &store : nullptr,
+                         server_memory.get(), spec.gate_embeddings,
                          baseline ? &tower_port : nullptr, scoring_port, server_timing, lanes32,
                          server.spec.arith.pipeline_cycles, root.child("server_controller"));
   client_node.uplink.bind(uplink.target);
@@ -266,8 +281,7 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   if (server_memory) server_memory->finalize(end);
 
   // 4. Checks against the reference chain (the quantized graphs the platforms ran).
-  const graph::Graph& tower_graph =
-      baseline ? server.networks[0].graph : client.networks[0].graph;
+  const graph::Graph& tower_graph = baseline ? server.networks[0].graph : client.networks[0].graph;
   const graph::Graph& scoring_graph =
       baseline ? server.networks[1].graph : server.networks[0].graph;
   const ReferenceChain reference(tower_graph, scoring_graph);
@@ -333,7 +347,8 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   const double radio_pj = link_stats.sum("energy_pj");
   const double client_chip_pj =
       client_chip ? chip_request_energy_pj(client_stats, *client_chip) : 0.0;
-  const double client_memory_pj = baseline ? 0.0 : root.child("client_embeddings").total_energy_pj();
+  const double client_memory_pj =
+      baseline ? 0.0 : root.child("client_embeddings").total_energy_pj();
   const double server_chip_pj = chip_request_energy_pj(server_stats, *server_chip);
   const double server_memory_pj =
       baseline ? root.child("server_embeddings").total_energy_pj() : 0.0;
@@ -364,8 +379,7 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   json["server.topk_energy_pj"] = topk_pj;
   json["server.energy_pj_per_request"] = server_pj / requests;
   json["server.macs_per_request"] = server_stats.sum("macs") / requests;
-  json["server.busy_ns_per_request"] =
-      root.child("server_controller").sum("busy_ns") / requests;
+  json["server.busy_ns_per_request"] = root.child("server_controller").sum("busy_ns") / requests;
   json["server.topk_cycles_per_request"] =
       root.child("server_controller").sum("topk_cycles") / requests;
   json["server.active_ns_per_request"] = server_chip->active_s * 1e9 / requests;
@@ -382,13 +396,12 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   nlohmann::json violations = nlohmann::json::array();
   for (const link::Link* channel : {&uplink, &downlink}) {
     for (const auto& violation : channel->violations()) {
-      violations.push_back({{"link", channel->basename()},
-                            {"time_ns", violation.time.to_seconds() * 1e9},
-                            {"tensor", violation.has_provenance
-                                           ? tensor_name(violation.tensor)
-                                           : "(no provenance)"},
-                            {"private_source", tensor_name(violation.private_source)},
-                            {"refused", violation.refused}});
+      violations.push_back(
+          {{"link", channel->basename()},
+           {"time_ns", violation.time.to_seconds() * 1e9},
+           {"tensor", violation.has_provenance ? tensor_name(violation.tensor) : "(no provenance)"},
+           {"private_source", tensor_name(violation.private_source)},
+           {"refused", violation.refused}});
     }
   }
   json["violations"] = violations;

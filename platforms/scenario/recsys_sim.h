@@ -3,9 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "compiler/graph/graph.h"
 #include "platforms/scenario/recsys_nodes.h"

@@ -145,13 +145,12 @@ RecsysSpec load_recsys(const std::string& path, const std::vector<Override>& ove
   const int64_t* ids = spec.categorical.data<int64_t>();
   for (int64_t user = 0; user < users; ++user) {
     for (size_t f = 0; f < spec.tables.size(); ++f) {
-      const int64_t id = ids[user * static_cast<int64_t>(spec.tables.size()) +
-                             static_cast<int64_t>(f)];
+      const int64_t id =
+          ids[user * static_cast<int64_t>(spec.tables.size()) + static_cast<int64_t>(f)];
       if (id < 0 || id >= spec.tables[f].values.dim(0)) {
         throw ConfigError(config.where("data.categorical") + ": user " + std::to_string(user) +
-                          ": id " + std::to_string(id) + " outside table '" +
-                          spec.tables[f].name + "' (" +
-                          std::to_string(spec.tables[f].values.dim(0)) + " rows)");
+                          ": id " + std::to_string(id) + " outside table '" + spec.tables[f].name +
+                          "' (" + std::to_string(spec.tables[f].values.dim(0)) + " rows)");
       }
     }
   }
@@ -162,8 +161,8 @@ RecsysSpec load_recsys(const std::string& path, const std::vector<Override>& ove
   const std::set<std::pair<int64_t, int64_t>> trained(spec.train.begin(), spec.train.end());
   for (size_t row = 0; row < spec.heldout.size(); ++row) {
     if (trained.count(spec.heldout[row])) {
-      throw ConfigError(config.where("data.heldout") + ": row " + std::to_string(row) +
-                        " (user " + std::to_string(spec.heldout[row].first) + ", item " +
+      throw ConfigError(config.where("data.heldout") + ": row " + std::to_string(row) + " (user " +
+                        std::to_string(spec.heldout[row].first) + ", item " +
                         std::to_string(spec.heldout[row].second) +
                         ") is also a training click (data.train): held-out data must be unseen");
     }

@@ -41,10 +41,10 @@ struct RecsysSpec {
   bool enforce_privacy = true;
 
   std::vector<RecsysTable> tables;
-  graph::Tensor categorical;  // int64 [users, tables]
-  graph::Tensor dense;        // float32 [users, n]
+  graph::Tensor categorical;                                // int64 [users, tables]
+  graph::Tensor dense;                                      // float32 [users, n]
   std::vector<std::pair<int64_t, int64_t>> heldout, train;  // (user, item)
-  int quality_users = 0;      // 0: all
+  int quality_users = 0;                                    // 0: all
 
   int64_t users() const { return categorical.dim(0); }
   int64_t mlp_width() const;  // sum of table widths + dense features

@@ -72,9 +72,9 @@ TEST(Scenario, ByteCountsAreAnalyticAndTopKEqualsTheReference) {
   EXPECT_DOUBLE_EQ(on_device["link.payloads"].get<double>(), 2 * kRequests);
   // The keys at the top level are the on-device run's.
   EXPECT_EQ(json["link.bytes"], on_device["link.bytes"]);
-  for (const char* key : {"link.bytes", "link.payloads", "link.private_payload_violations",
-                          "recsys.hit_rate_at_k", "recsys.ndcg_at_k", "client.energy_pj",
-                          "server.energy_pj", "recsys.latency_ns"}) {
+  for (const char* key :
+       {"link.bytes", "link.payloads", "link.private_payload_violations", "recsys.hit_rate_at_k",
+        "recsys.ndcg_at_k", "client.energy_pj", "server.energy_pj", "recsys.latency_ns"}) {
     EXPECT_TRUE(json.contains(key)) << key;
   }
   // Privacy: nothing private left the client on-device; the baseline leaked every request.
@@ -129,10 +129,10 @@ TEST(Scenario, PrivacyCheckCatchesAMisWiredClient) {
 // Under audit the same wiring runs, delivers the raw features and is reported as leaking.
 TEST(Scenario, AuditLetsTheMisWiredClientRunButReportsTheLeak) {
   const std::string stats = output("recsys_audit.stats.json");
-  const auto result = run_cimtlm(
-      {"scenario", kScenario, "--stats", stats, "--set", "recsys.requests=2", "--set",
-       "client.wire.raw_features=true", "--set", "privacy.policy=audit", "--set",
-       "recsys.compare_baseline=false"});
+  const auto result =
+      run_cimtlm({"scenario", kScenario, "--stats", stats, "--set", "recsys.requests=2", "--set",
+                  "client.wire.raw_features=true", "--set", "privacy.policy=audit", "--set",
+                  "recsys.compare_baseline=false"});
   EXPECT_EQ(result.exit_status, 0) << result.err;
   const nlohmann::json json = read_json(stats);
   EXPECT_TRUE(json["leaking"].get<bool>());
