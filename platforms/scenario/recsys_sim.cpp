@@ -205,12 +205,12 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   const NetworkPort& tower = baseline ? tower_port : client_port;
   const auto mlp_bytes = static_cast<uint64_t>(spec.mlp_width()) * sizeof(float);
   if (tower.input_bytes != mlp_bytes) {
-    throw ConfigError(spec.file + ": client.network: " + spec.client_network + " takes " +
+    throw ConfigError(spec.client_network_where + ": " + spec.client_network + " takes " +
                       std::to_string(tower.input_bytes / 4) + " inputs, the tables and dense " +
                       "features give " + std::to_string(spec.mlp_width()));
   }
   if (scoring_port.input_bytes != tower.output_bytes) {
-    throw ConfigError(spec.file + ": server.network: " + spec.server_network + " takes " +
+    throw ConfigError(spec.server_network_where + ": " + spec.server_network + " takes " +
                       std::to_string(scoring_port.input_bytes / 4) + " inputs, the user tower " +
                       "gives " + std::to_string(tower.output_bytes / 4));
   }

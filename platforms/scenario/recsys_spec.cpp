@@ -105,6 +105,8 @@ RecsysSpec load_recsys(const std::string& path, const std::vector<Override>& ove
   spec.seed = static_cast<uint64_t>(config.integer("recsys.seed"));
   spec.client_platform = config.string("client.platform");
   spec.client_network = config.string("client.network");
+  spec.client_network_where = config.where("client.network");
+  spec.server_network_where = config.where("server.network");
   spec.client_embedding_level = config.string("client.embedding_level");
   spec.gate_embeddings = config.boolean("client.gate_embeddings");
   spec.dequantize_cycles = static_cast<uint64_t>(config.number("client.dequantize_cycles"));

@@ -29,6 +29,7 @@ struct RecsysSpec {
   uint64_t seed = 1;
 
   std::string client_platform, client_network, client_embedding_level;
+  std::string client_network_where, server_network_where;  // "file:line:col: key" for messages
   bool gate_embeddings = true;
   uint64_t dequantize_cycles = 1;
   bool wire_behaviour = true;
