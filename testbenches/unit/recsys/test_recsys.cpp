@@ -175,6 +175,17 @@ TEST(Scenario, TablesAndCategoricalColumnsMustAgree) {
       << result.err;
 }
 
+// configs/scenarios/recsys.md is generated from the schema; it must not drift.
+TEST(Docs, RecsysReferenceIsUpToDate) {
+  const auto result = run_cimtlm({"docs", "--recsys"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  std::ifstream file(std::string(CIMTLM_SOURCE_DIR) + "/configs/scenarios/recsys.md");
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_EQ(result.out, text.str()) << "regenerate: build/cimtlm docs --recsys -o "
+                                       "configs/scenarios/recsys.md";
+}
+
 }  // namespace
 }  // namespace cimtlm::platforms::test
 
