@@ -14,6 +14,7 @@
 #include "platforms/config/reference.h"
 #include "platforms/run/output_files.h"
 #include "platforms/run/run.h"
+#include "platforms/scenario/recsys_spec.h"
 #include "platforms/scenario/scenario_spec.h"
 #include "platforms/run/workload.h"
 #include "platforms/spec/platform_spec.h"
@@ -45,7 +46,8 @@ const char* kUsage =
     "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ export)\n"
     "  cimtlm search NET.onnx --calib D ... mixed-precision search on the simulated platform\n"
     "  cimtlm scenario SCENARIO.yaml        model structure switched by the environment: power,\n"
-    "                                       temperature and a runtime controller over a trace\n"
+    "                                       temperature and a runtime controller over a trace;\n"
+    "                                       or client/server recommendation (docs/recsys.md)\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
@@ -228,6 +230,7 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
       "output,o", po::value<std::string>(), "write to FILE instead of standard output")(
       "network", "document the layer-list network format instead of the platform format")(
       "scenario", "document the scenario format (cimtlm scenario) instead of the platform format")(
+      "recsys", "document the recsys scenario format (docs/recsys.md)")(
       "ops", "list the supported ONNX ops and where they run (the table in README.md)");
   int status = kExitOk;
   CommandLine command_line{"cimtlm docs", "", ""};
@@ -236,6 +239,7 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
   const po::variables_map& values = *parsed;
   const std::string text = values.count("ops")        ? onnx::supported_ops_markdown()
                            : values.count("scenario") ? scenario_reference()
+                           : values.count("recsys")   ? recsys_reference()
                                                       : configuration_reference(values.count("network") != 0);
   if (values.count("output")) {
     const std::string path = values["output"].as<std::string>();

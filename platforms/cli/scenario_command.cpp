@@ -3,6 +3,8 @@
 
 #include "platforms/cli/commands.h"
 #include "platforms/cli/options.h"
+#include "platforms/scenario/recsys_run.h"
+#include "platforms/scenario/recsys_spec.h"
 #include "platforms/scenario/scenario_run.h"
 
 #ifndef CIMTLM_SOURCE_DIR
@@ -32,6 +34,22 @@ int scenario_command(const std::vector<std::string>& args, std::ostream& out, st
   const auto parsed = parse_command(command_line, options, args, out, err, status);
   if (!parsed) return status;
   const po::variables_map& values = *parsed;
+  if (is_recsys_file(values["scenario"].as<std::string>())) {
+    // A client/server recommendation scenario (docs/recsys.md); --vcd is not supported there.
+    RecsysOptions recsys;
+    recsys.scenario_path = values["scenario"].as<std::string>();
+    recsys.overrides = overrides_of(values);
+    if (values.count("stats")) recsys.stats_path = values["stats"].as<std::string>();
+    if (values.count("csv")) recsys.csv_path = values["csv"].as<std::string>();
+    if (values.count("plot")) recsys.plot_path = values["plot"].as<std::string>();
+    if (values.count("vcd")) {
+      err << "cimtlm scenario: --vcd is not available for recsys scenarios\n";
+      return kExitBadInput;
+    }
+    recsys.plot_script = std::string(CIMTLM_SOURCE_DIR) + "/scripts/plot_recsys.py";
+    recsys.quiet = values.count("quiet") != 0;
+    return run_recsys_file(recsys, out, err);
+  }
   ScenarioOptions run;
   run.scenario_path = values["scenario"].as<std::string>();
   run.overrides = overrides_of(values);

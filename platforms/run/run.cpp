@@ -43,6 +43,8 @@ void write_text(const std::string& path, const std::string& text) {
   }
 }
 
+}  // namespace
+
 map::ArchInfo arch_info(const PlatformSpec& spec) {
   map::ArchInfo arch;
   arch.cores = spec.cores();
@@ -81,6 +83,8 @@ map::ArchInfo arch_info(const PlatformSpec& spec) {
   }
   return arch;
 }
+
+namespace {
 
 // A progress line on a terminal for runs longer than a couple of seconds.
 class ProgressLine {

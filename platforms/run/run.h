@@ -6,7 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "compiler/map/arch.h"
 #include "platforms/config/config.h"
+#include "platforms/spec/platform_spec.h"
 
 namespace cimtlm::platforms {
 
@@ -21,6 +23,9 @@ struct RunOptions {
   int inferences = 0;                 // 0: workload.inferences
   bool quiet = false;
 };
+
+// What the mapper needs to know of a platform (also used by the recsys scenario).
+map::ArchInfo arch_info(const PlatformSpec& spec);
 
 // Returns the exit status: 0 success, 1 simulation failure, 2 bad input.
 int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err);

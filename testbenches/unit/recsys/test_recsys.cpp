@@ -1,0 +1,195 @@
+// The recsys scenario: the top-k selection, quality measured on held-out clicks only, and the
+// scenario through the cimtlm executable: byte counts equal the analytic payload sizes, the
+// simulated top k equals the reference top k, a mis-wired client that ships its raw features is
+// caught by the link, bad data is refused naming the key.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "platforms/scenario/recsys_nodes.h"
+#include "platforms/scenario/recsys_run.h"
+#include "testbenches/regression/cli_runner.h"
+
+namespace cimtlm::platforms::test {
+namespace {
+
+using cimtlm::testing::run_cimtlm;
+namespace fs = std::filesystem;
+
+const std::string kScenario = "configs/scenarios/recsys_client_server.yaml";
+constexpr int kRequests = 4;
+// Payload sizes from the shipped workload (scripts/make_recsys.py): the behaviour vector is 16
+// float32, the answer 10 int32 item ids, the raw features 3 int64 ids and 64 float32; the link
+// adds a 40-byte IPv4 + TCP header to each.
+constexpr double kHeader = 40, kBehaviour = 16 * 4, kAnswer = 10 * 4, kRaw = 3 * 8 + 64 * 4;
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream file(path);
+  return nlohmann::json::parse(file);
+}
+
+std::string output(const std::string& name) {
+  return std::string(CIMTLM_TEST_OUTPUT_DIR) + "/" + name;
+}
+
+TEST(TopK, LargestFirstTiesToTheLowerItemAndCountsInserts) {
+  const std::vector<float> scores = {0.5f, 2.0f, -1.0f, 2.0f, 3.0f, 0.5f, 1.0f};
+  uint64_t inserts = 0;
+  EXPECT_EQ(recsys::top_k(scores, 3, &inserts), (std::vector<int32_t>{4, 1, 3}));
+  // 0.5, 2.0, -1.0 fill the buffer; 2.0 and 3.0 beat its last entry; 0.5 and 1.0 do not.
+  EXPECT_EQ(inserts, 5u);
+  EXPECT_EQ(recsys::top_k(scores, 10).size(), scores.size());
+}
+
+// Only held-out clicks count: a recommended item the user clicked in training is no hit, and
+// clicks of users without recommendations are skipped.
+TEST(Quality, HitRateAndNdcgOnHeldOutClicksOnly) {
+  const std::vector<std::vector<int32_t>> top = {{5, 7, 9}, {1, 2, 3}};
+  const std::vector<std::pair<int64_t, int64_t>> heldout = {{0, 7}, {0, 4}, {1, 1}, {2, 5}};
+  const RecsysQuality quality = quality_at_k(top, heldout);
+  EXPECT_EQ(quality.clicks, 3);
+  EXPECT_EQ(quality.users, 2);
+  EXPECT_DOUBLE_EQ(quality.hit_rate, 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(quality.ndcg, (1.0 / std::log2(3.0) + 1.0) / 3.0);
+}
+
+TEST(Scenario, ByteCountsAreAnalyticAndTopKEqualsTheReference) {
+  const std::string stats = output("recsys_ok.stats.json");
+  const auto result = run_cimtlm({"scenario", kScenario, "--stats", stats, "--set",
+                                  "recsys.requests=" + std::to_string(kRequests)});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const nlohmann::json json = read_json(stats);
+  const auto& on_device = json["modes"]["on_device"];
+  const auto& baseline = json["modes"]["raw_features"];
+  EXPECT_DOUBLE_EQ(on_device["link.bytes"].get<double>(),
+                   kRequests * (kBehaviour + kHeader + kAnswer + kHeader));
+  EXPECT_DOUBLE_EQ(on_device["link.uplink.bytes"].get<double>(),
+                   kRequests * (kBehaviour + kHeader));
+  EXPECT_DOUBLE_EQ(baseline["link.bytes"].get<double>(),
+                   kRequests * (kRaw + kHeader + kAnswer + kHeader));
+  EXPECT_DOUBLE_EQ(on_device["link.payloads"].get<double>(), 2 * kRequests);
+  // The keys at the top level are the on-device run's.
+  EXPECT_EQ(json["link.bytes"], on_device["link.bytes"]);
+  for (const char* key :
+       {"link.bytes", "link.payloads", "link.private_payload_violations", "recsys.hit_rate_at_k",
+        "recsys.ndcg_at_k", "client.energy_pj", "server.energy_pj", "recsys.latency_ns"}) {
+    EXPECT_TRUE(json.contains(key)) << key;
+  }
+  // Privacy: nothing private left the client on-device; the baseline leaked every request.
+  EXPECT_EQ(on_device["link.private_payload_violations"].get<double>(), 0);
+  EXPECT_FALSE(on_device["leaking"].get<bool>());
+  EXPECT_EQ(baseline["link.private_payload_violations"].get<double>(), kRequests);
+  EXPECT_DOUBLE_EQ(baseline["link.leaked_bytes"].get<double>(), kRequests * (kRaw + kHeader));
+  EXPECT_TRUE(baseline["leaking"].get<bool>());
+  // Every request answered with the reference top k, every network output bit-exact.
+  for (const auto* mode : {&on_device, &baseline}) {
+    EXPECT_EQ((*mode)["recsys.answered"].get<int>(), kRequests);
+    EXPECT_TRUE((*mode)["recsys.topk_match_reference"].get<bool>());
+    EXPECT_TRUE((*mode)["outputs.match_reference"].get<bool>());
+    ASSERT_EQ((*mode)["top_k"].size(), static_cast<size_t>(kRequests));
+    EXPECT_EQ((*mode)["top_k"][0].size(), 10u);
+  }
+  EXPECT_EQ(on_device["top_k"], baseline["top_k"]);
+  // The client looked up one row per table per request and gated the level in between.
+  EXPECT_DOUBLE_EQ(on_device["client.embedding_reads"].get<double>(), 3 * kRequests);
+  EXPECT_GT(on_device["client.embedding_power_gated_ns"].get<double>(), 0.5 * 200e6 * 3);
+  // End to end: at least the serialisation of both payloads and two one-way latencies.
+  const double floor_ns = 2 * 35e6 + (kBehaviour + kHeader) * 8 / 5.64e6 * 1e9 +
+                          (kAnswer + kHeader) * 8 / 12.74e6 * 1e9;
+  EXPECT_GT(on_device["recsys.latency_ns"].get<double>(), floor_ns);
+  EXPECT_LT(on_device["recsys.latency_ns"].get<double>(), floor_ns + 100e3);
+  // Quality over all 600 users' held-out clicks (4 each).
+  EXPECT_EQ(json["recsys.quality_clicks"].get<int>(), 2400);
+  EXPECT_GT(json["recsys.hit_rate_at_k"].get<double>(), 0.1);
+  EXPECT_LT(json["recsys.hit_rate_at_k"].get<double>(), 1.0);
+}
+
+// A mis-wired client that ships the raw features besides the behaviour vector: the link refuses
+// each such payload, the run fails (exit 1) naming the payload; the behaviour vector still gets
+// its answer.
+TEST(Scenario, PrivacyCheckCatchesAMisWiredClient) {
+  const std::string stats = output("recsys_miswired.stats.json");
+  const auto result =
+      run_cimtlm({"scenario", kScenario, "--stats", stats, "--set",
+                  "recsys.requests=" + std::to_string(kRequests), "--set",
+                  "client.wire.raw_features=true", "--set", "recsys.compare_baseline=false"});
+  EXPECT_EQ(result.exit_status, 1) << result.err;
+  EXPECT_NE(result.err.find("refused a payload 'raw_features' derived from 'user.categorical'"),
+            std::string::npos)
+      << result.err;
+  const nlohmann::json json = read_json(stats);
+  EXPECT_EQ(json["link.private_payload_violations"].get<double>(), kRequests);
+  EXPECT_EQ(json["link.refused_payloads"].get<double>(), kRequests);
+  EXPECT_EQ(json["recsys.answered"].get<int>(), kRequests);
+  EXPECT_DOUBLE_EQ(json["link.uplink.bytes"].get<double>(), kRequests * (kBehaviour + kHeader));
+}
+
+// Under audit the same wiring runs, delivers the raw features and is reported as leaking.
+TEST(Scenario, AuditLetsTheMisWiredClientRunButReportsTheLeak) {
+  const std::string stats = output("recsys_audit.stats.json");
+  const auto result =
+      run_cimtlm({"scenario", kScenario, "--stats", stats, "--set", "recsys.requests=2", "--set",
+                  "client.wire.raw_features=true", "--set", "privacy.policy=audit", "--set",
+                  "recsys.compare_baseline=false"});
+  EXPECT_EQ(result.exit_status, 0) << result.err;
+  const nlohmann::json json = read_json(stats);
+  EXPECT_TRUE(json["leaking"].get<bool>());
+  EXPECT_DOUBLE_EQ(json["link.leaked_bytes"].get<double>(), 2 * (kRaw + kHeader));
+}
+
+TEST(Scenario, HeldOutClicksThatAreTrainingClicksAreRefused) {
+  const auto result = run_cimtlm(
+      {"scenario", kScenario, "--set", "data.heldout=configs/networks/recsys/data/train.npy"});
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_NE(result.err.find("data.heldout"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("also a training click"), std::string::npos) << result.err;
+}
+
+TEST(Scenario, UnknownEmbeddingLevelIsBadInput) {
+  const auto result =
+      run_cimtlm({"scenario", kScenario, "--set", "client.embedding_level=sram_cache"});
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_NE(result.err.find("no level 'sram_cache'"), std::string::npos) << result.err;
+}
+
+TEST(Scenario, TablesAndCategoricalColumnsMustAgree) {
+  const std::string path = output("recsys_two_tables.yaml");
+  std::ifstream source(std::string(CIMTLM_SOURCE_DIR) + "/" + kScenario);
+  std::stringstream text;
+  text << source.rdbuf();
+  std::string yaml = text.str();
+  const std::string device = "  device: {file: ../networks/recsys/tables/device.npy}\n";
+  yaml.erase(yaml.find(device), device.size());
+  const std::string base = std::string(CIMTLM_SOURCE_DIR) + "/configs/scenarios/";
+  for (size_t at = yaml.find("../"); at != std::string::npos; at = yaml.find("../", at + 1)) {
+    yaml.replace(at, 3, base + "../");
+    at += base.size();
+  }
+  std::ofstream(path) << yaml;
+  const auto result = run_cimtlm({"scenario", path});
+  EXPECT_EQ(result.exit_status, 2);
+  EXPECT_NE(result.err.find("data.categorical"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("3 categorical columns, but 2 tables"), std::string::npos)
+      << result.err;
+}
+
+// configs/scenarios/recsys.md is generated from the schema; it must not drift.
+TEST(Docs, RecsysReferenceIsUpToDate) {
+  const auto result = run_cimtlm({"docs", "--recsys"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  std::ifstream file(std::string(CIMTLM_SOURCE_DIR) + "/configs/scenarios/recsys.md");
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_EQ(result.out, text.str()) << "regenerate: build/cimtlm docs --recsys -o "
+                                       "configs/scenarios/recsys.md";
+}
+
+}  // namespace
+}  // namespace cimtlm::platforms::test
+
+int sc_main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
