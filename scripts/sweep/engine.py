@@ -65,6 +65,18 @@ def build_points(sweep):
     return points, dropped
 
 
+def set_request_keys(points, cimtlm):
+    """Each point's request key for the cimtlm this client would ask (its own rows are keyed by
+    it until a run reports the point's effective configuration)."""
+    executable = shutil.which(cimtlm) or cimtlm
+    try:
+        identity = task.cimtlm_identity(executable)
+    except OSError:
+        identity = f"not found here: {cimtlm}"  # a remote cluster's cimtlm, absent on this machine
+    for point in points:
+        point["request_key"] = task.request_key(point["request_base"], identity)
+
+
 def validated_hash(cimtlm, platform, point):
     """The configuration hash of a point from `cimtlm validate` (the effective configuration
     `cimtlm run` would write), or its fallback when cimtlm rejects the configuration."""
@@ -74,7 +86,10 @@ def validated_hash(cimtlm, platform, point):
     if point["network"]:
         # --network replaces the platform's own networks: validate need not load them.
         command += ["--set", "workload.networks=[]"]
-    process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:
+        return None  # no cimtlm here: the point is asked of the workers by running it
     if process.returncode != 0:
         return None
     return task.effective_hash(process.stdout, platform, point["workload"])
@@ -85,11 +100,9 @@ def resolve_hashes(points, database, cimtlm, platform, jobs):
     cimtlm build, else from `cimtlm validate` (run `jobs` at once). Only a resume needs them: a
     fresh database has nothing to skip, and each run reports its own hash."""
     executable = shutil.which(cimtlm) or cimtlm
-    identity = task.cimtlm_identity(executable)
     cache = database.config_hashes()
     missing = []
     for point in points:
-        point["request_key"] = task.request_key(point["request_base"], identity)
         point["config_hash"] = cache.get(point["request_key"])
         if point["config_hash"] is None:
             missing.append(point)
@@ -266,6 +279,7 @@ def run_sweep(args):
                            "networks": sweep.networks, "axes": [a.key for a in sweep.axes],
                            "sampling": sweep.sampling, "points": len(points),
                            "accuracy": sweep.accuracy is not None})
+        set_request_keys(points, args.local_cimtlm)
         finished = database.finished_hashes()
         validated = 0
         if finished:
