@@ -79,4 +79,8 @@ wall_of() { "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print(d.g
 "$cimtlm" run "$repo/configs/platforms/default.yaml" --quiet --stats "$work/traced.json" \
   --vcd "$work/traced.vcd" > /dev/null
 echo "RATIO vcd.host_time_with_vs_without $(awk "BEGIN{printf \"%.2f\", $(wall_of "$work/traced.json") / $(wall_of "$work/plain.json")}") 1.5"
+
+# 6. Design-space sweeps: 200 MLP points on 2 local workers against 200 single runs / 2
+#    (testbenches/perf/sweep_bench.py; README, Design-space sweeps).
+"$py" "$repo/testbenches/perf/sweep_bench.py" --build "$build" --out-dir "$work/sweep" --ratio-lines
 exit 0

@@ -5,13 +5,14 @@
   cimtlm-sweep plot DB.sqlite [--out-dir DIR]
   cimtlm-sweep export DB.sqlite --csv [FILE]
 
-Every point of the sweep is one `cimtlm run` (a Dask task); results stream into a SQLite database
+Every point of the sweep is one `cimtlm run` (short chunks of points per Dask task); results stream into a SQLite database
 (one row per point); a re-run skips the points already finished (by the hash of their effective
-configuration). scripts/sweep/README.md describes the sweep file, the database and the security rules.
+configuration, as `cimtlm validate` prints it). scripts/sweep/README.md describes the sweep file, the database and the security rules.
 Exit status: 0 done, 1 some point could not be run (status 'error') or no scheduler, 2 bad input,\n130 interrupted (the database keeps every finished point).
 """
 import argparse
 import os
+import shutil
 import sys
 
 
@@ -52,7 +53,7 @@ def run_parser():
     parser.add_argument("--cimtlm", help="the cimtlm executable (default: beside cimtlm-sweep for a "
                         "local cluster, 'cimtlm' on the workers' PATH for a remote scheduler)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="local cluster: worker processes, one simulation each (default: CPU count)")
+                        help="local cluster: simulations at once (worker threads; default: CPU count)")
     parser.add_argument("--scheduler", help="a running Dask scheduler: tls://HOST:PORT (tcp:// only "
                         "on loopback, or with --insecure)")
     parser.add_argument("--tls-ca-file", help="CA certificate that signed the scheduler's and workers' certificates")
@@ -64,6 +65,8 @@ def run_parser():
                         help="local cluster: times a point may lose its worker before it is recorded "
                              "as an error (distributed.scheduler.allowed-failures)")
     parser.add_argument("--connect-timeout", type=float, default=30.0, help="seconds to reach the scheduler")
+    parser.add_argument("--chunk-size", type=int, default=None,
+                        help="points per Dask task (default: up to 4, so that every worker takes ~8 tasks)")
     parser.add_argument("--dry-run", action="store_true", help="list the points still to run, run nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--verbose", action="store_true", help="show Dask's own log messages")
@@ -104,6 +107,12 @@ def main(argv):
         args.cimtlm = "cimtlm" if args.scheduler else default_cimtlm()
     elif os.path.sep in args.cimtlm:
         args.cimtlm = os.path.abspath(args.cimtlm)
+    # A resume asks a local cimtlm for the effective configurations (the workers' one when it is
+    # reachable from here, as on a shared file system).
+    args.local_cimtlm = args.cimtlm if shutil.which(args.cimtlm) else default_cimtlm()
+    if args.chunk_size is not None and args.chunk_size < 1:
+        print("--chunk-size: a positive count", file=sys.stderr)
+        return 2
     if args.workers is not None and (args.workers < 1 or args.scheduler):
         print("--workers: a positive count, for the local cluster only", file=sys.stderr)
         return 2

@@ -4,8 +4,10 @@ Table `points`: one row per point, keyed by the hash of its effective configurat
 parameters (one column per axis key path, plus `network`), status, exit code, error text, wall
 time, worker, every scalar stats figure (one column per dotted key, e.g. "energy_pj.total", added
 as new keys appear; per-layer figures included) and the whole stats JSON. Table `meta`: the sweep
-file and its axes. Every point is written in one transaction, so an interrupted sweep leaves only
-whole rows; WAL mode lets plots and tests read while a sweep writes.
+file and its axes. Table `config_hashes` caches each request's configuration hash (task.request_key
+-> config_hash), so a resume asks cimtlm only about requests it has not seen. The points of a chunk
+are written in one transaction, so an interrupted sweep leaves only whole rows; WAL mode lets
+plots and tests read while a sweep writes.
 """
 import json
 import sqlite3
@@ -15,7 +17,8 @@ from . import task
 
 FIXED_COLUMNS = [
     ("id", "INTEGER PRIMARY KEY"),
-    ("config_hash", "TEXT NOT NULL UNIQUE"),
+    ("config_hash", "TEXT NOT NULL UNIQUE"),  # task.effective_hash, or task.fallback_hash
+    ("request_key", "TEXT"),  # task.request_key: what was asked of which cimtlm
     ("sweep", "TEXT"),
     ("network", "TEXT"),
     ("params", "TEXT"),  # JSON {axis key: value}
@@ -31,9 +34,15 @@ FIXED_COLUMNS = [
     ("runs", "INTEGER NOT NULL DEFAULT 1"),  # how many sweep invocations recorded this point
     ("accuracy", "REAL"),
     ("accuracy_samples", "INTEGER"),
+    ("accuracy_agreement", "REAL"),  # same class as the ideal integer model (cimtlm evaluate)
+    ("accuracy_bit_exact", "REAL"),  # outputs bit-exact to the ideal integer model
+    ("float_accuracy", "REAL"),
+    ("integer_accuracy", "REAL"),
     ("stats_json", "TEXT"),
 ]
 FIXED_NAMES = {name for name, _ in FIXED_COLUMNS}
+ACCURACY_COLUMNS = ("accuracy", "accuracy_samples", "accuracy_agreement", "accuracy_bit_exact",
+                    "float_accuracy", "integer_accuracy")
 # SQLite's default limit is 2000 columns; stats beyond a safe budget stay in stats_json only.
 MAX_STAT_COLUMNS = 1500
 
@@ -54,7 +63,14 @@ class ResultsDb:
             self.connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
             self.connection.execute(
                 "CREATE TABLE IF NOT EXISTS columns (name TEXT PRIMARY KEY, kind TEXT NOT NULL)")  # axis | stat
-        self._columns = self._existing_columns()
+            self.connection.execute("CREATE TABLE IF NOT EXISTS config_hashes "
+                                    "(request_key TEXT PRIMARY KEY, config_hash TEXT NOT NULL)")
+            self._columns = self._existing_columns()
+            for name, sql_type in FIXED_COLUMNS:  # a database of an older cimtlm-sweep
+                if name not in self._columns:
+                    self.connection.execute(f"ALTER TABLE points ADD COLUMN {quote(name)} {sql_type}")
+                    self._columns.add(name)
+        self._statements = {}
 
     def _existing_columns(self):
         return {row[1] for row in self.connection.execute("PRAGMA table_info(points)")}
@@ -86,37 +102,65 @@ class ResultsDb:
         self._columns.add(name)
         return True
 
+    def config_hashes(self):
+        return dict(self.connection.execute("SELECT request_key, config_hash FROM config_hashes"))
+
+    def remember_hashes(self, pairs):
+        with self.connection:
+            self.connection.executemany("INSERT OR REPLACE INTO config_hashes (request_key, config_hash) "
+                                        "VALUES (?, ?)", pairs)
+
     def record(self, point, result):
-        """Write one finished (or errored) point in one transaction. A point already recorded
-        with a final status is never overwritten (an 'error' row is replaced by the re-run)."""
-        stats = result.get("stats") or {}
-        flat = task.flatten_stats(stats) if stats else {}
+        self.record_many([(point, result)])
+
+    def record_many(self, pairs):
+        """Write finished (or errored) points in one transaction. A point already recorded with a
+        final status is never overwritten; an 'error' row of the same request is replaced by the
+        re-run's row."""
+        finished_at = time.time()
+        with self.connection:
+            for point, result in pairs:
+                self._write(point, result, finished_at)
+            self.connection.executemany(
+                "INSERT OR REPLACE INTO config_hashes (request_key, config_hash) VALUES (?, ?)",
+                [(result["request_key"], result["config_hash"]) for _, result in pairs
+                 if result["request_key"] and result["status"] in task.FINISHED])
+
+    def _write(self, point, result, finished_at):
+        accuracy = result.get("accuracy") or {}
         values = {
-            "config_hash": point["hash"], "sweep": point["sweep"], "network": point["network_name"],
+            "config_hash": result["config_hash"], "request_key": result["request_key"],
+            "sweep": point["sweep"], "network": point["network_name"],
             "params": json.dumps(point["params"]), "overrides": json.dumps(point["overrides"]),
             "status": result["status"], "exit_code": result["exit_code"], "error": result["error"],
             "wall_s": result["wall_s"], "worker": result["worker"], "host": result["host"],
-            "started_at": result["started_at"], "finished_at": time.time(),
-            "accuracy": result["accuracy"], "accuracy_samples": result["accuracy_samples"],
-            "stats_json": json.dumps(stats) if stats else None,
+            "started_at": result["started_at"], "finished_at": finished_at,
+            "stats_json": result.get("stats_json"),
         }
-        with self.connection:
-            for key, value in point["params"].items():
-                self._ensure_column(key, "axis", "")
-                values[key] = value if not isinstance(value, bool) else int(value)
-            for key, value in flat.items():
-                if key in FIXED_NAMES or key in point["params"]:
-                    continue
-                if self._ensure_column(key, "stat", "REAL" if isinstance(value, (int, float)) else "TEXT"):
-                    values[key] = value
-            names = list(values)
+        for name in ACCURACY_COLUMNS:
+            values[name] = accuracy.get(name)
+        for key, value in point["params"].items():
+            self._ensure_column(key, "axis", "")
+            values[key] = value if not isinstance(value, bool) else int(value)
+        for key, value in (result.get("flat") or {}).items():
+            if key in FIXED_NAMES or key in point["params"]:
+                continue
+            if self._ensure_column(key, "stat", "REAL" if isinstance(value, (int, float)) else "TEXT"):
+                values[key] = value
+        if result["status"] in task.FINISHED:
+            # The same request failed to run before (no effective configuration then): this row
+            # replaces it.
+            self.connection.execute("DELETE FROM points WHERE request_key = ? AND status = 'error' "
+                                    "AND config_hash != ?", (result["request_key"], result["config_hash"]))
+        names = tuple(values)
+        statement = self._statements.get(names)
+        if statement is None:
             assignments = ", ".join(f"{quote(n)} = excluded.{quote(n)}" for n in names if n != "config_hash")
-            marks = ",".join("?" * len(names))
-            self.connection.execute(
-                f"INSERT INTO points ({', '.join(quote(n) for n in names)}) VALUES ({marks}) "
-                f"ON CONFLICT(config_hash) DO UPDATE SET {assignments}, runs = points.runs + 1 "
-                f"WHERE points.status = 'error'",
-                [values[n] for n in names])
+            statement = (f"INSERT INTO points ({', '.join(quote(n) for n in names)}) "
+                         f"VALUES ({','.join('?' * len(names))}) ON CONFLICT(config_hash) DO UPDATE SET "
+                         f"{assignments}, runs = points.runs + 1 WHERE points.status = 'error'")
+            self._statements[names] = statement
+        self.connection.execute(statement, [values[n] for n in names])
 
     def axis_columns(self):
         return [row[0] for row in self.connection.execute("SELECT name FROM columns WHERE kind = 'axis' ORDER BY rowid")]

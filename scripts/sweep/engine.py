@@ -6,13 +6,16 @@ Security: a Dask scheduler runs whatever code its clients send, so the local clu
 127.0.0.1 only, a remote scheduler is reached over tls:// with certificates (Dask's Security),
 and plain tcp:// to an address that is not loopback is refused unless --insecure is given.
 """
-import hashlib
+import concurrent.futures
 import ipaddress
 import json
 import logging
+import math
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -25,43 +28,92 @@ TLS_SCHEMES = ("tls", "wss")
 
 
 # -- points ------------------------------------------------------------------------------------
-def build_points(sweep, cimtlm):
-    """The points of a sweep as task payloads, each with the hash of its effective configuration:
-    the platform and network file contents, every --set override (fixed and swept, sorted), the
-    inference count and the accuracy set-up. Equal configurations get equal hashes whatever order
-    the sweep file lists them in, so a re-run finds the finished points."""
-    platform_digest = sweep_spec.file_digest(sweep.platform)
-    network_digests = {n: sweep_spec.file_digest(n) for n in sweep.networks if n}
+def build_points(sweep):
+    """The points of a sweep as task payloads, each with its request (the platform and network
+    files by content, every --set override, fixed and swept, sorted, the inference count and the
+    accuracy set-up). Equal requests are one point whatever order the sweep file lists them in."""
+    platform_digest = task.file_digest(sweep.platform)
+    network_digests = {n: task.file_digest(n) for n in sweep.networks if n}
     accuracy = None
     if sweep.accuracy:
-        accuracy = dict(sweep.accuracy, inputs_sha256=sweep_spec.file_digest(sweep.accuracy["inputs"]),
-                        labels_sha256=sweep_spec.file_digest(sweep.accuracy["labels"]))
+        accuracy = {"inputs_sha256": task.file_digest(sweep.accuracy["inputs"]),
+                    "labels_sha256": task.file_digest(sweep.accuracy["labels"]),
+                    "samples": sweep.accuracy["samples"]}
+    scenario_networks = [] if any(sweep.networks) else sweep_spec.workload_network_digests(sweep.platform)
     raw, dropped = sweep.points()
     points, seen = [], set()
     for network, params in raw:
         overrides = {key: sweep_spec.set_text(value) for key, value in sweep.fixed.items()}
         overrides.update({key: sweep_spec.set_text(value) for key, value in params.items()})
         overrides = sorted(overrides.items())
-        identity = {
-            "platform_sha256": platform_digest,
-            "network_sha256": network_digests.get(network),
-            "overrides": overrides,
-            "inferences": sweep.inferences,
-            "accuracy": None if accuracy is None else {k: accuracy[k] for k in
-                                                       ("inputs_sha256", "labels_sha256", "samples")},
-        }
-        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-        if digest in seen:
-            dropped += 1  # the same configuration twice (e.g. a random sample repeated)
+        request = {"platform_sha256": platform_digest, "network_sha256": network_digests.get(network),
+                   "scenario_networks_sha256": scenario_networks, "overrides": overrides,
+                   "inferences": sweep.inferences, "accuracy": accuracy}
+        text = json.dumps(request, sort_keys=True)
+        if text in seen:
+            dropped += 1  # the same request twice (e.g. a random sample repeated)
             continue
-        seen.add(digest)
+        seen.add(text)
         points.append({
-            "hash": digest, "sweep": sweep.name, "cimtlm": cimtlm, "platform": sweep.platform,
-            "network": network, "network_name": os.path.basename(network) if network else "",
-            "params": params, "overrides": [list(item) for item in overrides],
-            "inferences": sweep.inferences, "timeout_s": sweep.timeout_s, "accuracy": sweep.accuracy,
+            "index": len(points), "sweep": sweep.name, "network": network,
+            "network_name": os.path.basename(network) if network else "", "params": params,
+            "overrides": [list(item) for item in overrides], "inferences": sweep.inferences,
+            "request_base": request,
+            "workload": {"network_sha256": network_digests.get(network), "inferences": sweep.inferences,
+                         "accuracy": accuracy},
         })
     return points, dropped
+
+
+def set_request_keys(points, cimtlm):
+    """Each point's request key for the cimtlm this client would ask (its own rows are keyed by
+    it until a run reports the point's effective configuration)."""
+    executable = shutil.which(cimtlm) or cimtlm
+    try:
+        identity = task.cimtlm_identity(executable)
+    except OSError:
+        identity = f"not found here: {cimtlm}"  # a remote cluster's cimtlm, absent on this machine
+    for point in points:
+        point["request_key"] = task.request_key(point["request_base"], identity)
+
+
+def validated_hash(cimtlm, platform, point):
+    """The configuration hash of a point from `cimtlm validate` (the effective configuration
+    `cimtlm run` would write), or its fallback when cimtlm rejects the configuration."""
+    command = [cimtlm, "validate", platform]
+    for key, text in point["overrides"]:
+        command += ["--set", f"{key}={text}"]
+    if point["network"]:
+        # --network replaces the platform's own networks: validate need not load them.
+        command += ["--set", "workload.networks=[]"]
+    try:
+        process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    except OSError:
+        return None  # no cimtlm here: the point is asked of the workers by running it
+    if process.returncode != 0:
+        return None
+    return task.effective_hash(process.stdout, platform, point["workload"])
+
+
+def resolve_hashes(points, database, cimtlm, platform, jobs):
+    """Each point's configuration hash: from the cache of requests already answered by this same
+    cimtlm build, else from `cimtlm validate` (run `jobs` at once). Only a resume needs them: a
+    fresh database has nothing to skip, and each run reports its own hash."""
+    executable = shutil.which(cimtlm) or cimtlm
+    cache = database.config_hashes()
+    missing = []
+    for point in points:
+        point["config_hash"] = cache.get(point["request_key"])
+        if point["config_hash"] is None:
+            missing.append(point)
+    if not missing:
+        return 0
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        hashes = list(pool.map(lambda p: validated_hash(executable, platform, p), missing))
+    for point, digest in zip(missing, hashes):
+        point["config_hash"] = digest or task.fallback_hash(point["request_key"])
+    database.remember_hashes([(p["request_key"], p["config_hash"]) for p in missing])
+    return len(missing)
 
 
 # -- security ----------------------------------------------------------------------------------
@@ -163,9 +215,11 @@ def _error_result(point, error):
     if name == "KilledWorker":
         text = ("the workers running this point were lost too many times "
                 f"(distributed.scheduler.allowed-failures): {error}")
-    return {"hash": point["hash"], "status": "error", "exit_code": None, "error": text, "stats": None,
-            "accuracy": None, "accuracy_samples": None, "worker": "", "host": "", "started_at": None,
-            "wall_s": None}
+    key = point.get("request_key") or ""
+    return {"request_key": key, "config_hash": point.get("config_hash") or task.fallback_hash(key),
+            "status": "error", "exit_code": None, "error": text, "flat": None, "stats_json": None,
+            "accuracy": None, "worker": "", "host": "", "started_at": None, "wall_s": None,
+            "index": point["index"]}
 
 
 def start_cluster(args, security):
@@ -178,27 +232,36 @@ def start_cluster(args, security):
             logging.getLogger(name).setLevel(logging.ERROR)
     # The workers' statistical profiler samples every thread each 10 ms: CPU taken from the
     # simulations for a profile nobody looks at here.
+    # Dask's periodic housekeeping (event-loop tick every 20 ms, system and memory monitors every
+    # 0.1-0.5 s) takes ~4 % of a core in this process for as long as a sweep lasts: slowed down
+    # to what a sweep needs, it takes 0.5 %.
     dask.config.set({"distributed.scheduler.allowed-failures": args.allowed_failures,
-                     "distributed.worker.profile.enabled": False})
+                     "distributed.worker.profile.enabled": False,
+                     "distributed.admin.tick.interval": "1s",
+                     "distributed.admin.system-monitor.interval": "5s",
+                     "distributed.worker.memory.monitor-interval": "1s"})
     if args.scheduler:
         try:
             client = Client(args.scheduler, security=security, timeout=args.connect_timeout)
         except (OSError, TimeoutError) as error:
             raise ConnectError(f"cimtlm-sweep: cannot reach the scheduler {args.scheduler}: {error}")
         return client, None
-    # Without a dashboard the scheduler and the workers still serve HTTP (health, metrics), on
-    # every interface unless told otherwise: bind those to loopback too.
-    cluster = LocalCluster(n_workers=args.workers or os.cpu_count() or 1, threads_per_worker=1,
-                           processes=True, host="127.0.0.1", protocol="tcp://", dashboard_address=None,
+    # The simulations are processes of their own, so the local cluster's workers are threads of
+    # this process (one per simulation at a time): worker processes would only add their start-up
+    # (a Python with Dask imported, ~1 s of CPU each) and a hop per result. In-process Dask talks
+    # over inproc://, so nothing listens on the network; its HTTP endpoints, if any, are bound to
+    # loopback.
+    # One worker: nothing to steal between workers.
+    dask.config.set({"distributed.scheduler.work-stealing": False})
+    cluster = LocalCluster(n_workers=1, threads_per_worker=args.workers or os.cpu_count() or 1,
+                           processes=False, dashboard_address=None,
                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                            worker_dashboard_address="127.0.0.1:0")
-    # The rule, checked on what was actually bound (tests check the sockets too).
-    _, host, _ = _split_address(cluster.scheduler_address)
-    if not is_loopback_host(host):
+    # The rule, checked on what was actually bound (sweep_resume checks the sockets too).
+    if not cluster.scheduler_address.startswith("inproc://"):
         cluster.close()
-        raise RuntimeError(f"LocalCluster bound to {cluster.scheduler_address}, not loopback")
+        raise RuntimeError(f"the local cluster listens on {cluster.scheduler_address}, not in-process")
     client = Client(cluster)
-    client.register_worker_plugin(task.QuietSigint(), name=task.QuietSigint.name)
     return client, cluster
 
 
@@ -209,37 +272,55 @@ def run_sweep(args):
         security = scheduler_security(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key,
                                       args.insecure)
     sweep = sweep_spec.Sweep(args.sweep)
-    points, dropped = build_points(sweep, args.cimtlm)
+    points, dropped = build_points(sweep)
     database = results_db.ResultsDb(args.db)
     try:
         database.set_meta({"sweep_file": sweep.path, "name": sweep.name, "platform": sweep.platform,
                            "networks": sweep.networks, "axes": [a.key for a in sweep.axes],
                            "sampling": sweep.sampling, "points": len(points),
                            "accuracy": sweep.accuracy is not None})
+        set_request_keys(points, args.local_cimtlm)
         finished = database.finished_hashes()
-        todo = [p for p in points if p["hash"] not in finished]
+        validated = 0
+        if finished:
+            validated = resolve_hashes(points, database, args.local_cimtlm, sweep.platform,
+                                       os.cpu_count() or 1)
+        todo = [p for p in points if p.get("config_hash") not in finished]
         skipped = len(points) - len(todo)
         if not args.quiet:
+            asked = f" ({validated} configurations checked with cimtlm validate)" if validated else ""
             print(f"cimtlm-sweep: {sweep.name}: {len(points)} points ({dropped} dropped by constraints or "
-                  f"repeated), {skipped} already in {args.db}, {len(todo)} to run", file=sys.stderr)
+                  f"repeated), {skipped} already in {args.db}{asked}, {len(todo)} to run", file=sys.stderr)
         if args.dry_run:
             for point in todo:
-                print(point["hash"][:12], point["network_name"], json.dumps(point["params"]))
+                print((point.get("config_hash") or "-")[:12], point["network_name"], json.dumps(point["params"]))
             return 0
         if not todo:
             return summarize(database, points, args)
-        return _run_points(todo, points, database, args, security)
+        return _run_points(sweep, todo, points, database, args, security)
     finally:
         database.close()
 
 
-def _run_points(todo, points, database, args, security):
+def chunk_size(points, slots, requested):
+    """Points per task: enough tasks for every slot to take ~8 in turn (a slot that finishes
+    early finds work), at most 4 points each (an interrupted or lost task loses little)."""
+    if requested:
+        return requested
+    return max(1, min(4, math.ceil(points / (8 * max(slots, 1)))))
+
+
+def _run_points(sweep, todo, points, database, args, security):
     import cloudpickle
     from distributed import as_completed
 
     # Workers need not have this package: the task module travels with the task.
     cloudpickle.register_pickle_by_value(task)
     client, cluster = start_cluster(args, security)
+    slots = sum(client.nthreads().values()) if args.scheduler else (args.workers or os.cpu_count() or 1)
+    size = chunk_size(len(todo), slots, args.chunk_size)
+    common = {"cimtlm": args.cimtlm, "platform": sweep.platform, "timeout_s": sweep.timeout_s,
+              "accuracy": sweep.accuracy}
     progress = Progress(len(todo), len(points) - len(todo), sys.stderr, args.quiet)
     futures = {}
     interrupted = False
@@ -253,19 +334,31 @@ def _run_points(todo, points, database, args, security):
 
     previous_handler = signal.signal(signal.SIGINT, on_sigint)
     try:
-        for point in todo:
-            future = client.submit(task.run_point, point, key=f"cimtlm-point-{point['hash']}", pure=False)
-            futures[future] = point
+        chunks = [todo[start:start + size] for start in range(0, len(todo), size)]
+        payloads = [[{k: p[k] for k in ("index", "network", "overrides", "inferences", "request_base",
+                                        "workload")} for p in chunk] for chunk in chunks]
+        # One submission for all chunks: Dask reads the caller's source for every submission
+        # (its computation record), which costs more per call than a small simulation's start-up.
+        keys = [f"cimtlm-points-{chunk[0]['index']}-{len(chunk)}-{os.getpid()}" for chunk in chunks]
+        for future, chunk in zip(client.map(task.run_chunk, payloads, common=common, key=keys, pure=False),
+                                 chunks):
+            futures[future] = chunk
         for future in as_completed(list(futures)):
-            point = futures.pop(future)
+            chunk = futures.pop(future)
             try:
-                result = future.result()
+                results = future.result()
             except Exception as error:  # noqa: BLE001 - lost workers (KilledWorker), cancellations
-                result = _error_result(point, error)
+                results = [_error_result(point, error) for point in chunk]
             if stopping:
                 raise KeyboardInterrupt
-            database.record(point, result)
-            progress.update(result["status"])
+            pairs = []
+            for result in results:
+                point = points[result["index"]]
+                point["config_hash"] = result["config_hash"]
+                pairs.append((point, result))
+            database.record_many(pairs)
+            for _, result in pairs:
+                progress.update(result["status"])
             future.release()
     except KeyboardInterrupt:
         interrupted = True
@@ -289,7 +382,7 @@ def _run_points(todo, points, database, args, security):
 
 
 def summarize(database, points, args):
-    hashes = [p["hash"] for p in points]
+    hashes = [p["config_hash"] for p in points if p.get("config_hash")]
     counts = {}
     for i in range(0, len(hashes), 500):
         chunk = hashes[i:i + 500]
@@ -301,4 +394,4 @@ def summarize(database, points, args):
         text = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
         print(f"cimtlm-sweep: {len(points)} points in {args.db}: {text}", file=sys.stderr)
     # Exit 1 when some point could not be run at all (error): the results are incomplete.
-    return 1 if counts.get("error") else 0
+    return 1 if counts.get("error") or len(hashes) < len(points) else 0

@@ -5,7 +5,6 @@ A bad sweep file raises SweepError naming file, line, column and key path (the C
 same shape as cimtlm's own configuration errors.
 """
 import ast
-import hashlib
 import itertools
 import math
 import os
@@ -308,6 +307,8 @@ class Sweep:
         for key, (child, _, _) in node.value.items():
             if key not in ("inputs", "labels", "samples"):
                 raise self._error(child, f"accuracy.{key}", "unknown key (inputs, labels, samples)")
+        if self.networks == [None]:
+            raise self._error(node, "accuracy", "needs 'networks' (cimtlm evaluate runs one network)")
         for key in ("inputs", "labels"):
             if self._get(node, key) is None:
                 raise self._error(node, f"accuracy.{key}", "missing")
@@ -438,9 +439,19 @@ def set_text(value):
     return str(value)
 
 
-def file_digest(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def workload_network_digests(platform):
+    """SHA-256 of each network a platform file's workload names (a scenario sweep runs them),
+    in order; paths relative to the platform file. Unreadable entries are left to cimtlm."""
+    from . import task
+
+    try:
+        with open(platform) as handle:
+            networks = ((yaml.safe_load(handle) or {}).get("workload") or {}).get("networks") or []
+    except (OSError, yaml.YAMLError, AttributeError):
+        return []
+    folder = os.path.dirname(os.path.abspath(platform))
+    digests = []
+    for path in networks if isinstance(networks, list) else []:
+        resolved = path if os.path.isabs(str(path)) else os.path.join(folder, str(path))
+        digests.append(task.file_digest(resolved) if os.path.isfile(resolved) else str(path))
+    return digests

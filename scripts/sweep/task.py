@@ -1,30 +1,193 @@
-"""One sweep point, run on a Dask worker: `cimtlm run` (and, when the sweep asks for accuracy,
-`cimtlm run` on labelled samples), returning a plain dict for the results database.
+"""Sweep points run on a Dask worker: one task runs a short chunk of points one after another, each
+one `cimtlm run` (and, when the sweep asks for accuracy, one `cimtlm evaluate`), and returns plain
+dicts for the results database, each with the hash of the point's effective configuration.
 
 This module is shipped to the workers by value (cloudpickle), so a worker needs Python with Dask
-and NumPy, the cimtlm executable and the sweep's input files, not this repository.
+and PyYAML, the cimtlm executable and the sweep's input files, not this repository; hence it is
+self-contained (the client uses the same hashing functions).
 A failing simulation is a result (status 'fail' or 'invalid' with cimtlm's own message), not an
 exception: Dask retries only what is lost with a worker.
 """
+import csv
+import hashlib
 import json
+import math
 import os
+import re
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
+
+import yaml
+
+# libyaml's parser when PyYAML has it (Debian's does): 7x faster than the pure-Python one on the
+# ~9 KB effective configuration of every point.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Exit statuses of cimtlm (ARCHITECTURE.md): 0 ok, 1 the simulation found a failure, 2 bad input.
 STATUS_BY_EXIT = {0: "ok", 1: "fail", 2: "invalid"}
 # Statuses that are final: a re-run skips them. 'error' (crash, timeout, signal, lost worker,
 # missing executable) is retried by the next run.
 FINISHED = ("ok", "fail", "invalid")
-# Host-time figures differ between runs of the same configuration; they are kept but are not
-# part of anything compared.
 ERROR_TEXT_LIMIT = 4000
 
 
+# -- the effective configuration and its hash ----------------------------------------------------
+def cimtlm_identity(executable):
+    """What identifies a cimtlm build without reading it: its real path, size and modification
+    time. The schema and its defaults are compiled in, so a rebuilt cimtlm (new defaults) has
+    another identity."""
+    path = os.path.realpath(executable)
+    info = os.stat(path)
+    return f"{path}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def request_key(request_base, identity):
+    """The hash of what a point asks for (files by content, overrides, inferences, accuracy set-up)
+    and of the cimtlm that answers: equal keys have equal effective configurations, so the key
+    caches a point's configuration hash without asking cimtlm again."""
+    text = json.dumps({"request": request_base, "cimtlm": identity}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# SI and binary prefixes, and the unit symbols cimtlm's schema uses (platforms/config/units.cpp):
+# "1000MHz" and "1 GHz" are the same frequency, "0.50" and "0.5" the same threshold.
+_PREFIXES = {"": 1.0, "a": 1e-18, "f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "\u00b5": 1e-6,
+             "m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+             "Ki": 1024.0, "Mi": 1024.0 ** 2, "Gi": 1024.0 ** 3, "Ti": 1024.0 ** 4}
+_UNITS = ("Hz", "s", "B", "b", "J", "W", "V", "A", "F", "C", "eV", "h", "ohm", "Ohm")
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z\u00b5]+)\s*$")
+
+
+def _canonical_number(value):
+    value = float(value)
+    if math.isfinite(value) and value == int(value) and abs(value) < 2 ** 53:
+        return int(value)
+    return float(f"{value:.12g}")
+
+
+def _canonical_scalar(value):
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return _canonical_number(value)
+    if isinstance(value, str):
+        match = _QUANTITY.match(value)
+        if match:
+            number, unit = match.groups()
+            for symbol in sorted(_UNITS, key=len, reverse=True):
+                prefix = unit[:-len(symbol)] if unit.endswith(symbol) else None
+                if prefix is not None and prefix in _PREFIXES:
+                    return [_canonical_number(float(number) * _PREFIXES[prefix]), symbol.lower()]
+        return value
+    return value
+
+
+def _canonical(node):
+    if isinstance(node, dict):
+        return {str(key): _canonical(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_canonical(item) for item in node]
+    return _canonical_scalar(node)
+
+
+_NUMBER = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+
+
+def _plain_scalar(text):
+    """A scalar as yaml-cpp emits it in the effective configuration, read as data."""
+    if text.startswith(("'", '"')):
+        return yaml.load(text, Loader=_YAML_LOADER)
+    if _NUMBER.match(text):
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    if text in ("true", "false"):
+        return text == "true"
+    if text.startswith("["):
+        return yaml.load(text, Loader=_YAML_LOADER)
+    return text
+
+
+def read_effective_config(text):
+    """The effective configuration `cimtlm validate` prints as {dotted.key: value}. It is cimtlm's
+    own regular format (platforms/config/config.cpp, Config::effective_yaml: one leaf per line,
+    'key: scalar  # source'), so a line reader does in 1 ms what a YAML parser does in 15;
+    anything else goes through PyYAML."""
+    flat, stack = {}, []
+    try:
+        for line in text.splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            depth = (len(line) - len(line.lstrip(" "))) // 2
+            key, separator, rest = line.strip().partition(":")
+            if not separator or depth > len(stack):
+                raise ValueError(line)
+            del stack[depth:]
+            rest = rest.strip()
+            if not rest:
+                stack.append(key)
+                continue
+            if rest.startswith(("'", '"')):
+                close = rest.find(rest[0], 1)
+                while rest[0] == "'" and close + 1 < len(rest) and rest[close + 1] == "'":
+                    close = rest.find("'", close + 2)  # '' inside single quotes
+                if close < 0:
+                    raise ValueError(line)
+                scalar = rest[:close + 1]
+            else:
+                scalar = rest.split("  #", 1)[0].strip()
+            flat[".".join(stack + [key])] = _canonical(_plain_scalar(scalar))
+    except (ValueError, yaml.YAMLError):
+        flat = {}
+
+        def walk(prefix, node):
+            if isinstance(node, dict):
+                for key, child in node.items():
+                    walk(f"{prefix}.{key}" if prefix else str(key), child)
+            else:
+                flat[prefix] = _canonical(node)
+
+        walk("", yaml.load(text, Loader=_YAML_LOADER) or {})
+    return flat
+
+
+def file_digest(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def effective_hash(config_text, platform, workload):
+    """SHA-256 of a point's effective configuration: what `cimtlm validate` prints (and `cimtlm
+    run` writes beside its stats), every key with its default filled in, read as data (so the
+    comments naming each value's source do not count) with numbers and quantities in one spelling;
+    the networks by content instead of by path; and what the command line adds (`--inferences`,
+    the accuracy set-up). `workload` holds network_sha256 (None: the platform's workload.networks),
+    inferences and accuracy."""
+    config = read_effective_config(config_text)
+    if workload.get("network_sha256"):
+        config["workload.networks"] = [workload["network_sha256"]]  # --network replaces them
+    else:
+        folder = os.path.dirname(os.path.abspath(platform))
+        config["workload.networks"] = [
+            file_digest(path if os.path.isabs(path) else os.path.join(folder, path))
+            for path in config.get("workload.networks") or []]
+    if workload.get("inferences"):
+        config["workload.inferences"] = workload["inferences"]
+    identity = {"config": config, "accuracy": workload.get("accuracy")}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def fallback_hash(key):
+    """A point without an effective configuration (cimtlm rejected it, or could not be run) is
+    keyed by its request."""
+    return "request:" + key
+
+
+# -- results -------------------------------------------------------------------------------------
 def flatten_stats(stats):
     """Every scalar figure of a stats JSON under its dotted name ('energy_pj.total'), except the
     module tree (kept in the JSON column)."""
@@ -34,40 +197,20 @@ def flatten_stats(stats):
         if isinstance(value, dict):
             for key, child in value.items():
                 walk(f"{prefix}.{key}" if prefix else key, child)
-        elif isinstance(value, (int, float, str)) or value is None:
-            flat[prefix] = value
         elif isinstance(value, bool):
             flat[prefix] = int(value)
+        elif isinstance(value, (int, float, str)) or value is None:
+            flat[prefix] = value
 
     for key, value in stats.items():
-        if key == "modules":
-            continue
-        walk(key, value)
-    return {key: (int(value) if isinstance(value, bool) else value) for key, value in flat.items()}
+        if key != "modules":
+            walk(key, value)
+    return flat
 
 
 def _tail(text):
     text = (text or "").strip()
     return text if len(text) <= ERROR_TEXT_LIMIT else "..." + text[-ERROR_TEXT_LIMIT:]
-
-
-def _ignore_sigint(signum, frame):
-    pass
-
-
-class QuietSigint:
-    """Worker plugin for the local cluster: Ctrl-C on a terminal reaches the whole process group;
-    the workers let it pass (so they do not die with tracebacks before the client has stopped the
-    cluster cleanly) with a Python handler, which exec() resets, so each cimtlm run still stops
-    at once. (An inherited SIG_IGN would survive exec and need a costly preexec_fn per run.)"""
-
-    name = "cimtlm-sweep-quiet-sigint"
-
-    def setup(self, worker):
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, _ignore_sigint)
 
 
 def _simulation_environment():
@@ -79,96 +222,139 @@ def _simulation_environment():
     return environment
 
 
-def _worker_address():
+def _worker():
     try:
         from distributed import get_worker
 
-        return get_worker().address
-    except Exception:  # noqa: BLE001 - outside a worker (tests call the function directly)
-        return ""
+        return get_worker()
+    except Exception:  # noqa: BLE001 - outside a worker (tests call the functions directly)
+        return None
 
 
-def run_point(point):
-    """Run one point. `point` holds: cimtlm, platform, network (or None), overrides [[key, text]],
-    inferences (or None), timeout_s, accuracy (or None)."""
-    started = time.time()
-    result = {"hash": point["hash"], "status": "error", "exit_code": None, "error": "", "stats": None,
-              "accuracy": None, "accuracy_samples": None, "worker": _worker_address(),
-              "host": socket.gethostname(), "started_at": started, "wall_s": None}
-    executable = shutil.which(point["cimtlm"]) or (point["cimtlm"] if os.access(point["cimtlm"], os.X_OK) else None)
+def _stopping(worker):
+    """The local cluster is closing (Ctrl-C): the rest of a chunk is not started."""
+    return worker is not None and str(getattr(worker, "status", "running")).split(".")[-1] not in (
+        "running", "paused")
+
+
+def run_chunk(points, common):
+    """Run a few points one after another in one task (one Dask task per point costs more than a
+    small simulation's worth of scheduling). `common`: cimtlm, platform, timeout_s, accuracy.
+    Each point: network, network_sha256, overrides [[key, text]], inferences, request_base.
+    Returns one result dict per point started."""
+    worker = _worker()
+    address = getattr(worker, "address", "") if worker is not None else ""
+    host = socket.gethostname()
+    executable = shutil.which(common["cimtlm"]) or (
+        common["cimtlm"] if os.access(common["cimtlm"], os.X_OK) else None)
+    results = []
     if executable is None:
-        result["error"] = f"cimtlm executable not found on worker {socket.gethostname()}: {point['cimtlm']}"
-        result["wall_s"] = time.time() - started
-        return result
+        for point in points:
+            results.append(_result(point, "", address, host, time.time(), error=(
+                f"cimtlm executable not found on worker {host}: {common['cimtlm']}")))
+        return results
+    identity = cimtlm_identity(executable)
+    environment = _simulation_environment()
     folder = tempfile.mkdtemp(prefix="cimtlm-sweep-")
     try:
-        command = [executable, "run", point["platform"]]
-        if point["network"]:
-            command += ["--network", point["network"]]
-        for key, text in point["overrides"]:
-            command += ["--set", f"{key}={text}"]
-        if point.get("inferences"):
-            command += ["--inferences", str(point["inferences"])]
-        stats_path = os.path.join(folder, "stats.json")
-        command += ["--stats", stats_path, "--quiet"]
-        try:
-            process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     timeout=point["timeout_s"], env=_simulation_environment())
-        except subprocess.TimeoutExpired:
-            result["error"] = f"timed out after {point['timeout_s']} s"
-            return result
-        result["exit_code"] = process.returncode
-        if process.returncode < 0:
-            # Killed by a signal (Ctrl-C reaching the process group, the OOM killer): not a
-            # property of the configuration, so 'error' and retried by the next run.
-            result["error"] = f"cimtlm killed by signal {-process.returncode}"
-            return result
-        result["status"] = STATUS_BY_EXIT.get(process.returncode, "error")
-        if process.returncode != 0:
-            result["error"] = _tail(process.stderr or process.stdout) or f"exit status {process.returncode}"
-        if os.path.exists(stats_path):
-            with open(stats_path) as handle:
-                result["stats"] = json.load(handle)
-        elif result["status"] in ("ok", "fail"):
-            result["status"] = "error"
-            result["error"] = _tail(process.stderr) + "\n(no stats file written)"
-        if result["status"] in ("ok", "fail") and point.get("accuracy"):
-            _measure_accuracy(executable, point, folder, result)
-        return result
+        for point in points:
+            if _stopping(worker):
+                break
+            result = _run_point(point, common, executable, identity, environment, folder, address, host)
+            results.append(result)
+            if result["exit_code"] is not None and result["exit_code"] < 0:
+                break  # killed by a signal: Ctrl-C reached the process group, stop the chunk
+        return results
     finally:
-        result["wall_s"] = time.time() - started
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _measure_accuracy(executable, point, folder, result):
-    """Top-1 accuracy through the simulated hardware: the first `samples` labelled inputs, one
-    `cimtlm run --input` each, the argmax of the output the platform computed (lossy ADCs,
-    sparsity compensation and retention loss included) against the label."""
-    import numpy
+def _result(point, key, address, host, started, error=""):
+    return {"request_key": key, "config_hash": fallback_hash(key), "status": "error",
+            "exit_code": None, "error": error, "flat": None, "stats_json": None,
+            "accuracy": None, "worker": address, "host": host, "started_at": started,
+            "wall_s": time.time() - started, "index": point["index"]}
 
-    spec = point["accuracy"]
-    inputs = numpy.load(spec["inputs"])
-    labels = numpy.load(spec["labels"]).reshape(-1)
-    count = min(spec["samples"], len(labels), len(inputs))
-    correct = 0
-    for index in range(count):
-        sample_path = os.path.join(folder, f"sample_{index}.npy")
-        numpy.save(sample_path, inputs[index:index + 1])
-        out_dir = os.path.join(folder, f"out_{index}")
-        command = [executable, "run", point["platform"]]
-        if point["network"]:
-            command += ["--network", point["network"]]
-        for key, text in point["overrides"]:
-            command += ["--set", f"{key}={text}"]
-        command += ["--input", sample_path, "--output-dir", out_dir, "--stats",
-                    os.path.join(folder, f"acc_{index}.json"), "--quiet"]
-        process = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 timeout=point["timeout_s"], env=_simulation_environment())
-        if process.returncode not in (0, 1):
-            result["status"] = "error"
-            result["error"] = "accuracy run failed: " + _tail(process.stderr)
-            return
-        output = numpy.load(os.path.join(out_dir, "output_0.npy"))
-        correct += int(int(numpy.argmax(output.reshape(-1))) == int(labels[index]))
-    result["accuracy"] = correct / count
-    result["accuracy_samples"] = count
+
+def _run_point(point, common, executable, identity, environment, folder, address, host):
+    started = time.time()
+    key = request_key(point["request_base"], identity)
+    result = _result(point, key, address, host, started)
+    command = [executable, "run", common["platform"]]
+    if point["network"]:
+        command += ["--network", point["network"]]
+    for name, text in point["overrides"]:
+        command += ["--set", f"{name}={text}"]
+    if point.get("inferences"):
+        command += ["--inferences", str(point["inferences"])]
+    stats_path = os.path.join(folder, "point.stats.json")
+    config_path = os.path.join(folder, "point.config.yaml")  # cimtlm writes it beside the stats
+    for path in (stats_path, config_path):
+        if os.path.exists(path):
+            os.remove(path)
+    command += ["--stats", stats_path, "--quiet"]
+    try:
+        process = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                 timeout=common["timeout_s"], env=environment)
+    except subprocess.TimeoutExpired:
+        result["error"] = f"timed out after {common['timeout_s']} s"
+        result["wall_s"] = time.time() - started
+        return result
+    result["exit_code"] = process.returncode
+    if process.returncode < 0:
+        # Killed by a signal (Ctrl-C reaching the process group, the OOM killer): not a property
+        # of the configuration, so 'error' and retried by the next run.
+        result["error"] = f"cimtlm killed by signal {-process.returncode}"
+        result["wall_s"] = time.time() - started
+        return result
+    result["status"] = STATUS_BY_EXIT.get(process.returncode, "error")
+    if process.returncode != 0:
+        result["error"] = _tail(process.stderr) or f"exit status {process.returncode}"
+    if os.path.exists(stats_path) and os.path.exists(config_path):
+        with open(stats_path) as handle:
+            result["stats_json"] = handle.read()
+        result["flat"] = flatten_stats(json.loads(result["stats_json"]))
+        with open(config_path) as handle:
+            result["config_hash"] = effective_hash(handle.read(), common["platform"], point["workload"])
+    elif result["status"] in ("ok", "fail"):
+        result["status"] = "error"
+        result["error"] = _tail(process.stderr) + "\n(no stats file written)"
+    if result["status"] in ("ok", "fail") and common.get("accuracy"):
+        _measure_accuracy(executable, point, common, environment, folder, result)
+    result["wall_s"] = time.time() - started
+    return result
+
+
+def _measure_accuracy(executable, point, common, environment, folder, result):
+    """Top-1 accuracy through the simulated hardware: `cimtlm evaluate` runs the first `samples`
+    labelled inputs on the point's platform (lossy ADCs, sparsity compensation, non-idealities
+    and retention loss included) and compares the argmax with the label, the float model and the
+    ideal integer model; one process per point (it runs the samples itself, one at a time here:
+    the worker's slot is one simulation)."""
+    spec = common["accuracy"]
+    out_dir = os.path.join(folder, "evaluate")
+    command = [executable, "evaluate", common["platform"], "--network", point["network"], "--data",
+               spec["inputs"], "--labels", spec["labels"], "--samples", str(spec["samples"]),
+               "--jobs", "1", "--no-plot", "--out-dir", out_dir]
+    for name, text in point["overrides"]:
+        command += ["--set", f"{name}={text}"]
+    try:
+        process = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                 timeout=common["timeout_s"], env=environment)
+    except subprocess.TimeoutExpired:
+        result["status"], result["error"] = "error", f"accuracy: timed out after {common['timeout_s']} s"
+        return
+    table = os.path.join(out_dir, "accuracy.csv")
+    if process.returncode != 0 or not os.path.exists(table):
+        result["status"] = "error"
+        result["error"] = f"accuracy (cimtlm evaluate, exit {process.returncode}): " + _tail(process.stderr)
+        return
+    with open(table, newline="") as handle:
+        base = next(row for row in csv.DictReader(handle) if row["sweep"] == "base")
+    result["accuracy"] = {
+        "accuracy": float(base["accuracy"]), "accuracy_samples": int(base["samples"]),
+        "accuracy_agreement": float(base["agreement_with_integer"]),
+        "accuracy_bit_exact": float(base["bit_exact_fraction"]),
+        "float_accuracy": float(base["float_accuracy"]), "integer_accuracy": float(base["integer_accuracy"]),
+    }
+    shutil.rmtree(out_dir, ignore_errors=True)

@@ -8,7 +8,7 @@ Usage: sweep_test.py CASE CIMTLM_SWEEP CIMTLM SOURCE_ROOT OUTPUT_DIR
             workers' own cimtlm found on their PATH, then `plot` (PNGs) and `export --csv`.
   kill      the same cluster, one worker killed (its process group, SIGKILL) while it runs a point:
             that point runs again on the other worker and every point is recorded exactly once.
-  resume    the default LocalCluster: its scheduler, nannies and workers listen on loopback only
+  resume    the default LocalCluster: in-process, only its HTTP endpoints listen, on loopback
             (every listening socket of the process tree); Ctrl-C (SIGINT to the process group)
             mid-sweep leaves whole rows and exit 130; the re-run skips exactly the finished points.
   security  no cluster: plain tcp:// to a non-loopback scheduler and tls:// without certificates
@@ -16,6 +16,10 @@ Usage: sweep_test.py CASE CIMTLM_SWEEP CIMTLM SOURCE_ROOT OUTPUT_DIR
   sampling  no cluster (--dry-run): a Latin hypercube puts exactly one sample in each stratum of
             every axis, the same seed gives the same points, another seed other points; ranges,
             integer and list axes; constraints drop exactly the failing combinations.
+  effective points keyed by their effective configuration: other spellings of the same
+            configurations (7.0, 1000MHz, a default written out) run nothing; a cimtlm whose default
+            differs runs every point again, one whose defaults are the same runs nothing.
+  accuracy  accuracy from one `cimtlm evaluate` per point, equal to a direct evaluate's figures.
   tls       certificates made with openssl as scripts/sweep/README.md says; a scheduler and a worker
             requiring TLS on loopback; the sweep over tls:// completes.
 """
@@ -332,9 +336,12 @@ def case_resume(ctx):
             sockets = listening_addresses(sweep.pid)
         if done >= 6:
             break
-    check(len(sockets) >= 3, f"local cluster sockets found ({len(sockets)}: scheduler, nannies, workers)")
+    # The local cluster is in-process (inproc:// between client, scheduler and worker threads):
+    # what listens is the scheduler's and the worker's HTTP endpoint (health, metrics).
+    check(len(sockets) >= 1, f"local cluster sockets found ({len(sockets)}: HTTP endpoints)")
     check(all(ipaddress.ip_address(ip).is_loopback for _, ip, _ in sockets),
           f"every listening socket of the local cluster is on loopback ({sorted({ip for _, ip, _ in sockets})})")
+    check(all(pid == sweep.pid for pid, _, _ in sockets), "no worker processes: only the sweep itself listens")
     check(6 <= done < 20, f"{done} of 20 points finished before the interrupt")
     os.killpg(sweep.pid, signal.SIGINT)  # what Ctrl-C on a terminal sends
     _, stderr = sweep.communicate(timeout=120)
@@ -351,7 +358,7 @@ def case_resume(ctx):
           f"the {len(first)} rows written before the interrupt are complete")
     check(len(first) < 20, "the interrupt stopped the sweep before the end")
     with open(log) as handle:
-        before = sum(1 for line in handle if line.startswith("start "))
+        before = sum(1 for line in handle if line.startswith("start ") and " run " in line)
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             timeout=300)
     print(result.stderr)
@@ -365,8 +372,14 @@ def case_resume(ctx):
     check(all(kept[r["config_hash"]] == r["finished_at"] and r["runs"] == 1 for r in final if r["config_hash"] in kept),
           "the finished rows were not run or written again")
     with open(log) as handle:
-        after = sum(1 for line in handle if line.startswith("start ")) - before
+        lines = handle.read().splitlines()
+    after = sum(1 for line in lines if line.startswith("start ") and " run " in line) - before
     check(after == 20 - len(first), f"the re-run ran exactly the {20 - len(first)} missing points ({after} runs)")
+    # The finished points' configuration hashes are cached (same cimtlm, same request); the others
+    # are asked of `cimtlm validate` once, to know they are not in the database.
+    validated = sum(1 for line in lines if line.startswith("start ") and " validate " in line)
+    check(validated == 20 - len(first) and f"({validated} configurations checked" in result.stderr,
+          f"the re-run validated only the {20 - len(first)} unknown configurations ({validated})")
 
 
 def case_security(ctx):
@@ -426,6 +439,104 @@ def case_sampling(ctx):
           f"range [64, 256, 64] x 3 values, constraint keeps exactly {len(expected)} of 12")
 
 
+def cimtlm_with(ctx, name, setting):
+    """Another cimtlm build as far as a sweep can tell: a wrapper that runs cimtlm with one more
+    --set, i.e. a build whose schema default for that key is `setting`'s value."""
+    path = os.path.join(ctx.out, name)
+    with open(path, "w") as handle:
+        handle.write(f"#!/bin/sh\ncommand=$1\nshift\nexec {ctx.cimtlm} \"$command\" \"$@\" --set {setting}\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def case_effective(ctx):
+    base = ctx.write_sweep("effective.yaml", "  core.cim.adc_bits: [7, 8]\n")
+    db = os.path.join(ctx.out, "effective.sqlite")
+    first = ctx.sweep(base, db, "--workers", "2")
+    check(first.returncode == 0 and len(rows(db)) == 2, f"2 points run {first.stderr[-300:]}")
+    check(all(not r["config_hash"].startswith("request:") and len(r["config_hash"]) == 64 for r in rows(db)),
+          "rows keyed by the hash of the effective configuration cimtlm wrote beside the stats")
+    # Other spellings of the same effective configuration: 7.0 for 7, 1000MHz for the platform's
+    # 1 GHz, a default written out, the fixed keys in another order. A new request for cimtlm
+    # validate, whose configuration hash equals the run's.
+    respelled = os.path.join(ctx.out, "respelled.yaml")
+    with open(respelled, "w") as handle:
+        handle.write(f"name: effective\nplatform: {ctx.root}/configs/platforms/default.yaml\n"
+                     f"networks: [{ctx.root}/configs/networks/mlp.yaml]\n"
+                     "set: {core.cim.cols_per_adc: 8, clock.frequency: 1000MHz, workload.inferences: 1}\n"
+                     "axes:\n  core.cim.adc_bits: [8, 7.0]\n")
+    again = ctx.sweep(respelled, db, "--workers", "2")
+    check(again.returncode == 0 and "2 already in" in again.stderr and "(2 configurations checked" in again.stderr
+          and "0 to run" in again.stderr, f"another spelling of the same configurations runs nothing ({again.stderr.strip()})")
+    changed = ctx.write_sweep("changed.yaml", "  core.cim.adc_bits: [7, 8]\n", "")
+    with open(changed) as handle:
+        text = handle.read().replace("set: {workload.inferences: 1}", "set: {workload.inferences: 1, clock.frequency: 500 MHz}")
+    with open(changed, "w") as handle:
+        handle.write(text)
+    other = ctx.sweep(changed, db, "--workers", "2", "--dry-run")
+    check(other.returncode == 0 and "0 already in" in other.stderr and "2 to run" in other.stderr,
+          "another clock frequency is another configuration")
+    # A cimtlm whose default cols_per_adc is 4: the same sweep file is another effective
+    # configuration, so its points run again (the cached hashes belong to the other build).
+    new_default = cimtlm_with(ctx, "cimtlm_cols4", "core.cim.cols_per_adc=4")
+    rerun = ctx.sweep(base, db, "--workers", "2", "--cimtlm", new_default)
+    check(rerun.returncode == 0 and "0 already in" in rerun.stderr and "2 to run" in rerun.stderr and len(rows(db)) == 4,
+          f"a changed default is seen: both points run again, 4 rows ({rerun.stderr.strip()[-200:]})")
+    table = rows(db)
+    before = {r["core.cim.adc_bits"]: r["sim.cycles"] for r in table[:2]}
+    after = {r["core.cim.adc_bits"]: r["sim.cycles"] for r in table[2:]}
+    check(all(after[bits] != before[bits] for bits in (7, 8)),
+          f"the changed default changed the results ({before} -> {after} cycles)")
+    # A cimtlm that spells out today's default: the same effective configuration, nothing to run.
+    same_default = cimtlm_with(ctx, "cimtlm_cols8", "core.cim.cols_per_adc=8")
+    same = ctx.sweep(base, db, "--workers", "2", "--cimtlm", same_default)
+    check(same.returncode == 0 and "2 already in" in same.stderr and "0 to run" in same.stderr,
+          f"another build with the same defaults runs nothing ({same.stderr.strip()[-200:]})")
+
+
+def case_accuracy(ctx):
+    samples = 6
+    data = f"{ctx.root}/configs/networks/digits_data"
+    network = f"{ctx.root}/configs/networks/digits_pruned.q.onnx"
+    path = os.path.join(ctx.out, "accuracy.yaml")
+    with open(path, "w") as handle:
+        handle.write(f"name: accuracy\nplatform: {ctx.root}/configs/platforms/default.yaml\n"
+                     f"networks: [{network}]\nset: {{workload.inferences: 1}}\n"
+                     "axes:\n  core.cim.adc_bits: [5, 7]\n"
+                     f"accuracy: {{inputs: {data}/val_inputs.npy, labels: {data}/val_labels.npy, samples: {samples}}}\n")
+    db = os.path.join(ctx.out, "accuracy.sqlite")
+    wrapper, log = ctx.slow_cimtlm(0)
+    result = ctx.sweep(path, db, "--workers", "2", "--cimtlm", wrapper)
+    print(result.stderr)
+    check(result.returncode == 0, "the accuracy sweep completes")
+    with open(log) as handle:
+        commands = [line.split(" ")[2] for line in handle.read().splitlines() if line.startswith("start ")]
+    check(sorted(commands) == ["evaluate", "evaluate", "run", "run"],
+          f"one cimtlm run and one cimtlm evaluate per point ({sorted(commands)})")
+    direct = subprocess.run([ctx.cimtlm, "evaluate", f"{ctx.root}/configs/platforms/default.yaml", "--network",
+                             network, "--data", f"{data}/val_inputs.npy", "--samples", str(samples),
+                             "--sweep", "core.cim.adc_bits=5,7", "--no-plot", "--out-dir",
+                             os.path.join(ctx.out, "evaluate")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    check(direct.returncode == 0, f"direct cimtlm evaluate {direct.stderr[-200:]}")
+    import csv
+
+    with open(os.path.join(ctx.out, "evaluate", "accuracy.csv"), newline="") as handle:
+        expected = {int(r["value"]): r for r in csv.DictReader(handle) if r["sweep"] == "core.cim.adc_bits"}
+    for row in rows(db):
+        bits = int(row["core.cim.adc_bits"])
+        want = expected[bits]
+        check(row["accuracy_samples"] == samples and row["accuracy"] == float(want["accuracy"]) and
+              row["accuracy_agreement"] == float(want["agreement_with_integer"]) and
+              row["accuracy_bit_exact"] == float(want["bit_exact_fraction"]) and
+              row["integer_accuracy"] == float(want["integer_accuracy"]),
+              f"{bits}-bit ADC: accuracy {row['accuracy']}, agreement {row['accuracy_agreement']}, bit-exact "
+              f"{row['accuracy_bit_exact']} equal cimtlm evaluate's")
+    lossless = [r for r in rows(db) if r["core.cim.adc_bits"] == 7][0]
+    check(lossless["accuracy_bit_exact"] == 1.0 and lossless["accuracy"] == lossless["integer_accuracy"],
+          "the lossless 7-bit ADC reproduces the integer model on every sample")
+
+
 def case_tls(ctx):
     certs = os.path.join(ctx.out, "certs")
     os.makedirs(certs, exist_ok=True)
@@ -458,7 +569,8 @@ def main():
     started = time.time()
     try:
         {"cluster": case_cluster, "kill": case_kill, "resume": case_resume, "security": case_security,
-         "sampling": case_sampling, "tls": case_tls}[case](ctx)
+         "sampling": case_sampling, "tls": case_tls, "effective": case_effective,
+         "accuracy": case_accuracy}[case](ctx)
     finally:
         ctx.stop_all()
     print(f"sweep_{case}: passed in {time.time() - started:.1f} s")
