@@ -9,8 +9,8 @@
 # the run starts from a fresh copy of the seed corpus and reproducers (nothing carried over from
 # earlier runs), and the seed is printed with every result. Without FUZZ_SEED each run draws a
 # new seed (and keeps its grown corpus in $build/fuzz-corpus/) to find new inputs.
-# Time-bounded runs reproduce up to the point the time ran out: FUZZ_RUNS=N bounds a run by
-# executions instead (-runs=N), which reproduces exactly with the same seed.
+# A time-bounded run reaches further on a faster machine: FUZZ_RUNS=N bounds it by executions
+# instead (-runs=N), so that a replay with the same seed does not depend on the machine's speed.
 #   scripts/fuzz.sh [TARGET...]      (default: all five)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
