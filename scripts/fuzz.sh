@@ -5,11 +5,24 @@
 # leak, per-input timeout (10 s) or allocation above 2 GiB fails the script; libFuzzer writes the
 # input to $build/fuzz-artifacts/. Executions per target are printed at the end (and written to
 # $build/fuzz-summary.txt) for the README's reliability figures.
+# FUZZ_SEED fixes libFuzzer's random seed (CI sets one), so that a failure can be reproduced:
+# the run starts from a fresh copy of the seed corpus and reproducers (nothing carried over from
+# earlier runs), and the seed is printed with every result. Without FUZZ_SEED each run draws a
+# new seed (and keeps its grown corpus in $build/fuzz-corpus/) to find new inputs.
+# A time-bounded run reaches further on a faster machine: FUZZ_RUNS=N bounds it by executions
+# instead (-runs=N), so that a replay with the same seed does not depend on the machine's speed.
 #   scripts/fuzz.sh [TARGET...]      (default: all five)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${CIMTLM_SANITIZE_BUILD_DIR:-$repo/build-sanitize}"
 seconds="${FUZZ_SECONDS:-60}"
+seed="${FUZZ_SEED:-}"
+if [ -n "$seed" ] && ! [[ "$seed" =~ ^[0-9]+$ ]]; then
+  echo "fuzz: FUZZ_SEED must be a non-negative integer, not '$seed'" >&2
+  exit 2
+fi
+limit=(-max_total_time="$seconds")
+[ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(platform_config network_config onnx_model tensor_file set_override)
@@ -23,23 +36,33 @@ summary="$build/fuzz-summary.txt"
 status=0
 for target in "${targets[@]}"; do
   work="$build/fuzz-corpus/$target"
+  seed_flag=()
+  if [ -n "$seed" ]; then
+    # Reproducible: the same inputs in, the same seed; the grown corpus goes to its own folder.
+    work="$build/fuzz-corpus-seed-$seed/$target"
+    rm -rf "$work"
+    seed_flag=(-seed="$seed")
+  fi
   mkdir -p "$work"
   seeds=("$repo/testbenches/fuzz/corpus/$target")
   [ -d "$repo/testbenches/fuzz/reproducers/$target" ] && seeds+=("$repo/testbenches/fuzz/reproducers/$target")
   log="$build/fuzz-$target.log"
-  echo "fuzz: $target for ${seconds} s"
+  echo "fuzz: $target for ${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-${seconds} s}, seed ${seed:-random}"
   # detect_leaks: libFuzzer's leak check; halt_on_error: the first finding is the failure.
   if ! ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:allocator_may_return_null=1" \
       UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
       "$build/fuzz/fuzz_$target" "$work" "${seeds[@]}" \
-      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+      "${limit[@]}" "${seed_flag[@]}" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$build/fuzz-artifacts/$target-" > "$log" 2>&1; then
-    echo "fuzz: $target FAILED (log $log):"
+    used_seed=$(grep -Eo "Seed: [0-9]+" "$log" | head -1 | grep -Eo "[0-9]+")
+    echo "fuzz: $target FAILED (log $log); reproduce the run with FUZZ_SEED=${used_seed:-?}" \
+      "scripts/fuzz.sh $target, or the input with $build/fuzz/fuzz_$target ARTIFACT:"
     grep -E "ERROR|runtime error|==ERROR|Test unit written|SUMMARY|uncaught|terminate" "$log" | head -20
     status=1
   fi
   runs=$(grep -Eo "stat::number_of_executed_units: *[0-9]+" "$log" | grep -Eo "[0-9]+$" | tail -1)
-  echo "$target ${runs:-0} executions in ${seconds} s" | tee -a "$summary"
+  used_seed=$(grep -Eo "Seed: [0-9]+" "$log" | head -1 | grep -Eo "[0-9]+")
+  echo "$target ${runs:-0} executions in ${seconds} s (seed ${used_seed:-?})" | tee -a "$summary"
 done
 exit $status

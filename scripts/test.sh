@@ -11,5 +11,6 @@ cd "${CIMTLM_BUILD_DIR:-$repo/build}"
 ctest -j2 --output-on-failure "$@"
 if (($# == 0)) && [ "${CIMTLM_SANITIZE_STAGE:-1}" != 0 ]; then
   "$repo/scripts/sanitize_test.sh" --verified
-  FUZZ_SECONDS="${FUZZ_SECONDS:-30}" "$repo/scripts/fuzz.sh"
+  # A fixed seed, so that a CI failure reproduces (scripts/fuzz.sh prints it with the failure).
+  FUZZ_SECONDS="${FUZZ_SECONDS:-30}" FUZZ_SEED="${FUZZ_SEED:-16}" "$repo/scripts/fuzz.sh"
 fi

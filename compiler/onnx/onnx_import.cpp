@@ -12,6 +12,7 @@
 #include "compiler/graph/input_limits.h"
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/onnx/op_checks.h"
+#include "compiler/onnx/op_schemas.h"
 #include "compiler/onnx/tensor_proto.h"
 
 namespace cimtlm::onnx {
@@ -25,7 +26,9 @@ using graph::Tensor;
 
 namespace {
 
-bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+bool is_default_domain(const std::string& domain) {
+  return domain.empty() || domain == "ai.onnx";
+}
 
 // Type and shape of a ValueInfoProto; Undefined type for non-tensors or unsupported elements.
 graph::ValueInfo value_info_of(const ::onnx::ValueInfoProto& proto) {
@@ -50,7 +53,8 @@ graph::ValueInfo interface_value(const ::onnx::ValueInfoProto& proto, const std:
                                  const char* what) {
   const std::string context = origin + ": graph " + what + " '" + proto.name() + "'";
   if (!proto.has_type() || !proto.type().has_tensor_type()) {
-    throw ModelError(context + " is not a tensor (sequences, maps and optionals are not supported)");
+    throw ModelError(context +
+                     " is not a tensor (sequences, maps and optionals are not supported)");
   }
   const int32_t elem_type = proto.type().tensor_type().elem_type();
   if (!is_supported_type(elem_type)) {
@@ -86,9 +90,12 @@ Attribute convert_attribute(const ::onnx::AttributeProto& proto, const std::stri
     throw ModelError(context + ": attribute references (functions) are not supported");
   }
   switch (proto.type()) {
-    case ::onnx::AttributeProto_AttributeType_INT: return Attribute::of_int(proto.i());
-    case ::onnx::AttributeProto_AttributeType_FLOAT: return Attribute::of_float(proto.f());
-    case ::onnx::AttributeProto_AttributeType_STRING: return Attribute::of_string(proto.s());
+    case ::onnx::AttributeProto_AttributeType_INT:
+      return Attribute::of_int(proto.i());
+    case ::onnx::AttributeProto_AttributeType_FLOAT:
+      return Attribute::of_float(proto.f());
+    case ::onnx::AttributeProto_AttributeType_STRING:
+      return Attribute::of_string(proto.s());
     case ::onnx::AttributeProto_AttributeType_INTS:
       return Attribute::of_ints({proto.ints().begin(), proto.ints().end()});
     case ::onnx::AttributeProto_AttributeType_FLOATS:
@@ -119,16 +126,19 @@ Tensor constant_value(const ::onnx::NodeProto& proto, const std::string& context
   if (name == "value_float") return Tensor::scalar<float>(attribute.f());
   if (name == "value_int") return Tensor::scalar<int64_t>(attribute.i());
   if (name == "value_floats") {
-    return Tensor::from<float>({attribute.floats_size()}, {attribute.floats().begin(), attribute.floats().end()});
+    return Tensor::from<float>({attribute.floats_size()},
+                               {attribute.floats().begin(), attribute.floats().end()});
   }
   if (name == "value_ints") {
-    return Tensor::from<int64_t>({attribute.ints_size()}, {attribute.ints().begin(), attribute.ints().end()});
+    return Tensor::from<int64_t>({attribute.ints_size()},
+                                 {attribute.ints().begin(), attribute.ints().end()});
   }
   throw ModelError(where + " is not supported (strings and sparse constants)");
 }
 
 // A name not used by any value of the graph, derived from `base`.
-std::string fresh_name(const Graph& graph, const std::set<std::string>& used, const std::string& base) {
+std::string fresh_name(const Graph& graph, const std::set<std::string>& used,
+                       const std::string& base) {
   for (int suffix = 0;; ++suffix) {
     std::string candidate = base + (suffix ? "_" + std::to_string(suffix) : "");
     if (!used.count(candidate) && !graph.is_initializer(candidate)) return candidate;
@@ -161,16 +171,17 @@ void upgrade_legacy_ops(Graph& graph, int64_t opset, const KnownValues& known) {
       auto found = known.find(node.inputs[0]);
       if (found != known.end() && found->second.type == DataType::Double) type = DataType::Double;
       std::vector<std::string> inputs = {node.inputs[0], "", ""};
-      const std::pair<const char*, float> bounds[] = {
-          {"min", std::numeric_limits<float>::lowest()}, {"max", std::numeric_limits<float>::max()}};
+      const std::pair<const char*, float> bounds[] = {{"min", std::numeric_limits<float>::lowest()},
+                                                      {"max", std::numeric_limits<float>::max()}};
       for (size_t index = 0; index < 2; ++index) {
         const char* bound = bounds[index].first;
         if (!node.has(bound)) continue;
         const float value = node.get_float(bound);
-        const std::string name = fresh_name(graph, used, (node.name.empty() ? node.outputs[0] : node.name) + "_" + bound);
+        const std::string name = fresh_name(
+            graph, used, (node.name.empty() ? node.outputs[0] : node.name) + "_" + bound);
         used.insert(name);
-        graph.initializers[name] = type == DataType::Double ? Tensor::scalar<double>(value)
-                                                           : Tensor::scalar<float>(value);
+        graph.initializers[name] =
+            type == DataType::Double ? Tensor::scalar<double>(value) : Tensor::scalar<float>(value);
         inputs[index + 1] = name;
         node.attributes.erase(bound);
       }
@@ -202,8 +213,9 @@ void upgrade_legacy_ops(Graph& graph, int64_t opset, const KnownValues& known) {
       }
       if (std::find(shape.begin(), shape.end(), -1) != shape.end()) {
         throw ModelError(node.describe() + ": Softmax of opset " + std::to_string(opset) +
-                         " over axes " + std::to_string(normalized) + ".. of an input with dynamic shape " +
-                         graph::to_string(shape) + " is not supported");
+                         " over axes " + std::to_string(normalized) +
+                         ".. of an input with dynamic shape " + graph::to_string(shape) +
+                         " is not supported");
       }
       const std::string base = node.name.empty() ? node.outputs[0] : node.name;
       Node flatten;
@@ -269,10 +281,9 @@ void sort_nodes_topologically(::onnx::GraphProto& proto) {
     for (size_t index = 0; index < pending.size(); ++index) {
       if (placed[index]) continue;
       const auto& node = pending[index];
-      const bool ready = std::all_of(node.input().begin(), node.input().end(),
-                                     [&](const std::string& input) {
-                                       return input.empty() || available.count(input);
-                                     });
+      const bool ready = std::all_of(
+          node.input().begin(), node.input().end(),
+          [&](const std::string& input) { return input.empty() || available.count(input); });
       if (!ready) continue;
       placed[index] = true;
       progress = true;
@@ -307,13 +318,15 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
   }
   if (opset < 0) throw ModelError(origin + ": the model imports no default-domain (ai.onnx) opset");
   if (opset < options.min_opset || opset > options.max_opset) {
-    throw ModelError(origin + ": opset " + std::to_string(opset) + " is not supported (cimtlm reads " +
-                     std::to_string(options.min_opset) + ".." + std::to_string(options.max_opset) +
+    throw ModelError(origin + ": opset " + std::to_string(opset) +
+                     " is not supported (cimtlm reads " + std::to_string(options.min_opset) + ".." +
+                     std::to_string(options.max_opset) +
                      "; convert it with onnx.version_converter)");
   }
   graph.opset = std::max<int64_t>(opset, 13);
   for (const auto& entry : model.metadata_props()) graph.metadata[entry.key()] = entry.value();
-  if (!model.producer_name().empty()) graph.metadata.emplace("producer_name", model.producer_name());
+  if (!model.producer_name().empty())
+    graph.metadata.emplace("producer_name", model.producer_name());
 
   const auto& proto_graph = model.graph();
   if (proto_graph.sparse_initializer_size() > 0) {
@@ -322,7 +335,8 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
   for (const auto& initializer : proto_graph.initializer()) {
     const std::string context = origin + ": initializer '" + initializer.name() + "'";
     if (initializer.name().empty()) throw ModelError(origin + ": an initializer has no name");
-    if (graph.initializers.count(initializer.name())) throw ModelError(context + " is defined twice");
+    if (graph.initializers.count(initializer.name()))
+      throw ModelError(context + " is defined twice");
     graph.initializers[initializer.name()] = tensor_from_proto(initializer, context);
   }
   for (const auto& input : proto_graph.input()) {
@@ -399,7 +413,8 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
   try {
     ::onnx::ShapeInferenceOptions inference_options(/*check_type=*/true, /*strict_mode=*/1,
                                                     /*data_propagation=*/false);
-    ::onnx::shape_inference::InferShapes(inferred, ::onnx::OpSchemaRegistry::Instance(),
+    // Only the schemas of the ops in the model are built (op_schemas.h), not all of ONNX's.
+    ::onnx::shape_inference::InferShapes(inferred, &SupportedOpSchemas::instance(),
                                          inference_options);
   } catch (const std::exception& error) {
     throw ModelError(origin + ": shape check failed: " + error.what());

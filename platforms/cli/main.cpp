@@ -8,10 +8,10 @@
 // Exit status: 0 success, 1 the simulation found a failure, 2 bad input.
 #include <cstdlib>
 #include <iostream>
-
 #include <systemc>
 
 #include "platforms/cli/commands.h"
+#include "platforms/cli/startup_heap.h"
 
 namespace {
 // SystemC prints its banner when the kernel starts, before sc_main runs; reports and machine-read
@@ -21,5 +21,6 @@ const bool kBannerOff = setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 1) == 0
 
 // libsystemc provides main() and calls sc_main.
 int sc_main(int argc, char** argv) {
+  cimtlm::platforms::cli::static_initialization_done();
   return cimtlm::platforms::cli::dispatch(argc, argv, std::cout, std::cerr);
 }

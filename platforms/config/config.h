@@ -1,17 +1,20 @@
 // Configuration: YAML files checked against a schema (platforms/schema.yaml), defaults filled in.
 //
-// The schema is itself YAML and is the single place where every key has its type, unit, default,
-// range and one-line description; validation, the effective-config dump, `cimtlm validate` and
-// the generated configs/README.md all come from it.
+// The schema (schema.h) is the single place where every key has its type, unit, default, range
+// and one-line description; validation (loader.cpp), the `--set` overrides (overrides.cpp), the
+// effective-config dump, `cimtlm validate` and the generated configs/README.md (docs.cpp) all
+// come from it, and C++ names keys through the constants generated from it (platform_keys.h).
 #pragma once
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "platforms/config/schema.h"
 #include "platforms/config/units.h"
 
 namespace YAML {
@@ -27,64 +30,12 @@ class ConfigError : public std::runtime_error {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Schema
-
-enum class ValueType { Int, Float, Bool, String, Path, Enum, Quantity, List };
-
-struct SchemaNode {
-  enum class Kind { Group, Leaf, MapOf, ListOf };
-  Kind kind = Kind::Group;
-  std::string name;
-  std::string doc;
-
-  // Leaf
-  ValueType type = ValueType::String;
-  Dimension dimension = Dimension::Dimensionless;
-  std::string type_name;  // as written in the schema ("frequency", "int", ...)
-  bool required = false;  // no default: the user must give it
-  bool optional = false;  // no default, may be absent (then no value)
-  std::string default_text;
-  std::optional<double> min, max;  // SI units
-  std::vector<std::string> choices;   // Enum
-  ValueType item_type = ValueType::String;  // List
-  std::string default_by_key;  // default depends on a sibling enum (e.g. technology)
-  std::map<std::string, std::string> default_by;
-
-  // Group: ordered children. MapOf/ListOf: `item` describes each entry.
-  std::vector<std::unique_ptr<SchemaNode>> children;
-  std::unique_ptr<SchemaNode> item;
-  std::string default_items_yaml;  // MapOf: entries used when the key is absent
-  int min_items = 0;
-
-  const SchemaNode* child(const std::string& child_name) const;
-  std::vector<std::string> child_names() const;
-};
-
-class Schema {
- public:
-  // Parses a schema document; throws std::logic_error on a malformed schema (a build defect).
-  Schema(const std::string& yaml_text, const std::string& name);
-  const SchemaNode& root() const { return *root_; }
-  const std::string& name() const { return name_; }
-  // The leaf or group at a dotted path (map-of entries as "*"), or null.
-  const SchemaNode* find(const std::string& path) const;
-
- private:
-  std::unique_ptr<SchemaNode> root_;
-  std::string name_;
-};
-
-// The platform and network schemas embedded from platforms/*.yaml at build time.
-const Schema& platform_schema();
-const Schema& network_schema();
-
-// ---------------------------------------------------------------------------------------------
 // Values
 
 struct ConfigValue {
   const SchemaNode* schema = nullptr;
   std::string path;
-  std::string text;  // normalized text, as written in the effective config
+  std::string text;     // normalized text, as written in the effective config
   double number = 0.0;  // Int, Float, Quantity (SI)
   bool boolean = false;
   std::string string;  // String, Path (resolved against the file's folder), Enum
@@ -111,6 +62,10 @@ class Config {
   // each value as a comment.
   std::string effective_yaml() const;
 
+  // Key paths read through at() so far: a test checks that building the platform reads every
+  // key of the schema (a key added to the schema and forgotten by platform_spec.cpp fails it).
+  const std::set<std::string>& read_paths() const { return read_; }
+
  private:
   friend class ConfigLoader;
   std::string file_;
@@ -118,6 +73,7 @@ class Config {
   std::map<std::string, ConfigValue> values_;
   std::map<std::string, std::vector<std::string>> items_;
   std::vector<std::string> order_;  // leaf paths in schema/file order
+  mutable std::set<std::string> read_;
 };
 
 // A `--set key.path=value` override.

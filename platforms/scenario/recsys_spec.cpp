@@ -6,14 +6,8 @@
 
 #include "compiler/graph/graph.h"
 #include "compiler/onnx/onnx_io.h"
-#include "recsys_schema_yaml.h"
 
 namespace cimtlm::platforms {
-
-const Schema& recsys_schema() {
-  static const Schema schema(embedded::recsys_schema_yaml, "platforms/recsys_schema.yaml");
-  return schema;
-}
 
 std::string recsys_reference() {
   return schema_reference_markdown(

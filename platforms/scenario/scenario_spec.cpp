@@ -6,14 +6,8 @@
 #include <sstream>
 
 #include "models/memory/memory_params.h"
-#include "scenario_schema_yaml.h"
 
 namespace cimtlm::platforms {
-
-const Schema& scenario_schema() {
-  static const Schema schema(embedded::scenario_schema_yaml, "platforms/scenario_schema.yaml");
-  return schema;
-}
 
 std::string scenario_reference() {
   return schema_reference_markdown(

@@ -4,13 +4,16 @@
 #include <limits>
 #include <regex>
 
+#include "compiler/graph/input_limits.h"
 #include "models/cim/cim_area.h"
 #include "models/cim/cim_energy.h"
-#include "compiler/graph/input_limits.h"
+#include "platform_keys.h"
 
 namespace cimtlm::platforms {
 
 namespace {
+
+namespace level_key = keys::core::memory::levels::item;
 
 constexpr double kPico = 1e12;   // J -> pJ
 constexpr double kMilli = 1e3;   // W -> mW
@@ -46,88 +49,89 @@ std::vector<std::string> keys_of(const std::string& section) {
 
 noc::NocParams noc_params(const Config& config) {
   noc::NocParams p;
-  p.topology = config.string("noc.topology");
-  p.rows = static_cast<int>(config.integer("noc.rows"));
-  p.cols = static_cast<int>(config.integer("noc.cols"));
-  p.concentration = static_cast<int>(config.integer("noc.concentration"));
-  p.routing = config.string("noc.routing");
-  p.vcs = static_cast<int>(config.integer("noc.vcs"));
-  p.vc_buffer_flits = static_cast<int>(config.integer("noc.vc_buffer_flits"));
-  p.flit_bits = static_cast<int>(config.integer("noc.flit_bits"));
-  p.routing_cycles = static_cast<int>(config.integer("noc.routing_cycles"));
-  p.vc_allocation_cycles = static_cast<int>(config.integer("noc.vc_allocation_cycles"));
-  p.switch_allocation_cycles = static_cast<int>(config.integer("noc.switch_allocation_cycles"));
-  p.switch_traversal_cycles = static_cast<int>(config.integer("noc.switch_traversal_cycles"));
-  p.link_cycles = static_cast<int>(config.integer("noc.link_cycles"));
-  p.credit_delay_cycles = static_cast<int>(config.integer("noc.credit_delay_cycles"));
-  p.max_packet_payload_bytes = static_cast<int>(config.integer("noc.max_packet_payload"));
-  p.buffer_energy_pj_per_flit = config.number("noc.buffer_energy_per_flit") * kPico;
-  p.crossbar_energy_pj_per_flit = config.number("noc.crossbar_energy_per_flit") * kPico;
-  p.link_energy_pj_per_flit = config.number("noc.link_energy_per_flit") * kPico;
-  p.router_leakage_mw = config.number("noc.router_leakage") * kMilli;
+  p.topology = config.string(keys::noc::topology);
+  p.rows = static_cast<int>(config.integer(keys::noc::rows));
+  p.cols = static_cast<int>(config.integer(keys::noc::cols));
+  p.concentration = static_cast<int>(config.integer(keys::noc::concentration));
+  p.routing = config.string(keys::noc::routing);
+  p.vcs = static_cast<int>(config.integer(keys::noc::vcs));
+  p.vc_buffer_flits = static_cast<int>(config.integer(keys::noc::vc_buffer_flits));
+  p.flit_bits = static_cast<int>(config.integer(keys::noc::flit_bits));
+  p.routing_cycles = static_cast<int>(config.integer(keys::noc::routing_cycles));
+  p.vc_allocation_cycles = static_cast<int>(config.integer(keys::noc::vc_allocation_cycles));
+  p.switch_allocation_cycles =
+      static_cast<int>(config.integer(keys::noc::switch_allocation_cycles));
+  p.switch_traversal_cycles = static_cast<int>(config.integer(keys::noc::switch_traversal_cycles));
+  p.link_cycles = static_cast<int>(config.integer(keys::noc::link_cycles));
+  p.credit_delay_cycles = static_cast<int>(config.integer(keys::noc::credit_delay_cycles));
+  p.max_packet_payload_bytes = static_cast<int>(config.integer(keys::noc::max_packet_payload));
+  p.buffer_energy_pj_per_flit = config.number(keys::noc::buffer_energy_per_flit) * kPico;
+  p.crossbar_energy_pj_per_flit = config.number(keys::noc::crossbar_energy_per_flit) * kPico;
+  p.link_energy_pj_per_flit = config.number(keys::noc::link_energy_per_flit) * kPico;
+  p.router_leakage_mw = config.number(keys::noc::router_leakage) * kMilli;
   const std::string problem = p.validate();
-  if (!problem.empty()) invalid(config, "noc", keys_of("noc"), problem);
+  if (!problem.empty()) invalid(config, keys::noc::kPath, keys_of(keys::noc::kPath), problem);
   return p;
 }
 
 cim::CimMacroParams cim_params(const Config& config, uint64_t seed, double clock_hz) {
   cim::CimMacroParams p;
-  const std::string s = "core.cim.";
-  p.rows = config.integer(s + "rows");
-  p.cols = config.integer(s + "cols");
-  p.cell_bits = static_cast<int>(config.integer(s + "cell_bits"));
-  p.encoding = config.string(s + "encoding");
-  p.max_weight_bits = static_cast<int>(config.integer(s + "max_weight_bits"));
-  p.max_input_bits = static_cast<int>(config.integer(s + "max_input_bits"));
-  p.rows_per_activation = config.integer(s + "rows_per_activation");
-  p.row_block = config.integer(s + "row_block");
-  p.activation_packing = config.string(s + "activation_packing");
-  p.sparsity_threshold = config.number(s + "sparsity_threshold");
-  p.adc_bits = static_cast<int>(config.integer(s + "adc_bits"));
-  p.cols_per_adc = config.integer(s + "cols_per_adc");
-  p.adc_range_narrowing = config.boolean(s + "adc_range_narrowing");
-  p.adc_walden_fom_fj_per_step = config.number(s + "adc_walden_fom") * kFemto;
-  p.adc_schreier_fom_db = config.number(s + "adc_schreier_fom_db");
-  p.row_activation_cycles = config.integer(s + "row_activation_cycles");
-  p.adc_conversion_cycles = config.integer(s + "adc_conversion_cycles");
-  p.shift_add_cycles = config.integer(s + "shift_add_cycles");
-  p.detection_cycles = config.integer(s + "detection_cycles");
-  p.compensation_cycles = config.integer(s + "compensation_cycles");
-  p.weight_write_cycles_per_row = config.integer(s + "weight_write_cycles_per_row");
-  p.technology_nm = config.number(s + "technology_nm");
-  p.supply_v = config.number(s + "supply_v");
-  p.bitline_cap_ff_per_cell = config.number(s + "bitline_cap_ff_per_cell");
-  p.bitline_swing_v = config.number(s + "bitline_swing_v");
-  p.wordline_cap_ff_per_cell = config.number(s + "wordline_cap_ff_per_cell");
-  p.adc_type = config.string(s + "adc_type");
-  p.comparator_energy_fj = config.number(s + "comparator_energy") * kFemto;
-  p.read_voltage_v = config.number(s + "read_voltage_v");
-  p.cell_read_current_ua = config.number(s + "cell_read_current_ua");
-  p.sense_time_ns = config.number(s + "sense_time") * 1e9;
-  p.bitline_series_resistance_kohm = config.number(s + "bitline_series_resistance_kohm");
-  p.adc_signal_fraction = config.number(s + "adc_signal_fraction");
-  p.cell_leakage_pw = config.number(s + "cell_leakage") * 1e12;
-  p.adc_leakage_nw = config.number(s + "adc_leakage") * 1e9;
-  p.periphery_leakage_uw = config.number(s + "periphery_leakage") * 1e6;
-  p.cell_area_f2 = config.number(s + "cell_area_f2");
-  p.comparator_area_f2 = config.number(s + "comparator_area_f2");
-  p.sar_area_f2_per_bit = config.number(s + "sar_area_f2_per_bit");
-  p.sar_area_f2_per_unit_cap = config.number(s + "sar_area_f2_per_unit_cap");
-  p.adder_area_f2_per_bit = config.number(s + "adder_area_f2_per_bit");
-  p.driver_area_f2_per_row = config.number(s + "driver_area_f2_per_row");
-  p.mux_area_f2_per_column = config.number(s + "mux_area_f2_per_column");
-  p.buffer_area_f2_per_bit = config.number(s + "buffer_area_f2_per_bit");
+  p.rows = config.integer(keys::core::cim::rows);
+  p.cols = config.integer(keys::core::cim::cols);
+  p.cell_bits = static_cast<int>(config.integer(keys::core::cim::cell_bits));
+  p.encoding = config.string(keys::core::cim::encoding);
+  p.max_weight_bits = static_cast<int>(config.integer(keys::core::cim::max_weight_bits));
+  p.max_input_bits = static_cast<int>(config.integer(keys::core::cim::max_input_bits));
+  p.rows_per_activation = config.integer(keys::core::cim::rows_per_activation);
+  p.row_block = config.integer(keys::core::cim::row_block);
+  p.activation_packing = config.string(keys::core::cim::activation_packing);
+  p.sparsity_threshold = config.number(keys::core::cim::sparsity_threshold);
+  p.adc_bits = static_cast<int>(config.integer(keys::core::cim::adc_bits));
+  p.cols_per_adc = config.integer(keys::core::cim::cols_per_adc);
+  p.adc_range_narrowing = config.boolean(keys::core::cim::adc_range_narrowing);
+  p.adc_walden_fom_fj_per_step = config.number(keys::core::cim::adc_walden_fom) * kFemto;
+  p.adc_schreier_fom_db = config.number(keys::core::cim::adc_schreier_fom_db);
+  p.row_activation_cycles = config.integer(keys::core::cim::row_activation_cycles);
+  p.adc_conversion_cycles = config.integer(keys::core::cim::adc_conversion_cycles);
+  p.shift_add_cycles = config.integer(keys::core::cim::shift_add_cycles);
+  p.detection_cycles = config.integer(keys::core::cim::detection_cycles);
+  p.compensation_cycles = config.integer(keys::core::cim::compensation_cycles);
+  p.weight_write_cycles_per_row = config.integer(keys::core::cim::weight_write_cycles_per_row);
+  p.technology_nm = config.number(keys::core::cim::technology_nm);
+  p.supply_v = config.number(keys::core::cim::supply_v);
+  p.bitline_cap_ff_per_cell = config.number(keys::core::cim::bitline_cap_ff_per_cell);
+  p.bitline_swing_v = config.number(keys::core::cim::bitline_swing_v);
+  p.wordline_cap_ff_per_cell = config.number(keys::core::cim::wordline_cap_ff_per_cell);
+  p.adc_type = config.string(keys::core::cim::adc_type);
+  p.comparator_energy_fj = config.number(keys::core::cim::comparator_energy) * kFemto;
+  p.read_voltage_v = config.number(keys::core::cim::read_voltage_v);
+  p.cell_read_current_ua = config.number(keys::core::cim::cell_read_current_ua);
+  p.sense_time_ns = config.number(keys::core::cim::sense_time) * 1e9;
+  p.bitline_series_resistance_kohm = config.number(keys::core::cim::bitline_series_resistance_kohm);
+  p.adc_signal_fraction = config.number(keys::core::cim::adc_signal_fraction);
+  p.cell_leakage_pw = config.number(keys::core::cim::cell_leakage) * 1e12;
+  p.adc_leakage_nw = config.number(keys::core::cim::adc_leakage) * 1e9;
+  p.periphery_leakage_uw = config.number(keys::core::cim::periphery_leakage) * 1e6;
+  p.cell_area_f2 = config.number(keys::core::cim::cell_area_f2);
+  p.comparator_area_f2 = config.number(keys::core::cim::comparator_area_f2);
+  p.sar_area_f2_per_bit = config.number(keys::core::cim::sar_area_f2_per_bit);
+  p.sar_area_f2_per_unit_cap = config.number(keys::core::cim::sar_area_f2_per_unit_cap);
+  p.adder_area_f2_per_bit = config.number(keys::core::cim::adder_area_f2_per_bit);
+  p.driver_area_f2_per_row = config.number(keys::core::cim::driver_area_f2_per_row);
+  p.mux_area_f2_per_column = config.number(keys::core::cim::mux_area_f2_per_column);
+  p.buffer_area_f2_per_bit = config.number(keys::core::cim::buffer_area_f2_per_bit);
   // Digital energies are given at 45 nm, 0.9 V and scaled to the node (C V^2, C ~ F).
   const double digital_scale = cim::scaled_adder_energy_pj(1e3, p.technology_nm, p.supply_v, 1);
-  p.shift_add_energy_pj =
-      cim::scaled_adder_energy_pj(config.number(s + "adder_energy_per_bit_45nm") * kFemto,
-                                  p.technology_nm, p.supply_v, cim::shift_add_bits(p));
+  p.shift_add_energy_pj = cim::scaled_adder_energy_pj(
+      config.number(keys::core::cim::adder_energy_per_bit_45nm) * kFemto, p.technology_nm,
+      p.supply_v, cim::shift_add_bits(p));
   p.detection_energy_pj_per_row =
-      config.number(s + "detection_energy_per_row") * kPico * digital_scale;
-  p.compensation_energy_pj = config.number(s + "compensation_energy") * kPico * digital_scale;
-  p.write_energy_pj_per_cell = config.number(s + "write_energy_per_cell") * kPico;
+      config.number(keys::core::cim::detection_energy_per_row) * kPico * digital_scale;
+  p.compensation_energy_pj =
+      config.number(keys::core::cim::compensation_energy) * kPico * digital_scale;
+  p.write_energy_pj_per_cell = config.number(keys::core::cim::write_energy_per_cell) * kPico;
   p.leakage_mw = cim::cim_leakage_mw(p);
-  if (config.boolean(s + "sense_limits_clock")) {
+  if (config.boolean(keys::core::cim::sense_limits_clock)) {
     // The conversion cannot be shorter than its sensing: one sensing for flash and MLSA, a
     // sampling plus one per bit trial for SAR.
     const double sensings = p.adc_type == "sar" ? p.adc_bits + 1 : 1;
@@ -135,98 +139,103 @@ cim::CimMacroParams cim_params(const Config& config, uint64_t seed, double clock
     p.adc_conversion_cycles =
         std::max<int64_t>(p.adc_conversion_cycles, static_cast<int64_t>(std::max(1.0, needed)));
   }
-  p.conductance_sigma = config.number(s + "conductance_sigma");
-  p.adc_offset_lsb = config.number(s + "adc_offset_lsb");
-  p.adc_noise_lsb = config.number(s + "adc_noise_lsb");
+  p.conductance_sigma = config.number(keys::core::cim::conductance_sigma);
+  p.adc_offset_lsb = config.number(keys::core::cim::adc_offset_lsb);
+  p.adc_noise_lsb = config.number(keys::core::cim::adc_noise_lsb);
   p.seed = seed;
   const std::string problem = p.validate();
-  if (!problem.empty()) invalid(config, "core.cim", keys_of("core.cim"), problem);
+  if (!problem.empty())
+    invalid(config, keys::core::cim::kPath, keys_of(keys::core::cim::kPath), problem);
   return p;
 }
 
 arith::ArithParams arith_params(const Config& config) {
   arith::ArithParams p;
-  const std::string s = "core.arith.";
-  p.simd_lanes = static_cast<int>(config.integer(s + "simd_lanes"));
-  p.accumulator_bytes = static_cast<uint64_t>(config.integer(s + "accumulator_bytes"));
-  p.pipeline_cycles = static_cast<uint64_t>(config.integer(s + "pipeline_cycles"));
-  p.accumulate_energy_pj = config.number(s + "accumulate_energy") * kPico;
-  p.requantize_energy_pj = config.number(s + "requantize_energy") * kPico;
-  p.lookup_energy_pj = config.number(s + "lookup_energy") * kPico;
-  p.eltwise_energy_pj = config.number(s + "eltwise_energy") * kPico;
-  p.pool_energy_pj = config.number(s + "pool_energy") * kPico;
-  p.softmax_energy_pj = config.number(s + "softmax_energy") * kPico;
-  p.leakage_mw = config.number(s + "leakage") * kMilli;
+  p.simd_lanes = static_cast<int>(config.integer(keys::core::arith::simd_lanes));
+  p.accumulator_bytes = static_cast<uint64_t>(config.integer(keys::core::arith::accumulator_bytes));
+  p.pipeline_cycles = static_cast<uint64_t>(config.integer(keys::core::arith::pipeline_cycles));
+  p.accumulate_energy_pj = config.number(keys::core::arith::accumulate_energy) * kPico;
+  p.requantize_energy_pj = config.number(keys::core::arith::requantize_energy) * kPico;
+  p.lookup_energy_pj = config.number(keys::core::arith::lookup_energy) * kPico;
+  p.eltwise_energy_pj = config.number(keys::core::arith::eltwise_energy) * kPico;
+  p.pool_energy_pj = config.number(keys::core::arith::pool_energy) * kPico;
+  p.softmax_energy_pj = config.number(keys::core::arith::softmax_energy) * kPico;
+  p.leakage_mw = config.number(keys::core::arith::leakage) * kMilli;
   const std::string problem = p.validate();
-  if (!problem.empty()) invalid(config, "core.arith", keys_of("core.arith"), problem);
+  if (!problem.empty())
+    invalid(config, keys::core::arith::kPath, keys_of(keys::core::arith::kPath), problem);
   return p;
 }
 
 std::vector<memory::MemoryLevelParams> memory_levels(const Config& config, uint64_t seed) {
   std::vector<memory::MemoryLevelParams> levels;
   memory::RetentionPolicy policy = memory::RetentionPolicy::Error;
-  memory::parse_retention_policy(config.string("core.memory.on_retention_violation"), policy);
-  for (const auto& name : config.items("core.memory.levels")) {
-    const std::string s = "core.memory.levels." + name + ".";
+  memory::parse_retention_policy(config.string(keys::core::memory::on_retention_violation), policy);
+  for (const auto& name : config.items(keys::core::memory::levels::kPath)) {
+    const std::string s = std::string(keys::core::memory::levels::kPath) + "." + name + ".";
     memory::MemoryLevelParams p;
     p.name = name;
-    p.technology = config.string(s + "technology");
-    p.stack_layer = static_cast<int>(config.integer(s + "stack_layer"));
-    p.off_chip = config.boolean(s + "off_chip");
-    p.capacity_bytes = static_cast<uint64_t>(config.integer(s + "capacity"));
-    p.banks = static_cast<int>(config.integer(s + "banks"));
-    p.word_bytes = static_cast<int>(config.integer(s + "word_bytes"));
-    p.row_bytes = static_cast<int>(config.integer(s + "row_bytes"));
-    p.alignment_bytes = static_cast<int>(config.integer(s + "alignment"));
+    p.technology = config.string(s + level_key::technology);
+    p.stack_layer = static_cast<int>(config.integer(s + level_key::stack_layer));
+    p.off_chip = config.boolean(s + level_key::off_chip);
+    p.capacity_bytes = static_cast<uint64_t>(config.integer(s + level_key::capacity));
+    p.banks = static_cast<int>(config.integer(s + level_key::banks));
+    p.word_bytes = static_cast<int>(config.integer(s + level_key::word_bytes));
+    p.row_bytes = static_cast<int>(config.integer(s + level_key::row_bytes));
+    p.alignment_bytes = static_cast<int>(config.integer(s + level_key::alignment));
     // Macro timing (array plus periphery) unless the level asks for the bare array's.
-    const bool array_timing = config.string(s + "timing") == "array";
-    p.read_cycles =
-        static_cast<int>(config.integer(s + (array_timing ? "array_read_cycles" : "read_cycles")));
-    p.write_cycles = static_cast<int>(
-        config.integer(s + (array_timing ? "array_write_cycles" : "write_cycles")));
-    p.bytes_per_cycle = static_cast<int>(config.integer(s + "bytes_per_cycle"));
-    p.read_energy_pj_per_bit = config.number(s + "read_energy_per_bit") * kPico;
-    p.write_energy_pj_per_bit = config.number(s + "write_energy_per_bit") * kPico;
-    p.leakage_pw_per_bit = config.number(s + "leakage_per_bit") * kPico;
-    p.leakage_temperature_k = config.number(s + "leakage_temperature");
-    p.leakage_activation_energy_ev = config.number(s + "leakage_activation_energy");
-    p.static_cell = config.boolean(s + "static_cell");
-    p.retention_s_at_ref = config.number(s + "retention");
-    p.reference_temperature_k = config.number(s + "retention_temperature");
-    p.activation_energy_ev = config.number(s + "activation_energy");
-    memory::parse_retention_law(config.string(s + "retention_law"), p.retention_law);
-    p.retention_floor_s_at_ref = config.number(s + "retention_floor");
-    p.floor_activation_energy_ev = config.number(s + "floor_activation_energy");
-    p.derating_temperature_k = config.number(s + "derating_temperature");
-    p.refresh_enabled = config.boolean(s + "refresh");
-    p.refresh_margin = config.number(s + "refresh_margin");
-    p.refresh_cycles_per_row = static_cast<int>(config.integer(s + "refresh_cycles_per_row"));
-    p.refresh_energy_pj_per_row = config.number(s + "refresh_energy_per_row") * kPico;
-    p.wakeup_cycles = static_cast<int>(config.integer(s + "wakeup_cycles"));
-    p.wakeup_energy_pj = config.number(s + "wakeup_energy") * kPico;
-    p.gate_entry_cycles = static_cast<int>(config.integer(s + "gate_entry_cycles"));
-    p.gate_entry_energy_pj = config.number(s + "gate_entry_energy") * kPico;
-    p.gated_leakage_pw_per_bit = config.number(s + "gated_leakage_per_bit") * kPico;
-    p.gated_retention_s_at_ref = config.number(s + "gated_retention");
-    p.vertical_hop_cycles = static_cast<int>(config.integer(s + "vertical_hop_cycles"));
-    p.vertical_hop_energy_pj_per_bit = config.number(s + "vertical_hop_energy_per_bit") * kPico;
-    p.area_um2_per_bit = config.number(s + "area_per_bit") * 1e12;
-    p.silicon_area_um2_per_bit = config.number(s + "silicon_area_per_bit") * 1e12;
-    p.decay_spread = config.number(s + "decay_spread");
+    const bool array_timing = config.string(s + level_key::timing) == "array";
+    p.read_cycles = static_cast<int>(
+        config.integer(s + (array_timing ? level_key::array_read_cycles : level_key::read_cycles)));
+    p.write_cycles = static_cast<int>(config.integer(
+        s + (array_timing ? level_key::array_write_cycles : level_key::write_cycles)));
+    p.bytes_per_cycle = static_cast<int>(config.integer(s + level_key::bytes_per_cycle));
+    p.read_energy_pj_per_bit = config.number(s + level_key::read_energy_per_bit) * kPico;
+    p.write_energy_pj_per_bit = config.number(s + level_key::write_energy_per_bit) * kPico;
+    p.leakage_pw_per_bit = config.number(s + level_key::leakage_per_bit) * kPico;
+    p.leakage_temperature_k = config.number(s + level_key::leakage_temperature);
+    p.leakage_activation_energy_ev = config.number(s + level_key::leakage_activation_energy);
+    p.static_cell = config.boolean(s + level_key::static_cell);
+    p.retention_s_at_ref = config.number(s + level_key::retention);
+    p.reference_temperature_k = config.number(s + level_key::retention_temperature);
+    p.activation_energy_ev = config.number(s + level_key::activation_energy);
+    memory::parse_retention_law(config.string(s + level_key::retention_law), p.retention_law);
+    p.retention_floor_s_at_ref = config.number(s + level_key::retention_floor);
+    p.floor_activation_energy_ev = config.number(s + level_key::floor_activation_energy);
+    p.derating_temperature_k = config.number(s + level_key::derating_temperature);
+    p.refresh_enabled = config.boolean(s + level_key::refresh);
+    p.refresh_margin = config.number(s + level_key::refresh_margin);
+    p.refresh_cycles_per_row =
+        static_cast<int>(config.integer(s + level_key::refresh_cycles_per_row));
+    p.refresh_energy_pj_per_row = config.number(s + level_key::refresh_energy_per_row) * kPico;
+    p.wakeup_cycles = static_cast<int>(config.integer(s + level_key::wakeup_cycles));
+    p.wakeup_energy_pj = config.number(s + level_key::wakeup_energy) * kPico;
+    p.gate_entry_cycles = static_cast<int>(config.integer(s + level_key::gate_entry_cycles));
+    p.gate_entry_energy_pj = config.number(s + level_key::gate_entry_energy) * kPico;
+    p.gated_leakage_pw_per_bit = config.number(s + level_key::gated_leakage_per_bit) * kPico;
+    p.gated_retention_s_at_ref = config.number(s + level_key::gated_retention);
+    p.vertical_hop_cycles = static_cast<int>(config.integer(s + level_key::vertical_hop_cycles));
+    p.vertical_hop_energy_pj_per_bit =
+        config.number(s + level_key::vertical_hop_energy_per_bit) * kPico;
+    p.area_um2_per_bit = config.number(s + level_key::area_per_bit) * 1e12;
+    p.silicon_area_um2_per_bit = config.number(s + level_key::silicon_area_per_bit) * 1e12;
+    p.decay_spread = config.number(s + level_key::decay_spread);
     p.on_retention_violation = policy;
     if (!p.static_cell && p.retention_floor_s_at_ref > 0 &&
         !(p.retention_floor_s_at_ref > p.retention_s_at_ref)) {
       // Valid alone, not together: name the one the file set (the floor if both or neither).
-      const bool retention_set = config.at(s + "retention").source != "default";
-      const bool floor_set = config.at(s + "retention_floor").source != "default";
-      const std::string key = retention_set && !floor_set ? "retention" : "retention_floor";
+      const bool retention_set = config.at(s + level_key::retention).source != "default";
+      const bool floor_set = config.at(s + level_key::retention_floor).source != "default";
+      const std::string key =
+          retention_set && !floor_set ? level_key::retention : level_key::retention_floor;
       throw ConfigError(config.where(s + key) +
                         ": retention_floor must exceed retention (the measured retention "
                         "includes the floor path); set retention_floor: 0 s for no floor");
     }
     const std::string problem = p.validate();
     if (!problem.empty()) {
-      invalid(config, "core.memory.levels." + name, keys_of("core.memory.levels.*"), problem);
+      invalid(config, std::string(keys::core::memory::levels::kPath) + "." + name,
+              keys_of(std::string(keys::core::memory::levels::kPath) + ".*"), problem);
     }
     levels.push_back(p);
   }
@@ -254,7 +263,7 @@ int level_by_name(const Config& config, const std::vector<memory::MemoryLevelPar
     int on_chip = 0;
     for (const auto& level : levels) on_chip += level.off_chip ? 0 : 1;
     if (on_chip > 1) {
-      weights_level = level_by_name(config, levels, "core.memory.weights_level", true);
+      weights_level = level_by_name(config, levels, keys::core::memory::weights_level, true);
     }
   }
   int best = -1;
@@ -286,42 +295,45 @@ int level_by_name(const Config& config, const std::vector<memory::MemoryLevelPar
 PlatformSpec build_platform_spec(const Config& config) {
   PlatformSpec spec;
   spec.file = config.file();
-  spec.name = config.string("platform.name");
-  spec.seed = static_cast<uint64_t>(config.integer("platform.seed"));
-  spec.clock_hz = config.number("clock.frequency");
-  spec.temperature_k = config.number("environment.temperature");
+  spec.name = config.string(keys::platform::name);
+  spec.seed = static_cast<uint64_t>(config.integer(keys::platform::seed));
+  spec.clock_hz = config.number(keys::clock::frequency);
+  spec.temperature_k = config.number(keys::environment::temperature);
   spec.noc = noc_params(config);
-  spec.core.macros = static_cast<int>(config.integer("core.macros"));
-  spec.core.command_cycles = static_cast<uint64_t>(config.integer("core.controller.command_cycles"));
-  spec.core.double_buffering = config.boolean("core.controller.double_buffering");
+  spec.core.macros = static_cast<int>(config.integer(keys::core::macros));
+  spec.core.command_cycles =
+      static_cast<uint64_t>(config.integer(keys::core::controller::command_cycles));
+  spec.core.double_buffering = config.boolean(keys::core::controller::double_buffering);
   spec.core.inference_interval =
-      sc_core::sc_time(config.number("workload.inference_interval") * 1e12, sc_core::SC_PS);
+      sc_core::sc_time(config.number(keys::workload::inference_interval) * 1e12, sc_core::SC_PS);
   spec.cim = cim_params(config, spec.seed, spec.clock_hz);
   spec.arith = arith_params(config);
   spec.memory_levels = memory_levels(config, spec.seed);
-  spec.weights_level = level_by_name(config, spec.memory_levels, "core.memory.weights_level", true);
+  spec.weights_level =
+      level_by_name(config, spec.memory_levels, keys::core::memory::weights_level, true);
   spec.activations_level =
-      level_by_name(config, spec.memory_levels, "core.memory.activations_level", false);
+      level_by_name(config, spec.memory_levels, keys::core::memory::activations_level, false);
   spec.sram_reference = technology_preset("sram");
   {
-    const auto levels = config.items("core.memory.levels");
+    const auto levels = config.items(keys::core::memory::levels::kPath);
     for (size_t index = 0; index < levels.size(); ++index) {
-      if (config.boolean("core.memory.levels." + levels[index] + ".gate_when_idle")) {
+      if (config.boolean(std::string(keys::core::memory::levels::kPath) + "." + levels[index] +
+                         "." + keys::core::memory::levels::item::gate_when_idle)) {
         spec.gated_levels.push_back(static_cast<int>(index));
       }
     }
   }
-  spec.networks = config.list("workload.networks");
-  spec.inferences = static_cast<int>(config.integer("workload.inferences"));
-  spec.precision_allocation = config.string("workload.precision_allocation");
-  spec.quantum_s = config.number("simulation.quantum");
-  spec.check_reference = config.boolean("simulation.check_reference");
-  spec.tolerance = config.integer("simulation.tolerance");
-  spec.placement = config.string("mapping.placement");
-  spec.accumulation = config.string("mapping.accumulation");
-  spec.compact = config.boolean("mapping.compact");
-  if (config.has("mapping.memory_target")) {
-    spec.memory_target_bytes = static_cast<uint64_t>(config.integer("mapping.memory_target"));
+  spec.networks = config.list(keys::workload::networks);
+  spec.inferences = static_cast<int>(config.integer(keys::workload::inferences));
+  spec.precision_allocation = config.string(keys::workload::precision_allocation);
+  spec.quantum_s = config.number(keys::simulation::quantum);
+  spec.check_reference = config.boolean(keys::simulation::check_reference);
+  spec.tolerance = config.integer(keys::simulation::tolerance);
+  spec.placement = config.string(keys::mapping::placement);
+  spec.accumulation = config.string(keys::mapping::accumulation);
+  spec.compact = config.boolean(keys::mapping::compact);
+  if (config.has(keys::mapping::memory_target)) {
+    spec.memory_target_bytes = static_cast<uint64_t>(config.integer(keys::mapping::memory_target));
   }
   check_host_memory(config, spec);
   return spec;
@@ -372,9 +384,12 @@ void check_host_memory(const Config& config, const PlatformSpec& spec) {
 }
 
 memory::MemoryLevelParams technology_preset(const std::string& technology) {
-  const Config preset = load_config_text(
-      "core:\n  memory:\n    levels:\n      " + technology + ": {technology: " + technology + "}\n",
-      "technology preset", platform_schema());
+  // One level named after its technology, every other value from the schema's defaults.
+  const Config preset =
+      load_config_text("", "technology preset", platform_schema(),
+                       {Override{std::string(keys::core::memory::levels::kPath) + "." + technology +
+                                     "." + keys::core::memory::levels::item::technology,
+                                 technology}});
   return memory_levels(preset, 0).front();
 }
 
