@@ -5,6 +5,7 @@
 #include <set>
 
 #include "compiler/graph/graph.h"
+#include "compiler/graph/input_limits.h"
 #include "compiler/onnx/onnx_io.h"
 
 namespace cimtlm::platforms {
@@ -18,8 +19,12 @@ std::string recsys_reference() {
 }
 
 bool is_recsys_file(const std::string& path) {
+  // Only a readable regular file within the input limit is looked into (never /dev/zero or a
+  // huge file); anything else is left to the scenario loader, which names the problem.
+  std::string text;
+  if (!graph::read_input_file(path, text).empty()) return false;
   try {
-    const YAML::Node root = YAML::LoadFile(path);
+    const YAML::Node root = YAML::Load(text);
     return root.IsMap() && root["recsys"];
   } catch (const std::exception&) {
     return false;
