@@ -95,6 +95,7 @@ TEST(Scenario, ByteCountsAreAnalyticAndTopKEqualsTheReference) {
   // The client looked up one row per table per request and gated the level in between.
   EXPECT_DOUBLE_EQ(on_device["client.embedding_reads"].get<double>(), 3 * kRequests);
   EXPECT_GT(on_device["client.embedding_power_gated_ns"].get<double>(), 0.5 * 200e6 * 3);
+  EXPECT_EQ(on_device["embeddings.retention_violations"].get<double>(), 0);
   // End to end: at least the serialisation of both payloads and two one-way latencies.
   const double floor_ns = 2 * 35e6 + (kBehaviour + kHeader) * 8 / 5.64e6 * 1e9 +
                           (kAnswer + kHeader) * 8 / 12.74e6 * 1e9;
