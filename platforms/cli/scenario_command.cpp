@@ -32,9 +32,7 @@ int scenario_command(const std::vector<std::string>& args, std::ostream& out, st
   const po::variables_map values = parse_arguments(args, options, positional);
   if (values.count("help")) {
     out << options << '\n'
-        << "The scenario keys: platforms/scenario_schema.yaml; the models: docs/power.md.\n"
-        << "A file with a top-level `recsys` key is a client/server recommendation scenario\n"
-        << "(platforms/recsys_schema.yaml, docs/recsys.md).\n";
+        << "The scenario keys: platforms/scenario_schema.yaml; the models: docs/power.md.\n";
     return kExitOk;
   }
   if (!values.count("scenario")) {
