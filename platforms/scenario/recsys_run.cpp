@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "compiler/graph/graph.h"
+#include "platforms/run/output_files.h"
 #include "platforms/run/workload.h"
 #include "platforms/scenario/recsys_sim.h"
 #include "platforms/scenario/recsys_spec.h"
@@ -185,12 +186,15 @@ int run_recsys_file(const RecsysOptions& options, std::ostream& out, std::ostrea
   const std::string stats_path =
       options.stats_path.empty() ? "traces/" + stem + ".stats.json" : options.stats_path;
   const std::string scratch = stats_path + "." + std::to_string(getpid());
+  // Every output is checked before anything runs (a bad target is bad input) and written all
+  // or none at the end.
+  OutputFiles outputs;
   try {
-    if (fs::path(stats_path).has_parent_path()) {
-      fs::create_directories(fs::path(stats_path).parent_path());
-    }
-  } catch (const std::exception& error) {
-    err << "cimtlm scenario: --stats " << stats_path << ": " << error.what() << '\n';
+    outputs.add(stats_path, "--stats");
+    if (!options.csv_path.empty()) outputs.add(options.csv_path, "--csv");
+    outputs.check();
+  } catch (const ConfigError& error) {
+    err << "cimtlm scenario: " << error.what() << '\n';
     return kExitBadInput;
   }
 
@@ -244,7 +248,9 @@ int run_recsys_file(const RecsysOptions& options, std::ostream& out, std::ostrea
   for (const auto& [mode, run] : runs) stats["modes"][mode] = run.figures;
 
   try {
-    write_file(stats_path, stats.dump(2) + "\n");
+    outputs.stage(stats_path, [&](const std::string& temporary) {
+      write_file(temporary, stats.dump(2) + "\n");
+    });
     if (!options.csv_path.empty()) {
       std::ostringstream csv;
       csv << "mode,leaking,uplink_bytes_per_request,link_bytes,client_energy_uj_per_request,"
@@ -261,8 +267,10 @@ int run_recsys_file(const RecsysOptions& options, std::ostream& out, std::ostrea
             << number(f, "recsys.latency_ns") * 1e-6 << ',' << quality.hit_rate << ','
             << quality.ndcg << ',' << number(f, "link.private_payload_violations") << '\n';
       }
-      write_file(options.csv_path, csv.str());
+      outputs.stage(options.csv_path,
+                    [&](const std::string& temporary) { write_file(temporary, csv.str()); });
     }
+    outputs.commit();
   } catch (const std::exception& error) {
     err << "cimtlm scenario: " << error.what() << '\n';
     return kExitBadInput;

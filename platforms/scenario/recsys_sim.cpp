@@ -373,6 +373,11 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   json["client.latency_ns"] = answered ? client_latency_sum_ns / answered : 0.0;
   json["client.embedding_reads"] = root.child("client_embeddings").sum("reads");
   json["client.embedding_power_gated_ns"] = root.child("client_embeddings").sum("power_gated_ns");
+  // Gated between requests, the tables must survive: a lost row would show here (and in the
+  // top k, which the reference chain computes from the tables as loaded).
+  json["embeddings.retention_violations"] =
+      root.child("client_embeddings").sum("retention_violations") +
+      root.child("server_embeddings").sum("retention_violations");
   json["server.energy_pj"] = server_pj;
   json["server.chip_energy_pj"] = server_chip_pj;
   json["server.embedding_memory_energy_pj"] = server_memory_pj;

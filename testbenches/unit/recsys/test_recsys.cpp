@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "platforms/scenario/recsys_nodes.h"
 #include "platforms/scenario/recsys_run.h"
@@ -95,6 +97,7 @@ TEST(Scenario, ByteCountsAreAnalyticAndTopKEqualsTheReference) {
   // The client looked up one row per table per request and gated the level in between.
   EXPECT_DOUBLE_EQ(on_device["client.embedding_reads"].get<double>(), 3 * kRequests);
   EXPECT_GT(on_device["client.embedding_power_gated_ns"].get<double>(), 0.5 * 200e6 * 3);
+  EXPECT_EQ(on_device["embeddings.retention_violations"].get<double>(), 0);
   // End to end: at least the serialisation of both payloads and two one-way latencies.
   const double floor_ns = 2 * 35e6 + (kBehaviour + kHeader) * 8 / 5.64e6 * 1e9 +
                           (kAnswer + kHeader) * 8 / 12.74e6 * 1e9;
@@ -173,6 +176,57 @@ TEST(Scenario, TablesAndCategoricalColumnsMustAgree) {
   EXPECT_NE(result.err.find("data.categorical"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("3 categorical columns, but 2 tables"), std::string::npos)
       << result.err;
+}
+
+std::string fixed(double value, int digits) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(digits) << value;
+  return text.str();
+}
+
+// The table of docs/recsys.md (and README.md) comes from the shipped scenario as it runs now.
+TEST(Docs, RecsysTableMatchesAFreshRun) {
+  const std::string stats = output("recsys_docs.stats.json");
+  const auto result = run_cimtlm({"scenario", kScenario, "--quiet", "--stats", stats});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const nlohmann::json json = read_json(stats);
+  const auto& a = json["modes"]["on_device"];
+  const auto& b = json["modes"]["raw_features"];
+  auto value = [](const nlohmann::json& mode, const char* key) { return mode[key].get<double>(); };
+  std::ifstream file(std::string(CIMTLM_SOURCE_DIR) + "/docs/recsys.md");
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string docs = text.str();
+  const std::vector<std::string> rows = {
+      "| uplink bytes | " + fixed(value(a, "uplink_bytes_per_request"), 0) + " | " +
+          fixed(value(b, "uplink_bytes_per_request"), 0) + " |",
+      "| client energy (µJ) | " + fixed(value(a, "client.energy_pj_per_request") * 1e-6, 1) +
+          " | " + fixed(value(b, "client.energy_pj_per_request") * 1e-6, 1) + " |",
+      "| server energy (nJ) | " + fixed(value(a, "server.energy_pj_per_request") * 1e-3, 1) +
+          " | " + fixed(value(b, "server.energy_pj_per_request") * 1e-3, 1) + " |",
+      "| end-to-end latency (ms) | " + fixed(value(a, "recsys.latency_ns") * 1e-6, 3) + " | " +
+          fixed(value(b, "recsys.latency_ns") * 1e-6, 3) + " |",
+      "| hit rate@10 (2400 held-out clicks) | " + fixed(value(a, "recsys.hit_rate_at_k"), 4) +
+          " | " + fixed(value(b, "recsys.hit_rate_at_k"), 4) + " |",
+      "| NDCG@10 | " + fixed(value(a, "recsys.ndcg_at_k"), 4) + " | " +
+          fixed(value(b, "recsys.ndcg_at_k"), 4) + " |",
+  };
+  for (const auto& row : rows) {
+    EXPECT_NE(docs.find(row), std::string::npos) << "docs/recsys.md lacks the row " << row;
+  }
+}
+
+// Same scenario and seed: identical stats (nothing host-timed is in them).
+TEST(Scenario, StatsAreDeterministic) {
+  std::string texts[2];
+  for (int k = 0; k < 2; ++k) {
+    const std::string stats = output("recsys_det" + std::to_string(k) + ".stats.json");
+    const auto result = run_cimtlm(
+        {"scenario", kScenario, "--quiet", "--stats", stats, "--set", "recsys.requests=2"});
+    ASSERT_EQ(result.exit_status, 0) << result.err;
+    texts[k] = cimtlm::testing::read_text(stats);
+  }
+  EXPECT_EQ(texts[0], texts[1]);
 }
 
 // configs/scenarios/recsys.md is generated from the schema; it must not drift.
