@@ -30,7 +30,9 @@ int scenario_command(const std::vector<std::string>& args, std::ostream& out, st
   int status = kExitOk;
   CommandLine command_line{"cimtlm scenario", "scenario", "SCENARIO.yaml"};
   command_line.help_epilogue =
-      "The scenario keys: platforms/scenario_schema.yaml; the models: docs/power.md.\n";
+      "The scenario keys: platforms/scenario_schema.yaml; the models: docs/power.md.\n"
+      "A file with a top-level `recsys` key is a client/server recommendation scenario:\n"
+      "platforms/recsys_schema.yaml, docs/recsys.md.\n";
   const auto parsed = parse_command(command_line, options, args, out, err, status);
   if (!parsed) return status;
   const po::variables_map& values = *parsed;
