@@ -167,21 +167,11 @@ sc_time& CoreController::unit_free(Unit unit, int macro) {
 }
 
 sc_time CoreController::ready_time(Addr begin, uint64_t bytes) const {
-  sc_time ready = SC_ZERO_TIME;
-  const Addr end = begin + bytes;
-  for (const Range& range : written_) {
-    if (range.begin < end && begin < range.end) ready = max_time(ready, range.ready);
-  }
-  return ready;
+  return scoreboard_.ready_time(begin, bytes);
 }
 
 void CoreController::mark_written(Addr begin, uint64_t bytes, const sc_time& ready) {
-  if (bytes == 0) return;
-  // Entries ready before the issue time no longer delay anything (commands never start
-  // before it): forget them.
-  while (!written_.empty() && written_.front().ready <= issue_time_) written_.pop_front();
-  written_.push_back({begin, begin + bytes, ready});
-  if (written_.size() > 4096) written_.pop_front();
+  scoreboard_.mark_written(begin, bytes, ready, issue_time_);
 }
 
 sc_time CoreController::start_time(std::initializer_list<std::pair<Addr, uint64_t>> reads,
@@ -434,19 +424,30 @@ void CoreController::cim_matmul(const CimMatmul& command) {
     job.compute.accumulate = command.accumulate;
   }
   const sc_time compute_start = max_time(fetched, macro_free_[static_cast<size_t>(command.macro)]);
-  sc_time end = cim_transport(command.macro, job, compute_start);
-  if (rescaled) {
-    arith_.accumulate_rescaled(partials_.data(), vectors, command.cols, accumulators + command.column_offset,
-                               stride, command.rescale_shift, command.accumulator_bits,
-                               command.accumulate);
-  } else if (command.accumulate) {
-    arith_.accumulate_cycles(static_cast<uint64_t>(vectors * command.cols));
-  }
+  const sc_time end = cim_transport(command.macro, job, compute_start);
   retire(Unit::Macro, command.macro, fetch_start, compute_start, end);
-  // The accumulator region is ready when the macro is done; requantization waits for it via
-  // the scoreboard (accumulator addresses live in their own space above the memory map).
+  // Adding the partial sums into the accumulator memory (with rescaling when asked) is work of
+  // the arithmetic unit: it starts when the macro's last partial sum is out and the unit is
+  // free, and the accumulators are ready only when it is done.
+  uint64_t accumulate_cycles = 0;
+  if (rescaled) {
+    accumulate_cycles = arith_.accumulate_rescaled(
+        partials_.data(), vectors, command.cols, accumulators + command.column_offset, stride,
+        command.rescale_shift, command.accumulator_bits, command.accumulate);
+  } else if (command.accumulate) {
+    accumulate_cycles = arith_.accumulate_cycles(static_cast<uint64_t>(vectors * command.cols));
+  }
+  sc_time ready = end;
+  if (accumulate_cycles > 0) {
+    const sc_time accumulate_start = max_time(end, arith_free_);
+    ready = accumulate_start + clock_.cycles(accumulate_cycles);
+    arith_.trace_busy(kernel::to_ps(accumulate_start), kernel::to_ps(ready));
+    retire(Unit::Arith, 0, accumulate_start, accumulate_start, ready);
+  }
+  // Requantization waits for the accumulators via the scoreboard (accumulator addresses live in
+  // their own space above the memory map).
   mark_written(kAccumulatorSpace + command.accumulator,
-               static_cast<uint64_t>(vectors * stride) * 4, end);
+               static_cast<uint64_t>(vectors * stride) * 4, ready);
 }
 
 void CoreController::requantize(const Requantize& command) {
