@@ -46,6 +46,7 @@ const char* kUsage =
     "  cimtlm search NET.onnx --calib D ... mixed-precision search on the simulated platform\n"
     "  cimtlm scenario SCENARIO.yaml        model structure switched by the environment: power,\n"
     "                                       temperature and a runtime controller over a trace\n"
+    "  cimtlm regress SUITE.yaml [--update] golden figures (cycles, energy, outputs) with tolerances\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
@@ -69,6 +70,7 @@ const std::vector<CommandEntry>& commands() {
       {"quantize", quantize_command},
       {"search", search_command},
       {"scenario", scenario_command},
+      {"regress", regress_command},
   };
   return table;
 }
