@@ -137,7 +137,11 @@ class CoreController : public sc_core::sc_module {
                             const sc_core::sc_time& at);
   sc_core::sc_time read_tensor(const TensorRef& tensor, std::vector<uint8_t>& data,
                                const sc_core::sc_time& at);
-  sc_core::sc_time cim_transport(int macro, cim::CimJob& job, const sc_core::sc_time& at);
+  // One transaction on a macro's memory map (models/cim/cim_job.h) at absolute time `at`, with
+  // a command descriptor when it starts a job; returns the completion time.
+  sc_core::sc_time cim_transport(int macro, tlm::tlm_command command, uint64_t address,
+                                 uint8_t* data, uint64_t bytes, const cim::CimCommand* descriptor,
+                                 const std::string& layer, const sc_core::sc_time& at);
   void sync_to(const sc_core::sc_time& at);
 
   const int core_id_;

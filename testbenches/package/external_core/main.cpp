@@ -2,15 +2,15 @@
 // plain TLM target), a cimtlm core controller, arithmetic unit and CIM macro, and a program of
 // one weight tile, four input vectors and a requantization. Exits 0 when the outputs equal the
 // host's integer arithmetic and the controller finished without error.
+#include <tlm_utils/simple_target_socket.h>
+
 #include <cmath>
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
+#include <vector>
 
 #include "models/arith/arith_unit.h"
 #include "models/cim/cim_macro.h"
