@@ -2,7 +2,10 @@
 # cimtlm_target_defaults() so third-party headers are not affected.
 function(cimtlm_target_defaults target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wno-unused-parameter)
-  target_include_directories(${target} PUBLIC ${CIMTLM_SOURCE_ROOT} ${CIMTLM_GENERATED_DIR})
+  # Installed headers keep their project-relative paths under include/cimtlm.
+  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${CIMTLM_SOURCE_ROOT}>
+                             $<BUILD_INTERFACE:${CIMTLM_GENERATED_DIR}>
+                             $<INSTALL_INTERFACE:include/cimtlm>)
 endfunction()
 
 # add_cimtlm_library(<folder-name> <alias-suffix> SOURCES ... DEPS ...)

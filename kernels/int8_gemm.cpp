@@ -1,6 +1,10 @@
 #include "kernels/int8_gemm.h"
 
+// CIMTLM_WITH_ONEDNN (CMake option, off in models-only builds): without it only the portable
+// kernel exists, so the models need nothing but SystemC.
+#if CIMTLM_WITH_ONEDNN
 #include <omp.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -8,7 +12,9 @@
 #include <stdexcept>
 #include <tuple>
 
+#if CIMTLM_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
+#endif
 
 namespace cimtlm::kernel {
 
@@ -16,12 +22,16 @@ namespace {
 
 // oneDNN is exact only with a byte dot-product instruction (see the header).
 bool onednn_is_exact() {
+#if !CIMTLM_WITH_ONEDNN
+  return false;
+#else
   static const bool exact = [] {
     const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
     return isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
            isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
   }();
   return exact;
+#endif
 }
 
 int32_t decode(uint8_t code, bool is_signed) {
@@ -115,6 +125,9 @@ Int8Weights::Int8Weights(const uint8_t* codes, bool codes_signed, int64_t k, int
   }
 }
 
+#if !CIMTLM_WITH_ONEDNN
+struct Int8Gemm::OneDnn {};  // never made: onednn_is_exact() is false
+#else
 // oneDNN objects: an engine, a stream, and matmul primitives by (m, k, n, a row stride).
 struct Int8Gemm::OneDnn {
   dnnl::engine engine{dnnl::engine::kind::cpu, 0};
@@ -136,12 +149,16 @@ struct Int8Gemm::OneDnn {
   }
 };
 
+#endif
+
 Int8Gemm::Int8Gemm() {
+#if CIMTLM_WITH_ONEDNN
   if (onednn_is_exact()) {
     // One thread: a simulation is single threaded, and sweeps run many of them side by side.
     omp_set_num_threads(1);
     onednn_ = std::make_unique<OneDnn>();
   }
+#endif
 }
 
 Int8Gemm::~Int8Gemm() = default;
@@ -171,6 +188,7 @@ void Int8Gemm::multiply(const Int8Weights& weights, const uint8_t* a, bool a_sig
     }
     return;
   }
+#if CIMTLM_WITH_ONEDNN
 
   // oneDNN takes uint8 A: int8 codes become a + 128, their zero point likewise.
   const uint8_t* codes = a;
@@ -227,6 +245,7 @@ void Int8Gemm::multiply(const Int8Weights& weights, const uint8_t* a, bool a_sig
       store(result + col, value, accumulate);
     }
   }
+#endif
 }
 
 }  // namespace cimtlm::kernel

@@ -1,61 +1,82 @@
-// The contract between a core's controller and a CIM macro.
+// The contract between an initiator (a core's controller, a CPU, a DMA) and a CIM macro: the
+// macro's memory map on its TLM-2.0 target socket. Data travel in generic payloads (address,
+// length, data pointer); the only extension, CimCommandExtension, carries a command descriptor
+// by value (no pointers, no code), so the macro works through its socket alone.
 //
-// A job travels in a TLM-2.0 generic payload (command TLM_IGNORE_COMMAND, no data pointer) with a
-// CimJobExtension. The macro executes the whole job in b_transport, starting at the initiator's
-// local time (sc_time_stamp() + delay), and adds the job's duration to `delay`.
+//   kRegisters     32-bit little-endian registers (Register below)
+//   kWeightWindow  rows x cols 8-bit weight codes, row-major (write)
+//   kZeroPoints    cols int32 weight zero points, one per logical column (write)
+//   kInputBuffer   vectors x rows 8-bit input codes, row-major (write)
+//   kOutputBuffer  vectors x cols int32 partial sums, row-major (read)
+//
+// Register use (a CPU or DMA): write the weights and zero points, set kRows, kCols, kWeightBits,
+// kFlags, write kCommandLoadWeights to kCommand; write inputs, set kVectors, kInputZeroPoint,
+// kInputBits, kFlags, write kCommandCompute to kCommand; read kStatus and the output buffer.
+// A write to kCommand runs the job to completion: its annotated delay ends when the job does
+// (loosely timed), and kCycles holds the job's cycles.
+//
+// Fast path (the core controller): a write to kWeightWindow or kInputBuffer carrying a
+// CimCommandExtension sets the registers from the descriptor and runs the job on the payload's
+// data directly, one transaction per job.
 #pragma once
 
 #include <cstdint>
-#include <string>
-
 #include <tlm>
+#include <type_traits>
 
 namespace cimtlm::cim {
 
-// Write a weight tile into the array (rows x cols logical weights; each weight occupies
-// ceil(weight_bits / cell_bits) physical columns).
-struct WeightLoadJob {
-  const uint8_t* values = nullptr;  // rows x cols raw 8-bit codes, row-major
-  bool values_signed = true;        // codes are int8 (true) or uint8 (false)
-  int64_t rows = 0;
-  int64_t cols = 0;
-  int weight_bits = 8;
-  const int32_t* zero_points = nullptr;  // one per column
-};
+namespace map {
+constexpr uint64_t kRegisters = 0x0000'0000;
+constexpr uint64_t kWeightWindow = 0x1000'0000;
+constexpr uint64_t kZeroPoints = 0x1800'0000;
+constexpr uint64_t kInputBuffer = 0x2000'0000;
+constexpr uint64_t kOutputBuffer = 0x3000'0000;
+constexpr uint64_t kWindowBytes = 0x0800'0000;  // the size of each buffer window (128 MiB)
 
-// Apply `vectors` input vectors of `rows` elements (the loaded tile's rows) and produce exact
-// int32 dot products  sum_r (x[v][r] - input_zero_point) * (w[r][c] - w_zp[c])  (or what a lossy
-// ADC makes of them) at outputs[v * output_stride + c], added to what is there when `accumulate`.
-struct ComputeJob {
-  const uint8_t* inputs = nullptr;  // vectors x rows raw 8-bit codes, row-major
-  bool inputs_signed = false;       // codes are int8 (true) or uint8 (false)
-  int64_t vectors = 0;
-  int32_t input_zero_point = 0;
-  int input_bits = 8;
-  int32_t* outputs = nullptr;
-  int64_t output_stride = 0;
-  bool accumulate = false;
+// Register offsets in kRegisters (4 bytes each).
+enum Register : uint64_t {
+  kRows = 0x00,            // tile rows (input elements)
+  kCols = 0x04,            // tile logical columns (outputs per vector)
+  kWeightBits = 0x08,      // bits used by the weights, 1..8
+  kFlags = 0x0C,           // kWeightsSigned | kInputsSigned | kAccumulate
+  kVectors = 0x10,         // input vectors in the input buffer
+  kInputZeroPoint = 0x14,  // int32
+  kInputBits = 0x18,       // bits of the inputs applied bit-serially, 1..8
+  kCommand = 0x1C,         // write: kCommandLoadWeights or kCommandCompute starts the job
+  kStatus = 0x20,          // read: kStatusIdle, kStatusDone or kStatusError
+  kCycles = 0x24,          // read: cycles of the last job (low 32 bits)
+  kCyclesHigh = 0x28,      // read: high 32 bits
+  kRegisterBytes = 0x2C,
 };
+enum Flag : uint32_t { kWeightsSigned = 1, kInputsSigned = 2, kAccumulate = 4 };
+enum Command : uint32_t { kCommandLoadWeights = 1, kCommandCompute = 2 };
+enum Status : uint32_t { kStatusIdle = 0, kStatusDone = 1, kStatusError = 2 };
+}  // namespace map
 
-struct CimJob {
-  enum class Kind { LoadWeights, Compute };
-  Kind kind = Kind::Compute;
-  WeightLoadJob load;
-  ComputeJob compute;
-  std::string layer;  // for traces and error messages
+// The registers of one job, by value.
+struct CimCommand {
+  uint32_t command = map::kCommandCompute;
+  uint32_t flags = 0;
+  int64_t rows = 0, cols = 0;    // LoadWeights
+  int32_t weight_bits = 8;       // LoadWeights
+  int64_t vectors = 0;           // Compute
+  int32_t input_zero_point = 0;  // Compute
+  int32_t input_bits = 8;        // Compute
 };
+static_assert(std::is_trivially_copyable_v<CimCommand>, "a descriptor is plain data");
 
-class CimJobExtension : public tlm::tlm_extension<CimJobExtension> {
+class CimCommandExtension : public tlm::tlm_extension<CimCommandExtension> {
  public:
-  CimJob* job = nullptr;
+  CimCommand command;
 
   tlm::tlm_extension_base* clone() const override {
-    auto* copy = new CimJobExtension;
-    copy->job = job;
+    auto* copy = new CimCommandExtension;
+    copy->command = command;
     return copy;
   }
   void copy_from(const tlm::tlm_extension_base& other) override {
-    job = static_cast<const CimJobExtension&>(other).job;
+    command = static_cast<const CimCommandExtension&>(other).command;
   }
 };
 

@@ -1,4 +1,5 @@
-// The CIM macro as a SystemC/TLM-2.0 target: executes CimJobs (cim_job.h) with CimArrayModel.
+// The CIM macro as a SystemC/TLM-2.0 target: a memory-mapped device (registers, weight window,
+// input and output buffers: cim_job.h) whose jobs CimArrayModel executes.
 //
 // Loosely timed: a job starts at the initiator's local time (sc_time_stamp() + delay) or when the
 // macro becomes free, whichever is later, runs to completion in b_transport, and its duration is
@@ -10,6 +11,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <string>
+#include <vector>
 #include <systemc>
 #include <tlm>
 
@@ -43,6 +45,11 @@ class CimMacro : public sc_core::sc_module {
 
  private:
   void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
+  // Runs the job the registers describe on `data` (weights or inputs; the staged buffer when
+  // null); false (with last_error_) when the macro rejects it.
+  bool run_job(const uint8_t* data, sc_core::sc_time& delay);
+  void registers_access(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
+  uint32_t& reg(map::Register offset) { return registers_[offset / 4]; }
   void end_of_simulation() override;
   void record(const CimCounts& counts, const sc_core::sc_time& duration);
 
@@ -51,6 +58,12 @@ class CimMacro : public sc_core::sc_module {
   sc_core::sc_time busy_until_ = sc_core::SC_ZERO_TIME;
   bool finalized_ = false;
   std::string last_error_;
+  // The memory map's state: registers and the staged buffers of register-driven jobs.
+  uint32_t registers_[map::kRegisterBytes / 4] = {};
+  std::vector<uint8_t> weight_window_, input_buffer_;
+  std::vector<uint8_t> zero_points_;  // int32 little-endian, as written
+  std::vector<int32_t> output_buffer_;
+  int64_t output_cols_ = 0;
 
   // Statistics (stable references into the stats tree).
   uint64_t& macs_;

@@ -167,21 +167,11 @@ sc_time& CoreController::unit_free(Unit unit, int macro) {
 }
 
 sc_time CoreController::ready_time(Addr begin, uint64_t bytes) const {
-  sc_time ready = SC_ZERO_TIME;
-  const Addr end = begin + bytes;
-  for (const Range& range : written_) {
-    if (range.begin < end && begin < range.end) ready = max_time(ready, range.ready);
-  }
-  return ready;
+  return scoreboard_.ready_time(begin, bytes);
 }
 
 void CoreController::mark_written(Addr begin, uint64_t bytes, const sc_time& ready) {
-  if (bytes == 0) return;
-  // Entries ready before the issue time no longer delay anything (commands never start
-  // before it): forget them.
-  while (!written_.empty() && written_.front().ready <= issue_time_) written_.pop_front();
-  written_.push_back({begin, begin + bytes, ready});
-  if (written_.size() > 4096) written_.pop_front();
+  scoreboard_.mark_written(begin, bytes, ready, issue_time_);
 }
 
 sc_time CoreController::start_time(std::initializer_list<std::pair<Addr, uint64_t>> reads,
@@ -275,27 +265,35 @@ sc_time CoreController::read_tensor(const TensorRef& tensor, std::vector<uint8_t
   return read(tensor.addr, data.data(), tensor.bytes(), at);
 }
 
-sc_time CoreController::cim_transport(int macro, cim::CimJob& job, const sc_time& at) {
+sc_time CoreController::cim_transport(int macro, tlm::tlm_command command, uint64_t address,
+                                      uint8_t* data, uint64_t bytes,
+                                      const cim::CimCommand* descriptor, const std::string& layer,
+                                      const sc_time& at) {
   if (macro < 0 || macro >= params_.macros) {
     throw std::out_of_range("macro " + std::to_string(macro) + " does not exist (core has " +
                             std::to_string(params_.macros) + ")");
   }
-  cim::CimJobExtension extension;
-  extension.job = &job;
+  cim::CimCommandExtension extension;
   tlm::tlm_generic_payload payload;
-  payload.set_command(tlm::TLM_IGNORE_COMMAND);
-  payload.set_address(0);
-  payload.set_data_ptr(nullptr);
-  payload.set_data_length(0);
-  payload.set_extension(&extension);
+  payload.set_command(command);
+  payload.set_address(address);
+  payload.set_data_ptr(data);
+  payload.set_data_length(static_cast<unsigned int>(bytes));
+  payload.set_streaming_width(static_cast<unsigned int>(bytes));
+  payload.set_byte_enable_ptr(nullptr);
+  payload.set_dmi_allowed(false);
+  if (descriptor) {
+    extension.command = *descriptor;
+    payload.set_extension(&extension);
+  }
   payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   const sc_time now = sc_core::sc_time_stamp();
   sc_time delay = at > now ? at - now : SC_ZERO_TIME;
   (*cim[static_cast<size_t>(macro)])->b_transport(payload, delay);
-  payload.clear_extension(&extension);
+  if (descriptor) payload.clear_extension(&extension);
   if (payload.is_response_error()) {
     throw std::runtime_error("CIM macro " + std::to_string(macro) + " rejected a job of layer '" +
-                             job.layer + "': " + payload.get_response_string());
+                             layer + "': " + payload.get_response_string());
   }
   return sc_core::sc_time_stamp() + delay;
 }
@@ -315,17 +313,20 @@ void CoreController::load_weights(const LoadWeights& command) {
                                 std::to_string(command.weight_zero_points.size()) +
                                 " zero points for " + std::to_string(command.cols) + " columns");
   }
-  cim::CimJob job;
-  job.kind = cim::CimJob::Kind::LoadWeights;
-  job.layer = command.layer;
-  job.load.values = buffer_a_.data();
-  job.load.values_signed = command.weights_signed;
-  job.load.rows = command.rows;
-  job.load.cols = command.cols;
-  job.load.weight_bits = command.weight_bits;
-  job.load.zero_points = command.weight_zero_points.data();
+  // The zero points, then the tile with its descriptor (the write starts the load).
   const sc_time compute_start = max_time(fetched, macro_free_[static_cast<size_t>(command.macro)]);
-  const sc_time end = cim_transport(command.macro, job, compute_start);
+  cim_transport(command.macro, tlm::TLM_WRITE_COMMAND, cim::map::kZeroPoints,
+                reinterpret_cast<uint8_t*>(const_cast<int32_t*>(command.weight_zero_points.data())),
+                command.weight_zero_points.size() * sizeof(int32_t), nullptr, command.layer,
+                compute_start);
+  cim::CimCommand load;
+  load.command = cim::map::kCommandLoadWeights;
+  load.flags = command.weights_signed ? cim::map::kWeightsSigned : 0;
+  load.rows = command.rows;
+  load.cols = command.cols;
+  load.weight_bits = command.weight_bits;
+  const sc_time end = cim_transport(command.macro, tlm::TLM_WRITE_COMMAND, cim::map::kWeightWindow,
+                                    buffer_a_.data(), bytes, &load, command.layer, compute_start);
   retire(Unit::Macro, command.macro, begin, compute_start, end);
 }
 
@@ -415,38 +416,60 @@ void CoreController::cim_matmul(const CimMatmul& command) {
       static_cast<uint64_t>((vectors - 1) * stride + command.column_offset + command.cols),
       command.accumulator_bits);
   const bool rescaled = command.rescale_shift > 0 || command.accumulator_bits < 32;
-  cim::CimJob job;
-  job.kind = cim::CimJob::Kind::Compute;
-  job.layer = command.layer;
-  job.compute.inputs = vectors_.data();
-  job.compute.inputs_signed = source.input.type == ElemType::Int8;
-  job.compute.vectors = vectors;
-  job.compute.input_zero_point = command.input_zero_point;
-  job.compute.input_bits = command.input_bits;
-  if (rescaled) {
-    partials_.assign(static_cast<size_t>(vectors * command.cols), 0);
-    job.compute.outputs = partials_.data();
-    job.compute.output_stride = command.cols;
-    job.compute.accumulate = false;
-  } else {
-    job.compute.outputs = accumulators + command.column_offset;
-    job.compute.output_stride = stride;
-    job.compute.accumulate = command.accumulate;
-  }
+  // The inputs with their descriptor (the write runs the vectors), then the partial sums read
+  // back from the macro's output buffer, [vectors][cols].
+  cim::CimCommand compute;
+  compute.command = cim::map::kCommandCompute;
+  compute.flags = source.input.type == ElemType::Int8 ? cim::map::kInputsSigned : 0;
+  compute.vectors = vectors;
+  compute.input_zero_point = command.input_zero_point;
+  compute.input_bits = command.input_bits;
   const sc_time compute_start = max_time(fetched, macro_free_[static_cast<size_t>(command.macro)]);
-  sc_time end = cim_transport(command.macro, job, compute_start);
-  if (rescaled) {
-    arith_.accumulate_rescaled(partials_.data(), vectors, command.cols, accumulators + command.column_offset,
-                               stride, command.rescale_shift, command.accumulator_bits,
-                               command.accumulate);
-  } else if (command.accumulate) {
-    arith_.accumulate_cycles(static_cast<uint64_t>(vectors * command.cols));
+  const sc_time end = cim_transport(command.macro, tlm::TLM_WRITE_COMMAND, cim::map::kInputBuffer,
+                                    vectors_.data(), vectors_.size(), &compute, command.layer,
+                                    compute_start);
+  partials_.resize(static_cast<size_t>(vectors * command.cols));
+  cim_transport(command.macro, tlm::TLM_READ_COMMAND, cim::map::kOutputBuffer,
+                reinterpret_cast<uint8_t*>(partials_.data()), partials_.size() * sizeof(int32_t),
+                nullptr, command.layer, end);
+  if (!rescaled) {
+    // Into the accumulators; accumulation wraps like a hardware adder.
+    int32_t* row = accumulators + command.column_offset;
+    const int32_t* partial = partials_.data();
+    for (int64_t v = 0; v < vectors; ++v, row += stride, partial += command.cols) {
+      if (command.accumulate) {
+        for (int64_t c = 0; c < command.cols; ++c) {
+          row[c] = static_cast<int32_t>(static_cast<uint32_t>(row[c]) +
+                                        static_cast<uint32_t>(partial[c]));
+        }
+      } else {
+        std::memcpy(row, partial, static_cast<size_t>(command.cols) * sizeof(int32_t));
+      }
+    }
   }
   retire(Unit::Macro, command.macro, fetch_start, compute_start, end);
-  // The accumulator region is ready when the macro is done; requantization waits for it via
-  // the scoreboard (accumulator addresses live in their own space above the memory map).
+  // Adding the partial sums into the accumulator memory (with rescaling when asked) is work of
+  // the arithmetic unit: it starts when the macro's last partial sum is out and the unit is
+  // free, and the accumulators are ready only when it is done.
+  uint64_t accumulate_cycles = 0;
+  if (rescaled) {
+    accumulate_cycles = arith_.accumulate_rescaled(
+        partials_.data(), vectors, command.cols, accumulators + command.column_offset, stride,
+        command.rescale_shift, command.accumulator_bits, command.accumulate);
+  } else if (command.accumulate) {
+    accumulate_cycles = arith_.accumulate_cycles(static_cast<uint64_t>(vectors * command.cols));
+  }
+  sc_time ready = end;
+  if (accumulate_cycles > 0) {
+    const sc_time accumulate_start = max_time(end, arith_free_);
+    ready = accumulate_start + clock_.cycles(accumulate_cycles);
+    arith_.trace_busy(kernel::to_ps(accumulate_start), kernel::to_ps(ready));
+    retire(Unit::Arith, 0, accumulate_start, accumulate_start, ready);
+  }
+  // Requantization waits for the accumulators via the scoreboard (accumulator addresses live in
+  // their own space above the memory map).
   mark_written(kAccumulatorSpace + command.accumulator,
-               static_cast<uint64_t>(vectors * stride) * 4, end);
+               static_cast<uint64_t>(vectors * stride) * 4, ready);
 }
 
 void CoreController::requantize(const Requantize& command) {

@@ -27,6 +27,7 @@
 #include "models/arith/arith_unit.h"
 #include "models/cim/cim_job.h"
 #include "models/core/program.h"
+#include "models/core/scoreboard.h"
 #include "models/kernel/busy_tracer.h"
 #include "models/kernel/stats.h"
 #include "models/kernel/time.h"
@@ -88,10 +89,6 @@ class CoreController : public sc_core::sc_module {
   const std::string& error() const { return error_; }
 
  private:
-  struct Range {
-    Addr begin, end;
-    sc_core::sc_time ready;
-  };
   enum class Unit { Dma, Arith, Macro };
 
   void run();
@@ -140,7 +137,11 @@ class CoreController : public sc_core::sc_module {
                             const sc_core::sc_time& at);
   sc_core::sc_time read_tensor(const TensorRef& tensor, std::vector<uint8_t>& data,
                                const sc_core::sc_time& at);
-  sc_core::sc_time cim_transport(int macro, cim::CimJob& job, const sc_core::sc_time& at);
+  // One transaction on a macro's memory map (models/cim/cim_job.h) at absolute time `at`, with
+  // a command descriptor when it starts a job; returns the completion time.
+  sc_core::sc_time cim_transport(int macro, tlm::tlm_command command, uint64_t address,
+                                 uint8_t* data, uint64_t bytes, const cim::CimCommand* descriptor,
+                                 const std::string& layer, const sc_core::sc_time& at);
   void sync_to(const sc_core::sc_time& at);
 
   const int core_id_;
@@ -157,7 +158,7 @@ class CoreController : public sc_core::sc_module {
   std::vector<sc_core::sc_time> macro_free_;
   // End times of the last commands per unit, for the two-buffer limit.
   std::map<int, std::deque<sc_core::sc_time>> in_flight_;
-  std::deque<Range> written_;
+  Scoreboard scoreboard_;  // written address ranges and when they hold their data
   sc_core::sc_time horizon_;  // latest completion of anything issued so far
 
   // NoC arrivals not yet received: (from_core, tag) -> arrival times in order (the same tag

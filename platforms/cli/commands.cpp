@@ -48,6 +48,7 @@ const char* kUsage =
     "  cimtlm scenario SCENARIO.yaml        model structure switched by the environment: power,\n"
     "                                       temperature and a runtime controller over a trace;\n"
     "                                       or client/server recommendation (docs/recsys.md)\n"
+    "  cimtlm regress SUITE.yaml [--update] golden figures (cycles, energy, outputs) with tolerances\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
@@ -71,6 +72,7 @@ const std::vector<CommandEntry>& commands() {
       {"quantize", quantize_command},
       {"search", search_command},
       {"scenario", scenario_command},
+      {"regress", regress_command},
   };
   return table;
 }

@@ -34,5 +34,6 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
 int search_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int scenario_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int retention_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int regress_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace cimtlm::platforms::cli

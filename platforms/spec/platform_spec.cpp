@@ -167,6 +167,30 @@ arith::ArithParams arith_params(const Config& config) {
   return p;
 }
 
+// The cycles of the latency key at the core clock (rounded up: the data is not there before), or
+// `cycles` when the latency is 0 s or the file sets the cycles key instead.
+int physical_latency_cycles(const Config& config, const std::string& latency_key,
+                            const std::string& cycles_key, int cycles) {
+  const double latency_s = config.number(latency_key);
+  const bool latency_set = config.at(latency_key).source != "default";
+  const bool cycles_set = config.at(cycles_key).source != "default";
+  if (latency_set && cycles_set && latency_s > 0) {
+    throw ConfigError(config.where(latency_key) + ": set either " + latency_key + " or " +
+                      cycles_key + ", not both");
+  }
+  if (latency_s <= 0 || (cycles_set && !latency_set)) return cycles;
+  const double frequency_hz = config.number(keys::clock::frequency);
+  // 1e-6 absorbs the rounding of the product (40 ns at 1 GHz is 40 cycles, not 41).
+  const double exact = latency_s * frequency_hz;
+  const double rounded = std::ceil(exact - 1e-6);
+  if (rounded > 100000) {
+    throw ConfigError(config.where(latency_key) + ": " + latency_key + " is " +
+                      std::to_string(static_cast<int64_t>(rounded)) +
+                      " core cycles at this clock (at most 100000)");
+  }
+  return static_cast<int>(rounded);
+}
+
 std::vector<memory::MemoryLevelParams> memory_levels(const Config& config, uint64_t seed) {
   std::vector<memory::MemoryLevelParams> levels;
   memory::RetentionPolicy policy = memory::RetentionPolicy::Error;
@@ -189,6 +213,15 @@ std::vector<memory::MemoryLevelParams> memory_levels(const Config& config, uint6
         config.integer(s + (array_timing ? level_key::array_read_cycles : level_key::read_cycles)));
     p.write_cycles = static_cast<int>(config.integer(
         s + (array_timing ? level_key::array_write_cycles : level_key::write_cycles)));
+    // A level with a physical latency (off-chip DRAM: its own clock) is converted at the core
+    // clock, unless the file gives the level's cycles instead.
+    p.read_cycles = physical_latency_cycles(
+        config, s + level_key::read_latency,
+        s + (array_timing ? level_key::array_read_cycles : level_key::read_cycles), p.read_cycles);
+    p.write_cycles = physical_latency_cycles(
+        config, s + level_key::write_latency,
+        s + (array_timing ? level_key::array_write_cycles : level_key::write_cycles),
+        p.write_cycles);
     p.bytes_per_cycle = static_cast<int>(config.integer(s + level_key::bytes_per_cycle));
     p.read_energy_pj_per_bit = config.number(s + level_key::read_energy_per_bit) * kPico;
     p.write_energy_pj_per_bit = config.number(s + level_key::write_energy_per_bit) * kPico;

@@ -24,18 +24,92 @@ struct Initiator : sc_core::sc_module {
   explicit Initiator(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {}
 };
 
-// Sends one job through a generic payload; returns the response status.
-tlm::tlm_response_status send(tlm_utils::simple_initiator_socket<Initiator>& socket, CimJob& job,
-                              sc_time& delay, bool attach_extension = true) {
+// A job as the tests describe it; send() turns it into transactions on the macro's memory map
+// (models/cim/cim_job.h), the fast path a core controller uses.
+struct CimJob {
+  enum class Kind { LoadWeights, Compute };
+  Kind kind = Kind::Compute;
+  struct {
+    const uint8_t* values = nullptr;
+    bool values_signed = true;
+    int64_t rows = 0, cols = 0;
+    int weight_bits = 8;
+    const int32_t* zero_points = nullptr;
+  } load;
+  struct {
+    const uint8_t* inputs = nullptr;
+    bool inputs_signed = false;
+    int64_t vectors = 0;
+    int32_t input_zero_point = 0;
+    int input_bits = 8;
+    int32_t* outputs = nullptr;
+    int64_t output_stride = 0;
+    bool accumulate = false;
+  } compute;
+  std::string layer;
+};
+
+tlm::tlm_response_status transact(tlm_utils::simple_initiator_socket<Initiator>& socket,
+                                  tlm::tlm_command command, uint64_t address, void* data,
+                                  uint64_t bytes, sc_time& delay,
+                                  const CimCommand* descriptor = nullptr) {
   tlm::tlm_generic_payload payload;
-  payload.set_command(tlm::TLM_IGNORE_COMMAND);
+  payload.set_command(command);
+  payload.set_address(address);
+  payload.set_data_ptr(static_cast<uint8_t*>(data));
+  payload.set_data_length(static_cast<unsigned int>(bytes));
+  payload.set_streaming_width(static_cast<unsigned int>(bytes));
   payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  CimJobExtension extension;
-  extension.job = &job;
-  if (attach_extension) payload.set_extension(&extension);
+  CimCommandExtension extension;
+  if (descriptor) {
+    extension.command = *descriptor;
+    payload.set_extension(&extension);
+  }
   socket->b_transport(payload, delay);
-  if (attach_extension) payload.clear_extension(&extension);
+  if (descriptor) payload.clear_extension(&extension);
   return payload.get_response_status();
+}
+
+// Sends one job; returns the response status of the transaction that ran it.
+tlm::tlm_response_status send(tlm_utils::simple_initiator_socket<Initiator>& socket, CimJob& job,
+                              sc_time& delay) {
+  CimCommand command;
+  if (job.kind == CimJob::Kind::LoadWeights) {
+    const auto& load = job.load;
+    std::vector<int32_t> zero_points(load.zero_points, load.zero_points + load.cols);
+    transact(socket, tlm::TLM_WRITE_COMMAND, map::kZeroPoints, zero_points.data(),
+             zero_points.size() * 4, delay);
+    command.command = map::kCommandLoadWeights;
+    command.flags = load.values_signed ? map::kWeightsSigned : 0;
+    command.rows = load.rows;
+    command.cols = load.cols;
+    command.weight_bits = load.weight_bits;
+    return transact(socket, tlm::TLM_WRITE_COMMAND, map::kWeightWindow,
+                    const_cast<uint8_t*>(load.values), static_cast<uint64_t>(load.rows * load.cols),
+                    delay, &command);
+  }
+  const auto& compute = job.compute;
+  command.command = map::kCommandCompute;
+  command.flags = compute.inputs_signed ? map::kInputsSigned : 0;
+  command.vectors = compute.vectors;
+  command.input_zero_point = compute.input_zero_point;
+  command.input_bits = compute.input_bits;
+  const auto status = transact(socket, tlm::TLM_WRITE_COMMAND, map::kInputBuffer,
+                               const_cast<uint8_t*>(compute.inputs),
+                               static_cast<uint64_t>(compute.vectors) * 256, delay, &command);
+  if (status != tlm::TLM_OK_RESPONSE) return status;
+  std::vector<int32_t> partials(static_cast<size_t>(compute.vectors * 32));
+  sc_time no_time = sc_core::SC_ZERO_TIME;
+  transact(socket, tlm::TLM_READ_COMMAND, map::kOutputBuffer, partials.data(),
+           partials.size() * 4, no_time);
+  for (int64_t v = 0; v < compute.vectors; ++v) {
+    for (int64_t c = 0; c < 32; ++c) {
+      int32_t& out = compute.outputs[v * compute.output_stride + c];
+      out = compute.accumulate ? out + partials[static_cast<size_t>(v * 32 + c)]
+                               : partials[static_cast<size_t>(v * 32 + c)];
+    }
+  }
+  return status;
 }
 
 // Elaborates an initiator bound to `macro`, runs `body` in a thread, simulates to the end.
@@ -160,20 +234,81 @@ TEST(CimMacro, RejectsBadJobsWithErrorResponses) {
   const std::vector<uint8_t> x(256, 9);
   std::vector<int32_t> out;
   CimJob compute = f.compute(x, 1, 0, out);
-  tlm::tlm_response_status before_load{}, without_extension{};
+  tlm::tlm_response_status before_load{}, bad_command{}, outside{}, read_only{};
   sc_time delay_after_error;
   simulate(macro, [&](auto& socket) {
     sc_time delay = sc_core::SC_ZERO_TIME;
     before_load = send(socket, compute, delay);
     delay_after_error = delay;
-    without_extension = send(socket, compute, delay, false);
+    uint32_t command = 7;
+    bad_command = transact(socket, tlm::TLM_WRITE_COMMAND, map::kRegisters + map::kCommand,
+                           &command, 4, delay);
+    outside = transact(socket, tlm::TLM_READ_COMMAND, 0x4000'0000, &command, 4, delay);
+    read_only = transact(socket, tlm::TLM_WRITE_COMMAND, map::kRegisters + map::kStatus,
+                         &command, 4, delay);
   });
   EXPECT_EQ(before_load, tlm::TLM_GENERIC_ERROR_RESPONSE);
-  EXPECT_EQ(without_extension, tlm::TLM_COMMAND_ERROR_RESPONSE);
+  EXPECT_EQ(bad_command, tlm::TLM_GENERIC_ERROR_RESPONSE);
+  EXPECT_EQ(outside, tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(read_only, tlm::TLM_COMMAND_ERROR_RESPONSE);
   EXPECT_EQ(delay_after_error, sc_core::SC_ZERO_TIME);
-  EXPECT_NE(macro.last_error().find("CimJobExtension"), std::string::npos);
+  EXPECT_NE(macro.last_error().find("unknown command 7"), std::string::npos);
   EXPECT_EQ(stats.find("job_errors")->count, 2u);
   EXPECT_EQ(stats.find("macs")->count, 0u);
+}
+
+// A CPU or DMA drives the macro through its registers and buffers alone: the same results and
+// cycles as the controller's fast path.
+TEST(CimMacro, RegisterInterfaceRunsLoadAndCompute) {
+  kernel::StatGroup stats("cim0", "cim");
+  CimMacro macro("cim0", CimMacroParams{}, kernel::Clock(1.0e9), stats, nullptr);
+  Fixture f;
+  const auto x = test::random_inputs(f.rng, 2, 256, 8, false, 0, {0.1, 0.3}, 16, false);
+  std::vector<int32_t> out(2 * 32, -1);
+  uint32_t status_after_load = 0, status_after_compute = 0, cycles = 0;
+  sc_time after_load, after_compute;
+  simulate(macro, [&](auto& socket) {
+    sc_time delay = sc_core::SC_ZERO_TIME;
+    auto set = [&](map::Register offset, uint32_t value) {
+      EXPECT_EQ(transact(socket, tlm::TLM_WRITE_COMMAND, map::kRegisters + offset, &value, 4, delay),
+                tlm::TLM_OK_RESPONSE);
+    };
+    auto get = [&](map::Register offset) {
+      uint32_t value = 0;
+      transact(socket, tlm::TLM_READ_COMMAND, map::kRegisters + offset, &value, 4, delay);
+      return value;
+    };
+    // The weights in two halves (any split works), the zero points, the registers, start.
+    transact(socket, tlm::TLM_WRITE_COMMAND, map::kWeightWindow, f.tile.values.data(), 128 * 32, delay);
+    transact(socket, tlm::TLM_WRITE_COMMAND, map::kWeightWindow + 128 * 32,
+             f.tile.values.data() + 128 * 32, 128 * 32, delay);
+    transact(socket, tlm::TLM_WRITE_COMMAND, map::kZeroPoints, f.tile.zero_points.data(), 32 * 4, delay);
+    set(map::kRows, 256);
+    set(map::kCols, 32);
+    set(map::kWeightBits, 8);
+    set(map::kFlags, map::kWeightsSigned);
+    set(map::kCommand, map::kCommandLoadWeights);
+    after_load = delay;
+    status_after_load = get(map::kStatus);
+    transact(socket, tlm::TLM_WRITE_COMMAND, map::kInputBuffer, const_cast<uint8_t*>(x.data()),
+             x.size(), delay);
+    set(map::kVectors, 2);
+    set(map::kInputZeroPoint, 0);
+    set(map::kInputBits, 8);
+    set(map::kFlags, 0);
+    set(map::kCommand, map::kCommandCompute);
+    after_compute = delay;
+    status_after_compute = get(map::kStatus);
+    cycles = get(map::kCycles);
+    transact(socket, tlm::TLM_READ_COMMAND, map::kOutputBuffer, out.data(), out.size() * 4, delay);
+  });
+  EXPECT_EQ(status_after_load, map::kStatusDone);
+  EXPECT_EQ(status_after_compute, map::kStatusDone);
+  EXPECT_EQ(after_load, sc_time(256, SC_NS));
+  EXPECT_EQ(after_compute, sc_time(256 + 2 * 2115, SC_NS));
+  EXPECT_EQ(cycles, 2u * 2115);
+  EXPECT_EQ(out, test::reference_matmul(x, false, 2, 256, 0, f.tile.values, true, 32,
+                                        f.tile.zero_points));
 }
 
 TEST(CimMacro, TracesBusyActiveRowsAndAdcAtJobGranularity) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <vector>
@@ -55,7 +56,9 @@ class FixedLatencyMemory : public sc_core::sc_module {
   sc_core::sc_time period_;
 };
 
-// CIM macro: exact integer dot products, `cycles_per_vector` per input vector.
+// CIM macro: exact integer dot products, `cycles_per_vector` per input vector; the fast path of
+// the macro's memory map (models/cim/cim_job.h): zero points, then a tile or an input batch
+// written with a CimCommandExtension, partial sums read from the output buffer.
 class ExactMacro : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<ExactMacro> target{"target"};
@@ -69,45 +72,56 @@ class ExactMacro : public sc_core::sc_module {
 
  private:
   void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
-    cim::CimJobExtension* extension = nullptr;
-    payload.get_extension(extension);
-    cim::CimJob& job = *extension->job;
-    if (job.kind == cim::CimJob::Kind::LoadWeights) {
-      rows_ = job.load.rows;
-      cols_ = job.load.cols;
+    const uint64_t address = payload.get_address();
+    const uint8_t* data = payload.get_data_ptr();
+    const auto* extension = payload.get_extension<cim::CimCommandExtension>();
+    payload.set_response_status(tlm::TLM_OK_RESPONSE);
+    if (address == cim::map::kZeroPoints) {
+      zero_points_.resize(payload.get_data_length() / 4);
+      std::memcpy(zero_points_.data(), data, payload.get_data_length());
+    } else if (address == cim::map::kWeightWindow && extension) {
+      const cim::CimCommand& load = extension->command;
+      rows_ = load.rows;
+      cols_ = load.cols;
       weights_.assign(static_cast<size_t>(rows_ * cols_), 0);
+      const bool is_signed = (load.flags & cim::map::kWeightsSigned) != 0;
       for (int64_t r = 0; r < rows_; ++r) {
         for (int64_t c = 0; c < cols_; ++c) {
-          const uint8_t code = job.load.values[r * cols_ + c];
-          const int32_t value = job.load.values_signed ? static_cast<int8_t>(code) : code;
-          weights_[static_cast<size_t>(r * cols_ + c)] = value - job.load.zero_points[c];
+          const uint8_t code = data[r * cols_ + c];
+          const int32_t value = is_signed ? static_cast<int8_t>(code) : code;
+          weights_[static_cast<size_t>(r * cols_ + c)] = value - zero_points_.at(static_cast<size_t>(c));
         }
       }
       ++loads;
       delay += period_ * static_cast<double>(rows_);
-    } else {
-      const auto& compute = job.compute;
+    } else if (address == cim::map::kInputBuffer && extension) {
+      const cim::CimCommand& compute = extension->command;
+      const bool is_signed = (compute.flags & cim::map::kInputsSigned) != 0;
+      outputs_.assign(static_cast<size_t>(compute.vectors * cols_), 0);
       for (int64_t v = 0; v < compute.vectors; ++v) {
         for (int64_t c = 0; c < cols_; ++c) {
           int32_t sum = 0;
           for (int64_t r = 0; r < rows_; ++r) {
-            const uint8_t code = compute.inputs[v * rows_ + r];
-            const int32_t x = compute.inputs_signed ? static_cast<int8_t>(code) : code;
+            const uint8_t code = data[v * rows_ + r];
+            const int32_t x = is_signed ? static_cast<int8_t>(code) : code;
             sum += (x - compute.input_zero_point) * weights_[static_cast<size_t>(r * cols_ + c)];
           }
-          int32_t& out = compute.outputs[v * compute.output_stride + c];
-          out = compute.accumulate ? out + sum : sum;
+          outputs_[static_cast<size_t>(v * cols_ + c)] = sum;
         }
       }
       vectors += static_cast<uint64_t>(compute.vectors);
       delay += period_ * static_cast<double>(cycles_per_vector_ * static_cast<uint64_t>(compute.vectors));
+    } else if (address == cim::map::kOutputBuffer && payload.is_read() &&
+               payload.get_data_length() <= outputs_.size() * 4) {
+      std::memcpy(payload.get_data_ptr(), outputs_.data(), payload.get_data_length());
+    } else {
+      payload.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     }
-    payload.set_response_status(tlm::TLM_OK_RESPONSE);
   }
   uint64_t cycles_per_vector_;
   sc_core::sc_time period_;
   int64_t rows_ = 0, cols_ = 0;
-  std::vector<int32_t> weights_;
+  std::vector<int32_t> weights_, zero_points_, outputs_;
 };
 
 // NoC: every transfer arrives `latency` after it was sent. One TLM target per core takes

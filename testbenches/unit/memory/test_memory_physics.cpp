@@ -242,6 +242,46 @@ TEST(MemoryPhysics, MacroTimingByDefaultArrayTimingOnRequest) {
   EXPECT_EQ(array.memory_levels[0].write_cycles, 5);
 }
 
+// Off-chip DRAM has its own clock: its latency is a time ([JESD209-4B] 40 ns read / 30 ns
+// write, platforms/schema.yaml), converted at the core clock and rounded up, so a faster core
+// waits more of its cycles for the same DRAM; on-chip levels keep their cycles.
+TEST(MemoryPhysics, DramLatencyIsATimeConvertedAtTheCoreClock) {
+  const std::string levels =
+      "core:\n  memory:\n    levels:\n      a: {technology: dosram}\n      d: {technology: dram}\n";
+  const auto at_1ghz = spec_of(levels);
+  EXPECT_EQ(at_1ghz.memory_levels[1].read_cycles, 40);
+  EXPECT_EQ(at_1ghz.memory_levels[1].write_cycles, 30);
+  const auto at_2ghz = spec_of("clock: {frequency: 2 GHz}\n" + levels);
+  EXPECT_EQ(at_2ghz.memory_levels[1].read_cycles, 80);
+  EXPECT_EQ(at_2ghz.memory_levels[1].write_cycles, 60);
+  EXPECT_EQ(at_2ghz.memory_levels[0].read_cycles, 60);  // on-chip: clocked with the core
+  const auto at_700mhz = spec_of("clock: {frequency: 700 MHz}\n" + levels);
+  EXPECT_EQ(at_700mhz.memory_levels[1].read_cycles, 28);   // 40 ns x 0.7 GHz = 28
+  EXPECT_EQ(at_700mhz.memory_levels[1].write_cycles, 21);  // 30 ns x 0.7 GHz = 21
+  const auto at_333mhz = spec_of("clock: {frequency: 333 MHz}\n" + levels);
+  EXPECT_EQ(at_333mhz.memory_levels[1].read_cycles, 14);  // 13.32 rounded up
+  // A level's cycles given in the file replace the preset latency; both at once is an error
+  // naming file, line and key.
+  const auto cycles = spec_of(
+      "core:\n  memory:\n    levels:\n      a: {technology: dosram}\n"
+      "      d: {technology: dram, read_cycles: 100}\n");
+  EXPECT_EQ(cycles.memory_levels[1].read_cycles, 100);
+  EXPECT_EQ(cycles.memory_levels[1].write_cycles, 30);
+  const auto slower = spec_of(
+      "core:\n  memory:\n    levels:\n      a: {technology: dosram}\n"
+      "      d: {technology: dram, read_latency: 55 ns}\n");
+  EXPECT_EQ(slower.memory_levels[1].read_cycles, 55);
+  try {
+    spec_of("core:\n  memory:\n    levels:\n      a: {technology: dosram}\n"
+            "      d: {technology: dram, read_latency: 50 ns, read_cycles: 7}\n");
+    ADD_FAILURE() << "no error for read_latency and read_cycles together";
+  } catch (const platforms::ConfigError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("timing.yaml:5"), std::string::npos) << message;
+    EXPECT_NE(message.find("core.memory.levels.d.read_latency"), std::string::npos) << message;
+  }
+}
+
 TEST(MemoryPhysics, RetentionAboveItsFloorNamesFileLineAndKey) {
   try {
     spec_of(

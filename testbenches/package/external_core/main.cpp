@@ -1,0 +1,132 @@
+// An external SystemC platform using the installed cimtlm package: its own memory model (a
+// plain TLM target), a cimtlm core controller, arithmetic unit and CIM macro, and a program of
+// one weight tile, four input vectors and a requantization. Exits 0 when the outputs equal the
+// host's integer arithmetic and the controller finished without error.
+#include <tlm_utils/simple_target_socket.h>
+
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <systemc>
+#include <tlm>
+#include <vector>
+
+#include "models/arith/arith_unit.h"
+#include "models/cim/cim_macro.h"
+#include "models/core/core_controller.h"
+
+namespace {
+
+// The platform's own memory: bytes from address 0, 3 ns per access.
+class PlatformMemory : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<PlatformMemory> target{"target"};
+  std::vector<uint8_t> bytes = std::vector<uint8_t>(1 << 16, 0);
+  explicit PlatformMemory(const sc_core::sc_module_name& name) : sc_module(name) {
+    target.register_b_transport(this, &PlatformMemory::b_transport);
+  }
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
+    const uint64_t addr = payload.get_address(), length = payload.get_data_length();
+    if (addr + length > bytes.size()) {
+      payload.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+      return;
+    }
+    if (payload.is_read()) std::memcpy(payload.get_data_ptr(), bytes.data() + addr, length);
+    if (payload.is_write()) std::memcpy(bytes.data() + addr, payload.get_data_ptr(), length);
+    delay += sc_core::sc_time(3, sc_core::SC_NS);
+    payload.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
+};
+
+// A single core: no network, nothing to gate.
+class Services : public cimtlm::core::CoreServices {
+ public:
+  void deliver(int, int, int, cimtlm::core::Addr, const std::vector<uint8_t>&,
+               const sc_core::sc_time&) override {}
+  void power_gate(int, int, bool, const sc_core::sc_time&) override {}
+  void inference_done(int, int, const sc_core::sc_time&) override { ++inferences; }
+  int inferences = 0;
+};
+
+}  // namespace
+
+int sc_main(int, char**) {
+  using namespace cimtlm;
+  constexpr int kRows = 16, kCols = 8, kVectors = 4;
+  constexpr core::Addr kWeights = 0, kInput = 0x1000, kOutput = 0x2000;
+  const kernel::Clock clock(sc_core::sc_time(1, sc_core::SC_NS));
+  kernel::StatGroup stats("chip");
+  Services services;
+  PlatformMemory memory("memory");
+  arith::ArithUnit arith(arith::ArithParams{}, stats.child("arith"), nullptr, {"arith"});
+  cim::CimMacroParams macro_params;
+  macro_params.rows = 64;
+  macro_params.cols = 64;
+  cim::CimMacro macro("macro", macro_params, clock, stats.child("cim0"), nullptr);
+  core::CoreParams params;
+  params.macros = 1;
+  core::CoreController controller("controller", 0, params, clock, arith, services,
+                                  stats.child("controller"), nullptr);
+  controller.memory.bind(memory.target);
+  controller.cim[0]->bind(macro.target);
+  // The network socket must be bound; this platform has no network: a target that refuses.
+  PlatformMemory no_network("no_network");
+  controller.network.bind(no_network.target);
+
+  // Data: int8 weights and inputs with a known pattern.
+  std::vector<int8_t> weights(kRows * kCols), inputs(kVectors * kRows);
+  for (int i = 0; i < kRows * kCols; ++i) weights[i] = static_cast<int8_t>((i * 37) % 255 - 127);
+  for (int i = 0; i < kVectors * kRows; ++i) inputs[i] = static_cast<int8_t>((i * 53) % 200 - 100);
+  std::memcpy(memory.bytes.data() + kWeights, weights.data(), weights.size());
+  std::memcpy(memory.bytes.data() + kInput, inputs.data(), inputs.size());
+
+  core::LoadWeights load;
+  load.rows = kRows;
+  load.cols = kCols;
+  load.weight_zero_points.assign(kCols, 0);
+  load.layer = "dense";
+  core::CimMatmul matmul;
+  matmul.source.input = {kInput, core::ElemType::Int8, {kVectors, kRows}};
+  matmul.source.element_count = kRows;
+  matmul.source.vector_count = kVectors;
+  matmul.cols = kCols;
+  matmul.accumulator_stride = kCols;
+  matmul.layer = "dense";
+  core::Requantize requantize;
+  requantize.vectors = kVectors;
+  requantize.cols = kCols;
+  requantize.accumulator_stride = kCols;
+  const float multiplier = 1.0f / 256.0f;
+  requantize.multipliers = std::make_shared<const std::vector<float>>(1, multiplier);
+  requantize.output = {kOutput, core::ElemType::Int8, {kVectors, kCols}};
+  requantize.out_vector_stride = kCols;
+  requantize.layer = "dense";
+  core::Program program;
+  program.prologue = {load};
+  program.body = {matmul, requantize, core::InferenceDone{}};
+  controller.load(program, 1);
+
+  sc_core::sc_start();
+
+  int mismatches = 0;
+  for (int v = 0; v < kVectors; ++v) {
+    for (int c = 0; c < kCols; ++c) {
+      int32_t acc = 0;
+      for (int r = 0; r < kRows; ++r) acc += inputs[v * kRows + r] * weights[r * kCols + c];
+      const float scaled = static_cast<float>(acc) * multiplier;
+      const long rounded = std::lrint(scaled);  // round half to even (default rounding mode)
+      const int expected = static_cast<int>(std::max(-128L, std::min(127L, rounded)));
+      const int simulated = static_cast<int8_t>(memory.bytes[kOutput + v * kCols + c]);
+      if (simulated != expected) ++mismatches;
+    }
+  }
+  std::cout << "finished " << controller.finished() << " at " << controller.finish_time()
+            << ", error '" << controller.error() << "', inferences " << services.inferences
+            << ", mismatches " << mismatches << '\n';
+  const bool ok = controller.finished() && controller.error().empty() && services.inferences == 1 &&
+                  mismatches == 0 && controller.finish_time() > sc_core::SC_ZERO_TIME;
+  return ok ? 0 : 1;
+}
