@@ -199,13 +199,16 @@ bool Lowering::try_binary(const Node& last, const QuantParams& y, const std::str
   fused.attributes["b_scale"] = Attribute::of_float(subtract ? -b.scale() : b.scale());
   fused.attributes["b_zero_point"] = Attribute::of_int(b.zero_point());
   set_output_quant(fused, y);
+  // onnxruntime has no fused QLinearSub: a Sub stays a float island.
+  if (subtract) fused.attributes["arithmetic"] = Attribute::of_string("float");
   if (act) {
     int32_t clamp_min = 0, clamp_max = 0;
     activation_clamp(*act, y, clamp_min, clamp_max);
     // onnxruntime drops a Relu whose output zero point is the type's minimum (the Q clamps
-    // there anyway) and then fuses QLinearMul; any other activation leaves a float island.
+    // there anyway) and then fuses QLinearAdd / QLinearMul; any other activation leaves a float
+    // island.
     const bool relu_is_noop = is_onnx(*act, "Relu") && y.zero_point() == lowest(y.type);
-    if (!add && !relu_is_noop) fused.attributes["arithmetic"] = Attribute::of_string("float");
+    if (!relu_is_noop) fused.attributes["arithmetic"] = Attribute::of_string("float");
     fused.attributes["clamp_min"] = Attribute::of_int(clamp_min);
     fused.attributes["clamp_max"] = Attribute::of_int(clamp_max);
   }

@@ -240,7 +240,19 @@ uint64_t ArithUnit::eltwise(const core::Eltwise& command, const uint8_t* a, cons
     const int32_t av = load_code(a, command.a.type, i) - command.a_zero_point;
     const int32_t bv = load_code(b, command.b.type, j) - command.b_zero_point;
     int64_t y;
-    if (!multiply) {
+    if (!multiply && command.integer_product) {
+      // onnxruntime's fused QLinearAdd: ratios to the output scale, zero points folded into one
+      // constant, two FMAs on the codes (compiler/graph/kernels_quantized.cpp).
+      const float a_ratio = command.a_scale / command.y_scale;
+      const float b_ratio = command.b_scale / command.y_scale;
+      const float constant =
+          static_cast<float>(command.y_zero_point) -
+          (a_ratio * static_cast<float>(command.a_zero_point) +
+           b_ratio * static_cast<float>(command.b_zero_point));
+      y = convert_x86(std::fma(static_cast<float>(bv + command.b_zero_point), b_ratio,
+                               std::fma(static_cast<float>(av + command.a_zero_point), a_ratio,
+                                        constant)));
+    } else if (!multiply) {
       // Dequantized sum, one division, x86 conversion, saturation to the type, then the clamp.
       const float sum = static_cast<float>(av) * command.a_scale + static_cast<float>(bv) * command.b_scale;
       y = std::clamp<int64_t>(convert_x86(sum / command.y_scale), type_lo, type_hi) + command.y_zero_point;
