@@ -19,9 +19,8 @@ namespace {
 // omitted optional inputs and outputs skipped.
 class ReferenceKernel : public core::ArithKernel {
  public:
-  ReferenceKernel(const Node& node, std::vector<std::pair<DataType, Shape>> inputs,
-                  std::vector<std::pair<DataType, Shape>> outputs)
-      : node_(node), inputs_(std::move(inputs)), outputs_(std::move(outputs)) {
+  ReferenceKernel(const Node& node, std::vector<std::pair<DataType, Shape>> inputs)
+      : node_(node), inputs_(std::move(inputs)) {
     kernel_ = graph::KernelRegistry::instance().find(node.domain, node.op_type);
     if (!kernel_) throw ModelError(node.describe() + ": no kernel for op '" + node.op_type + "'");
   }
@@ -52,7 +51,7 @@ class ReferenceKernel : public core::ArithKernel {
 
  private:
   Node node_;
-  std::vector<std::pair<DataType, Shape>> inputs_, outputs_;
+  std::vector<std::pair<DataType, Shape>> inputs_;
   const graph::Kernel* kernel_ = nullptr;
 };
 
@@ -136,12 +135,15 @@ void Mapper::kernel_costs(const Node& node, core::KernelOp& command) const {
   } else {
     command.float_ops = out;
   }
-  if (op == "QuantizeLinear") command.requantized = out, command.float_ops = 0;
+  if (op == "QuantizeLinear") {  // a requantization, not a float op
+    command.requantized = out;
+    command.float_ops = 0;
+  }
 }
 
 void Mapper::emit_kernel_op(const Node& node, int core) {
   core::KernelOp command;
-  std::vector<std::pair<DataType, Shape>> inputs, outputs;
+  std::vector<std::pair<DataType, Shape>> inputs;
   for (const auto& input : node.inputs) {
     if (input.empty()) continue;
     command.inputs.push_back(on_core(input, core, node));
@@ -151,10 +153,8 @@ void Mapper::emit_kernel_op(const Node& node, int core) {
   for (size_t o = 0; o < node.outputs.size(); ++o) {
     if (node.outputs[o].empty()) continue;
     command.outputs.push_back(output_buffer(node, core, o));
-    const Tensor& tensor = value(node.outputs[o]);
-    outputs.emplace_back(tensor.type(), tensor.shape());
   }
-  command.kernel = std::make_shared<ReferenceKernel>(node, std::move(inputs), std::move(outputs));
+  command.kernel = std::make_shared<ReferenceKernel>(node, std::move(inputs));
   kernel_costs(node, command);
   command.layer = node.name.empty() ? node.outputs[0] : node.name;
   program(core).body.push_back(command);
