@@ -52,7 +52,9 @@ void Mapper::emit(size_t index) {
   const Node& node = graph_.nodes[index];
   const int core = core_of_node_.at(&node);
   state_[static_cast<size_t>(core)].used = true;
-  if (is_cim(node)) {
+  if (runs_as_kernel(node)) {
+    emit_kernel_op(node, core);
+  } else if (is_cim(node)) {
     emit_cim(node);
   } else if (is_alias(node)) {
     const core::TensorRef input = on_core(node.inputs[0], core, node);

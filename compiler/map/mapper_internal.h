@@ -5,7 +5,9 @@
 //   core_memory.cpp     where every core's activations and weights live (liveness plan, spill);
 //   transfers.cpp       values moved between cores, with flow-control credit tokens;
 //   cim_emission.cpp    CIM layers as weight loads, matrix-vector passes and requantization;
-//   arith_emission.cpp  every other op on the arithmetic unit.
+//   arith_emission.cpp  every other op on the arithmetic unit;
+//   kernel_emission.cpp float-island ops and activation x activation products on the arithmetic
+//                       unit, computed by the reference kernels.
 #pragma once
 
 #include <array>
@@ -49,6 +51,8 @@ inline core::ElemType elem_type(const Node& node, DataType type) {
       return core::ElemType::Float32;
     case DataType::Int64:
       return core::ElemType::Int64;
+    case DataType::Bool:  // one byte per element, as uint8 (a Where's condition in an island)
+      return core::ElemType::UInt8;
     default:
       throw ModelError(node.describe() + ": tensors of type " +
                        std::string(graph::to_string(type)) +
@@ -191,6 +195,11 @@ class Mapper {
                                               const std::vector<int64_t>& dilations);
   void emit_transpose(const Node& node, int core);
   void emit_concat(const Node& node, int core);
+
+  // ---- ops computed by the arithmetic unit with reference kernels (kernel_emission.cpp)
+  bool runs_as_kernel(const Node& node) const;
+  void kernel_costs(const Node& node, core::KernelOp& command) const;
+  void emit_kernel_op(const Node& node, int core);
 
   const graph::Graph& graph_;
   const graph::ValueMap& values_;

@@ -11,7 +11,7 @@ namespace detail {
 
 void Mapper::analyse() {
   for (const Node& node : graph_.nodes) {
-    if (!is_cim(node)) continue;
+    if (!is_cim(node) || runs_as_kernel(node)) continue;
     CimPlan plan;
     plan.layer = analyse_cim_layer(node, graph_, values_);
     plan.tiling = tile_layer(plan.layer, arch_.macro_rows, logical_columns(plan.layer.weight_bits),
@@ -98,7 +98,7 @@ void Mapper::place() {
   int64_t total = 0;
   for (int index : schedule_.node_order) {
     const Node& node = graph_.nodes[static_cast<size_t>(index)];
-    if (!is_cim(node)) continue;
+    if (!is_cim(node) || runs_as_kernel(node)) continue;
     order.push_back(&node);
     total += std::max<int64_t>(1, plans_.at(&node).layer.macs_per_inference);
   }

@@ -24,6 +24,9 @@ std::string platform_role(const std::string& op) {
   if (cim.count(op)) roles.push_back("CIM macros (8-bit weights)");
   if (op == "Add" || op == "Sub") roles.push_back("arithmetic unit: QAdd of two activations");
   if (op == "Mul") roles.push_back("arithmetic unit: QMul of two activations");
+  if (op == "MatMul" || op == "QLinearMatMul" || op == "MatMulInteger") {
+    roles.push_back("arithmetic unit: 8-bit products of two activations (attention)");
+  }
   if (graph::lookup_island_ops().count(op) && !views.count(op)) {
     roles.push_back("arithmetic unit: 256-entry table (island of one input)");
   }
@@ -38,12 +41,12 @@ std::string platform_role(const std::string& op) {
   }
   if (op == "BatchNormalization") roles.push_back("folded into the preceding Conv / Gemm");
   if (roles.empty() && graph::float_island_ops().count(op)) {
-    roles.push_back("general float island: reference executor (not yet on the platform)");
+    roles.push_back("float island: arithmetic unit, onnxruntime's arithmetic");
   } else if (graph::float_island_ops().count(op) && !cim.count(op)) {
-    roles.push_back("otherwise a general float island (reference executor)");
+    roles.push_back("otherwise a float island (arithmetic unit, onnxruntime's arithmetic)");
   } else if (cim.count(op) && op != "QLinearConv" && op != "QLinearMatMul" && op != "ConvInteger" &&
              op != "MatMulInteger") {
-    roles.push_back("float weights: a general float island (reference executor)");
+    roles.push_back("float weights: a float island (arithmetic unit, onnxruntime's arithmetic)");
   }
   if (roles.empty()) roles.push_back("reference executor only");
   std::string text;

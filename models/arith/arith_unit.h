@@ -52,6 +52,10 @@ class ArithUnit {
                       std::vector<uint8_t>& out);
   uint64_t gather(const core::Gather& command, const uint8_t* table, const uint8_t* indices,
                   std::vector<uint8_t>& out);
+  // A kernel op (program.h): runs the compiler's kernel on the operands and charges the unit for
+  // its float32 operations, 8-bit multiply-accumulates and requantizations.
+  uint64_t kernel_op(const core::KernelOp& command, const std::vector<const uint8_t*>& inputs,
+                     std::vector<std::vector<uint8_t>>& outputs);
   // Cycles an accumulation of `count` int32 partial sums takes (used by the CIM path).
   uint64_t accumulate_cycles(uint64_t count, int bits = 32);
   // Batched accumulation with rescaling: acc[v * stride + c] (+)= round_half_even(partial[v][c] /
@@ -82,6 +86,7 @@ class ArithUnit {
   double& energy_eltwise_;
   double& energy_pool_;
   double& energy_softmax_;
+  double& energy_kernel_ops_;
   double& energy_leakage_;
   kernel::BusyTracer busy_trace_;
 };

@@ -136,6 +136,7 @@ void CoreController::execute(const Command& command, int inference) {
                  [&](const Dequantize& c) { dequantize(c); },
                  [&](const Copy& c) { copy(c); },
                  [&](const Gather& c) { gather(c); },
+                 [&](const KernelOp& c) { kernel_op(c); },
                  [&](const Send& c) { send(c); },
                  [&](const Receive& c) { receive(c); },
                  [&](const PowerGate& c) { power_gate(c); },
@@ -573,6 +574,35 @@ void CoreController::gather(const Gather& command) {
   arith_command(command.table, &command.indices, command.output.addr, [&] {
     return arith_.gather(command, buffer_a_.data(), buffer_b_.data(), buffer_out_);
   });
+}
+
+// A kernel op reads any number of operands and writes any number of results; otherwise it is
+// timed as arith_command times one.
+void CoreController::kernel_op(const KernelOp& command) {
+  sc_time fetch_start = start_time({}, Unit::Arith);
+  for (const auto& input : command.inputs) {
+    fetch_start = max_time(fetch_start, ready_time(input.addr, input.bytes()));
+  }
+  fetch_start = max_time(fetch_start, dma_read_free_);
+  std::vector<std::vector<uint8_t>> operands(command.inputs.size());
+  std::vector<const uint8_t*> pointers;
+  sc_time fetched = fetch_start;
+  for (size_t i = 0; i < command.inputs.size(); ++i) {
+    fetched = read_tensor(command.inputs[i], operands[i], fetched);
+    pointers.push_back(operands[i].data());
+  }
+  dma_read_free_ = fetched;
+  const sc_time start = max_time(fetched, arith_free_);
+  std::vector<std::vector<uint8_t>> results;
+  const sc_time computed = start + clock_.cycles(arith_.kernel_op(command, pointers, results));
+  sc_time written = max_time(computed, dma_write_free_);
+  for (size_t i = 0; i < command.outputs.size(); ++i) {
+    written = write(command.outputs[i].addr, results[i].data(), results[i].size(), written);
+    mark_written(command.outputs[i].addr, results[i].size(), written);
+  }
+  dma_write_free_ = written;
+  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  retire(Unit::Arith, 0, fetch_start, start, written);
 }
 
 void CoreController::copy(const Copy& command) {

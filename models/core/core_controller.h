@@ -112,6 +112,7 @@ class CoreController : public sc_core::sc_module {
   void dequantize(const Dequantize& command);
   void copy(const Copy& command);
   void gather(const Gather& command);
+  void kernel_op(const KernelOp& command);
   void send(const Send& command);
   void receive(const Receive& command);
   void power_gate(const PowerGate& command);

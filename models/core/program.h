@@ -218,6 +218,28 @@ struct Softmax {
   std::string layer;
 };
 
+// An op the arithmetic unit computes with arithmetic the compiler supplies: the ops of a float
+// island that no fused command covers (LayerNormalization, Softmax, GELU, reductions, shape ops:
+// DequantizeLinear -> float ops -> QuantizeLinear) and integer matrix products of two
+// activations (attention's Q.K^T and softmax.V). `kernel` is the reference executor's kernel of
+// the op (onnxruntime's arithmetic), so the platform stays bit-exact; the unit's time and energy
+// come from the counts below and its parameters.
+struct ArithKernel {
+  virtual ~ArithKernel() = default;
+  // `inputs` holds the bytes of each input tensor in order; fills one byte vector per output.
+  virtual void compute(const std::vector<const uint8_t*>& inputs,
+                       std::vector<std::vector<uint8_t>>& outputs) const = 0;
+};
+struct KernelOp {
+  std::vector<TensorRef> inputs;   // read from memory in order (constants included)
+  std::vector<TensorRef> outputs;  // written in order
+  std::shared_ptr<const ArithKernel> kernel;
+  uint64_t float_ops = 0;   // float32 operations (element-wise, reductions, float MACs)
+  uint64_t int8_macs = 0;   // 8-bit multiply-accumulates into int32 (activation x activation)
+  uint64_t requantized = 0; // int32 results requantized to 8 bits
+  std::string layer;
+};
+
 // float32 <-> 8-bit at the network boundary (ONNX QuantizeLinear / DequantizeLinear).
 struct Quantize {
   TensorRef input, output;
@@ -277,7 +299,7 @@ struct InferenceDone {};
 
 using Command = std::variant<LoadWeights, CimMatmul, Requantize, Lookup, Eltwise, Pool, Softmax,
                              Quantize, Dequantize, Copy, Gather, Send, Receive, PowerGate,
-                             InferenceDone>;
+                             InferenceDone, KernelOp>;
 
 // Bytes placed in a core's memory before the simulation starts (weights, constants, inputs).
 struct MemoryImage {

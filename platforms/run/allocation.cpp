@@ -26,6 +26,8 @@ Footprint footprint_of(const graph::Graph& graph, const graph::ValueMap& values,
   Footprint footprint;
   for (const auto& node : graph.nodes) {
     if (node.domain != "cimtlm" || (node.op_type != "QConv" && node.op_type != "QGemm")) continue;
+    // A product of two activations runs on the arithmetic unit (compiler/map/kernel_emission.cpp).
+    if (node.inputs.size() < 2 || !graph.is_initializer(node.inputs[1])) continue;
     const map::CimLayer layer = map::analyse_cim_layer(node, graph, values);
     footprint.tiles += static_cast<int64_t>(
         map::tile_layer(layer, arch.macro_rows, std::max<int64_t>(1, arch.logical_columns(layer.weight_bits)),

@@ -252,8 +252,8 @@ def cases(dtype, rng):
     made[f"concat_{t}"] = (c, c.q(c.node("Concat", [a, b], axis=1), 0.07, zy))
 
     made.update(lookup_island_cases(dtype, rng))
-    for name, case in general_island_cases(dtype, rng).items():
-        made[f"{REFERENCE_ONLY}/{name}"] = case
+    made.update(general_island_cases(dtype, rng))
+    made.update(activation_matmul_cases(dtype))
 
     if dtype == np.uint8:
         # onnxruntime 1.22 on x86-64 fuses these only for uint8 activations (int8 activations
@@ -267,9 +267,28 @@ def cases(dtype, rng):
     return made
 
 
-# Islands the platform does not run yet (general float islands: the reference executor computes
-# them); platform_vs_ort_islands globs OUT/*/model.onnx, which leaves this folder out.
-REFERENCE_ONLY = "reference_only"
+def activation_matmul_cases(dtype):
+    """Attention's products of two activations (Q.K^T, then softmax.V), which run on the
+    arithmetic unit: as QLinearMatMul and MatMulInteger, and (uint8, which onnxruntime fuses)
+    as DequantizeLinear -> MatMul -> QuantizeLinear. A generator of their own keeps the other
+    cases' data as they were."""
+    rng = np.random.default_rng(20261205)
+    t = np.dtype(dtype).name
+    zx, zb, zy = zps(dtype)
+    made = {}
+    c = Case(dtype)
+    q, k, v = c.input([2, 4, 6, 8], rng), c.input([2, 4, 8, 6], rng), c.input([2, 4, 6, 8], rng)
+    scores = c.node("QLinearMatMul", [q, c.scale(0.05), c.zero_point(zx), k, c.scale(0.04),
+                                      c.zero_point(zb), c.scale(0.3), c.zero_point(zy)])
+    out = c.node("QLinearMatMul", [scores, c.scale(0.3), c.zero_point(zy), v, c.scale(0.03),
+                                   c.zero_point(zx), c.scale(0.5), c.zero_point(zy)])
+    made[f"qlinear_matmul_activations_{t}"] = (c, out)
+    if dtype == np.uint8:
+        c = Case(dtype)
+        a = c.dq(c.input([3, 5, 16], rng), 0.05, zx)
+        b = c.dq(c.input([3, 16, 7], rng), 0.04, zb)
+        made[f"matmul_activations_{t}"] = (c, c.q(c.node("MatMul", [a, b]), 0.4, zy))
+    return made
 
 
 def scalar(c, value):
