@@ -1,5 +1,4 @@
 #include "models/cim/cim_array_model.h"
-#include "models/cim/cim_codes.h"
 
 #include <algorithm>
 #include <array>
@@ -7,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+
+#include "models/cim/cim_codes.h"
 
 namespace cimtlm::cim {
 
@@ -254,7 +255,7 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
 
   loaded_ = true;
   tile_ = image;
-  array_image_built_ = false;
+  array_ = nullptr;
   tile_rows_ = rows;
   tile_cols_ = cols;
   weight_bits_ = tile.weight_bits;
@@ -280,8 +281,13 @@ CimCounts CimArrayModel::load_weights(const WeightTileView& tile) {
 // The stored cells and compensation tables of the loaded tile, for the bit-serial paths. Built on
 // first use: the lossless path needs only the tile's product weights.
 void CimArrayModel::build_array_image() {
-  if (array_image_built_) return;
-  array_image_built_ = true;
+  if (array_ != nullptr) return;
+  if (tile_->array) {
+    array_ = tile_->array.get();
+    return;
+  }
+  auto built = std::make_unique<ArrayImage>();
+  ArrayImage& array = *built;
   const int64_t rows = tile_rows_;
   const int64_t cols = tile_cols_;
   const int cell_bits = params_.cell_bits;
@@ -290,23 +296,23 @@ void CimArrayModel::build_array_image() {
   const int32_t offset =
       (!params_.differential() && tile_->values_signed) ? (1 << (tile_->weight_bits - 1)) : 0;
 
-  cell_bits_by_word_.assign(static_cast<size_t>(row_words_ * cell_bits * used_columns_), 0);
-  cell_conductance_.clear();
+  array.cell_bits_by_word.assign(static_cast<size_t>(row_words_ * cell_bits * used_columns_), 0);
+  array.cell_conductance.clear();
   if (!conductance_.empty())
-    cell_conductance_.assign(static_cast<size_t>(rows * used_columns_), 0.0f);
-  column_of_.resize(static_cast<size_t>(used_columns_));
-  place_value_.resize(static_cast<size_t>(used_columns_));
-  weight_reference_.resize(static_cast<size_t>(cols));
-  column_sum_.assign(static_cast<size_t>(cols), 0);
-  block_sum_.assign(static_cast<size_t>(blocks_ * cols), 0);
+    array.cell_conductance.assign(static_cast<size_t>(rows * used_columns_), 0.0f);
+  array.column_of.resize(static_cast<size_t>(used_columns_));
+  array.place_value.resize(static_cast<size_t>(used_columns_));
+  array.weight_reference.resize(static_cast<size_t>(cols));
+  array.column_sum.assign(static_cast<size_t>(cols), 0);
+  array.block_sum.assign(static_cast<size_t>(blocks_ * cols), 0);
 
   for (int64_t c = 0; c < cols; ++c) {
-    weight_reference_[c] = tile_->zero_points[c] + offset;
+    array.weight_reference[c] = tile_->zero_points[c] + offset;
     for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
       for (int64_t slice = 0; slice < slices_; ++slice) {
         const int64_t column = (c * polarities_ + polarity) * slices_ + slice;
-        column_of_[column] = c;
-        place_value_[column] = (polarity == 0 ? 1 : -1) * (int64_t{1} << (slice * cell_bits));
+        array.column_of[column] = c;
+        array.place_value[column] = (polarity == 0 ? 1 : -1) * (int64_t{1} << (slice * cell_bits));
       }
     }
   }
@@ -316,8 +322,8 @@ void CimArrayModel::build_array_image() {
     for (int64_t c = 0; c < cols; ++c) {
       const int32_t w = decode(tile_->codes.data(), r * cols + c, tile_->values_signed);
       const int64_t stored = w + offset;  // differential: the signed weight p - n
-      column_sum_[c] += stored;
-      block_sum_[(r / params_.row_block) * cols + c] += stored;
+      array.column_sum[c] += stored;
+      array.block_sum[(r / params_.row_block) * cols + c] += stored;
       for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
         // Magnitude held by this column set: offset-encoded value, or max(w,0) / max(-w,0).
         const int64_t magnitude = !params_.differential() ? stored
@@ -328,18 +334,21 @@ void CimArrayModel::build_array_image() {
           const int64_t cell = (magnitude >> (slice * cell_bits)) & cell_max;
           for (int bit = 0; bit < cell_bits; ++bit) {
             if ((cell >> bit) & 1) {
-              cell_bits_by_word_[(word * cell_bits + bit) * used_columns_ + column] |= row_bit;
+              array.cell_bits_by_word[(word * cell_bits + bit) * used_columns_ + column] |= row_bit;
             }
           }
-          if (!cell_conductance_.empty()) {
-            cell_conductance_[r * used_columns_ + column] =
+          if (!array.cell_conductance.empty()) {
+            array.cell_conductance[r * used_columns_ + column] =
                 static_cast<float>(cell) * conductance_[r * params_.cols + column];
           }
         }
       }
     }
   }
-
+  // Counted in the tile cache's host-memory budget from the next tile cached on.
+  cache_bytes_ += array.bytes();
+  tile_->array = std::move(built);
+  array_ = tile_->array.get();
 }
 
 const AdcRange& CimArrayModel::step_range(const VectorPlan& plan, int64_t step) const {
@@ -451,6 +460,7 @@ int64_t CimArrayModel::convert_analog(double partial_sum, const AdcRange& range,
 
 void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
                                int32_t input_zero_point, int64_t* result) {
+  const ArrayImage& array = *array_;  // build_array_image() ran for this tile
   const int64_t rows = tile_rows_;
   const int64_t words = row_words_;
   const int64_t used = used_columns_;
@@ -465,7 +475,7 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
   column_reading_.assign(static_cast<size_t>(used), 0);
   mask_reading_.assign(static_cast<size_t>(used), 0);
 
-  if (cell_conductance_.empty()) {
+  if (array.cell_conductance.empty()) {
     // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation).
     plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
     for (int64_t row : step_rows_) {
@@ -488,7 +498,7 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
       for (int plane = 0; plane < input_bits; ++plane) {
         for (int64_t w = first; w < last; ++w)
           active_rows_[w] = plane_rows_[plane * words + w] & row_mask_[w];
-        column_partial_sums(cell_bits_by_word_.data(), used, params_.cell_bits, first, last,
+        column_partial_sums(array.cell_bits_by_word.data(), used, params_.cell_bits, first, last,
                             active_rows_.data(), partial_sums_.data());
         read_columns(partial_sums_.data(), range, plane_value[plane], column_reading_.data());
       }
@@ -498,7 +508,7 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
       int64_t first = 0, last = 0;
       mask_of_rows(mask_rows_.data() + mask_offsets_[step],
                    mask_offsets_[step + 1] - mask_offsets_[step], row_mask_.data(), first, last);
-      column_partial_sums(cell_bits_by_word_.data(), used, params_.cell_bits, first, last,
+      column_partial_sums(array.cell_bits_by_word.data(), used, params_.cell_bits, first, last,
                           row_mask_.data(), partial_sums_.data());
       read_columns(partial_sums_.data(), mask_range(step), 1, mask_reading_.data());
     }
@@ -512,7 +522,7 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
         const int64_t row = list[i];
         if (plane >= 0 && (((static_cast<uint32_t>(x_[row]) & code_mask) >> plane) & 1u) == 0)
           continue;
-        const float* cells = cell_conductance_.data() + row * used;
+        const float* cells = array.cell_conductance.data() + row * used;
         for (int64_t p = 0; p < used; ++p) analog_sums_[p] += cells[p];
       }
     };
@@ -535,8 +545,10 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
   array_result_.assign(static_cast<size_t>(tile_cols_), 0);
   mask_result_.assign(static_cast<size_t>(tile_cols_), 0);
   for (int64_t column = 0; column < used; ++column) {
-    array_result_[column_of_[column]] += place_value_[column] * int64_t{column_reading_[column]};
-    mask_result_[column_of_[column]] += place_value_[column] * int64_t{mask_reading_[column]};
+    array_result_[array.column_of[column]] +=
+        array.place_value[column] * int64_t{column_reading_[column]};
+    mask_result_[array.column_of[column]] +=
+        array.place_value[column] * int64_t{mask_reading_[column]};
   }
 
   // Zero-point algebra (README): out = A + z_x * W_disabled - z_s * U - z_x * V + R * z_x * z_s.
@@ -548,12 +560,12 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
     if (plan.compensating) {
       int64_t disabled_weight_sum = mask_result_[c];
       for (int64_t b = 0; b < blocks_; ++b) {
-        if (block_skipped_[b]) disabled_weight_sum += block_sum_[b * tile_cols_ + c];
+        if (block_skipped_[b]) disabled_weight_sum += array.block_sum[b * tile_cols_ + c];
       }
       compensation = zx * disabled_weight_sum;
     }
-    result[c] = array_result_[c] + compensation - weight_reference_[c] * input_sum -
-                zx * column_sum_[c] + rows * zx * weight_reference_[c];
+    result[c] = array_result_[c] + compensation - array.weight_reference[c] * input_sum -
+                zx * array.column_sum[c] + rows * zx * array.weight_reference[c];
   }
 }
 
@@ -595,8 +607,8 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     // What the ADCs read is the exact product: the plans give the counts, cycles and energy,
     // one matrix product gives every vector's outputs.
     for (int64_t v = 0; v < batch.vectors; ++v) {
-      plan_vector_counts(batch.inputs + v * tile_rows_, batch.input_bits,
-                         batch.input_zero_point, plan);
+      plan_vector_counts(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point,
+                         plan);
       if (energy_model_.signal_dependent()) {
         collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits,
                        batch.input_zero_point);
@@ -615,8 +627,7 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     decode_inputs(batch, v);
     plan_vector(batch.input_bits, batch.input_zero_point, plan);
     if (energy_model_.signal_dependent()) {
-      collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits,
-                     batch.input_zero_point);
+      collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point);
     }
     account_vector(plan, batch.input_bits, counts);
     bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point, result.data());

@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "kernels/int8_gemm.h"
 #include "models/cim/cim_energy.h"
 #include "models/cim/cim_params.h"
-#include "kernels/int8_gemm.h"
 
 namespace cimtlm::cim {
 
@@ -145,6 +145,24 @@ class CimArrayModel {
   // A weight tile as written, with what the host derives from it once: the product weights of
   // the lossless path. Tiles loaded again (streamed weights, every inference) are found here
   // instead of being decoded again; the array write is still modelled and charged each time.
+  // What the bit-serial paths read of a tile in the array: its stored cell bits and compensation
+  // tables. Built on the tile's first bit-serial use and kept with the tile, so that a streamed
+  // tile written again (every inference) is not rebuilt.
+  struct ArrayImage {
+    std::vector<uint64_t> cell_bits_by_word;  // [row word][cell bit][physical col]: stored bits
+    std::vector<float> cell_conductance;      // [row][physical col]: slice value x conductance
+    std::vector<int64_t> column_of;           // physical col -> logical col
+    std::vector<int64_t> place_value;         // physical col -> +-2^(slice * cell_bits)
+    std::vector<int64_t> weight_reference;    // per col: z_s, the stored value of w = w_zp
+    std::vector<int64_t> column_sum;          // per col: sum over rows of stored values
+    std::vector<int64_t> block_sum;           // [block][col]: sum over the block's rows
+    size_t bytes() const {
+      return cell_bits_by_word.size() * 8 + cell_conductance.size() * 4 +
+             (column_of.size() + place_value.size() + weight_reference.size() + column_sum.size() +
+              block_sum.size()) *
+                 8;
+    }
+  };
   struct TileImage {
     uint64_t hash = 0;
     int64_t rows = 0, cols = 0;
@@ -153,7 +171,8 @@ class CimArrayModel {
     std::vector<uint8_t> codes;
     std::vector<int32_t> zero_points;
     kernel::Int8Weights product_weights;
-    std::vector<int32_t> row_cells;  // signal-dependent ADC energy only (count_row_cells)
+    std::vector<int32_t> row_cells;     // signal-dependent ADC energy only (count_row_cells)
+    std::unique_ptr<ArrayImage> array;  // bit-serial paths only (build_array_image)
     uint64_t last_use = 0;
   };
   static constexpr size_t kTileCacheBytes = size_t{32} << 20;
@@ -215,7 +234,7 @@ class CimArrayModel {
   size_t cache_bytes_ = 0;
   uint64_t cache_clock_ = 0;
   TileImage* tile_ = nullptr;
-  bool array_image_built_ = false;  // the members below describe tile_
+  const ArrayImage* array_ = nullptr;       // tile_'s, once built
   std::unique_ptr<kernel::Int8Gemm> gemm_;  // made on the first lossless compute
   bool loaded_ = false;
   int64_t tile_rows_ = 0;
@@ -226,13 +245,6 @@ class CimArrayModel {
   int64_t used_columns_ = 0;  // tile_cols x polarities x slices
   int64_t row_words_ = 0;     // 64-bit words of a row mask
   int64_t blocks_ = 0;
-  std::vector<uint64_t> cell_bits_by_word_;  // [row word][cell bit][physical col]: stored bits
-  std::vector<float> cell_conductance_;      // [row][physical col]: slice value x conductance
-  std::vector<int64_t> column_of_;           // physical col -> logical col
-  std::vector<int64_t> place_value_;         // physical col -> +-2^(slice * cell_bits)
-  std::vector<int64_t> weight_reference_;    // per col: z_s, the stored value of w = w_zp
-  std::vector<int64_t> column_sum_;          // per col: sum over rows of stored values
-  std::vector<int64_t> block_sum_;           // [block][col]: sum over the block's rows
   // collect_signal(): per step, popcount-weighted cells (SAR, flash) or per-plane cells (others);
   // per mask step, the cells of its rows.
   std::vector<int64_t> step_cells_;

@@ -31,10 +31,10 @@ uint64_t hash_bytes(const uint8_t* bytes, size_t count, uint64_t seed) {
 }
 
 uint64_t tile_hash(const WeightTileView& tile) {
-  uint64_t hash = hash_bytes(tile.values, static_cast<size_t>(tile.rows * tile.cols),
-                             static_cast<uint64_t>(tile.rows * 131 + tile.cols) * 16 +
-                                 static_cast<uint64_t>(tile.weight_bits) * 2 +
-                                 (tile.values_signed ? 1 : 0));
+  uint64_t hash =
+      hash_bytes(tile.values, static_cast<size_t>(tile.rows * tile.cols),
+                 static_cast<uint64_t>(tile.rows * 131 + tile.cols) * 16 +
+                     static_cast<uint64_t>(tile.weight_bits) * 2 + (tile.values_signed ? 1 : 0));
   return hash_bytes(reinterpret_cast<const uint8_t*>(tile.zero_points),
                     static_cast<size_t>(tile.cols) * sizeof(int32_t), hash);
 }
@@ -66,18 +66,20 @@ CimArrayModel::TileImage* CimArrayModel::cache_tile(const WeightTileView& tile) 
   image->values_signed = tile.values_signed;
   image->codes.assign(tile.values, tile.values + tile.rows * tile.cols);
   image->zero_points.assign(tile.zero_points, tile.zero_points + tile.cols);
-  image->product_weights = kernel::Int8Weights(tile.values, tile.values_signed, tile.rows,
-                                               tile.cols, tile.zero_points);
+  image->product_weights =
+      kernel::Int8Weights(tile.values, tile.values_signed, tile.rows, tile.cols, tile.zero_points);
   image->last_use = ++cache_clock_;
   // Bounded: the least recently loaded tiles leave first (host memory only; the modelled
   // array always holds just the loaded tile).
   const size_t bytes = static_cast<size_t>(tile.rows * tile.cols) * 4;
   while (!tile_cache_.empty() &&
          (cache_bytes_ + bytes > kTileCacheBytes || tile_cache_.size() >= kTileCacheEntries)) {
-    auto oldest = std::min_element(tile_cache_.begin(), tile_cache_.end(),
-                                   [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
+    auto oldest =
+        std::min_element(tile_cache_.begin(), tile_cache_.end(),
+                         [](const auto& a, const auto& b) { return a->last_use < b->last_use; });
     if (oldest->get() == tile_) break;  // never evict the loaded tile
-    cache_bytes_ -= static_cast<size_t>((*oldest)->rows * (*oldest)->cols) * 4;
+    cache_bytes_ -= static_cast<size_t>((*oldest)->rows * (*oldest)->cols) * 4 +
+                    ((*oldest)->array ? (*oldest)->array->bytes() : 0);
     tile_cache_.erase(oldest);
   }
   cache_bytes_ += bytes;
@@ -253,7 +255,6 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
   plan.conducting_rows += mask_total;
 }
 
-
 void CimArrayModel::count_row_cells(TileImage& image) const {
   // From the codes rather than the simulation's cell layout: sum over the used columns of each
   // row of the stored cell values (what the row's cells conduct when its word line is pulsed).
@@ -345,10 +346,10 @@ double CimArrayModel::signal_adc_energy_pj(const VectorPlan& plan, int input_bit
     if (energy_model_.linear_in_signal()) {
       // SAR and flash: the conversion energy is linear in the partial sum, so the planes' total
       // gives the same sum as plane by plane: popcount(x_r) pulses of row r's cells.
-      energy += input_bits * used *
-                energy_model_.conversion_pj(
-                    range.bits_resolved, range.full_scale,
-                    static_cast<double>(step_cells_[step]) / (input_bits * used));
+      energy +=
+          input_bits * used *
+          energy_model_.conversion_pj(range.bits_resolved, range.full_scale,
+                                      static_cast<double>(step_cells_[step]) / (input_bits * used));
       continue;
     }
     const int32_t* plane_cells = step_plane_cells_.data() + step * 8;
@@ -364,6 +365,5 @@ double CimArrayModel::signal_adc_energy_pj(const VectorPlan& plan, int input_bit
   }
   return energy;
 }
-
 
 }  // namespace cimtlm::cim

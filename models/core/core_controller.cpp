@@ -398,13 +398,20 @@ void CoreController::cim_matmul(const CimMatmul& command) {
       const int64_t kh = (element % taps) / g.kernel_w;
       const int64_t kw = element % g.kernel_w;
       const uint8_t* channel_data = buffer_a_.data() + channel * plane;
-      for (int64_t v = 0; v < vectors; ++v) {
-        const int64_t position = source.first_vector + v;
-        const int64_t oh = position / g.out_width, ow = position % g.out_width;
-        const int64_t ih = oh * g.stride_h - g.pad_top + kh * g.dilation_h;
-        const int64_t iw = ow * g.stride_w - g.pad_left + kw * g.dilation_w;
+      const int64_t ih_offset = kh * g.dilation_h - g.pad_top;
+      const int64_t iw_offset = kw * g.dilation_w - g.pad_left;
+      // Output positions in order, without a division per vector (the hot loop of a conv tile).
+      int64_t oh = source.first_vector / g.out_width, ow = source.first_vector % g.out_width;
+      uint8_t* out = vectors_.data() + r;
+      for (int64_t v = 0; v < vectors; ++v, out += rows) {
+        const int64_t ih = oh * g.stride_h + ih_offset;
+        const int64_t iw = ow * g.stride_w + iw_offset;
         const bool inside = ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width;
-        vectors_[static_cast<size_t>(v * rows + r)] = inside ? channel_data[ih * g.in_width + iw] : pad_code;
+        *out = inside ? channel_data[ih * g.in_width + iw] : pad_code;
+        if (++ow == g.out_width) {
+          ow = 0;
+          ++oh;
+        }
       }
     }
   }

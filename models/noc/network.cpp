@@ -63,7 +63,8 @@ Network::Network(const NocParams& params)
   sa_vc_offset_.assign(router_ports, 0);
   peer_router_.assign(router_ports, -1);
   for (int r = 0; r < routers; ++r) {
-    for (int d = 0; d < kNetworkPorts; ++d) peer_router_[port_index(r, d)] = topology_.neighbor(r, d);
+    for (int d = 0; d < kNetworkPorts; ++d)
+      peer_router_[port_index(r, d)] = topology_.neighbor(r, d);
   }
 
   const uint64_t link = static_cast<uint64_t>(params.link_cycles);
@@ -87,7 +88,8 @@ Network::Network(const NocParams& params)
   last_vc_.assign(nodes, -1);
   injection_occupancy_.assign(static_cast<size_t>(nodes) * vcs_, 0);
   injection_in_use_.assign(static_cast<size_t>(nodes) * vcs_, 0);
-  injection_credits_.assign(nodes, RingQueue<TimedCredit>(static_cast<size_t>(vcs_) * buffer_depth_ + 2));
+  injection_credits_.assign(nodes,
+                            RingQueue<TimedCredit>(static_cast<size_t>(vcs_) * buffer_depth_ + 2));
   ejecting_.assign(nodes, RingQueue<TimedFlit>(4));
   node_is_injecting_.assign(nodes, 0);
 
@@ -123,7 +125,9 @@ int Network::new_flit() {
   return static_cast<int>(flits_.size()) - 1;
 }
 
-void Network::free_flit(int flit) { free_flits_.push_back(flit); }
+void Network::free_flit(int flit) {
+  free_flits_.push_back(flit);
+}
 
 int Network::new_packet() {
   if (!free_packets_.empty()) {
@@ -135,7 +139,9 @@ int Network::new_packet() {
   return static_cast<int>(packets_.size()) - 1;
 }
 
-void Network::free_packet(int packet) { free_packets_.push_back(packet); }
+void Network::free_packet(int packet) {
+  free_packets_.push_back(packet);
+}
 
 void Network::wake_router(int router, uint64_t cycle) {
   router_wheel_[cycle & wheel_mask_].push_back(router);
@@ -212,6 +218,7 @@ void Network::step() {
   }
   woken.clear();
   for (int router : routers_to_step_) step_router(router, cycle);
+  router_steps_ += routers_to_step_.size();
   now_ = cycle + 1;
 }
 
@@ -483,7 +490,8 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
         request = entry.vc;
       } else {
         const int offset = sa_vc_offset_[port_base + entry.input];
-        if (round_robin_key(entry.vc, offset - 1, vcs_) < round_robin_key(request, offset - 1, vcs_)) {
+        if (round_robin_key(entry.vc, offset - 1, vcs_) <
+            round_robin_key(request, offset - 1, vcs_)) {
           request = entry.vc;
         }
       }
@@ -673,7 +681,6 @@ void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
   pipelines_[upstream].arriving_credit_ports |= uint64_t{1} << out_port;
   // No wake-up: a credit only matters to this router's switch allocator, so it is applied at the
   // router's next step (input_queuing applies every credit due by then), which is exact.
-
 }
 
 }  // namespace cimtlm::noc

@@ -48,7 +48,7 @@ struct Delivery {
   int source = 0;
   int destination = 0;
   int flits = 0;
-  int hops = 0;                // router-to-router links the head took
+  int hops = 0;  // router-to-router links the head took
   uint64_t create_cycle = 0;
   uint64_t inject_cycle = 0;   // head flit left the source interface
   uint64_t arrival_cycle = 0;  // tail flit ejected at the destination
@@ -76,7 +76,9 @@ class NetworkObserver {
   virtual void router_occupancy(int router, int buffered_flits, uint64_t cycle) = 0;
 };
 
-// A FIFO on a ring buffer that grows when full; cheap to copy (the engine is copyable).
+// A FIFO on a ring buffer that grows when full. A copy copies the queued elements only, not the
+// whole ring (a source queue that once held thousands of trains keeps its ring, and the engine is
+// copied at every checkpoint).
 template <typename T>
 class RingQueue {
  public:
@@ -85,6 +87,20 @@ class RingQueue {
     while (size < capacity) size <<= 1;
     slots_.resize(size);
   }
+  RingQueue(const RingQueue& other) : slots_(other.slots_.size()), count_(other.count_) {
+    for (size_t i = 0; i < count_; ++i) slots_[i] = other[i];
+  }
+  RingQueue& operator=(const RingQueue& other) {
+    if (this == &other) return *this;
+    // Same ring size, so the queue grows exactly when the original would.
+    if (slots_.size() != other.slots_.size()) slots_.resize(other.slots_.size());
+    for (size_t i = 0; i < other.count_; ++i) slots_[i] = other[i];
+    head_ = 0;
+    count_ = other.count_;
+    return *this;
+  }
+  RingQueue(RingQueue&&) noexcept = default;
+  RingQueue& operator=(RingQueue&&) noexcept = default;
   bool empty() const { return count_ == 0; }
   size_t size() const { return count_; }
   T& front() { return slots_[head_]; }
@@ -144,7 +160,9 @@ class Network {
   // Nothing queued, in flight or scheduled: stepping would change nothing but the time.
   bool idle() const;
   // Packets accepted by inject() and not yet delivered.
-  uint64_t packets_outstanding() const { return counters_.packets_created - counters_.packets_delivered; }
+  uint64_t packets_outstanding() const {
+    return counters_.packets_created - counters_.packets_delivered;
+  }
   // The earliest cycle >= now() at which something can happen (== now() while busy),
   // or UINT64_MAX when idle().
   uint64_t next_activity_cycle() const;
@@ -154,6 +172,8 @@ class Network {
   bool has_deliveries() const { return !deliveries_.empty(); }
 
   const NetworkCounters& counters() const { return counters_; }
+  // Router evaluations so far (a measure of the host work done, copied with the network).
+  uint64_t router_steps() const { return router_steps_; }
   void set_observer(NetworkObserver* observer) { observer_ = observer; }
 
   // Zero-load latency (cycles) of a packet over `hops` router-to-router links: BookSim's
@@ -205,7 +225,7 @@ class Network {
     RingQueue<StageEntry> vc_alloc;
     RingQueue<StageEntry> switch_alloc;
     RingQueue<CrossbarEntry> crossbar;
-    int queued_outputs = 0;  // flits waiting in output queues
+    int queued_outputs = 0;              // flits waiting in output queues
     uint64_t arriving_flit_ports = 0;    // input ports with flits in flight towards them
     uint64_t arriving_credit_ports = 0;  // output ports with credits in flight towards them
     uint64_t queued_output_ports = 0;    // output ports with flits waiting to be sent
@@ -278,9 +298,9 @@ class Network {
   std::vector<int32_t> sa_output_pointer_;  // round-robin over input ports
   std::vector<int32_t> sa_vc_offset_;       // round-robin among the VCs of an input port
   std::vector<int32_t> peer_router_;        // router at the other end of a network port, or -1
-  std::vector<RingQueue<TimedFlit>> flits_arriving_;     // per input port
+  std::vector<RingQueue<TimedFlit>> flits_arriving_;      // per input port
   std::vector<RingQueue<TimedCredit>> credits_arriving_;  // per output port
-  std::vector<RingQueue<int32_t>> output_queue_;  // per output port: crossed, not yet sent
+  std::vector<RingQueue<int32_t>> output_queue_;          // per output port: crossed, not yet sent
   std::vector<RouterPipeline> pipelines_;
 
   // Per node: the network interface.
@@ -292,8 +312,8 @@ class Network {
   };
   std::vector<RingQueue<Train>> source_queue_;  // trains ready to inject, in order
   std::vector<int32_t> source_packet_;          // packet being injected, or -1
-  std::vector<int32_t> injecting_flit_;  // next flit of the front packet (0 = head)
-  std::vector<int32_t> injecting_vc_;    // VC of the packet being injected, or -1
+  std::vector<int32_t> injecting_flit_;         // next flit of the front packet (0 = head)
+  std::vector<int32_t> injecting_vc_;           // VC of the packet being injected, or -1
   std::vector<int32_t> last_vc_;
   std::vector<uint16_t> injection_occupancy_;  // per node * vcs
   std::vector<uint8_t> injection_in_use_;      // per node * vcs
@@ -322,6 +342,7 @@ class Network {
   std::vector<int32_t> busy_routers_;  // routers with pipeline work for the next cycle
   std::vector<int32_t> routers_to_step_;
   std::vector<uint64_t> router_mark_;  // cycle + 1 when queued for stepping
+  uint64_t router_steps_ = 0;
 
   // Flit and packet pools.
   std::vector<FlitRecord> flits_;
@@ -334,7 +355,7 @@ class Network {
   std::vector<int32_t> scratch_best_input_;
   std::vector<int32_t> scratch_best_key_;
   std::vector<int32_t> scratch_touched_;
-  std::vector<int32_t> scratch_requests_;  // switch allocation: VC per (input, output) or -1
+  std::vector<int32_t> scratch_requests_;       // switch allocation: VC per (input, output) or -1
   std::vector<uint64_t> scratch_request_mask_;  // switch allocation: outputs per input
   std::vector<int32_t> scratch_inputs_;
   std::vector<int32_t> scratch_match_;

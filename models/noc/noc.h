@@ -17,20 +17,22 @@
 // packets would enter the network before the cycle the look-ahead reached rolls back: the network
 // is restored from its checkpoint, the sends made since are injected again, and the cycles before
 // the last delivered one are simulated again (deterministically the same); the checkpoint then
-// moves there. Every simulated cycle is simulated again at most once, and the network is copied
-// only at a rollback (and, with a long send log, when it is idle). Sends are never placed in the
-// engine's past (a transfer sent in the very cycle a callback fires is taken one cycle later).
+// moves there. Every simulated cycle is simulated again at most once. A commit also moves the
+// checkpoint when the router evaluations since it exceed what a copy of the network costs, so a
+// rollback repeats at most about one copy's worth of work (nothing on small meshes). Sends are
+// never placed in the engine's past (a transfer sent in the very cycle a callback fires is taken
+// one cycle later).
 #pragma once
+
+#include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <unordered_map>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_target_socket.h>
+#include <unordered_map>
+#include <vector>
 
 #include "models/kernel/stats.h"
 #include "models/kernel/time.h"
@@ -126,6 +128,8 @@ class Noc : public sc_core::sc_module {
   kernel::Clock clock_;
   Network network_;     // simulated to network_.now(); cycles before committed_ are final
   Network checkpoint_;  // network_ as it was at checkpoint_.now() <= committed_
+  // Router evaluations since the checkpoint past which a commit moves it (see commit_and_deliver).
+  uint64_t checkpoint_steps_;
   std::vector<LoggedSend> since_checkpoint_;
   std::unique_ptr<Network> traced_;  // with a tracer: the committed cycles, simulated once more
   uint64_t committed_ = 0;           // cycles before it have delivered their callbacks
