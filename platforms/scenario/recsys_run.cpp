@@ -1,6 +1,5 @@
 #include "platforms/scenario/recsys_run.h"
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -14,6 +13,7 @@
 #include <sstream>
 
 #include "compiler/graph/graph.h"
+#include "platforms/run/child_process.h"
 #include "platforms/run/output_files.h"
 #include "platforms/run/workload.h"
 #include "platforms/scenario/recsys_sim.h"
@@ -64,47 +64,29 @@ struct ModeRun {
 // One mode in a forked child: SystemC elaborates once per process.
 ModeRun run_mode(const RecsysSpec& spec, bool baseline, const std::string& scratch) {
   const std::string json_path = scratch + (baseline ? ".raw_features.json" : ".on_device.json");
-  const std::string errors_path = json_path + ".err";
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t child = fork();
-  if (child < 0) throw ConfigError("cimtlm scenario: fork failed");
-  if (child == 0) {
-    int status = kExitOk;
-    std::string message;
+  const ChildResult child = run_in_child_process(json_path + ".err", [&](std::ostream& err) {
     try {
       const nlohmann::json figures = recsys::simulate_mode(spec, baseline);
       std::ofstream(json_path, std::ios::trunc) << figures.dump(1) << '\n';
       const bool leaked_under_enforce =
           !baseline && spec.enforce_privacy &&
           figures["link.private_payload_violations"].get<double>() > 0;
-      if (!figures["errors"].empty() || leaked_under_enforce) status = kExitFailure;
+      return !figures["errors"].empty() || leaked_under_enforce ? kExitFailure : kExitOk;
     } catch (const ConfigError& error) {
-      message = error.what();
-      status = kExitBadInput;
+      err << error.what();
+      return kExitBadInput;
     } catch (const graph::ModelError& error) {
-      message = error.what();
-      status = kExitBadInput;
+      err << error.what();
+      return kExitBadInput;
     } catch (const std::exception& error) {
-      message = std::string("simulation failed: ") + error.what();
-      status = kExitFailure;
+      err << "simulation failed: " << error.what();
+      return kExitFailure;
     }
-    std::ofstream(errors_path, std::ios::trunc) << message;
-    std::cout.flush();
-    _exit(status);
-  }
-  int wait_status = 0;
-  waitpid(child, &wait_status, 0);
+  });
   ModeRun run;
-  run.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : kExitFailure;
-  {
-    std::ifstream errors(errors_path);
-    std::stringstream text;
-    text << errors.rdbuf();
-    run.errors = text.str();
-  }
+  run.status = child.status;
+  run.errors = child.errors;
   std::error_code ignored;
-  fs::remove(errors_path, ignored);
   std::ifstream figures(json_path);
   if (figures) run.figures = nlohmann::json::parse(figures, nullptr, false);
   fs::remove(json_path, ignored);

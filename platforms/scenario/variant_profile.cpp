@@ -1,8 +1,5 @@
 #include "platforms/scenario/variant_profile.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -11,6 +8,7 @@
 #include "compiler/onnx/onnx_io.h"
 #include "compiler/quant/dataset.h"
 #include "compiler/quant/model_search.h"
+#include "platforms/run/child_process.h"
 #include "platforms/run/run.h"
 #include "platforms/run/workload.h"
 
@@ -21,7 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct ChildRun {
-  int status = -1;
+  int status = 1;
   std::string errors;
   nlohmann::json stats;
 };
@@ -29,27 +27,14 @@ struct ChildRun {
 // `cimtlm run` of `inferences` inferences in a forked child: the parent has not elaborated any
 // SystemC module yet, and the child's kernel dies with it.
 ChildRun run_in_child(const RunOptions& options) {
-  const std::string errors_path = options.stats_path + ".err";
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t child = fork();
-  if (child < 0) throw ConfigError("cimtlm scenario: fork failed");
-  if (child == 0) {
-    std::ostringstream out, err;
-    int status = run_platform(options, out, err);
-    std::ofstream(errors_path, std::ios::trunc) << err.str();
-    _exit(status);
-  }
-  int wait_status = 0;
-  waitpid(child, &wait_status, 0);
+  const ChildResult child =
+      run_in_child_process(options.stats_path + ".err", [&](std::ostream& err) {
+        std::ostringstream out;
+        return run_platform(options, out, err);
+      });
   ChildRun run;
-  run.status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1;
-  std::ifstream errors(errors_path);
-  std::stringstream text;
-  text << errors.rdbuf();
-  run.errors = text.str();
-  std::error_code ignored;
-  fs::remove(errors_path, ignored);
+  run.status = child.status;
+  run.errors = child.errors;
   if (run.status == 0) {
     std::ifstream stats(options.stats_path);
     run.stats = nlohmann::json::parse(stats);
