@@ -3,8 +3,6 @@
 // macros' ADCs, sparsity compensation, non-idealities and the memories' retention act on it),
 // next to the float model and the ideal integer model (the reference executor), for the platform
 // as given and for sweeps of its error sources (ADC bits, sparsity threshold, retention, ...).
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,10 +23,10 @@
 #include "platforms/cli/commands.h"
 #include "platforms/cli/options.h"
 #include "platforms/config/config.h"
+#include "platforms/run/child_process.h"
 #include "platforms/run/workload.h"
 #include "platforms/spec/platform_spec.h"
 
-extern char** environ;
 
 namespace cimtlm::platforms::cli {
 
@@ -164,20 +162,7 @@ class Runner {
       args.push_back("--set");
       args.push_back(override);
     }
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const std::string log = job.directory + "/log.txt";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int code =
-        posix_spawn(&job.pid, executable_.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (code != 0)
-      throw std::runtime_error("cannot start " + executable_ + ": " + std::strerror(code));
+    job.pid = spawn_process(args, job.directory + "/log.txt");
   }
 
   std::string executable_, platform_, network_, input_name_;

@@ -2,8 +2,6 @@
 // (compiler/quant/README.md). Both run the float model and candidates in-process through the
 // reference executor; simulated costs come from `cimtlm run` child processes (SystemC elaborates
 // once per process), at most --jobs at a time.
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,9 +24,9 @@
 #include "platforms/cli/commands.h"
 #include "platforms/cli/options.h"
 #include "platforms/config/config.h"
+#include "platforms/run/child_process.h"
 #include "platforms/spec/platform_spec.h"
 
-extern char** environ;
 
 namespace cimtlm::platforms::cli {
 
@@ -156,19 +154,7 @@ class Simulator : public quant::CostEvaluator {
       args.push_back("--input");
       args.push_back(input);
     }
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, job.log.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-    const int code =
-        posix_spawn(&job.pid, executable_.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (code != 0)
-      throw std::runtime_error("cannot start " + executable_ + ": " + std::strerror(code));
+    job.pid = spawn_process(args, job.log);
   }
 
   static std::string tail_of(const std::string& path) {

@@ -5,8 +5,6 @@
 // stats and the output tensors with the expected figures, prints a pass/fail table with the
 // deviations and exits 1 on any failure (2 on a bad suite or a case that is bad input).
 // --update writes the figures of this build into the suite instead.
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,8 +23,8 @@
 #include "platforms/cli/options.h"
 #include "platforms/cli/regress_suite.h"
 #include "platforms/config/config.h"
+#include "platforms/run/child_process.h"
 
-extern char** environ;
 
 namespace cimtlm::platforms::cli {
 
@@ -46,21 +44,16 @@ std::string read_file(const fs::path& path) {
 int run_self(const std::vector<std::string>& args, const fs::path& folder) {
   std::vector<std::string> argv_text = {"/proc/self/exe"};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& text : argv_text) argv.push_back(text.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  const std::string out = (folder / "stdout.txt").string(), err = (folder / "stderr.txt").string();
-  posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   // The executable behind /proc/self/exe, resolved now (the child's /proc/self is itself).
   std::error_code error;
-  const std::string self = fs::read_symlink("/proc/self/exe", error).string();
+  argv_text[0] = fs::read_symlink("/proc/self/exe", error).string();
   pid_t child = 0;
-  const int spawned = posix_spawn(&child, self.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0) return -1;
+  try {
+    child = spawn_process(argv_text, (folder / "stdout.txt").string(),
+                          (folder / "stderr.txt").string());
+  } catch (const std::runtime_error&) {
+    return -1;
+  }
   int status = 0;
   while (waitpid(child, &status, 0) < 0) {
   }

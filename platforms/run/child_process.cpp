@@ -1,12 +1,16 @@
 #include "platforms/run/child_process.h"
 
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 
 #include "platforms/config/config.h"
 
@@ -39,6 +43,31 @@ ChildResult run_in_child_process(const std::string& scratch_path,
   std::error_code ignored;
   std::filesystem::remove(scratch_path, ignored);
   return result;
+}
+
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& stdout_path,
+                    const std::string& stderr_path) {
+  std::vector<std::string> text = argv;
+  std::vector<char*> pointers;
+  for (auto& arg : text) pointers.push_back(arg.data());
+  pointers.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (stderr_path.empty()) {
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  }
+  pid_t pid = 0;
+  const int code =
+      posix_spawn(&pid, text.at(0).c_str(), &actions, nullptr, pointers.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (code != 0)
+    throw std::runtime_error("cannot start " + text.at(0) + ": " + std::strerror(code));
+  return pid;
 }
 
 }  // namespace cimtlm::platforms

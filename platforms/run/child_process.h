@@ -1,11 +1,14 @@
-// A simulation in a forked child process. SystemC elaborates a design once per process, so a
+// Simulations in child processes. SystemC elaborates a design once per process, so a
 // command that simulates several platforms one after another (the scenario's variant profiles,
 // the recsys modes) runs each in a child whose kernel dies with it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace cimtlm::platforms {
 
@@ -19,5 +22,12 @@ struct ChildResult {
 // messages back (removed afterwards). Throws ConfigError when fork fails.
 ChildResult run_in_child_process(const std::string& scratch_path,
                                  const std::function<int(std::ostream& err)>& body);
+
+// Starts `argv[0]` with `argv` as a separate process (another `cimtlm run`, for runs in
+// parallel), its standard output into `stdout_path` and its standard error into `stderr_path`
+// (into the same file when that is empty); the caller waits for the pid. Throws
+// std::runtime_error naming the executable when it cannot be started.
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& stdout_path,
+                    const std::string& stderr_path = "");
 
 }  // namespace cimtlm::platforms
