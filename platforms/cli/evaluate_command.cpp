@@ -385,9 +385,7 @@ int evaluate(const std::vector<std::string>& args, std::ostream& out, std::ostre
     const std::string script = "scripts/plot_evaluate.py";
 #endif
     const std::string png = (root / "accuracy.png").string();
-    const std::string command =
-        "/usr/bin/python3 '" + script + "' '" + csv_path + "' '" + png + "' > /dev/null 2>&1";
-    if (std::system(command.c_str()) == 0) {
+    if (run_python_script(script, {csv_path, png})) {
       out << "wrote " << png << '\n';
     } else {
       out << "plot skipped; draw it with: /usr/bin/python3 " << script << ' ' << csv_path << ' '

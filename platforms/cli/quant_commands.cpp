@@ -605,9 +605,7 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
 #else
       const std::string script = "scripts/plot_pareto.py";
 #endif
-      const std::string command =
-          "/usr/bin/python3 '" + script + "' '" + csv + "' '" + png + "' > /dev/null 2>&1";
-      if (std::system(command.c_str()) == 0) {
+      if (run_python_script(script, {csv, png})) {
         report["plot"] = png;
       } else {
         out << "plot skipped (" << script

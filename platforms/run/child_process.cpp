@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -68,6 +69,28 @@ pid_t spawn_process(const std::vector<std::string>& argv, const std::string& std
   if (code != 0)
     throw std::runtime_error("cannot start " + text.at(0) + ": " + std::strerror(code));
   return pid;
+}
+
+bool run_python_script(const std::string& script, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/python3", script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  pid_t pid = 0;
+  try {
+    pid = spawn_process(argv, "/dev/null");
+  } catch (const std::runtime_error&) {
+    return false;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return false;
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::string python_command_text(const std::string& script, const std::vector<std::string>& args) {
+  std::string text = "/usr/bin/python3 " + script;
+  for (const auto& arg : args) text += " " + arg;
+  return text;
 }
 
 }  // namespace cimtlm::platforms

@@ -30,4 +30,11 @@ ChildResult run_in_child_process(const std::string& scratch_path,
 pid_t spawn_process(const std::vector<std::string>& argv, const std::string& stdout_path,
                     const std::string& stderr_path = "");
 
+// Runs `/usr/bin/python3 SCRIPT ARGS...` (a plot script) without a shell, so that no path needs
+// quoting, its output discarded; true when it exits with status 0.
+bool run_python_script(const std::string& script, const std::vector<std::string>& args);
+
+// The words of a python3 command line, for a message saying what failed.
+std::string python_command_text(const std::string& script, const std::vector<std::string>& args);
+
 }  // namespace cimtlm::platforms

@@ -308,10 +308,10 @@ int run_recsys_file(const RecsysOptions& options, std::ostream& out, std::ostrea
       err << "cimtlm scenario: --plot needs --csv (the plot is drawn from it)\n";
       return kExitBadInput;
     }
-    const std::string command = "/usr/bin/python3 '" + options.plot_script + "' '" +
-                                options.csv_path + "' '" + options.plot_path + "'";
-    if (std::system(command.c_str()) != 0) {
-      err << "cimtlm scenario: the plot failed (" << command << ")\n";
+    const std::vector<std::string> plot_args = {options.csv_path, options.plot_path};
+    if (!run_python_script(options.plot_script, plot_args)) {
+      err << "cimtlm scenario: the plot failed ("
+          << python_command_text(options.plot_script, plot_args) << ")\n";
       if (status == kExitOk) status = kExitFailure;
     }
   }

@@ -14,6 +14,7 @@
 #include "models/kernel/vcd.h"
 #include "models/memory/memory_params.h"
 #include "models/power/scenario_memories.h"
+#include "platforms/run/child_process.h"
 #include "platforms/scenario/scenario_spec.h"
 #include "platforms/scenario/variant_profile.h"
 #include "platforms/spec/platform_spec.h"
@@ -453,10 +454,10 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
         csv = stats_path + ".series.csv";
         write_text(csv, csv_text(controlled, fixed, ladder));
       }
-      const std::string command = "/usr/bin/python3 '" + options.plot_script + "' '" + csv + "' '" +
-                                  options.plot_path + "' '" + scenario.name + "'";
-      if (std::system(command.c_str()) != 0)
-        throw std::runtime_error("plotting failed: " + command);
+      const std::vector<std::string> plot_args = {csv, options.plot_path, scenario.name};
+      if (!run_python_script(options.plot_script, plot_args))
+        throw std::runtime_error("plotting failed: " +
+                                 python_command_text(options.plot_script, plot_args));
     }
   } catch (const std::exception& error) {
     err << "cimtlm scenario: " << error.what() << '\n';
