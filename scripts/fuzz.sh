@@ -9,8 +9,9 @@
 # the run starts from a fresh copy of the seed corpus and reproducers (nothing carried over from
 # earlier runs), and the seed is printed with every result. Without FUZZ_SEED each run draws a
 # new seed (and keeps its grown corpus in $build/fuzz-corpus/) to find new inputs.
-# A time-bounded run reaches further on a faster machine: FUZZ_RUNS=N bounds it by executions
-# instead (-runs=N), so that a replay with the same seed does not depend on the machine's speed.
+# A time-bounded run reaches further on a faster machine: FUZZ_RUNS=N (or FUZZ_RUNS_<target>=N
+# for one target) also bounds it by executions (-runs=N, FUZZ_SECONDS stays the cap), so that a
+# replay with the same seed runs the same inputs whatever the machine's speed.
 #   scripts/fuzz.sh [TARGET...]      (default: all five)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,8 +22,6 @@ if [ -n "$seed" ] && ! [[ "$seed" =~ ^[0-9]+$ ]]; then
   echo "fuzz: FUZZ_SEED must be a non-negative integer, not '$seed'" >&2
   exit 2
 fi
-limit=(-max_total_time="$seconds")
-[ -n "${FUZZ_RUNS:-}" ] && limit=(-runs="$FUZZ_RUNS")
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(platform_config network_config onnx_model tensor_file set_override)
@@ -47,7 +46,15 @@ for target in "${targets[@]}"; do
   seeds=("$repo/testbenches/fuzz/corpus/$target")
   [ -d "$repo/testbenches/fuzz/reproducers/$target" ] && seeds+=("$repo/testbenches/fuzz/reproducers/$target")
   log="$build/fuzz-$target.log"
-  echo "fuzz: $target for ${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-${seconds} s}, seed ${seed:-random}"
+  runs_var="FUZZ_RUNS_$target"
+  max_runs="${!runs_var:-${FUZZ_RUNS:-}}"
+  if [ -n "$max_runs" ] && ! [[ "$max_runs" =~ ^[0-9]+$ ]]; then
+    echo "fuzz: $runs_var/FUZZ_RUNS must be a non-negative integer, not '$max_runs'" >&2
+    exit 2
+  fi
+  limit=(-max_total_time="$seconds")
+  [ -n "$max_runs" ] && limit+=(-runs="$max_runs")
+  echo "fuzz: $target for ${max_runs:+$max_runs runs or }${seconds} s, seed ${seed:-random}"
   # detect_leaks: libFuzzer's leak check; halt_on_error: the first finding is the failure.
   if ! ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:allocator_may_return_null=1" \
       UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
@@ -63,6 +70,6 @@ for target in "${targets[@]}"; do
   fi
   runs=$(grep -Eo "stat::number_of_executed_units: *[0-9]+" "$log" | grep -Eo "[0-9]+$" | tail -1)
   used_seed=$(grep -Eo "Seed: [0-9]+" "$log" | head -1 | grep -Eo "[0-9]+")
-  echo "$target ${runs:-0} executions in ${seconds} s (seed ${used_seed:-?})" | tee -a "$summary"
+  echo "$target ${runs:-0} executions (${max_runs:+of $max_runs, }at most ${seconds} s; seed ${used_seed:-?})" | tee -a "$summary"
 done
 exit $status

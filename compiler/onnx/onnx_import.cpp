@@ -386,11 +386,11 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
     }
     graph.nodes.push_back(std::move(node));
   }
-  // Every unsupported op at once (node, op, why), so that a user sees the whole list.
+  // Every unsupported op or arity at once (node, op, why), so that a user sees the whole list.
   if (unsupported.size() == 1) throw ModelError(origin + ": " + unsupported.front());
   if (!unsupported.empty()) {
     std::string message = origin + ": " + std::to_string(unsupported.size()) +
-                          " nodes use ops cimtlm does not support:";
+                          " nodes cimtlm cannot import:";
     for (const auto& why : unsupported) message += "\n  " + why;
     throw ModelError(message);
   }

@@ -395,18 +395,10 @@ void check_op_known(const Node& node) {
       throw ModelError(node.describe() + ": attribute '" + name + "' must be an integer >= 1");
     }
   }
-}
-
-void check_node(const Node& node, const graph::Graph& graph, const KnownValues& known) {
-  check_op_known(node);
+  // Arity before ONNX's shape inference: its inference functions index inputs and outputs by
+  // the schema's positions. (Attribute names are checked after the legacy forms are upgraded.)
   const OpSpec* spec = find_spec(node);
   if (!spec) return;  // cimtlm's own fused ops: their kernels check their attributes
-  for (const auto& attribute : node.attributes) {
-    if (!spec->attributes.count(attribute.first)) {
-      throw ModelError(node.describe() + ": attribute '" + attribute.first +
-                       "' is not supported by cimtlm");
-    }
-  }
   const size_t inputs = node.input_count();
   if (inputs < spec->min_inputs || inputs > spec->max_inputs) {
     throw ModelError(node.describe() + ": " + std::to_string(inputs) + " inputs given, " +
@@ -418,6 +410,18 @@ void check_node(const Node& node, const graph::Graph& graph, const KnownValues& 
   if (node.outputs.size() > spec->max_outputs || node.outputs.empty()) {
     throw ModelError(node.describe() + ": " + std::to_string(node.outputs.size()) +
                      " outputs, at most " + std::to_string(spec->max_outputs) + " supported");
+  }
+}
+
+void check_node(const Node& node, const graph::Graph& graph, const KnownValues& known) {
+  check_op_known(node);
+  const OpSpec* spec = find_spec(node);
+  if (!spec) return;  // cimtlm's own fused ops: their kernels check their attributes
+  for (const auto& attribute : node.attributes) {
+    if (!spec->attributes.count(attribute.first)) {
+      throw ModelError(node.describe() + ": attribute '" + attribute.first +
+                       "' is not supported by cimtlm");
+    }
   }
   if (spec->check) spec->check(Context{node, graph, known});
 }

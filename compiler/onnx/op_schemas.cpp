@@ -1,6 +1,7 @@
 #include "compiler/onnx/op_schemas.h"
 
 #include <onnx/defs/operator_sets.h>
+#include <onnx/defs/shape_inference.h>
 
 #include <map>
 #include <memory>
@@ -225,6 +226,43 @@ bool default_domain(const std::string& domain) {
   return domain.empty() || domain == "ai.onnx";
 }
 
+// ONNX 1.12's convolution shape inference (convPoolShapeInference, convTransposeShapeInference)
+// indexes the data input's dimensions by the weight's without comparing the ranks: a Conv whose
+// data has fewer dimensions than its weight reads past the shape and crashes the process (found
+// by the onnx_model fuzzer). The ONNX spec requires data and weight of equal rank >= 3; checked
+// here first, so such a model is an inference error naming the node, as ONNX's other checks are.
+struct ConvInputs {
+  int data;
+  int weight;
+};
+
+const ConvInputs* conv_inputs(const std::string& op_type) {
+  static const std::map<std::string, ConvInputs> ops = {
+      {"Conv", {0, 1}}, {"ConvInteger", {0, 1}}, {"ConvTranspose", {0, 1}}, {"QLinearConv", {0, 3}}};
+  auto found = ops.find(op_type);
+  return found == ops.end() ? nullptr : &found->second;
+}
+
+void guard_conv_ranks(::onnx::OpSchema& schema, ConvInputs inputs) {
+  ::onnx::InferenceFunction original = schema.GetTypeAndShapeInferenceFunction();
+  schema.TypeAndShapeInferenceFunction([original, inputs](::onnx::InferenceContext& ctx) {
+    const auto data = static_cast<size_t>(inputs.data);
+    const auto weight = static_cast<size_t>(inputs.weight);
+    if (::onnx::hasInputShape(ctx, data) && ::onnx::hasInputShape(ctx, weight)) {
+      const int data_rank = ctx.getInputType(data)->tensor_type().shape().dim_size();
+      const int weight_rank = ctx.getInputType(weight)->tensor_type().shape().dim_size();
+      if (data_rank < 3 || data_rank != weight_rank) {
+        // fail_shape_inference's expansion names `onnx::`, which is this namespace here.
+        throw ::onnx::InferenceError(::onnx::MakeString(
+            "[ShapeInferenceError] data (input ", data, ") has rank ", data_rank,
+            " and weight (input ", weight, ") rank ", weight_rank,
+            ": both must be the same, at least 3"));
+      }
+    }
+    if (original) original(ctx);
+  });
+}
+
 }  // namespace
 
 const SupportedOpSchemas& SupportedOpSchemas::instance() {
@@ -258,6 +296,7 @@ const ::onnx::OpSchema* SupportedOpSchemas::GetSchema(const std::string& op_type
   auto& schema = built[{op_type, chosen->since}];
   if (!schema) {
     schema = std::make_unique<::onnx::OpSchema>(chosen->make());
+    if (const ConvInputs* inputs = conv_inputs(op_type)) guard_conv_ranks(*schema, *inputs);
     schema->Finalize();
   }
   return schema.get();
