@@ -1,22 +1,21 @@
 #include "platforms/cli/commands.h"
 
-#include "kernels/int8_gemm.h"
-#include "platforms/cli/options.h"
-
 #include <boost/program_options.hpp>
-
 #include <fstream>
 #include <sstream>
 
 #include "compiler/graph/graph.h"
 #include "compiler/onnx/onnx_io.h"
+#include "kernels/int8_gemm.h"
+#include "platform_keys.h"
+#include "platforms/cli/options.h"
 #include "platforms/config/config.h"
 #include "platforms/config/reference.h"
 #include "platforms/run/output_files.h"
 #include "platforms/run/run.h"
+#include "platforms/run/workload.h"
 #include "platforms/scenario/recsys_spec.h"
 #include "platforms/scenario/scenario_spec.h"
-#include "platforms/run/workload.h"
 #include "platforms/spec/platform_spec.h"
 
 #ifndef CIMTLM_VERSION
@@ -35,27 +34,31 @@ const char* kUsage =
     "\n"
     "Usage:\n"
     "  cimtlm run CONFIG.yaml [options]     simulate the platform running its networks\n"
-    "  cimtlm validate CONFIG.yaml          check a platform file, print its effective configuration\n"
-    "  cimtlm docs [--network] [-o FILE]    the configuration reference (every key, unit, default)\n"
+    "  cimtlm validate CONFIG.yaml          check a platform file, print its effective "
+    "configuration\n"
+    "  cimtlm docs [--network] [-o FILE]    the configuration reference (every key, unit, "
+    "default)\n"
     "  cimtlm docs --ops                    the supported ONNX ops and where they run\n"
     "  cimtlm noc CONFIG.yaml [options]     NoC traffic sweeps (latency vs offered load)\n"
     "  cimtlm cim-sweep CONFIG.yaml         CIM macro energy/latency versus input sparsity\n"
-    "  cimtlm cim-activity CONFIG.yaml      CIM macro energy per bit-plane vs input activity, area\n"
+    "  cimtlm cim-activity CONFIG.yaml      CIM macro energy per bit-plane vs input activity, "
+    "area\n"
     "  cimtlm evaluate CONFIG.yaml --network NET.onnx --data DATA   accuracy through the hardware\n"
-    "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory levels\n"
-    "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ export)\n"
+    "  cimtlm retention [CONFIG.yaml]       retention time versus temperature of the memory "
+    "levels\n"
+    "  cimtlm quantize NET.onnx --calib D   quantize a float model (statistics database, QDQ "
+    "export)\n"
     "  cimtlm search NET.onnx --calib D ... mixed-precision search on the simulated platform\n"
     "  cimtlm scenario SCENARIO.yaml        model structure switched by the environment: power,\n"
     "                                       temperature and a runtime controller over a trace;\n"
     "                                       or client/server recommendation (docs/recsys.md)\n"
-    "  cimtlm regress SUITE.yaml [--update] golden figures (cycles, energy, outputs) with tolerances\n"
+    "  cimtlm regress SUITE.yaml [--update] golden figures (cycles, energy, outputs) with "
+    "tolerances\n"
     "  cimtlm COMMAND --help                options of a command\n"
     "  cimtlm --version\n"
     "\n"
     "Exit status: 0 success, 1 the simulation ran but found a failure (output mismatch, retention\n"
     "violation under policy 'error'), 2 bad input (command line, YAML, ONNX or data files).\n";
-
-
 
 }  // namespace
 
@@ -138,11 +141,13 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
       "override a configuration key: --set core.cim.adc_bits=6 (repeatable)")(
       "vcd", po::value<std::string>(), "write a VCD trace (and a GTKWave .gtkw beside it)")(
       "stats", po::value<std::string>(),
-      "stats JSON file (default traces/<config>.stats.json; the effective configuration goes beside it)")(
+      "stats JSON file (default traces/<config>.stats.json; the effective configuration goes "
+      "beside it)")(
       "input", po::value<std::vector<std::string>>(),
       "network input NAME=FILE or FILE (.pb ONNX TensorProto or .npy; without a name, the "
       "network's inputs in order); default: seeded random inputs")(
-      "output-dir", po::value<std::string>(), "write every network output as output_<k>.pb and .npy")(
+      "output-dir", po::value<std::string>(),
+      "write every network output as output_<k>.pb and .npy")(
       "inferences", po::value<int>(), "inferences per network (overrides workload.inferences)")(
       "quiet,q", "no progress line and no report on stdout")(
       "config", po::value<std::string>(), "platform file (the positional argument)");
@@ -199,8 +204,8 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
 
 int validate_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("cimtlm validate CONFIG.yaml [options]");
-  options.add_options()("help,h", "show this help")(
-      "set", po::value<std::vector<std::string>>(), "override a configuration key (repeatable)")(
+  options.add_options()("help,h", "show this help")("set", po::value<std::vector<std::string>>(),
+                                                    "override a configuration key (repeatable)")(
       "config", po::value<std::string>(), "platform file (the positional argument)");
   int status = kExitOk;
   CommandLine command_line{"cimtlm validate", "config", "CONFIG.yaml"};
@@ -217,9 +222,9 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out, st
     try {
       (void)load_network(network);
     } catch (const graph::ModelError& error) {
-      throw ConfigError(config.where("workload.networks") + ": " + error.what());
+      throw ConfigError(config.where(keys::workload::networks) + ": " + error.what());
     } catch (const ConfigError& error) {
-      throw ConfigError(config.where("workload.networks") + ": " + error.what());
+      throw ConfigError(config.where(keys::workload::networks) + ": " + error.what());
     }
   }
   out << config.effective_yaml();
@@ -228,8 +233,8 @@ int validate_command(const std::vector<std::string>& args, std::ostream& out, st
 
 int docs_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("cimtlm docs [options]");
-  options.add_options()("help,h", "show this help")(
-      "output,o", po::value<std::string>(), "write to FILE instead of standard output")(
+  options.add_options()("help,h", "show this help")("output,o", po::value<std::string>(),
+                                                    "write to FILE instead of standard output")(
       "network", "document the layer-list network format instead of the platform format")(
       "scenario", "document the scenario format (cimtlm scenario) instead of the platform format")(
       "recsys", "document the recsys scenario format (docs/recsys.md)")(
@@ -241,8 +246,9 @@ int docs_command(const std::vector<std::string>& args, std::ostream& out, std::o
   const po::variables_map& values = *parsed;
   const std::string text = values.count("ops")        ? onnx::supported_ops_markdown()
                            : values.count("scenario") ? scenario_reference()
-                           : values.count("recsys")   ? recsys_reference()
-                                                      : configuration_reference(values.count("network") != 0);
+                           : values.count("recsys")
+                               ? recsys_reference()
+                               : configuration_reference(values.count("network") != 0);
   if (values.count("output")) {
     const std::string path = values["output"].as<std::string>();
     OutputFiles outputs;  // a regular file or a new name, replaced whole

@@ -57,6 +57,11 @@ class Config {
   std::vector<std::string> items(const std::string& path) const;
   // Where a key path came from, for messages about values that are valid alone but not together.
   std::string where(const std::string& path) const;
+  // The path of `key` in entry `item` of the map-of/list-of key `list`: "list.item.key" (with the
+  // generated constants: item_path(keys::x::kPath, name, keys::x::item::y)).
+  static std::string item_path(const std::string& list, const std::string& item, const char* key) {
+    return list + "." + item + "." + key;
+  }
 
   // Effective configuration as YAML: every key with its value, defaults filled in, the source of
   // each value as a comment.

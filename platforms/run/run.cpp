@@ -19,6 +19,7 @@
 #include "models/cim/cim_area.h"
 #include "models/cim/cim_params.h"
 #include "models/memory/memory_hierarchy.h"
+#include "platform_keys.h"
 #include "platforms/builder/chip.h"
 #include "platforms/report/report.h"
 #include "platforms/run/allocation.h"
@@ -56,15 +57,19 @@ map::ArchInfo arch_info(const PlatformSpec& spec) {
   const cim::CimMacroParams cim = spec.cim;
   arch.logical_columns = [cim](int bits) { return cim::logical_weight_columns(cim, bits); };
   arch.accumulator_bytes = spec.arith.accumulator_bytes;
-  arch.weight_base = memory::MemoryHierarchy::kLevelAddressStride * static_cast<uint64_t>(spec.weights_level);
+  arch.weight_base =
+      memory::MemoryHierarchy::kLevelAddressStride * static_cast<uint64_t>(spec.weights_level);
   arch.weight_capacity = spec.memory_levels[static_cast<size_t>(spec.weights_level)].capacity_bytes;
   arch.activation_base =
       memory::MemoryHierarchy::kLevelAddressStride * static_cast<uint64_t>(spec.activations_level);
-  arch.activation_capacity = spec.memory_levels[static_cast<size_t>(spec.activations_level)].capacity_bytes;
+  arch.activation_capacity =
+      spec.memory_levels[static_cast<size_t>(spec.activations_level)].capacity_bytes;
   // Weights that do not fit the weight memory go to off-chip levels, then to other levels.
   for (size_t level = 0; level < spec.memory_levels.size(); ++level) {
     const auto& params = spec.memory_levels[level];
-    if (static_cast<int>(level) == spec.weights_level || static_cast<int>(level) == spec.activations_level) continue;
+    if (static_cast<int>(level) == spec.weights_level ||
+        static_cast<int>(level) == spec.activations_level)
+      continue;
     map::ArchInfo::Region region{memory::MemoryHierarchy::kLevelAddressStride * level,
                                  params.capacity_bytes, params.off_chip};
     if (params.off_chip) {
@@ -110,14 +115,19 @@ class ProgressLine {
     std::unique_lock<std::mutex> lock(mutex_);
     if (wake_.wait_for(lock, std::chrono::seconds(2), [this] { return done_; })) return;
     while (!done_) {
-      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double wall =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       const double simulated_s = static_cast<double>(chip_.progress().simulated_ps.load()) * 1e-12;
       const bool seconds = simulated_s >= 1.0, milliseconds = simulated_s >= 1e-3;
       std::cerr << "\r[cimtlm] simulated " << std::fixed << std::setprecision(3)
-                << (seconds ? simulated_s : milliseconds ? simulated_s * 1e3 : simulated_s * 1e6)
-                << (seconds ? " s" : milliseconds ? " ms" : " us") << ", inferences "
-                << chip_.progress().inferences.load() << "/" << total_
-                << ", " << std::setprecision(2) << simulated_s * clock_hz_ / wall / 1e6
+                << (seconds        ? simulated_s
+                    : milliseconds ? simulated_s * 1e3
+                                   : simulated_s * 1e6)
+                << (seconds        ? " s"
+                    : milliseconds ? " ms"
+                                   : " us")
+                << ", inferences " << chip_.progress().inferences.load() << "/" << total_ << ", "
+                << std::setprecision(2) << simulated_s * clock_hz_ / wall / 1e6
                 << " M cycles/s host speed   " << std::flush;
       shown_ = true;
       wake_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; });
@@ -140,7 +150,8 @@ std::string default_stats_path(const std::string& config_path) {
 std::string effective_config_path(const std::string& stats_path) {
   std::string base = stats_path;
   const std::string suffix = ".stats.json";
-  if (base.size() > suffix.size() && base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0) {
+  if (base.size() > suffix.size() &&
+      base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0) {
     base.resize(base.size() - suffix.size());
   } else if (fs::path(base).has_extension()) {
     base = (fs::path(base).parent_path() / fs::path(base).stem()).string();
@@ -178,7 +189,7 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
     }
     if (options.inferences > 0) {
       // The command line obeys the schema's range of workload.inferences too.
-      const SchemaNode* limit = platform_schema().find("workload.inferences");
+      const SchemaNode* limit = platform_schema().find(keys::workload::inferences);
       if (limit && limit->max && options.inferences > *limit->max) {
         throw ConfigError("command line --inferences " + std::to_string(options.inferences) +
                           ": above the maximum " +
@@ -264,8 +275,7 @@ int run_platform(const RunOptions& options, std::ostream& out, std::ostream& err
   // exception printed by the SystemC kernel.
   try {
     return simulate(options, spec, config, networks, allocation, {added_level, added_level_reason},
-                    outputs, output_paths, stats_path,
-                    out, err);
+                    outputs, output_paths, stats_path, out, err);
   } catch (const std::bad_alloc&) {
     err << "cimtlm run: simulation failed: out of host memory (lower the platform size or the "
            "workload; CIMTLM_MEMORY_BUDGET is the planning limit)\n";
@@ -295,7 +305,8 @@ int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config
   Chip chip("chip", spec, chip_stats, trace.get());
   chip.load(allocation.program, spec.inferences);
   for (const auto& binding : allocation.program.inputs) {
-    const auto& network = networks[static_cast<size_t>(allocation.network_of_binding.at(binding.name))];
+    const auto& network =
+        networks[static_cast<size_t>(allocation.network_of_binding.at(binding.name))];
     const graph::Tensor& tensor = network.inputs.at(allocation.value_of_binding.at(binding.name));
     chip.write(binding.core, binding.tensor.addr, tensor.raw(), tensor.bytes());
   }
@@ -358,10 +369,11 @@ int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config
         const double difference = std::fabs(a - b);
         entry.max_abs_error = std::max(entry.max_abs_error, difference);
         // Integers: within the tolerance (default 0, bit-exact). Floats: identical bits.
-        const bool differs = is_float ? std::memcmp(static_cast<const float*>(expected.raw()) + i,
-                                                    static_cast<const float*>(simulated.raw()) + i, 4) != 0 &&
-                                            !(std::isnan(a) && std::isnan(b))
-                                      : difference > static_cast<double>(spec.tolerance);
+        const bool differs =
+            is_float ? std::memcmp(static_cast<const float*>(expected.raw()) + i,
+                                   static_cast<const float*>(simulated.raw()) + i, 4) != 0 &&
+                           !(std::isnan(a) && std::isnan(b))
+                     : difference > static_cast<double>(spec.tolerance);
         if (differs) ++entry.mismatches;
         if (difference != 0.0) ++entry.values_different;
       }
@@ -403,9 +415,11 @@ int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config
     outputs.commit();
     if (!options.quiet) {
       print_report(out, summary, chip_stats);
-      out << "stats: " << stats_path << "  (effective configuration: "
-          << effective_config_path(stats_path) << ")\n";
-      if (trace) out << "trace: " << options.vcd_path << " (gtkwave " << fs::path(options.vcd_path).replace_extension(".gtkw").string() << ")\n";
+      out << "stats: " << stats_path
+          << "  (effective configuration: " << effective_config_path(stats_path) << ")\n";
+      if (trace)
+        out << "trace: " << options.vcd_path << " (gtkwave "
+            << fs::path(options.vcd_path).replace_extension(".gtkw").string() << ")\n";
     }
   } catch (const std::exception& error) {
     // The simulation ran; its results could not be written (disk full, folder removed): a

@@ -7,6 +7,7 @@
 #include "compiler/graph/graph.h"
 #include "compiler/graph/input_limits.h"
 #include "compiler/onnx/onnx_io.h"
+#include "recsys_keys.h"
 
 namespace cimtlm::platforms {
 
@@ -85,8 +86,8 @@ link::LinkParams link_params(const Config& config, const std::string& direction)
   link::LinkParams params;
   params.bandwidth_bps = config.number("link." + direction + ".bandwidth") * 1e6;
   params.energy_pj_per_byte = config.number("link." + direction + ".energy_per_byte") * 1e12;
-  params.latency_s = config.number("link.latency");
-  params.header_bytes = static_cast<uint64_t>(config.integer("link.header_bytes"));
+  params.latency_s = config.number(recsys_keys::link::latency);
+  params.header_bytes = static_cast<uint64_t>(config.integer(recsys_keys::link::header_bytes));
   return params;
 }
 
@@ -96,42 +97,45 @@ RecsysSpec load_recsys(const std::string& path, const std::vector<Override>& ove
   const Config config = load_config(path, recsys_schema(), overrides);
   RecsysSpec spec;
   spec.file = config.file();
-  spec.name = config.string("recsys.name");
-  spec.requests = static_cast<int>(config.integer("recsys.requests"));
-  spec.request_interval_s = config.number("recsys.request_interval");
-  spec.top_k = static_cast<int>(config.integer("recsys.top_k"));
-  spec.compare_baseline = config.boolean("recsys.compare_baseline");
-  spec.seed = static_cast<uint64_t>(config.integer("recsys.seed"));
-  spec.client_platform = config.string("client.platform");
-  spec.client_network = config.string("client.network");
-  spec.client_network_where = config.where("client.network");
-  spec.server_network_where = config.where("server.network");
-  spec.client_embedding_level = config.string("client.embedding_level");
-  spec.gate_embeddings = config.boolean("client.gate_embeddings");
-  spec.dequantize_cycles = static_cast<uint64_t>(config.number("client.dequantize_cycles"));
-  spec.wire_behaviour = config.boolean("client.wire.behaviour");
-  spec.wire_raw_features = config.boolean("client.wire.raw_features");
+  spec.name = config.string(recsys_keys::recsys::name);
+  spec.requests = static_cast<int>(config.integer(recsys_keys::recsys::requests));
+  spec.request_interval_s = config.number(recsys_keys::recsys::request_interval);
+  spec.top_k = static_cast<int>(config.integer(recsys_keys::recsys::top_k));
+  spec.compare_baseline = config.boolean(recsys_keys::recsys::compare_baseline);
+  spec.seed = static_cast<uint64_t>(config.integer(recsys_keys::recsys::seed));
+  spec.client_platform = config.string(recsys_keys::client::platform);
+  spec.client_network = config.string(recsys_keys::client::network);
+  spec.client_network_where = config.where(recsys_keys::client::network);
+  spec.server_network_where = config.where(recsys_keys::server::network);
+  spec.client_embedding_level = config.string(recsys_keys::client::embedding_level);
+  spec.gate_embeddings = config.boolean(recsys_keys::client::gate_embeddings);
+  spec.dequantize_cycles =
+      static_cast<uint64_t>(config.number(recsys_keys::client::dequantize_cycles));
+  spec.wire_behaviour = config.boolean(recsys_keys::client::wire::behaviour);
+  spec.wire_raw_features = config.boolean(recsys_keys::client::wire::raw_features);
   if (!spec.wire_behaviour && !spec.wire_raw_features) {
-    throw ConfigError(config.where("client.wire.behaviour") +
+    throw ConfigError(config.where(recsys_keys::client::wire::behaviour) +
                       ": the client sends nothing (set behaviour or raw_features)");
   }
-  spec.server_platform = config.string("server.platform");
-  spec.server_network = config.string("server.network");
-  spec.server_embedding_level = config.string("server.embedding_level");
-  spec.compare_energy_pj = config.number("server.compare_energy") * 1e12;
+  spec.server_platform = config.string(recsys_keys::server::platform);
+  spec.server_network = config.string(recsys_keys::server::network);
+  spec.server_embedding_level = config.string(recsys_keys::server::embedding_level);
+  spec.compare_energy_pj = config.number(recsys_keys::server::compare_energy) * 1e12;
   spec.uplink = link_params(config, "uplink");
   spec.downlink = link_params(config, "downlink");
-  spec.enforce_privacy = config.string("privacy.policy") == "enforce";
+  spec.enforce_privacy = config.string(recsys_keys::privacy::policy) == "enforce";
 
-  spec.categorical = load_data(config, "data.categorical", graph::DataType::Int64, 2);
-  spec.dense = load_data(config, "data.dense", graph::DataType::Float, 2);
+  spec.categorical = load_data(config, recsys_keys::data::categorical, graph::DataType::Int64, 2);
+  spec.dense = load_data(config, recsys_keys::data::dense, graph::DataType::Float, 2);
   const int64_t users = spec.categorical.dim(0);
   if (spec.dense.dim(0) != users) {
-    throw ConfigError(config.where("data.dense") + ": " + std::to_string(spec.dense.dim(0)) +
-                      " users, data.categorical has " + std::to_string(users));
+    throw ConfigError(config.where(recsys_keys::data::dense) + ": " +
+                      std::to_string(spec.dense.dim(0)) + " users, data.categorical has " +
+                      std::to_string(users));
   }
-  for (const auto& name : config.items("tables")) {
-    const std::string key = "tables." + name + ".file";
+  for (const auto& name : config.items(recsys_keys::tables::kPath)) {
+    const std::string key =
+        Config::item_path(recsys_keys::tables::kPath, name, recsys_keys::tables::item::file);
     RecsysTable table;
     table.name = name;
     table.file = config.string(key);
@@ -139,7 +143,7 @@ RecsysSpec load_recsys(const std::string& path, const std::vector<Override>& ove
     spec.tables.push_back(std::move(table));
   }
   if (static_cast<int64_t>(spec.tables.size()) != spec.categorical.dim(1)) {
-    throw ConfigError(config.where("data.categorical") + ": " +
+    throw ConfigError(config.where(recsys_keys::data::categorical) + ": " +
                       std::to_string(spec.categorical.dim(1)) + " categorical columns, but " +
                       std::to_string(spec.tables.size()) + " tables are given");
   }
@@ -149,29 +153,31 @@ RecsysSpec load_recsys(const std::string& path, const std::vector<Override>& ove
       const int64_t id =
           ids[user * static_cast<int64_t>(spec.tables.size()) + static_cast<int64_t>(f)];
       if (id < 0 || id >= spec.tables[f].values.dim(0)) {
-        throw ConfigError(config.where("data.categorical") + ": user " + std::to_string(user) +
-                          ": id " + std::to_string(id) + " outside table '" + spec.tables[f].name +
-                          "' (" + std::to_string(spec.tables[f].values.dim(0)) + " rows)");
+        throw ConfigError(config.where(recsys_keys::data::categorical) + ": user " +
+                          std::to_string(user) + ": id " + std::to_string(id) + " outside table '" +
+                          spec.tables[f].name + "' (" +
+                          std::to_string(spec.tables[f].values.dim(0)) + " rows)");
       }
     }
   }
-  spec.heldout = load_clicks(config, "data.heldout", users, 0);
-  spec.train = load_clicks(config, "data.train", users, 0);
+  spec.heldout = load_clicks(config, recsys_keys::data::heldout, users, 0);
+  spec.train = load_clicks(config, recsys_keys::data::train, users, 0);
   // Quality is measured on held-out clicks only: a click in both sets would be measured on data
   // the model was trained on.
   const std::set<std::pair<int64_t, int64_t>> trained(spec.train.begin(), spec.train.end());
   for (size_t row = 0; row < spec.heldout.size(); ++row) {
     if (trained.count(spec.heldout[row])) {
-      throw ConfigError(config.where("data.heldout") + ": row " + std::to_string(row) + " (user " +
-                        std::to_string(spec.heldout[row].first) + ", item " +
+      throw ConfigError(config.where(recsys_keys::data::heldout) + ": row " + std::to_string(row) +
+                        " (user " + std::to_string(spec.heldout[row].first) + ", item " +
                         std::to_string(spec.heldout[row].second) +
                         ") is also a training click (data.train): held-out data must be unseen");
     }
   }
-  spec.quality_users = static_cast<int>(config.integer("data.quality_users"));
+  spec.quality_users = static_cast<int>(config.integer(recsys_keys::data::quality_users));
   if (spec.requests > users) {
-    throw ConfigError(config.where("recsys.requests") + ": " + std::to_string(spec.requests) +
-                      " requests, but only " + std::to_string(users) + " users");
+    throw ConfigError(config.where(recsys_keys::recsys::requests) + ": " +
+                      std::to_string(spec.requests) + " requests, but only " +
+                      std::to_string(users) + " users");
   }
   return spec;
 }

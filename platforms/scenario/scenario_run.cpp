@@ -14,6 +14,7 @@
 #include "models/kernel/vcd.h"
 #include "models/memory/memory_params.h"
 #include "models/power/scenario_memories.h"
+#include "platform_keys.h"
 #include "platforms/run/child_process.h"
 #include "platforms/scenario/scenario_spec.h"
 #include "platforms/scenario/variant_profile.h"
@@ -273,7 +274,7 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
       }
     }
     // Profiling runs: back to back, nothing gated (the scenario gates and times the gaps).
-    std::vector<Override> run_overrides = {{"workload.inference_interval", "0 s"}};
+    std::vector<Override> run_overrides = {{keys::workload::inference_interval, "0 s"}};
     for (const auto& level : platform.memory_levels) {
       run_overrides.push_back({"core.memory.levels." + level.name + ".gate_when_idle", "false"});
     }
@@ -355,7 +356,7 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
   const auto& r = controlled.result;
   json stats = json::object();
   put(stats, "scenario", scenario.name);
-  put(stats, "platform", platform.name);
+  put(stats, keys::platform::kPath, platform.name);
   put(stats, "seed", platform.seed);
   put(stats, "sim.simulated_s", r.duration_s);
   put(stats, "sim.inferences", r.inferences);

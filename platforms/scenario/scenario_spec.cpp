@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "models/memory/memory_params.h"
+#include "scenario_keys.h"
 
 namespace cimtlm::platforms {
 
@@ -19,6 +20,9 @@ std::string scenario_reference() {
 }
 
 namespace {
+
+namespace policy_key = scenario_keys::policies::item;
+namespace sample_key = scenario_keys::trace::samples::item;
 
 std::string trim(const std::string& text) {
   const size_t first = text.find_first_not_of(" \t\r");
@@ -39,21 +43,21 @@ bool parameter_belongs(const std::string& type, const std::string& key) {
 }
 
 PolicySpec build_policy(const Config& config, const std::string& name) {
-  const std::string base = "policies." + name;
+  const std::string base = std::string(scenario_keys::policies::kPath) + "." + name;
   PolicySpec policy;
   policy.name = name;
-  policy.type = config.string(base + ".type");
-  policy.where = config.where(base + ".type");
-  static const char* kKeys[] = {"variant",
-                                "temperature_high",
-                                "temperature_low",
-                                "budget_high",
-                                "budget_low",
-                                "setpoint",
-                                "kp",
-                                "ki",
-                                "integral_limit",
-                                "min_dwell"};
+  policy.type = config.string(base + "." + policy_key::type);
+  policy.where = config.where(base + "." + policy_key::type);
+  static const char* kKeys[] = {policy_key::variant,
+                                policy_key::temperature_high,
+                                policy_key::temperature_low,
+                                policy_key::budget_high,
+                                policy_key::budget_low,
+                                policy_key::setpoint,
+                                policy_key::kp,
+                                policy_key::ki,
+                                policy_key::integral_limit,
+                                policy_key::min_dwell};
   for (const char* key : kKeys) {
     const std::string path = base + "." + key;
     if (!config.has(path) || config.at(path).source == "default") continue;
@@ -63,27 +67,29 @@ PolicySpec build_policy(const Config& config, const std::string& name) {
     }
   }
   if (policy.type == "fixed") {
-    if (!config.has(base + ".variant")) {
-      throw ConfigError(config.where(base + ".type") + ": policy type fixed needs `variant`");
+    if (!config.has(base + "." + policy_key::variant)) {
+      throw ConfigError(config.where(base + "." + policy_key::type) +
+                        ": policy type fixed needs `variant`");
     }
-    policy.variant = config.string(base + ".variant");
+    policy.variant = config.string(base + "." + policy_key::variant);
   }
   auto& t = policy.thresholds;
-  t.temperature_high_k = config.number(base + ".temperature_high");
-  t.temperature_low_k = config.number(base + ".temperature_low");
-  t.budget_high = config.number(base + ".budget_high");
-  t.budget_low = config.number(base + ".budget_low");
-  t.min_dwell_s = config.number(base + ".min_dwell");
+  t.temperature_high_k = config.number(base + "." + policy_key::temperature_high);
+  t.temperature_low_k = config.number(base + "." + policy_key::temperature_low);
+  t.budget_high = config.number(base + "." + policy_key::budget_high);
+  t.budget_low = config.number(base + "." + policy_key::budget_low);
+  t.min_dwell_s = config.number(base + "." + policy_key::min_dwell);
   auto& pi = policy.pi;
-  pi.setpoint = config.number(base + ".setpoint");
-  pi.kp = config.number(base + ".kp");
-  pi.ki = config.number(base + ".ki");
-  pi.integral_limit = config.number(base + ".integral_limit");
-  pi.min_dwell_s = config.number(base + ".min_dwell");
+  pi.setpoint = config.number(base + "." + policy_key::setpoint);
+  pi.kp = config.number(base + "." + policy_key::kp);
+  pi.ki = config.number(base + "." + policy_key::ki);
+  pi.integral_limit = config.number(base + "." + policy_key::integral_limit);
+  pi.min_dwell_s = config.number(base + "." + policy_key::min_dwell);
   const std::string problem = policy.type == "thresholds"  ? t.validate()
                               : policy.type == "pi_budget" ? pi.validate()
                                                            : "";
-  if (!problem.empty()) throw ConfigError(config.where(base + ".type") + ": " + problem);
+  if (!problem.empty())
+    throw ConfigError(config.where(base + "." + policy_key::type) + ": " + problem);
   return policy;
 }
 
@@ -149,23 +155,29 @@ ScenarioSpec load_scenario(const std::string& path, const std::vector<Override>&
 ScenarioSpec build_scenario_spec(const Config& config) {
   ScenarioSpec spec;
   spec.file = config.file();
-  spec.name = config.string("scenario.name");
-  spec.platform_path = config.string("scenario.platform");
-  spec.params.duration_s = config.number("scenario.duration");
+  spec.name = config.string(scenario_keys::scenario::name);
+  spec.platform_path = config.string(scenario_keys::scenario::platform);
+  spec.params.duration_s = config.number(scenario_keys::scenario::duration);
 
-  for (const auto& name : config.items("variants")) {
+  for (const auto& name : config.items(scenario_keys::variants::kPath)) {
     VariantSpec variant;
     variant.name = name;
-    variant.network = config.string("variants." + name + ".network");
-    variant.where = config.where("variants." + name + ".network");
-    if (config.has("variants." + name + ".accuracy")) {
-      variant.accuracy = config.number("variants." + name + ".accuracy");
+    variant.network = config.string(Config::item_path(scenario_keys::variants::kPath, name,
+                                                      scenario_keys::variants::item::network));
+    variant.where = config.where(Config::item_path(scenario_keys::variants::kPath, name,
+                                                   scenario_keys::variants::item::network));
+    if (config.has(Config::item_path(scenario_keys::variants::kPath, name,
+                                     scenario_keys::variants::item::accuracy))) {
+      variant.accuracy = config.number(Config::item_path(scenario_keys::variants::kPath, name,
+                                                         scenario_keys::variants::item::accuracy));
     }
     spec.variants.push_back(variant);
   }
-  if (config.has("accuracy.inputs")) spec.accuracy_inputs = config.string("accuracy.inputs");
-  if (config.has("accuracy.labels")) spec.accuracy_labels = config.string("accuracy.labels");
-  spec.accuracy_samples = static_cast<int>(config.integer("accuracy.samples"));
+  if (config.has(scenario_keys::accuracy::inputs))
+    spec.accuracy_inputs = config.string(scenario_keys::accuracy::inputs);
+  if (config.has(scenario_keys::accuracy::labels))
+    spec.accuracy_labels = config.string(scenario_keys::accuracy::labels);
+  spec.accuracy_samples = static_cast<int>(config.integer(scenario_keys::accuracy::samples));
   if (spec.accuracy_inputs.empty()) {
     for (const auto& variant : spec.variants) {
       if (!variant.accuracy) {
@@ -176,24 +188,24 @@ ScenarioSpec build_scenario_spec(const Config& config) {
   }
 
   // The trace: inline samples or a CSV file, not both.
-  const auto sample_items = config.items("trace.samples");
-  const bool has_file = config.has("trace.file");
+  const auto sample_items = config.items(scenario_keys::trace::samples::kPath);
+  const bool has_file = config.has(scenario_keys::trace::file);
   if (has_file == !sample_items.empty()) {
     throw ConfigError(config.file() + ": trace: give either `samples` or `file`");
   }
   if (has_file) {
-    spec.trace = load_trace_csv(config.string("trace.file"), spec.trace_where);
+    spec.trace = load_trace_csv(config.string(scenario_keys::trace::file), spec.trace_where);
   } else {
     std::vector<power::EnvironmentSample> samples;
     for (const auto& index : sample_items) {
-      const std::string base = "trace.samples." + index;
+      const std::string base = std::string(scenario_keys::trace::samples::kPath) + "." + index;
       power::EnvironmentSample sample;
-      sample.time_s = config.number(base + ".time");
-      sample.ambient_k = config.number(base + ".ambient");
-      sample.budget_w = config.number(base + ".budget");
-      sample.rate_hz = config.number(base + ".rate");
+      sample.time_s = config.number(base + "." + sample_key::time);
+      sample.ambient_k = config.number(base + "." + sample_key::ambient);
+      sample.budget_w = config.number(base + "." + sample_key::budget);
+      sample.rate_hz = config.number(base + "." + sample_key::rate);
       samples.push_back(sample);
-      spec.trace_where.push_back(config.where(base + ".budget"));
+      spec.trace_where.push_back(config.where(base + "." + sample_key::budget));
     }
     spec.trace = power::EnvironmentTrace(std::move(samples));
   }
@@ -210,30 +222,35 @@ ScenarioSpec build_scenario_spec(const Config& config) {
   }
 
   spec.thermal.nodes.clear();
-  for (const auto& name : config.items("thermal.nodes")) {
+  for (const auto& name : config.items(scenario_keys::thermal::nodes::kPath)) {
     power::ThermalNodeParams node;
     node.name = name;
-    node.resistance_k_per_w = config.number("thermal.nodes." + name + ".resistance");
-    node.capacitance_j_per_k = config.number("thermal.nodes." + name + ".capacitance");
+    node.resistance_k_per_w =
+        config.number(Config::item_path(scenario_keys::thermal::nodes::kPath, name,
+                                        scenario_keys::thermal::nodes::item::resistance));
+    node.capacitance_j_per_k =
+        config.number(Config::item_path(scenario_keys::thermal::nodes::kPath, name,
+                                        scenario_keys::thermal::nodes::item::capacitance));
     spec.thermal.nodes.push_back(node);
   }
-  spec.thermal.initial_temperature_k = config.has("thermal.initial_temperature")
-                                           ? config.number("thermal.initial_temperature")
-                                           : spec.trace.samples().front().ambient_k;
-  spec.temperature_limit_k = config.number("thermal.limit");
+  spec.thermal.initial_temperature_k =
+      config.has(scenario_keys::thermal::initial_temperature)
+          ? config.number(scenario_keys::thermal::initial_temperature)
+          : spec.trace.samples().front().ambient_k;
+  spec.temperature_limit_k = config.number(scenario_keys::thermal::limit);
   spec.params.temperature_limit_k = spec.temperature_limit_k;
 
-  spec.silicon_coefficient = config.number("power.silicon_coefficient");
-  spec.os_memory_coefficient = config.number("power.os_memory_coefficient");
-  spec.dram_coefficient = config.number("power.dram_coefficient");
+  spec.silicon_coefficient = config.number(scenario_keys::power::silicon_coefficient);
+  spec.os_memory_coefficient = config.number(scenario_keys::power::os_memory_coefficient);
+  spec.dram_coefficient = config.number(scenario_keys::power::dram_coefficient);
 
-  const std::string policy_name = config.string("controller.policy");
-  const auto policy_names = config.items("policies");
+  const std::string policy_name = config.string(scenario_keys::controller::policy);
+  const auto policy_names = config.items(scenario_keys::policies::kPath);
   if (std::find(policy_names.begin(), policy_names.end(), policy_name) == policy_names.end()) {
     std::string known;
     for (const auto& name : policy_names) known += (known.empty() ? "" : ", ") + name;
-    throw ConfigError(config.where("controller.policy") + ": no policy named '" + policy_name +
-                      "' (policies: " + known + ")");
+    throw ConfigError(config.where(scenario_keys::controller::policy) + ": no policy named '" +
+                      policy_name + "' (policies: " + known + ")");
   }
   // Every named policy is checked, not only the one that runs.
   for (const auto& name : policy_names) {
@@ -248,18 +265,19 @@ ScenarioSpec build_scenario_spec(const Config& config) {
     }
     if (name == policy_name) spec.policy = policy;
   }
-  spec.params.average_time_constant_s = config.number("controller.average_time_constant");
-  spec.compare_fixed = config.boolean("controller.compare_fixed");
+  spec.params.average_time_constant_s =
+      config.number(scenario_keys::controller::average_time_constant);
+  spec.compare_fixed = config.boolean(scenario_keys::controller::compare_fixed);
 
-  spec.gate_when_idle = config.boolean("gating.when_idle");
+  spec.gate_when_idle = config.boolean(scenario_keys::gating::when_idle);
   spec.params.gate_when_idle = spec.gate_when_idle;
-  spec.params.gate_min_idle_s = config.number("gating.min_idle");
-  spec.gate_levels = config.list("gating.levels");
-  spec.gate_levels_where = config.where("gating.levels");
+  spec.params.gate_min_idle_s = config.number(scenario_keys::gating::min_idle);
+  spec.gate_levels = config.list(scenario_keys::gating::levels);
+  spec.gate_levels_where = config.where(scenario_keys::gating::levels);
 
-  spec.params.window_s = config.number("output.window");
-  spec.params.budget_window_s = config.number("output.budget_window");
-  spec.params.budget_tolerance = config.number("output.budget_tolerance");
+  spec.params.window_s = config.number(scenario_keys::output::window);
+  spec.params.budget_window_s = config.number(scenario_keys::output::budget_window);
+  spec.params.budget_tolerance = config.number(scenario_keys::output::budget_tolerance);
   const std::string problem = spec.params.validate();
   if (!problem.empty()) throw ConfigError(config.file() + ": " + problem);
   return spec;
