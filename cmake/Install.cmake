@@ -12,6 +12,22 @@ foreach(block ${CIMTLM_MODEL_TARGETS})
   set_target_properties(cimtlm_${block} PROPERTIES EXPORT_NAME ${block})
   list(APPEND CIMTLM_INSTALLED_TARGETS cimtlm_${block})
 endforeach()
+# A sanitized or fuzzing build's libraries call the sanitizer runtimes: whoever links them must
+# link those too (with the same compiler, clang for the fuzzing build).
+set(CIMTLM_CONSUMER_LINK_OPTIONS)
+if(CIMTLM_SANITIZE)
+  list(APPEND CIMTLM_CONSUMER_LINK_OPTIONS "-fsanitize=address$<COMMA>undefined")
+endif()
+if(CIMTLM_FUZZ)
+  list(APPEND CIMTLM_CONSUMER_LINK_OPTIONS -fsanitize=fuzzer-no-link)
+endif()
+if(CIMTLM_CONSUMER_LINK_OPTIONS)
+  foreach(target ${CIMTLM_INSTALLED_TARGETS})
+    foreach(option ${CIMTLM_CONSUMER_LINK_OPTIONS})
+      target_link_options(${target} INTERFACE $<INSTALL_INTERFACE:${option}>)
+    endforeach()
+  endforeach()
+endif()
 set(CIMTLM_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/cimtlm)
 
 install(TARGETS ${CIMTLM_INSTALLED_TARGETS} EXPORT cimtlmTargets

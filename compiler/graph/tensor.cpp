@@ -183,8 +183,9 @@ std::vector<float> Tensor::to_float_vector() const {
 }
 
 bool Tensor::operator==(const Tensor& other) const {
+  // An empty tensor may have no storage: memcmp must not see its null pointer, even for 0 bytes.
   return type_ == other.type_ && shape_ == other.shape_ &&
-         std::memcmp(raw(), other.raw(), bytes()) == 0;
+         (bytes() == 0 || std::memcmp(raw(), other.raw(), bytes()) == 0);
 }
 
 }  // namespace cimtlm::graph

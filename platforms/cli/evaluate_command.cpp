@@ -240,7 +240,7 @@ int evaluate(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
 
   // Everything a run would reject is rejected here first (exit 2 naming the file and key).
-  std::vector<EvaluationPoint> points = {{"", "", base_overrides}};
+  std::vector<EvaluationPoint> points = {{"", "", base_overrides, {}}};
   std::vector<std::string> sweeps = values.count("sweep")
                                         ? values["sweep"].as<std::vector<std::string>>()
                                         : std::vector<std::string>{};

@@ -76,7 +76,9 @@ inline std::vector<uint64_t> reference_live(const graph::Graph& graph, const Val
     for (const auto& output : node.outputs) produced_at[output] = step;
   }
   std::vector<uint64_t> live(static_cast<size_t>(steps), 0);
-  for (const auto& [value, first] : produced_at) {
+  for (const auto& entry : produced_at) {
+    const std::string& value = entry.first;  // not a structured binding: lambdas capture it
+    const int first = entry.second;
     const bool read = last_read.count(value) != 0;
     const bool graph_input = std::any_of(graph.inputs.begin(), graph.inputs.end(),
                                          [&](const auto& info) { return info.name == value; });
