@@ -268,6 +268,15 @@ const std::map<std::string, OpSpec>& default_domain_specs() {
                                    check_eight_bit_zero_point(c, 2, true);
                                  }};
     table["DynamicQuantizeLinear"] = {{}, 1, 1, 3, nullptr};
+    table["Cast"] = {{"to", "saturate"}, 1, 1, 1, [](const Context& c) {
+                   const int64_t to = c.node.get_int("to");
+                   const std::set<int64_t> numeric = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13};
+                   if (!numeric.count(to)) {
+                     c.fail("to = " + std::to_string(to) +
+                            " is not a numeric type cimtlm computes (float, double, 8- to 64-bit "
+                            "integers)");
+                   }
+                 }};
     // Element-wise math (graph/kernels_math.cpp).
     for (const char* op : {"Sub", "Div", "Pow", "PRelu"}) table[op] = {{}, 2, 2, 1, nullptr};
     for (const char* op : {"Min", "Max"}) table[op] = {{}, 1, SIZE_MAX, 1, nullptr};

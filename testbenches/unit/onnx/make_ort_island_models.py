@@ -283,6 +283,22 @@ def activation_matmul_cases(dtype):
     out = c.node("QLinearMatMul", [scores, c.scale(0.3), c.zero_point(zy), v, c.scale(0.03),
                                    c.zero_point(zx), c.scale(0.5), c.zero_point(zy)])
     made[f"qlinear_matmul_activations_{t}"] = (c, out)
+    # The same attention as onnxruntime's quantizer writes it with MatMulInteger: int32 products
+    # of two activations, dequantized by Cast and Mul with the product of the scales, the
+    # softmax in float between them.
+    c = Case(dtype)
+    q, k, v = c.input([2, 4, 6, 8], rng), c.input([2, 4, 8, 6], rng), c.input([2, 4, 6, 8], rng)
+    scores = c.node("MatMulInteger", [q, k, c.zero_point(zx), c.zero_point(zb)])
+    scores = c.node("Cast", [scores], to=TensorProto.FLOAT)
+    scores = c.node("Mul", [scores, scalar(c, 0.05 * 0.04 / np.sqrt(8.0))])
+    probabilities = c.q(c.node("Softmax", [scores], axis=-1), 1.0 / 255.0,
+                        type_min(dtype) if dtype == np.int8 else 0)
+    context = c.node("MatMulInteger", [probabilities, v,
+                                       c.zero_point(type_min(dtype) if dtype == np.int8 else 0),
+                                       c.zero_point(zx)])
+    context = c.node("Cast", [context], to=TensorProto.FLOAT)
+    context = c.node("Mul", [context, scalar(c, 0.03 / 255.0)])
+    made[f"matmul_integer_activations_{t}"] = (c, c.q(context, 0.02, zy))
     if dtype == np.uint8:
         c = Case(dtype)
         a = c.dq(c.input([3, 5, 16], rng), 0.05, zx)
