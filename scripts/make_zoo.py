@@ -16,9 +16,13 @@
 
 Training adds nothing here (the zoo exercises the toolchain); weights are seeded (torch
 default initialisation under torch.manual_seed(SEED)), calibration inputs are seeded random.
+Activations are calibrated min-max (`cimtlm quantize --activation-method minmax`): measuring the
+four calibration methods on the network outputs costs hundreds of reference runs (ResNet-18:
+612 runs, 6 minutes of quantization against 20 s).
 
   /usr/bin/python3 scripts/make_zoo.py OUT [--cimtlm build/cimtlm] [--only NAME...] [--seed 17]
-                                       [--check DRIVER] [--ort scripts/ort/run_ort.js]
+                                       [--calibration-samples 4] [--check DRIVER]
+                                       [--ort scripts/ort/run_ort.js]
 
 writes OUT/<name>/float.onnx, OUT/<name>/model.onnx (quantized), OUT/<name>/calib.npy and
 OUT/<name>/test_data_set_0/input_0.pb (one inference's input). With --check DRIVER (the
@@ -33,13 +37,14 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import torch
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CALIBRATION_SAMPLES = 4
+CALIBRATION_SAMPLES = 4  # default of --calibration-samples
 
 
 # ---- ResNet-18 -------------------------------------------------------------------------------
@@ -250,7 +255,7 @@ def write_pb(array, name, path):
         handle.write(numpy_helper.from_array(array, name).SerializeToString())
 
 
-def make(name, out, cimtlm, seed):
+def make(name, out, cimtlm, seed, calibration_samples=CALIBRATION_SAMPLES):
     """Exports and quantizes one network; returns the folder."""
     import onnx
     torch.manual_seed(seed)
@@ -262,10 +267,11 @@ def make(name, out, cimtlm, seed):
             module.running_mean.uniform_(-0.1, 0.1)
             module.running_var.uniform_(0.5, 1.5)
     rng = np.random.default_rng(seed)
-    samples = inputs(rng, CALIBRATION_SAMPLES + 1)
+    samples = inputs(rng, calibration_samples + 1)
     folder = os.path.join(out, name)
     os.makedirs(os.path.join(folder, "test_data_set_0"), exist_ok=True)
     float_path = os.path.join(folder, "float.onnx")
+    start = time.monotonic()
     with torch.no_grad():
         torch.onnx.export(model, (torch.from_numpy(samples[0]),), float_path, opset_version=17,
                           input_names=["input"], output_names=["output"], do_constant_folding=True)
@@ -274,11 +280,15 @@ def make(name, out, cimtlm, seed):
     np.save(os.path.join(folder, "calib.npy"), np.concatenate(list(samples[1:]), axis=0))
     write_pb(samples[0], "input", os.path.join(folder, "test_data_set_0", "input_0.pb"))
     quantized = os.path.join(folder, "model.onnx")
+    exported = time.monotonic()
     result = subprocess.run([cimtlm, "quantize", float_path, "--calib", os.path.join(folder, "calib.npy"),
-                             "--policy", "int8", "--no-simulate", "-o", quantized],
+                             "--policy", "int8", "--activation-method", "minmax",
+                             "--sensitivity-samples", "1", "--no-simulate", "-o", quantized],
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"cimtlm quantize exited {result.returncode}: {result.stderr.strip()}")
+    print(f"{name}: export {exported - start:.1f} s, quantize {time.monotonic() - exported:.1f} s",
+          flush=True)
     return folder
 
 
@@ -301,13 +311,15 @@ def main():
     parser.add_argument("--cimtlm", default=os.path.join(ROOT, "build", "cimtlm"))
     parser.add_argument("--only", nargs="+", choices=sorted(ZOO), default=sorted(ZOO))
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument("--calibration-samples", type=int, default=CALIBRATION_SAMPLES,
+                        help="seeded random calibration inputs per network (CI: 1)")
     parser.add_argument("--check", metavar="DRIVER", help="onnx_conformance executable")
     parser.add_argument("--ort", default=os.path.join(ROOT, "scripts", "ort", "run_ort.js"))
     args = parser.parse_args()
     failed = []
     for name in args.only:
         try:
-            folder = make(name, args.out, args.cimtlm, args.seed)
+            folder = make(name, args.out, args.cimtlm, args.seed, args.calibration_samples)
         except Exception as error:  # report every network, then fail
             print(f"{name}: not made: {error}", flush=True)
             failed.append(name)

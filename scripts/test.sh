@@ -8,8 +8,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$repo/scripts/setup.sh"
 cd "${CIMTLM_BUILD_DIR:-$repo/build}"
-# The 224x224 zoo networks (label zoo_large: minutes each) run by hand: ctest -L zoo_large.
-ctest -j2 --output-on-failure -LE zoo_large "$@"
+ctest -j2 --output-on-failure "$@"
 if (($# == 0)) && [ "${CIMTLM_SANITIZE_STAGE:-1}" != 0 ]; then
   "$repo/scripts/sanitize_test.sh" --verified
   # A fixed seed and a fixed number of executions per target (about 30 s each on a 2-core CI

@@ -1,6 +1,6 @@
 // Element-wise math kernels of the reference executor with ONNX semantics: Sub, Div, Pow, Min,
 // Max, PRelu, Where (NumPy broadcasting), Sqrt, Reciprocal, Exp, Log, Erf, Tanh, Abs, Neg,
-// LeakyRelu, Gelu (opset 20).
+// LeakyRelu, Gelu (opset 20), Cast (numeric types).
 //
 // float32 follows what onnxruntime 1.22's CPU kernels compute (scripts/ort/README.md), so that
 // the lookup tables and float islands built from these kernels come out as onnxruntime's:
@@ -328,9 +328,40 @@ void gelu(const Node& node, const Inputs& in, Outputs& out) {
   });
 }
 
+// Cast between numeric types, as static_cast does (the dequantizing Cast of MatMulInteger's
+// int32 products to float rounds to nearest, as onnxruntime's). Float to integer truncates
+// toward zero; a NaN or a value outside the target type is an error naming the node (C++ leaves
+// it undefined, and onnxruntime's result depends on the machine).
+void cast(const Node& node, const Inputs& in, Outputs& out) {
+  const Tensor& x = require_input(node, in, 0);
+  const auto to = static_cast<DataType>(node.get_int("to"));
+  visit_numeric(node, to, "attribute 'to'", [&](auto to_zero) {
+    using To = decltype(to_zero);
+    Tensor y(to, x.shape());
+    To* yv = y.data<To>();
+    visit_numeric(node, x.type(), "input", [&](auto from_zero) {
+      using From = decltype(from_zero);
+      const From* xv = x.data<From>();
+      for (int64_t i = 0; i < x.elements(); ++i) {
+        if constexpr (std::is_floating_point_v<From> && std::is_integral_v<To>) {
+          const double v = std::trunc(static_cast<double>(xv[i]));
+          if (!(v >= static_cast<double>(std::numeric_limits<To>::lowest()) &&
+                v < std::ldexp(1.0, std::numeric_limits<To>::digits))) {  // max + 1, exact
+            throw ModelError(node.describe() + ": value " + std::to_string(xv[i]) +
+                             " does not fit the target type " + to_string(to));
+          }
+        }
+        yv[i] = static_cast<To>(xv[i]);
+      }
+    });
+    out[0] = std::move(y);
+  });
+}
+
 }  // namespace
 
 void register_math_kernels(KernelRegistry& registry) {
+  registry.add("", "Cast", cast);
   registry.add("", "Sub", sub);
   registry.add("", "Div", div);
   registry.add("", "Pow", pow_kernel);

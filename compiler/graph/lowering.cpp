@@ -93,6 +93,7 @@ DataType Lowering::output_type(const Node& node, size_t output) const {
   if (is_onnx(node, "QLinearConv") || is_onnx(node, "QLinearMatMul"))
     return type_of(node.inputs[7]);
   if (is_onnx(node, "ConvInteger") || is_onnx(node, "MatMulInteger")) return DataType::Int32;
+  if (is_onnx(node, "Cast")) return static_cast<DataType>(node.get_int("to"));
   if (is_onnx(node, "DynamicQuantizeLinear"))
     return output == 1 ? DataType::Float : DataType::UInt8;
   if (is_onnx(node, "MaxPool") && output == 1) return DataType::Int64;
@@ -273,7 +274,7 @@ const std::set<std::string>& float_island_ops() {
       // element-wise
       "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Reciprocal", "Exp", "Log", "Erf", "Tanh",
       "Sigmoid", "HardSigmoid", "HardSwish", "Relu", "LeakyRelu", "PRelu", "Clip", "Min", "Max",
-      "Abs", "Neg", "Where", "Gelu", "Identity",
+      "Abs", "Neg", "Where", "Gelu", "Identity", "Cast",
       // reductions and normalisation
       "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "LayerNormalization", "Softmax",
       // float linear layers with float weights

@@ -91,6 +91,10 @@ void Lowering::keep_float_values(const std::string& start, const Node& q) {
                             "is not one of the float-island ops");
     }
     for (const auto& output : node->outputs) members.push_back(output);
+    // A Cast of integers (MatMulInteger's int32 products, dequantized by Cast and Mul as
+    // onnxruntime's quantizer writes them) is an island input, like a DequantizeLinear: the
+    // integers come from the platform's integer ops.
+    if (is_onnx(*node, "Cast") && is_integer(type_of(node->inputs[0]))) continue;
     for (const auto& input : node->inputs) stack.push_back(input);
   }
   island_values_.insert(members.begin(), members.end());

@@ -379,6 +379,7 @@ Graph parse_onnx(const std::string& bytes, const std::string& origin, const Load
           convert_attribute(attribute, context + " attribute '" + attribute.name() + "'");
     }
     try {
+      check_op_at_opset(node, opset);  // first: a changed definition may change the arity
       check_op_known(node);
     } catch (const ModelError& error) {
       unsupported.push_back(error.what());  // reported together below

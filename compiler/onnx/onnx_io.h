@@ -13,10 +13,12 @@ namespace cimtlm::onnx {
 
 struct LoadOptions {
   // Default-domain ("" / "ai.onnx") opsets accepted. Models below 10 use op semantics cimtlm does
-  // not implement (e.g. Upsample, the old BatchNormalization 'spatial'); above 17 are newer
-  // than the libonnx 1.12 schemas used for shape checks.
+  // not implement (e.g. Upsample, the old BatchNormalization 'spatial'). libonnx 1.12 knows
+  // opsets up to 17; 18..20 are read where cimtlm knows each op's definition at that opset
+  // (check_op_at_opset: the ops that changed are implemented or refused, Gelu-20 has its own
+  // schema in op_schemas.cpp).
   int64_t min_opset = 10;
-  int64_t max_opset = 17;
+  int64_t max_opset = 20;
   // Fold BatchNormalization into the preceding float Conv/Gemm (graph::fold_batch_norm).
   bool fold_batch_norm = true;
 };

@@ -259,7 +259,8 @@ const std::map<std::string, OpSpec>& default_domain_specs() {
     table["BatchNormalization"] = {{"epsilon", "momentum", "training_mode"}, 5, 5, 3,
                                    check_batch_norm};
     table["Softmax"] = {{"axis"}, 1, 1, 1, nullptr};
-    table["QuantizeLinear"] = {{"axis"}, 2, 3, 1, [](const Context& c) {
+    // 'saturate' (opset 19) only concerns float8 outputs; 8-bit integers always clamp.
+    table["QuantizeLinear"] = {{"axis", "saturate"}, 2, 3, 1, [](const Context& c) {
                                  check_scale(c, 1);
                                  check_eight_bit_zero_point(c, 2, false);
                                }};
@@ -268,6 +269,15 @@ const std::map<std::string, OpSpec>& default_domain_specs() {
                                    check_eight_bit_zero_point(c, 2, true);
                                  }};
     table["DynamicQuantizeLinear"] = {{}, 1, 1, 3, nullptr};
+    table["Cast"] = {{"to", "saturate"}, 1, 1, 1, [](const Context& c) {
+                   const int64_t to = c.node.get_int("to");
+                   const std::set<int64_t> numeric = {1, 2, 3, 4, 5, 6, 7, 11, 12, 13};
+                   if (!numeric.count(to)) {
+                     c.fail("to = " + std::to_string(to) +
+                            " is not a numeric type cimtlm computes (float, double, 8- to 64-bit "
+                            "integers)");
+                   }
+                 }};
     // Element-wise math (graph/kernels_math.cpp).
     for (const char* op : {"Sub", "Div", "Pow", "PRelu"}) table[op] = {{}, 2, 2, 1, nullptr};
     for (const char* op : {"Min", "Max"}) table[op] = {{}, 1, SIZE_MAX, 1, nullptr};
@@ -359,6 +369,35 @@ std::vector<std::string> supported_com_microsoft_ops() {
   std::vector<std::string> ops;
   for (const auto& entry : com_microsoft_specs()) ops.push_back(entry.first);
   return ops;
+}
+
+void check_op_at_opset(const Node& node, int64_t opset) {
+  if (!(node.domain.empty() || node.domain == "ai.onnx") || opset < 18) return;
+  const std::string& op = node.op_type;
+  auto refuse = [&](const std::string& why) {
+    throw ModelError(node.describe() + ": " + op + " at opset " + std::to_string(opset) + ": " +
+                     why + " is not supported by cimtlm");
+  };
+  auto has = [&](const char* attribute) { return node.attributes.count(attribute) != 0; };
+  if (op == "Split" && has("num_outputs")) {
+    refuse("attribute 'num_outputs' (opset 18; give the sizes as the 'split' input)");
+  }
+  if (op == "Pad") {
+    if (node.has_input(3)) refuse("the 'axes' input (opset 18)");
+    if (has("mode") && node.get_string("mode", "constant") == "wrap")
+      refuse("mode 'wrap' (opset 19)");
+  }
+  if (op == "Resize") {
+    if (node.get_int("antialias", 0) != 0) refuse("antialias (opset 18)");
+    if (has("axes")) refuse("attribute 'axes' (opset 18)");
+    if (node.get_string("keep_aspect_ratio_policy", "stretch") != "stretch")
+      refuse("keep_aspect_ratio_policy other than 'stretch' (opset 18)");
+    if (node.get_string("coordinate_transformation_mode", "half_pixel") == "half_pixel_symmetric")
+      refuse("coordinate_transformation_mode 'half_pixel_symmetric' (opset 19)");
+  }
+  if (op == "AveragePool" && has("dilations")) refuse("attribute 'dilations' (opset 19)");
+  if ((op == "ReduceMean" || op == "ReduceMax" || op == "ReduceMin") && has("axes"))
+    refuse("attribute 'axes' (an input from opset 18)");
 }
 
 void check_op_known(const Node& node) {

@@ -19,6 +19,13 @@ using KnownValues = std::map<std::string, graph::ValueInfo>;
 // "cimtlm"); throws ModelError naming the node otherwise.
 void check_op_known(const graph::Node& node);
 
+// The definitions that changed in opsets 18..20 (newer than libonnx 1.12) of the ops cimtlm
+// supports: a node using what changed (Split's num_outputs, Pad's axes input and 'wrap' mode,
+// Resize's antialias / axes / keep_aspect_ratio_policy / half_pixel_symmetric, AveragePool's
+// dilations) is a ModelError naming the node and why; Reduce* with axes as an input (18) is
+// implemented. `opset` is the model's default-domain opset.
+void check_op_at_opset(const graph::Node& node, int64_t opset);
+
 // The default-domain ONNX ops the importer accepts, sorted.
 std::vector<std::string> supported_onnx_ops();
 // The com.microsoft ops the importer accepts, sorted.

@@ -40,6 +40,7 @@ std::string platform_role(const std::string& op) {
     roles.push_back("network boundary; island boundary otherwise");
   }
   if (op == "BatchNormalization") roles.push_back("folded into the preceding Conv / Gemm");
+  if (op == "Cast") roles.push_back("island input: MatMulInteger's int32 products to float");
   if (roles.empty() && graph::float_island_ops().count(op)) {
     roles.push_back("float island: arithmetic unit, onnxruntime's arithmetic");
   } else if (graph::float_island_ops().count(op) && !cim.count(op)) {

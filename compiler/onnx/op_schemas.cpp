@@ -28,10 +28,42 @@ struct Version {
     }                                                                                          \
   }
 
+// Gelu-20 (newer than ONNX 1.12): one input, one output of the same type and shape, attribute
+// 'approximate' ("none" or "tanh"), as onnx/defs/math/defs.cc of ONNX 1.15 defines it.
+::onnx::OpSchema gelu_20() {
+  ::onnx::OpSchema schema;
+  schema.SetName("Gelu")
+      .SetDomain("")
+      .SinceVersion(20)
+      .Attr("approximate", "none (erf) or tanh", ::onnx::AttributeProto::STRING,
+            std::string("none"))
+      .Input(0, "X", "input", "T")
+      .Output(0, "Y", "output", "T")
+      .TypeConstraint("T",
+                      {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "float tensors")
+      .TypeAndShapeInferenceFunction(::onnx::propagateShapeAndTypeFromFirstInput);
+  return schema;
+}
+
+// ReduceMean / ReduceMax / ReduceMin of opset 18 take the axes as an optional second input, as
+// ReduceSum does since 13: ReduceSum-13's shape inference is theirs (18 changed nothing else;
+// 20 added bool tensors to ReduceMax / ReduceMin).
+using ReduceSum13 = ::onnx::ONNX_OPERATOR_SET_SCHEMA_CLASS_NAME(Onnx, 13, ReduceSum);
+::onnx::OpSchema reduce_18() {
+  return ::onnx::GetOpSchema<ReduceSum13>();
+}
+
 // Every version ONNX 1.12 defines of each op cimtlm supports (onnx/defs/operator_sets.h),
-// ascending. Gelu is newer than ONNX 1.12 (opset 20): no schema, as in the full registry.
+// ascending, and the definitions of opsets 18..20 cimtlm knows (Gelu-20, Reduce*-18; the other
+// ops whose definitions changed in 18..20 are checked by check_op_at_opset and keep their
+// opset-17 schema).
 const std::multimap<std::string, Version>& versions() {
   static const std::multimap<std::string, Version> table = {
+      {"Gelu", Version{20, &gelu_20}},
+      {"ReduceMax", Version{18, &reduce_18}},
+      {"ReduceMean", Version{18, &reduce_18}},
+      {"ReduceMin", Version{18, &reduce_18}},
       SCHEMA(Abs, 1),
       SCHEMA(Abs, 6),
       SCHEMA(Abs, 13),
@@ -50,6 +82,10 @@ const std::multimap<std::string, Version>& versions() {
       SCHEMA(BatchNormalization, 9),
       SCHEMA(BatchNormalization, 14),
       SCHEMA(BatchNormalization, 15),
+      SCHEMA(Cast, 1),
+      SCHEMA(Cast, 6),
+      SCHEMA(Cast, 9),
+      SCHEMA(Cast, 13),
       SCHEMA(Clip, 1),
       SCHEMA(Clip, 6),
       SCHEMA(Clip, 11),

@@ -248,7 +248,11 @@ void QuantizationSession::decide_activations() {
                                   " x the 99.99th percentile of |x|, outlier ratio " +
                                   percent(stats.outlier_ratio);
     CalibrationMethod method = CalibrationMethod::MinMax;
-    if (narrowest >= 1.0 - options_.clip_tolerance) {
+    if (options_.activation_method) {
+      method = *options_.activation_method;
+      why = std::string("fixed by the caller (--activation-method ") + to_string(method) +
+            "), not measured (" + ranges + "; " + tail_text + ")";
+    } else if (narrowest >= 1.0 - options_.clip_tolerance) {
       why = "no method clips more than " + percent(options_.clip_tolerance, 2) + " of the range (" +
             ranges + "; " + tail_text + "): min-max, nothing worth clipping";
     } else {

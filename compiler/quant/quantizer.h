@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ struct QuantizeOptions {
   // Activations use min-max without measuring when no calibration method narrows the range by
   // more than this fraction (nothing worth clipping); otherwise the four methods are measured.
   double clip_tolerance = 0.05;
+  // One calibration method for every activation instead of measuring the candidates on the
+  // network outputs (each candidate costs a reference run per sensitivity sample: hundreds of
+  // runs for a 224x224 network). Empty: measured as above.
+  std::optional<CalibrationMethod> activation_method;
   // Weights: per tensor when its relative error is within this factor of per channel's.
   double per_tensor_error_factor = 1.05;
   // Weights: MSE clipping when it lowers the relative weight error by at least this fraction.

@@ -27,14 +27,12 @@
 #include "platforms/run/child_process.h"
 #include "platforms/spec/platform_spec.h"
 
-
 namespace cimtlm::platforms::cli {
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
-
 
 std::vector<std::string> strings_of(const po::variables_map& values, const char* key) {
   return values.count(key) ? values[key].as<std::vector<std::string>>()
@@ -320,8 +318,11 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
       "set", po::value<std::vector<std::string>>(),
       "platform override key=value for the simulation (repeatable)")(
       "sensitivity-samples", po::value<size_t>()->default_value(128),
-      "calibration samples for measured sensitivity")("verbose,v",
-                                                      "print every decision as it is made")(
+      "calibration samples for measured sensitivity")(
+      "activation-method", po::value<std::string>()->default_value("measured"),
+      "measured | minmax | percentile | entropy | mse: one activation calibration method for "
+      "every tensor instead of measuring the candidates (fast for large networks)")(
+      "verbose,v", "print every decision as it is made")(
       "model", po::value<std::string>(), "float ONNX model (the positional argument)");
   int status = kExitOk;
   CommandLine command_line{"cimtlm quantize", "model", "NET.onnx"};
@@ -344,6 +345,17 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
   } catch (const std::invalid_argument& error) {
     err << "cimtlm quantize: --policy: " << error.what() << '\n';
     return kExitBadInput;
+  }
+
+  std::optional<quant::CalibrationMethod> activation_method;
+  if (values["activation-method"].as<std::string>() != "measured") {
+    try {
+      activation_method =
+          quant::calibration_method_from_string(values["activation-method"].as<std::string>());
+    } catch (const std::invalid_argument& error) {
+      err << "cimtlm quantize: --activation-method: " << error.what() << " or measured\n";
+      return kExitBadInput;
+    }
   }
 
   try {
@@ -381,6 +393,7 @@ int quantize_command(const std::vector<std::string>& args, std::ostream& out, st
     if (values.count("db")) quantize.database_path = values["db"].as<std::string>();
     quantize.model_name = fs::path(model_path).stem().string();
     quantize.sensitivity_samples = values["sensitivity-samples"].as<size_t>();
+    quantize.activation_method = activation_method;
     quantize.log = values.count("verbose") ? &out : nullptr;
     quant::QuantizationSession session(float_graph, calibration, quantize);
     for (const auto& note : session.notes()) out << note << '\n';

@@ -195,5 +195,32 @@ TEST(HardSwish, EqualsXTimesHardSigmoid) {
   EXPECT_EQ(y.data<float>()[4], 3.5f);
 }
 
+TEST(Cast, Int32ToFloatRoundsAndFloatToIntegerTruncatesOrFails) {
+  // MatMulInteger's int32 products to float: 2^24 + 1 is not a float and rounds to even.
+  const Tensor products = Tensor::from<int32_t>({3}, {-7, 16777217, 2147483647});
+  const Tensor f = run_node("Cast", {products}, {{"to", Attribute::of_int(1)}});
+  ASSERT_EQ(f.type(), DataType::Float);
+  EXPECT_EQ(f.data<float>()[0], -7.0f);
+  EXPECT_EQ(f.data<float>()[1], 16777216.0f);
+  EXPECT_EQ(f.data<float>()[2], 2147483648.0f);
+  // Float to int8 truncates toward zero; out of range (or NaN) is an error naming the node.
+  const Tensor i = run_node("Cast", {Tensor::from<float>({3}, {-2.9f, 127.5f, -128.0f})},
+                            {{"to", Attribute::of_int(3)}});
+  ASSERT_EQ(i.type(), DataType::Int8);
+  EXPECT_EQ(i.data<int8_t>()[0], -2);
+  EXPECT_EQ(i.data<int8_t>()[1], 127);
+  EXPECT_EQ(i.data<int8_t>()[2], -128);
+  try {
+    run_node("Cast", {Tensor::from<float>({1}, {128.0f})}, {{"to", Attribute::of_int(3)}});
+    FAIL() << "128 fits no int8";
+  } catch (const ModelError& error) {
+    EXPECT_NE(std::string(error.what()).find("Cast"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("does not fit"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(
+      run_node("Cast", {Tensor::from<float>({1}, {std::nanf("")})}, {{"to", Attribute::of_int(6)}}),
+      ModelError);
+}
+
 }  // namespace
 }  // namespace cimtlm::graph

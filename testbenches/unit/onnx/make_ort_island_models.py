@@ -79,8 +79,11 @@ class Case:
                                   self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
         model.ir_version = 8
-        model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
-        onnx.checker.check_model(model)
+        if self.opset <= 17:  # Debian's ONNX 1.12 knows opsets up to 17 (cimtlm's importer
+            model = onnx.shape_inference.infer_shapes(model, strict_mode=True)  # checks newer)
+            onnx.checker.check_model(model)
+        else:
+            model.ir_version = 9  # opsets 18..20 need IR 9 (onnxruntime checks)
         os.makedirs(os.path.join(directory, "test_data_set_0"), exist_ok=True)
         onnx.save(model, os.path.join(directory, "model.onnx"))
         for k, (info, data) in enumerate(zip(self.inputs, self.feeds)):
@@ -254,6 +257,7 @@ def cases(dtype, rng):
     made.update(lookup_island_cases(dtype, rng))
     made.update(general_island_cases(dtype, rng))
     made.update(activation_matmul_cases(dtype))
+    made.update(opset20_cases(dtype))
 
     if dtype == np.uint8:
         # onnxruntime 1.22 on x86-64 fuses these only for uint8 activations (int8 activations
@@ -283,12 +287,50 @@ def activation_matmul_cases(dtype):
     out = c.node("QLinearMatMul", [scores, c.scale(0.3), c.zero_point(zy), v, c.scale(0.03),
                                    c.zero_point(zx), c.scale(0.5), c.zero_point(zy)])
     made[f"qlinear_matmul_activations_{t}"] = (c, out)
+    # The same attention as onnxruntime's quantizer writes it with MatMulInteger: int32 products
+    # of two activations, dequantized by Cast and Mul with the product of the scales, the
+    # softmax in float between them.
+    c = Case(dtype)
+    q, k, v = c.input([2, 4, 6, 8], rng), c.input([2, 4, 8, 6], rng), c.input([2, 4, 6, 8], rng)
+    scores = c.node("MatMulInteger", [q, k, c.zero_point(zx), c.zero_point(zb)])
+    scores = c.node("Cast", [scores], to=TensorProto.FLOAT)
+    scores = c.node("Mul", [scores, scalar(c, 0.05 * 0.04 / np.sqrt(8.0))])
+    probabilities = c.q(c.node("Softmax", [scores], axis=-1), 1.0 / 255.0,
+                        type_min(dtype) if dtype == np.int8 else 0)
+    context = c.node("MatMulInteger", [probabilities, v,
+                                       c.zero_point(type_min(dtype) if dtype == np.int8 else 0),
+                                       c.zero_point(zx)])
+    context = c.node("Cast", [context], to=TensorProto.FLOAT)
+    context = c.node("Mul", [context, scalar(c, 0.03 / 255.0)])
+    made[f"matmul_integer_activations_{t}"] = (c, c.q(context, 0.02, zy))
     if dtype == np.uint8:
         c = Case(dtype)
         a = c.dq(c.input([3, 5, 16], rng), 0.05, zx)
         b = c.dq(c.input([3, 16, 7], rng), 0.04, zb)
         made[f"matmul_activations_{t}"] = (c, c.q(c.node("MatMul", [a, b]), 0.4, zy))
     return made
+
+
+def opset20_cases(dtype):
+    """Definitions newer than ONNX 1.12 that cimtlm reads: Gelu-20 (erf and tanh) as a table
+    island and in a general float island, ReduceMean-18 with the axes as an input. A generator
+    of their own keeps the other cases' data as they were."""
+    rng = np.random.default_rng(20261206)
+    t = np.dtype(dtype).name
+    zx, zb, zy = zps(dtype)
+    c = Case(dtype)
+    c.opset = 20
+    outputs = []
+    for approximate in ("none", "tanh"):
+        x = c.dq(c.input([1, 4, 8, 8], rng, all_codes=True), 0.03, zx)
+        outputs.append(c.q(c.node("Gelu", [x], approximate=approximate), 0.02, zy))
+    a = c.dq(c.input([2, 6, 16], rng), 0.05, zx)
+    b = c.dq(c.input([2, 6, 16], rng), 0.04, zb)
+    outputs.append(c.q(c.node("Gelu", [c.node("Mul", [a, b])]), 0.03, zy))
+    x = c.dq(c.input([2, 6, 16], rng), 0.05, zx)
+    mean = c.node("ReduceMean", [x, c.const(np.array([-1], np.int64), "axes")], keepdims=1)
+    outputs.append(c.q(c.node("Sub", [x, mean]), 0.04, zy))
+    return {f"opset20_islands_{t}": (c, outputs)}
 
 
 def scalar(c, value):

@@ -73,6 +73,31 @@ TEST(Decisions, MinMaxWithoutOutliersMeasuredMethodWithOutliers) {
   EXPECT_NE(reason.find("NMSE"), std::string::npos) << reason;
 }
 
+TEST(Decisions, AFixedActivationMethodIsNotMeasured) {
+  // The outlier case above, with the method fixed by the caller (make_zoo.py's minmax): no
+  // reference run is spent on the activations, and the range is the fixed method's.
+  const graph::Graph g = testing::small_mlp();
+  const Dataset data = testing::small_mlp_data(3000, 3000, 40.0f);
+  for (CalibrationMethod method : {CalibrationMethod::MinMax, CalibrationMethod::Percentile}) {
+    QuantizeOptions options;
+    options.activation_method = method;
+    QuantizationSession fixed(g, data, options);
+    const ActivationDecision& x = activation(fixed, "x");
+    EXPECT_EQ(fixed.sensitivity_runs(), 0);
+    EXPECT_EQ(x.quant.method, method);
+    EXPECT_NE(reason_of(x.decisions, "activation_method").find("fixed by the caller"),
+              std::string::npos);
+  }
+  QuantizeOptions minmax;
+  minmax.activation_method = CalibrationMethod::MinMax;
+  QuantizeOptions percentile;
+  percentile.activation_method = CalibrationMethod::Percentile;
+  QuantizationSession wide(g, data, minmax), clipped(g, data, percentile);
+  // The percentile clips the outlier: a narrower range than min-max's.
+  EXPECT_LT(activation(clipped, "x").quant.range.hi - activation(clipped, "x").quant.range.lo,
+            activation(wide, "x").quant.range.hi - activation(wide, "x").quant.range.lo);
+}
+
 TEST(Decisions, GranularityFollowsTheChannelSpread) {
   const Dataset data = testing::small_mlp_data(32);
   QuantizationSession alike(testing::small_mlp(1.0f), data, QuantizeOptions{});
