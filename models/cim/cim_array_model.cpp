@@ -609,7 +609,9 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     for (int64_t v = 0; v < batch.vectors; ++v) {
       plan_vector_counts(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point,
                          plan);
-      if (energy_model_.signal_dependent()) {
+      if (signal_from_blocks_) {
+        collect_signal_from_blocks(plan, batch.input_bits, batch.input_zero_point);
+      } else if (energy_model_.signal_dependent()) {
         collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits,
                        batch.input_zero_point);
       }
