@@ -690,7 +690,14 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     decode_inputs(batch, v);
     plan_vector(batch.input_bits, batch.input_zero_point, plan);
     if (energy_model_.signal_dependent()) {
-      collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point);
+      // The block sums (the same zero counts as the plan's) give the steps' signal when they can.
+      sum_blocks(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point);
+      if (signal_from_blocks_) {
+        collect_signal_from_blocks(plan, batch.input_bits, batch.input_zero_point);
+      } else {
+        collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits,
+                       batch.input_zero_point);
+      }
     }
     account_vector(plan, batch.input_bits, counts);
     bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point, result.data());

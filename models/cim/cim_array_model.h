@@ -203,6 +203,7 @@ class CimArrayModel {
   void plan_vector(int input_bits, int32_t input_zero_point, VectorPlan& plan);
   void plan_vector_counts(const uint8_t* codes, int input_bits, int32_t input_zero_point,
                           VectorPlan& plan);
+  int64_t sum_blocks(const uint8_t* codes, int input_bits, int32_t input_zero_point);
   void account_vector(const VectorPlan& plan, int input_bits, CimCounts& counts) const;
   // Conversion energy of the plan's activations from the partial sums they carry (signal-
   // dependent ADCs: cim_energy.h), from what collect_signal() gathered.

@@ -256,21 +256,16 @@ void add_row_sums(const uint8_t* codes, int64_t first, int64_t last, uint8_t cod
 
 }  // namespace
 
-// plan_vector's counts without its row lists (the lossless path needs no rows): zero inputs and
-// bit-plane popcounts per row block, then the steps' sizes from the blocks. Fills the same
-// VectorPlan and step/mask offsets as plan_vector (tests compare them). With a signal-dependent
-// ADC energy linear in the signal and block-packed activations, the blocks' signal sums are
-// gathered in the same pass (collect_signal_from_blocks), instead of a second walk of the rows.
-void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
-                                       int32_t input_zero_point, VectorPlan& plan) {
+// Per row block: zero inputs and input-plane ones, and with signal_from_blocks_ (a signal-
+// dependent ADC energy linear in the signal, block-packed activations) the block's signal sums.
+// Returns the zero inputs of the vector.
+int64_t CimArrayModel::sum_blocks(const uint8_t* codes, int input_bits, int32_t input_zero_point) {
   const int64_t rows = tile_rows_;
   const int64_t block_rows = params_.row_block;
-  const int64_t per_activation = params_.rows_per_activation;
   const auto code_byte_mask = static_cast<uint8_t>((1u << input_bits) - 1);
   const auto zero_code = static_cast<uint8_t>(input_zero_point);
-  const uint64_t code_mask = code_byte_mask;
-  plan = VectorPlan{};
   block_popcount_.resize(static_cast<size_t>(blocks_));
+  int64_t zeros = 0;
   signal_from_blocks_ = energy_model_.signal_dependent() && energy_model_.linear_in_signal() &&
                         !params_.packs_rows() && !tile_->row_cells.empty();
   const bool cells16 = signal_from_blocks_ && !tile_->row_cells16.empty();
@@ -295,8 +290,25 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
       block_signal_[b] = sums.signal;
       block_zero_cells_[b] = sums.zero_cells;
     }
-    plan.zeros += sums.zeros;
+    zeros += sums.zeros;
   }
+  return zeros;
+}
+
+// plan_vector's counts without its row lists (the lossless path needs no rows): zero inputs and
+// bit-plane popcounts per row block, then the steps' sizes from the blocks. Fills the same
+// VectorPlan and step/mask offsets as plan_vector (tests compare them). With a signal-dependent
+// ADC energy linear in the signal and block-packed activations, the blocks' signal sums are
+// gathered in the same pass (collect_signal_from_blocks), instead of a second walk of the rows.
+void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
+                                       int32_t input_zero_point, VectorPlan& plan) {
+  const int64_t rows = tile_rows_;
+  const int64_t block_rows = params_.row_block;
+  const int64_t per_activation = params_.rows_per_activation;
+  const auto code_byte_mask = static_cast<uint8_t>((1u << input_bits) - 1);
+  const uint64_t code_mask = code_byte_mask;
+  plan = VectorPlan{};
+  plan.zeros = sum_blocks(codes, input_bits, input_zero_point);
   plan.sparse = detection_on_ && static_cast<double>(plan.zeros) / static_cast<double>(rows) >
                                      params_.sparsity_threshold;
   plan.rows_disabled = plan.sparse ? plan.zeros : 0;
