@@ -12,6 +12,9 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #endif
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace cimtlm::cim {
 
@@ -519,8 +522,8 @@ int64_t CimArrayModel::convert_analog(double partial_sum, const AdcRange& range,
   return static_cast<int64_t>(code) << range.shift;
 }
 
-void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
-                               int32_t input_zero_point, int64_t* result) {
+void CimArrayModel::bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits,
+                               bool inputs_signed, int32_t input_zero_point, int64_t* result) {
   const ArrayImage& array = *array_;  // build_array_image() ran for this tile
   const int64_t rows = tile_rows_;
   const int64_t words = row_words_;
@@ -538,12 +541,27 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, int input_bits, bool inpu
 
   if (array.cell_conductance.empty()) {
     // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation).
+    // Every row's input bits by plane (each step's row mask below selects its enabled rows),
+    // sixteen rows per SSE2 byte-sign mask: shifting plane p's bit to each byte's top bit.
     plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
-    for (int64_t row : step_rows_) {
+    int64_t r = 0;
+#if defined(__SSE2__)
+    for (; r + 16 <= rows; r += 16) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + r));
+      uint64_t* word = plane_rows_.data() + r / kWordBits;
+      const int position = static_cast<int>(r % kWordBits);
+      for (int plane = 0; plane < input_bits; ++plane) {
+        const auto top = static_cast<uint32_t>(
+            _mm_movemask_epi8(_mm_sll_epi16(x, _mm_cvtsi32_si128(7 - plane))));
+        word[plane * words] |= uint64_t{top} << position;
+      }
+    }
+#endif
+    for (; r < rows; ++r) {
       // Branch-free: input bits are random, a branch per bit would mispredict half the time.
-      const uint64_t bits = static_cast<uint32_t>(x_[row]) & code_mask;
-      const int64_t word = row / kWordBits;
-      const int position = static_cast<int>(row % kWordBits);
+      const uint64_t bits = codes[r] & code_mask;
+      const int64_t word = r / kWordBits;
+      const int position = static_cast<int>(r % kWordBits);
       for (int plane = 0; plane < input_bits; ++plane) {
         plane_rows_[plane * words + word] |= ((bits >> plane) & 1u) << position;
       }
@@ -700,7 +718,8 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
       }
     }
     account_vector(plan, batch.input_bits, counts);
-    bit_serial(plan, batch.input_bits, batch.inputs_signed, batch.input_zero_point, result.data());
+    bit_serial(plan, batch.inputs + v * tile_rows_, batch.input_bits, batch.inputs_signed,
+               batch.input_zero_point, result.data());
     int32_t* out = batch.outputs + v * batch.output_stride;
     if (batch.accumulate) {
       for (int64_t c = 0; c < tile_cols_; ++c) out[c] = wrap_add(out[c], result[c]);

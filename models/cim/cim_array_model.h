@@ -214,7 +214,7 @@ class CimArrayModel {
   void collect_signal_from_blocks(const VectorPlan& plan, int input_bits, int32_t input_zero_point);
   // image.row_cells: per row, the sum of its stored cell values.
   void count_row_cells(TileImage& image) const;
-  void bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
+  void bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
   // Adds plane_value x the ADC readings of `partial_sums` (one per used column) to `readings`.
   void read_columns(const int32_t* partial_sums, const AdcRange& range, int32_t plane_value,
