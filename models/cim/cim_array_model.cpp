@@ -708,8 +708,14 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     decode_inputs(batch, v);
     plan_vector(batch.input_bits, batch.input_zero_point, plan);
     if (energy_model_.signal_dependent()) {
-      // The block sums (the same zero counts as the plan's) give the steps' signal when they can.
-      sum_blocks(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point);
+      // The block sums (the same zero counts as the plan's) give the steps' signal when they
+      // can; the BitSerial path keeps the walk of the rows, so that tests comparing it with the
+      // fast path check the block sums against an independent computation.
+      if (path_ == ComputePath::Auto) {
+        sum_blocks(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point);
+      } else {
+        signal_from_blocks_ = false;
+      }
       if (signal_from_blocks_) {
         collect_signal_from_blocks(plan, batch.input_bits, batch.input_zero_point);
       } else {
