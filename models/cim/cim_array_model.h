@@ -17,6 +17,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kernels/int8_gemm.h"
@@ -172,11 +173,16 @@ class CimArrayModel {
     std::vector<int32_t> zero_points;
     kernel::Int8Weights product_weights;
     std::vector<int32_t> row_cells;     // signal-dependent ADC energy only (count_row_cells)
+    std::vector<int16_t> row_cells16;   // the same when every sum fits (SIMD block sums), or empty
     std::unique_ptr<ArrayImage> array;  // bit-serial paths only (build_array_image)
     uint64_t last_use = 0;
   };
-  static constexpr size_t kTileCacheBytes = size_t{32} << 20;
-  static constexpr size_t kTileCacheEntries = 256;
+  // Per macro. A macro that streams more tiles than it holds loads them in the same order every
+  // inference, which an LRU cache smaller than that cycle never hits (ResNet-18 at 224x224 on
+  // four cores: ~480 tiles of 256x32 through one macro), so the bound is set by host memory
+  // (about 4 bytes per weight cached) rather than by the entry count.
+  static constexpr size_t kTileCacheBytes = size_t{64} << 20;
+  static constexpr size_t kTileCacheEntries = 8192;
 
   TileImage* cached_tile(const WeightTileView& tile);
   TileImage* cache_tile(const WeightTileView& tile);
@@ -197,15 +203,18 @@ class CimArrayModel {
   void plan_vector(int input_bits, int32_t input_zero_point, VectorPlan& plan);
   void plan_vector_counts(const uint8_t* codes, int input_bits, int32_t input_zero_point,
                           VectorPlan& plan);
+  int64_t sum_blocks(const uint8_t* codes, int input_bits, int32_t input_zero_point);
   void account_vector(const VectorPlan& plan, int input_bits, CimCounts& counts) const;
   // Conversion energy of the plan's activations from the partial sums they carry (signal-
   // dependent ADCs: cim_energy.h), from what collect_signal() gathered.
   double signal_adc_energy_pj(const VectorPlan& plan, int input_bits) const;
   void collect_signal(const VectorPlan& plan, const uint8_t* codes, int input_bits,
                       int32_t input_zero_point);
+  // The same from the block sums plan_vector_counts() gathered (signal_from_blocks_).
+  void collect_signal_from_blocks(const VectorPlan& plan, int input_bits, int32_t input_zero_point);
   // image.row_cells: per row, the sum of its stored cell values.
   void count_row_cells(TileImage& image) const;
-  void bit_serial(const VectorPlan& plan, int input_bits, bool inputs_signed,
+  void bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
   // Adds plane_value x the ADC readings of `partial_sums` (one per used column) to `readings`.
   void read_columns(const int32_t* partial_sums, const AdcRange& range, int32_t plane_value,
@@ -231,6 +240,7 @@ class CimArrayModel {
 
   // Tiles seen, and the loaded one.
   std::vector<std::unique_ptr<TileImage>> tile_cache_;
+  std::unordered_multimap<uint64_t, TileImage*> tile_index_;  // by hash
   size_t cache_bytes_ = 0;
   uint64_t cache_clock_ = 0;
   TileImage* tile_ = nullptr;
@@ -256,6 +266,11 @@ class CimArrayModel {
   std::vector<int64_t> block_zeros_;  // zero inputs per block
   std::vector<uint8_t> block_skipped_;
   std::vector<int64_t> block_popcount_;  // ones in the input planes, per block (all rows)
+  // plan_vector_counts() with signal_from_blocks_: per block, sum of popcount(x_r) x row_cells[r]
+  // over all its rows, and sum of row_cells over its zero-point rows.
+  bool signal_from_blocks_ = false;
+  std::vector<int64_t> block_signal_;
+  std::vector<int64_t> block_zero_cells_;
   // Activation steps as row lists: step s holds rows [offsets[s], offsets[s+1]) of the list.
   std::vector<int64_t> step_rows_, step_offsets_;  // enabled rows, per input-plane step
   std::vector<int64_t> mask_rows_, mask_offsets_;  // disabled rows of non-skipped blocks

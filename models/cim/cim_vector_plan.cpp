@@ -2,8 +2,13 @@
 // vector plans (sparsity, activation steps, conducting rows) and the per-step signal statistics
 // of the signal-dependent ADC energy. The arithmetic of the macro is in cim_array_model.cpp.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "models/cim/cim_array_model.h"
 #include "models/cim/cim_codes.h"
@@ -43,8 +48,10 @@ uint64_t tile_hash(const WeightTileView& tile) {
 
 CimArrayModel::TileImage* CimArrayModel::cached_tile(const WeightTileView& tile) {
   const uint64_t hash = tile_hash(tile);
-  for (auto& entry : tile_cache_) {
-    if (entry->hash != hash || entry->rows != tile.rows || entry->cols != tile.cols ||
+  const auto [first, last] = tile_index_.equal_range(hash);
+  for (auto it = first; it != last; ++it) {
+    TileImage* entry = it->second;
+    if (entry->rows != tile.rows || entry->cols != tile.cols ||
         entry->weight_bits != tile.weight_bits || entry->values_signed != tile.values_signed ||
         std::memcmp(entry->codes.data(), tile.values, entry->codes.size()) != 0 ||
         std::memcmp(entry->zero_points.data(), tile.zero_points,
@@ -52,7 +59,7 @@ CimArrayModel::TileImage* CimArrayModel::cached_tile(const WeightTileView& tile)
       continue;
     }
     entry->last_use = ++cache_clock_;
-    return entry.get();
+    return entry;
   }
   return nullptr;
 }
@@ -80,9 +87,17 @@ CimArrayModel::TileImage* CimArrayModel::cache_tile(const WeightTileView& tile) 
     if (oldest->get() == tile_) break;  // never evict the loaded tile
     cache_bytes_ -= static_cast<size_t>((*oldest)->rows * (*oldest)->cols) * 4 +
                     ((*oldest)->array ? (*oldest)->array->bytes() : 0);
+    const auto [first, last] = tile_index_.equal_range((*oldest)->hash);
+    for (auto it = first; it != last; ++it) {
+      if (it->second == oldest->get()) {
+        tile_index_.erase(it);
+        break;
+      }
+    }
     tile_cache_.erase(oldest);
   }
   cache_bytes_ += bytes;
+  tile_index_.emplace(image->hash, image.get());
   tile_cache_.push_back(std::move(image));
   return tile_cache_.back().get();
 }
@@ -163,42 +178,137 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
   plan.conducting_rows += static_cast<int64_t>(mask_rows_.size());
 }
 
+namespace {
+
+// Sums over rows [first, last) of one input vector: codes equal to the zero point, ones in the
+// input planes, and, when `cells` is given (the signal-dependent ADC energy, linear in the
+// signal), the popcount-weighted stored cells sum_r popcount(x_r) x cells[r] and the cells of
+// the zero-point rows. All four are linear in the rows, so a block's sums serve either plan.
+struct RowSums {
+  int64_t zeros = 0, ones = 0, signal = 0, zero_cells = 0;
+};
+
+template <typename Cells>
+void add_row_sums_scalar(const uint8_t* codes, int64_t first, int64_t last, uint8_t code_mask,
+                         uint8_t zero_code, const Cells* cells, RowSums& sums) {
+  for (int64_t r = first; r < last; ++r) {
+    const int64_t ones = kBitsInByte[codes[r] & code_mask];
+    const bool zero = codes[r] == zero_code;
+    sums.ones += ones;
+    sums.zeros += zero ? 1 : 0;
+    if (cells != nullptr) {
+      sums.signal += ones * cells[r];
+      sums.zero_cells += zero ? cells[r] : 0;
+    }
+  }
+}
+
+// Sixteen rows at a time with SSE2 (the x86-64 baseline): byte popcounts by the SWAR steps,
+// sums of bytes by psadbw, and the cell products by pmaddwd on 16-bit cells (row_cells16 holds
+// them when every product sum fits; the caller checks).
+void add_row_sums(const uint8_t* codes, int64_t first, int64_t last, uint8_t code_mask,
+                  uint8_t zero_code, const int16_t* cells, RowSums& sums) {
+  int64_t r = first;
+#if defined(__SSE2__)
+  const __m128i mask = _mm_set1_epi8(static_cast<char>(code_mask));
+  const __m128i zero = _mm_set1_epi8(static_cast<char>(zero_code));
+  const __m128i m1 = _mm_set1_epi8(0x55), m2 = _mm_set1_epi8(0x33), m4 = _mm_set1_epi8(0x0f);
+  const __m128i one = _mm_set1_epi8(1), nothing = _mm_setzero_si128();
+  __m128i ones = nothing, zeros = nothing, signal = nothing, zero_cells = nothing;
+  for (; r + 16 <= last; r += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + r));
+    __m128i bits = _mm_and_si128(x, mask);
+    bits = _mm_sub_epi8(bits, _mm_and_si128(_mm_srli_epi16(bits, 1), m1));
+    bits = _mm_add_epi8(_mm_and_si128(bits, m2), _mm_and_si128(_mm_srli_epi16(bits, 2), m2));
+    bits = _mm_and_si128(_mm_add_epi8(bits, _mm_srli_epi16(bits, 4)), m4);
+    const __m128i equal = _mm_cmpeq_epi8(x, zero);
+    ones = _mm_add_epi64(ones, _mm_sad_epu8(bits, nothing));
+    zeros = _mm_add_epi64(zeros, _mm_sad_epu8(_mm_and_si128(equal, one), nothing));
+    if (cells != nullptr) {
+      const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cells + r));
+      const __m128i high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cells + r + 8));
+      signal = _mm_add_epi32(signal, _mm_madd_epi16(_mm_unpacklo_epi8(bits, nothing), low));
+      signal = _mm_add_epi32(signal, _mm_madd_epi16(_mm_unpackhi_epi8(bits, nothing), high));
+      // equal bytes widened to 16-bit all-ones lanes select their cells.
+      zero_cells = _mm_add_epi32(
+          zero_cells,
+          _mm_madd_epi16(_mm_and_si128(_mm_unpacklo_epi8(equal, equal), low), _mm_set1_epi16(1)));
+      zero_cells = _mm_add_epi32(
+          zero_cells,
+          _mm_madd_epi16(_mm_and_si128(_mm_unpackhi_epi8(equal, equal), high), _mm_set1_epi16(1)));
+    }
+  }
+  alignas(16) int64_t wide[2];
+  alignas(16) int32_t lanes[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(wide), ones);
+  sums.ones += wide[0] + wide[1];
+  _mm_store_si128(reinterpret_cast<__m128i*>(wide), zeros);
+  sums.zeros += wide[0] + wide[1];
+  if (cells != nullptr) {
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), signal);
+    sums.signal += int64_t{lanes[0]} + lanes[1] + lanes[2] + lanes[3];
+    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), zero_cells);
+    sums.zero_cells += int64_t{lanes[0]} + lanes[1] + lanes[2] + lanes[3];
+  }
+#endif
+  add_row_sums_scalar(codes, r, last, code_mask, zero_code, cells, sums);
+}
+
+}  // namespace
+
+// Per row block: zero inputs and input-plane ones, and with signal_from_blocks_ (a signal-
+// dependent ADC energy linear in the signal, block-packed activations) the block's signal sums.
+// Returns the zero inputs of the vector.
+int64_t CimArrayModel::sum_blocks(const uint8_t* codes, int input_bits, int32_t input_zero_point) {
+  const int64_t rows = tile_rows_;
+  const int64_t block_rows = params_.row_block;
+  const auto code_byte_mask = static_cast<uint8_t>((1u << input_bits) - 1);
+  const auto zero_code = static_cast<uint8_t>(input_zero_point);
+  block_popcount_.resize(static_cast<size_t>(blocks_));
+  int64_t zeros = 0;
+  signal_from_blocks_ = energy_model_.signal_dependent() && energy_model_.linear_in_signal() &&
+                        !params_.packs_rows() && !tile_->row_cells.empty();
+  const bool cells16 = signal_from_blocks_ && !tile_->row_cells16.empty();
+  if (signal_from_blocks_) {
+    block_signal_.resize(static_cast<size_t>(blocks_));
+    block_zero_cells_.resize(static_cast<size_t>(blocks_));
+  }
+  for (int64_t b = 0; b < blocks_; ++b) {
+    const int64_t first = b * block_rows;
+    const int64_t last = std::min(rows, first + block_rows);
+    RowSums sums;
+    if (cells16 || !signal_from_blocks_) {
+      add_row_sums(codes, first, last, code_byte_mask, zero_code,
+                   cells16 ? tile_->row_cells16.data() : nullptr, sums);
+    } else {
+      add_row_sums_scalar(codes, first, last, code_byte_mask, zero_code, tile_->row_cells.data(),
+                          sums);
+    }
+    block_zeros_[b] = sums.zeros;
+    block_popcount_[b] = sums.ones;
+    if (signal_from_blocks_) {
+      block_signal_[b] = sums.signal;
+      block_zero_cells_[b] = sums.zero_cells;
+    }
+    zeros += sums.zeros;
+  }
+  return zeros;
+}
+
 // plan_vector's counts without its row lists (the lossless path needs no rows): zero inputs and
-// bit-plane popcounts per row block, eight codes per 64-bit word, then the steps' sizes from the
-// blocks. Fills the same VectorPlan and step/mask offsets as plan_vector (tests compare them).
+// bit-plane popcounts per row block, then the steps' sizes from the blocks. Fills the same
+// VectorPlan and step/mask offsets as plan_vector (tests compare them). With a signal-dependent
+// ADC energy linear in the signal and block-packed activations, the blocks' signal sums are
+// gathered in the same pass (collect_signal_from_blocks), instead of a second walk of the rows.
 void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
                                        int32_t input_zero_point, VectorPlan& plan) {
   const int64_t rows = tile_rows_;
   const int64_t block_rows = params_.row_block;
   const int64_t per_activation = params_.rows_per_activation;
-  constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7full;
-  constexpr uint64_t kOnes = 0x0101010101010101ull;
-  const uint64_t zero_code = static_cast<uint8_t>(input_zero_point) * kOnes;
-  const uint64_t code_mask = ((uint64_t{1} << input_bits) - 1) * kOnes;
+  const auto code_byte_mask = static_cast<uint8_t>((1u << input_bits) - 1);
+  const uint64_t code_mask = code_byte_mask;
   plan = VectorPlan{};
-  block_popcount_.resize(static_cast<size_t>(blocks_));
-  for (int64_t b = 0; b < blocks_; ++b) {
-    const int64_t first = b * block_rows;
-    const int64_t last = std::min(rows, first + block_rows);
-    int64_t zeros = 0, ones = 0, r = first;
-    for (; r + 8 <= last; r += 8) {
-      uint64_t word;
-      std::memcpy(&word, codes + r, 8);
-      ones += __builtin_popcountll(word & code_mask);
-      // Exact count of bytes equal to the zero point: high bit of each byte of `equal` is set
-      // iff the byte of word ^ zero_code is 0.
-      const uint64_t diff = word ^ zero_code;
-      const uint64_t equal = ~(((diff & kLow7) + kLow7) | diff | kLow7);
-      zeros += __builtin_popcountll(equal);
-    }
-    for (; r < last; ++r) {
-      ones += kBitsInByte[codes[r] & (code_mask & 0xff)];
-      zeros += codes[r] == static_cast<uint8_t>(input_zero_point) ? 1 : 0;
-    }
-    block_zeros_[b] = zeros;
-    block_popcount_[b] = ones;
-    plan.zeros += zeros;
-  }
+  plan.zeros = sum_blocks(codes, input_bits, input_zero_point);
   plan.sparse = detection_on_ && static_cast<double>(plan.zeros) / static_cast<double>(rows) >
                                      params_.sparsity_threshold;
   plan.rows_disabled = plan.sparse ? plan.zeros : 0;
@@ -258,24 +368,42 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
 void CimArrayModel::count_row_cells(TileImage& image) const {
   // From the codes rather than the simulation's cell layout: sum over the used columns of each
   // row of the stored cell values (what the row's cells conduct when its word line is pulsed).
+  // A weight's cells depend on its code alone: one table of 256 entries, then a sum per row.
   const int64_t cell_max = params_.cell_max();
+  const bool differential = params_.differential();
   const int32_t offset =
-      (!params_.differential() && image.values_signed) ? (1 << (image.weight_bits - 1)) : 0;
-  image.row_cells.assign(static_cast<size_t>(image.rows), 0);
-  for (int64_t r = 0; r < image.rows; ++r) {
-    int64_t cells = 0;
-    for (int64_t c = 0; c < image.cols; ++c) {
-      const int32_t w = decode(image.codes.data(), r * image.cols + c, image.values_signed);
-      for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
-        const int64_t magnitude = !params_.differential() ? w + offset
-                                  : polarity == 0         ? std::max<int64_t>(w, 0)
-                                                          : std::max<int64_t>(-w, 0);
-        for (int64_t slice = 0; slice < slices_; ++slice) {
-          cells += (magnitude >> (slice * params_.cell_bits)) & cell_max;
-        }
+      (!differential && image.values_signed) ? (1 << (image.weight_bits - 1)) : 0;
+  std::array<int32_t, 256> cells_of_code{};
+  for (int code = 0; code < 256; ++code) {
+    const uint8_t byte = static_cast<uint8_t>(code);
+    const int32_t w = decode(&byte, 0, image.values_signed);
+    int32_t cells = 0;
+    for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
+      const int64_t magnitude = !differential   ? w + offset
+                                : polarity == 0 ? std::max<int64_t>(w, 0)
+                                                : std::max<int64_t>(-w, 0);
+      for (int64_t slice = 0; slice < slices_; ++slice) {
+        cells += static_cast<int32_t>((magnitude >> (slice * params_.cell_bits)) & cell_max);
       }
     }
-    image.row_cells[static_cast<size_t>(r)] = static_cast<int32_t>(cells);
+    cells_of_code[static_cast<size_t>(code)] = cells;
+  }
+  image.row_cells.assign(static_cast<size_t>(image.rows), 0);
+  const uint8_t* codes = image.codes.data();
+  for (int64_t r = 0; r < image.rows; ++r) {
+    int32_t cells = 0;
+    const uint8_t* row = codes + r * image.cols;
+    for (int64_t c = 0; c < image.cols; ++c) cells += cells_of_code[row[c]];
+    image.row_cells[static_cast<size_t>(r)] = cells;
+  }
+  // 16-bit copies for pmaddwd when a cell count and a block's lane sums (rows x 8 planes x
+  // cells) fit.
+  const int32_t most = image.row_cells.empty()
+                           ? 0
+                           : *std::max_element(image.row_cells.begin(), image.row_cells.end());
+  image.row_cells16.clear();
+  if (most <= INT16_MAX && static_cast<int64_t>(most) * 8 * image.rows < INT32_MAX) {
+    image.row_cells16.assign(image.row_cells.begin(), image.row_cells.end());
   }
 }
 
@@ -332,6 +460,38 @@ void CimArrayModel::collect_signal(const VectorPlan& plan, const uint8_t* codes,
         for (int plane = 0; plane < 8; ++plane) planes[plane] += masks[plane] & row_cells[r];
       }
       ++enabled;
+    }
+  }
+}
+
+// collect_signal() for block-packed activations, from the blocks' sums: a step is a group of
+// blocks_per_step_ non-skipped blocks (as plan_vector_counts groups them); in a sparse plan the
+// zero-point rows leave the step's signal and, when compensating, drive the group's mask step.
+void CimArrayModel::collect_signal_from_blocks(const VectorPlan& plan, int input_bits,
+                                               int32_t input_zero_point) {
+  step_cells_.assign(static_cast<size_t>(plan.steps), 0);
+  mask_cells_.assign(static_cast<size_t>(plan.mask_steps), 0);
+  const int64_t zero_point_ones =
+      kBitsInByte[static_cast<uint8_t>(input_zero_point) & ((1u << input_bits) - 1)];
+  int64_t active_blocks = 0, step = 0, mask_step = 0;
+  bool group_masked = false;
+  for (int64_t b = 0; b < blocks_; ++b) {
+    const int64_t size = std::min(tile_rows_, (b + 1) * params_.row_block) - b * params_.row_block;
+    if (plan.sparse && block_zeros_[b] == size) continue;  // skipped block
+    if (active_blocks > 0 && active_blocks % blocks_per_step_ == 0) {
+      ++step;
+      if (group_masked) ++mask_step;
+      group_masked = false;
+    }
+    ++active_blocks;
+    if (!plan.sparse) {
+      step_cells_[step] += block_signal_[b];
+      continue;
+    }
+    step_cells_[step] += block_signal_[b] - zero_point_ones * block_zero_cells_[b];
+    if (plan.compensating && block_zeros_[b] > 0) {
+      mask_cells_[mask_step] += block_zero_cells_[b];
+      group_masked = true;
     }
   }
 }

@@ -392,26 +392,48 @@ void CoreController::cim_matmul(const CimMatmul& command) {
     const ConvGeometry& g = source.conv;
     const int64_t taps = g.kernel_h * g.kernel_w;
     const int64_t plane = g.in_height * g.in_width;
+    tap_offset_.resize(static_cast<size_t>(rows));
+    tap_row_.resize(static_cast<size_t>(rows));
+    tap_col_.resize(static_cast<size_t>(rows));
+    int64_t top = 0, bottom = 0, left = 0, right = 0;  // extreme tap offsets
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t element = element_of(r);
       const int64_t channel = element / taps - first_channel;
       const int64_t kh = (element % taps) / g.kernel_w;
       const int64_t kw = element % g.kernel_w;
-      const uint8_t* channel_data = buffer_a_.data() + channel * plane;
       const int64_t ih_offset = kh * g.dilation_h - g.pad_top;
       const int64_t iw_offset = kw * g.dilation_w - g.pad_left;
-      // Output positions in order, without a division per vector (the hot loop of a conv tile).
-      int64_t oh = source.first_vector / g.out_width, ow = source.first_vector % g.out_width;
-      uint8_t* out = vectors_.data() + r;
-      for (int64_t v = 0; v < vectors; ++v, out += rows) {
-        const int64_t ih = oh * g.stride_h + ih_offset;
-        const int64_t iw = ow * g.stride_w + iw_offset;
-        const bool inside = ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width;
-        *out = inside ? channel_data[ih * g.in_width + iw] : pad_code;
-        if (++ow == g.out_width) {
-          ow = 0;
-          ++oh;
+      tap_row_[static_cast<size_t>(r)] = ih_offset;
+      tap_col_[static_cast<size_t>(r)] = iw_offset;
+      tap_offset_[static_cast<size_t>(r)] = channel * plane + ih_offset * g.in_width + iw_offset;
+      top = r == 0 ? ih_offset : std::min(top, ih_offset);
+      bottom = r == 0 ? ih_offset : std::max(bottom, ih_offset);
+      left = r == 0 ? iw_offset : std::min(left, iw_offset);
+      right = r == 0 ? iw_offset : std::max(right, iw_offset);
+    }
+    // One vector at a time, in output order without a division per vector. A vector whose taps
+    // all fall inside the input (most of them) is a plain gather; one at the border checks each.
+    int64_t oh = source.first_vector / g.out_width, ow = source.first_vector % g.out_width;
+    const uint8_t* input = buffer_a_.data();
+    const int64_t* tap_offset = tap_offset_.data();
+    for (int64_t v = 0; v < vectors; ++v) {
+      uint8_t* vector = vectors_.data() + v * rows;
+      const int64_t ih0 = oh * g.stride_h, iw0 = ow * g.stride_w;
+      if (ih0 + top >= 0 && ih0 + bottom < g.in_height && iw0 + left >= 0 &&
+          iw0 + right < g.in_width) {
+        const uint8_t* origin = input + ih0 * g.in_width + iw0;
+        for (int64_t r = 0; r < rows; ++r) vector[r] = origin[tap_offset[r]];
+      } else {
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t ih = ih0 + tap_row_[static_cast<size_t>(r)];
+          const int64_t iw = iw0 + tap_col_[static_cast<size_t>(r)];
+          const bool inside = ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width;
+          vector[r] = inside ? input[ih0 * g.in_width + iw0 + tap_offset[r]] : pad_code;
         }
+      }
+      if (++ow == g.out_width) {
+        ow = 0;
+        ++oh;
       }
     }
   }

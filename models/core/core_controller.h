@@ -173,6 +173,9 @@ class CoreController : public sc_core::sc_module {
 
   std::vector<uint8_t> buffer_a_, buffer_b_, buffer_out_, vectors_;
   std::vector<int32_t> partials_;
+  // cim_matmul's im2col: per tile row, its tap's offset in the fetched planes and its offsets in
+  // input rows and columns from the output position's top-left input.
+  std::vector<int64_t> tap_offset_, tap_row_, tap_col_;
 
   // Statistics.
   uint64_t& commands_;
