@@ -63,6 +63,7 @@ CoreController::CoreController(const sc_core::sc_module_name& name, int core_id,
       bytes_sent_(stats.count("bytes_sent", "bytes sent over the NoC")),
       receive_wait_ns_(stats.time_ns("receive_wait_ns", "time waiting for data from other cores")),
       busy_ns_(stats.time_ns("busy_ns", "time from the first command to the last completion")) {
+  network_in.register_b_transport(this, &CoreController::network_in_transport);
   for (int macro = 0; macro < params.macros; ++macro) {
     cim.push_back(std::make_unique<tlm_utils::simple_initiator_socket<CoreController>>(
         ("cim" + std::to_string(macro)).c_str()));
@@ -675,21 +676,20 @@ void CoreController::send(const Send& command) {
   const sc_time fetched = read(command.source, data.data(), command.bytes, fetch_start);
   dma_read_free_ = fetched;
   bytes_sent_ += command.bytes;
-  // The network interface takes the transfer at this core's local time (ahead of the kernel
-  // within the quantum) and calls back when its last flit has arrived.
-  auto payload_data = std::make_shared<const std::vector<uint8_t>>(std::move(data));
+  // The network interface takes the transfer (a copy of the data) at this core's local time
+  // (ahead of the kernel within the quantum); the destination's interface writes it into the
+  // destination core's `network_in` target when its last flit has arrived.
   noc::NocTransferExtension transfer;
   transfer.destination_core = command.to_core;
   transfer.bytes = command.bytes;
-  const int from = core_id_, to = command.to_core, tag = command.tag;
-  const Addr destination = command.destination;
-  CoreServices& services = services_;
-  transfer.on_delivered = [&services, from, to, tag, destination, payload_data](const sc_time& arrival) {
-    services.deliver(to, from, tag, destination, *payload_data, arrival);
-  };
+  transfer.tag = command.tag;
   tlm::tlm_generic_payload payload;
-  payload.set_command(tlm::TLM_IGNORE_COMMAND);
-  payload.set_data_length(0);
+  payload.set_command(tlm::TLM_WRITE_COMMAND);
+  payload.set_address(command.destination);
+  payload.set_data_ptr(data.data());
+  payload.set_data_length(static_cast<unsigned int>(data.size()));
+  payload.set_streaming_width(static_cast<unsigned int>(data.size()));
+  payload.set_byte_enable_ptr(nullptr);
   payload.set_extension(&transfer);
   payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   const sc_time now = sc_core::sc_time_stamp();
@@ -723,14 +723,41 @@ void CoreController::receive(const Receive& command) {
   issue_time_ = max_time(max_time(issue_time_, arrival), sc_core::sc_time_stamp());
 }
 
+void CoreController::network_in_transport(tlm::tlm_generic_payload& payload, sc_time& delay) {
+  noc::NocTransferExtension* transfer = nullptr;
+  payload.get_extension(transfer);
+  if (transfer == nullptr || payload.get_command() != tlm::TLM_WRITE_COMMAND) {
+    payload.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  try {
+    deliver(transfer->source_core, static_cast<int>(transfer->tag), payload.get_address(),
+            payload.get_data_ptr(), payload.get_data_length(), sc_core::sc_time_stamp() + delay);
+  } catch (const std::exception& failure) {
+    // The run fails with it; the receiver still gets the arrival, so it does not wait forever.
+    if (error_.empty()) error_ = "core " + std::to_string(core_id_) + ": " + failure.what();
+    arrivals_[{transfer->source_core, static_cast<int>(transfer->tag)}].push_back(
+        sc_core::sc_time_stamp() + delay);
+    arrival_event_.notify(SC_ZERO_TIME);
+    payload.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  payload.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
 void CoreController::deliver(int from_core, int tag, Addr destination,
                              const std::vector<uint8_t>& data, const sc_time& arrival) {
+  deliver(from_core, tag, destination, data.data(), data.size(), arrival);
+}
+
+void CoreController::deliver(int from_core, int tag, Addr destination, const uint8_t* data,
+                             uint64_t bytes, const sc_time& arrival) {
   // The network interface writes the payload into local memory as it arrives (a token for
   // flow control carries no payload).
   sc_time written = arrival;
-  if (!data.empty()) {
-    written = write(destination, data.data(), data.size(), arrival);
-    mark_written(destination, data.size(), written);
+  if (bytes != 0) {
+    written = write(destination, data, bytes, arrival);
+    mark_written(destination, bytes, written);
   }
   arrivals_[{from_core, tag}].push_back(written);
   arrival_event_.notify(SC_ZERO_TIME);

@@ -22,6 +22,7 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "models/arith/arith_unit.h"
@@ -48,10 +49,6 @@ struct CoreParams {
 class CoreServices {
  public:
   virtual ~CoreServices() = default;
-  // A transfer sent over the network socket has arrived (its last flit, at `arrival`): hand the
-  // data to the destination core's controller (CoreController::deliver).
-  virtual void deliver(int to_core, int from_core, int tag, Addr destination,
-                       const std::vector<uint8_t>& data, const sc_core::sc_time& arrival) = 0;
   virtual void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) = 0;
   // Called when a core finishes an inference (progress reporting).
   virtual void inference_done(int core, int inference, const sc_core::sc_time& at) = 0;
@@ -69,6 +66,11 @@ class CoreController : public sc_core::sc_module {
   // To the core's network interface: a Send is a TLM transaction carrying a
   // noc::NocTransferExtension (models/noc/noc.h).
   tlm_utils::simple_initiator_socket<CoreController> network{"network"};
+  // From the core's network interface: a transfer from another core, delivered when its last
+  // flit arrives as a write payload (address = destination in this core's memory, the data,
+  // a noc::NocTransferExtension naming the source core and the sender's tag). Optional: a core
+  // that never receives may leave it unbound.
+  tlm_utils::simple_target_socket_optional<CoreController> network_in{"network_in"};
   // One socket per CIM macro, bound by the core.
   std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<CoreController>>> cim;
 
@@ -78,8 +80,8 @@ class CoreController : public sc_core::sc_module {
 
   void load(Program program, int inferences);
 
-  // NoC delivery: writes `data` at `destination` in this core's memory and records the tag's
-  // arrival at `arrival` (kernel time of the NoC).
+  // Data from outside the chip's NoC (a host): written at `destination` in this core's memory
+  // as a NoC delivery would be, the tag's arrival recorded at `arrival` (>= sc_time_stamp()).
   void deliver(int from_core, int tag, Addr destination, const std::vector<uint8_t>& data,
                const sc_core::sc_time& arrival);
 
@@ -115,6 +117,9 @@ class CoreController : public sc_core::sc_module {
   void kernel_op(const KernelOp& command);
   void send(const Send& command);
   void receive(const Receive& command);
+  void network_in_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
+  void deliver(int from_core, int tag, Addr destination, const uint8_t* data, uint64_t bytes,
+               const sc_core::sc_time& arrival);
   void power_gate(const PowerGate& command);
 
   // Timeline helpers: absolute times of this core's local timeline.

@@ -44,8 +44,6 @@ class PlatformMemory : public sc_core::sc_module {
 // A single core: no network, nothing to gate.
 class Services : public cimtlm::core::CoreServices {
  public:
-  void deliver(int, int, int, cimtlm::core::Addr, const std::vector<uint8_t>&,
-               const sc_core::sc_time&) override {}
   void power_gate(int, int, bool, const sc_core::sc_time&) override {}
   void inference_done(int, int, const sc_core::sc_time&) override { ++inferences; }
   int inferences = 0;

@@ -104,7 +104,7 @@ RunResult run_network(const graph::LayeredNetworkSpec& spec, int cores, int macr
           (name + "_cim" + std::to_string(m)).c_str(), 8, period));
       (*bench.controllers.back()->cim[static_cast<size_t>(m)]).bind(bench.macros.back()->target);
     }
-    bench.services->controllers.push_back(bench.controllers.back().get());
+    bench.services->delivery(c).bind(bench.controllers.back()->network_in);
     const core::Program& program = mapping.program.cores[static_cast<size_t>(c)];
     for (const auto& image : program.images) {
       std::memcpy(bench.memories.back()->storage.data() + image.addr, image.bytes.data(), image.bytes.size());
