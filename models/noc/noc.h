@@ -54,16 +54,18 @@ using DeliveryCallback = std::function<void(const sc_core::sc_time& arrival)>;
 // A transfer's metadata, carried by value with the generic payload that holds its data (from the
 // sender to its NI, and from the destination NI to the destination core). Plain data only: no
 // pointers, no code (testbenches/unit/kernel/test_extensions.cpp checks it).
-class NocTransferExtension : public tlm::tlm_extension<NocTransferExtension> {
- public:
+struct NocTransfer {
   int source_core = 0;  // set by the network interface that sends it (ignored from the sender)
   int destination_core = 0;
   uint64_t bytes = 0;  // payload; 0 sends a single 1-flit message (a synchronisation token)
   int64_t tag = 0;     // chosen by the sender, delivered unchanged (which data these are)
+};
 
+class NocTransferExtension : public tlm::tlm_extension<NocTransferExtension>, public NocTransfer {
+ public:
   tlm::tlm_extension_base* clone() const override { return new NocTransferExtension(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override {
-    *this = static_cast<const NocTransferExtension&>(other);
+    static_cast<NocTransfer&>(*this) = static_cast<const NocTransferExtension&>(other);
   }
 };
 
