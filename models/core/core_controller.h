@@ -60,8 +60,31 @@ class CoreServices {
                             const sc_core::sc_time& /*begin*/, const sc_core::sc_time& /*end*/) {}
 };
 
+// The control/status registers of a core (`control` socket; models/core/README.md has the map).
+// 64-bit registers at 8-byte offsets; accesses of 4 or 8 bytes at a register's offset.
+namespace regs {
+constexpr uint64_t kProgramBase = 0x00;   // rw: address of the encoded program (program_codec.h)
+constexpr uint64_t kProgramBytes = 0x08;  // rw: its length in bytes
+constexpr uint64_t kInferences = 0x10;    // rw: body executions per start (reset value 1)
+constexpr uint64_t kControl = 0x18;       // w: 1 = start (ignored while busy); reads 0
+constexpr uint64_t kStatus = 0x20;        // r: bit 0 busy, bit 1 done, bit 2 error; w: 1s clear
+constexpr uint64_t kError = 0x28;         // r: 0 none, 1 bad program image, 2 a command failed
+constexpr uint64_t kCommands = 0x30;      // r: commands executed (all runs)
+constexpr uint64_t kInferencesDone = 0x38;  // r: inferences completed (all runs)
+constexpr uint64_t kFinishCycle = 0x40;   // r: core cycle at which the last run finished
+constexpr uint64_t kSize = 0x48;
+constexpr uint64_t kStatusBusy = 1, kStatusDone = 2, kStatusError = 4;
+}  // namespace regs
+
 class CoreController : public sc_core::sc_module {
  public:
+  // Control/status registers (regs::): an external CPU or platform writes a program's address and
+  // length, starts it, and waits for `done_irq` (or polls STATUS). Optional: a platform that
+  // loads programs with load() leaves it unbound.
+  tlm_utils::simple_target_socket_optional<CoreController> control{"control"};
+  // High from the end of a run started through `control` until STATUS is cleared or the next
+  // start (level-triggered, like a CPU's interrupt line).
+  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> done_irq{"done_irq", false};
   tlm_utils::simple_initiator_socket<CoreController> memory{"memory"};
   // To the core's network interface: a Send is a TLM transaction carrying a
   // noc::NocTransferExtension (models/noc/noc.h).
@@ -78,6 +101,8 @@ class CoreController : public sc_core::sc_module {
                  const kernel::Clock& clock, arith::ArithUnit& arith, CoreServices& services,
                  kernel::StatGroup& stats, kernel::VcdTrace* trace);
 
+  // Runs `program` from the start of the simulation (the platform's way, untimed preload); a
+  // controller without it waits for a start through `control`.
   void load(Program program, int inferences);
 
   // Data from outside the chip's NoC (a host): written at `destination` in this core's memory
@@ -94,6 +119,9 @@ class CoreController : public sc_core::sc_module {
   enum class Unit { Dma, Arith, Macro };
 
   void run();
+  // Executes program_ (prologue, inferences_ bodies) from the current time; sets finished_.
+  void run_program();
+  void control_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
   void execute(const std::vector<Command>& commands, int inference);
   void execute(const Command& command, int inference);
 
@@ -171,6 +199,11 @@ class CoreController : public sc_core::sc_module {
   // arrives once per inference; flow-control tokens may queue up).
   std::map<std::pair<int, int>, std::deque<sc_core::sc_time>> arrivals_;
   sc_core::sc_event arrival_event_;
+
+  bool loaded_ = false;
+  uint64_t program_base_ = 0, program_bytes_ = 0, start_inferences_ = 1;
+  uint64_t status_ = 0, error_code_ = 0;
+  sc_core::sc_event start_event_;
 
   bool finished_ = false;
   sc_core::sc_time finish_time_;

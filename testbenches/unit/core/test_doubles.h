@@ -208,4 +208,54 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
   std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<FixedLatencyServices>>> deliveries_;
 };
 
+// A CPU stand-in on a core's control registers: at time 0 writes the program's address and
+// length and the inference count, starts it, waits for the done interrupt, reads the status.
+class RegisterCpu : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<RegisterCpu> bus{"bus"};
+  sc_core::sc_in<bool> irq{"irq"};
+  uint64_t status = 0, error = 0, inferences = 0, finish_cycle = 0;
+  sc_core::sc_time interrupted_at;
+  bool bus_error = false;
+
+  RegisterCpu(const sc_core::sc_module_name& name, uint64_t base, uint64_t bytes,
+              uint64_t inference_count)
+      : sc_module(name) {
+    sc_core::sc_spawn(
+        [this, base, bytes, inference_count] {
+          write(core::regs::kProgramBase, base);
+          write(core::regs::kProgramBytes, bytes);
+          write(core::regs::kInferences, inference_count);
+          write(core::regs::kControl, 1);
+          wait(irq.posedge_event());
+          interrupted_at = sc_core::sc_time_stamp();
+          status = read(core::regs::kStatus);
+          error = read(core::regs::kError);
+          inferences = read(core::regs::kInferencesDone);
+          finish_cycle = read(core::regs::kFinishCycle);
+        },
+        "software");
+  }
+  void access(tlm::tlm_command command, uint64_t address, uint64_t& value, unsigned length = 8) {
+    tlm::tlm_generic_payload payload;
+    payload.set_command(command);
+    payload.set_address(address);
+    payload.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    payload.set_data_length(length);
+    payload.set_streaming_width(length);
+    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    bus->b_transport(payload, delay);
+    last_response = payload.get_response_status();
+    if (payload.is_response_error()) bus_error = true;
+  }
+  void write(uint64_t address, uint64_t value) { access(tlm::TLM_WRITE_COMMAND, address, value); }
+  uint64_t read(uint64_t address) {
+    uint64_t value = 0;
+    access(tlm::TLM_READ_COMMAND, address, value);
+    return value;
+  }
+  tlm::tlm_response_status last_response = tlm::TLM_INCOMPLETE_RESPONSE;
+};
+
 }  // namespace cimtlm::testing
