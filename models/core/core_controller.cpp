@@ -323,9 +323,10 @@ sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* d
   uint64_t done = 0;
   while (done < bytes) {
     const uint64_t chunk = std::min<uint64_t>(bytes - done, params_.max_transfer_bytes);
-    // A payload per transaction: NoC deliveries write from another process while this one
-    // may be suspended in a transaction.
-    tlm::tlm_generic_payload payload;
+    // A payload per transaction from the pool: NoC deliveries write from another process while
+    // this one may be suspended in a transaction.
+    kernel::PayloadPool::Payload pooled(payloads_);
+    tlm::tlm_generic_payload& payload = *pooled;
     payload.set_command(command);
     payload.set_address(addr + done);
     payload.set_data_ptr(data + done);
@@ -383,7 +384,8 @@ sc_time CoreController::cim_transport(int macro, tlm::tlm_command command, uint6
                             std::to_string(params_.macros) + ")");
   }
   cim::CimCommandExtension extension;
-  tlm::tlm_generic_payload payload;
+  kernel::PayloadPool::Payload pooled(payloads_);
+  tlm::tlm_generic_payload& payload = *pooled;
   payload.set_command(command);
   payload.set_address(address);
   payload.set_data_ptr(data);
@@ -790,7 +792,8 @@ void CoreController::send(const Send& command) {
   transfer.destination_core = command.to_core;
   transfer.bytes = command.bytes;
   transfer.tag = command.tag;
-  tlm::tlm_generic_payload payload;
+  kernel::PayloadPool::Payload pooled(payloads_);
+  tlm::tlm_generic_payload& payload = *pooled;
   payload.set_command(tlm::TLM_WRITE_COMMAND);
   payload.set_address(command.destination);
   payload.set_data_ptr(data.data());

@@ -30,6 +30,7 @@
 #include "models/core/program.h"
 #include "models/core/scoreboard.h"
 #include "models/kernel/busy_tracer.h"
+#include "models/kernel/payload_pool.h"
 #include "models/kernel/stats.h"
 #include "models/kernel/time.h"
 #include "models/kernel/vcd.h"
@@ -114,6 +115,9 @@ class CoreController : public sc_core::sc_module {
   const sc_core::sc_time& finish_time() const { return finish_time_; }
   // The first error a command raised (empty when none); the run fails with it.
   const std::string& error() const { return error_; }
+  // Payloads this controller ever created (its pool): the most transactions in flight at once,
+  // not one per transaction.
+  size_t payloads_created() const { return payloads_.created(); }
 
  private:
   enum class Unit { Dma, Arith, Macro };
@@ -187,6 +191,7 @@ class CoreController : public sc_core::sc_module {
   int inferences_ = 0;
 
   tlm_utils::tlm_quantumkeeper quantum_keeper_;
+  kernel::PayloadPool payloads_;  // every transaction this controller initiates
   sc_core::sc_time issue_time_;  // when the controller can issue the next command
   sc_core::sc_time dma_read_free_, dma_write_free_, arith_free_;
   std::vector<sc_core::sc_time> macro_free_;

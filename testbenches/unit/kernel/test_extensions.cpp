@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "models/cim/cim_job.h"
+#include "models/kernel/payload_pool.h"
 #include "models/kernel/plain_data.h"
 #include "models/link/provenance.h"
 #include "models/noc/noc.h"
@@ -95,6 +96,31 @@ TEST(Extensions, CloneAndCopyCarryTheDataByValue) {
   EXPECT_EQ(provenance_copy.tensor, 5);
   EXPECT_TRUE(provenance_copy.derived_from(9));
   EXPECT_EQ(provenance_copy.source_count(), 1);
+}
+
+// The payload pool reuses released payloads (no allocation per transaction), hands out distinct
+// ones while several are in flight, and forgets extensions a transaction left behind.
+TEST(PayloadPool, ReusesReleasedPayloadsAndForgetsStaleExtensions) {
+  kernel::PayloadPool pool;
+  tlm::tlm_generic_payload* first = nullptr;
+  {
+    kernel::PayloadPool::Payload payload(pool);
+    first = &*payload;
+    EXPECT_EQ(payload->get_ref_count(), 1);
+    EXPECT_TRUE(payload->has_mm());
+    {
+      kernel::PayloadPool::Payload nested(pool);  // another transaction in flight
+      EXPECT_NE(&*nested, first);
+    }
+    noc::NocTransferExtension transfer;
+    payload->set_extension(&transfer);  // left set, as if the transaction had thrown
+  }
+  EXPECT_EQ(pool.created(), 2u);
+  for (int k = 0; k < 1000; ++k) {
+    kernel::PayloadPool::Payload payload(pool);
+    EXPECT_EQ(payload->get_extension<noc::NocTransferExtension>(), nullptr);
+  }
+  EXPECT_EQ(pool.created(), 2u);
 }
 
 }  // namespace
