@@ -1,6 +1,7 @@
 // One core: the controller executing its Program, wired to the core's CIM macros, its memory
 // hierarchy (stacked OS-FET levels over the silicon base) and its arithmetic unit. The network
-// interface is the platform's (CoreServices); data from other cores arrive through deliver().
+// interface is the platform's: the controller's `network` socket sends, its `network_in` target
+// takes the transfers other cores sent here.
 #pragma once
 
 #include <memory>

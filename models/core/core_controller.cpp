@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "models/core/program_codec.h"
 #include "models/noc/noc.h"
 
 namespace cimtlm::core {
@@ -40,6 +41,15 @@ const std::string& layer_of(const Command& command) {
       command);
 }
 
+// Largest program image a start fetches (a corrupt length must not exhaust host memory).
+constexpr uint64_t kMaxProgramBytes = uint64_t{1} << 28;
+
+std::string hex(uint64_t value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
 // The scoreboard tracks accumulator memory in its own address range, above every memory level.
 constexpr Addr kAccumulatorSpace = Addr{1} << 62;
 
@@ -63,6 +73,8 @@ CoreController::CoreController(const sc_core::sc_module_name& name, int core_id,
       bytes_sent_(stats.count("bytes_sent", "bytes sent over the NoC")),
       receive_wait_ns_(stats.time_ns("receive_wait_ns", "time waiting for data from other cores")),
       busy_ns_(stats.time_ns("busy_ns", "time from the first command to the last completion")) {
+  network_in.register_b_transport(this, &CoreController::network_in_transport);
+  control.register_b_transport(this, &CoreController::control_transport);
   for (int macro = 0; macro < params.macros; ++macro) {
     cim.push_back(std::make_unique<tlm_utils::simple_initiator_socket<CoreController>>(
         ("cim" + std::to_string(macro)).c_str()));
@@ -80,11 +92,107 @@ CoreController::CoreController(const sc_core::sc_module_name& name, int core_id,
 void CoreController::load(Program program, int inferences) {
   program_ = std::move(program);
   inferences_ = inferences;
+  loaded_ = true;
 }
 
 void CoreController::run() {
+  if (loaded_) run_program();
+  for (;;) {
+    wait(start_event_);
+    done_irq.write(false);
+    status_ = regs::kStatusBusy;
+    error_code_ = 0;
+    error_.clear();
+    finished_ = false;
+    quantum_keeper_.reset();
+    issue_time_ = sc_core::sc_time_stamp();
+    // Fetch the program through the memory socket (timed like any read), then decode it.
+    std::vector<uint8_t> image(program_bytes_);
+    try {
+      issue_time_ = read(program_base_, image.data(), image.size(), issue_time_);
+      program_ = decode_program(image.data(), image.size());
+      inferences_ = static_cast<int>(start_inferences_);
+    } catch (const std::exception& failure) {
+      error_ = "core " + std::to_string(core_id_) + ": program at 0x" + hex(program_base_) +
+               ": " + failure.what();
+      error_code_ = 1;
+      program_ = Program{};
+      inferences_ = 0;
+    }
+    run_program();
+    status_ = regs::kStatusDone | (error_.empty() ? 0 : regs::kStatusError);
+    if (!error_.empty() && error_code_ == 0) error_code_ = 2;
+    done_irq.write(true);
+  }
+}
+
+void CoreController::control_transport(tlm::tlm_generic_payload& payload, sc_time& delay) {
+  (void)delay;  // registers answer at once
+  const uint64_t address = payload.get_address();
+  const unsigned length = payload.get_data_length();
+  if ((length != 4 && length != 8) || address % 8 != 0 || address + 8 > regs::kSize ||
+      payload.get_byte_enable_ptr() != nullptr || payload.get_streaming_width() < length) {
+    payload.set_response_status(length == 4 || length == 8 ? tlm::TLM_ADDRESS_ERROR_RESPONSE
+                                                           : tlm::TLM_BURST_ERROR_RESPONSE);
+    return;
+  }
+  uint64_t value = 0;
+  if (payload.is_write()) {
+    std::memcpy(&value, payload.get_data_ptr(), length);
+    switch (address) {
+      case regs::kProgramBase: program_base_ = value; break;
+      case regs::kProgramBytes:
+        if (value > kMaxProgramBytes) {
+          payload.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+          return;
+        }
+        program_bytes_ = value;
+        break;
+      case regs::kInferences:
+        if (value > 1000000) {
+          payload.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+          return;
+        }
+        start_inferences_ = value;
+        break;
+      case regs::kControl:
+        if ((value & 1) != 0 && (status_ & regs::kStatusBusy) == 0) {
+          status_ = regs::kStatusBusy;
+          start_event_.notify(SC_ZERO_TIME);
+        }
+        break;
+      case regs::kStatus:
+        status_ &= ~(value & (regs::kStatusDone | regs::kStatusError));
+        if ((status_ & regs::kStatusDone) == 0) done_irq.write(false);
+        break;
+      default:
+        payload.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);  // read-only
+        return;
+    }
+  } else if (payload.is_read()) {
+    switch (address) {
+      case regs::kProgramBase: value = program_base_; break;
+      case regs::kProgramBytes: value = program_bytes_; break;
+      case regs::kInferences: value = start_inferences_; break;
+      case regs::kControl: value = 0; break;
+      case regs::kStatus: value = status_; break;
+      case regs::kError: value = error_code_; break;
+      case regs::kCommands: value = commands_; break;
+      case regs::kInferencesDone: value = inferences_done_; break;
+      case regs::kFinishCycle: value = clock_.to_cycles(finish_time_); break;
+      default: break;
+    }
+    std::memcpy(payload.get_data_ptr(), &value, length);
+  } else {
+    payload.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  payload.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void CoreController::run_program() {
   quantum_keeper_.reset();
-  issue_time_ = sc_core::sc_time_stamp();
+  issue_time_ = max_time(issue_time_, sc_core::sc_time_stamp());
   try {
     execute(program_.prologue, -1);
     // Inferences start every inference_interval (0: back to back); in between the core idles.
@@ -215,9 +323,10 @@ sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* d
   uint64_t done = 0;
   while (done < bytes) {
     const uint64_t chunk = std::min<uint64_t>(bytes - done, params_.max_transfer_bytes);
-    // A payload per transaction: NoC deliveries write from another process while this one
-    // may be suspended in a transaction.
-    tlm::tlm_generic_payload payload;
+    // A payload per transaction from the pool: NoC deliveries write from another process while
+    // this one may be suspended in a transaction.
+    kernel::PayloadPool::Payload pooled(payloads_);
+    tlm::tlm_generic_payload& payload = *pooled;
     payload.set_command(command);
     payload.set_address(addr + done);
     payload.set_data_ptr(data + done);
@@ -275,7 +384,8 @@ sc_time CoreController::cim_transport(int macro, tlm::tlm_command command, uint6
                             std::to_string(params_.macros) + ")");
   }
   cim::CimCommandExtension extension;
-  tlm::tlm_generic_payload payload;
+  kernel::PayloadPool::Payload pooled(payloads_);
+  tlm::tlm_generic_payload& payload = *pooled;
   payload.set_command(command);
   payload.set_address(address);
   payload.set_data_ptr(data);
@@ -697,21 +807,21 @@ void CoreController::send(const Send& command) {
   const sc_time fetched = read(command.source, data.data(), command.bytes, fetch_start);
   dma_read_free_ = fetched;
   bytes_sent_ += command.bytes;
-  // The network interface takes the transfer at this core's local time (ahead of the kernel
-  // within the quantum) and calls back when its last flit has arrived.
-  auto payload_data = std::make_shared<const std::vector<uint8_t>>(std::move(data));
+  // The network interface takes the transfer (a copy of the data) at this core's local time
+  // (ahead of the kernel within the quantum); the destination's interface writes it into the
+  // destination core's `network_in` target when its last flit has arrived.
   noc::NocTransferExtension transfer;
   transfer.destination_core = command.to_core;
   transfer.bytes = command.bytes;
-  const int from = core_id_, to = command.to_core, tag = command.tag;
-  const Addr destination = command.destination;
-  CoreServices& services = services_;
-  transfer.on_delivered = [&services, from, to, tag, destination, payload_data](const sc_time& arrival) {
-    services.deliver(to, from, tag, destination, *payload_data, arrival);
-  };
-  tlm::tlm_generic_payload payload;
-  payload.set_command(tlm::TLM_IGNORE_COMMAND);
-  payload.set_data_length(0);
+  transfer.tag = command.tag;
+  kernel::PayloadPool::Payload pooled(payloads_);
+  tlm::tlm_generic_payload& payload = *pooled;
+  payload.set_command(tlm::TLM_WRITE_COMMAND);
+  payload.set_address(command.destination);
+  payload.set_data_ptr(data.data());
+  payload.set_data_length(static_cast<unsigned int>(data.size()));
+  payload.set_streaming_width(static_cast<unsigned int>(data.size()));
+  payload.set_byte_enable_ptr(nullptr);
   payload.set_extension(&transfer);
   payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   const sc_time now = sc_core::sc_time_stamp();
@@ -745,14 +855,41 @@ void CoreController::receive(const Receive& command) {
   issue_time_ = max_time(max_time(issue_time_, arrival), sc_core::sc_time_stamp());
 }
 
+void CoreController::network_in_transport(tlm::tlm_generic_payload& payload, sc_time& delay) {
+  noc::NocTransferExtension* transfer = nullptr;
+  payload.get_extension(transfer);
+  if (transfer == nullptr || payload.get_command() != tlm::TLM_WRITE_COMMAND) {
+    payload.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  try {
+    deliver(transfer->source_core, static_cast<int>(transfer->tag), payload.get_address(),
+            payload.get_data_ptr(), payload.get_data_length(), sc_core::sc_time_stamp() + delay);
+  } catch (const std::exception& failure) {
+    // The run fails with it; the receiver still gets the arrival, so it does not wait forever.
+    if (error_.empty()) error_ = "core " + std::to_string(core_id_) + ": " + failure.what();
+    arrivals_[{transfer->source_core, static_cast<int>(transfer->tag)}].push_back(
+        sc_core::sc_time_stamp() + delay);
+    arrival_event_.notify(SC_ZERO_TIME);
+    payload.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  payload.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
 void CoreController::deliver(int from_core, int tag, Addr destination,
                              const std::vector<uint8_t>& data, const sc_time& arrival) {
+  deliver(from_core, tag, destination, data.data(), data.size(), arrival);
+}
+
+void CoreController::deliver(int from_core, int tag, Addr destination, const uint8_t* data,
+                             uint64_t bytes, const sc_time& arrival) {
   // The network interface writes the payload into local memory as it arrives (a token for
   // flow control carries no payload).
   sc_time written = arrival;
-  if (!data.empty()) {
-    written = write(destination, data.data(), data.size(), arrival);
-    mark_written(destination, data.size(), written);
+  if (bytes != 0) {
+    written = write(destination, data, bytes, arrival);
+    mark_written(destination, bytes, written);
   }
   arrivals_[{from_core, tag}].push_back(written);
   arrival_event_.notify(SC_ZERO_TIME);

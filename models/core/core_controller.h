@@ -22,6 +22,7 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "models/arith/arith_unit.h"
@@ -29,6 +30,7 @@
 #include "models/core/program.h"
 #include "models/core/scoreboard.h"
 #include "models/kernel/busy_tracer.h"
+#include "models/kernel/payload_pool.h"
 #include "models/kernel/stats.h"
 #include "models/kernel/time.h"
 #include "models/kernel/vcd.h"
@@ -48,10 +50,6 @@ struct CoreParams {
 class CoreServices {
  public:
   virtual ~CoreServices() = default;
-  // A transfer sent over the network socket has arrived (its last flit, at `arrival`): hand the
-  // data to the destination core's controller (CoreController::deliver).
-  virtual void deliver(int to_core, int from_core, int tag, Addr destination,
-                       const std::vector<uint8_t>& data, const sc_core::sc_time& arrival) = 0;
   virtual void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) = 0;
   // Called when a core finishes an inference (progress reporting).
   virtual void inference_done(int core, int inference, const sc_core::sc_time& at) = 0;
@@ -63,12 +61,40 @@ class CoreServices {
                             const sc_core::sc_time& /*begin*/, const sc_core::sc_time& /*end*/) {}
 };
 
+// The control/status registers of a core (`control` socket; models/core/README.md has the map).
+// 64-bit registers at 8-byte offsets; accesses of 4 or 8 bytes at a register's offset.
+namespace regs {
+constexpr uint64_t kProgramBase = 0x00;   // rw: address of the encoded program (program_codec.h)
+constexpr uint64_t kProgramBytes = 0x08;  // rw: its length in bytes
+constexpr uint64_t kInferences = 0x10;    // rw: body executions per start (reset value 1)
+constexpr uint64_t kControl = 0x18;       // w: 1 = start (ignored while busy); reads 0
+constexpr uint64_t kStatus = 0x20;        // r: bit 0 busy, bit 1 done, bit 2 error; w: 1s clear
+constexpr uint64_t kError = 0x28;         // r: 0 none, 1 bad program image, 2 a command failed
+constexpr uint64_t kCommands = 0x30;      // r: commands executed (all runs)
+constexpr uint64_t kInferencesDone = 0x38;  // r: inferences completed (all runs)
+constexpr uint64_t kFinishCycle = 0x40;   // r: core cycle at which the last run finished
+constexpr uint64_t kSize = 0x48;
+constexpr uint64_t kStatusBusy = 1, kStatusDone = 2, kStatusError = 4;
+}  // namespace regs
+
 class CoreController : public sc_core::sc_module {
  public:
+  // Control/status registers (regs::): an external CPU or platform writes a program's address and
+  // length, starts it, and waits for `done_irq` (or polls STATUS). Optional: a platform that
+  // loads programs with load() leaves it unbound.
+  tlm_utils::simple_target_socket_optional<CoreController> control{"control"};
+  // High from the end of a run started through `control` until STATUS is cleared or the next
+  // start (level-triggered, like a CPU's interrupt line).
+  sc_core::sc_signal<bool, sc_core::SC_MANY_WRITERS> done_irq{"done_irq", false};
   tlm_utils::simple_initiator_socket<CoreController> memory{"memory"};
   // To the core's network interface: a Send is a TLM transaction carrying a
   // noc::NocTransferExtension (models/noc/noc.h).
   tlm_utils::simple_initiator_socket<CoreController> network{"network"};
+  // From the core's network interface: a transfer from another core, delivered when its last
+  // flit arrives as a write payload (address = destination in this core's memory, the data,
+  // a noc::NocTransferExtension naming the source core and the sender's tag). Optional: a core
+  // that never receives may leave it unbound.
+  tlm_utils::simple_target_socket_optional<CoreController> network_in{"network_in"};
   // One socket per CIM macro, bound by the core.
   std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<CoreController>>> cim;
 
@@ -76,10 +102,12 @@ class CoreController : public sc_core::sc_module {
                  const kernel::Clock& clock, arith::ArithUnit& arith, CoreServices& services,
                  kernel::StatGroup& stats, kernel::VcdTrace* trace);
 
+  // Runs `program` from the start of the simulation (the platform's way, untimed preload); a
+  // controller without it waits for a start through `control`.
   void load(Program program, int inferences);
 
-  // NoC delivery: writes `data` at `destination` in this core's memory and records the tag's
-  // arrival at `arrival` (kernel time of the NoC).
+  // Data from outside the chip's NoC (a host): written at `destination` in this core's memory
+  // as a NoC delivery would be, the tag's arrival recorded at `arrival` (>= sc_time_stamp()).
   void deliver(int from_core, int tag, Addr destination, const std::vector<uint8_t>& data,
                const sc_core::sc_time& arrival);
 
@@ -87,11 +115,17 @@ class CoreController : public sc_core::sc_module {
   const sc_core::sc_time& finish_time() const { return finish_time_; }
   // The first error a command raised (empty when none); the run fails with it.
   const std::string& error() const { return error_; }
+  // Payloads this controller ever created (its pool): the most transactions in flight at once,
+  // not one per transaction.
+  size_t payloads_created() const { return payloads_.created(); }
 
  private:
   enum class Unit { Dma, Arith, Macro };
 
   void run();
+  // Executes program_ (prologue, inferences_ bodies) from the current time; sets finished_.
+  void run_program();
+  void control_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
   void execute(const std::vector<Command>& commands, int inference);
   void execute(const Command& command, int inference);
 
@@ -115,6 +149,9 @@ class CoreController : public sc_core::sc_module {
   void kernel_op(const KernelOp& command);
   void send(const Send& command);
   void receive(const Receive& command);
+  void network_in_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
+  void deliver(int from_core, int tag, Addr destination, const uint8_t* data, uint64_t bytes,
+               const sc_core::sc_time& arrival);
   void power_gate(const PowerGate& command);
 
   // Timeline helpers: absolute times of this core's local timeline.
@@ -154,6 +191,7 @@ class CoreController : public sc_core::sc_module {
   int inferences_ = 0;
 
   tlm_utils::tlm_quantumkeeper quantum_keeper_;
+  kernel::PayloadPool payloads_;  // every transaction this controller initiates
   sc_core::sc_time issue_time_;  // when the controller can issue the next command
   sc_core::sc_time dma_read_free_, dma_write_free_, arith_free_;
   std::vector<sc_core::sc_time> macro_free_;
@@ -166,6 +204,11 @@ class CoreController : public sc_core::sc_module {
   // arrives once per inference; flow-control tokens may queue up).
   std::map<std::pair<int, int>, std::deque<sc_core::sc_time>> arrivals_;
   sc_core::sc_event arrival_event_;
+
+  bool loaded_ = false;
+  uint64_t program_base_ = 0, program_bytes_ = 0, start_inferences_ = 1;
+  uint64_t status_ = 0, error_code_ = 0;
+  sc_core::sc_event start_event_;
 
   bool finished_ = false;
   sc_core::sc_time finish_time_;

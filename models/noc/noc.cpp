@@ -76,12 +76,49 @@ NetworkInterface::NetworkInterface(const sc_core::sc_module_name& name, Noc& noc
 void NetworkInterface::b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
   NocTransferExtension* transfer = nullptr;
   payload.get_extension(transfer);
-  if (transfer == nullptr || !noc_.send(core_, transfer->destination_core, transfer->bytes,
-                                        transfer->on_delivered, sc_core::sc_time_stamp() + delay)) {
+  const uint64_t length = payload.get_data_length();
+  if (transfer == nullptr || (length != 0 && length != transfer->bytes) ||
+      (length != 0 && payload.get_command() != tlm::TLM_WRITE_COMMAND)) {
+    payload.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+    return;
+  }
+  // The payload's data belong to the sender: the transfer keeps a copy until it is delivered.
+  const uint8_t* bytes = payload.get_data_ptr();
+  std::vector<uint8_t> data(bytes, bytes + length);
+  if (!noc_.send(core_, transfer->destination_core, transfer->tag, payload.get_address(),
+                 std::move(data), transfer->bytes, sc_core::sc_time_stamp() + delay)) {
     payload.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
     return;
   }
   payload.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void NetworkInterface::deliver(int source_core, int64_t tag, uint64_t address, uint64_t bytes,
+                               std::vector<uint8_t>& data, const sc_core::sc_time& arrival) {
+  if (delivery.size() == 0) {
+    SC_REPORT_ERROR(name(), "a transfer arrived but the delivery socket is unbound");
+    return;
+  }
+  NocTransferExtension transfer;
+  transfer.source_core = source_core;
+  transfer.destination_core = core_;
+  transfer.bytes = bytes;
+  transfer.tag = tag;
+  tlm::tlm_generic_payload payload;
+  payload.set_command(tlm::TLM_WRITE_COMMAND);
+  payload.set_address(address);
+  payload.set_data_ptr(data.data());
+  payload.set_data_length(static_cast<unsigned int>(data.size()));
+  payload.set_streaming_width(static_cast<unsigned int>(data.size()));
+  payload.set_byte_enable_ptr(nullptr);
+  payload.set_dmi_allowed(false);
+  payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  payload.set_extension(&transfer);
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  sc_core::sc_time delay = arrival > now ? arrival - now : sc_core::SC_ZERO_TIME;
+  delivery->b_transport(payload, delay);
+  payload.clear_extension(&transfer);
+  // A refused delivery is the destination's failure to report (the core records it).
 }
 
 Noc::Noc(const sc_core::sc_module_name& name, const NocParams& params, const kernel::Clock& clock,
@@ -138,6 +175,25 @@ Noc::~Noc() = default;
 
 bool Noc::send(int source_core, int destination_core, uint64_t bytes, DeliveryCallback on_delivered,
                const sc_core::sc_time& local_time) {
+  Transfer transfer;
+  transfer.on_delivered = std::move(on_delivered);
+  return start(source_core, destination_core, bytes, std::move(transfer), local_time);
+}
+
+bool Noc::send(int source_core, int destination_core, int64_t tag, uint64_t address,
+               std::vector<uint8_t> data, uint64_t bytes, const sc_core::sc_time& local_time) {
+  Transfer transfer;
+  transfer.source = source_core;
+  transfer.destination = destination_core;
+  transfer.tag = tag;
+  transfer.address = address;
+  transfer.bytes = bytes;
+  transfer.data = std::move(data);
+  return start(source_core, destination_core, bytes, std::move(transfer), local_time);
+}
+
+bool Noc::start(int source_core, int destination_core, uint64_t bytes, Transfer transfer,
+                const sc_core::sc_time& local_time) {
   if (source_core < 0 || source_core >= cores() || destination_core < 0 ||
       destination_core >= cores()) {
     return false;
@@ -148,7 +204,8 @@ bool Noc::send(int source_core, int destination_core, uint64_t bytes, DeliveryCa
   const uint64_t payload = static_cast<uint64_t>(params_.max_packet_payload_bytes);
   const uint64_t packets = bytes == 0 ? 1 : (bytes + payload - 1) / payload;
   const uint64_t transfer_id = next_transfer_++;
-  transfers_[transfer_id] = Transfer{packets, std::move(on_delivered)};
+  transfer.packets_left = packets;
+  transfers_[transfer_id] = std::move(transfer);
   ++stat_transfers_;
   stat_bytes_ += bytes;
   // One train of `packets` packets: full payloads, the last one with the remainder.
@@ -236,18 +293,24 @@ void Noc::commit_and_deliver(uint64_t cycle) {
     checkpoint_ = network_;
     since_checkpoint_.clear();
   }
-  std::vector<std::pair<DeliveryCallback, uint64_t>> completed;
+  std::vector<std::pair<Transfer, uint64_t>> completed;
   for (const Delivery& delivery : deliveries) {
     const auto transfer = transfers_.find(delivery.tag);
     if (transfer == transfers_.end()) continue;
     if (--transfer->second.packets_left == 0) {
-      completed.emplace_back(std::move(transfer->second.on_delivered), delivery.arrival_cycle);
+      completed.emplace_back(std::move(transfer->second), delivery.arrival_cycle);
       transfers_.erase(transfer);
     }
   }
   update_statistics(sc_core::sc_time_stamp());
-  for (auto& [callback, arrival_cycle] : completed) {
-    if (callback) callback(clock_.cycles(arrival_cycle));
+  for (auto& [transfer, arrival_cycle] : completed) {
+    const sc_core::sc_time arrival = clock_.cycles(arrival_cycle);
+    if (transfer.on_delivered) {
+      transfer.on_delivered(arrival);
+    } else {
+      interfaces_[static_cast<size_t>(transfer.destination)]->deliver(
+          transfer.source, transfer.tag, transfer.address, transfer.bytes, transfer.data, arrival);
+    }
   }
 }
 

@@ -2,13 +2,19 @@
 // (NI) per core.
 //
 // Interface for the cores (the TLM design): each core binds an initiator socket to
-// `noc.interface(core).target` and sends a transfer ("these bytes to core N") as a generic payload
-// with TLM_IGNORE_COMMAND and a NocTransferExtension. b_transport returns at once without adding
-// to `delay`: the NI takes the transfer at the core's local time (sc_time_stamp() + delay), splits
-// it into packets of at most max_packet_payload_bytes and queues them at its source; the
-// extension's `on_delivered(arrival)` is called when the last packet's tail flit is ejected at the
-// destination, at SystemC time == arrival (the exact cycle). A missing extension or a bad
-// destination gets TLM_GENERIC_ERROR_RESPONSE. `Noc::send` is the same without TLM.
+// `noc.interface(core).target` and sends a transfer ("these bytes to core N, address A") as a
+// TLM_WRITE_COMMAND generic payload: address = where the data go in the destination core, data
+// pointer and length = the bytes (length 0: timing only, or with bytes 0 a 1-flit synchronisation
+// token), and a
+// NocTransferExtension (plain data: destination core, bytes, the sender's tag). b_transport
+// copies the data and returns at once without adding to `delay`: the NI takes the transfer at the
+// core's local time (sc_time_stamp() + delay), splits it into packets of at most
+// max_packet_payload_bytes and queues them at its source. When the last packet's tail flit is
+// ejected at the destination, at SystemC time == arrival (the exact cycle), the destination NI
+// writes the transfer as a TLM_WRITE_COMMAND payload (same address, data, and the extension with
+// `source_core` filled in) through its `delivery` initiator socket, bound to the destination
+// core's target. A missing extension or a bad destination gets TLM_GENERIC_ERROR_RESPONSE.
+// `Noc::send` is a C++ API for testbenches and traffic without TLM: it calls a callback instead.
 //
 // Timing against SystemC: the engine only runs while packets are in flight, in bulk. Its thread
 // simulates the network ahead, speculatively, to the next cycle in which a transfer completes,
@@ -24,6 +30,7 @@
 // one cycle later).
 #pragma once
 
+#include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
@@ -44,16 +51,21 @@ namespace cimtlm::noc {
 
 using DeliveryCallback = std::function<void(const sc_core::sc_time& arrival)>;
 
-// A transfer carried to a network interface in a TLM generic payload.
-class NocTransferExtension : public tlm::tlm_extension<NocTransferExtension> {
- public:
+// A transfer's metadata, carried by value with the generic payload that holds its data (from the
+// sender to its NI, and from the destination NI to the destination core). Plain data only: no
+// pointers, no code (testbenches/unit/kernel/test_extensions.cpp checks it).
+struct NocTransfer {
+  int source_core = 0;  // set by the network interface that sends it (ignored from the sender)
   int destination_core = 0;
   uint64_t bytes = 0;  // payload; 0 sends a single 1-flit message (a synchronisation token)
-  DeliveryCallback on_delivered;
+  int64_t tag = 0;     // chosen by the sender, delivered unchanged (which data these are)
+};
 
+class NocTransferExtension : public tlm::tlm_extension<NocTransferExtension>, public NocTransfer {
+ public:
   tlm::tlm_extension_base* clone() const override { return new NocTransferExtension(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override {
-    *this = static_cast<const NocTransferExtension&>(other);
+    static_cast<NocTransfer&>(*this) = static_cast<const NocTransferExtension&>(other);
   }
 };
 
@@ -64,8 +76,15 @@ class NetworkInterface : public sc_core::sc_module {
  public:
   // Optional: a core that never sends may leave its interface unbound.
   tlm_utils::simple_target_socket_optional<NetworkInterface> target{"target"};
+  // Completed transfers to this core, as write payloads at their arrival time. Optional: a core
+  // that never receives may leave it unbound (a transfer to it is then dropped with an error).
+  tlm_utils::simple_initiator_socket_optional<NetworkInterface> delivery{"delivery"};
 
   NetworkInterface(const sc_core::sc_module_name& name, Noc& noc, int core);
+
+  // Writes a completed transfer through `delivery` (called by the Noc at SystemC time >= arrival).
+  void deliver(int source_core, int64_t tag, uint64_t address, uint64_t bytes,
+               std::vector<uint8_t>& data, const sc_core::sc_time& arrival);
 
  private:
   void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay);
@@ -88,6 +107,10 @@ class Noc : public sc_core::sc_module {
   // `local_time` (>= sc_time_stamp()); returns false for an out-of-range core.
   bool send(int source_core, int destination_core, uint64_t bytes, DeliveryCallback on_delivered,
             const sc_core::sc_time& local_time);
+  // The same for a transfer taken by a network interface: delivered through the destination
+  // interface's `delivery` socket (`data` moved in; empty for a token).
+  bool send(int source_core, int destination_core, int64_t tag, uint64_t address,
+            std::vector<uint8_t> data, uint64_t bytes, const sc_core::sc_time& local_time);
 
   // Statistics and leakage up to `end` (the platform's end of work; call once after sc_start).
   void finalize(const sc_core::sc_time& end);
@@ -100,8 +123,15 @@ class Noc : public sc_core::sc_module {
  private:
   struct Transfer {
     uint64_t packets_left = 0;
-    DeliveryCallback on_delivered;
+    DeliveryCallback on_delivered;  // Noc::send's C++ API; empty: through the delivery socket
+    int source = 0, destination = 0;
+    int64_t tag = 0;
+    uint64_t address = 0, bytes = 0;
+    std::vector<uint8_t> data;  // empty for a token or a timing-only transfer
   };
+  bool start(int source_core, int destination_core, uint64_t bytes, Transfer transfer,
+             const sc_core::sc_time& local_time);
+
   class Tracer;
 
   // A send as injected, kept until the next checkpoint so that a rollback can inject it again.

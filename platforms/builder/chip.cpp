@@ -24,7 +24,10 @@ Chip::Chip(const sc_core::sc_module_name& name, const PlatformSpec& spec, kernel
   }
   // After the cores, so that the trace lists every core's blocks first.
   noc_ = std::make_unique<noc::Noc>("noc", spec.noc, clock_, stats.child("noc", "noc"), trace);
-  for (auto& core : cores_) core->controller().network.bind(noc_->interface(core->id()).target);
+  for (auto& core : cores_) {
+    core->controller().network.bind(noc_->interface(core->id()).target);
+    noc_->interface(core->id()).delivery.bind(core->controller().network_in);
+  }
   std::vector<const kernel::StatGroup*> core_stats;
   for (int index = 0; index < spec.cores(); ++index) {
     core_stats.push_back(stats.find_child("core" + std::to_string(index)));

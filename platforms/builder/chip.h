@@ -1,6 +1,7 @@
 // The chip: every core of the platform and the NoC between them, built from a PlatformSpec.
-// It is the cores' network interface (CoreServices): a Send becomes a NoC transfer whose
-// delivery writes the data into the destination core's memory.
+// Each core's `network` socket is bound to its network interface and the interface's `delivery`
+// socket to the core's `network_in`: a Send is a NoC transfer whose delivery writes the data into
+// the destination core's memory.
 #pragma once
 
 #include <atomic>
@@ -50,9 +51,11 @@ class Chip : public sc_core::sc_module, public core::CoreServices {
   };
   const Progress& progress() const { return progress_; }
 
-  // CoreServices
+  // Data from a host outside the NoC into a core's memory (recorded as an arrival of `tag`).
   void deliver(int to_core, int from_core, int tag, core::Addr destination,
-               const std::vector<uint8_t>& data, const sc_core::sc_time& arrival) override;
+               const std::vector<uint8_t>& data, const sc_core::sc_time& arrival);
+
+  // CoreServices
   void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) override;
   void inference_done(int core, int inference, const sc_core::sc_time& at) override;
   void command_issued(int core, const std::string& layer) override;

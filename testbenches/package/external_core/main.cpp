@@ -1,7 +1,10 @@
 // An external SystemC platform using the installed cimtlm package: its own memory model (a
 // plain TLM target), a cimtlm core controller, arithmetic unit and CIM macro, and a program of
-// one weight tile, four input vectors and a requantization. Exits 0 when the outputs equal the
-// host's integer arithmetic and the controller finished without error.
+// one weight tile, four input vectors and a requantization. The program is encoded into the
+// platform's memory; the platform's CPU stand-in starts it through the core's control registers
+// and waits for the done interrupt. Exits 0 when the outputs equal the host's integer arithmetic,
+// the registers report done without error and the counters match.
+#include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cmath>
@@ -15,6 +18,7 @@
 #include "models/arith/arith_unit.h"
 #include "models/cim/cim_macro.h"
 #include "models/core/core_controller.h"
+#include "models/core/program_codec.h"
 
 namespace {
 
@@ -41,11 +45,62 @@ class PlatformMemory : public sc_core::sc_module {
   }
 };
 
+// The platform's CPU: programs the core's registers, waits for its interrupt, reads the status.
+class Cpu : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<Cpu> bus{"bus"};
+  sc_core::sc_in<bool> irq{"irq"};
+  uint64_t program_base = 0, program_bytes = 0;
+  uint64_t status = 0, error = 0, commands = 0, inferences = 0, finish_cycle = 0;
+  uint64_t status_after_clear = 0;
+  sc_core::sc_time interrupted_at;
+  bool bus_error = false;
+
+  explicit Cpu(const sc_core::sc_module_name& name) : sc_module(name) {
+    sc_core::sc_spawn([this] { run(); }, "software");
+  }
+
+ private:
+  void access(tlm::tlm_command command, uint64_t address, uint64_t& value) {
+    tlm::tlm_generic_payload payload;
+    payload.set_command(command);
+    payload.set_address(address);
+    payload.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    payload.set_data_length(8);
+    payload.set_streaming_width(8);
+    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    bus->b_transport(payload, delay);
+    if (payload.is_response_error()) bus_error = true;
+  }
+  void write(uint64_t address, uint64_t value) { access(tlm::TLM_WRITE_COMMAND, address, value); }
+  uint64_t read(uint64_t address) {
+    uint64_t value = 0;
+    access(tlm::TLM_READ_COMMAND, address, value);
+    return value;
+  }
+  void run() {
+    namespace regs = cimtlm::core::regs;
+    wait(sc_core::sc_time(100, sc_core::SC_NS));  // boot
+    write(regs::kProgramBase, program_base);
+    write(regs::kProgramBytes, program_bytes);
+    write(regs::kInferences, 1);
+    write(regs::kControl, 1);
+    wait(irq.posedge_event());
+    interrupted_at = sc_core::sc_time_stamp();
+    status = read(regs::kStatus);
+    error = read(regs::kError);
+    commands = read(regs::kCommands);
+    inferences = read(regs::kInferencesDone);
+    finish_cycle = read(regs::kFinishCycle);
+    write(regs::kStatus, regs::kStatusDone | regs::kStatusError);  // acknowledge
+    status_after_clear = read(regs::kStatus);
+  }
+};
+
 // A single core: no network, nothing to gate.
 class Services : public cimtlm::core::CoreServices {
  public:
-  void deliver(int, int, int, cimtlm::core::Addr, const std::vector<uint8_t>&,
-               const sc_core::sc_time&) override {}
   void power_gate(int, int, bool, const sc_core::sc_time&) override {}
   void inference_done(int, int, const sc_core::sc_time&) override { ++inferences; }
   int inferences = 0;
@@ -107,7 +162,15 @@ int sc_main(int, char**) {
   core::Program program;
   program.prologue = {load};
   program.body = {matmul, requantize, core::InferenceDone{}};
-  controller.load(program, 1);
+  // The program in the platform's memory, started through the registers.
+  constexpr core::Addr kProgram = 0x8000;
+  const std::vector<uint8_t> image = core::encode_program(program);
+  std::memcpy(memory.bytes.data() + kProgram, image.data(), image.size());
+  Cpu cpu("cpu");
+  cpu.program_base = kProgram;
+  cpu.program_bytes = image.size();
+  cpu.bus.bind(controller.control);
+  cpu.irq.bind(controller.done_irq);
 
   sc_core::sc_start();
 
@@ -123,10 +186,18 @@ int sc_main(int, char**) {
       if (simulated != expected) ++mismatches;
     }
   }
+  namespace regs = core::regs;
   std::cout << "finished " << controller.finished() << " at " << controller.finish_time()
-            << ", error '" << controller.error() << "', inferences " << services.inferences
-            << ", mismatches " << mismatches << '\n';
+            << ", interrupt at " << cpu.interrupted_at << ", status " << cpu.status << " error "
+            << cpu.error << " commands " << cpu.commands << " inferences " << cpu.inferences
+            << " finish cycle " << cpu.finish_cycle << ", error '" << controller.error()
+            << "', mismatches " << mismatches << '\n';
   const bool ok = controller.finished() && controller.error().empty() && services.inferences == 1 &&
-                  mismatches == 0 && controller.finish_time() > sc_core::SC_ZERO_TIME;
+                  mismatches == 0 && !cpu.bus_error && cpu.status == regs::kStatusDone &&
+                  cpu.error == 0 && cpu.commands == 4 && cpu.inferences == 1 &&
+                  cpu.status_after_clear == 0 &&
+                  cpu.interrupted_at == controller.finish_time() &&
+                  cpu.finish_cycle == clock.to_cycles(controller.finish_time()) &&
+                  controller.finish_time() > sc_core::sc_time(100, sc_core::SC_NS);
   return ok ? 0 : 1;
 }

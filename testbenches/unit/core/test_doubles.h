@@ -11,6 +11,7 @@
 
 #include <systemc>
 #include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
 #include "models/cim/cim_job.h"
@@ -125,7 +126,8 @@ class ExactMacro : public sc_core::sc_module {
 };
 
 // NoC: every transfer arrives `latency` after it was sent. One TLM target per core takes
-// transfers with a noc::NocTransferExtension, as the real network interfaces do.
+// transfers (write payloads with a noc::NocTransferExtension) and one initiator per core delivers
+// them into the core's `network_in`, as the real network interfaces do.
 class FixedLatencyServices : public core::CoreServices, public sc_core::sc_module {
  public:
   FixedLatencyServices(const sc_core::sc_module_name& name, int cores, const sc_core::sc_time& latency)
@@ -134,35 +136,40 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
       interfaces_.push_back(std::make_unique<tlm_utils::simple_target_socket_tagged<FixedLatencyServices>>(
           ("ni" + std::to_string(core)).c_str()));
       interfaces_.back()->register_b_transport(this, &FixedLatencyServices::b_transport, core);
+      deliveries_.push_back(std::make_unique<tlm_utils::simple_initiator_socket<FixedLatencyServices>>(
+          ("delivery" + std::to_string(core)).c_str()));
     }
     sc_core::sc_spawn_options options;
     sc_core::sc_spawn([this] { deliver_loop(); }, "deliver", &options);
   }
-  std::vector<core::CoreController*> controllers;
   int inferences_done = 0;
 
-  // The network interface of a core.
+  // The network interface of a core: where its sends go, and whence its arrivals come.
   tlm_utils::simple_target_socket_tagged<FixedLatencyServices>& interface(int core) {
     return *interfaces_.at(static_cast<size_t>(core));
   }
-
-  void deliver(int to, int from, int tag, core::Addr destination, const std::vector<uint8_t>& data,
-               const sc_core::sc_time& arrival) override {
-    controllers.at(static_cast<size_t>(to))->deliver(from, tag, destination, data, arrival);
+  tlm_utils::simple_initiator_socket<FixedLatencyServices>& delivery(int core) {
+    return *deliveries_.at(static_cast<size_t>(core));
   }
+
   void power_gate(int, int, bool, const sc_core::sc_time&) override {}
   void inference_done(int, int, const sc_core::sc_time&) override { ++inferences_done; }
 
  private:
   struct Message {
     sc_core::sc_time arrival;
-    noc::DeliveryCallback on_delivered;
+    noc::NocTransferExtension transfer;
+    uint64_t address = 0;
+    std::vector<uint8_t> data;
   };
-  void b_transport(int, tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
+  void b_transport(int core, tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
     noc::NocTransferExtension* transfer = nullptr;
     payload.get_extension(transfer);
+    Message message{sc_core::sc_time_stamp() + delay + latency_, *transfer, payload.get_address(),
+                    std::vector<uint8_t>(payload.get_data_ptr(),
+                                         payload.get_data_ptr() + payload.get_data_length())};
+    message.transfer.source_core = core;
     // Sends come from cores at their local times, not in time order: keep them sorted.
-    Message message{sc_core::sc_time_stamp() + delay + latency_, transfer->on_delivered};
     auto position = std::upper_bound(pending_.begin(), pending_.end(), message.arrival,
                                      [](const sc_core::sc_time& t, const Message& m) { return t < m.arrival; });
     pending_.insert(position, std::move(message));
@@ -181,7 +188,16 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
         }
         Message message = std::move(pending_.front());
         pending_.erase(pending_.begin());
-        message.on_delivered(sc_core::sc_time_stamp());
+        tlm::tlm_generic_payload payload;
+        payload.set_command(tlm::TLM_WRITE_COMMAND);
+        payload.set_address(message.address);
+        payload.set_data_ptr(message.data.data());
+        payload.set_data_length(static_cast<unsigned int>(message.data.size()));
+        payload.set_streaming_width(static_cast<unsigned int>(message.data.size()));
+        payload.set_extension(&message.transfer);
+        sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+        delivery(message.transfer.destination_core)->b_transport(payload, delay);
+        payload.clear_extension(&message.transfer);
       }
     }
   }
@@ -189,6 +205,57 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
   std::vector<Message> pending_;
   sc_core::sc_event wake_;
   std::vector<std::unique_ptr<tlm_utils::simple_target_socket_tagged<FixedLatencyServices>>> interfaces_;
+  std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<FixedLatencyServices>>> deliveries_;
+};
+
+// A CPU stand-in on a core's control registers: at time 0 writes the program's address and
+// length and the inference count, starts it, waits for the done interrupt, reads the status.
+class RegisterCpu : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<RegisterCpu> bus{"bus"};
+  sc_core::sc_in<bool> irq{"irq"};
+  uint64_t status = 0, error = 0, inferences = 0, finish_cycle = 0;
+  sc_core::sc_time interrupted_at;
+  bool bus_error = false;
+
+  RegisterCpu(const sc_core::sc_module_name& name, uint64_t base, uint64_t bytes,
+              uint64_t inference_count)
+      : sc_module(name) {
+    sc_core::sc_spawn(
+        [this, base, bytes, inference_count] {
+          write(core::regs::kProgramBase, base);
+          write(core::regs::kProgramBytes, bytes);
+          write(core::regs::kInferences, inference_count);
+          write(core::regs::kControl, 1);
+          wait(irq.posedge_event());
+          interrupted_at = sc_core::sc_time_stamp();
+          status = read(core::regs::kStatus);
+          error = read(core::regs::kError);
+          inferences = read(core::regs::kInferencesDone);
+          finish_cycle = read(core::regs::kFinishCycle);
+        },
+        "software");
+  }
+  void access(tlm::tlm_command command, uint64_t address, uint64_t& value, unsigned length = 8) {
+    tlm::tlm_generic_payload payload;
+    payload.set_command(command);
+    payload.set_address(address);
+    payload.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    payload.set_data_length(length);
+    payload.set_streaming_width(length);
+    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    bus->b_transport(payload, delay);
+    last_response = payload.get_response_status();
+    if (payload.is_response_error()) bus_error = true;
+  }
+  void write(uint64_t address, uint64_t value) { access(tlm::TLM_WRITE_COMMAND, address, value); }
+  uint64_t read(uint64_t address) {
+    uint64_t value = 0;
+    access(tlm::TLM_READ_COMMAND, address, value);
+    return value;
+  }
+  tlm::tlm_response_status last_response = tlm::TLM_INCOMPLETE_RESPONSE;
 };
 
 }  // namespace cimtlm::testing

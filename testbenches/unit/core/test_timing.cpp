@@ -51,7 +51,7 @@ struct Chip {
             (name + "_cim" + std::to_string(m)).c_str(), 8, period));
         controllers.back()->cim[static_cast<size_t>(m)]->bind(macros_.back()->target);
       }
-      services->controllers.push_back(controllers.back().get());
+      services->delivery(c).bind(controllers.back()->network_in);
     }
   }
   // Runs one inference of `programs[c]` on core c; returns each core's finish time in ns.

@@ -11,6 +11,7 @@
 #include <systemc>
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 
 #include "models/kernel/stats.h"
 #include "models/kernel/vcd.h"
@@ -34,6 +35,34 @@ class Driver : public sc_core::sc_module {
 
  private:
   std::function<void(Driver&)> body_;
+};
+
+// A core stand-in's target for NoC deliveries: records what arrives and when.
+class Receiver : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<Receiver> socket{"socket"};
+  explicit Receiver(const sc_core::sc_module_name& name) : sc_core::sc_module(name) {
+    socket.register_b_transport(this, &Receiver::b_transport);
+  }
+  sc_time arrival = sc_core::SC_ZERO_TIME;
+  tlm::tlm_command command = tlm::TLM_IGNORE_COMMAND;
+  uint64_t address = 0;
+  std::vector<uint8_t> data;
+  NocTransferExtension transfer;
+  int deliveries = 0;
+
+ private:
+  void b_transport(tlm::tlm_generic_payload& payload, sc_time& delay) {
+    arrival = sc_core::sc_time_stamp() + delay;
+    command = payload.get_command();
+    address = payload.get_address();
+    data.assign(payload.get_data_ptr(), payload.get_data_ptr() + payload.get_data_length());
+    NocTransferExtension* extension = nullptr;
+    payload.get_extension(extension);
+    if (extension != nullptr) transfer = *extension;
+    ++deliveries;
+    payload.set_response_status(tlm::TLM_OK_RESPONSE);
+  }
 };
 
 // Arrival cycle of the last packet of each transfer when the same packets run on a bare engine.
@@ -98,10 +127,11 @@ TEST(NocSystemC, TlmInterfaceTakesTransfersAndRejectsBadOnes) {
   NocParams params;
   kernel::StatGroup stats("noc", "noc");
   Noc noc("noc", params, kClock, stats);
-  sc_time arrival = sc_core::SC_ZERO_TIME;
   tlm::tlm_response_status missing_extension = tlm::TLM_INCOMPLETE_RESPONSE;
   tlm::tlm_response_status bad_destination = tlm::TLM_INCOMPLETE_RESPONSE;
   tlm::tlm_response_status good = tlm::TLM_INCOMPLETE_RESPONSE;
+  tlm::tlm_response_status wrong_length = tlm::TLM_INCOMPLETE_RESPONSE;
+  std::vector<uint8_t> sent;
   sc_time delay_after = sc_core::SC_ZERO_TIME;
   Driver driver("core3", [&](Driver& self) {
     tlm::tlm_generic_payload payload;
@@ -118,21 +148,46 @@ TEST(NocSystemC, TlmInterfaceTakesTransfersAndRejectsBadOnes) {
 
     transfer.destination_core = 12;
     transfer.bytes = 200;  // 64 + 64 + 64 + 8 bytes: packets of 4, 4, 4 and 1 flits
-    transfer.on_delivered = [&](const sc_time& at) { arrival = at; };
+    transfer.tag = 77;
+    std::vector<uint8_t> data(200);
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 1);
+    payload.set_command(tlm::TLM_WRITE_COMMAND);
+    payload.set_address(0x4000);
+    payload.set_data_ptr(data.data());
+    payload.set_data_length(100);  // neither 0 nor the extension's bytes
+    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    self.socket->b_transport(payload, delay);
+    wrong_length = payload.get_response_status();
+    payload.set_data_length(200);
+    payload.set_streaming_width(200);
     payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     self.socket->b_transport(payload, delay);
     good = payload.get_response_status();
     delay_after = delay;
     payload.clear_extension(&transfer);
+    sent = data;
+    data.assign(data.size(), 0);  // the NI took a copy: the sender's buffer is free at once
   });
+  Receiver receiver("core12");
+  noc.interface(12).delivery.bind(receiver.socket);
   driver.socket.bind(noc.interface(3).target);
   sc_core::sc_start();
   EXPECT_EQ(missing_extension, tlm::TLM_GENERIC_ERROR_RESPONSE);
   EXPECT_EQ(bad_destination, tlm::TLM_GENERIC_ERROR_RESPONSE);
+  EXPECT_EQ(wrong_length, tlm::TLM_GENERIC_ERROR_RESPONSE);
   EXPECT_EQ(good, tlm::TLM_OK_RESPONSE);
   EXPECT_EQ(delay_after, sc_time(3, SC_NS));  // the NI takes the transfer without blocking
   const std::vector<uint64_t> expected = engine_arrivals(params, {{3, 12, 200, 3}});
-  EXPECT_EQ(arrival, kClock.cycles(expected[0]));
+  // Delivered once, as a write payload with the data, into the destination core's target.
+  EXPECT_EQ(receiver.deliveries, 1);
+  EXPECT_EQ(receiver.arrival, kClock.cycles(expected[0]));
+  EXPECT_EQ(receiver.command, tlm::TLM_WRITE_COMMAND);
+  EXPECT_EQ(receiver.address, 0x4000u);
+  EXPECT_EQ(receiver.data, sent);
+  EXPECT_EQ(receiver.transfer.source_core, 3);
+  EXPECT_EQ(receiver.transfer.destination_core, 12);
+  EXPECT_EQ(receiver.transfer.bytes, 200u);
+  EXPECT_EQ(receiver.transfer.tag, 77);
 }
 
 TEST(NocSystemC, ContendingTransfersArriveWhenTheEngineSays) {
