@@ -327,14 +327,7 @@ sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* d
     // this one may be suspended in a transaction.
     kernel::PayloadPool::Payload pooled(payloads_);
     tlm::tlm_generic_payload& payload = *pooled;
-    payload.set_command(command);
-    payload.set_address(addr + done);
-    payload.set_data_ptr(data + done);
-    payload.set_data_length(static_cast<unsigned int>(chunk));
-    payload.set_streaming_width(static_cast<unsigned int>(chunk));
-    payload.set_byte_enable_ptr(nullptr);
-    payload.set_dmi_allowed(false);
-    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    kernel::prepare(payload, command, addr + done, data + done, chunk);
     const sc_time now = sc_core::sc_time_stamp();
     sc_time delay = time > now ? time - now : SC_ZERO_TIME;
     memory->b_transport(payload, delay);
@@ -386,18 +379,11 @@ sc_time CoreController::cim_transport(int macro, tlm::tlm_command command, uint6
   cim::CimCommandExtension extension;
   kernel::PayloadPool::Payload pooled(payloads_);
   tlm::tlm_generic_payload& payload = *pooled;
-  payload.set_command(command);
-  payload.set_address(address);
-  payload.set_data_ptr(data);
-  payload.set_data_length(static_cast<unsigned int>(bytes));
-  payload.set_streaming_width(static_cast<unsigned int>(bytes));
-  payload.set_byte_enable_ptr(nullptr);
-  payload.set_dmi_allowed(false);
+  kernel::prepare(payload, command, address, data, bytes);
   if (descriptor) {
     extension.command = *descriptor;
     payload.set_extension(&extension);
   }
-  payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   const sc_time now = sc_core::sc_time_stamp();
   sc_time delay = at > now ? at - now : SC_ZERO_TIME;
   (*cim[static_cast<size_t>(macro)])->b_transport(payload, delay);
@@ -432,7 +418,7 @@ void CoreController::load_weights(const LoadWeights& command) {
                 compute_start);
   cim::CimCommand load;
   load.command = cim::map::kCommandLoadWeights;
-  load.flags = command.weights_signed ? cim::map::kWeightsSigned : 0;
+  load.flags = command.weights_signed ? uint32_t{cim::map::kWeightsSigned} : 0u;
   load.rows = command.rows;
   load.cols = command.cols;
   load.weight_bits = command.weight_bits;
@@ -560,7 +546,7 @@ void CoreController::cim_matmul(const CimMatmul& command) {
   // back from the macro's output buffer, [vectors][cols].
   cim::CimCommand compute;
   compute.command = cim::map::kCommandCompute;
-  compute.flags = source.input.type == ElemType::Int8 ? cim::map::kInputsSigned : 0;
+  compute.flags = source.input.type == ElemType::Int8 ? uint32_t{cim::map::kInputsSigned} : 0u;
   compute.vectors = vectors;
   compute.input_zero_point = command.input_zero_point;
   compute.input_bits = command.input_bits;
@@ -816,14 +802,8 @@ void CoreController::send(const Send& command) {
   transfer.tag = command.tag;
   kernel::PayloadPool::Payload pooled(payloads_);
   tlm::tlm_generic_payload& payload = *pooled;
-  payload.set_command(tlm::TLM_WRITE_COMMAND);
-  payload.set_address(command.destination);
-  payload.set_data_ptr(data.data());
-  payload.set_data_length(static_cast<unsigned int>(data.size()));
-  payload.set_streaming_width(static_cast<unsigned int>(data.size()));
-  payload.set_byte_enable_ptr(nullptr);
+  kernel::prepare(payload, tlm::TLM_WRITE_COMMAND, command.destination, data.data(), data.size());
   payload.set_extension(&transfer);
-  payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   const sc_time now = sc_core::sc_time_stamp();
   sc_time delay = fetched > now ? fetched - now : SC_ZERO_TIME;
   network->b_transport(payload, delay);

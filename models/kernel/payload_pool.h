@@ -5,11 +5,27 @@
 // in one while another process of the same initiator starts the next): each gets its own payload.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <tlm>
 #include <vector>
 
 namespace cimtlm::kernel {
+
+// Sets `payload` up for one plain transaction: `length` bytes at `address` from/to `data`, as one
+// burst (streaming width = length), no byte enables, no DMI hint, response not yet given.
+// Extensions are left as they are.
+inline void prepare(tlm::tlm_generic_payload& payload, tlm::tlm_command command, uint64_t address,
+                    unsigned char* data, uint64_t length) {
+  payload.set_command(command);
+  payload.set_address(address);
+  payload.set_data_ptr(data);
+  payload.set_data_length(static_cast<unsigned int>(length));
+  payload.set_streaming_width(static_cast<unsigned int>(length));
+  payload.set_byte_enable_ptr(nullptr);
+  payload.set_dmi_allowed(false);
+  payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+}
 
 class PayloadPool : public tlm::tlm_mm_interface {
  public:

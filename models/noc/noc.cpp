@@ -104,15 +104,9 @@ void NetworkInterface::deliver(int source_core, int64_t tag, uint64_t address, u
   transfer.destination_core = core_;
   transfer.bytes = bytes;
   transfer.tag = tag;
-  tlm::tlm_generic_payload payload;
-  payload.set_command(tlm::TLM_WRITE_COMMAND);
-  payload.set_address(address);
-  payload.set_data_ptr(data.data());
-  payload.set_data_length(static_cast<unsigned int>(data.size()));
-  payload.set_streaming_width(static_cast<unsigned int>(data.size()));
-  payload.set_byte_enable_ptr(nullptr);
-  payload.set_dmi_allowed(false);
-  payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  kernel::PayloadPool::Payload pooled(payloads_);
+  tlm::tlm_generic_payload& payload = *pooled;
+  kernel::prepare(payload, tlm::TLM_WRITE_COMMAND, address, data.data(), data.size());
   payload.set_extension(&transfer);
   const sc_core::sc_time now = sc_core::sc_time_stamp();
   sc_core::sc_time delay = arrival > now ? arrival - now : sc_core::SC_ZERO_TIME;

@@ -41,6 +41,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "models/kernel/payload_pool.h"
 #include "models/kernel/stats.h"
 #include "models/kernel/time.h"
 #include "models/kernel/vcd.h"
@@ -91,6 +92,7 @@ class NetworkInterface : public sc_core::sc_module {
 
   Noc& noc_;
   int core_;
+  kernel::PayloadPool payloads_;  // the delivery payloads
 };
 
 class Noc : public sc_core::sc_module {

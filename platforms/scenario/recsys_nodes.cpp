@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "models/kernel/payload_pool.h"
+
 namespace cimtlm::platforms::recsys {
 
 using sc_core::sc_time;
@@ -47,14 +49,7 @@ void wait_until(const sc_time& at) {
 bool transport(tlm::tlm_fw_transport_if<>& target, tlm::tlm_generic_payload& payload,
                std::vector<uint8_t>& data, uint64_t address, link::ProvenanceExtension* provenance,
                sc_time& at) {
-  payload.set_command(tlm::TLM_WRITE_COMMAND);
-  payload.set_address(address);
-  payload.set_data_ptr(data.data());
-  payload.set_data_length(static_cast<unsigned int>(data.size()));
-  payload.set_streaming_width(static_cast<unsigned int>(data.size()));
-  payload.set_byte_enable_ptr(nullptr);
-  payload.set_dmi_allowed(false);
-  payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  kernel::prepare(payload, tlm::TLM_WRITE_COMMAND, address, data.data(), data.size());
   if (provenance) payload.set_extension(provenance);
   const sc_time now = sc_core::sc_time_stamp();
   sc_time delay = at > now ? at - now : sc_core::SC_ZERO_TIME;
@@ -158,14 +153,9 @@ sc_time read_embeddings(tlm::tlm_fw_transport_if<>& memory, const EmbeddingStore
     const auto& table = store.tables[f];
     std::vector<uint8_t> row(static_cast<size_t>(table.width));
     tlm::tlm_generic_payload payload;
-    payload.set_command(tlm::TLM_READ_COMMAND);
-    payload.set_address(table.offset + static_cast<uint64_t>(ids[f] * table.width));
-    payload.set_data_ptr(row.data());
-    payload.set_data_length(static_cast<unsigned int>(row.size()));
-    payload.set_streaming_width(static_cast<unsigned int>(row.size()));
-    payload.set_byte_enable_ptr(nullptr);
-    payload.set_dmi_allowed(false);
-    payload.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    kernel::prepare(payload, tlm::TLM_READ_COMMAND,
+                    table.offset + static_cast<uint64_t>(ids[f] * table.width), row.data(),
+                    row.size());
     const sc_time now = sc_core::sc_time_stamp();
     sc_time delay = at > now ? at - now : sc_core::SC_ZERO_TIME;
     memory.b_transport(payload, delay);
