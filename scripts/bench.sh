@@ -73,12 +73,19 @@ done
 # 4. NoC engine against BookSim2 on an 8x8 mesh, loads up to saturation.
 "$build/testbenches/perf/noc/bench_noc" 100000
 
-# 5. Tracing: a default-platform run with --vcd against without.
+# 5. Tracing: a default-platform run with --vcd against without, 10 inferences (a single one
+# takes ~9 ms, which swings by half between runs), median of 5 alternating pairs.
 wall_of() { "$py" -c "import json,sys; d=json.load(open(sys.argv[1])); print(d.get('host',{}).get('wall_s', d['sim']['wall_s']))" "$1"; }
-"$cimtlm" run "$repo/configs/platforms/default.yaml" --quiet --stats "$work/plain.json" > /dev/null
-"$cimtlm" run "$repo/configs/platforms/default.yaml" --quiet --stats "$work/traced.json" \
-  --vcd "$work/traced.vcd" > /dev/null
-echo "RATIO vcd.host_time_with_vs_without $(awk "BEGIN{printf \"%.2f\", $(wall_of "$work/traced.json") / $(wall_of "$work/plain.json")}") 1.5"
+plain=() traced=()
+for _ in 1 2 3 4 5; do
+  "$cimtlm" run "$repo/configs/platforms/default.yaml" --inferences 10 --quiet \
+    --stats "$work/plain.json" > /dev/null
+  "$cimtlm" run "$repo/configs/platforms/default.yaml" --inferences 10 --quiet \
+    --stats "$work/traced.json" --vcd "$work/traced.vcd" > /dev/null
+  plain+=("$(wall_of "$work/plain.json")") traced+=("$(wall_of "$work/traced.json")")
+done
+median() { printf '%s\n' "$@" | sort -g | sed -n 3p; }
+echo "RATIO vcd.host_time_with_vs_without $(awk "BEGIN{printf \"%.2f\", $(median "${traced[@]}") / $(median "${plain[@]}")}") 1.5"
 
 # 6. Design-space sweeps: 200 MLP points on 2 local workers against 200 single runs / 2
 #    (testbenches/perf/sweep_bench.py; README, Design-space sweeps).

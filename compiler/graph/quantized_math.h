@@ -26,7 +26,17 @@ inline float requant_multiplier(float x_scale, float w_scale, float y_scale) {
 }
 
 // Round half to even in float32 (std::nearbyint in the default FE_TONEAREST mode).
-inline float round_half_even(float value) { return std::nearbyint(value); }
+// std::nearbyint in the default rounding mode, without its library call (it ran once per weight
+// and scale tried in the MSE weight calibration, half of a default-platform run): adding and
+// subtracting 2^23 leaves |value| < 2^23 rounded to an integer, ties to even, by float arithmetic
+// itself; larger floats are integers already (and inf/NaN pass through). Exact as long as the
+// build does not reassociate float arithmetic (no -ffast-math; test RoundHalfEven.*).
+inline float round_half_even(float value) {
+  constexpr float kTwoTo23 = 8388608.0f;
+  const float magnitude = std::fabs(value);
+  if (!(magnitude < kTwoTo23)) return value;
+  return std::copysign((magnitude + kTwoTo23) - kTwoTo23, value);
+}
 
 inline int32_t saturate(int64_t value, int32_t lo, int32_t hi) {
   return static_cast<int32_t>(std::min<int64_t>(std::max<int64_t>(value, lo), hi));

@@ -1,6 +1,10 @@
 // Reference executor on hand-computed cases: the golden integer rules of quantized_math.h.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <limits>
+
 #include "compiler/graph/quantized_math.h"
 #include "compiler/graph/reference_executor.h"
 
@@ -41,6 +45,37 @@ TEST(QuantizedMath, RoundsHalfToEven) {
   EXPECT_EQ(round_half_even(2.5f), 2.0f);
   EXPECT_EQ(round_half_even(-0.5f), 0.0f);
   EXPECT_EQ(round_half_even(-1.5f), -2.0f);
+}
+
+// round_half_even replaces std::nearbyint by float arithmetic: it must agree on every float
+// class that matters, bit for bit (sign of zero included): ties at every magnitude up to 2^24,
+// the 2^22/2^23 boundaries, a sweep of random floats over all exponents, inf and huge values.
+TEST(QuantizedMath, RoundHalfEvenIsNearbyintBitForBit) {
+  auto same = [](float value) {
+    const float expected = std::nearbyint(value), got = round_half_even(value);
+    uint32_t a = 0, b = 0;
+    std::memcpy(&a, &expected, 4);
+    std::memcpy(&b, &got, 4);
+    return a == b;
+  };
+  for (int64_t twice = -(int64_t{1} << 25); twice <= (int64_t{1} << 25); twice += 4099) {
+    ASSERT_TRUE(same(static_cast<float>(twice) / 2.0f)) << twice;  // ties and integers
+  }
+  for (float value : {0.0f, -0.0f, 0.49999997f, -0.49999997f, 0.5f, -0.5f, 1.5f, 2.5f, -2.5f,
+                      4194303.5f, 4194304.5f, 8388607.5f, -8388607.5f, 8388608.0f, 16777215.0f,
+                      1e30f, -1e30f, std::numeric_limits<float>::infinity(),
+                      -std::numeric_limits<float>::infinity(),
+                      std::numeric_limits<float>::denorm_min()}) {
+    EXPECT_TRUE(same(value)) << value;
+  }
+  uint32_t bits = 12345;
+  for (int i = 0; i < 2000000; ++i) {
+    bits = bits * 1664525u + 1013904223u;
+    float value = 0.0f;
+    std::memcpy(&value, &bits, 4);
+    if (std::isnan(value)) continue;
+    ASSERT_TRUE(same(value)) << value;
+  }
 }
 
 TEST(QuantizedMath, RequantizeSaturatesAndAddsZeroPoint) {

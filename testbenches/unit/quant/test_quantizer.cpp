@@ -2,7 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "compiler/graph/lowering.h"
+#include "compiler/graph/quantized_math.h"
 #include "compiler/graph/reference_executor.h"
+#include "compiler/quant/calibration.h"
 #include "compiler/quant/evaluation.h"
 #include "compiler/quant/model_search.h"
 #include "compiler/quant/quantizer.h"
@@ -23,6 +25,64 @@ std::string reason_of(const std::vector<Decision>& decisions, const std::string&
     if (decision.aspect == aspect) return decision.reason;
   }
   return {};
+}
+
+// The MSE weight search evaluates all 96 candidate scales in one vectorised pass; it must pick
+// exactly the scale the one-scale-at-a-time search with graph::quantize/dequantize picks.
+TEST(Calibration, MseScaleEqualsTheOneScaleAtATimeSearch) {
+  uint32_t state = 7;
+  auto uniform = [&state] {
+    state = state * 1664525u + 1013904223u;
+    return static_cast<float>(state >> 8) / static_cast<float>(1u << 24);
+  };
+  int compared = 0;
+  for (int bits : {2, 3, 4, 6, 8}) {
+    for (int size : {1, 7, 64, 1000}) {
+      for (int shape = 0; shape < 4; ++shape) {
+        std::vector<float> values(static_cast<size_t>(size));
+        for (auto& value : values) {
+          const float u = uniform() - 0.5f;
+          value = shape == 0 ? u : shape == 1 ? u * u * u * 40.0f : shape == 2 ? std::fabs(u)
+                                                                               : -std::fabs(u);
+        }
+        if (shape == 1) values[0] = 25.0f;  // an outlier: clipping pays
+        const int lo = weight_code_min(bits), hi = weight_code_max(bits);
+        double low = 0.0, high = 0.0;
+        for (float w : values) {
+          low = std::min(low, static_cast<double>(w));
+          high = std::max(high, static_cast<double>(w));
+        }
+        const double cover = std::max(high / hi, low / lo);
+        float expected = 1.0f;
+        if (cover > 0.0) {
+          auto error_of = [&](float scale) {
+            double error = 0.0;
+            for (float w : values) {
+              const int32_t code = graph::quantize(w, scale, 0, lo, hi);
+              const double d = static_cast<double>(w) -
+                               static_cast<double>(graph::dequantize(code, scale, 0));
+              error += d * d;
+            }
+            return error;
+          };
+          expected = static_cast<float>(cover);
+          double best = error_of(expected);
+          for (int step = 1; step <= 95; ++step) {
+            const auto scale = static_cast<float>(cover * (1.0 - 0.01 * step));
+            const double error = error_of(scale);
+            if (error < best) {
+              best = error;
+              expected = scale;
+            }
+          }
+        }
+        const float got = weight_group_scale(values, bits, CalibrationMethod::Mse);
+        ASSERT_EQ(got, expected) << bits << " bits, size " << size << ", shape " << shape;
+        ++compared;
+      }
+    }
+  }
+  EXPECT_EQ(compared, 80);
 }
 
 TEST(QuantLayers, FindsCimLayersAndFusedActivations) {
