@@ -10,8 +10,7 @@
 namespace cimtlm::kernel {
 
 void VcdSignal::set(uint64_t time_ps, uint64_t value) {
-  trace_->changes_.push_back(
-      {time_ps, static_cast<uint64_t>(trace_->changes_.size()), index_, value});
+  trace_->record({time_ps, value, index_});
 }
 
 VcdTrace::VcdTrace() = default;
@@ -119,10 +118,12 @@ bool VcdTrace::write_vcd(const std::string& path) const {
   }
   out << "$end\n";
 
-  std::vector<Change> sorted = changes_;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const Change& a, const Change& b) {
-    return a.time_ps != b.time_ps ? a.time_ps < b.time_ps : a.sequence < b.sequence;
-  });
+  std::vector<Change> sorted;
+  sorted.reserve(change_count_);
+  for (size_t index = 0; index < change_count_; ++index) sorted.push_back(change(index));
+  // Stable: changes at the same time stay in recording order (the last one of a signal wins).
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Change& a, const Change& b) { return a.time_ps < b.time_ps; });
   // Within one timestamp the last change of a signal wins; unchanged values are not written.
   size_t begin = 0;
   std::vector<uint64_t> pending(signals_.size());
@@ -171,7 +172,9 @@ bool VcdTrace::write_gtkw(const std::string& path, const std::string& vcd_path) 
   // Zoom so that the whole run fills the wave pane (GTKWave's zoom is a log2 scale; the offset
   // was calibrated on GTKWave 3.3 with the [size] above).
   uint64_t end_ps = 1;
-  for (const auto& change : changes_) end_ps = std::max(end_ps, change.time_ps);
+  for (size_t index = 0; index < change_count_; ++index) {
+    end_ps = std::max(end_ps, change(index).time_ps);
+  }
   char zoom[64];
   std::snprintf(zoom, sizeof zoom, "*%.6f 0", -std::log2(static_cast<double>(end_ps) / 1200.0) - 7.9);
   out << zoom;

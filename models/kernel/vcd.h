@@ -52,7 +52,7 @@ class VcdTrace {
   bool write_gtkw(const std::string& path, const std::string& vcd_path) const;
 
   size_t signal_count() const { return signals_.size(); }
-  size_t change_count() const { return changes_.size(); }
+  size_t change_count() const { return change_count_; }
 
  private:
   friend class VcdSignal;
@@ -64,16 +64,28 @@ class VcdTrace {
     uint64_t initial_value;
     std::string code;  // VCD identifier code
   };
+  // Changes at the same time keep their recording order (write_vcd sorts stably).
   struct Change {
     uint64_t time_ps;
-    uint64_t sequence;  // keeps recording order among changes at the same time
-    uint32_t signal;
     uint64_t value;
+    uint32_t signal;
   };
+  // The change log in fixed-size chunks: a long run appends millions of changes, and a single
+  // vector would copy all of them each time it grows (that doubled a traced run's host time).
+  static constexpr size_t kChunk = size_t{1} << 16;
+  void record(const Change& change) {
+    if (change_count_ % kChunk == 0) {
+      chunks_.push_back(std::make_unique<Change[]>(kChunk));
+    }
+    chunks_.back()[change_count_ % kChunk] = change;
+    ++change_count_;
+  }
+  const Change& change(size_t index) const { return chunks_[index / kChunk][index % kChunk]; }
 
   std::vector<std::unique_ptr<VcdSignal>> handles_;
   std::vector<Declaration> signals_;
-  std::vector<Change> changes_;
+  std::vector<std::unique_ptr<Change[]>> chunks_;
+  size_t change_count_ = 0;
 };
 
 // The scope of a SystemC object's hierarchical name ("chip.core0.cim1" -> {"chip", "core0", "cim1"}).
