@@ -314,60 +314,6 @@ void CoreController::retire(Unit unit, int macro, const sc_time& fetch_start,
   if (!params_.double_buffering) issue_time_ = max_time(issue_time_, end);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Memory
-
-sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* data,
-                                 uint64_t bytes, const sc_time& at) {
-  sc_time time = at;
-  uint64_t done = 0;
-  while (done < bytes) {
-    const uint64_t chunk = std::min<uint64_t>(bytes - done, params_.max_transfer_bytes);
-    // A payload per transaction from the pool: NoC deliveries write from another process while
-    // this one may be suspended in a transaction.
-    kernel::PayloadPool::Payload pooled(payloads_);
-    tlm::tlm_generic_payload& payload = *pooled;
-    kernel::prepare(payload, command, addr + done, data + done, chunk);
-    const sc_time now = sc_core::sc_time_stamp();
-    sc_time delay = time > now ? time - now : SC_ZERO_TIME;
-    memory->b_transport(payload, delay);
-    if (payload.is_response_error()) {
-      throw std::runtime_error(std::string(command == tlm::TLM_READ_COMMAND ? "read" : "write") +
-                               " of " + std::to_string(chunk) + " bytes at 0x" +
-                               [&] {
-                                 char text[32];
-                                 std::snprintf(text, sizeof text, "%llx",
-                                               static_cast<unsigned long long>(addr + done));
-                                 return std::string(text);
-                               }() +
-                               " failed: " + payload.get_response_string());
-    }
-    time = sc_core::sc_time_stamp() + delay;
-    done += chunk;
-  }
-  if (command == tlm::TLM_READ_COMMAND) {
-    bytes_read_ += bytes;
-  } else {
-    bytes_written_ += bytes;
-  }
-  return time;
-}
-
-sc_time CoreController::read(Addr addr, uint8_t* data, uint64_t bytes, const sc_time& at) {
-  return transact(tlm::TLM_READ_COMMAND, addr, data, bytes, at);
-}
-
-sc_time CoreController::write(Addr addr, const uint8_t* data, uint64_t bytes, const sc_time& at) {
-  // The payload's data pointer is non-const by TLM's design; a write target only reads it.
-  return transact(tlm::TLM_WRITE_COMMAND, addr, const_cast<uint8_t*>(data), bytes, at);
-}
-
-sc_time CoreController::read_tensor(const TensorRef& tensor, std::vector<uint8_t>& data,
-                                    const sc_time& at) {
-  data.resize(tensor.bytes());
-  return read(tensor.addr, data.data(), tensor.bytes(), at);
-}
-
 sc_time CoreController::cim_transport(int macro, tlm::tlm_command command, uint64_t address,
                                       uint8_t* data, uint64_t bytes,
                                       const cim::CimCommand* descriptor, const std::string& layer,
