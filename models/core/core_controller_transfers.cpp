@@ -1,6 +1,7 @@
 // The core controller's data movement: memory transactions, the DMA engine's strided copies,
 // NoC sends and receives (data into the network interface's socket, deliveries from it), and
-// power gating of memory levels. The rest of the controller (program flow, scoreboard, compute) is core_controller.cpp.
+// power gating of memory levels. The rest of the controller (program flow, scoreboard, compute)
+// is core_controller.cpp.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -18,14 +19,16 @@ using sc_core::SC_ZERO_TIME;
 
 namespace {
 
-sc_time max_time(const sc_time& a, const sc_time& b) { return a > b ? a : b; }
+sc_time max_time(const sc_time& a, const sc_time& b) {
+  return a > b ? a : b;
+}
 
 }  // namespace
 
 // Memory transactions through the `memory` socket, split at max_transfer_bytes.
 
-sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* data,
-                                 uint64_t bytes, const sc_time& at) {
+sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* data, uint64_t bytes,
+                                 const sc_time& at) {
   sc_time time = at;
   uint64_t done = 0;
   while (done < bytes) {
@@ -102,8 +105,9 @@ void CoreController::copy(const Copy& command) {
           time = read(from, buffer_a_.data(), static_cast<uint64_t>(run) * esize, time);
         } else {
           for (int64_t i3 = 0; i3 < run; ++i3) {
-            const Addr from = command.source +
-                              static_cast<Addr>(source_base + i3 * command.source_stride[3]) * esize;
+            const Addr from =
+                command.source +
+                static_cast<Addr>(source_base + i3 * command.source_stride[3]) * esize;
             time = max_time(time, ready_time(from, esize));
             time = read(from, buffer_a_.data() + i3 * esize, esize, time);
           }
@@ -114,9 +118,9 @@ void CoreController::copy(const Copy& command) {
           mark_written(to, static_cast<uint64_t>(run) * esize, time);
         } else {
           for (int64_t i3 = 0; i3 < run; ++i3) {
-            const Addr to = command.destination +
-                            static_cast<Addr>(destination_base + i3 * command.destination_stride[3]) *
-                                esize;
+            const Addr to =
+                command.destination +
+                static_cast<Addr>(destination_base + i3 * command.destination_stride[3]) * esize;
             time = write(to, buffer_a_.data() + i3 * esize, esize, time);
             mark_written(to, esize, time);
           }
