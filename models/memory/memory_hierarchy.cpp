@@ -1,5 +1,6 @@
 #include "models/memory/memory_hierarchy.h"
 
+#include <cstring>
 #include <set>
 #include <stdexcept>
 
@@ -33,6 +34,7 @@ MemoryHierarchy::MemoryHierarchy(const sc_core::sc_module_name& name,
   target.register_b_transport(this, &MemoryHierarchy::b_transport);
   target.register_transport_dbg(this, &MemoryHierarchy::transport_dbg);
   target.register_get_direct_mem_ptr(this, &MemoryHierarchy::get_direct_mem_ptr);
+  power.register_b_transport(this, &MemoryHierarchy::power_transport);
 }
 
 MemoryHierarchy::~MemoryHierarchy() = default;
@@ -188,6 +190,43 @@ bool MemoryHierarchy::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::t
 void MemoryHierarchy::invalidate_direct_mem_ptr(int level_number, sc_dt::uint64 start,
                                                 sc_dt::uint64 end) {
   target->invalidate_direct_mem_ptr(base(level_number) + start, base(level_number) + end);
+}
+
+void MemoryHierarchy::power_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
+  const uint64_t address = trans.get_address();
+  const unsigned length = trans.get_data_length();
+  if (trans.get_byte_enable_ptr() != nullptr) {
+    trans.set_response_status(tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+    return;
+  }
+  if ((length != 4 && length != 8) || trans.get_streaming_width() < length ||
+      trans.get_data_ptr() == nullptr) {
+    trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
+    return;
+  }
+  if (address % power_regs::kStride != 0 ||
+      address / power_regs::kStride >= static_cast<uint64_t>(level_count())) {
+    trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return;
+  }
+  const int index = static_cast<int>(address / power_regs::kStride);
+  uint64_t value = 0;  // little-endian: a 4-byte access is the register's low half
+  if (trans.is_write()) {
+    std::memcpy(&value, trans.get_data_ptr(), length);
+    if (value != power_regs::kGate && value != power_regs::kWake) {
+      trans.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
+      return;
+    }
+    // The register answers at once; gating and waking take their time inside the level.
+    set_gated(index, value == power_regs::kGate, sc_core::sc_time_stamp() + delay);
+  } else if (trans.is_read()) {
+    value = level(index).gated() ? power_regs::kGate : power_regs::kWake;
+    std::memcpy(trans.get_data_ptr(), &value, length);
+  } else {
+    trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }
 
 }  // namespace cimtlm::memory

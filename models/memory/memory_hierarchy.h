@@ -19,6 +19,7 @@
 #include "models/kernel/vcd.h"
 #include "models/memory/memory_level.h"
 #include "models/memory/memory_params.h"
+#include "models/memory/power_control.h"
 
 namespace cimtlm::memory {
 
@@ -27,6 +28,11 @@ class MemoryHierarchy : public sc_core::sc_module {
   static constexpr uint64_t kLevelAddressStride = 1ULL << 32;
 
   tlm_utils::simple_target_socket<MemoryHierarchy> target{"target"};
+  // Power control (power_control.h; README.md "Power-control registers"): a write of 1 to level
+  // i's register gates it, 0 wakes it, at the transaction's time (sc_time_stamp() + delay, the
+  // delay returned unchanged); a read returns 1 while gated. Optional: a platform that never
+  // gates leaves it unbound.
+  tlm_utils::simple_target_socket_optional<MemoryHierarchy> power{"power"};
 
   // One child stat group per level (named after the level, component "memory") under `stats`.
   // Throws std::invalid_argument when a level's parameters are invalid or names repeat.
@@ -79,6 +85,7 @@ class MemoryHierarchy : public sc_core::sc_module {
   unsigned int transport_dbg(tlm::tlm_generic_payload& trans);
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
   void invalidate_direct_mem_ptr(int level, sc_dt::uint64 start, sc_dt::uint64 end);
+  void power_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
 
   std::vector<std::unique_ptr<MemoryLevel>> levels_;
   std::vector<std::unique_ptr<LevelSocket>> level_sockets_;

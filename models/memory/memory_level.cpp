@@ -421,12 +421,14 @@ void MemoryLevel::wake(uint64_t time_ps) {
     // Power was removed: the latches lost their state.
     for (uint64_t row = 0; row < rows_; ++row) {
       RowState& state = rows_state_[row];
-      if (dmi_granted_) state.flags |= kWritten;  // DMI writes are not tracked per row
+      if (dmi_written_) state.flags |= kWritten;  // DMI writes are not tracked per row
       if (!(state.flags & kWritten) || (state.flags & kLost)) continue;
       state.flags |= kLost;
       any_lost_ = true;
       if (inject) decayed_bits_ += scramble_row(row);
     }
+    // Every row a DMI write could have reached is now marked; no pointer is out while gated.
+    dmi_written_ = false;
   } else if (timeline_.refreshing()) {
     // Rows that expired while gated are lost; rows that would expire before the pointer reaches
     // them are refreshed now (a burst of refreshes after the wake-up).
@@ -489,8 +491,9 @@ void MemoryLevel::set_gated(bool gated, const sc_core::sc_time& at) {
   timeline_.set_gated(time_ps, true, temperature_at_ps(time_ps));
   if (vcd_gated_) vcd_gated_->set(time_ps, 1);
   if (dmi_granted_) {
+    // dmi_written_ stays: the wake-up marks the rows DMI writes may have filled.
     target->invalidate_direct_mem_ptr(0, params_.capacity_bytes - 1);
-    dmi_granted_ = params_.static_cell;  // remembered: DMI writes made rows hold data
+    dmi_granted_ = false;
   }
 }
 
@@ -584,14 +587,19 @@ bool MemoryLevel::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_d
     return false;
   }
   dmi.set_dmi_ptr(storage_.get());
-  dmi.allow_read_write();
+  // Read-only or read-write as the request asks: only a write pointer can fill rows untracked.
+  if (trans.get_command() == tlm::TLM_WRITE_COMMAND) {
+    dmi.allow_read_write();
+    dmi_written_ = true;
+  } else {
+    dmi.allow_read();
+  }
   dmi.set_read_latency(
       time_of_ps(period_ps_ * static_cast<uint64_t>(params_.read_cycles) + hop_ps_));
   dmi.set_write_latency(
       time_of_ps(period_ps_ * static_cast<uint64_t>(params_.write_cycles) + hop_ps_));
   dmi_granted_ = true;
   ++dmi_grants_;
-  (void)trans;
   return true;
 }
 

@@ -147,7 +147,11 @@ class MemoryLevel : public sc_core::sc_module {
   uint64_t wake_ready_ps_ = 0;
   uint64_t burst_refreshes_ = 0;
   uint64_t finalized_end_ps_ = 0;
+  // A DMI pointer is out (gating must invalidate it).
   bool dmi_granted_ = false;
+  // A read-write DMI pointer was out since the last power loss: rows written through it are not
+  // tracked, so any row may hold data (a read-only pointer writes nothing).
+  bool dmi_written_ = false;
   bool any_lost_ = false;
   bool error_in_access_ = false;
   bool stop_requested_ = false;

@@ -64,6 +64,8 @@ inline MemoryLevelParams small_level(const std::string& name, const std::string&
 class Bench : public sc_core::sc_module {
  public:
   tlm_utils::simple_initiator_socket<Bench> socket{"socket"};
+  // To the hierarchy's power-control registers.
+  tlm_utils::simple_initiator_socket<Bench> power_socket{"power_socket"};
 
   kernel::StatGroup stats{"memory", "memory"};
   kernel::FixedTemperature temperature;
@@ -81,6 +83,7 @@ class Bench : public sc_core::sc_module {
     memory =
         std::make_unique<MemoryHierarchy>("memory", levels, clock, stats, temperature, vcd, seed);
     socket.bind(memory->target);
+    power_socket.bind(memory->power);
     socket.register_invalidate_direct_mem_ptr(this, &Bench::invalidate);
     sc_core::sc_spawn(
         [this] {
@@ -117,6 +120,28 @@ class Bench : public sc_core::sc_module {
     return transact(tlm::TLM_WRITE_COMMAND, address, const_cast<uint8_t*>(data), length, status,
                     offset);
   }
+
+  // One access to the power-control registers at local time now + `offset`; returns the response
+  // (and checks that the registers annotate no delay).
+  tlm::tlm_response_status power(tlm::tlm_command command, uint64_t address, uint64_t& value,
+                                 unsigned length = 8,
+                                 const sc_core::sc_time& offset = sc_core::SC_ZERO_TIME,
+                                 unsigned char* byte_enables = nullptr) {
+    tlm::tlm_generic_payload trans;
+    trans.set_command(command);
+    trans.set_address(address);
+    trans.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+    trans.set_data_length(length);
+    trans.set_streaming_width(length);
+    trans.set_byte_enable_ptr(byte_enables);
+    trans.set_byte_enable_length(byte_enables ? length : 0);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = offset;
+    power_socket->b_transport(trans, delay);
+    power_delay_changed = power_delay_changed || delay != offset;
+    return trans.get_response_status();
+  }
+  bool power_delay_changed = false;
 
   // Runs the body to completion.
   void run(std::function<void(Bench&)> test_body) {

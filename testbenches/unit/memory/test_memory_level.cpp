@@ -558,7 +558,7 @@ TEST(Dmi, GrantedForPoweredSramOnlyAndInvalidatedByGating) {
     tlm::tlm_generic_payload trans;
     tlm::tlm_dmi dmi;
     trans.set_address(0);
-    trans.set_command(tlm::TLM_READ_COMMAND);
+    trans.set_command(tlm::TLM_WRITE_COMMAND);
     ASSERT_TRUE(b.socket->get_direct_mem_ptr(trans, dmi));
     EXPECT_EQ(dmi.get_start_address(), 0u);
     EXPECT_EQ(dmi.get_end_address(), 4095u);
@@ -583,6 +583,103 @@ TEST(Dmi, GrantedForPoweredSramOnlyAndInvalidatedByGating) {
     tlm::tlm_dmi after;
     trans.set_address(0);
     EXPECT_FALSE(b.socket->get_direct_mem_ptr(trans, after));
+  });
+}
+
+// A read request gets a read-only pointer, a write request a read-write one; only a write
+// pointer may have filled rows behind the level's back, so only then does the SRAM's power
+// loss take every row for written and lost.
+void gate_after_a_dmi_grant(tlm::tlm_command request, bool unwritten_row_lost) {
+  Bench bench({small_level("sram", "sram")});
+  bench.run([&](Bench& b) {
+    std::vector<uint8_t> data(64, 0x42);
+    tlm::tlm_response_status status;
+    b.write(0, data.data(), data.size(), status);  // row 0 written through b_transport
+    tlm::tlm_generic_payload trans;
+    trans.set_address(0);
+    trans.set_command(request);
+    tlm::tlm_dmi dmi;
+    ASSERT_TRUE(b.socket->get_direct_mem_ptr(trans, dmi));
+    EXPECT_TRUE(dmi.is_read_allowed());
+    EXPECT_EQ(dmi.is_write_allowed(), request == tlm::TLM_WRITE_COMMAND);
+    b.memory->set_gated(0, true, sc_time(1, SC_US));
+    EXPECT_EQ(b.invalidations, 1);
+    b.memory->set_gated(0, false, sc_time(2, SC_US));
+    sc_core::wait(3, SC_US);
+    // Row 5 was never written through b_transport.
+    b.read(5 * 256, data.data(), 8, status);
+    EXPECT_EQ(status, unwritten_row_lost ? tlm::TLM_GENERIC_ERROR_RESPONSE : tlm::TLM_OK_RESPONSE);
+    b.read(0, data.data(), 8, status);
+    EXPECT_EQ(status, tlm::TLM_GENERIC_ERROR_RESPONSE);  // row 0 held data: lost
+    EXPECT_EQ(b.memory->violations().size(), unwritten_row_lost ? 2u : 1u);
+    EXPECT_EQ(stat(b, "sram", "dmi_grants").count, 1u);
+  });
+}
+
+TEST(Dmi, ReadOnlyGrantLeavesUnwrittenRowsUntrackedAcrossPowerLoss) {
+  gate_after_a_dmi_grant(tlm::TLM_READ_COMMAND, false);
+}
+
+TEST(Dmi, WriteGrantMakesEveryRowHoldDataAcrossPowerLoss) {
+  gate_after_a_dmi_grant(tlm::TLM_WRITE_COMMAND, true);
+}
+
+TEST(PowerControl, RegistersGateWakeAndReadTheStateAtTheTransactionTime) {
+  Bench bench({small_level("w", "dosram"), small_level("a", "dosram")});
+  bench.run([&](Bench& b) {
+    uint64_t value = power_regs::kGate;
+    EXPECT_EQ(b.power(tlm::TLM_WRITE_COMMAND, power_regs::offset(1), value, 8, sc_time(1, SC_US)),
+              tlm::TLM_OK_RESPONSE);
+    EXPECT_TRUE(b.memory->level(1).gated());
+    EXPECT_FALSE(b.memory->level(0).gated());
+    uint64_t state = 7;
+    EXPECT_EQ(b.power(tlm::TLM_READ_COMMAND, power_regs::offset(1), state), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(state, power_regs::kGate);
+    uint64_t low_half = 0;  // a 4-byte read is the register's low half
+    EXPECT_EQ(b.power(tlm::TLM_READ_COMMAND, power_regs::offset(1), low_half, 4),
+              tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(low_half, power_regs::kGate);
+    state = 7;
+    EXPECT_EQ(b.power(tlm::TLM_READ_COMMAND, power_regs::offset(0), state), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(state, power_regs::kWake);
+    value = power_regs::kWake;  // a 4-byte write wakes it at 4 us
+    EXPECT_EQ(b.power(tlm::TLM_WRITE_COMMAND, power_regs::offset(1), value, 4, sc_time(4, SC_US)),
+              tlm::TLM_OK_RESPONSE);
+    EXPECT_FALSE(b.memory->level(1).gated());
+    EXPECT_FALSE(b.power_delay_changed);
+    b.memory->finalize(sc_time(10, SC_US));
+    // Gated from 1 us to 4 us (no gate-entry time in the small levels): as set_gated would.
+    EXPECT_DOUBLE_EQ(stat(b, "a", "power_gated_ns").value, 3000.0);
+    EXPECT_EQ(stat(b, "a", "gate_entries").count, 1u);
+    EXPECT_EQ(stat(b, "a", "wakeups").count, 1u);
+    EXPECT_EQ(stat(b, "w", "gate_entries").count, 0u);
+  });
+}
+
+TEST(PowerControl, BadAccessesGetTheProperErrorResponse) {
+  Bench bench({small_level("w", "dosram"), small_level("a", "dosram")});
+  bench.run([&](Bench& b) {
+    uint64_t value = power_regs::kGate;
+    // Past the last level, between registers.
+    EXPECT_EQ(b.power(tlm::TLM_WRITE_COMMAND, power_regs::offset(2), value),
+              tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(b.power(tlm::TLM_READ_COMMAND, 4, value, 4), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    EXPECT_EQ(b.power(tlm::TLM_WRITE_COMMAND, uint64_t{1} << 40, value),
+              tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    // Sizes other than 4 and 8 bytes.
+    EXPECT_EQ(b.power(tlm::TLM_WRITE_COMMAND, 0, value, 2), tlm::TLM_BURST_ERROR_RESPONSE);
+    EXPECT_EQ(b.power(tlm::TLM_READ_COMMAND, 0, value, 1), tlm::TLM_BURST_ERROR_RESPONSE);
+    unsigned char enables[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    EXPECT_EQ(b.power(tlm::TLM_WRITE_COMMAND, 0, value, 8, sc_core::SC_ZERO_TIME, enables),
+              tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+    // Neither gate nor wake.
+    value = 2;
+    EXPECT_EQ(b.power(tlm::TLM_WRITE_COMMAND, 0, value), tlm::TLM_GENERIC_ERROR_RESPONSE);
+    value = 0;
+    EXPECT_EQ(b.power(tlm::TLM_IGNORE_COMMAND, 0, value), tlm::TLM_COMMAND_ERROR_RESPONSE);
+    EXPECT_FALSE(b.memory->level(0).gated());
+    EXPECT_FALSE(b.memory->level(1).gated());
+    EXPECT_EQ(stat(b, "w", "gate_entries").count, 0u);
   });
 }
 
