@@ -27,6 +27,7 @@ Core::Core(const sc_core::sc_module_name& name, int id, const CoreConfig& config
   controller_ = std::make_unique<CoreController>("controller", id, config.core, clock, *arith_,
                                                  services, stats.child("controller", "core"), trace);
   controller_->memory.bind(memory_->target);
+  controller_->power.bind(memory_->power);
   for (int index = 0; index < config.core.macros; ++index) {
     controller_->cim[static_cast<size_t>(index)]->bind(macros_[static_cast<size_t>(index)]->target);
   }

@@ -1,5 +1,6 @@
 // One core: the controller executing its Program, wired to the core's CIM macros, its memory
-// hierarchy (stacked OS-FET levels over the silicon base) and its arithmetic unit. The network
+// hierarchy (stacked OS-FET levels over the silicon base; data through `memory`, power gating
+// through the hierarchy's power-control registers) and its arithmetic unit. The network
 // interface is the platform's: the controller's `network` socket sends, its `network_in` target
 // takes the transfers other cores sent here.
 #pragma once
@@ -27,10 +28,16 @@ struct CoreConfig {
 
 class Core : public sc_core::sc_module {
  public:
-  // Statistics go to `stats` (children: controller, arith, cim<i>, memory levels).
+  // Statistics go to `stats` (children: controller, arith, cim<i>, memory levels). `services`
+  // observes the controller (progress, per-layer accounts).
   Core(const sc_core::sc_module_name& name, int id, const CoreConfig& config,
        const kernel::Clock& clock, CoreServices& services, kernel::TemperatureSource& temperature,
        kernel::StatGroup& stats, kernel::VcdTrace* trace, uint64_t seed);
+  // A core nothing observes (CoreServices' defaults): used through its sockets only.
+  Core(const sc_core::sc_module_name& name, int id, const CoreConfig& config,
+       const kernel::Clock& clock, kernel::TemperatureSource& temperature, kernel::StatGroup& stats,
+       kernel::VcdTrace* trace, uint64_t seed)
+      : Core(name, id, config, clock, no_services_, temperature, stats, trace, seed) {}
 
   int id() const { return id_; }
   CoreController& controller() { return *controller_; }
@@ -45,6 +52,7 @@ class Core : public sc_core::sc_module {
   void finalize(const sc_core::sc_time& end);
 
  private:
+  CoreServices no_services_;  // the observer of a core constructed without one
   const int id_;
   std::unique_ptr<memory::MemoryHierarchy> memory_;
   std::vector<std::unique_ptr<cim::CimMacro>> macros_;

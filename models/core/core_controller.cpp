@@ -72,8 +72,11 @@ CoreController::CoreController(const sc_core::sc_module_name& name, int core_id,
       bytes_written_(stats.count("bytes_written", "bytes written to the memory hierarchy")),
       bytes_sent_(stats.count("bytes_sent", "bytes sent over the NoC")),
       receive_wait_ns_(stats.time_ns("receive_wait_ns", "time waiting for data from other cores")),
-      busy_ns_(stats.time_ns("busy_ns", "time from the first command to the last completion")) {
+      busy_ns_(stats.time_ns("busy_ns", "time from the first command to the last completion")),
+      dmi_reads_(stats.count("dmi_reads", "memory reads served by DMI (per transfer chunk)")),
+      dmi_writes_(stats.count("dmi_writes", "memory writes served by DMI (per transfer chunk)")) {
   network_in.register_b_transport(this, &CoreController::network_in_transport);
+  memory.register_invalidate_direct_mem_ptr(this, &CoreController::invalidate_direct_mem_ptr);
   control.register_b_transport(this, &CoreController::control_transport);
   for (int macro = 0; macro < params.macros; ++macro) {
     cim.push_back(std::make_unique<tlm_utils::simple_initiator_socket<CoreController>>(

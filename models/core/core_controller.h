@@ -27,6 +27,7 @@
 
 #include "models/arith/arith_unit.h"
 #include "models/cim/cim_job.h"
+#include "models/core/dmi_cache.h"
 #include "models/core/program.h"
 #include "models/core/scoreboard.h"
 #include "models/kernel/busy_tracer.h"
@@ -44,15 +45,21 @@ struct CoreParams {
   uint64_t max_transfer_bytes = 1 << 20;  // DMA burst size: larger moves are split
   // Time between the starts of consecutive inferences (zero: back to back).
   sc_core::sc_time inference_interval = sc_core::SC_ZERO_TIME;
+  // Direct memory interface on the `memory` socket: where the target grants it, a read or write
+  // is a memcpy timed by the grant's latency per max_transfer_bytes chunk. Off by default: it
+  // bypasses the target's per-access energy, contention and statistics (MemoryLevel counts those
+  // only through b_transport); on for a memory that models none of them, or for speed.
+  bool dmi = false;
 };
 
-// What the platform provides to a controller besides its sockets.
+// What a platform may observe of a controller besides its sockets (progress, per-layer
+// accounts). Optional: every method defaults to nothing, and a controller constructed without
+// one uses those defaults; everything a core does to other blocks goes through its sockets.
 class CoreServices {
  public:
   virtual ~CoreServices() = default;
-  virtual void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) = 0;
   // Called when a core finishes an inference (progress reporting).
-  virtual void inference_done(int core, int inference, const sc_core::sc_time& at) = 0;
+  virtual void inference_done(int /*core*/, int /*inference*/, const sc_core::sc_time& /*at*/) {}
   // Per-layer accounts: called before every command with its layer (empty for commands of
   // none), and after it with the interval its unit was busy, fetch to completion (begin == end
   // when it occupied no unit). The defaults ignore them.
@@ -97,10 +104,19 @@ class CoreController : public sc_core::sc_module {
   tlm_utils::simple_target_socket_optional<CoreController> network_in{"network_in"};
   // One socket per CIM macro, bound by the core.
   std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<CoreController>>> cim;
+  // To the memory's power-control registers (models/memory/power_control.h): a PowerGate
+  // command writes 1 (gate) or 0 (wake) to its level's register at the command's time. Optional:
+  // a program with a PowerGate on a controller without it fails with an error.
+  tlm_utils::simple_initiator_socket_optional<CoreController> power{"power"};
 
   CoreController(const sc_core::sc_module_name& name, int core_id, const CoreParams& params,
                  const kernel::Clock& clock, arith::ArithUnit& arith, CoreServices& services,
                  kernel::StatGroup& stats, kernel::VcdTrace* trace);
+  // A controller nothing observes (CoreServices' defaults): a core reused through its sockets.
+  CoreController(const sc_core::sc_module_name& name, int core_id, const CoreParams& params,
+                 const kernel::Clock& clock, arith::ArithUnit& arith, kernel::StatGroup& stats,
+                 kernel::VcdTrace* trace)
+      : CoreController(name, core_id, params, clock, arith, no_services_, stats, trace) {}
 
   // Runs `program` from the start of the simulation (the platform's way, untimed preload); a
   // controller without it waits for a start through `control`.
@@ -181,6 +197,11 @@ class CoreController : public sc_core::sc_module {
                                  uint8_t* data, uint64_t bytes, const cim::CimCommand* descriptor,
                                  const std::string& layer, const sc_core::sc_time& at);
   void sync_to(const sc_core::sc_time& at);
+  // DMI (CoreParams::dmi): the granted region holding [addr, addr + bytes) with the access, asked
+  // for once per region (denials remembered), or nullptr (b_transport).
+  const tlm::tlm_dmi* dmi_region(tlm::tlm_command command, Addr addr, uint64_t bytes);
+  // Backward path of `memory`: the target withdrew its grants over [start, end].
+  void invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end);
 
   const int core_id_;
   const CoreParams params_;
@@ -230,6 +251,11 @@ class CoreController : public sc_core::sc_module {
   double& busy_ns_;
   kernel::BusyTracer busy_trace_;
   kernel::VcdSignal* inference_signal_ = nullptr;
+
+  CoreServices no_services_;  // the observer of a controller constructed without one
+  DmiCache dmi_;              // regions the memory granted or denied (CoreParams::dmi)
+  uint64_t& dmi_reads_;       // read transactions served by DMI (one per chunk)
+  uint64_t& dmi_writes_;
 };
 
 }  // namespace cimtlm::core

@@ -1,7 +1,7 @@
 // The core controller's data movement: memory transactions, the DMA engine's strided copies,
 // NoC sends and receives (data into the network interface's socket, deliveries from it), and
-// power gating of memory levels. The rest of the controller (program flow, scoreboard, compute)
-// is core_controller.cpp.
+// power gating of memory levels through the `power` socket. The rest of the controller (program
+// flow, scoreboard, compute) is core_controller.cpp.
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "models/core/core_controller.h"
+#include "models/memory/power_control.h"
 #include "models/noc/noc.h"
 
 namespace cimtlm::core {
@@ -23,12 +24,35 @@ sc_time max_time(const sc_time& a, const sc_time& b) {
   return a > b ? a : b;
 }
 
+std::string hex(uint64_t value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%llx", static_cast<unsigned long long>(value));
+  return text;
+}
+
 }  // namespace
 
-// Memory transactions through the `memory` socket, split at max_transfer_bytes.
+// Memory transactions through the `memory` socket, split at max_transfer_bytes; with DMI, a
+// transfer wholly inside a granted region is a memcpy, each chunk timed by the grant's latency
+// (what the target's b_transport would add for it, as the LT DMI examples of TLM-2.0 do).
 
 sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* data, uint64_t bytes,
                                  const sc_time& at) {
+  const bool is_read = command == tlm::TLM_READ_COMMAND;
+  if (const tlm::tlm_dmi* region = params_.dmi ? dmi_region(command, addr, bytes) : nullptr) {
+    uint8_t* memory_bytes = region->get_dmi_ptr() + (addr - region->get_start_address());
+    if (is_read) {
+      std::memcpy(data, memory_bytes, bytes);
+    } else {
+      std::memcpy(memory_bytes, data, bytes);
+    }
+    const uint64_t chunks = (bytes + params_.max_transfer_bytes - 1) / params_.max_transfer_bytes;
+    (is_read ? dmi_reads_ : dmi_writes_) += chunks;
+    (is_read ? bytes_read_ : bytes_written_) += bytes;
+    return max_time(at, sc_core::sc_time_stamp()) +
+           (is_read ? region->get_read_latency() : region->get_write_latency()) *
+               static_cast<double>(chunks);
+  }
   sc_time time = at;
   uint64_t done = 0;
   while (done < bytes) {
@@ -42,25 +66,38 @@ sc_time CoreController::transact(tlm::tlm_command command, Addr addr, uint8_t* d
     sc_time delay = time > now ? time - now : SC_ZERO_TIME;
     memory->b_transport(payload, delay);
     if (payload.is_response_error()) {
-      throw std::runtime_error(std::string(command == tlm::TLM_READ_COMMAND ? "read" : "write") +
-                               " of " + std::to_string(chunk) + " bytes at 0x" +
-                               [&] {
-                                 char text[32];
-                                 std::snprintf(text, sizeof text, "%llx",
-                                               static_cast<unsigned long long>(addr + done));
-                                 return std::string(text);
-                               }() +
+      throw std::runtime_error(std::string(is_read ? "read" : "write") + " of " +
+                               std::to_string(chunk) + " bytes at 0x" + hex(addr + done) +
                                " failed: " + payload.get_response_string());
     }
+    // The target hints that it would grant DMI here now (e.g. a level woken up again).
+    if (params_.dmi && payload.is_dmi_allowed()) dmi_.hinted(addr + done);
     time = sc_core::sc_time_stamp() + delay;
     done += chunk;
   }
-  if (command == tlm::TLM_READ_COMMAND) {
-    bytes_read_ += bytes;
-  } else {
-    bytes_written_ += bytes;
-  }
+  (is_read ? bytes_read_ : bytes_written_) += bytes;
   return time;
+}
+
+const tlm::tlm_dmi* CoreController::dmi_region(tlm::tlm_command command, Addr addr,
+                                               uint64_t bytes) {
+  if (bytes == 0) return nullptr;
+  const bool write = command == tlm::TLM_WRITE_COMMAND;
+  const Addr last = addr + bytes - 1;
+  if (const tlm::tlm_dmi* region = dmi_.find(write, addr, last)) return region;
+  if (dmi_.denied(write, addr)) return nullptr;
+  // Ask once for this region (the target answers for the whole range it can say something of).
+  kernel::PayloadPool::Payload pooled(payloads_);
+  tlm::tlm_generic_payload& payload = *pooled;
+  kernel::prepare(payload, command, addr, nullptr, 0);
+  tlm::tlm_dmi dmi;
+  const bool granted = memory->get_direct_mem_ptr(payload, dmi);
+  dmi_.record(write, addr, granted, dmi);
+  return dmi_.find(write, addr, last);
+}
+
+void CoreController::invalidate_direct_mem_ptr(sc_dt::uint64 start, sc_dt::uint64 end) {
+  dmi_.invalidate(start, end);
 }
 
 sc_time CoreController::read(Addr addr, uint8_t* data, uint64_t bytes, const sc_time& at) {
@@ -225,8 +262,24 @@ void CoreController::deliver(int from_core, int tag, Addr destination, const uin
 }
 
 void CoreController::power_gate(const PowerGate& command) {
+  // After everything issued so far: a write of the level's power-control register at that
+  // time (the register answers at once; the level's entry and wake-up take their own time).
   const sc_time at = max_time(issue_time_, horizon_);
-  services_.power_gate(core_id_, command.level, command.gate, at);
+  const std::string what = std::string(command.gate ? "gating" : "waking") + " memory level " +
+                           std::to_string(command.level);
+  if (power.size() == 0) throw std::runtime_error(what + ": the `power` socket is not bound");
+  if (command.level < 0) throw std::runtime_error(what + ": no such level");
+  uint64_t value = command.gate ? memory::power_regs::kGate : memory::power_regs::kWake;
+  kernel::PayloadPool::Payload pooled(payloads_);
+  tlm::tlm_generic_payload& payload = *pooled;
+  kernel::prepare(payload, tlm::TLM_WRITE_COMMAND, memory::power_regs::offset(command.level),
+                  reinterpret_cast<uint8_t*>(&value), sizeof value);
+  const sc_time now = sc_core::sc_time_stamp();
+  sc_time delay = at > now ? at - now : SC_ZERO_TIME;
+  power->b_transport(payload, delay);
+  if (payload.is_response_error()) {
+    throw std::runtime_error(what + " failed: " + payload.get_response_string());
+  }
   issue_time_ = at;
 }
 

@@ -97,10 +97,6 @@ void Chip::deliver(int to_core, int from_core, int tag, core::Addr destination,
   cores_.at(static_cast<size_t>(to_core))->controller().deliver(from_core, tag, destination, data, arrival);
 }
 
-void Chip::power_gate(int core, int level, bool gate, const sc_core::sc_time& at) {
-  cores_.at(static_cast<size_t>(core))->memory().set_gated(level, gate, at);
-}
-
 void Chip::command_issued(int core, const std::string& layer) {
   layers_->command_issued(core, layer);
 }

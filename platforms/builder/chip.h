@@ -55,8 +55,7 @@ class Chip : public sc_core::sc_module, public core::CoreServices {
   void deliver(int to_core, int from_core, int tag, core::Addr destination,
                const std::vector<uint8_t>& data, const sc_core::sc_time& arrival);
 
-  // CoreServices
-  void power_gate(int core, int level, bool gate, const sc_core::sc_time& at) override;
+  // CoreServices (what the chip observes of its cores; gating goes through each core's sockets)
   void inference_done(int core, int inference, const sc_core::sc_time& at) override;
   void command_issued(int core, const std::string& layer) override;
   void command_done(int core, const std::string& layer, const sc_core::sc_time& begin,

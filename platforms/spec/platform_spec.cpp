@@ -337,6 +337,7 @@ PlatformSpec build_platform_spec(const Config& config) {
   spec.core.command_cycles =
       static_cast<uint64_t>(config.integer(keys::core::controller::command_cycles));
   spec.core.double_buffering = config.boolean(keys::core::controller::double_buffering);
+  spec.core.dmi = config.boolean(keys::core::controller::dmi);
   spec.core.inference_interval =
       sc_core::sc_time(config.number(keys::workload::inference_interval) * 1e12, sc_core::SC_PS);
   spec.cim = cim_params(config, spec.seed, spec.clock_hz);

@@ -21,6 +21,9 @@
 namespace cimtlm::testing {
 
 // Memory: one flat byte array from address 0, `latency_cycles` + bytes / bytes_per_cycle.
+// With grant_dmi(), it grants DMI over the whole array (read-only for a read request, read-write
+// for a write request, like cimtlm's memory levels) with the given latencies, until
+// withdraw_dmi() invalidates the grants and denies from then on.
 class FixedLatencyMemory : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<FixedLatencyMemory> target{"target"};
@@ -30,12 +33,46 @@ class FixedLatencyMemory : public sc_core::sc_module {
       : sc_module(name), storage(size, 0), latency_(latency_cycles), width_(bytes_per_cycle),
         period_(period) {
     target.register_b_transport(this, &FixedLatencyMemory::b_transport);
+    target.register_get_direct_mem_ptr(this, &FixedLatencyMemory::get_direct_mem_ptr);
   }
 
   std::vector<uint8_t> storage;
   uint64_t reads = 0, writes = 0;
+  uint64_t dmi_requests = 0, dmi_grants = 0;
+
+  void grant_dmi(uint64_t read_cycles, uint64_t write_cycles) {
+    dmi_ = true;
+    dmi_read_ = period_ * static_cast<double>(read_cycles);
+    dmi_write_ = period_ * static_cast<double>(write_cycles);
+  }
+  void withdraw_dmi() {
+    dmi_ = false;
+    target->invalidate_direct_mem_ptr(0, storage.size() - 1);
+  }
 
  private:
+  bool get_direct_mem_ptr(tlm::tlm_generic_payload& payload, tlm::tlm_dmi& dmi) {
+    ++dmi_requests;
+    dmi.set_start_address(0);
+    dmi.set_end_address(storage.size() - 1);
+    if (!dmi_) {
+      dmi.allow_none();
+      return false;
+    }
+    ++dmi_grants;
+    dmi.set_dmi_ptr(storage.data());
+    if (payload.is_write()) {
+      dmi.allow_read_write();
+    } else {
+      dmi.allow_read();
+    }
+    dmi.set_read_latency(dmi_read_);
+    dmi.set_write_latency(dmi_write_);
+    return true;
+  }
+  bool dmi_ = false;
+  sc_core::sc_time dmi_read_, dmi_write_;
+
   void b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_time& delay) {
     const uint64_t addr = payload.get_address();
     const uint64_t length = payload.get_data_length();
@@ -152,7 +189,6 @@ class FixedLatencyServices : public core::CoreServices, public sc_core::sc_modul
     return *deliveries_.at(static_cast<size_t>(core));
   }
 
-  void power_gate(int, int, bool, const sc_core::sc_time&) override {}
   void inference_done(int, int, const sc_core::sc_time&) override { ++inferences_done; }
 
  private:
