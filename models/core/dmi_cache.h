@@ -26,7 +26,8 @@ class DmiCache {
   // invalidate_direct_mem_ptr: forget regions and denials overlapping [start, end] (the target
   // changed its mind about that range).
   void invalidate(uint64_t start, uint64_t end);
-  // A transaction at `address` came back with the DMI hint set: its denials no longer hold.
+  // A transaction at `address` came back with the DMI hint set: the denials holding the address
+  // (for reads and writes: the hint is the address's, not the command's) no longer hold.
   void hinted(uint64_t address);
 
   size_t regions() const { return regions_.size(); }

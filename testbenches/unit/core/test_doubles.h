@@ -23,7 +23,8 @@ namespace cimtlm::testing {
 // Memory: one flat byte array from address 0, `latency_cycles` + bytes / bytes_per_cycle.
 // With grant_dmi(), it grants DMI over the whole array (read-only for a read request, read-write
 // for a write request, like cimtlm's memory levels) with the given latencies, until
-// withdraw_dmi() invalidates the grants and denies from then on.
+// withdraw_dmi() invalidates the grants and denies from then on. Its b_transport responses carry
+// the DMI hint while it grants.
 class FixedLatencyMemory : public sc_core::sc_module {
  public:
   tlm_utils::simple_target_socket<FixedLatencyMemory> target{"target"};
@@ -49,6 +50,7 @@ class FixedLatencyMemory : public sc_core::sc_module {
     dmi_ = false;
     target->invalidate_direct_mem_ptr(0, storage.size() - 1);
   }
+  void deny_dmi() { dmi_ = false; }  // before any grant (nothing to invalidate)
 
  private:
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& payload, tlm::tlm_dmi& dmi) {
@@ -88,6 +90,7 @@ class FixedLatencyMemory : public sc_core::sc_module {
       ++writes;
     }
     delay += period_ * static_cast<double>(latency_ + (length + width_ - 1) / width_);
+    payload.set_dmi_allowed(dmi_);
     payload.set_response_status(tlm::TLM_OK_RESPONSE);
   }
   uint64_t latency_, width_;

@@ -239,6 +239,41 @@ TEST(ControllerDmi, InvalidationFallsBackToBTransportAndDenialsAreRemembered) {
   EXPECT_EQ(bench.memories[0]->storage[kOutput + 15], 0x5a);
 }
 
+TEST(ControllerDmi, TheTargetsHintLiftsARememberedDenial) {
+  Bench bench(Setups{{true}});
+  bench.memories[0]->deny_dmi();
+  core::Receive receive;
+  receive.from_core = 5;
+  receive.tag = 1;
+  bench.load(0, {copy(kInput, kCopied, 64), receive, copy(kInput, kCopied + 0x100, 64),
+                 copy(kInput, kCopied + 0x200, 64)});
+  // At 500 ns the memory starts granting DMI (its b_transport responses carry the hint from
+  // then on), then a host delivers 16 bytes the receive waits for.
+  const std::vector<uint8_t> delivered(16, 0x5a);
+  sc_core::sc_spawn([&] {
+    sc_core::wait(500, SC_NS);
+    bench.memories[0]->grant_dmi(kDmiReadCycles, kDmiWriteCycles);
+    bench.controllers[0]->deliver(5, 1, kOutput, delivered, sc_core::sc_time_stamp());
+  });
+  sc_core::sc_start();
+  EXPECT_EQ(bench.controllers[0]->error(), "");
+  // copy 1: read and write denied (asked once each), b_transport: issued at 4 -> 10 -> 16.
+  // The delivery's write is denied as remembered: b_transport 2 + 1 -> 503; its response's hint
+  // (for the address, whatever the command) lifts both denials. copy 2 issued at 507: the read
+  // asks, gets a read-only grant: DMI 3 -> 510; the write asks, gets a read-write one: 5 -> 515.
+  // copy 3 issued at 511, DMA free at 515: DMI read 3 -> 518, write 5 -> 523, asking nothing.
+  EXPECT_DOUBLE_EQ(bench.finish_ns(0), 523);
+  EXPECT_EQ(bench.memories[0]->dmi_requests, 4u);
+  EXPECT_EQ(bench.memories[0]->dmi_grants, 2u);
+  EXPECT_EQ(bench.count(0, "dmi_reads"), 2u);
+  EXPECT_EQ(bench.count(0, "dmi_writes"), 2u);
+  EXPECT_EQ(bench.memories[0]->reads, 1u);
+  EXPECT_EQ(bench.memories[0]->writes, 2u);
+  EXPECT_EQ(std::memcmp(bench.memories[0]->storage.data() + kCopied + 0x200,
+                        bench.memories[0]->storage.data() + kInput, 64),
+            0);
+}
+
 TEST(ControllerPower, PowerGateWritesTheLevelRegisterAtTheCommandTime) {
   // core 0 bound to two levels' registers; core 1 unbound; core 2 gates a level that is not
   // there.
