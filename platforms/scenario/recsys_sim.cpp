@@ -32,6 +32,16 @@ std::vector<float> run_float(const graph::Graph& graph, const std::vector<float>
 
 }  // namespace
 
+std::vector<int32_t> reference_top_k(const std::vector<float>& scores, int k) {
+  std::vector<int32_t> items(scores.size());
+  for (size_t item = 0; item < items.size(); ++item) items[item] = static_cast<int32_t>(item);
+  std::stable_sort(items.begin(), items.end(), [&scores](int32_t a, int32_t b) {
+    return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)];
+  });
+  items.resize(std::min(items.size(), static_cast<size_t>(std::max(k, 0))));
+  return items;
+}
+
 std::vector<float> ReferenceChain::behaviour(const std::vector<float>& mlp_input) const {
   return run_float(user_tower_, mlp_input);
 }
@@ -51,7 +61,7 @@ std::vector<int32_t> ReferenceChain::top_k_of_user(const RecsysSpec& spec,
   const int64_t dense_count = spec.dense.dim(1);
   const auto input =
       store.mlp_input(ids, spec.dense.data<float>() + user * dense_count, dense_count);
-  return top_k(scores(behaviour(input)), spec.top_k);
+  return reference_top_k(scores(behaviour(input)), spec.top_k);
 }
 
 namespace {
