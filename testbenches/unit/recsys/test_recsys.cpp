@@ -128,6 +128,21 @@ TEST(Scenario, ByteCountsAreAnalyticAndTopKEqualsTheReference) {
     EXPECT_EQ((*mode)["top_k"][0].size(), 10u);
   }
   EXPECT_EQ(on_device["top_k"], baseline["top_k"]);
+  // The top k runs on the server's arithmetic unit (a KernelOp after the scoring): per request
+  // 400 compares plus the expected inserts k (1 + H_400 - H_10), each a 4-step binary search,
+  // priced at the unit's element-wise energy (5.5 pJ, platforms/schema.yaml). Nothing else on
+  // the server is a kernel op.
+  double harmonic = 0.0;
+  for (int i = 11; i <= 400; ++i) harmonic += 1.0 / i;
+  const double top_k_ops = 400 + std::llround(10 * (1 + harmonic) * 4);
+  for (const auto* mode : {&on_device, &baseline}) {
+    double kernel_pj = 0.0;
+    for (const auto& [name, group] : (*mode)["tree"]["server"].items()) {
+      if (name.rfind("core", 0) == 0)
+        kernel_pj += group["arith"]["energy_kernel_ops_pj"].get<double>();
+    }
+    EXPECT_NEAR(kernel_pj, kRequests * top_k_ops * 5.5, 1e-6 * kernel_pj);
+  }
   // The client looked up one row per table per request and gated the level in between.
   EXPECT_DOUBLE_EQ(on_device["client.embedding_reads"].get<double>(), 3 * kRequests);
   EXPECT_GT(on_device["client.embedding_power_gated_ns"].get<double>(), 0.5 * 200e6 * 3);
