@@ -39,6 +39,7 @@ double celsius(double kelvin) {
 struct Variant {
   VariantSpec spec;
   VariantMeasurement measured;
+  int platform_checked_samples = 0;  // validation images run bit-exact through the platform
 };
 
 // Everything one scenario run needs fresh: thermal state, power tallies, memories, policy.
@@ -324,6 +325,9 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
         profile.accuracy =
             measure_accuracy(spec.network, scenario.accuracy_inputs, scenario.accuracy_labels,
                              scenario.accuracy_samples, spec.where);
+        variant.platform_checked_samples = check_on_platform(
+            scenario.platform_path, run_overrides, spec.network, scenario.accuracy_inputs,
+            scenario.accuracy_labels, scenario.accuracy_platform_samples, scratch, spec.where);
       }
       variants.push_back(variant);
     }
@@ -460,6 +464,7 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
     put(stats, base + ".resident", p.resident);
     put(stats, base + ".accuracy", p.accuracy);
     put(stats, base + ".match_reference", variant.measured.match_reference);
+    put(stats, base + ".platform_checked_samples", variant.platform_checked_samples);
   }
   stats["runs"]["controller"] = run_json(controlled, ladder);
   for (const auto& run : fixed) stats["runs"][run.label] = run_json(run, ladder);

@@ -232,6 +232,8 @@ ScenarioSpec build_scenario_spec(const Config& config) {
   if (config.has(scenario_keys::accuracy::labels))
     spec.accuracy_labels = config.string(scenario_keys::accuracy::labels);
   spec.accuracy_samples = static_cast<int>(config.integer(scenario_keys::accuracy::samples));
+  spec.accuracy_platform_samples =
+      static_cast<int>(config.integer(scenario_keys::accuracy::platform_samples));
   if (spec.accuracy_inputs.empty()) {
     for (const auto& variant : spec.variants) {
       if (!variant.accuracy) {

@@ -65,6 +65,8 @@ TEST(ScenarioCli, ControllerHoldsTheBudgetTheFixedInt8ModelBreaks) {
   // Every variant was simulated bit-exact with the reference executor.
   for (const char* variant : {"int8", "search", "int4", "pruned", "int2"}) {
     EXPECT_TRUE(s["variants"][variant]["match_reference"].get<bool>()) << variant;
+    // ... and on the first 8 validation images, each simulated through the platform.
+    EXPECT_EQ(s["variants"][variant]["platform_checked_samples"].get<int>(), 8) << variant;
   }
   // Times add up to the scenario's minute; 60 s of series at 100 ms.
   double total = 0.0;
