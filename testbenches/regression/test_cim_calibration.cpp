@@ -161,5 +161,23 @@ TEST(CimCalibration, StatsCarryMacroAreaAndFootprint) {
   EXPECT_NEAR(json["footprint_mm2.planar_per_core"].get<double>(), sum, 1e-12);
 }
 
+TEST(CimCalibration, BadActivitySweepOptionsExitTwoNamingThem) {
+  const std::string config = "configs/platforms/neurosim_22nm.yaml";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--activities", "1.5"}, "--activities: '1.5'"},
+      {{"--activities", "0.2,x"}, "--activities: 'x'"},
+      {{"--activities", "0.5", "--vectors", "0"}, "vector count"},
+      {{"--activities", "0.5", "--set", "core.cim.adc_type=pipeline"}, "core.cim.adc_type"},
+      {{"--activities", "0.5", "--set", "core.cim.technology=sram_7nm"}, "core.cim.technology"},
+      {{"--activities", "0.5", "--csv", kOutput + "/no_such_dir/x.csv"}, "no_such_dir/x.csv"}};
+  for (const auto& [options, message] : cases) {
+    std::vector<std::string> args = {"cim-activity", config};
+    args.insert(args.end(), options.begin(), options.end());
+    const CliResult result = run_cimtlm(args);
+    EXPECT_EQ(result.exit_status, 2) << options.back();
+    EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
+  }
+}
+
 }  // namespace
 }  // namespace cimtlm::testing
