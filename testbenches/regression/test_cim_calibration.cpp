@@ -3,7 +3,8 @@
 // configs/platforms/neurosim_22nm.yaml must give NeuroSim's energy per input bit-plane at input
 // activities 1.0 / 0.507 / 0.0, its latency and its area within 20 %, and the shape of the
 // energy-versus-activity curve (a fixed part and a concave rise). The stats of a run carry the
-// macro area (area_um2.cim.*) and the core footprint includes it.
+// macro area (area_um2.cim.*) and the arithmetic unit's (area_um2.arith.*), and the core
+// footprint puts both on the silicon base.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -146,13 +147,20 @@ TEST(CimCalibration, StatsCarryMacroAreaAndFootprint) {
   }
   const double per_core = json["area_um2.cim.per_core"].get<double>();
   EXPECT_NEAR(per_core, 4 * json["area_um2.cim.per_macro"].get<double>(), 1e-9 * per_core);
-  // The silicon base (layer 0) holds the macros and, under the stacked OS memories, their
-  // periphery and silicon read transistors (schema silicon_area_per_bit: NOSRAM 0.19 um2,
-  // DOSRAM 0.045 um2); default.yaml has 1 MiB of NOSRAM weights and 512 KiB of DOSRAM.
+  // The arithmetic unit (schema core.arith): 16 lanes x 880 um2 and 64 KiB of accumulators at
+  // 0.181 um2 per bit.
+  const double arith_um2 = 16 * 880.0 + 0.181 * 8.0 * 65536;
+  EXPECT_NEAR(json["area_um2.arith.datapath"].get<double>(), 16 * 880.0, 1e-6);
+  EXPECT_NEAR(json["area_um2.arith.per_core"].get<double>(), arith_um2, 1e-6);
+  EXPECT_NEAR(json["area_um2.arith.chip"].get<double>(), 4 * arith_um2, 1e-6);
+  // The silicon base (layer 0) holds the macros, the arithmetic unit and, under the stacked OS
+  // memories, their periphery and silicon read transistors (schema silicon_area_per_bit: NOSRAM
+  // 0.19 um2, DOSRAM 0.045 um2); default.yaml has 1 MiB of NOSRAM weights and 512 KiB of DOSRAM.
   const auto& layers = json["footprint_mm2"]["layers"];
   ASSERT_EQ(layers.size(), 3u);
   const double periphery_um2 = 0.19 * 8.0 * (1 << 20) + 0.045 * 8.0 * (1 << 19);
-  EXPECT_NEAR(layers[0]["area_mm2"].get<double>(), (per_core + periphery_um2) * 1e-6, 1e-12);
+  EXPECT_NEAR(layers[0]["area_mm2"].get<double>(), (per_core + arith_um2 + periphery_um2) * 1e-6,
+              1e-12);
   // The OS cell arrays on their own layers (area_per_bit: NOSRAM 0.28 um2, DOSRAM 0.105 um2).
   EXPECT_NEAR(layers[1]["area_mm2"].get<double>(), 0.28 * 8.0 * (1 << 20) * 1e-6, 1e-12);
   EXPECT_NEAR(layers[2]["area_mm2"].get<double>(), 0.105 * 8.0 * (1 << 19) * 1e-6, 1e-12);
