@@ -5,8 +5,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(CIMTLM_MODEL_TARGETS systemc kernel int8_gemm cim_array cim memory arith noc power_model power
-    core)
+set(CIMTLM_MODEL_TARGETS systemc kernel int8_gemm cim_array cim memory program arith noc power_model
+    power core)
 set(CIMTLM_INSTALLED_TARGETS)
 foreach(block ${CIMTLM_MODEL_TARGETS})
   set_target_properties(cimtlm_${block} PROPERTIES EXPORT_NAME ${block})

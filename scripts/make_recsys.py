@@ -28,7 +28,7 @@ clicks 20 distinct items drawn without replacement with probabilities softmax(2 
 
 Model: user tower = three embedding tables (8 wide) + the dense features -> Linear(88, 32) ->
 ReLU -> Linear(32, 16); item tower = an item embedding table (400 x 16); score = dot product.
-Trained with an in-batch sampled softmax over the training clicks (Adam, 40 epochs).
+Trained with a full softmax over the 400 items on the training clicks (Adam, 40 epochs).
 
 Usage: /usr/bin/python3 scripts/make_recsys.py [--out-dir configs/networks/recsys]
        [--cimtlm build/cimtlm]   (then runs cimtlm quantize on the two networks)

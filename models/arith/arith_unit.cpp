@@ -136,6 +136,23 @@ uint64_t ArithUnit::accumulate_cycles(uint64_t count, int bits) {
   return cycles;
 }
 
+uint64_t ArithUnit::accumulate(const int32_t* partials, int64_t vectors, int64_t cols,
+                              int32_t* accumulators, int64_t stride, bool accumulate) {
+  int32_t* row = accumulators;
+  const int32_t* partial = partials;
+  for (int64_t v = 0; v < vectors; ++v, row += stride, partial += cols) {
+    if (accumulate) {
+      for (int64_t c = 0; c < cols; ++c) {
+        row[c] = static_cast<int32_t>(static_cast<uint32_t>(row[c]) +
+                                      static_cast<uint32_t>(partial[c]));
+      }
+    } else {
+      std::memcpy(row, partial, static_cast<size_t>(cols) * sizeof(int32_t));
+    }
+  }
+  return accumulate ? accumulate_cycles(static_cast<uint64_t>(vectors * cols)) : 0;
+}
+
 uint64_t ArithUnit::accumulate_rescaled(const int32_t* partials, int64_t vectors, int64_t cols,
                                         int32_t* accumulators, int64_t stride, int shift, int bits,
                                         bool accumulate) {

@@ -1,9 +1,9 @@
 // The silicon arithmetic unit of a core: int32 accumulator memory, requantization, activation
 // lookup tables, quantized element-wise operations, pooling and softmax.
 //
-// It is part of the core's datapath (the controller calls it directly; it has no socket): the
-// controller moves operands between the memory hierarchy and the unit and annotates the time
-// the unit reports. Every operation computes real values with the arithmetic of
+// This is the datapath; ArithDevice (arith_device.h) puts it behind a TLM target socket with a
+// memory map (arith_map.h), through which the core's controller moves operands, parameters and
+// results. Every operation computes real values with the arithmetic of
 // compiler/graph/quantized_math.h, re-implemented here as the hardware does it, so a difference
 // from the reference executor is a hardware-model bug that the comparison finds.
 #pragma once
@@ -58,6 +58,10 @@ class ArithUnit {
                      std::vector<std::vector<uint8_t>>& outputs);
   // Cycles an accumulation of `count` int32 partial sums takes (used by the CIM path).
   uint64_t accumulate_cycles(uint64_t count, int bits = 32);
+  // accumulators[v * stride + c] (+)= partials[v][c] at full width (wrapping like a hardware
+  // adder); a store (accumulate false) takes no cycles of the unit, an addition its cycles.
+  uint64_t accumulate(const int32_t* partials, int64_t vectors, int64_t cols,
+                      int32_t* accumulators, int64_t stride, bool accumulate);
   // Batched accumulation with rescaling: acc[v * stride + c] (+)= round_half_even(partial[v][c] /
   // 2^shift), saturating at `bits`; returns the cycles it takes.
   uint64_t accumulate_rescaled(const int32_t* partials, int64_t vectors, int64_t cols,

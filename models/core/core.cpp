@@ -20,14 +20,13 @@ Core::Core(const sc_core::sc_module_name& name, int id, const CoreConfig& config
     macros_.push_back(std::make_unique<cim::CimMacro>(
         macro_name.c_str(), params, clock, stats.child(macro_name, "cim"), trace));
   }
-  std::vector<std::string> arith_scope = kernel::scope_of(this->name());
-  arith_scope.push_back("arith");
-  arith_ = std::make_unique<arith::ArithUnit>(config.arith, stats.child("arith", "arith"), trace,
-                                              arith_scope);
-  controller_ = std::make_unique<CoreController>("controller", id, config.core, clock, *arith_,
-                                                 services, stats.child("controller", "core"), trace);
+  arith_ = std::make_unique<arith::ArithDevice>("arith", config.arith, clock,
+                                                stats.child("arith", "arith"), trace);
+  controller_ = std::make_unique<CoreController>("controller", id, config.core, clock, services,
+                                                 stats.child("controller", "core"), trace);
   controller_->memory.bind(memory_->target);
   controller_->power.bind(memory_->power);
+  controller_->arith.bind(arith_->target);
   for (int index = 0; index < config.core.macros; ++index) {
     controller_->cim[static_cast<size_t>(index)]->bind(macros_[static_cast<size_t>(index)]->target);
   }
@@ -41,13 +40,14 @@ void Core::load(const Program& program, int inferences) {
                               " bytes does not fit at its address");
     }
   }
+  arith_->install_kernels(program);
   controller_->load(program, inferences);
 }
 
 void Core::finalize(const sc_core::sc_time& end) {
   memory_->finalize(end);
   for (auto& macro : macros_) macro->finalize(end);
-  arith_->finalize(kernel::to_ns(end));
+  arith_->finalize(end);
 }
 
 }  // namespace cimtlm::core

@@ -11,7 +11,7 @@
 
 #include <systemc>
 
-#include "models/arith/arith_unit.h"
+#include "models/arith/arith_device.h"
 #include "models/cim/cim_macro.h"
 #include "models/core/core_controller.h"
 #include "models/kernel/environment.h"
@@ -42,7 +42,8 @@ class Core : public sc_core::sc_module {
   int id() const { return id_; }
   CoreController& controller() { return *controller_; }
   memory::MemoryHierarchy& memory() { return *memory_; }
-  arith::ArithUnit& arith() { return *arith_; }
+  arith::ArithUnit& arith() { return arith_->unit(); }
+  arith::ArithDevice& arith_device() { return *arith_; }
   cim::CimMacro& macro(int index) { return *macros_.at(static_cast<size_t>(index)); }
   int macro_count() const { return static_cast<int>(macros_.size()); }
 
@@ -56,7 +57,7 @@ class Core : public sc_core::sc_module {
   const int id_;
   std::unique_ptr<memory::MemoryHierarchy> memory_;
   std::vector<std::unique_ptr<cim::CimMacro>> macros_;
-  std::unique_ptr<arith::ArithUnit> arith_;
+  std::unique_ptr<arith::ArithDevice> arith_;
   std::unique_ptr<CoreController> controller_;
 };
 

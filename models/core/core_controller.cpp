@@ -57,13 +57,12 @@ constexpr Addr kAccumulatorSpace = Addr{1} << 62;
 
 CoreController::CoreController(const sc_core::sc_module_name& name, int core_id,
                                const CoreParams& params, const kernel::Clock& clock,
-                               arith::ArithUnit& arith, CoreServices& services,
-                               kernel::StatGroup& stats, kernel::VcdTrace* trace)
+                               CoreServices& services, kernel::StatGroup& stats,
+                               kernel::VcdTrace* trace)
     : sc_module(name),
       core_id_(core_id),
       params_(params),
       clock_(clock),
-      arith_(arith),
       services_(services),
       macro_free_(static_cast<size_t>(params.macros), SC_ZERO_TIME),
       commands_(stats.count("commands", "commands executed")),
@@ -197,6 +196,7 @@ void CoreController::run_program() {
   quantum_keeper_.reset();
   issue_time_ = max_time(issue_time_, sc_core::sc_time_stamp());
   try {
+    install_arith_parameters();
     execute(program_.prologue, -1);
     // Inferences start every inference_interval (0: back to back); in between the core idles.
     const sc_time first_start = max_time(issue_time_, horizon_);
@@ -232,6 +232,7 @@ void CoreController::execute(const std::vector<Command>& commands, int inference
 }
 
 void CoreController::execute(const Command& command, int inference) {
+  current_command_ = &command;
   issue_time_ += clock_.cycles(params_.command_cycles);
   command_begin_ = command_end_ = sc_core::SC_ZERO_TIME;
   services_.command_issued(core_id_, layer_of(command));
@@ -342,6 +343,91 @@ sc_time CoreController::cim_transport(int macro, tlm::tlm_command command, uint6
                              layer + "': " + payload.get_response_string());
   }
   return sc_core::sc_time_stamp() + delay;
+}
+
+void CoreController::install_arith_parameters() {
+  arith_parameters_.clear();
+  const auto kernels = arith::kernel_table(program_);
+  std::unordered_map<const ArithKernel*, uint32_t> slots;
+  for (size_t slot = 0; slot < kernels.size(); ++slot) {
+    slots.emplace(kernels[slot].get(), static_cast<uint32_t>(slot));
+  }
+  uint64_t offset = 0;
+  for (const auto* commands : {&program_.prologue, &program_.body}) {
+    for (const Command& command : *commands) {
+      const bool on_unit =
+          std::holds_alternative<Requantize>(command) || std::holds_alternative<Lookup>(command) ||
+          std::holds_alternative<Eltwise>(command) || std::holds_alternative<Pool>(command) ||
+          std::holds_alternative<Softmax>(command) || std::holds_alternative<Quantize>(command) ||
+          std::holds_alternative<Dequantize>(command) || std::holds_alternative<Gather>(command) ||
+          std::holds_alternative<KernelOp>(command);
+      if (!on_unit) continue;
+      uint32_t slot = 0;
+      if (const auto* op = std::get_if<KernelOp>(&command); op && op->kernel) {
+        slot = slots.at(op->kernel.get());
+      }
+      std::vector<uint8_t> encoded = encode_command(command, slot);
+      kernel::PayloadPool::Payload pooled(payloads_);
+      tlm::tlm_generic_payload& payload = *pooled;
+      kernel::prepare(payload, tlm::TLM_WRITE_COMMAND, arith::map::kParameters + offset,
+                      encoded.data(), encoded.size());
+      if (arith->transport_dbg(payload) != encoded.size()) {
+        throw std::runtime_error("the arithmetic unit refused the parameters of layer '" +
+                                 layer_of(command) + "'");
+      }
+      arith_parameters_.emplace(&command, offset);
+      offset += encoded.size();
+    }
+  }
+}
+
+sc_time CoreController::arith_transport(tlm::tlm_command command, uint64_t address,
+                                        uint8_t* data, uint64_t bytes,
+                                        arith::ArithCommand* descriptor, const std::string& layer,
+                                        const sc_time& at) {
+  arith::ArithCommandExtension extension;
+  kernel::PayloadPool::Payload pooled(payloads_);
+  tlm::tlm_generic_payload& payload = *pooled;
+  kernel::prepare(payload, command, address, data, bytes);
+  if (descriptor) {
+    extension.command = *descriptor;
+    payload.set_extension(&extension);
+  }
+  const sc_time now = sc_core::sc_time_stamp();
+  sc_time delay = at > now ? at - now : SC_ZERO_TIME;
+  arith->b_transport(payload, delay);
+  if (descriptor) payload.clear_extension(&extension);
+  if (payload.is_response_error()) {
+    std::string reason = payload.get_response_string();
+    if (descriptor && extension.command.message[0] != '\0') {
+      reason = extension.command.message.data();
+    }
+    throw std::runtime_error("the arithmetic unit rejected a command of layer '" + layer +
+                             "': " + reason);
+  }
+  return sc_core::sc_time_stamp() + delay;
+}
+
+sc_time CoreController::arith_run(const Command& command, const uint8_t* operands, uint64_t bytes,
+                                  const std::string& layer, const sc_time& at) {
+  const auto found = arith_parameters_.find(&command);
+  if (found == arith_parameters_.end()) {
+    throw std::logic_error("command of layer '" + layer + "' has no parameters in the unit");
+  }
+  arith::ArithCommand run;
+  run.opcode = arith::map::kRun;
+  run.parameters = found->second;
+  // The payload's data pointer is non-const by TLM's design; a write target only reads it.
+  return arith_transport(tlm::TLM_WRITE_COMMAND, arith::map::kOperands,
+                         const_cast<uint8_t*>(operands), bytes, &run, layer, at);
+}
+
+void CoreController::arith_result(uint64_t bytes, const std::string& layer) {
+  buffer_out_.resize(bytes);
+  // The result register file answers at once: no time passes.
+  const sc_time now = sc_core::sc_time_stamp();
+  arith_transport(tlm::TLM_READ_COMMAND, arith::map::kResult, buffer_out_.data(), bytes, nullptr,
+                  layer, now);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,12 +571,6 @@ void CoreController::cim_matmul(const CimMatmul& command) {
 
   // 3. Run the tile; partial sums land in the accumulator memory, rescaled into a narrower
   //    accumulator when the schedule asks for it.
-  const int64_t stride = command.accumulator_stride;
-  int32_t* accumulators = arith_.accumulators(
-      command.accumulator,
-      static_cast<uint64_t>((vectors - 1) * stride + command.column_offset + command.cols),
-      command.accumulator_bits);
-  const bool rescaled = command.rescale_shift > 0 || command.accumulator_bits < 32;
   // The inputs with their descriptor (the write runs the vectors), then the partial sums read
   // back from the macro's output buffer, [vectors][cols].
   cim::CimCommand compute;
@@ -507,40 +587,29 @@ void CoreController::cim_matmul(const CimMatmul& command) {
   cim_transport(command.macro, tlm::TLM_READ_COMMAND, cim::map::kOutputBuffer,
                 reinterpret_cast<uint8_t*>(partials_.data()), partials_.size() * sizeof(int32_t),
                 nullptr, command.layer, end);
-  if (!rescaled) {
-    // Into the accumulators; accumulation wraps like a hardware adder.
-    int32_t* row = accumulators + command.column_offset;
-    const int32_t* partial = partials_.data();
-    for (int64_t v = 0; v < vectors; ++v, row += stride, partial += command.cols) {
-      if (command.accumulate) {
-        for (int64_t c = 0; c < command.cols; ++c) {
-          row[c] = static_cast<int32_t>(static_cast<uint32_t>(row[c]) +
-                                        static_cast<uint32_t>(partial[c]));
-        }
-      } else {
-        std::memcpy(row, partial, static_cast<size_t>(command.cols) * sizeof(int32_t));
-      }
-    }
-  }
   retire(Unit::Macro, command.macro, fetch_start, compute_start, end);
   // Adding the partial sums into the accumulator memory (with rescaling when asked) is work of
   // the arithmetic unit: it starts when the macro's last partial sum is out and the unit is
-  // free, and the accumulators are ready only when it is done.
-  uint64_t accumulate_cycles = 0;
-  if (rescaled) {
-    accumulate_cycles = arith_.accumulate_rescaled(
-        partials_.data(), vectors, command.cols, accumulators + command.column_offset, stride,
-        command.rescale_shift, command.accumulator_bits, command.accumulate);
-  } else if (command.accumulate) {
-    accumulate_cycles = arith_.accumulate_cycles(static_cast<uint64_t>(vectors * command.cols));
-  }
-  sc_time ready = end;
-  if (accumulate_cycles > 0) {
-    const sc_time accumulate_start = max_time(end, arith_free_);
-    ready = accumulate_start + clock_.cycles(accumulate_cycles);
-    arith_.trace_busy(kernel::to_ps(accumulate_start), kernel::to_ps(ready));
-    retire(Unit::Arith, 0, accumulate_start, accumulate_start, ready);
-  }
+  // free, and the accumulators are ready only when it is done. A plain store (the first pass,
+  // full width) occupies no cycles of the unit and does not wait for it.
+  const bool rescaled = command.rescale_shift > 0 || command.accumulator_bits < 32;
+  arith::ArithCommand accumulation;
+  accumulation.opcode = arith::map::kAccumulateSums;
+  accumulation.flags = command.accumulate ? uint32_t{arith::map::kAdd} : 0u;
+  accumulation.accumulator = command.accumulator;
+  accumulation.vectors = vectors;
+  accumulation.cols = command.cols;
+  accumulation.stride = command.accumulator_stride;
+  accumulation.column_offset = command.column_offset;
+  accumulation.shift = command.rescale_shift;
+  accumulation.bits = command.accumulator_bits;
+  const bool occupies_unit = rescaled || command.accumulate;
+  const sc_time accumulate_start = occupies_unit ? max_time(end, arith_free_) : end;
+  const sc_time ready = arith_transport(
+      tlm::TLM_WRITE_COMMAND, arith::map::kAccumulate, reinterpret_cast<uint8_t*>(partials_.data()),
+      partials_.size() * sizeof(int32_t), &accumulation, command.layer, accumulate_start);
+  if (ready > accumulate_start) retire(Unit::Arith, 0, accumulate_start, accumulate_start, ready);
+  const int64_t stride = command.accumulator_stride;
   // Requantization waits for the accumulators via the scoreboard (accumulator addresses live in
   // their own space above the memory map).
   mark_written(kAccumulatorSpace + command.accumulator,
@@ -553,10 +622,10 @@ void CoreController::requantize(const Requantize& command) {
   const sc_time start = max_time(start_time({{acc_key, acc_bytes}}, Unit::Arith), arith_free_);
   // Results ordered so that runs are contiguous: along columns ([M, N] layouts) or along
   // vectors (NCHW layouts); each maximal run of consecutive addresses is one write.
-  const bool column_major = command.out_column_stride != 1 && command.out_vector_stride == 1;
-  const uint64_t cycles = arith_.requantize(command, column_major, buffer_out_);
-  const sc_time computed = start + clock_.cycles(cycles);
+  const bool column_major = arith::requantize_column_major(command);
   const size_t esize = elem_size(command.output.type);
+  const sc_time computed = arith_run(*current_command_, nullptr, 0, command.layer, start);
+  arith_result(static_cast<uint64_t>(command.vectors * command.cols) * esize, command.layer);
   auto column_of = [&](int64_t c) {
     return command.column_index ? (*command.column_index)[static_cast<size_t>(c)]
                                 : c + command.out_column_offset;
@@ -590,92 +659,92 @@ void CoreController::requantize(const Requantize& command) {
   }
   flush();
   dma_write_free_ = written;
-  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
   retire(Unit::Arith, 0, start, start, written);
 }
 
-void CoreController::arith_command(const TensorRef& first, const TensorRef* second, Addr output,
-                                   const std::function<uint64_t()>& compute) {
+void CoreController::arith_command(const Command& command, const TensorRef& first,
+                                   const TensorRef* second, const TensorRef& output) {
   sc_time fetch_start =
       second ? start_time({{first.addr, first.bytes()}, {second->addr, second->bytes()}}, Unit::Arith)
              : start_time({{first.addr, first.bytes()}}, Unit::Arith);
   fetch_start = max_time(fetch_start, dma_read_free_);
-  sc_time fetched = read_tensor(first, buffer_a_, fetch_start);
-  if (second) fetched = read_tensor(*second, buffer_b_, fetched);
+  // The operands one after another, as the unit's operand window takes them.
+  const uint64_t first_bytes = first.bytes(), second_bytes = second ? second->bytes() : 0;
+  buffer_a_.resize(first_bytes + second_bytes);
+  sc_time fetched = read(first.addr, buffer_a_.data(), first_bytes, fetch_start);
+  if (second) fetched = read(second->addr, buffer_a_.data() + first_bytes, second_bytes, fetched);
   dma_read_free_ = fetched;
+  const std::string& layer = layer_of(command);
   const sc_time start = max_time(fetched, arith_free_);
-  const sc_time computed = start + clock_.cycles(compute());
+  const sc_time computed = arith_run(command, buffer_a_.data(), buffer_a_.size(), layer, start);
+  arith_result(output.bytes(), layer);
   const sc_time written =
-      write(output, buffer_out_.data(), buffer_out_.size(), max_time(computed, dma_write_free_));
+      write(output.addr, buffer_out_.data(), buffer_out_.size(), max_time(computed, dma_write_free_));
   dma_write_free_ = written;
-  mark_written(output, buffer_out_.size(), written);
-  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
+  mark_written(output.addr, buffer_out_.size(), written);
   retire(Unit::Arith, 0, fetch_start, start, written);
 }
 
 void CoreController::lookup(const Lookup& command) {
-  arith_command(command.input, nullptr, command.output.addr,
-                [&] { return arith_.lookup(command, buffer_a_.data(), buffer_out_); });
+  arith_command(*current_command_, command.input, nullptr, command.output);
 }
 
 void CoreController::eltwise(const Eltwise& command) {
-  arith_command(command.a, &command.b, command.output.addr, [&] {
-    return arith_.eltwise(command, buffer_a_.data(), buffer_b_.data(), buffer_out_);
-  });
+  arith_command(*current_command_, command.a, &command.b, command.output);
 }
 
 void CoreController::pool(const Pool& command) {
-  arith_command(command.input, nullptr, command.output.addr,
-                [&] { return arith_.pool(command, buffer_a_.data(), buffer_out_); });
+  arith_command(*current_command_, command.input, nullptr, command.output);
 }
 
 void CoreController::softmax(const Softmax& command) {
-  arith_command(command.input, nullptr, command.output.addr,
-                [&] { return arith_.softmax(command, buffer_a_.data(), buffer_out_); });
+  arith_command(*current_command_, command.input, nullptr, command.output);
 }
 
 void CoreController::quantize(const Quantize& command) {
-  arith_command(command.input, nullptr, command.output.addr,
-                [&] { return arith_.quantize(command, buffer_a_.data(), buffer_out_); });
+  arith_command(*current_command_, command.input, nullptr, command.output);
 }
 
 void CoreController::dequantize(const Dequantize& command) {
-  arith_command(command.input, nullptr, command.output.addr,
-                [&] { return arith_.dequantize(command, buffer_a_.data(), buffer_out_); });
+  arith_command(*current_command_, command.input, nullptr, command.output);
 }
 
 void CoreController::gather(const Gather& command) {
-  arith_command(command.table, &command.indices, command.output.addr, [&] {
-    return arith_.gather(command, buffer_a_.data(), buffer_b_.data(), buffer_out_);
-  });
+  arith_command(*current_command_, command.table, &command.indices, command.output);
 }
 
 // A kernel op reads any number of operands and writes any number of results; otherwise it is
 // timed as arith_command times one.
 void CoreController::kernel_op(const KernelOp& command) {
   sc_time fetch_start = start_time({}, Unit::Arith);
+  uint64_t operand_bytes = 0;
   for (const auto& input : command.inputs) {
     fetch_start = max_time(fetch_start, ready_time(input.addr, input.bytes()));
+    operand_bytes += input.bytes();
   }
   fetch_start = max_time(fetch_start, dma_read_free_);
-  std::vector<std::vector<uint8_t>> operands(command.inputs.size());
-  std::vector<const uint8_t*> pointers;
+  buffer_a_.resize(operand_bytes);
   sc_time fetched = fetch_start;
-  for (size_t i = 0; i < command.inputs.size(); ++i) {
-    fetched = read_tensor(command.inputs[i], operands[i], fetched);
-    pointers.push_back(operands[i].data());
+  uint64_t offset = 0;
+  for (const auto& input : command.inputs) {
+    fetched = read(input.addr, buffer_a_.data() + offset, input.bytes(), fetched);
+    offset += input.bytes();
   }
   dma_read_free_ = fetched;
   const sc_time start = max_time(fetched, arith_free_);
-  std::vector<std::vector<uint8_t>> results;
-  const sc_time computed = start + clock_.cycles(arith_.kernel_op(command, pointers, results));
+  const sc_time computed =
+      arith_run(*current_command_, buffer_a_.data(), buffer_a_.size(), command.layer, start);
+  uint64_t result_bytes = 0;
+  for (const auto& output : command.outputs) result_bytes += output.bytes();
+  arith_result(result_bytes, command.layer);
   sc_time written = max_time(computed, dma_write_free_);
-  for (size_t i = 0; i < command.outputs.size(); ++i) {
-    written = write(command.outputs[i].addr, results[i].data(), results[i].size(), written);
-    mark_written(command.outputs[i].addr, results[i].size(), written);
+  offset = 0;
+  for (const auto& output : command.outputs) {
+    written = write(output.addr, buffer_out_.data() + offset, output.bytes(), written);
+    mark_written(output.addr, output.bytes(), written);
+    offset += output.bytes();
   }
   dma_write_free_ = written;
-  arith_.trace_busy(kernel::to_ps(start), kernel::to_ps(computed));
   retire(Unit::Arith, 0, fetch_start, start, written);
 }
 

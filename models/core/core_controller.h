@@ -13,10 +13,10 @@
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <systemc>
@@ -25,7 +25,7 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "models/arith/arith_unit.h"
+#include "models/arith/arith_map.h"
 #include "models/cim/cim_job.h"
 #include "models/core/dmi_cache.h"
 #include "models/core/program.h"
@@ -104,19 +104,22 @@ class CoreController : public sc_core::sc_module {
   tlm_utils::simple_target_socket_optional<CoreController> network_in{"network_in"};
   // One socket per CIM macro, bound by the core.
   std::vector<std::unique_ptr<tlm_utils::simple_initiator_socket<CoreController>>> cim;
+  // To the arithmetic unit's memory map (models/arith/arith_map.h): the program's arithmetic
+  // commands are written into its parameter memory when a program starts; each command then
+  // writes its operands with a run descriptor and reads its result back.
+  tlm_utils::simple_initiator_socket<CoreController> arith{"arith"};
   // To the memory's power-control registers (models/memory/power_control.h): a PowerGate
   // command writes 1 (gate) or 0 (wake) to its level's register at the command's time. Optional:
   // a program with a PowerGate on a controller without it fails with an error.
   tlm_utils::simple_initiator_socket_optional<CoreController> power{"power"};
 
   CoreController(const sc_core::sc_module_name& name, int core_id, const CoreParams& params,
-                 const kernel::Clock& clock, arith::ArithUnit& arith, CoreServices& services,
-                 kernel::StatGroup& stats, kernel::VcdTrace* trace);
+                 const kernel::Clock& clock, CoreServices& services, kernel::StatGroup& stats,
+                 kernel::VcdTrace* trace);
   // A controller nothing observes (CoreServices' defaults): a core reused through its sockets.
   CoreController(const sc_core::sc_module_name& name, int core_id, const CoreParams& params,
-                 const kernel::Clock& clock, arith::ArithUnit& arith, kernel::StatGroup& stats,
-                 kernel::VcdTrace* trace)
-      : CoreController(name, core_id, params, clock, arith, no_services_, stats, trace) {}
+                 const kernel::Clock& clock, kernel::StatGroup& stats, kernel::VcdTrace* trace)
+      : CoreController(name, core_id, params, clock, no_services_, stats, trace) {}
 
   // Runs `program` from the start of the simulation (the platform's way, untimed preload); a
   // controller without it waits for a start through `control`.
@@ -145,10 +148,10 @@ class CoreController : public sc_core::sc_module {
   void execute(const std::vector<Command>& commands, int inference);
   void execute(const Command& command, int inference);
 
-  // An arithmetic-unit command: fetch one or two operands (into buffer_a_, buffer_b_), compute
-  // (fills buffer_out_, returns the unit's cycles), write the result at `output`.
-  void arith_command(const TensorRef& first, const TensorRef* second, Addr output,
-                     const std::function<uint64_t()>& compute);
+  // An arithmetic-unit command: fetch one or two operands (into buffer_a_, one after the other),
+  // run `command` on the unit, write its result at `output`.
+  void arith_command(const Command& command, const TensorRef& first, const TensorRef* second,
+                     const TensorRef& output);
 
   // Command handlers.
   void load_weights(const LoadWeights& command);
@@ -196,6 +199,19 @@ class CoreController : public sc_core::sc_module {
   sc_core::sc_time cim_transport(int macro, tlm::tlm_command command, uint64_t address,
                                  uint8_t* data, uint64_t bytes, const cim::CimCommand* descriptor,
                                  const std::string& layer, const sc_core::sc_time& at);
+  // Writes the encodings of program_'s arithmetic commands into the unit's parameter memory
+  // (untimed, with the program: debug transport) and remembers each one's offset.
+  void install_arith_parameters();
+  // One transaction on the arithmetic unit's memory map at absolute time `at`, with a
+  // descriptor when it runs a command; returns the completion time.
+  sc_core::sc_time arith_transport(tlm::tlm_command command, uint64_t address, uint8_t* data,
+                                   uint64_t bytes, arith::ArithCommand* descriptor,
+                                   const std::string& layer, const sc_core::sc_time& at);
+  // Runs `command` (its parameters installed) on `operands` at `at`; returns when it is done.
+  sc_core::sc_time arith_run(const Command& command, const uint8_t* operands, uint64_t bytes,
+                             const std::string& layer, const sc_core::sc_time& at);
+  // Reads the unit's result (`bytes`) into buffer_out_.
+  void arith_result(uint64_t bytes, const std::string& layer);
   void sync_to(const sc_core::sc_time& at);
   // DMI (CoreParams::dmi): the granted region holding [addr, addr + bytes) with the access, asked
   // for once per region (denials remembered), or nullptr (b_transport).
@@ -206,10 +222,12 @@ class CoreController : public sc_core::sc_module {
   const int core_id_;
   const CoreParams params_;
   const kernel::Clock clock_;
-  arith::ArithUnit& arith_;
   CoreServices& services_;
   Program program_;
   int inferences_ = 0;
+  // Offset of each arithmetic command of program_ in the unit's parameter memory.
+  std::unordered_map<const Command*, uint64_t> arith_parameters_;
+  const Command* current_command_ = nullptr;  // the command being executed
 
   tlm_utils::tlm_quantumkeeper quantum_keeper_;
   kernel::PayloadPool payloads_;  // every transaction this controller initiates

@@ -107,6 +107,12 @@ template <typename A>
 void fields(A&, KernelOp&) {
   throw std::invalid_argument("a KernelOp cannot be encoded (its arithmetic is host code)");
 }
+// A KernelOp in the arithmetic unit's parameter memory: everything but the kernel, which the
+// unit's kernel table holds (the slot precedes these fields).
+template <typename A>
+void kernel_op_fields(A& a, KernelOp& c) {
+  a(c.inputs, c.outputs, c.float_ops, c.int8_macs, c.requantized, c.layer);
+}
 
 // Largest valid value of each enum (a decoded value above it is an error).
 constexpr uint8_t enum_max(ElemType) {
@@ -265,6 +271,37 @@ Command make_command(size_t index, Reader& reader) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> encode_command(const Command& command, uint32_t kernel_slot) {
+  Writer writer;
+  auto index = static_cast<uint8_t>(command.index());
+  writer(index);
+  if (const auto* op = std::get_if<KernelOp>(&command)) {
+    writer(kernel_slot);
+    kernel_op_fields(writer, const_cast<KernelOp&>(*op));
+  } else {
+    std::visit([&](const auto& c) { fields(writer, const_cast<std::decay_t<decltype(c)>&>(c)); },
+               command);
+  }
+  return std::move(writer.bytes);
+}
+
+Command decode_command(const uint8_t* data, uint64_t bytes, uint32_t& kernel_slot) {
+  Reader reader(data, bytes);
+  uint8_t index = 0;
+  reader(index);
+  Command command;
+  if (index == Command(KernelOp{}).index()) {
+    KernelOp op;
+    reader(kernel_slot);
+    kernel_op_fields(reader, op);
+    command = std::move(op);
+  } else {
+    command = make_command(index, reader);
+  }
+  if (!reader.at_end()) reader.fail("trailing bytes");
+  return command;
+}
 
 std::vector<uint8_t> encode_program(const Program& program) {
   Writer writer;

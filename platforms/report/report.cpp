@@ -152,8 +152,15 @@ json summary_json(const RunSummary& summary, const kernel::StatGroup& chip) {
   cim_area["per_macro"] = macro.total();
   cim_area["per_core"] = macro.total() * macros;
   cim_area["chip"] = macro.total() * macros * summary.cores;
+  // The arithmetic unit is silicon logic on the base layer too.
+  json& arith_area = out["area_um2"]["arith"];
+  const double arith_um2 = summary.arith_datapath_um2 + summary.arith_accumulator_um2;
+  arith_area["datapath"] = summary.arith_datapath_um2;
+  arith_area["accumulator"] = summary.arith_accumulator_um2;
+  arith_area["per_core"] = arith_um2;
+  arith_area["chip"] = arith_um2 * summary.cores;
   const memory::StackFootprint footprint =
-      memory::stack_footprint(summary.memory_levels, macro.total() * macros * 1e-6);
+      memory::stack_footprint(summary.memory_levels, (macro.total() * macros + arith_um2) * 1e-6);
   json& stack = out["footprint_mm2"];
   stack["stacked_per_core"] = footprint.stacked_mm2;
   stack["planar_per_core"] = footprint.planar_mm2;
@@ -571,7 +578,8 @@ void print_report(std::ostream& out, const RunSummary& summary, const kernel::St
     std::ostringstream text;
     text << std::setprecision(4) << s["footprint_mm2"]["stacked_per_core"].get<double>()
          << " mm2 stacked, " << s["footprint_mm2"]["planar_per_core"].get<double>()
-         << " mm2 planar (per core: CIM macros on the silicon base, memories stacked)";
+         << " mm2 planar (per core: CIM macros and arithmetic unit on the silicon base, memories "
+            "stacked)";
     line("footprint", text.str());
     text.str("");
     const json& area = s["area_um2"]["cim"];

@@ -55,6 +55,8 @@ struct RunSummary {
   LayerAccountMap layer_accounts;  // per (layer, core), from the chip
   cim::CimAreaUm2 cim_area_um2;  // one macro (models/cim/cim_area.h)
   int cim_macros_per_core = 0;
+  double arith_datapath_um2 = 0.0;  // one core's arithmetic unit (models/arith/arith_params.h)
+  double arith_accumulator_um2 = 0.0;
 
   bool match_reference() const;
   int64_t mismatches() const;

@@ -338,6 +338,8 @@ int simulate(const RunOptions& options, PlatformSpec& spec, const Config& config
   summary.temperature_k = spec.temperature_k;
   summary.cim_area_um2 = cim::cim_macro_area_um2(spec.cim);
   summary.cim_macros_per_core = spec.core.macros;
+  summary.arith_datapath_um2 = spec.arith.datapath_area_um2();
+  summary.arith_accumulator_um2 = spec.arith.accumulator_area_um2();
   summary.failure = chip.failure();
   summary.simulated_ns = kernel::to_ns(chip.finish_time());
   summary.cycles = chip.clock().cycles_to_cover(chip.finish_time());

@@ -290,8 +290,8 @@ void ClientNode::receive(tlm::tlm_generic_payload& trans, sc_time& delay) {
 
 ServerNode::ServerNode(const sc_core::sc_module_name& name, const RecsysSpec& spec,
                        const EmbeddingStore* store, memory::MemoryLevel* memory, bool gate,
-                       NetworkPort* tower, NetworkPort& scoring, const NodeTiming& timing,
-                       int lanes32, uint64_t pipeline_cycles, kernel::StatGroup& stats)
+                       NetworkPort* tower, NetworkPort& scoring, const core::TensorRef& top_k_ids,
+                       const NodeTiming& timing, kernel::StatGroup& stats)
     : sc_module(name),
       spec_(spec),
       store_(store),
@@ -299,14 +299,9 @@ ServerNode::ServerNode(const sc_core::sc_module_name& name, const RecsysSpec& sp
       gate_(gate),
       tower_(tower),
       scoring_(scoring),
+      top_k_ids_(top_k_ids),
       timing_(timing),
-      lanes32_(std::max(1, lanes32)),
-      pipeline_cycles_(pipeline_cycles),
       ignored_(stats.count("ignored_payloads", "payloads the server had no use for")),
-      topk_compares_(stats.count("topk_compares", "float32 compares of the top-k selection")),
-      topk_cycles_(stats.count("topk_cycles", "arithmetic-unit cycles of the top-k selection")),
-      topk_energy_pj_(stats.energy_pj("topk_energy_pj", kernel::EnergyCategory::Arith,
-                                      "energy of the top-k compares")),
       busy_ns_(stats.time_ns("busy_ns", "arrival of a request to its answer leaving")) {
   uplink.register_b_transport(this, &ServerNode::receive);
   sc_core::sc_spawn([this] { run(); }, "controller");
@@ -361,22 +356,14 @@ void ServerNode::run() {
       }
       behaviours.push_back(floats_of(behaviour));
       std::vector<uint8_t> output;
+      // The scoring and its top k (on the output core's arithmetic unit) are one inference.
       at = scoring_.run(behaviour, at, output);
       scores.push_back(floats_of(output));
-      uint64_t inserts = 0;
-      const std::vector<int32_t> items = top_k(scores.back(), spec_.top_k, &inserts);
-      // A streaming selection on the SIMD unit: every score compared with the buffer's last
-      // entry (lanes32 per cycle), each entry placed by a binary search of the buffer.
-      const auto search = static_cast<uint64_t>(std::ceil(std::log2(spec_.top_k + 1.0)));
-      const uint64_t count = scores.back().size();
-      const uint64_t cycles =
-          (count + static_cast<uint64_t>(lanes32_) - 1) / static_cast<uint64_t>(lanes32_) +
-          inserts * (search + 1) + pipeline_cycles_;
-      const uint64_t compares = count + inserts * search;
-      topk_cycles_ += cycles;
-      topk_compares_ += compares;
-      topk_energy_pj_ += static_cast<double>(compares) * spec_.compare_energy_pj;
-      at += timing_.clock.cycles(cycles);
+      std::vector<int32_t> items(static_cast<size_t>(top_k_ids_.elements()));
+      if (!scoring_.chip->read(scoring_.output_core, top_k_ids_.addr, items.data(),
+                               items.size() * sizeof(int32_t))) {
+        throw std::runtime_error("the top-k ids could not be read from the server chip");
+      }
       busy_ns_ += (at - message.arrival).to_seconds() * 1e9;
       link::ProvenanceExtension provenance;
       provenance.tensor = kTopK;

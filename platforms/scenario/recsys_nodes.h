@@ -145,12 +145,13 @@ class ServerNode : public sc_core::sc_module {
   tlm_utils::simple_initiator_socket_optional<ServerNode> embeddings{"embeddings"};
 
   // `tower` runs the user tower on the server (baseline; null on-device), `scoring` the item
-  // scores. `lanes32` float32 lanes of the arithmetic unit do the top-k. `memory` (baseline)
-  // holds the tables, gated between requests like the client's when `gate`.
+  // scores and, on the arithmetic unit of its output core, their top k into `top_k_ids` (a
+  // KernelOp the scenario appends to the scoring program). `memory` (baseline) holds the
+  // tables, gated between requests like the client's when `gate`.
   ServerNode(const sc_core::sc_module_name& name, const RecsysSpec& spec,
              const EmbeddingStore* store, memory::MemoryLevel* memory, bool gate,
-             NetworkPort* tower, NetworkPort& scoring, const NodeTiming& timing, int lanes32,
-             uint64_t pipeline_cycles, kernel::StatGroup& stats);
+             NetworkPort* tower, NetworkPort& scoring, const core::TensorRef& top_k_ids,
+             const NodeTiming& timing, kernel::StatGroup& stats);
 
   std::vector<std::vector<float>> scores;  // per request served
   std::vector<std::vector<float>> behaviours;
@@ -173,16 +174,12 @@ class ServerNode : public sc_core::sc_module {
   bool gate_;
   NetworkPort* tower_;
   NetworkPort& scoring_;
+  core::TensorRef top_k_ids_;
   NodeTiming timing_;
-  int lanes32_;
-  uint64_t pipeline_cycles_;
   std::deque<Message> inbox_;
   sc_core::sc_event inbox_event_;
 
   uint64_t& ignored_;
-  uint64_t& topk_compares_;
-  uint64_t& topk_cycles_;
-  double& topk_energy_pj_;
   double& busy_ns_;
 };
 

@@ -1,8 +1,10 @@
 #include "platforms/scenario/recsys_sim.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
+#include <variant>
 
 #include "compiler/graph/reference_executor.h"
 #include "models/link/link.h"
@@ -32,6 +34,16 @@ std::vector<float> run_float(const graph::Graph& graph, const std::vector<float>
 
 }  // namespace
 
+std::vector<int32_t> reference_top_k(const std::vector<float>& scores, int k) {
+  std::vector<int32_t> items(scores.size());
+  for (size_t item = 0; item < items.size(); ++item) items[item] = static_cast<int32_t>(item);
+  std::stable_sort(items.begin(), items.end(), [&scores](int32_t a, int32_t b) {
+    return scores[static_cast<size_t>(a)] > scores[static_cast<size_t>(b)];
+  });
+  items.resize(std::min(items.size(), static_cast<size_t>(std::max(k, 0))));
+  return items;
+}
+
 std::vector<float> ReferenceChain::behaviour(const std::vector<float>& mlp_input) const {
   return run_float(user_tower_, mlp_input);
 }
@@ -51,7 +63,7 @@ std::vector<int32_t> ReferenceChain::top_k_of_user(const RecsysSpec& spec,
   const int64_t dense_count = spec.dense.dim(1);
   const auto input =
       store.mlp_input(ids, spec.dense.data<float>() + user * dense_count, dense_count);
-  return top_k(scores(behaviour(input)), spec.top_k);
+  return reference_top_k(scores(behaviour(input)), spec.top_k);
 }
 
 namespace {
@@ -148,6 +160,78 @@ NetworkPort make_port(NodePlatform& node, size_t index, RecsysChip* chip, int ta
   return port;
 }
 
+// The top-k selection as an arithmetic-unit kernel (core::KernelOp) of the scoring network's
+// output core: it reads the scores from the core's memory, selects the k largest with the
+// streaming selection (recsys_nodes.h top_k) and writes the k item ids (int32) back.
+class TopKKernel : public core::ArithKernel {
+ public:
+  TopKKernel(size_t items, int k) : items_(items), k_(k) {}
+  void compute(const std::vector<const uint8_t*>& inputs,
+               std::vector<std::vector<uint8_t>>& outputs) const override {
+    std::vector<float> scores(items_);
+    std::memcpy(scores.data(), inputs.at(0), items_ * sizeof(float));
+    const std::vector<int32_t> ids = top_k(scores, k_);
+    const auto* raw = reinterpret_cast<const uint8_t*>(ids.data());
+    outputs.at(0).assign(raw, raw + ids.size() * sizeof(int32_t));
+  }
+
+ private:
+  size_t items_;
+  int k_;
+};
+
+// Appends the top k to the inference of the scoring network's output core (before its closing
+// power gates and InferenceDone) and returns where the ids land: the top of that core's
+// activation memory, above everything the networks' mapping uses. The unit is charged float32
+// operations (the compares, priced as its element-wise op): every score is compared with the
+// buffer's last entry, and each insert takes a binary search of the k-entry buffer; the inserts
+// are counted as their expected number for scores in random order, k (1 + H_n - H_k)
+// (assumption: the count of the actual scores is data dependent and a KernelOp's cost is fixed
+// when it is emitted).
+core::TensorRef add_top_k(NodePlatform& node, const NetworkPort& scoring, int k) {
+  const map::ArchInfo arch = arch_info(node.spec);
+  const size_t items = scoring.output_bytes / sizeof(float);
+  const auto count = static_cast<size_t>(std::min<int64_t>(k, static_cast<int64_t>(items)));
+  core::TensorRef ids;
+  ids.type = core::ElemType::Int32;
+  ids.shape = {static_cast<int64_t>(count)};
+  const uint64_t slot = (ids.bytes() + 63) / 64 * 64;
+  uint64_t used = 0;
+  for (const auto& mapping : node.allocation.mappings) {
+    for (uint64_t bytes : mapping.activation_bytes) used = std::max(used, bytes);
+  }
+  if (used + slot > arch.activation_capacity) {
+    throw ConfigError(node.spec.name + ": the activation memory (" +
+                      std::to_string(arch.activation_capacity) + " bytes) has no room for the " +
+                      std::to_string(count) + " top-k ids beside the scoring network's " +
+                      std::to_string(used) + " bytes");
+  }
+  ids.addr = arch.activation_base + arch.activation_capacity - slot;
+  core::TensorRef scores;
+  scores.type = core::ElemType::Float32;
+  scores.shape = {static_cast<int64_t>(items)};
+  scores.addr = scoring.output_addr;
+  core::KernelOp command;
+  command.inputs = {scores};
+  command.outputs = {ids};
+  command.kernel = std::make_shared<TopKKernel>(items, k);
+  double harmonic = 0.0;  // H_n - H_k
+  for (size_t i = count + 1; i <= items; ++i) harmonic += 1.0 / static_cast<double>(i);
+  const double inserts = static_cast<double>(count) * (1.0 + harmonic);
+  const double search = std::ceil(std::log2(static_cast<double>(count) + 1.0));
+  command.float_ops =
+      static_cast<uint64_t>(items) + static_cast<uint64_t>(std::llround(inserts * search));
+  command.layer = "top_k";
+  auto& body = node.allocation.program.cores.at(static_cast<size_t>(scoring.output_core)).body;
+  size_t at = body.empty() ? 0 : body.size() - 1;  // the InferenceDone
+  while (at > 0 && std::holds_alternative<core::PowerGate>(body[at - 1]) &&
+         std::get<core::PowerGate>(body[at - 1]).gate) {
+    --at;
+  }
+  body.insert(body.begin() + static_cast<std::ptrdiff_t>(at), command);
+  return ids;
+}
+
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
@@ -200,6 +284,7 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   } else {
     scoring_port = make_port(server, 0, server_chip.get(), 1);
   }
+  const core::TensorRef top_k_ids = add_top_k(server, scoring_port, spec.top_k);
   server_chip->load(server.allocation.program, spec.requests);
   // The data and the networks must fit together (bad input, before anything runs).
   const NetworkPort& tower = baseline ? tower_port : client_port;
@@ -253,11 +338,10 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   NodeTiming server_timing{server_clock, spec.dequantize_cycles};
   ClientNode client_node("client_controller", node_spec, store, baseline ? nullptr : &client_port,
                          client_memory.get(), client_timing, spec.gate_embeddings);
-  const int lanes32 = std::max(1, server.spec.arith.simd_lanes * 8 / 32);
   ServerNode server_node("server_controller", node_spec, baseline ? &store : nullptr,
                          server_memory.get(), spec.gate_embeddings,
-                         baseline ? &tower_port : nullptr, scoring_port, server_timing, lanes32,
-                         server.spec.arith.pipeline_cycles, root.child("server_controller"));
+                         baseline ? &tower_port : nullptr, scoring_port, top_k_ids, server_timing,
+                         root.child("server_controller"));
   client_node.uplink.bind(uplink.target);
   uplink.initiator.bind(server_node.uplink);
   server_node.downlink.bind(downlink.target);
@@ -352,9 +436,8 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   const double server_chip_pj = chip_request_energy_pj(server_stats, *server_chip);
   const double server_memory_pj =
       baseline ? root.child("server_embeddings").total_energy_pj() : 0.0;
-  const double topk_pj = root.child("server_controller").total_energy_pj();
   const double client_pj = client_chip_pj + client_memory_pj + radio_pj;
-  const double server_pj = server_chip_pj + server_memory_pj + topk_pj;
+  const double server_pj = server_chip_pj + server_memory_pj;
   json["mode"] = baseline ? "raw_features" : "on_device";
   json["requests"] = spec.requests;
   json["link.bytes"] = link_count("bytes");
@@ -381,12 +464,9 @@ nlohmann::json simulate_mode(const RecsysSpec& spec, bool baseline) {
   json["server.energy_pj"] = server_pj;
   json["server.chip_energy_pj"] = server_chip_pj;
   json["server.embedding_memory_energy_pj"] = server_memory_pj;
-  json["server.topk_energy_pj"] = topk_pj;
   json["server.energy_pj_per_request"] = server_pj / requests;
   json["server.macs_per_request"] = server_stats.sum("macs") / requests;
   json["server.busy_ns_per_request"] = root.child("server_controller").sum("busy_ns") / requests;
-  json["server.topk_cycles_per_request"] =
-      root.child("server_controller").sum("topk_cycles") / requests;
   json["server.active_ns_per_request"] = server_chip->active_s * 1e9 / requests;
   json["client.macs_per_request"] = client_stats.sum("macs") / requests;
   json["recsys.latency_ns"] = answered ? latency_sum_ns / answered : 0.0;

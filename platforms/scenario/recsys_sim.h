@@ -12,6 +12,11 @@
 
 namespace cimtlm::platforms::recsys {
 
+// The reference top k: every item sorted by score, largest first, equal scores in item order
+// (a full stable sort, independent of the server's streaming selection `top_k` that it checks).
+// Scores are finite (the outputs of a quantized network).
+std::vector<int32_t> reference_top_k(const std::vector<float>& scores, int k);
+
 // The quantized networks through the reference executor (the golden model the platforms are
 // bit-exact to): the user tower's behaviour vector and the top k items of a user.
 class ReferenceChain {

@@ -120,7 +120,6 @@ RecsysSpec load_recsys(const std::string& path, const std::vector<Override>& ove
   spec.server_platform = config.string(recsys_keys::server::platform);
   spec.server_network = config.string(recsys_keys::server::network);
   spec.server_embedding_level = config.string(recsys_keys::server::embedding_level);
-  spec.compare_energy_pj = config.number(recsys_keys::server::compare_energy) * 1e12;
   spec.uplink = link_params(config, "uplink");
   spec.downlink = link_params(config, "downlink");
   spec.enforce_privacy = config.string(recsys_keys::privacy::policy) == "enforce";

@@ -36,7 +36,6 @@ struct RecsysSpec {
   bool wire_raw_features = false;
 
   std::string server_platform, server_network, server_embedding_level;
-  double compare_energy_pj = 0.9;
 
   link::LinkParams uplink, downlink;  // privacy sets are filled by the run
   bool enforce_privacy = true;

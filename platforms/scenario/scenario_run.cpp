@@ -16,6 +16,7 @@
 #include "models/power/scenario_memories.h"
 #include "platform_keys.h"
 #include "platforms/run/child_process.h"
+#include "platforms/run/output_files.h"
 #include "platforms/scenario/scenario_spec.h"
 #include "platforms/scenario/variant_profile.h"
 #include "platforms/spec/platform_spec.h"
@@ -38,6 +39,7 @@ double celsius(double kelvin) {
 struct Variant {
   VariantSpec spec;
   VariantMeasurement measured;
+  int platform_checked_samples = 0;  // validation images run bit-exact through the platform
 };
 
 // Everything one scenario run needs fresh: thermal state, power tallies, memories, policy.
@@ -163,13 +165,10 @@ void put(json& out, const std::string& key, const json& value) {
   (*node)[key.substr(start)] = value;
 }
 
+// Writes a staged temporary (OutputFiles renames it over the target at the end).
 void write_text(const std::string& path, const std::string& text) {
-  const fs::path target(path);
-  if (!target.parent_path().empty()) fs::create_directories(target.parent_path());
-  std::ofstream file(path + ".partial", std::ios::binary | std::ios::trunc);
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
   if (!(file << text) || !file.flush()) throw std::runtime_error("cannot write " + path);
-  file.close();
-  fs::rename(path + ".partial", path);
 }
 
 std::string csv_text(const RunOutcome& controlled, const std::vector<RunOutcome>& fixed,
@@ -256,6 +255,31 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
       options.stats_path.empty()
           ? "traces/" + fs::path(options.scenario_path).stem().string() + ".stats.json"
           : options.stats_path;
+  // Every output is checked before anything runs (a directory, a device or an unwritable folder
+  // is bad input, and nothing is ever renamed over a device node) and written all or none at
+  // the end. The plot reads the series CSV, written beside the stats when --csv is not given.
+  OutputFiles outputs;
+  const std::string plot_csv =
+      options.plot_path.empty() || !options.csv_path.empty() ? "" : stats_path + ".series.csv";
+  try {
+    outputs.add(stats_path, "--stats");
+    if (!options.csv_path.empty()) outputs.add(options.csv_path, "--csv");
+    if (!plot_csv.empty()) outputs.add(plot_csv, "--plot (its series CSV)");
+    if (!options.vcd_path.empty()) outputs.add(options.vcd_path, "--vcd");
+    if (!options.plot_path.empty()) outputs.add(options.plot_path, "--plot");
+    outputs.check();
+  } catch (const std::exception& error) {
+    err << "cimtlm scenario: " << error.what() << '\n';
+    return kExitBadInput;
+  }
+  // The variants' profiling runs keep their stats beside the scenario's; a scenario refused as
+  // bad input leaves nothing behind.
+  std::string scratch;
+  bool scratch_is_new = false;
+  auto discard_scratch = [&] {
+    std::error_code code;
+    if (scratch_is_new) fs::remove_all(scratch, code);
+  };
   try {
     scenario = load_scenario(options.scenario_path, options.overrides);
     Config platform_config = load_config(scenario.platform_path, platform_schema());
@@ -280,9 +304,11 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
     }
     const std::string weights_level =
         platform.memory_levels[static_cast<size_t>(platform.weights_level)].name;
-    const std::string scratch = (fs::path(stats_path).parent_path() /
-                                 (fs::path(options.scenario_path).stem().string() + "_variants"))
-                                    .string();
+    scratch = (fs::path(stats_path).parent_path() /
+               (fs::path(options.scenario_path).stem().string() + "_variants"))
+                  .string();
+    std::error_code code;
+    scratch_is_new = !fs::exists(scratch, code);
     for (const auto& spec : scenario.variants) {
       Variant variant;
       variant.spec = spec;
@@ -299,6 +325,9 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
         profile.accuracy =
             measure_accuracy(spec.network, scenario.accuracy_inputs, scenario.accuracy_labels,
                              scenario.accuracy_samples, spec.where);
+        variant.platform_checked_samples = check_on_platform(
+            scenario.platform_path, run_overrides, spec.network, scenario.accuracy_inputs,
+            scenario.accuracy_labels, scenario.accuracy_platform_samples, scratch, spec.where);
       }
       variants.push_back(variant);
     }
@@ -333,9 +362,11 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
     runner->set_resident_bytes(static_cast<uint64_t>(used / platform.cores()));
   } catch (const ConfigError& error) {
     err << error.what() << '\n';
+    discard_scratch();
     return kExitBadInput;
   } catch (const graph::ModelError& error) {
     err << error.what() << '\n';
+    discard_scratch();
     return kExitBadInput;
   }
 
@@ -433,28 +464,31 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
     put(stats, base + ".resident", p.resident);
     put(stats, base + ".accuracy", p.accuracy);
     put(stats, base + ".match_reference", variant.measured.match_reference);
+    put(stats, base + ".platform_checked_samples", variant.platform_checked_samples);
   }
   stats["runs"]["controller"] = run_json(controlled, ladder);
   for (const auto& run : fixed) stats["runs"][run.label] = run_json(run, ladder);
 
   try {
-    write_text(stats_path, stats.dump(2) + "\n");
-    if (!options.csv_path.empty())
-      write_text(options.csv_path, csv_text(controlled, fixed, ladder));
-    if (!options.vcd_path.empty()) {
-      if (!fs::path(options.vcd_path).parent_path().empty()) {
-        fs::create_directories(fs::path(options.vcd_path).parent_path());
-      }
-      if (!write_vcd(options.vcd_path, controlled))
-        throw std::runtime_error("cannot write " + options.vcd_path);
+    outputs.stage(stats_path, [&](const std::string& temporary) {
+      write_text(temporary, stats.dump(2) + "\n");
+    });
+    const std::string series = csv_text(controlled, fixed, ladder);
+    for (const std::string& csv : {options.csv_path, plot_csv}) {
+      if (!csv.empty())
+        outputs.stage(csv, [&](const std::string& temporary) { write_text(temporary, series); });
     }
+    if (!options.vcd_path.empty()) {
+      outputs.stage(options.vcd_path, [&](const std::string& temporary) {
+        if (!write_vcd(temporary, controlled))
+          throw std::runtime_error("cannot write " + options.vcd_path);
+      });
+    }
+    outputs.commit();
     if (!options.plot_path.empty()) {
-      // The plot reads the CSV (written beside the stats when --csv is not given).
-      std::string csv = options.csv_path;
-      if (csv.empty()) {
-        csv = stats_path + ".series.csv";
-        write_text(csv, csv_text(controlled, fixed, ladder));
-      }
+      // matplotlib picks the format from the name, so the plot is drawn straight to its target,
+      // which check() found to be a regular file or a new name in a writable folder.
+      const std::string csv = options.csv_path.empty() ? plot_csv : options.csv_path;
       const std::vector<std::string> plot_args = {csv, options.plot_path, scenario.name};
       if (!run_python_script(options.plot_script, plot_args))
         throw std::runtime_error("plotting failed: " +
@@ -480,11 +514,12 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
           << p.accuracy * 100 << "%\n";
     }
     out << "\nruns on the same trace (budget windows " << scenario.params.budget_window_s
-        << " s, tolerance " << scenario.params.budget_tolerance * 100 << " %):\n";
+        << " s, tolerance " << scenario.params.budget_tolerance * 100 << " %; temperature limit "
+        << celsius(scenario.temperature_limit_k) << " C):\n";
     out << "  " << std::left << std::setw(16) << "run" << std::right << std::setw(12) << "energy"
         << std::setw(11) << "avg" << std::setw(11) << "max" << std::setw(12) << "violations"
-        << std::setw(10) << "max T" << std::setw(10) << "accuracy" << std::setw(10) << "switches"
-        << '\n';
+        << std::setw(10) << "max T" << std::setw(11) << "T > limit" << std::setw(10) << "accuracy"
+        << std::setw(10) << "switches" << '\n';
     auto row = [&](const RunOutcome& run) {
       const auto& x = run.result;
       out << "  " << std::left << std::setw(16) << run.label << std::right << std::fixed
@@ -492,8 +527,9 @@ int run_scenario_file(const ScenarioOptions& options, std::ostream& out, std::os
           << x.avg_w * 1e3 << " mW" << std::setw(8) << x.max_w * 1e3 << " mW" << std::setw(7)
           << x.budget_violations << "/" << std::left << std::setw(4) << x.budget_windows
           << std::right << std::setprecision(1) << std::setw(8) << celsius(x.max_temperature_k)
-          << " C" << std::setprecision(2) << std::setw(9) << x.accuracy_time_weighted * 100 << "%"
-          << std::setw(10) << x.switches << '\n';
+          << " C" << std::setw(9) << x.time_above_limit_s << " s" << std::setprecision(2)
+          << std::setw(9) << x.accuracy_time_weighted * 100 << "%" << std::setw(10) << x.switches
+          << '\n';
     };
     row(controlled);
     for (const auto& run : fixed) row(run);

@@ -1,10 +1,12 @@
 #include "platforms/scenario/scenario_spec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <map>
 #include <sstream>
 
+#include "compiler/graph/input_limits.h"
 #include "models/memory/memory_params.h"
 #include "scenario_keys.h"
 
@@ -93,11 +95,47 @@ PolicySpec build_policy(const Config& config, const std::string& name) {
   return policy;
 }
 
+constexpr const char* kHeaderText = "time_s,ambient_c,budget_w,rate_hz";
+
+std::string format_number(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
+// A CSV cell obeys the range the schema gives the same quantity in `trace.samples` (one
+// definition of each limit); empty when it does.
+std::string csv_range_problem(const std::string& column, double value) {
+  if (!std::isfinite(value)) return "must be a finite number";
+  static const std::map<std::string, std::pair<const char*, double>> kKeyAndOffset = {
+      {"time_s", {sample_key::time, 0.0}},
+      {"ambient_c", {sample_key::ambient, memory::kZeroCelsiusK}},
+      {"budget_w", {sample_key::budget, 0.0}},
+      {"rate_hz", {sample_key::rate, 0.0}}};
+  const auto found = kKeyAndOffset.find(column);
+  if (found == kKeyAndOffset.end()) return "";  // a column the scenario does not read
+  const SchemaNode* node = scenario_schema().find(
+      std::string(scenario_keys::trace::samples::kPath) + ".*." + found->second.first);
+  if (!node) return "";
+  const double offset = found->second.second;  // the schema's SI value minus the column's unit
+  if (node->min && value + offset < *node->min) {
+    return format_number(value) + " is below the minimum " + format_number(*node->min - offset);
+  }
+  if (node->max && value + offset > *node->max) {
+    return format_number(value) + " is above the maximum " + format_number(*node->max - offset);
+  }
+  return "";
+}
+
 }  // namespace
 
 power::EnvironmentTrace load_trace_csv(const std::string& path, std::vector<std::string>& where) {
-  std::ifstream file(path);
-  if (!file) throw ConfigError(path + ": cannot read the trace file");
+  // Read whole, within the input-file limit: a device such as /dev/zero is refused, not read
+  // forever.
+  std::string bytes;
+  const std::string unread = graph::read_input_file(path, bytes);
+  if (!unread.empty()) throw ConfigError(path + ": " + unread);
+  std::istringstream file(bytes);
   std::string line;
   int number = 0;
   std::vector<std::string> columns;
@@ -115,8 +153,8 @@ power::EnvironmentTrace load_trace_csv(const std::string& path, std::vector<std:
       columns = cells;
       for (const auto& name : kHeader) {
         if (std::find(columns.begin(), columns.end(), name) == columns.end()) {
-          throw ConfigError(at + ": header has no column '" + name +
-                            "' (expected time_s,ambient_c,budget_w,rate_hz)");
+          throw ConfigError(at + ": header has no column '" + name + "' (expected " + kHeaderText +
+                            ")");
         }
       }
       continue;
@@ -137,14 +175,30 @@ power::EnvironmentTrace load_trace_csv(const std::string& path, std::vector<std:
       if (used == 0 || used != cells[c].size()) {
         throw ConfigError(at + ": " + columns[c] + ": '" + cells[c] + "' is not a number");
       }
+      const std::string problem = csv_range_problem(columns[c], value);
+      if (!problem.empty()) throw ConfigError(at + ": " + columns[c] + ": " + problem);
       if (columns[c] == "time_s") sample.time_s = value;
       if (columns[c] == "ambient_c") sample.ambient_k = value + memory::kZeroCelsiusK;
       if (columns[c] == "budget_w") sample.budget_w = value;
       if (columns[c] == "rate_hz") sample.rate_hz = value;
     }
+    // The trace's own rules, named by column here (EnvironmentTrace::validate is the backstop).
+    if (samples.empty() && sample.time_s != 0.0) {
+      throw ConfigError(at + ": time_s: the first sample must be at time 0");
+    }
+    if (!samples.empty() && !(sample.time_s > samples.back().time_s)) {
+      throw ConfigError(at + ": time_s: " + format_number(sample.time_s) +
+                        " is not after the previous sample's " +
+                        format_number(samples.back().time_s) +
+                        " (the trace must increase in time)");
+    }
+    if (!(sample.budget_w > 0.0)) throw ConfigError(at + ": budget_w: must be > 0 W");
     samples.push_back(sample);
     where.push_back(at);
   }
+  if (columns.empty())
+    throw ConfigError(path + ": empty (expected the header " + kHeaderText + ")");
+  if (samples.empty()) throw ConfigError(path + ": no samples after the header");
   return power::EnvironmentTrace(std::move(samples));
 }
 
@@ -178,6 +232,8 @@ ScenarioSpec build_scenario_spec(const Config& config) {
   if (config.has(scenario_keys::accuracy::labels))
     spec.accuracy_labels = config.string(scenario_keys::accuracy::labels);
   spec.accuracy_samples = static_cast<int>(config.integer(scenario_keys::accuracy::samples));
+  spec.accuracy_platform_samples =
+      static_cast<int>(config.integer(scenario_keys::accuracy::platform_samples));
   if (spec.accuracy_inputs.empty()) {
     for (const auto& variant : spec.variants) {
       if (!variant.accuracy) {
@@ -194,6 +250,11 @@ ScenarioSpec build_scenario_spec(const Config& config) {
     throw ConfigError(config.file() + ": trace: give either `samples` or `file`");
   }
   if (has_file) {
+    const std::string unread = graph::check_input_file(config.string(scenario_keys::trace::file));
+    if (!unread.empty()) {
+      throw ConfigError(config.where(scenario_keys::trace::file) + ": '" +
+                        config.string(scenario_keys::trace::file) + "': " + unread);
+    }
     spec.trace = load_trace_csv(config.string(scenario_keys::trace::file), spec.trace_where);
   } else {
     std::vector<power::EnvironmentSample> samples;
@@ -280,6 +341,19 @@ ScenarioSpec build_scenario_spec(const Config& config) {
   spec.params.budget_tolerance = config.number(scenario_keys::output::budget_tolerance);
   const std::string problem = spec.params.validate();
   if (!problem.empty()) throw ConfigError(config.file() + ": " + problem);
+  // Every window is a sample kept in memory for each run (the controller and each fixed variant)
+  // and a line of the CSV; the run also steps at least once per window. A day at the default
+  // 100 ms is 864 000 windows.
+  constexpr double kMaxWindows = 1e6;
+  for (const char* key : {scenario_keys::output::window, scenario_keys::output::budget_window}) {
+    const double windows = spec.params.duration_s / config.number(key);
+    if (windows > kMaxWindows) {
+      throw ConfigError(config.where(key) + ": " + format_number(windows) + " windows of " +
+                        format_number(config.number(key)) + " s in the scenario's " +
+                        format_number(spec.params.duration_s) +
+                        " s; at most 1e+06 (raise it or shorten scenario.duration)");
+    }
+  }
   return spec;
 }
 

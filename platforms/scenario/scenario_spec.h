@@ -38,6 +38,7 @@ struct ScenarioSpec {
   std::string accuracy_inputs;  // empty: every variant gives its accuracy
   std::string accuracy_labels;
   int accuracy_samples = 0;
+  int accuracy_platform_samples = 0;  // checked bit-exact through the platform
   power::EnvironmentTrace trace;
   std::vector<std::string> trace_where;  // per sample: where its budget was given
   power::ThermalParams thermal;

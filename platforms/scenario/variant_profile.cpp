@@ -133,4 +133,53 @@ double measure_accuracy(const std::string& network, const std::string& inputs,
   }
 }
 
+int check_on_platform(const std::string& platform_path, const std::vector<Override>& overrides,
+                      const std::string& network, const std::string& inputs,
+                      const std::string& labels, int samples, const std::string& scratch_dir,
+                      const std::string& where) {
+  if (samples <= 0) return 0;
+  quant::Dataset data;
+  std::string input_name;
+  try {
+    const graph::Graph qdq = onnx::load_onnx(network);
+    if (qdq.inputs.size() != 1) {
+      throw ConfigError(where + ": accuracy.platform_samples takes a network with one input");
+    }
+    input_name = qdq.inputs.front().name;
+    data =
+        quant::head(quant::load_dataset(inputs, qdq, labels, true), static_cast<size_t>(samples));
+  } catch (const graph::ModelError& error) {
+    throw ConfigError(where + ": cannot check the accuracy on the platform: " + error.what());
+  }
+  fs::create_directories(scratch_dir);
+  const std::string stem = fs::path(network).stem().string();
+  for (size_t i = 0; i < data.samples.size(); ++i) {
+    const std::string sample_path =
+        (fs::path(scratch_dir) / (stem + "_sample_" + std::to_string(i) + ".npy")).string();
+    onnx::save_npy(data.samples[i].at(input_name), sample_path);
+    RunOptions options;
+    options.config_path = platform_path;
+    options.overrides = overrides;
+    options.networks = {network};
+    options.inputs = {{input_name, sample_path}};
+    options.inferences = 1;
+    options.quiet = true;
+    options.stats_path =
+        (fs::path(scratch_dir) / (stem + "_sample_" + std::to_string(i) + ".stats.json")).string();
+    const ChildRun run = run_in_child(options);
+    fs::remove(sample_path);
+    if (run.status != 0 || !run.stats.contains("outputs") ||
+        !run.stats["outputs"].value("match_reference", false)) {
+      std::string message = run.errors;
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      throw ConfigError(where + ": sample " + std::to_string(i) + " of " + inputs +
+                        " on the platform is not bit-exact with the reference executor (" +
+                        (message.empty() ? "exit status " + std::to_string(run.status) : message) +
+                        "), so its accuracy is not the reference executor's: measure it with "
+                        "cimtlm evaluate and give the variant's `accuracy`");
+    }
+  }
+  return static_cast<int>(data.samples.size());
+}
+
 }  // namespace cimtlm::platforms

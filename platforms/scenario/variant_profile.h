@@ -36,4 +36,13 @@ VariantMeasurement measure_variant(const std::string& platform_path,
 double measure_accuracy(const std::string& network, const std::string& inputs,
                         const std::string& labels, int samples, const std::string& where);
 
+// Runs the first `samples` inputs of the labelled set through the platform, one simulation each
+// (a child process, as above), and requires the simulated outputs to equal the reference
+// executor's: then the accuracy measure_accuracy() gives is the platform's on those images.
+// Throws ConfigError naming `where` when a run fails or differs. Returns the samples checked.
+int check_on_platform(const std::string& platform_path, const std::vector<Override>& overrides,
+                      const std::string& network, const std::string& inputs,
+                      const std::string& labels, int samples, const std::string& scratch_dir,
+                      const std::string& where);
+
 }  // namespace cimtlm::platforms

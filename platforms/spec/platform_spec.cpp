@@ -161,6 +161,9 @@ arith::ArithParams arith_params(const Config& config) {
   p.pool_energy_pj = config.number(keys::core::arith::pool_energy) * kPico;
   p.softmax_energy_pj = config.number(keys::core::arith::softmax_energy) * kPico;
   p.leakage_mw = config.number(keys::core::arith::leakage) * kMilli;
+  p.lane_area_um2 = config.number(keys::core::arith::lane_area) * 1e12;  // m2 -> um2
+  p.accumulator_area_um2_per_bit =
+      config.number(keys::core::arith::accumulator_area_per_bit) * 1e12;
   const std::string problem = p.validate();
   if (!problem.empty())
     invalid(config, keys::core::arith::kPath, keys_of(keys::core::arith::kPath), problem);

@@ -3,7 +3,8 @@
 // configs/platforms/neurosim_22nm.yaml must give NeuroSim's energy per input bit-plane at input
 // activities 1.0 / 0.507 / 0.0, its latency and its area within 20 %, and the shape of the
 // energy-versus-activity curve (a fixed part and a concave rise). The stats of a run carry the
-// macro area (area_um2.cim.*) and the core footprint includes it.
+// macro area (area_um2.cim.*) and the arithmetic unit's (area_um2.arith.*), and the core
+// footprint puts both on the silicon base.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -146,19 +147,44 @@ TEST(CimCalibration, StatsCarryMacroAreaAndFootprint) {
   }
   const double per_core = json["area_um2.cim.per_core"].get<double>();
   EXPECT_NEAR(per_core, 4 * json["area_um2.cim.per_macro"].get<double>(), 1e-9 * per_core);
-  // The silicon base (layer 0) holds the macros and, under the stacked OS memories, their
-  // periphery and silicon read transistors (schema silicon_area_per_bit: NOSRAM 0.19 um2,
-  // DOSRAM 0.045 um2); default.yaml has 1 MiB of NOSRAM weights and 512 KiB of DOSRAM.
+  // The arithmetic unit (schema core.arith): 16 lanes x 880 um2 and 64 KiB of accumulators at
+  // 0.181 um2 per bit.
+  const double arith_um2 = 16 * 880.0 + 0.181 * 8.0 * 65536;
+  EXPECT_NEAR(json["area_um2.arith.datapath"].get<double>(), 16 * 880.0, 1e-6);
+  EXPECT_NEAR(json["area_um2.arith.per_core"].get<double>(), arith_um2, 1e-6);
+  EXPECT_NEAR(json["area_um2.arith.chip"].get<double>(), 4 * arith_um2, 1e-6);
+  // The silicon base (layer 0) holds the macros, the arithmetic unit and, under the stacked OS
+  // memories, their periphery and silicon read transistors (schema silicon_area_per_bit: NOSRAM
+  // 0.19 um2, DOSRAM 0.045 um2); default.yaml has 1 MiB of NOSRAM weights and 512 KiB of DOSRAM.
   const auto& layers = json["footprint_mm2"]["layers"];
   ASSERT_EQ(layers.size(), 3u);
   const double periphery_um2 = 0.19 * 8.0 * (1 << 20) + 0.045 * 8.0 * (1 << 19);
-  EXPECT_NEAR(layers[0]["area_mm2"].get<double>(), (per_core + periphery_um2) * 1e-6, 1e-12);
+  EXPECT_NEAR(layers[0]["area_mm2"].get<double>(), (per_core + arith_um2 + periphery_um2) * 1e-6,
+              1e-12);
   // The OS cell arrays on their own layers (area_per_bit: NOSRAM 0.28 um2, DOSRAM 0.105 um2).
   EXPECT_NEAR(layers[1]["area_mm2"].get<double>(), 0.28 * 8.0 * (1 << 20) * 1e-6, 1e-12);
   EXPECT_NEAR(layers[2]["area_mm2"].get<double>(), 0.105 * 8.0 * (1 << 19) * 1e-6, 1e-12);
   double sum = 0.0;
   for (const auto& layer : layers) sum += layer["area_mm2"].get<double>();
   EXPECT_NEAR(json["footprint_mm2.planar_per_core"].get<double>(), sum, 1e-12);
+}
+
+TEST(CimCalibration, BadActivitySweepOptionsExitTwoNamingThem) {
+  const std::string config = "configs/platforms/neurosim_22nm.yaml";
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--activities", "1.5"}, "--activities: '1.5'"},
+      {{"--activities", "0.2,x"}, "--activities: 'x'"},
+      {{"--activities", "0.5", "--vectors", "0"}, "vector count"},
+      {{"--activities", "0.5", "--set", "core.cim.adc_type=pipeline"}, "core.cim.adc_type"},
+      {{"--activities", "0.5", "--set", "core.cim.technology=sram_7nm"}, "core.cim.technology"},
+      {{"--activities", "0.5", "--csv", kOutput + "/no_such_dir/x.csv"}, "no_such_dir/x.csv"}};
+  for (const auto& [options, message] : cases) {
+    std::vector<std::string> args = {"cim-activity", config};
+    args.insert(args.end(), options.begin(), options.end());
+    const CliResult result = run_cimtlm(args);
+    EXPECT_EQ(result.exit_status, 2) << options.back();
+    EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
+  }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // `cimtlm evaluate`: accuracy of the digits test split through the simulated platform. With a
 // lossless ADC and no non-ideality it must reproduce the ideal integer model exactly (every
-// sample's outputs bit-exact, the same accuracy); a lossy ADC and injected retention loss must
-// show up as measured errors; bad input exits 2 naming what is wrong.
+// sample's outputs bit-exact, the same accuracy); a lossy ADC, injected retention loss,
+// conductance variation, ADC offset and noise (seeded) and the sparse mode must show up as
+// measured differences; bad input exits 2 naming what is wrong.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -75,6 +76,62 @@ TEST(Evaluate, LosslessPlatformReproducesTheIntegerModelAndErrorsAreMeasured) {
   const auto& decayed = table.at("core.memory.levels.activations.retention").at("100 ns");
   EXPECT_GT(decayed.at("retention_violations_per_inference"), 0.0);
   EXPECT_LT(decayed.at("bit_exact_fraction"), 1.0);
+}
+
+TEST(Evaluate, NonIdealitiesAndSparseModeAreMeasuredAndSeeded) {
+  // The other error sources of the platform act through evaluate too: conductance variation, ADC
+  // offset and noise (seeded: the same seed gives the same figures, written either way; another
+  // seed draws other errors), and with a lossy 5-bit ADC the sparse mode's narrowed range.
+  const std::string dir = kOutput + "/evaluate_nonideal";
+  const CliResult result = run_cimtlm({"evaluate",
+                                       "configs/platforms/default.yaml",
+                                       "--network",
+                                       kNetwork,
+                                       "--data",
+                                       kData,
+                                       "--samples",
+                                       "4",
+                                       "--jobs",
+                                       "2",
+                                       "--no-plot",
+                                       "--out-dir",
+                                       dir,
+                                       "--sweep",
+                                       "core.cim.conductance_sigma=0.05",
+                                       "--sweep",
+                                       "core.cim.adc_offset_lsb=0.5",
+                                       "--sweep",
+                                       "core.cim.adc_noise_lsb=0.5,0.50",
+                                       "--sweep",
+                                       "platform.seed=2@core.cim.adc_noise_lsb=0.5",
+                                       "--sweep",
+                                       "core.cim.sparsity_threshold=0,1@core.cim.adc_bits=5"});
+  ASSERT_EQ(result.exit_status, 0) << result.out << result.err;
+  const Table table = read_table(dir + "/accuracy.csv");
+  const auto& base = table.at("base").at("");
+  EXPECT_EQ(base.at("bit_exact_fraction"), 1.0);
+  for (const auto& [sweep, value] :
+       std::vector<std::pair<std::string, std::string>>{{"core.cim.conductance_sigma", "0.05"},
+                                                        {"core.cim.adc_offset_lsb", "0.5"},
+                                                        {"core.cim.adc_noise_lsb", "0.5"}}) {
+    const auto& row = table.at(sweep).at(value);
+    EXPECT_EQ(row.at("failed_runs"), 0) << sweep;
+    EXPECT_LT(row.at("bit_exact_fraction"), 1.0) << sweep;
+  }
+  // Same seed, same draws: every figure equal.
+  EXPECT_EQ(table.at("core.cim.adc_noise_lsb").at("0.5"),
+            table.at("core.cim.adc_noise_lsb").at("0.50"));
+  // Another seed, other draws: the outputs, hence the next layers' inputs and energy, differ.
+  const auto& seed1 = table.at("core.cim.adc_noise_lsb").at("0.5");
+  const auto& seed2 = table.at("platform.seed").at("2");
+  EXPECT_LT(seed2.at("bit_exact_fraction"), 1.0);
+  EXPECT_NE(seed2.at("energy_pj_per_inference"), seed1.at("energy_pj_per_inference"));
+  // Sparse mode at every vector (threshold 0) narrows the 5-bit ADC's range: closer to the
+  // integer model and cheaper than the sparsity-unaware macro (threshold 1).
+  const auto& aware = table.at("core.cim.sparsity_threshold").at("0");
+  const auto& unaware = table.at("core.cim.sparsity_threshold").at("1");
+  EXPECT_GT(aware.at("agreement_with_integer"), unaware.at("agreement_with_integer"));
+  EXPECT_LT(aware.at("energy_pj_per_inference"), unaware.at("energy_pj_per_inference"));
 }
 
 TEST(Evaluate, BadInputExitsTwoNamingTheProblem) {

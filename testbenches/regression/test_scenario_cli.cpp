@@ -65,6 +65,8 @@ TEST(ScenarioCli, ControllerHoldsTheBudgetTheFixedInt8ModelBreaks) {
   // Every variant was simulated bit-exact with the reference executor.
   for (const char* variant : {"int8", "search", "int4", "pruned", "int2"}) {
     EXPECT_TRUE(s["variants"][variant]["match_reference"].get<bool>()) << variant;
+    // ... and on the first 8 validation images, each simulated through the platform.
+    EXPECT_EQ(s["variants"][variant]["platform_checked_samples"].get<int>(), 8) << variant;
   }
   // Times add up to the scenario's minute; 60 s of series at 100 ms.
   double total = 0.0;
@@ -151,6 +153,36 @@ TEST(ScenarioCli, BadTraceCsvNamesFileLineAndColumn) {
       run_cimtlm({"scenario", std::string(kConfigs) + "scenario_bad_csv.yaml"});
   EXPECT_EQ(result.exit_status, 2);
   expect_contains(result.err, "scenario_trace.csv:3: rate_hz: 'abc' is not a number");
+}
+
+// A CSV trace obeys the schema's ranges of trace.samples and its rules, named by column.
+TEST(ScenarioCli, TraceCsvCellsAreCheckedLikeTheYamlSamples) {
+  const std::string base = std::string(kConfigs) + "scenario_bad_csv.yaml";
+  const std::string dir = std::string(CIMTLM_SOURCE_DIR) + "/" + kConfigs;
+  CliResult result =
+      run_cimtlm({"scenario", base, "--set", "trace.file=" + dir + "scenario_trace_hot.csv"});
+  EXPECT_EQ(result.exit_status, 2);
+  expect_contains(result.err, "scenario_trace_hot.csv:4: ambient_c: 250 is above the maximum 200");
+  result = run_cimtlm({"scenario", base, "--set", "trace.file=" + dir + "scenario_trace_back.csv"});
+  EXPECT_EQ(result.exit_status, 2);
+  expect_contains(result.err, "scenario_trace_back.csv:4: time_s: 1 is not after the previous");
+  result = run_cimtlm(
+      {"scenario", base, "--set", "trace.file=" + dir + "scenario_trace_header_only.csv"});
+  EXPECT_EQ(result.exit_status, 2);
+  expect_contains(result.err, "scenario_trace_header_only.csv: no samples after the header");
+}
+
+// More output windows than the run can hold is bad input naming the key, not an allocation
+// failure or an hour-long run (a 30-day scenario at 1 us windows is 2.6e12 of them).
+TEST(ScenarioCli, TooManyOutputWindowsNamesTheKey) {
+  CliResult result = run_cimtlm({"scenario", std::string(kConfigs) + "scenario_small.yaml", "--set",
+                                 "scenario.duration=30 day", "--set", "output.window=1 us"});
+  EXPECT_EQ(result.exit_status, 2);
+  expect_contains(result.err, "--set output.window=1 us: output.window: 2.592e+12 windows");
+  result = run_cimtlm({"scenario", std::string(kConfigs) + "scenario_small.yaml", "--set",
+                       "scenario.duration=1 day", "--set", "output.budget_window=10 ms"});
+  EXPECT_EQ(result.exit_status, 2);
+  expect_contains(result.err, "output.budget_window: 8.64e+06 windows");
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include <tlm>
 #include <vector>
 
-#include "models/arith/arith_unit.h"
+#include "models/arith/arith_device.h"
 #include "models/cim/cim_macro.h"
 #include "models/core/core_controller.h"
 #include "models/core/program_codec.h"
@@ -107,7 +107,7 @@ int sc_main(int, char**) {
   const kernel::Clock clock(sc_core::sc_time(1, sc_core::SC_NS));
   kernel::StatGroup stats("chip");
   PlatformMemory memory("memory");
-  arith::ArithUnit arith(arith::ArithParams{}, stats.child("arith"), nullptr, {"arith"});
+  arith::ArithDevice arith("arith", arith::ArithParams{}, clock, stats.child("arith"), nullptr);
   cim::CimMacroParams macro_params;
   macro_params.rows = 64;
   macro_params.cols = 64;
@@ -115,9 +115,10 @@ int sc_main(int, char**) {
   core::CoreParams params;
   params.macros = 1;
   // Sockets only: nothing of the platform observes the controller (no CoreServices).
-  core::CoreController controller("controller", 0, params, clock, arith, stats.child("controller"),
+  core::CoreController controller("controller", 0, params, clock, stats.child("controller"),
                                   nullptr);
   controller.memory.bind(memory.target);
+  controller.arith.bind(arith.target);
   controller.cim[0]->bind(macro.target);
   // The network socket must be bound; this platform has no network: a target that refuses.
   PlatformMemory no_network("no_network");

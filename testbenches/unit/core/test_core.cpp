@@ -19,7 +19,7 @@ struct Bench {
   std::vector<std::unique_ptr<testing::FixedLatencyMemory>> memories;
   std::vector<std::unique_ptr<testing::ExactMacro>> macros;
   std::vector<std::unique_ptr<kernel::StatGroup>> stats;
-  std::vector<std::unique_ptr<arith::ArithUnit>> ariths;
+  std::vector<std::unique_ptr<arith::ArithDevice>> ariths;
   std::vector<std::unique_ptr<core::CoreController>> controllers;
   std::unique_ptr<testing::FixedLatencyServices> services;
   std::vector<std::unique_ptr<testing::RegisterCpu>> cpus;
@@ -94,16 +94,17 @@ RunResult run_network(const graph::LayeredNetworkSpec& spec, int cores, int macr
     const std::string name = "core" + std::to_string(c);
     bench.memories.push_back(std::make_unique<testing::FixedLatencyMemory>(
         (name + "_memory").c_str(), through_registers ? 3 << 20 : 2 << 20, 2, 16, period));
-    bench.ariths.push_back(std::make_unique<arith::ArithUnit>(
-        arith::ArithParams{64, accumulator_bytes}, root.child(name).child("arith"), nullptr,
-        std::vector<std::string>{name, "arith"}));
+    bench.ariths.push_back(std::make_unique<arith::ArithDevice>(
+        (name + "_arith").c_str(), arith::ArithParams{64, accumulator_bytes}, clock,
+        root.child(name).child("arith"), nullptr));
     core::CoreParams params;
     params.macros = macros;
     params.double_buffering = double_buffering;
     bench.controllers.push_back(std::make_unique<core::CoreController>(
-        (name + "_controller").c_str(), c, params, clock, *bench.ariths.back(), *bench.services,
-        root.child(name), nullptr));
+        (name + "_controller").c_str(), c, params, clock, *bench.services, root.child(name),
+        nullptr));
     bench.controllers.back()->memory.bind(bench.memories.back()->target);
+    bench.controllers.back()->arith.bind(bench.ariths.back()->target);
     bench.controllers.back()->network.bind(bench.services->interface(c));
     for (int m = 0; m < macros; ++m) {
       bench.macros.push_back(std::make_unique<testing::ExactMacro>(
@@ -123,6 +124,7 @@ RunResult run_network(const graph::LayeredNetworkSpec& spec, int cores, int macr
       bench.cpus.back()->bus.bind(bench.controllers.back()->control);
       bench.cpus.back()->irq.bind(bench.controllers.back()->done_irq);
     } else {
+      bench.ariths.back()->install_kernels(program);
       bench.controllers.back()->load(program, 2);
     }
   }

@@ -14,6 +14,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 #include <tlm_utils/simple_target_socket.h>
 
+#include "models/arith/arith_device.h"
 #include "models/cim/cim_job.h"
 #include "models/core/core_controller.h"
 #include "models/noc/noc.h"

@@ -77,13 +77,14 @@ struct Bench {
       for (size_t i = 0; i < 0x2000; ++i) {
         memories.back()->storage[i] = static_cast<uint8_t>((i * 37 + 11) % 251);
       }
-      ariths.push_back(std::make_unique<arith::ArithUnit>(arith::ArithParams{64, 4096},
-                                                          stats.child(name).child("arith"), nullptr,
-                                                          std::vector<std::string>{name, "arith"}));
+      ariths.push_back(std::make_unique<arith::ArithDevice>(
+          (name + "_arith").c_str(), arith::ArithParams{64, 4096}, kernel::Clock(period),
+          stats.child(name).child("arith"), nullptr));
       controllers.push_back(std::make_unique<core::CoreController>(
-          (name + "_controller").c_str(), c, params, kernel::Clock(period), *ariths.back(),
-          stats.child(name), nullptr));
+          (name + "_controller").c_str(), c, params, kernel::Clock(period), stats.child(name),
+          nullptr));
       controllers.back()->memory.bind(memories.back()->target);
+      controllers.back()->arith.bind(ariths.back()->target);
       controllers.back()->network.bind(noc->interface(c));
       noc->delivery(c).bind(controllers.back()->network_in);
       macros.push_back(std::make_unique<testing::ExactMacro>((name + "_cim0").c_str(), 8, period));
@@ -96,6 +97,7 @@ struct Bench {
     core::Program program;
     program.body = std::move(body);
     program.body.push_back(core::InferenceDone{});
+    ariths[static_cast<size_t>(core)]->install_kernels(program);
     controllers[static_cast<size_t>(core)]->load(program, 1);
   }
   double finish_ns(int core) const {
@@ -111,7 +113,7 @@ struct Bench {
   kernel::StatGroup stats{"chip"};
   std::unique_ptr<testing::FixedLatencyServices> noc;
   std::vector<std::unique_ptr<testing::FixedLatencyMemory>> memories;
-  std::vector<std::unique_ptr<arith::ArithUnit>> ariths;
+  std::vector<std::unique_ptr<arith::ArithDevice>> ariths;
   std::vector<std::unique_ptr<core::CoreController>> controllers;
   std::vector<std::unique_ptr<testing::ExactMacro>> macros;
   std::vector<std::unique_ptr<PowerRegisters>> powers;

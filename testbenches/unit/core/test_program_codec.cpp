@@ -163,11 +163,13 @@ TEST(ControlRegisters, BadImageAndBadAccessesAreReported) {
   kernel::StatGroup stats("chip");
   testing::FixedLatencyServices services("noc", 1, period * 20.0);
   testing::FixedLatencyMemory memory("memory", 1 << 16, 2, 16, period);
-  arith::ArithUnit arith(arith::ArithParams{64, 4096}, stats.child("arith"), nullptr, {"arith"});
+  arith::ArithDevice arith("arith", arith::ArithParams{64, 4096}, kernel::Clock(period),
+                          stats.child("arith"), nullptr);
   core::CoreParams params;
   params.macros = 1;
-  core::CoreController controller("controller", 0, params, kernel::Clock(period), arith, services,
+  core::CoreController controller("controller", 0, params, kernel::Clock(period), services,
                                   stats.child("core"), nullptr);
+  controller.arith.bind(arith.target);
   testing::ExactMacro macro("cim0", 8, period);
   controller.memory.bind(memory.target);
   controller.network.bind(services.interface(0));

@@ -38,13 +38,14 @@ struct Chip {
       const std::string name = "core" + std::to_string(c);
       memories.push_back(std::make_unique<testing::FixedLatencyMemory>((name + "_memory").c_str(),
                                                                        1 << 16, 2, 16, period));
-      ariths.push_back(std::make_unique<arith::ArithUnit>(arith::ArithParams{64, 4096},
-                                                          stats.child(name).child("arith"), nullptr,
-                                                          std::vector<std::string>{name, "arith"}));
+      ariths.push_back(std::make_unique<arith::ArithDevice>(
+          (name + "_arith").c_str(), arith::ArithParams{64, 4096}, kernel::Clock(period),
+          stats.child(name).child("arith"), nullptr));
       controllers.push_back(std::make_unique<core::CoreController>(
-          (name + "_controller").c_str(), c, params, kernel::Clock(period), *ariths.back(),
-          *services, stats.child(name), nullptr));
+          (name + "_controller").c_str(), c, params, kernel::Clock(period), *services,
+          stats.child(name), nullptr));
       controllers.back()->memory.bind(memories.back()->target);
+      controllers.back()->arith.bind(ariths.back()->target);
       controllers.back()->network.bind(services->interface(c));
       for (int m = 0; m < macros; ++m) {
         macros_.push_back(std::make_unique<testing::ExactMacro>(
@@ -60,6 +61,7 @@ struct Chip {
       core::Program program;
       program.body = programs[c];
       program.body.push_back(core::InferenceDone{});
+      ariths[c]->install_kernels(program);
       controllers[c]->load(program, 1);
     }
     sc_core::sc_start();
@@ -81,7 +83,7 @@ struct Chip {
   kernel::StatGroup stats{"chip"};
   std::unique_ptr<RecordingServices> services;
   std::vector<std::unique_ptr<testing::FixedLatencyMemory>> memories;
-  std::vector<std::unique_ptr<arith::ArithUnit>> ariths;
+  std::vector<std::unique_ptr<arith::ArithDevice>> ariths;
   std::vector<std::unique_ptr<core::CoreController>> controllers;
   std::vector<std::unique_ptr<testing::ExactMacro>> macros_;
 };

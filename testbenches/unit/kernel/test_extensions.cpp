@@ -10,6 +10,7 @@
 #include <tlm>
 #include <vector>
 
+#include "models/arith/arith_map.h"
 #include "models/cim/cim_job.h"
 #include "models/kernel/payload_pool.h"
 #include "models/kernel/plain_data.h"
@@ -24,6 +25,7 @@ namespace {
   static_assert(kernel::is_plain_extension_v<Extension, tlm::tlm_extension<Extension>, Data>, \
                 #Extension " must hold only the plain data " #Data)
 
+CIMTLM_ASSERT_PLAIN_EXTENSION(arith::ArithCommandExtension, arith::ArithCommand);
 CIMTLM_ASSERT_PLAIN_EXTENSION(cim::CimCommandExtension, cim::CimCommand);
 CIMTLM_ASSERT_PLAIN_EXTENSION(noc::NocTransferExtension, noc::NocTransfer);
 CIMTLM_ASSERT_PLAIN_EXTENSION(link::ProvenanceExtension, link::Provenance);

@@ -4,14 +4,20 @@
 // caught by the link, bad data is refused naming the key.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
+#include "compiler/graph/reference_executor.h"
+#include "compiler/onnx/onnx_io.h"
 #include "platforms/scenario/recsys_nodes.h"
 #include "platforms/scenario/recsys_run.h"
+#include "platforms/scenario/recsys_sim.h"
 #include "testbenches/regression/cli_runner.h"
 
 namespace cimtlm::platforms::test {
@@ -45,8 +51,36 @@ TEST(TopK, LargestFirstTiesToTheLowerItemAndCountsInserts) {
   EXPECT_EQ(recsys::top_k(scores, 10).size(), scores.size());
 }
 
-// Only held-out clicks count: a recommended item the user clicked in training is no hit, and
-// clicks of users without recommendations are skipped.
+// The server's streaming selection against the reference (a full stable sort) on random scores
+// drawn from a few values, so that ties are frequent, for every k up to past the item count.
+TEST(TopK, StreamingSelectionEqualsAFullStableSort) {
+  std::mt19937 random(12);
+  std::uniform_int_distribution<int> level(-6, 6);
+  int cases = 0;
+  for (int items : {1, 2, 7, 33, 400}) {
+    for (int k : {1, 2, 3, 10, 16, 100, 401}) {
+      for (int trial = 0; trial < 8; ++trial) {
+        std::vector<float> scores(static_cast<size_t>(items));
+        for (float& score : scores) score = 0.25f * static_cast<float>(level(random));
+        uint64_t inserts = 0;
+        const std::vector<int32_t> streamed = recsys::top_k(scores, k, &inserts);
+        ASSERT_EQ(streamed, recsys::reference_top_k(scores, k))
+            << items << " items, k " << k << ", trial " << trial;
+        EXPECT_EQ(streamed.size(), static_cast<size_t>(std::min(items, k)));
+        EXPECT_LE(inserts, static_cast<uint64_t>(items));
+        EXPECT_GE(inserts, static_cast<uint64_t>(std::min(items, k)));
+        ++cases;
+      }
+    }
+  }
+  EXPECT_EQ(cases, 5 * 7 * 8);
+  // Largest first, ties in item order.
+  EXPECT_EQ(recsys::reference_top_k({1.0f, 3.0f, 1.0f, 3.0f, 2.0f}, 4),
+            (std::vector<int32_t>{1, 3, 4, 0}));
+}
+
+// Only held-out clicks count (quality_at_k sees nothing else; the loader refuses held-out clicks
+// that are training clicks, below), and clicks of users without recommendations are skipped.
 TEST(Quality, HitRateAndNdcgOnHeldOutClicksOnly) {
   const std::vector<std::vector<int32_t>> top = {{5, 7, 9}, {1, 2, 3}};
   const std::vector<std::pair<int64_t, int64_t>> heldout = {{0, 7}, {0, 4}, {1, 1}, {2, 5}};
@@ -94,6 +128,21 @@ TEST(Scenario, ByteCountsAreAnalyticAndTopKEqualsTheReference) {
     EXPECT_EQ((*mode)["top_k"][0].size(), 10u);
   }
   EXPECT_EQ(on_device["top_k"], baseline["top_k"]);
+  // The top k runs on the server's arithmetic unit (a KernelOp after the scoring): per request
+  // 400 compares plus the expected inserts k (1 + H_400 - H_10), each a 4-step binary search,
+  // priced at the unit's element-wise energy (5.5 pJ, platforms/schema.yaml). Nothing else on
+  // the server is a kernel op.
+  double harmonic = 0.0;
+  for (int i = 11; i <= 400; ++i) harmonic += 1.0 / i;
+  const double top_k_ops = 400 + std::llround(10 * (1 + harmonic) * 4);
+  for (const auto* mode : {&on_device, &baseline}) {
+    double kernel_pj = 0.0;
+    for (const auto& [name, group] : (*mode)["tree"]["server"].items()) {
+      if (name.rfind("core", 0) == 0)
+        kernel_pj += group["arith"]["energy_kernel_ops_pj"].get<double>();
+    }
+    EXPECT_NEAR(kernel_pj, kRequests * top_k_ops * 5.5, 1e-6 * kernel_pj);
+  }
   // The client looked up one row per table per request and gated the level in between.
   EXPECT_DOUBLE_EQ(on_device["client.embedding_reads"].get<double>(), 3 * kRequests);
   EXPECT_GT(on_device["client.embedding_power_gated_ns"].get<double>(), 0.5 * 200e6 * 3);
@@ -178,13 +227,113 @@ TEST(Scenario, TablesAndCategoricalColumnsMustAgree) {
       << result.err;
 }
 
+// The report's CSV holds the figures of the stats, one row per mode, and the plot is drawn from it
+// (a PNG from scripts/plot_recsys.py).
+TEST(Scenario, CsvAndPlotComeFromTheRun) {
+  const std::string stats = output("recsys_plot.stats.json");
+  const std::string csv = output("recsys_plot.csv");
+  const std::string plot = output("recsys_plot.png");
+  fs::remove(plot);
+  const auto result = run_cimtlm({"scenario", kScenario, "--quiet", "--stats", stats, "--csv", csv,
+                                  "--plot", plot, "--set", "recsys.requests=2"});
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  const nlohmann::json json = read_json(stats);
+  std::istringstream lines(cimtlm::testing::read_text(csv));
+  std::string header, line;
+  std::getline(lines, header);
+  EXPECT_EQ(header.rfind("mode,leaking,uplink_bytes_per_request,link_bytes,", 0), 0u) << header;
+  std::map<std::string, std::vector<std::string>> rows;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> cells;
+    std::istringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 12u) << line;
+    rows[cells[0]] = cells;
+  }
+  ASSERT_EQ(rows.size(), 2u);
+  for (const char* mode : {"on_device", "raw_features"}) {
+    const auto& figures = json["modes"][mode];
+    const auto& cells = rows.at(mode);
+    EXPECT_EQ(cells[1], figures["leaking"].get<bool>() ? "1" : "0") << mode;
+    EXPECT_DOUBLE_EQ(std::stod(cells[2]), figures["uplink_bytes_per_request"].get<double>());
+    EXPECT_DOUBLE_EQ(std::stod(cells[3]), figures["link.bytes"].get<double>());
+    EXPECT_NEAR(std::stod(cells[4]), figures["client.energy_pj_per_request"].get<double>() * 1e-6,
+                1e-5 * std::stod(cells[4]));
+    EXPECT_NEAR(std::stod(cells[8]), figures["recsys.latency_ns"].get<double>() * 1e-6,
+                1e-5 * std::stod(cells[8]));
+    EXPECT_NEAR(std::stod(cells[9]), json["recsys.hit_rate_at_k"].get<double>(), 1e-5);
+    EXPECT_DOUBLE_EQ(std::stod(cells[11]),
+                     figures["link.private_payload_violations"].get<double>());
+  }
+  EXPECT_EQ(rows.at("on_device")[1], "0");
+  EXPECT_EQ(rows.at("raw_features")[1], "1");
+  const std::string png = cimtlm::testing::read_text(plot);
+  ASSERT_GT(png.size(), 1000u);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+}
+
+// The exported user tower with its Gather lookups (user_tower.onnx, float) computes what the
+// split the client runs computes: the tables' rows and the dense features, then user_mlp.onnx.
+TEST(Workload, UserTowerWithGathersEqualsTablesThenMlp) {
+  const std::string root = std::string(CIMTLM_SOURCE_DIR) + "/configs/networks/recsys/";
+  const graph::Graph tower = onnx::load_onnx(root + "user_tower.onnx");
+  const graph::Graph mlp = onnx::load_onnx(root + "user_mlp.onnx");
+  const graph::Tensor categorical = onnx::load_npy(root + "data/users_categorical.npy");
+  const graph::Tensor dense = onnx::load_npy(root + "data/users_dense.npy");
+  std::vector<graph::Tensor> tables;
+  for (const char* name : {"age_band", "region", "device"}) {
+    tables.push_back(onnx::load_npy(root + "tables/" + name + ".npy"));
+  }
+  ASSERT_EQ(categorical.dim(1), 3);
+  const int64_t dense_count = dense.dim(1);
+  // One Gather per table (the export also gathers each column of the ids; those take no table).
+  int lookups = 0;
+  for (const auto& node : tower.nodes) {
+    lookups += node.op_type == "Gather" && tower.is_initializer(node.inputs.at(0)) ? 1 : 0;
+  }
+  EXPECT_EQ(lookups, 3);
+  double largest_difference = 0.0;
+  for (int64_t user = 0; user < 64; ++user) {
+    graph::Tensor ids(graph::DataType::Int64, {1, 3});
+    std::memcpy(ids.raw(), categorical.data<int64_t>() + 3 * user, 3 * sizeof(int64_t));
+    graph::Tensor features(graph::DataType::Float, {1, dense_count});
+    std::memcpy(features.raw(), dense.data<float>() + user * dense_count,
+                static_cast<size_t>(dense_count) * sizeof(float));
+    std::vector<float> row;
+    for (size_t f = 0; f < tables.size(); ++f) {
+      const int64_t width = tables[f].dim(1);
+      const float* values = tables[f].data<float>() + ids.data<int64_t>()[f] * width;
+      row.insert(row.end(), values, values + width);
+    }
+    row.insert(row.end(), features.data<float>(), features.data<float>() + dense_count);
+    graph::Tensor mlp_input(graph::DataType::Float, {1, static_cast<int64_t>(row.size())});
+    std::memcpy(mlp_input.raw(), row.data(), row.size() * sizeof(float));
+    const auto whole = graph::ReferenceExecutor(tower)
+                           .run({{"categorical", ids}, {"dense", features}})
+                           .at("behaviour")
+                           .to_float_vector();
+    const auto split = graph::ReferenceExecutor(mlp)
+                           .run({{mlp.inputs.at(0).name, mlp_input}})
+                           .at(mlp.outputs.at(0).name)
+                           .to_float_vector();
+    ASSERT_EQ(whole.size(), 16u);
+    ASSERT_EQ(split.size(), whole.size());
+    for (size_t k = 0; k < whole.size(); ++k) {
+      largest_difference =
+          std::max(largest_difference, static_cast<double>(std::fabs(whole[k] - split[k])));
+    }
+  }
+  // The same float ops in the same order: bit for bit.
+  EXPECT_EQ(largest_difference, 0.0) << "user_tower.onnx and tables + user_mlp.onnx disagree";
+}
+
 std::string fixed(double value, int digits) {
   std::ostringstream text;
   text << std::fixed << std::setprecision(digits) << value;
   return text.str();
 }
 
-// The table of docs/recsys.md (and README.md) comes from the shipped scenario as it runs now.
+// The tables of docs/recsys.md and README.md come from the shipped scenario as it runs now.
 TEST(Docs, RecsysTableMatchesAFreshRun) {
   const std::string stats = output("recsys_docs.stats.json");
   const auto result = run_cimtlm({"scenario", kScenario, "--quiet", "--stats", stats});
@@ -213,6 +362,34 @@ TEST(Docs, RecsysTableMatchesAFreshRun) {
   };
   for (const auto& row : rows) {
     EXPECT_NE(docs.find(row), std::string::npos) << "docs/recsys.md lacks the row " << row;
+  }
+  // README.md's shorter table of the same run.
+  std::ifstream readme_file(std::string(CIMTLM_SOURCE_DIR) + "/README.md");
+  std::stringstream readme_text;
+  readme_text << readme_file.rdbuf();
+  const std::string readme = readme_text.str();
+  const auto quality = [&](const nlohmann::json& mode) {
+    return fixed(value(mode, "recsys.hit_rate_at_k"), 4) + " / " +
+           fixed(value(mode, "recsys.ndcg_at_k"), 4);
+  };
+  const std::vector<std::string> readme_rows = {
+      "| per request (" + std::to_string(json["requests"].get<int>()) +
+          " requests, LTE) | on-device | raw features (baseline) |",
+      rows[0],
+      "| private payloads on the link (" + std::to_string(json["requests"].get<int>()) +
+          " requests) | " + fixed(value(a, "link.private_payload_violations"), 0) + " | " +
+          fixed(value(b, "link.private_payload_violations"), 0) + " (LEAKING) |",
+      "| client energy (µJ; radio + chip + embedding memory) | " +
+          fixed(value(a, "client.energy_pj_per_request") * 1e-6, 1) + " | " +
+          fixed(value(b, "client.energy_pj_per_request") * 1e-6, 1) + " |",
+      rows[2],
+      rows[3],
+      "| hit rate@10 / NDCG@10 (2400 held-out clicks) | " + quality(a) + " | " + quality(b) + " |",
+  };
+  EXPECT_FALSE(a["leaking"].get<bool>());
+  EXPECT_TRUE(b["leaking"].get<bool>());
+  for (const auto& row : readme_rows) {
+    EXPECT_NE(readme.find(row), std::string::npos) << "README.md lacks the row " << row;
   }
 }
 
