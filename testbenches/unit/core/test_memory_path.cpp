@@ -80,9 +80,9 @@ struct Bench {
       ariths.push_back(std::make_unique<arith::ArithDevice>(
           (name + "_arith").c_str(), arith::ArithParams{64, 4096}, kernel::Clock(period),
           stats.child(name).child("arith"), nullptr));
-      controllers.push_back(std::make_unique<core::CoreController>(
-          (name + "_controller").c_str(), c, params, kernel::Clock(period), stats.child(name),
-          nullptr));
+      controllers.push_back(std::make_unique<core::CoreController>((name + "_controller").c_str(),
+                                                                   c, params, kernel::Clock(period),
+                                                                   stats.child(name), nullptr));
       controllers.back()->memory.bind(memories.back()->target);
       controllers.back()->arith.bind(ariths.back()->target);
       controllers.back()->network.bind(noc->interface(c));
