@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Regenerates two result tables of README.md from fresh runs of the simulator.
 
-    /usr/bin/python3 scripts/readme_runs.py [--cimtlm build/cimtlm]
+    /usr/bin/python3 scripts/readme_runs.py [--cimtlm build/cimtlm]          # rewrite the blocks
+    /usr/bin/python3 scripts/readme_runs.py --check [--cimtlm build/cimtlm]  # exit 1 if stale
 
 Blocks (between `<!-- readme-runs:NAME -->` and `<!-- /readme-runs -->`):
   pruning  structured pruning: `cimtlm run configs/platforms/default.yaml --network
@@ -12,6 +13,7 @@ Blocks (between `<!-- readme-runs:NAME -->` and `<!-- /readme-runs -->`):
            rounded up to a row of banks (Spill.* run the same pair)
 """
 import argparse
+import difflib
 import json
 import os
 import re
@@ -92,6 +94,8 @@ def spill(binary, scratch):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cimtlm", default=os.path.join(ROOT, "build", "cimtlm"))
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; exit 1 and show the difference if a block is stale")
     args = parser.parse_args()
     with open(README) as f:
         text = f.read()
@@ -104,6 +108,12 @@ def main():
                 sys.exit(f"README.md: no {begin} ... {end} block")
             lines = block(args.cimtlm, scratch)
             new = pattern.sub(lambda _: begin + "\n" + "\n".join(lines) + "\n" + end, new, count=1)
+    if args.check:
+        if new == text:
+            return 0
+        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
+                                                   "README.md", "fresh run"))
+        return 1
     if new != text:
         with open(README, "w") as f:
             f.write(new)
