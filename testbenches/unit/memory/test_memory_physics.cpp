@@ -111,10 +111,15 @@ TEST(MemoryPhysics, LeakageFollowsItsArrheniusLawAtThreeTemperatures) {
           << technology;
     }
   }
-  // 0.3 eV: x7.07 from 25 to 85 C and x18.8 from 25 to 125 C.
+  // The presets' Ea is the cited x2.5 from 25 to 85 C (Liao et al., TCAD 2005, Fig. 2; (A3) of
+  // platforms/schema.yaml): Ea = k ln 2.5 / (1/298.15 K - 1/358.15 K), rounded to 0.1 meV.
+  const double cited_ea = kK * std::log(2.5) / (1.0 / k25C - 1.0 / k85C);
+  for (const std::string technology : {"nosram", "dosram", "igzo2t0c", "sram", "dram"})
+    EXPECT_NEAR(preset(technology).leakage_activation_energy_ev, cited_ea, 5e-5) << technology;
   const MemoryLevelParams sram = preset("sram");
-  EXPECT_NEAR(sram.leakage_pw_per_bit_at(k85C) / sram.leakage_pw_per_bit_at(k25C), 7.07, 0.01);
-  EXPECT_NEAR(sram.leakage_pw_per_bit_at(k125C) / sram.leakage_pw_per_bit_at(k25C), 18.8, 0.05);
+  EXPECT_NEAR(sram.leakage_pw_per_bit_at(k85C) / sram.leakage_pw_per_bit_at(k25C), 2.5, 1e-3);
+  EXPECT_NEAR(sram.leakage_pw_per_bit_at(k125C) / sram.leakage_pw_per_bit_at(k25C),
+              1.0 / arrhenius(cited_ea, k125C, k25C), 1e-3);
   EXPECT_DOUBLE_EQ(sram.leakage_pw_per_bit_at(k85C), 50.0);  // given at 85 C
 }
 
