@@ -17,10 +17,16 @@ using sc_core::SC_ZERO_TIME;
 
 namespace {
 
-template <typename... Ts> struct Overloaded : Ts... { using Ts::operator()...; };
-template <typename... Ts> Overloaded(Ts...) -> Overloaded<Ts...>;
+template <typename... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <typename... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
-sc_time max_time(const sc_time& a, const sc_time& b) { return a > b ? a : b; }
+sc_time max_time(const sc_time& a, const sc_time& b) {
+  return a > b ? a : b;
+}
 
 // The layer a command belongs to (commands without one: empty).
 template <typename T, typename = void>
@@ -52,6 +58,29 @@ std::string hex(uint64_t value) {
 
 // The scoreboard tracks accumulator memory in its own address range, above every memory level.
 constexpr Addr kAccumulatorSpace = Addr{1} << 62;
+
+// One transaction on `socket` at absolute time `at`, with `descriptor` by value in an Extension
+// when given; returns the completion time. On an error response `on_error(payload, extension)`
+// throws the caller's message.
+template <typename Extension, typename Descriptor, typename Socket, typename OnError>
+sc_time transport_at(Socket& socket, kernel::PayloadPool& pool, tlm::tlm_command command,
+                     uint64_t address, uint8_t* data, uint64_t bytes, const Descriptor* descriptor,
+                     const sc_time& at, const OnError& on_error) {
+  Extension extension;
+  kernel::PayloadPool::Payload pooled(pool);
+  tlm::tlm_generic_payload& payload = *pooled;
+  kernel::prepare(payload, command, address, data, bytes);
+  if (descriptor) {
+    extension.command = *descriptor;
+    payload.set_extension(&extension);
+  }
+  const sc_time now = sc_core::sc_time_stamp();
+  sc_time delay = at > now ? at - now : SC_ZERO_TIME;
+  socket->b_transport(payload, delay);
+  if (descriptor) payload.clear_extension(&extension);
+  if (payload.is_response_error()) on_error(payload, extension);
+  return sc_core::sc_time_stamp() + delay;
+}
 
 }  // namespace
 
@@ -115,8 +144,8 @@ void CoreController::run() {
       program_ = decode_program(image.data(), image.size());
       inferences_ = static_cast<int>(start_inferences_);
     } catch (const std::exception& failure) {
-      error_ = "core " + std::to_string(core_id_) + ": program at 0x" + hex(program_base_) +
-               ": " + failure.what();
+      error_ = "core " + std::to_string(core_id_) + ": program at 0x" + hex(program_base_) + ": " +
+               failure.what();
       error_code_ = 1;
       program_ = Program{};
       inferences_ = 0;
@@ -142,7 +171,9 @@ void CoreController::control_transport(tlm::tlm_generic_payload& payload, sc_tim
   if (payload.is_write()) {
     std::memcpy(&value, payload.get_data_ptr(), length);
     switch (address) {
-      case regs::kProgramBase: program_base_ = value; break;
+      case regs::kProgramBase:
+        program_base_ = value;
+        break;
       case regs::kProgramBytes:
         if (value > kMaxProgramBytes) {
           payload.set_response_status(tlm::TLM_GENERIC_ERROR_RESPONSE);
@@ -173,16 +204,35 @@ void CoreController::control_transport(tlm::tlm_generic_payload& payload, sc_tim
     }
   } else if (payload.is_read()) {
     switch (address) {
-      case regs::kProgramBase: value = program_base_; break;
-      case regs::kProgramBytes: value = program_bytes_; break;
-      case regs::kInferences: value = start_inferences_; break;
-      case regs::kControl: value = 0; break;
-      case regs::kStatus: value = status_; break;
-      case regs::kError: value = error_code_; break;
-      case regs::kCommands: value = commands_; break;
-      case regs::kInferencesDone: value = inferences_done_; break;
-      case regs::kFinishCycle: value = clock_.to_cycles(finish_time_); break;
-      default: break;
+      case regs::kProgramBase:
+        value = program_base_;
+        break;
+      case regs::kProgramBytes:
+        value = program_bytes_;
+        break;
+      case regs::kInferences:
+        value = start_inferences_;
+        break;
+      case regs::kControl:
+        value = 0;
+        break;
+      case regs::kStatus:
+        value = status_;
+        break;
+      case regs::kError:
+        value = error_code_;
+        break;
+      case regs::kCommands:
+        value = commands_;
+        break;
+      case regs::kInferencesDone:
+        value = inferences_done_;
+        break;
+      case regs::kFinishCycle:
+        value = clock_.to_cycles(finish_time_);
+        break;
+      default:
+        break;
     }
     std::memcpy(payload.get_data_ptr(), &value, length);
   } else {
@@ -201,7 +251,8 @@ void CoreController::run_program() {
     // Inferences start every inference_interval (0: back to back); in between the core idles.
     const sc_time first_start = max_time(issue_time_, horizon_);
     for (int inference = 0; inference < inferences_; ++inference) {
-      issue_time_ = max_time(issue_time_, first_start + params_.inference_interval * static_cast<double>(inference));
+      issue_time_ = max_time(
+          issue_time_, first_start + params_.inference_interval * static_cast<double>(inference));
       execute(program_.body, inference);
     }
   } catch (const std::exception& failure) {
@@ -272,9 +323,12 @@ void CoreController::execute(const Command& command, int inference) {
 
 sc_time& CoreController::unit_free(Unit unit, int macro) {
   switch (unit) {
-    case Unit::Dma: return dma_read_free_;
-    case Unit::Arith: return arith_free_;
-    case Unit::Macro: return macro_free_.at(static_cast<size_t>(macro));
+    case Unit::Dma:
+      return dma_read_free_;
+    case Unit::Arith:
+      return arith_free_;
+    case Unit::Macro:
+      return macro_free_.at(static_cast<size_t>(macro));
   }
   return arith_free_;
 }
@@ -290,7 +344,8 @@ void CoreController::mark_written(Addr begin, uint64_t bytes, const sc_time& rea
 sc_time CoreController::start_time(std::initializer_list<std::pair<Addr, uint64_t>> reads,
                                    Unit unit, int macro) const {
   sc_time start = issue_time_;
-  for (const auto& read_range : reads) start = max_time(start, ready_time(read_range.first, read_range.second));
+  for (const auto& read_range : reads)
+    start = max_time(start, ready_time(read_range.first, read_range.second));
   if (!params_.double_buffering) return max_time(start, horizon_);
   // Two buffers per unit: the third command waits for the first to complete.
   const int key = unit == Unit::Macro ? 100 + macro : static_cast<int>(unit);
@@ -326,23 +381,13 @@ sc_time CoreController::cim_transport(int macro, tlm::tlm_command command, uint6
     throw std::out_of_range("macro " + std::to_string(macro) + " does not exist (core has " +
                             std::to_string(params_.macros) + ")");
   }
-  cim::CimCommandExtension extension;
-  kernel::PayloadPool::Payload pooled(payloads_);
-  tlm::tlm_generic_payload& payload = *pooled;
-  kernel::prepare(payload, command, address, data, bytes);
-  if (descriptor) {
-    extension.command = *descriptor;
-    payload.set_extension(&extension);
-  }
-  const sc_time now = sc_core::sc_time_stamp();
-  sc_time delay = at > now ? at - now : SC_ZERO_TIME;
-  (*cim[static_cast<size_t>(macro)])->b_transport(payload, delay);
-  if (descriptor) payload.clear_extension(&extension);
-  if (payload.is_response_error()) {
-    throw std::runtime_error("CIM macro " + std::to_string(macro) + " rejected a job of layer '" +
-                             layer + "': " + payload.get_response_string());
-  }
-  return sc_core::sc_time_stamp() + delay;
+  return transport_at<cim::CimCommandExtension>(
+      *cim[static_cast<size_t>(macro)], payloads_, command, address, data, bytes, descriptor, at,
+      [&](const tlm::tlm_generic_payload& payload, const cim::CimCommandExtension&) {
+        throw std::runtime_error("CIM macro " + std::to_string(macro) +
+                                 " rejected a job of layer '" + layer +
+                                 "': " + payload.get_response_string());
+      });
 }
 
 void CoreController::install_arith_parameters() {
@@ -381,31 +426,19 @@ void CoreController::install_arith_parameters() {
   }
 }
 
-sc_time CoreController::arith_transport(tlm::tlm_command command, uint64_t address,
-                                        uint8_t* data, uint64_t bytes,
-                                        arith::ArithCommand* descriptor, const std::string& layer,
-                                        const sc_time& at) {
-  arith::ArithCommandExtension extension;
-  kernel::PayloadPool::Payload pooled(payloads_);
-  tlm::tlm_generic_payload& payload = *pooled;
-  kernel::prepare(payload, command, address, data, bytes);
-  if (descriptor) {
-    extension.command = *descriptor;
-    payload.set_extension(&extension);
-  }
-  const sc_time now = sc_core::sc_time_stamp();
-  sc_time delay = at > now ? at - now : SC_ZERO_TIME;
-  arith->b_transport(payload, delay);
-  if (descriptor) payload.clear_extension(&extension);
-  if (payload.is_response_error()) {
-    std::string reason = payload.get_response_string();
-    if (descriptor && extension.command.message[0] != '\0') {
-      reason = extension.command.message.data();
-    }
-    throw std::runtime_error("the arithmetic unit rejected a command of layer '" + layer +
-                             "': " + reason);
-  }
-  return sc_core::sc_time_stamp() + delay;
+sc_time CoreController::arith_transport(tlm::tlm_command command, uint64_t address, uint8_t* data,
+                                        uint64_t bytes, const arith::ArithCommand* descriptor,
+                                        const std::string& layer, const sc_time& at) {
+  return transport_at<arith::ArithCommandExtension>(
+      arith, payloads_, command, address, data, bytes, descriptor, at,
+      [&](const tlm::tlm_generic_payload& payload, const arith::ArithCommandExtension& extension) {
+        // The unit's reason when it gave one (the descriptor's message), else TLM's.
+        const bool explained = descriptor && extension.command.message[0] != '\0';
+        throw std::runtime_error("the arithmetic unit rejected a command of layer '" + layer +
+                                 "': " +
+                                 (explained ? std::string(extension.command.message.data())
+                                            : payload.get_response_string()));
+      });
 }
 
 sc_time CoreController::arith_run(const Command& command, const uint8_t* operands, uint64_t bytes,
@@ -465,7 +498,8 @@ void CoreController::load_weights(const LoadWeights& command) {
 void CoreController::cim_matmul(const CimMatmul& command) {
   const VectorSource& source = command.source;
   const bool indexed = source.element_index != nullptr;
-  const int64_t rows = indexed ? static_cast<int64_t>(source.element_index->size()) : source.element_count;
+  const int64_t rows =
+      indexed ? static_cast<int64_t>(source.element_index->size()) : source.element_count;
   auto element_of = [&](int64_t r) {
     return indexed ? (*source.element_index)[static_cast<size_t>(r)] : source.first_element + r;
   };
@@ -499,8 +533,8 @@ void CoreController::cim_matmul(const CimMatmul& command) {
     read_begin += static_cast<Addr>((g.channel_offset + lowest) * plane) * esize;
     read_bytes = static_cast<uint64_t>((highest - lowest + 1) * plane) * esize;
   }
-  const sc_time fetch_start = max_time(start_time({{read_begin, read_bytes}}, Unit::Macro, command.macro),
-                                       dma_read_free_);
+  const sc_time fetch_start =
+      max_time(start_time({{read_begin, read_bytes}}, Unit::Macro, command.macro), dma_read_free_);
   buffer_a_.resize(read_bytes);
   const sc_time fetched = read(read_begin, buffer_a_.data(), read_bytes, fetch_start);
   dma_read_free_ = fetched;
@@ -580,9 +614,9 @@ void CoreController::cim_matmul(const CimMatmul& command) {
   compute.input_zero_point = command.input_zero_point;
   compute.input_bits = command.input_bits;
   const sc_time compute_start = max_time(fetched, macro_free_[static_cast<size_t>(command.macro)]);
-  const sc_time end = cim_transport(command.macro, tlm::TLM_WRITE_COMMAND, cim::map::kInputBuffer,
-                                    vectors_.data(), vectors_.size(), &compute, command.layer,
-                                    compute_start);
+  const sc_time end =
+      cim_transport(command.macro, tlm::TLM_WRITE_COMMAND, cim::map::kInputBuffer, vectors_.data(),
+                    vectors_.size(), &compute, command.layer, compute_start);
   partials_.resize(static_cast<size_t>(vectors * command.cols));
   cim_transport(command.macro, tlm::TLM_READ_COMMAND, cim::map::kOutputBuffer,
                 reinterpret_cast<uint8_t*>(partials_.data()), partials_.size() * sizeof(int32_t),
@@ -612,13 +646,14 @@ void CoreController::cim_matmul(const CimMatmul& command) {
   const int64_t stride = command.accumulator_stride;
   // Requantization waits for the accumulators via the scoreboard (accumulator addresses live in
   // their own space above the memory map).
-  mark_written(kAccumulatorSpace + command.accumulator,
-               static_cast<uint64_t>(vectors * stride) * 4, ready);
+  mark_written(kAccumulatorSpace + command.accumulator, static_cast<uint64_t>(vectors * stride) * 4,
+               ready);
 }
 
 void CoreController::requantize(const Requantize& command) {
   const Addr acc_key = kAccumulatorSpace + command.accumulator;
-  const uint64_t acc_bytes = static_cast<uint64_t>(command.vectors * command.accumulator_stride) * 4;
+  const uint64_t acc_bytes =
+      static_cast<uint64_t>(command.vectors * command.accumulator_stride) * 4;
   const sc_time start = max_time(start_time({{acc_key, acc_bytes}}, Unit::Arith), arith_free_);
   // Results ordered so that runs are contiguous: along columns ([M, N] layouts) or along
   // vectors (NCHW layouts); each maximal run of consecutive addresses is one write.
@@ -637,8 +672,8 @@ void CoreController::requantize(const Requantize& command) {
   auto flush = [&] {
     if (run_length == 0) return;
     const Addr at = command.output.addr + static_cast<Addr>(run_begin) * esize;
-    written = write(at, buffer_out_.data() + run_source * esize, static_cast<uint64_t>(run_length) * esize,
-                    written);
+    written = write(at, buffer_out_.data() + run_source * esize,
+                    static_cast<uint64_t>(run_length) * esize, written);
     mark_written(at, static_cast<uint64_t>(run_length) * esize, written);
     run_length = 0;
   };
@@ -646,7 +681,8 @@ void CoreController::requantize(const Requantize& command) {
     for (int64_t i = 0; i < inner; ++i) {
       const int64_t v = column_major ? i : o;
       const int64_t c = column_major ? o : i;
-      const int64_t element = v * command.out_vector_stride + column_of(c) * command.out_column_stride;
+      const int64_t element =
+          v * command.out_vector_stride + column_of(c) * command.out_column_stride;
       if (run_length > 0 && element == run_begin + run_length) {
         ++run_length;
         continue;
@@ -665,8 +701,9 @@ void CoreController::requantize(const Requantize& command) {
 void CoreController::arith_command(const Command& command, const TensorRef& first,
                                    const TensorRef* second, const TensorRef& output) {
   sc_time fetch_start =
-      second ? start_time({{first.addr, first.bytes()}, {second->addr, second->bytes()}}, Unit::Arith)
-             : start_time({{first.addr, first.bytes()}}, Unit::Arith);
+      second
+          ? start_time({{first.addr, first.bytes()}, {second->addr, second->bytes()}}, Unit::Arith)
+          : start_time({{first.addr, first.bytes()}}, Unit::Arith);
   fetch_start = max_time(fetch_start, dma_read_free_);
   // The operands one after another, as the unit's operand window takes them.
   const uint64_t first_bytes = first.bytes(), second_bytes = second ? second->bytes() : 0;
@@ -678,8 +715,8 @@ void CoreController::arith_command(const Command& command, const TensorRef& firs
   const sc_time start = max_time(fetched, arith_free_);
   const sc_time computed = arith_run(command, buffer_a_.data(), buffer_a_.size(), layer, start);
   arith_result(output.bytes(), layer);
-  const sc_time written =
-      write(output.addr, buffer_out_.data(), buffer_out_.size(), max_time(computed, dma_write_free_));
+  const sc_time written = write(output.addr, buffer_out_.data(), buffer_out_.size(),
+                                max_time(computed, dma_write_free_));
   dma_write_free_ = written;
   mark_written(output.addr, buffer_out_.size(), written);
   retire(Unit::Arith, 0, fetch_start, start, written);

@@ -11,19 +11,19 @@
 // (two buffers). With double_buffering off every command waits for the previous one to finish.
 #pragma once
 
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+#include <tlm_utils/tlm_quantumkeeper.h>
+
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
-#include <vector>
-
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
-#include <tlm_utils/tlm_quantumkeeper.h>
+#include <unordered_map>
+#include <vector>
 
 #include "models/arith/arith_map.h"
 #include "models/cim/cim_job.h"
@@ -40,7 +40,7 @@ namespace cimtlm::core {
 
 struct CoreParams {
   int macros = 4;
-  uint64_t command_cycles = 4;   // decode and issue of one command
+  uint64_t command_cycles = 4;  // decode and issue of one command
   bool double_buffering = true;
   uint64_t max_transfer_bytes = 1 << 20;  // DMA burst size: larger moves are split
   // Time between the starts of consecutive inferences (zero: back to back).
@@ -71,15 +71,15 @@ class CoreServices {
 // The control/status registers of a core (`control` socket; models/core/README.md has the map).
 // 64-bit registers at 8-byte offsets; accesses of 4 or 8 bytes at a register's offset.
 namespace regs {
-constexpr uint64_t kProgramBase = 0x00;   // rw: address of the encoded program (program_codec.h)
-constexpr uint64_t kProgramBytes = 0x08;  // rw: its length in bytes
-constexpr uint64_t kInferences = 0x10;    // rw: body executions per start (reset value 1)
-constexpr uint64_t kControl = 0x18;       // w: 1 = start (ignored while busy); reads 0
-constexpr uint64_t kStatus = 0x20;        // r: bit 0 busy, bit 1 done, bit 2 error; w: 1s clear
-constexpr uint64_t kError = 0x28;         // r: 0 none, 1 bad program image, 2 a command failed
-constexpr uint64_t kCommands = 0x30;      // r: commands executed (all runs)
+constexpr uint64_t kProgramBase = 0x00;     // rw: address of the encoded program (program_codec.h)
+constexpr uint64_t kProgramBytes = 0x08;    // rw: its length in bytes
+constexpr uint64_t kInferences = 0x10;      // rw: body executions per start (reset value 1)
+constexpr uint64_t kControl = 0x18;         // w: 1 = start (ignored while busy); reads 0
+constexpr uint64_t kStatus = 0x20;          // r: bit 0 busy, bit 1 done, bit 2 error; w: 1s clear
+constexpr uint64_t kError = 0x28;           // r: 0 none, 1 bad program image, 2 a command failed
+constexpr uint64_t kCommands = 0x30;        // r: commands executed (all runs)
 constexpr uint64_t kInferencesDone = 0x38;  // r: inferences completed (all runs)
-constexpr uint64_t kFinishCycle = 0x40;   // r: core cycle at which the last run finished
+constexpr uint64_t kFinishCycle = 0x40;     // r: core cycle at which the last run finished
 constexpr uint64_t kSize = 0x48;
 constexpr uint64_t kStatusBusy = 1, kStatusDone = 2, kStatusError = 4;
 }  // namespace regs
@@ -189,7 +189,8 @@ class CoreController : public sc_core::sc_module {
 
   // Memory transactions at absolute time `at`; return the completion time.
   sc_core::sc_time read(Addr addr, uint8_t* data, uint64_t bytes, const sc_core::sc_time& at);
-  sc_core::sc_time write(Addr addr, const uint8_t* data, uint64_t bytes, const sc_core::sc_time& at);
+  sc_core::sc_time write(Addr addr, const uint8_t* data, uint64_t bytes,
+                         const sc_core::sc_time& at);
   sc_core::sc_time transact(tlm::tlm_command command, Addr addr, uint8_t* data, uint64_t bytes,
                             const sc_core::sc_time& at);
   sc_core::sc_time read_tensor(const TensorRef& tensor, std::vector<uint8_t>& data,
@@ -205,7 +206,7 @@ class CoreController : public sc_core::sc_module {
   // One transaction on the arithmetic unit's memory map at absolute time `at`, with a
   // descriptor when it runs a command; returns the completion time.
   sc_core::sc_time arith_transport(tlm::tlm_command command, uint64_t address, uint8_t* data,
-                                   uint64_t bytes, arith::ArithCommand* descriptor,
+                                   uint64_t bytes, const arith::ArithCommand* descriptor,
                                    const std::string& layer, const sc_core::sc_time& at);
   // Runs `command` (its parameters installed) on `operands` at `at`; returns when it is done.
   sc_core::sc_time arith_run(const Command& command, const uint8_t* operands, uint64_t bytes,
@@ -231,12 +232,12 @@ class CoreController : public sc_core::sc_module {
 
   tlm_utils::tlm_quantumkeeper quantum_keeper_;
   kernel::PayloadPool payloads_;  // every transaction this controller initiates
-  sc_core::sc_time issue_time_;  // when the controller can issue the next command
+  sc_core::sc_time issue_time_;   // when the controller can issue the next command
   sc_core::sc_time dma_read_free_, dma_write_free_, arith_free_;
   std::vector<sc_core::sc_time> macro_free_;
   // End times of the last commands per unit, for the two-buffer limit.
   std::map<int, std::deque<sc_core::sc_time>> in_flight_;
-  Scoreboard scoreboard_;  // written address ranges and when they hold their data
+  Scoreboard scoreboard_;     // written address ranges and when they hold their data
   sc_core::sc_time horizon_;  // latest completion of anything issued so far
 
   // NoC arrivals not yet received: (from_core, tag) -> arrival times in order (the same tag
