@@ -167,13 +167,6 @@ Noc::Noc(const sc_core::sc_module_name& name, const NocParams& params, const ker
 
 Noc::~Noc() = default;
 
-bool Noc::send(int source_core, int destination_core, uint64_t bytes, DeliveryCallback on_delivered,
-               const sc_core::sc_time& local_time) {
-  Transfer transfer;
-  transfer.on_delivered = std::move(on_delivered);
-  return start(source_core, destination_core, bytes, std::move(transfer), local_time);
-}
-
 bool Noc::send(int source_core, int destination_core, int64_t tag, uint64_t address,
                std::vector<uint8_t> data, uint64_t bytes, const sc_core::sc_time& local_time) {
   Transfer transfer;
@@ -299,12 +292,8 @@ void Noc::commit_and_deliver(uint64_t cycle) {
   update_statistics(sc_core::sc_time_stamp());
   for (auto& [transfer, arrival_cycle] : completed) {
     const sc_core::sc_time arrival = clock_.cycles(arrival_cycle);
-    if (transfer.on_delivered) {
-      transfer.on_delivered(arrival);
-    } else {
-      interfaces_[static_cast<size_t>(transfer.destination)]->deliver(
-          transfer.source, transfer.tag, transfer.address, transfer.bytes, transfer.data, arrival);
-    }
+    interfaces_[static_cast<size_t>(transfer.destination)]->deliver(
+        transfer.source, transfer.tag, transfer.address, transfer.bytes, transfer.data, arrival);
   }
 }
 

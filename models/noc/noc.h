@@ -34,7 +34,6 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <systemc>
 #include <tlm>
@@ -49,8 +48,6 @@
 #include "models/noc/noc_params.h"
 
 namespace cimtlm::noc {
-
-using DeliveryCallback = std::function<void(const sc_core::sc_time& arrival)>;
 
 // A transfer's metadata, carried by value with the generic payload that holds its data (from the
 // sender to its NI, and from the destination NI to the destination core). Plain data only: no
@@ -106,11 +103,10 @@ class Noc : public sc_core::sc_module {
   NetworkInterface& interface(int core) { return *interfaces_.at(core); }
 
   // Sends `bytes` from `source_core` to `destination_core`, entering the source interface at
-  // `local_time` (>= sc_time_stamp()); returns false for an out-of-range core.
-  bool send(int source_core, int destination_core, uint64_t bytes, DeliveryCallback on_delivered,
-            const sc_core::sc_time& local_time);
-  // The same for a transfer taken by a network interface: delivered through the destination
-  // interface's `delivery` socket (`data` moved in; empty for a token).
+  // `local_time` (>= sc_time_stamp()); the destination interface writes the completed transfer
+  // (`data` moved in; empty for a token or a timing-only transfer) through its `delivery`
+  // socket. Returns false for an out-of-range core. Network interfaces call it for the transfers
+  // their `target` takes; traffic generators may call it directly.
   bool send(int source_core, int destination_core, int64_t tag, uint64_t address,
             std::vector<uint8_t> data, uint64_t bytes, const sc_core::sc_time& local_time);
 
@@ -125,7 +121,6 @@ class Noc : public sc_core::sc_module {
  private:
   struct Transfer {
     uint64_t packets_left = 0;
-    DeliveryCallback on_delivered;  // Noc::send's C++ API; empty: through the delivery socket
     int source = 0, destination = 0;
     int64_t tag = 0;
     uint64_t address = 0, bytes = 0;

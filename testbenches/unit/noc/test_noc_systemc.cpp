@@ -2,16 +2,16 @@
 // the engine computes (zero-load formula when alone, the engine's answer under contention, also
 // for sends that interrupt a look-ahead), TLM error responses, statistics and VCD tracing.
 #include <gtest/gtest.h>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
 
 #include <functional>
 #include <map>
 #include <memory>
-#include <vector>
-
+#include <string>
 #include <systemc>
 #include <tlm>
-#include <tlm_utils/simple_initiator_socket.h>
-#include <tlm_utils/simple_target_socket.h>
+#include <vector>
 
 #include "models/kernel/stats.h"
 #include "models/kernel/vcd.h"
@@ -65,6 +65,44 @@ class Receiver : public sc_core::sc_module {
   }
 };
 
+// Delivery targets on every interface of `noc`: `on_arrival(tag, arrival)` runs for each transfer
+// delivered (at SystemC time >= its arrival), as a core's network_in would see it.
+class Sinks {
+ public:
+  using OnArrival = std::function<void(int64_t tag, const sc_time& arrival)>;
+  Sinks(Noc& noc, OnArrival on_arrival) : on_arrival_(std::move(on_arrival)) {
+    for (int core = 0; core < noc.cores(); ++core) {
+      receivers_.push_back(std::make_unique<Sink>(("sink" + std::to_string(core)).c_str(), *this));
+      noc.interface(core).delivery.bind(receivers_.back()->socket);
+    }
+  }
+  sc_time last_call_time = sc_core::SC_ZERO_TIME;  // SystemC time of the last delivery
+
+ private:
+  struct Sink : sc_core::sc_module {
+    tlm_utils::simple_target_socket<Sink> socket{"socket"};
+    Sink(const sc_core::sc_module_name& name, Sinks& owner) : sc_module(name), owner_(owner) {
+      socket.register_b_transport(this, &Sink::b_transport);
+    }
+    void b_transport(tlm::tlm_generic_payload& payload, sc_time& delay) {
+      NocTransferExtension* transfer = nullptr;
+      payload.get_extension(transfer);
+      owner_.last_call_time = sc_core::sc_time_stamp();
+      owner_.on_arrival_(transfer ? transfer->tag : -1, sc_core::sc_time_stamp() + delay);
+      payload.set_response_status(tlm::TLM_OK_RESPONSE);
+    }
+    Sinks& owner_;
+  };
+  OnArrival on_arrival_;
+  std::vector<std::unique_ptr<Sink>> receivers_;
+};
+
+// A timing-only transfer (no data) tagged `tag`.
+bool send(Noc& noc, int source, int destination, uint64_t bytes, int64_t tag,
+          const sc_time& local_time) {
+  return noc.send(source, destination, tag, 0, {}, bytes, local_time);
+}
+
 // Arrival cycle of the last packet of each transfer when the same packets run on a bare engine.
 struct TransferSpec {
   int source;
@@ -72,14 +110,16 @@ struct TransferSpec {
   uint64_t bytes;
   uint64_t create_cycle;
 };
-std::vector<uint64_t> engine_arrivals(const NocParams& params, const std::vector<TransferSpec>& specs) {
+std::vector<uint64_t> engine_arrivals(const NocParams& params,
+                                      const std::vector<TransferSpec>& specs) {
   Network network(params);
   uint64_t id = 0;
   for (size_t t = 0; t < specs.size(); ++t) {
     const uint64_t payload = static_cast<uint64_t>(params.max_packet_payload_bytes);
     const uint64_t packets = specs[t].bytes == 0 ? 1 : (specs[t].bytes + payload - 1) / payload;
     for (uint64_t i = 0; i < packets; ++i) {
-      const uint64_t chunk = std::min(payload, specs[t].bytes - std::min(specs[t].bytes, i * payload));
+      const uint64_t chunk =
+          std::min(payload, specs[t].bytes - std::min(specs[t].bytes, i * payload));
       network.inject({id++, specs[t].source, specs[t].destination,
                       params.flits_for_payload(static_cast<long long>(chunk)),
                       specs[t].create_cycle, t});
@@ -104,16 +144,20 @@ TEST(NocSystemC, LoneTransferArrivesAtZeroLoadLatency) {
   sc_time arrival = sc_core::SC_ZERO_TIME;
   sc_time called_at = sc_core::SC_ZERO_TIME;
   sc_time offset_arrival = sc_core::SC_ZERO_TIME;
-  Driver driver("driver", [&](Driver&) {
-    sc_core::wait(10, SC_NS);
-    ASSERT_TRUE(noc.send(0, 15, 64, [&](const sc_time& at) {
+  Sinks sinks(noc, [&](int64_t tag, const sc_time& at) {
+    if (tag == 1) {
       arrival = at;
       called_at = sc_core::sc_time_stamp();
-    }, sc_core::sc_time_stamp()));
+    } else {
+      offset_arrival = at;
+    }
+  });
+  Driver driver("driver", [&](Driver&) {
+    sc_core::wait(10, SC_NS);
+    ASSERT_TRUE(send(noc, 0, 15, 64, 1, sc_core::sc_time_stamp()));
     sc_core::wait(200, SC_NS);
     // A temporally decoupled core: local time 5 ns ahead of the kernel.
-    ASSERT_TRUE(noc.send(0, 0, 16, [&](const sc_time& at) { offset_arrival = at; },
-                         sc_core::sc_time_stamp() + sc_time(5, SC_NS)));
+    ASSERT_TRUE(send(noc, 0, 0, 16, 2, sc_core::sc_time_stamp() + sc_time(5, SC_NS)));
   });
   sc_core::sc_start();
   // 64 B = 4 flits of 128 bits over 6 hops: 3 + 7*4 + 6 + 3 = 40 cycles.
@@ -199,13 +243,15 @@ TEST(NocSystemC, ContendingTransfersArriveWhenTheEngineSays) {
   const std::vector<TransferSpec> specs = {
       {0, 5, 1024, 0}, {3, 5, 512, 20}, {10, 5, 256, 40}, {5, 0, 64, 33}, {15, 5, 4096, 90}};
   std::map<size_t, sc_time> arrivals;
+  Sinks sinks(noc,
+              [&](int64_t tag, const sc_time& at) { arrivals[static_cast<size_t>(tag)] = at; });
   auto sender = [&](std::vector<size_t> which, sc_time kernel_time) {
     return [&, which, kernel_time](Driver&) {
       sc_core::wait(kernel_time);
       for (size_t t : which) {
         const sc_time local = kClock.cycles(specs[t].create_cycle);
-        ASSERT_TRUE(noc.send(specs[t].source, specs[t].destination, specs[t].bytes,
-                             [&, t](const sc_time& at) { arrivals[t] = at; }, local));
+        ASSERT_TRUE(send(noc, specs[t].source, specs[t].destination, specs[t].bytes,
+                         static_cast<int64_t>(t), local));
       }
     };
   };
@@ -237,12 +283,16 @@ TEST(NocSystemC, CoreReactingToADeliverySendsOneCycleLater) {
   Noc noc("noc", params, kClock, stats);
   sc_time first = sc_core::SC_ZERO_TIME;
   sc_time reply = sc_core::SC_ZERO_TIME;
-  Driver driver("driver", [&](Driver&) {
-    noc.send(2, 9, 32, [&](const sc_time& at) {
+  // Core 9 answers the first transfer (tag 1) at its arrival with a transfer back (tag 2).
+  Sinks sinks(noc, [&](int64_t tag, const sc_time& at) {
+    if (tag == 1) {
       first = at;
-      noc.send(9, 2, 32, [&](const sc_time& back) { reply = back; }, at);
-    }, sc_core::sc_time_stamp());
+      send(noc, 9, 2, 32, 2, at);
+    } else {
+      reply = at;
+    }
   });
+  Driver driver("driver", [&](Driver&) { send(noc, 2, 9, 32, 1, sc_core::sc_time_stamp()); });
   sc_core::sc_start();
   const int hops = Topology(params).hops(2, 9);
   EXPECT_EQ(first, kClock.cycles(Network::zero_load_latency(params, hops, 2)));
@@ -255,9 +305,8 @@ TEST(NocSystemC, VcdTracingRecordsActivityWithoutChangingTiming) {
   kernel::VcdTrace trace;
   Noc noc("noc", params, kClock, stats, &trace);
   sc_time arrival = sc_core::SC_ZERO_TIME;
-  Driver driver("driver", [&](Driver&) {
-    noc.send(0, 15, 64, [&](const sc_time& at) { arrival = at; }, sc_time(10, SC_NS));
-  });
+  Sinks sinks(noc, [&](int64_t, const sc_time& at) { arrival = at; });
+  Driver driver("driver", [&](Driver&) { send(noc, 0, 15, 64, 1, sc_time(10, SC_NS)); });
   sc_core::sc_start();
   EXPECT_EQ(arrival, sc_time(50, SC_NS));
   const Topology topology(params);
