@@ -12,12 +12,13 @@ docs/pruning_loop.png.
 import argparse
 import csv
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
+
+from doc_blocks import grouped, replace_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs", "pruning.md")
@@ -26,10 +27,6 @@ PLOT = os.path.join(ROOT, "docs", "pruning_loop.png")
 
 def percent(fraction, digits):
     return f"{fraction * 100:.{digits}f} %"
-
-
-def grouped(value):
-    return f"{int(round(value)):,}".replace(",", " ")
 
 
 def table(rounds):
@@ -73,13 +70,6 @@ def result(rounds):
     return textwrap.wrap(text, 100)
 
 
-def replace_block(text, begin, end, lines):
-    pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        sys.exit(f"docs/pruning.md: no {begin} ... {end} block")
-    return pattern.sub(lambda _: begin + "\n" + "\n".join(lines) + "\n" + end, text, count=1)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cimtlm", default=os.path.join(ROOT, "build", "cimtlm"))
@@ -93,9 +83,10 @@ def main():
         shutil.copyfile(os.path.join(scratch, "compress_loop.png"), PLOT)
     with open(DOCS) as f:
         text = f.read()
-    new = replace_block(text, "<!-- pruning:begin -->", "<!-- pruning:end -->", table(rounds))
+    new = replace_block(text, "<!-- pruning:begin -->", "<!-- pruning:end -->", table(rounds),
+                        "docs/pruning.md")
     new = replace_block(new, "<!-- pruning-result:begin -->", "<!-- pruning-result:end -->",
-                        result(rounds))
+                        result(rounds), "docs/pruning.md")
     if new != text:
         with open(DOCS, "w") as f:
             f.write(new)

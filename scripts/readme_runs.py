@@ -16,10 +16,11 @@ import argparse
 import difflib
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
+
+from doc_blocks import grouped, replace_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
@@ -29,10 +30,6 @@ RESIDUAL = ["--network", "configs/networks/residual_cnn.onnx", "--input",
 DRAM = ["--set", "core.memory.levels.dram.technology=dram", "--set",
         "core.memory.levels.dram.capacity=1 MiB"]
 ROW_OF_BANKS = 8 * 256  # the default banks x row bytes: a level's capacity is a multiple of it
-
-
-def grouped(value):
-    return f"{int(round(value)):,}".replace(",", " ")
 
 
 def kib(value):
@@ -102,12 +99,8 @@ def main():
     new = text
     with tempfile.TemporaryDirectory() as scratch:
         for name, block in (("pruning", pruning), ("spill", spill)):
-            begin, end = f"<!-- readme-runs:{name} -->", "<!-- /readme-runs -->"
-            pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
-            if not pattern.search(new):
-                sys.exit(f"README.md: no {begin} ... {end} block")
-            lines = block(args.cimtlm, scratch)
-            new = pattern.sub(lambda _: begin + "\n" + "\n".join(lines) + "\n" + end, new, count=1)
+            new = replace_block(new, f"<!-- readme-runs:{name} -->", "<!-- /readme-runs -->",
+                                block(args.cimtlm, scratch), "README.md")
     if args.check:
         if new == text:
             return 0

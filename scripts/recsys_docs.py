@@ -13,11 +13,12 @@ run; the plot (docs/recsys.png) comes from `cimtlm scenario ... --plot docs/recs
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import textwrap
+
+from doc_blocks import replace_block
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCENARIO = "configs/scenarios/recsys_client_server.yaml"
@@ -102,13 +103,6 @@ def summary(a, b):
         f" cost {chip_share:.2f} % of it. The server spends {server_share * 100:.0f} % of the"
         " baseline's energy per request (the 6400 MACs of the scoring instead of 9728 with the"
         " user tower, and no embedding lookup).", 100)
-
-
-def replace_block(text, begin, end, lines, path):
-    pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        sys.exit(f"{path}: no {begin} ... {end} block")
-    return pattern.sub(lambda _: begin + "\n" + "\n".join(lines) + "\n" + end, text, count=1)
 
 
 def main():
