@@ -59,8 +59,9 @@ fi
 # 3. Scaling with the core count: host time per MAC and per flit-hop, 4 .. 256 cores.
 meshes=2,4,8,16
 [ "$quick" = 1 ] && meshes=2,4,8
+# A 32x32 inference takes a few ms: 10 of them, median of 3 pairs, to rise above start-up noise.
 "$py" "$repo/testbenches/perf/network/scaling.py" --cimtlm "$cimtlm" --meshes "$meshes" \
-  --input "$nets/inception_cnn_input.npy" "$nets/inception_cnn.onnx"
+  --inferences 10 --input "$nets/inception_cnn_input.npy" "$nets/inception_cnn.onnx"
 for model in "${models[@]}"; do
   case "$model" in
     */resnet18/model.onnx)
