@@ -1,7 +1,6 @@
 #include "models/arith/arith_device.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <stdexcept>
@@ -10,18 +9,13 @@
 #include <variant>
 
 #include "models/core/program_codec.h"
+#include "models/kernel/hex.h"
+#include "models/kernel/overloaded.h"
 #include "models/kernel/vcd.h"
 
 namespace cimtlm::arith {
 
 namespace {
-
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <typename... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 // A rejected transaction: the response status and the reason in the descriptor's message.
 class Rejected : public std::runtime_error {
@@ -99,7 +93,7 @@ uint64_t ArithDevice::run(uint64_t parameters, const uint8_t* data, uint64_t byt
     return operand(data, offset, tensor.bytes(), bytes);
   };
   const uint64_t cycles = std::visit(
-      Overloaded{
+      kernel::Overloaded{
           [&](const core::Requantize& c) {
             return unit_->requantize(c, requantize_column_major(c), result_);
           },
@@ -220,15 +214,9 @@ void ArithDevice::b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_tim
         cycles = accumulate(command, data, bytes);
       }
     } else {
-      throw Rejected(
-          tlm::TLM_ADDRESS_ERROR_RESPONSE,
-          std::string(is_write ? "a write" : "a read") + " at 0x" +
-              [&] {
-                char text[32];
-                std::snprintf(text, sizeof text, "%llx", static_cast<unsigned long long>(address));
-                return std::string(text);
-              }() +
-              " (no such window)");
+      throw Rejected(tlm::TLM_ADDRESS_ERROR_RESPONSE, std::string(is_write ? "a write" : "a read") +
+                                                          " at 0x" + kernel::hex(address) +
+                                                          " (no such window)");
     }
     if (cycles > 0) {
       // The unit starts at the transaction's time and is busy for its cycles.

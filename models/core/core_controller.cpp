@@ -8,21 +8,19 @@
 #include <utility>
 
 #include "models/core/program_codec.h"
+#include "models/kernel/hex.h"
+#include "models/kernel/overloaded.h"
 #include "models/noc/noc.h"
 
 namespace cimtlm::core {
+
+using kernel::hex;
+using kernel::Overloaded;
 
 using sc_core::sc_time;
 using sc_core::SC_ZERO_TIME;
 
 namespace {
-
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <typename... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 sc_time max_time(const sc_time& a, const sc_time& b) {
   return a > b ? a : b;
@@ -49,12 +47,6 @@ const std::string& layer_of(const Command& command) {
 
 // Largest program image a start fetches (a corrupt length must not exhaust host memory).
 constexpr uint64_t kMaxProgramBytes = uint64_t{1} << 28;
-
-std::string hex(uint64_t value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%llx", static_cast<unsigned long long>(value));
-  return text;
-}
 
 // The scoreboard tracks accumulator memory in its own address range, above every memory level.
 constexpr Addr kAccumulatorSpace = Addr{1} << 62;

@@ -3,17 +3,19 @@
 // power gating of memory levels through the `power` socket. The rest of the controller (program
 // flow, scoreboard, compute) is core_controller.cpp.
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 #include "models/core/core_controller.h"
+#include "models/kernel/hex.h"
 #include "models/memory/power_control.h"
 #include "models/noc/noc.h"
 
 namespace cimtlm::core {
+
+using kernel::hex;
 
 using sc_core::sc_time;
 using sc_core::SC_ZERO_TIME;
@@ -22,12 +24,6 @@ namespace {
 
 sc_time max_time(const sc_time& a, const sc_time& b) {
   return a > b ? a : b;
-}
-
-std::string hex(uint64_t value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%llx", static_cast<unsigned long long>(value));
-  return text;
 }
 
 }  // namespace
