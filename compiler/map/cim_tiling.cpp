@@ -138,19 +138,25 @@ LayerTiling tile_layer(const CimLayer& layer, int64_t macro_rows, int64_t logica
     const int64_t block_rows = block.group_count * layer.rows;
     const int64_t block_cols = block.group_count * layer.cols;
     // The block matrix is block-diagonal over its groups: off-diagonal weights are zero.
-    std::vector<bool> row_used(static_cast<size_t>(block_rows), !compact);
-    std::vector<bool> column_used(static_cast<size_t>(block_cols), !compact);
+    std::vector<char> row_used(static_cast<size_t>(block_rows), !compact);
+    std::vector<char> column_used(static_cast<size_t>(block_cols), !compact);
     if (compact) {
+      const bool per_channel = layer.zero_points.size() != 1;
       for (int64_t e = 0; e < block_rows; ++e) {
         const int64_t group = e / layer.rows;
         const uint8_t* row = codes.row(first + group, e % layer.rows);
+        const int32_t* zero_points =
+            layer.zero_points.data() + (per_channel ? (first + group) * layer.cols : 0);
+        char* used = column_used.data() + group * layer.cols;
+        bool any = false;
         for (int64_t n = 0; n < layer.cols; ++n) {
           if (decode(row[n * codes.n_stride], layer.weights_signed) !=
-              layer.zero_point(first + group, n)) {
-            row_used[static_cast<size_t>(e)] = true;
-            column_used[static_cast<size_t>(group * layer.cols + n)] = true;
+              zero_points[per_channel ? n : 0]) {
+            any = true;
+            used[n] = 1;
           }
         }
+        if (any) row_used[static_cast<size_t>(e)] = 1;
       }
     }
     for (int64_t e = 0; e < block_rows; ++e) {
@@ -199,6 +205,18 @@ LayerTiling tile_layer(const CimLayer& layer, int64_t macro_rows, int64_t logica
         for (int64_t element : tile.elements) {
           const int64_t group = element / layer.rows;
           const uint8_t* row = codes.row(first + group, element % layer.rows);
+          if (block.group_count == 1) {
+            // One group (every unpacked layer): every column is on the diagonal.
+            bool nonzero = false;
+            for (size_t j = 0; j < columns; ++j) {
+              const uint8_t code = row[column_offset[j]];
+              nonzero |= decode(code, layer.weights_signed) != tile.zero_points[j];
+              out[j] = code;
+            }
+            if (nonzero) all_zero = false;
+            out += columns;
+            continue;
+          }
           for (size_t j = 0; j < columns; ++j) {
             const int32_t zero_point = tile.zero_points[j];
             if (column_group[j] == group) {
