@@ -1,36 +1,98 @@
 #include "kernels/int8_gemm.h"
 
 // CIMTLM_WITH_ONEDNN (CMake option, off in models-only builds): without it only the portable
-// kernel exists, so the models need nothing but SystemC.
+// kernel exists, so the models need nothing but SystemC. With it, oneDNN's C API is called
+// through pointers that dlopen/dlsym fill on first need (only its headers are used at build
+// time), so that runs of small products never load libdnnl, libgomp and the OpenCL loader.
 #if CIMTLM_WITH_ONEDNN
-#include <omp.h>
+#include <dlfcn.h>
+#include <oneapi/dnnl/dnnl.h>
 #endif
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <stdexcept>
+#include <string>
 #include <tuple>
-
-#if CIMTLM_WITH_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
-#endif
 
 namespace cimtlm::kernel {
 
 namespace {
 
-// oneDNN is exact only with a byte dot-product instruction (see the header).
+#if CIMTLM_WITH_ONEDNN
+// The part of oneDNN's C API the products use, resolved from libdnnl.so.2 once per process.
+// It is immutable after loading (a cache of code, not model state); a host without libdnnl, or
+// one where oneDNN is not exact, gets the portable kernel.
+struct OneDnnLibrary {
+  decltype(&dnnl_get_effective_cpu_isa) get_effective_cpu_isa = nullptr;
+  decltype(&dnnl_engine_create) engine_create = nullptr;
+  decltype(&dnnl_engine_destroy) engine_destroy = nullptr;
+  decltype(&dnnl_stream_create) stream_create = nullptr;
+  decltype(&dnnl_stream_wait) stream_wait = nullptr;
+  decltype(&dnnl_stream_destroy) stream_destroy = nullptr;
+  decltype(&dnnl_memory_desc_init_by_strides) memory_desc_init_by_strides = nullptr;
+  decltype(&dnnl_matmul_desc_init) matmul_desc_init = nullptr;
+  decltype(&dnnl_primitive_desc_create) primitive_desc_create = nullptr;
+  decltype(&dnnl_primitive_desc_destroy) primitive_desc_destroy = nullptr;
+  decltype(&dnnl_primitive_create) primitive_create = nullptr;
+  decltype(&dnnl_primitive_execute) primitive_execute = nullptr;
+  decltype(&dnnl_primitive_destroy) primitive_destroy = nullptr;
+  decltype(&dnnl_memory_create) memory_create = nullptr;
+  decltype(&dnnl_memory_destroy) memory_destroy = nullptr;
+  bool exact = false;  // loaded, every symbol found, and the CPU has a byte dot product
+};
+
+template <typename Function>
+bool resolve(void* library, const char* name, Function& function) {
+  function = reinterpret_cast<Function>(dlsym(library, name));
+  return function != nullptr;
+}
+
+OneDnnLibrary load_onednn() {
+  OneDnnLibrary api;
+  // Kept open for the life of the process: primitives hold JIT code from it.
+  void* library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (library == nullptr) return api;
+  const bool complete =
+      resolve(library, "dnnl_get_effective_cpu_isa", api.get_effective_cpu_isa) &&
+      resolve(library, "dnnl_engine_create", api.engine_create) &&
+      resolve(library, "dnnl_engine_destroy", api.engine_destroy) &&
+      resolve(library, "dnnl_stream_create", api.stream_create) &&
+      resolve(library, "dnnl_stream_wait", api.stream_wait) &&
+      resolve(library, "dnnl_stream_destroy", api.stream_destroy) &&
+      resolve(library, "dnnl_memory_desc_init_by_strides", api.memory_desc_init_by_strides) &&
+      resolve(library, "dnnl_matmul_desc_init", api.matmul_desc_init) &&
+      resolve(library, "dnnl_primitive_desc_create", api.primitive_desc_create) &&
+      resolve(library, "dnnl_primitive_desc_destroy", api.primitive_desc_destroy) &&
+      resolve(library, "dnnl_primitive_create", api.primitive_create) &&
+      resolve(library, "dnnl_primitive_execute", api.primitive_execute) &&
+      resolve(library, "dnnl_primitive_destroy", api.primitive_destroy) &&
+      resolve(library, "dnnl_memory_create", api.memory_create) &&
+      resolve(library, "dnnl_memory_destroy", api.memory_destroy);
+  if (!complete) return api;
+  // One thread: a simulation is single threaded, and sweeps run many of them side by side.
+  // (libgomp comes with libdnnl; dlsym on its handle searches its dependencies too.)
+  void (*set_num_threads)(int) = nullptr;
+  if (resolve(library, "omp_set_num_threads", set_num_threads)) set_num_threads(1);
+  // oneDNN is exact only with a byte dot-product instruction (see the header).
+  const dnnl_cpu_isa_t isa = api.get_effective_cpu_isa();
+  api.exact = isa == dnnl_cpu_isa_avx512_core_vnni || isa == dnnl_cpu_isa_avx512_core_bf16 ||
+              isa == dnnl_cpu_isa_avx512_core_amx || isa == dnnl_cpu_isa_avx2_vnni;
+  return api;
+}
+
+const OneDnnLibrary& onednn() {
+  static const OneDnnLibrary api = load_onednn();
+  return api;
+}
+#endif
+
 bool onednn_is_exact() {
-#if !CIMTLM_WITH_ONEDNN
-  return false;
+#if CIMTLM_WITH_ONEDNN
+  return onednn().exact;
 #else
-  static const bool exact = [] {
-    const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
-    return isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
-           isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx2_vnni;
-  }();
-  return exact;
+  return false;
 #endif
 }
 
@@ -82,7 +144,9 @@ void int16_products(const int16_t* a, int64_t m, const int16_t* b, int64_t n, in
 
 constexpr int64_t kPadding = 32;
 
-int64_t padded(int64_t k) { return (k + kPadding - 1) / kPadding * kPadding; }
+int64_t padded(int64_t k) {
+  return (k + kPadding - 1) / kPadding * kPadding;
+}
 
 void store(int32_t* out, int64_t value, bool accumulate) {
   // The exact value fits int32; accumulation wraps like a hardware adder.
@@ -92,29 +156,29 @@ void store(int32_t* out, int64_t value, bool accumulate) {
 
 }  // namespace
 
-const char* int8_gemm_auto_backend() { return onednn_is_exact() ? "onednn-vnni" : "portable"; }
+std::string int8_gemm_auto_backend() {
+  if (!onednn_is_exact()) return "portable";
+  return "onednn-vnni for products of >= " + std::to_string(kOneDnnMinRows) + " rows and " +
+         std::to_string(kOneDnnMinMacs) + " MACs (loaded on first use), portable below";
+}
+
+bool onednn_loaded() {
+#if CIMTLM_WITH_ONEDNN
+  // RTLD_NOLOAD: a handle only if the library is already in the process.
+  void* library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_NOLOAD);
+  if (library == nullptr) return false;
+  dlclose(library);
+  return true;
+#else
+  return false;
+#endif
+}
 
 Int8Weights::Int8Weights(const uint8_t* codes, bool codes_signed, int64_t k, int64_t n,
                          const int32_t* zero_points, GemmBackend backend)
-    : k_(k), n_(n) {
+    : k_(k), n_(n), backend_(backend), codes_signed_(codes_signed) {
   if (k < 1 || n < 1 || k > 32768) throw std::invalid_argument("Int8Weights: bad shape");
-  use_onednn_ = backend == GemmBackend::Auto && onednn_is_exact();
-  if (use_onednn_) {
-    // uint8 codes b become int8 b - 128; their zero point moves by the same amount.
-    const int32_t shift = codes_signed ? 0 : 128;
-    shifted_.resize(static_cast<size_t>(k * n));
-    column_sum_.assign(static_cast<size_t>(n), 0);
-    zero_point_.resize(static_cast<size_t>(n));
-    for (int64_t row = 0; row < k; ++row) {
-      for (int64_t col = 0; col < n; ++col) {
-        const int32_t value = decode(codes[row * n + col], codes_signed) - shift;
-        shifted_[static_cast<size_t>(row * n + col)] = static_cast<int8_t>(value);
-        column_sum_[static_cast<size_t>(col)] += value;
-      }
-    }
-    for (int64_t col = 0; col < n; ++col) zero_point_[static_cast<size_t>(col)] = zero_points[col] - shift;
-    return;
-  }
+  zero_points_.assign(zero_points, zero_points + n);
   padded_k_ = padded(k);
   centered_.assign(static_cast<size_t>(n * padded_k_), 0);
   for (int64_t row = 0; row < k; ++row) {
@@ -125,41 +189,120 @@ Int8Weights::Int8Weights(const uint8_t* codes, bool codes_signed, int64_t k, int
   }
 }
 
+void Int8Weights::prepare_onednn() const {
+  if (onednn_ready_) return;
+  // The codes are centered_ + zero point; uint8 codes b become int8 b - 128, and their zero
+  // point moves by the same amount.
+  const int32_t shift = codes_signed_ ? 0 : 128;
+  shifted_.resize(static_cast<size_t>(k_ * n_));
+  column_sum_.assign(static_cast<size_t>(n_), 0);
+  zero_point_.resize(static_cast<size_t>(n_));
+  for (int64_t col = 0; col < n_; ++col) {
+    const int32_t zero_point = zero_points_[static_cast<size_t>(col)];
+    const int16_t* centered = centered_.data() + col * padded_k_;
+    int64_t sum = 0;
+    for (int64_t row = 0; row < k_; ++row) {
+      const int32_t value = centered[row] + zero_point - shift;
+      shifted_[static_cast<size_t>(row * n_ + col)] = static_cast<int8_t>(value);
+      sum += value;
+    }
+    column_sum_[static_cast<size_t>(col)] = sum;
+    zero_point_[static_cast<size_t>(col)] = zero_point - shift;
+  }
+  onednn_ready_ = true;
+}
+
 #if !CIMTLM_WITH_ONEDNN
 struct Int8Gemm::OneDnn {};  // never made: onednn_is_exact() is false
 #else
 // oneDNN objects: an engine, a stream, and matmul primitives by (m, k, n, a row stride).
 struct Int8Gemm::OneDnn {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t>, dnnl::matmul> primitives;
+  using Shape = std::tuple<int64_t, int64_t, int64_t, int64_t>;
+  const OneDnnLibrary& api;
+  dnnl_engine_t engine = nullptr;
+  dnnl_stream_t stream = nullptr;
+  std::map<Shape, dnnl_primitive_t> primitives;
 
-  dnnl::matmul& primitive(int64_t m, int64_t k, int64_t n, int64_t a_stride) {
-    const auto key = std::make_tuple(m, k, n, a_stride);
+  explicit OneDnn(const OneDnnLibrary& library) : api(library) {
+    check(api.engine_create(&engine, dnnl_cpu, 0), "engine");
+    check(api.stream_create(&stream, engine, dnnl_stream_default_flags), "stream");
+  }
+  ~OneDnn() {
+    clear();
+    if (stream) api.stream_destroy(stream);
+    if (engine) api.engine_destroy(engine);
+  }
+  OneDnn(const OneDnn&) = delete;
+  OneDnn& operator=(const OneDnn&) = delete;
+
+  static void check(dnnl_status_t status, const char* what) {
+    if (status != dnnl_success) {
+      throw std::runtime_error(std::string("oneDNN: ") + what + " failed (status " +
+                               std::to_string(static_cast<int>(status)) + ")");
+    }
+  }
+  void clear() {
+    for (auto& entry : primitives) api.primitive_destroy(entry.second);
+    primitives.clear();
+  }
+  dnnl_memory_desc_t describe(int64_t rows, int64_t cols, dnnl_data_type_t type,
+                              int64_t row_stride) const {
+    dnnl_memory_desc_t desc;
+    const dnnl_dims_t dims = {rows, cols};
+    const dnnl_dims_t strides = {row_stride, 1};
+    check(api.memory_desc_init_by_strides(&desc, 2, dims, type, strides), "memory descriptor");
+    return desc;
+  }
+
+  dnnl_primitive_t primitive(int64_t m, int64_t k, int64_t n, int64_t a_stride) {
+    const Shape key{m, k, n, a_stride};
     auto found = primitives.find(key);
     if (found != primitives.end()) return found->second;
-    if (primitives.size() >= 512) primitives.clear();  // bound the memory of odd shapes
-    using dt = dnnl::memory::data_type;
-    const dnnl::memory::desc a_desc({m, k}, dt::u8, {a_stride, 1});
-    const dnnl::memory::desc b_desc({k, n}, dt::s8, dnnl::memory::format_tag::ab);
-    const dnnl::memory::desc c_desc({m, n}, dt::s32, dnnl::memory::format_tag::ab);
-    const dnnl::matmul::primitive_desc descriptor(dnnl::matmul::desc(a_desc, b_desc, c_desc),
-                                                  engine);
-    return primitives.emplace(key, dnnl::matmul(descriptor)).first->second;
+    if (primitives.size() >= 512) clear();  // bound the memory of odd shapes
+    const dnnl_memory_desc_t a_desc = describe(m, k, dnnl_u8, a_stride);
+    const dnnl_memory_desc_t b_desc = describe(k, n, dnnl_s8, n);
+    const dnnl_memory_desc_t c_desc = describe(m, n, dnnl_s32, n);
+    dnnl_matmul_desc_t matmul;
+    check(api.matmul_desc_init(&matmul, &a_desc, &b_desc, nullptr, &c_desc), "matmul descriptor");
+    dnnl_primitive_desc_t descriptor = nullptr;
+    check(api.primitive_desc_create(&descriptor, &matmul, nullptr, engine, nullptr),
+          "matmul primitive descriptor");
+    dnnl_primitive_t made = nullptr;
+    const dnnl_status_t status = api.primitive_create(&made, descriptor);
+    api.primitive_desc_destroy(descriptor);
+    check(status, "matmul primitive");
+    return primitives.emplace(key, made).first->second;
+  }
+
+  // C (m x n, int32) = A (m x k, uint8, row stride a_stride) x B (k x n, int8).
+  void run(const uint8_t* a, int64_t m, int64_t k, int64_t a_stride, const int8_t* b, int64_t n,
+           int32_t* c) {
+    dnnl_primitive_t matmul = primitive(m, k, n, a_stride);
+    const dnnl_memory_desc_t a_desc = describe(m, k, dnnl_u8, a_stride);
+    const dnnl_memory_desc_t b_desc = describe(k, n, dnnl_s8, n);
+    const dnnl_memory_desc_t c_desc = describe(m, n, dnnl_s32, n);
+    dnnl_memory_t memories[3] = {nullptr, nullptr, nullptr};
+    dnnl_status_t status =
+        api.memory_create(&memories[0], &a_desc, engine, const_cast<uint8_t*>(a));
+    if (status == dnnl_success)
+      status = api.memory_create(&memories[1], &b_desc, engine, const_cast<int8_t*>(b));
+    if (status == dnnl_success) status = api.memory_create(&memories[2], &c_desc, engine, c);
+    if (status == dnnl_success) {
+      const dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, memories[0]},
+                                       {DNNL_ARG_WEIGHTS, memories[1]},
+                                       {DNNL_ARG_DST, memories[2]}};
+      status = api.primitive_execute(matmul, stream, 3, args);
+      if (status == dnnl_success) status = api.stream_wait(stream);
+    }
+    for (dnnl_memory_t memory : memories) {
+      if (memory) api.memory_destroy(memory);
+    }
+    check(status, "matmul");
   }
 };
-
 #endif
 
-Int8Gemm::Int8Gemm() {
-#if CIMTLM_WITH_ONEDNN
-  if (onednn_is_exact()) {
-    // One thread: a simulation is single threaded, and sweeps run many of them side by side.
-    omp_set_num_threads(1);
-    onednn_ = std::make_unique<OneDnn>();
-  }
-#endif
-}
+Int8Gemm::Int8Gemm() = default;
 
 Int8Gemm::~Int8Gemm() = default;
 
@@ -171,7 +314,11 @@ void Int8Gemm::multiply(const Int8Weights& weights, const uint8_t* a, bool a_sig
   if (m <= 0) return;
   if (a_stride < k || out_stride < n) throw std::invalid_argument("Int8Gemm: bad stride");
 
-  if (!weights.use_onednn_ || !onednn_) {
+  // Auto asks for oneDNN (and so loads it) only for a large product.
+  const bool large = m >= kOneDnnMinRows && m * k * n >= kOneDnnMinMacs;
+  const bool want_onednn = weights.backend_ == GemmBackend::OneDnnWhenExact ||
+                           (weights.backend_ == GemmBackend::Auto && large);
+  if (!want_onednn || !onednn_is_exact()) {
     const int64_t padded_k = weights.padded_k_;
     centered_a_.assign(static_cast<size_t>(m * padded_k), 0);
     for (int64_t row = 0; row < m; ++row) {
@@ -184,11 +331,14 @@ void Int8Gemm::multiply(const Int8Weights& weights, const uint8_t* a, bool a_sig
     int16_products(centered_a_.data(), m, weights.centered_.data(), n, padded_k, product_.data());
     for (int64_t row = 0; row < m; ++row) {
       for (int64_t col = 0; col < n; ++col)
-        store(out + row * out_stride + col, product_[static_cast<size_t>(row * n + col)], accumulate);
+        store(out + row * out_stride + col, product_[static_cast<size_t>(row * n + col)],
+              accumulate);
     }
     return;
   }
 #if CIMTLM_WITH_ONEDNN
+  weights.prepare_onednn();
+  if (!onednn_) onednn_ = std::make_unique<OneDnn>(onednn());
 
   // oneDNN takes uint8 A: int8 codes become a + 128, their zero point likewise.
   const uint8_t* codes = a;
@@ -220,17 +370,7 @@ void Int8Gemm::multiply(const Int8Weights& weights, const uint8_t* a, bool a_sig
   }
 
   product_.resize(static_cast<size_t>(m * n));
-  dnnl::matmul& matmul = onednn_->primitive(m, k, n, stride);
-  using dt = dnnl::memory::data_type;
-  dnnl::memory a_memory({{m, k}, dt::u8, {stride, 1}}, onednn_->engine,
-                        const_cast<uint8_t*>(codes));
-  dnnl::memory b_memory({{k, n}, dt::s8, dnnl::memory::format_tag::ab}, onednn_->engine,
-                        const_cast<int8_t*>(weights.shifted_.data()));
-  dnnl::memory c_memory({{m, n}, dt::s32, dnnl::memory::format_tag::ab}, onednn_->engine,
-                        product_.data());
-  matmul.execute(onednn_->stream,
-                 {{DNNL_ARG_SRC, a_memory}, {DNNL_ARG_WEIGHTS, b_memory}, {DNNL_ARG_DST, c_memory}});
-  onednn_->stream.wait();
+  onednn_->run(codes, m, k, stride, weights.shifted_.data(), n, product_.data());
 
   // sum (a - za)(b - zb) = sum ab - zb sum a - za sum b + k za zb.
   for (int64_t row = 0; row < m; ++row) {

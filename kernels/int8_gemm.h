@@ -14,23 +14,39 @@
 //     without VNNI, oneDNN multiplies bytes with vpmaddubsw, which saturates pairs of products
 //     at int16 and so is not exact for large codes (testbenches/unit/kernel/test_int8_gemm.cpp
 //     shows it with the extreme codes under DNNL_MAX_CPU_ISA=AVX2).
+// Auto uses oneDNN only for products large enough for it to win (kOneDnnMinRows rows and
+// kOneDnnMinMacs multiply-accumulates): below that its per-call cost exceeds the portable
+// kernel's whole product. oneDNN (libdnnl with libgomp and the OpenCL loader) is opened with
+// dlopen on the first such product, so that a run of small products never loads it: loading
+// and initialising it was about a tenth of a tiny run's time (issue 10, target 2).
 // Zero points are applied as corrections on the raw product (row sums of A, column sums of B),
 // so that both backends see plain codes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace cimtlm::kernel {
 
 enum class GemmBackend {
-  Auto,      // oneDNN when it is exact on this CPU, else Portable
-  Portable,  // the int16 kernel, always
+  Auto,             // oneDNN for large products when it is exact on this CPU, else Portable
+  OneDnnWhenExact,  // oneDNN for every product when it is exact on this CPU (tests)
+  Portable,         // the int16 kernel, always
 };
 
-// Which backend Auto uses on this host ("onednn-vnni" or "portable"), for reports.
-const char* int8_gemm_auto_backend();
+// Auto's thresholds for oneDNN: below them the portable kernel was as fast or faster on an
+// AVX512-VNNI host (README "Performance", "Round 5: start-up").
+constexpr int64_t kOneDnnMinRows = 8;
+constexpr int64_t kOneDnnMinMacs = int64_t{1} << 18;
+
+// What Auto uses on this host, for reports: starts with "onednn-vnni" (for large products, the
+// rest portable) or "portable". Asking loads oneDNN (to learn whether it is exact here).
+std::string int8_gemm_auto_backend();
+
+// Whether this process has loaded oneDNN (tests: small products must not).
+bool onednn_loaded();
 
 // B prepared once for many products (a weight tile, a layer's weights): K x N codes, row-major.
 class Int8Weights {
@@ -46,15 +62,22 @@ class Int8Weights {
 
  private:
   friend class Int8Gemm;
+  // The oneDNN layout below, made on the first product that uses oneDNN (most weights never
+  // need it). Like Int8Gemm, a weights object is used by one thread at a time.
+  void prepare_onednn() const;
+
   int64_t k_ = 0, n_ = 0;
-  bool use_onednn_ = false;
-  // oneDNN: b - 128 for uint8 codes (as int8), with the zero points moved alike.
-  std::vector<int8_t> shifted_;
-  std::vector<int64_t> zero_point_;  // per column, of the (shifted) codes
-  std::vector<int64_t> column_sum_;  // per column: sum over k of the (shifted) codes
+  GemmBackend backend_ = GemmBackend::Auto;
+  bool codes_signed_ = false;
+  std::vector<int32_t> zero_points_;  // per column, as given (the codes are centered_ + these)
   // Portable: [n][padded k] of b - zero_point, zero padded.
   std::vector<int16_t> centered_;
   int64_t padded_k_ = 0;
+  // oneDNN: b - 128 for uint8 codes (as int8), with the zero points moved alike.
+  mutable bool onednn_ready_ = false;
+  mutable std::vector<int8_t> shifted_;
+  mutable std::vector<int64_t> zero_point_;  // per column, of the (shifted) codes
+  mutable std::vector<int64_t> column_sum_;  // per column: sum over k of the (shifted) codes
 };
 
 // One product engine: owns the oneDNN engine, stream and primitives (cached by shape) and the

@@ -75,7 +75,8 @@ struct Builder {
     const int64_t limit = (int64_t{1} << (layer.weight_bits - 1)) - 1;
     Tensor weights(DataType::Int8, shape);
     int8_t* values = weights.data<int8_t>();
-    for (int64_t i = 0; i < weights.elements(); ++i) {
+    const int64_t count = weights.elements();  // hoisted: it multiplies the shape with checks
+    for (int64_t i = 0; i < count; ++i) {
       const bool zero = rng.uniform() < layer.weight_sparsity;
       // 1-bit weights: {-1, +1} (limit would be 0).
       const int64_t value = layer.weight_bits == 1 ? (rng.uniform() < 0.5 ? -1 : 1)

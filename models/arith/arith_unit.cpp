@@ -87,7 +87,7 @@ std::string ArithParams::validate() const {
 ArithUnit::ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel::VcdTrace* trace,
                      const std::vector<std::string>& vcd_scope)
     : params_(params),
-      accumulators_(params.accumulator_bytes, 0),  // enough entries for 8-bit accumulators
+      accumulators_(params.accumulator_bytes),  // enough entries for 8-bit accumulators
       operations_(stats.count("operations", "commands executed by the arithmetic unit")),
       elements_(stats.count("elements", "elements produced")),
       saturations_(stats.count("accumulator_saturations",

@@ -20,6 +20,7 @@
 #include "models/kernel/stats.h"
 #include "models/kernel/time.h"
 #include "models/kernel/vcd.h"
+#include "models/kernel/zeroed_array.h"
 
 namespace cimtlm::arith {
 
@@ -79,7 +80,7 @@ class ArithUnit {
   uint64_t simd_cycles(uint64_t elements, int bits, uint64_t cycles_per_element = 1) const;
 
   ArithParams params_;
-  std::vector<int32_t> accumulators_;
+  kernel::ZeroedArray<int32_t> accumulators_;  // zero pages on first touch (zeroed_array.h)
   uint64_t& operations_;
   uint64_t& elements_;
   uint64_t& saturations_;

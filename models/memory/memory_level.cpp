@@ -135,7 +135,7 @@ MemoryLevel::MemoryLevel(const sc_core::sc_module_name& name, const MemoryLevelP
   if (pages == MAP_FAILED) throw std::bad_alloc();
   storage_ = std::unique_ptr<uint8_t, UnmapDeleter>(static_cast<uint8_t*>(pages),
                                                     UnmapDeleter{storage_bytes});
-  rows_state_.resize(rows_);
+  rows_state_ = kernel::ZeroedArray<RowState>(rows_);
   bank_free_ps_.assign(static_cast<size_t>(params_.banks), 0);
 
   target.register_b_transport(this, &MemoryLevel::b_transport);

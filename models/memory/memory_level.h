@@ -17,6 +17,7 @@
 #include "models/kernel/stats.h"
 #include "models/kernel/time.h"
 #include "models/kernel/vcd.h"
+#include "models/kernel/zeroed_array.h"
 #include "models/memory/level_activity.h"
 #include "models/memory/memory_params.h"
 #include "models/memory/retention_timeline.h"
@@ -137,7 +138,7 @@ class MemoryLevel : public sc_core::sc_module {
   uint64_t all_banks_mask_;
 
   std::unique_ptr<uint8_t, UnmapDeleter> storage_;
-  std::vector<RowState> rows_state_;
+  kernel::ZeroedArray<RowState> rows_state_;  // zero pages on first touch
   std::vector<uint64_t> bank_free_ps_;
   RetentionTimeline timeline_;
 
