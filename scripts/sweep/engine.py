@@ -225,6 +225,7 @@ def _error_result(point, error):
 
 def start_cluster(args, security):
     """A LocalCluster bound to loopback, or a client of a remote scheduler (checked above)."""
+    import_dask()
     import dask
     from distributed import Client, LocalCluster
 
@@ -290,10 +291,35 @@ def run_sweep(args):
             importer.join()
 
 
-def _import_dask():
+# Modules Dask imports only if they are there (distributed.comm.utils: NumPy to allocate receive
+# buffers, bytearray otherwise; dask.widgets: Jinja2 for HTML reprs) and a sweep never uses: kept
+# out of the import, they are ~40 % of its CPU time (~0.15 s).
+OPTIONAL_DASK_IMPORTS = ("numpy", "jinja2")
+
+
+def import_dask():
+    """Import Dask distributed (and cloudpickle) without the optional modules above; if a Dask
+    version needs them after all, import it again with them."""
+    if "distributed" in sys.modules:
+        return
+    blocked = [name for name in OPTIONAL_DASK_IMPORTS if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # `import name` raises ImportError
     try:
         import cloudpickle  # noqa: F401
         import distributed  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    import distributed  # noqa: F401,F811 - again, with them, if the first import failed
+
+
+def _import_dask():
+    try:
+        import_dask()
     except Exception:  # noqa: BLE001 - the main thread's own import reports it
         pass
 
@@ -353,6 +379,7 @@ def chunk_sizes(points, slots, requested):
 
 
 def _run_points(sweep, todo, points, database, args, security):
+    import_dask()
     import cloudpickle
     from distributed import as_completed
 
