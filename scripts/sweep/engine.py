@@ -7,6 +7,7 @@ Security: a Dask scheduler runs whatever code its clients send, so the local clu
 and plain tcp:// to an address that is not loopback is refused unless --insecure is given.
 """
 import concurrent.futures
+import importlib
 import ipaddress
 import json
 import logging
@@ -306,15 +307,15 @@ def import_dask():
     for name in blocked:
         sys.modules[name] = None  # `import name` raises ImportError
     try:
-        import cloudpickle  # noqa: F401
-        import distributed  # noqa: F401
+        for module in ("cloudpickle", "distributed"):
+            importlib.import_module(module)
     except ImportError:
         pass
     finally:
         for name in blocked:
             if name in sys.modules and sys.modules[name] is None:
                 del sys.modules[name]
-    import distributed  # noqa: F401,F811 - again, with them, if the first import failed
+    importlib.import_module("distributed")  # again, with them, if the first import failed
 
 
 def _import_dask():
