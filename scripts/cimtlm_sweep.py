@@ -66,7 +66,8 @@ def run_parser():
                              "as an error (distributed.scheduler.allowed-failures)")
     parser.add_argument("--connect-timeout", type=float, default=30.0, help="seconds to reach the scheduler")
     parser.add_argument("--chunk-size", type=int, default=None,
-                        help="points per Dask task (default: up to 4, so that every worker takes ~8 tasks)")
+                        help="points per Dask task (default: up to 4, so that every worker takes ~8 tasks, "
+                             "and single points at the end)")
     parser.add_argument("--dry-run", action="store_true", help="list the points still to run, run nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--verbose", action="store_true", help="show Dask's own log messages")

@@ -70,6 +70,9 @@ class ResultsDb:
                 if name not in self._columns:
                     self.connection.execute(f"ALTER TABLE points ADD COLUMN {quote(name)} {sql_type}")
                     self._columns.add(name)
+            # Each finished point deletes an earlier 'error' row of its request: without an index
+            # that is a scan of the table per point, quadratic in the sweep's size.
+            self.connection.execute("CREATE INDEX IF NOT EXISTS points_by_request ON points (request_key)")
         self._statements = {}
 
     def _existing_columns(self):

@@ -7,6 +7,7 @@ Security: a Dask scheduler runs whatever code its clients send, so the local clu
 and plain tcp:// to an address that is not loopback is refused unless --insecure is given.
 """
 import concurrent.futures
+import importlib
 import ipaddress
 import json
 import logging
@@ -17,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from . import db as results_db
@@ -224,6 +226,7 @@ def _error_result(point, error):
 
 def start_cluster(args, security):
     """A LocalCluster bound to loopback, or a client of a remote scheduler (checked above)."""
+    import_dask()
     import dask
     from distributed import Client, LocalCluster
 
@@ -251,8 +254,11 @@ def start_cluster(args, security):
     # (a Python with Dask imported, ~1 s of CPU each) and a hop per result. In-process Dask talks
     # over inproc://, so nothing listens on the network; its HTTP endpoints, if any, are bound to
     # loopback.
-    # One worker: nothing to steal between workers.
-    dask.config.set({"distributed.scheduler.work-stealing": False})
+    # One worker: nothing to steal between workers, and every task is handed to it at once
+    # (no queue on the scheduler), so that a thread that finishes a task starts the next one
+    # without waiting for the scheduler to send it.
+    dask.config.set({"distributed.scheduler.work-stealing": False,
+                     "distributed.scheduler.worker-saturation": float("inf")})
     cluster = LocalCluster(n_workers=1, threads_per_worker=args.workers or os.cpu_count() or 1,
                            processes=False, dashboard_address=None,
                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
@@ -272,6 +278,54 @@ def run_sweep(args):
         security = scheduler_security(args.scheduler, args.tls_ca_file, args.tls_cert, args.tls_key,
                                       args.insecure)
     sweep = sweep_spec.Sweep(args.sweep)
+    # A fresh database means every point is to run: Dask is imported (~0.5 s of CPU, much of it
+    # reading files) in the background while the points and the database are made. Joined before
+    # returning, so that the interpreter never exits in the middle of an import.
+    importer = None
+    if not args.dry_run and not os.path.exists(args.db):
+        importer = threading.Thread(target=_import_dask, name="cimtlm-sweep-import", daemon=True)
+        importer.start()
+    try:
+        return _run_sweep(args, security, sweep)
+    finally:
+        if importer is not None:
+            importer.join()
+
+
+# Modules Dask imports only if they are there (distributed.comm.utils: NumPy to allocate receive
+# buffers, bytearray otherwise; dask.widgets: Jinja2 for HTML reprs) and a sweep never uses: kept
+# out of the import, they are ~40 % of its CPU time (~0.15 s).
+OPTIONAL_DASK_IMPORTS = ("numpy", "jinja2")
+
+
+def import_dask():
+    """Import Dask distributed (and cloudpickle) without the optional modules above; if a Dask
+    version needs them after all, import it again with them."""
+    if "distributed" in sys.modules:
+        return
+    blocked = [name for name in OPTIONAL_DASK_IMPORTS if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # `import name` raises ImportError
+    try:
+        for module in ("cloudpickle", "distributed"):
+            importlib.import_module(module)
+    except ImportError:
+        pass
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    importlib.import_module("distributed")  # again, with them, if the first import failed
+
+
+def _import_dask():
+    try:
+        import_dask()
+    except Exception:  # noqa: BLE001 - the main thread's own import reports it
+        pass
+
+
+def _run_sweep(args, security, sweep):
     points, dropped = build_points(sweep)
     database = results_db.ResultsDb(args.db)
     try:
@@ -310,7 +364,23 @@ def chunk_size(points, slots, requested):
     return max(1, min(4, math.ceil(points / (8 * max(slots, 1)))))
 
 
+def chunk_sizes(points, slots, requested):
+    """The sizes of the tasks in submission order: chunk_size() points each, then smaller and
+    smaller towards the end (never more than the points left / (2 x slots)), so that the last
+    tasks are single points and the slots finish together instead of one slot running a last
+    chunk of 4 while the others wait. --chunk-size fixes every size."""
+    size = chunk_size(points, slots, requested)
+    sizes, left = [], points
+    while left > 0:
+        step = size if requested else max(1, min(size, left // (2 * max(slots, 1))))
+        step = min(step, left)
+        sizes.append(step)
+        left -= step
+    return sizes
+
+
 def _run_points(sweep, todo, points, database, args, security):
+    import_dask()
     import cloudpickle
     from distributed import as_completed
 
@@ -318,7 +388,7 @@ def _run_points(sweep, todo, points, database, args, security):
     cloudpickle.register_pickle_by_value(task)
     client, cluster = start_cluster(args, security)
     slots = sum(client.nthreads().values()) if args.scheduler else (args.workers or os.cpu_count() or 1)
-    size = chunk_size(len(todo), slots, args.chunk_size)
+    sizes = chunk_sizes(len(todo), slots, args.chunk_size)
     common = {"cimtlm": args.cimtlm, "platform": sweep.platform, "timeout_s": sweep.timeout_s,
               "accuracy": sweep.accuracy}
     progress = Progress(len(todo), len(points) - len(todo), sys.stderr, args.quiet)
@@ -334,7 +404,10 @@ def _run_points(sweep, todo, points, database, args, security):
 
     previous_handler = signal.signal(signal.SIGINT, on_sigint)
     try:
-        chunks = [todo[start:start + size] for start in range(0, len(todo), size)]
+        chunks, start = [], 0
+        for size in sizes:
+            chunks.append(todo[start:start + size])
+            start += size
         payloads = [[{k: p[k] for k in ("index", "network", "overrides", "inferences", "request_base",
                                         "workload")} for p in chunk] for chunk in chunks]
         # One submission for all chunks: Dask reads the caller's source for every submission

@@ -3,12 +3,14 @@
 
 Runs a 200-point Latin-hypercube sweep of the MLP on the default platform with a local cluster of
 N workers (Python and Dask start-up, cluster start and shutdown included), then the same 200
-configurations as single `cimtlm run` commands, one after another (the issue's reference: their
-time / N is the ideal) and N at a time (what any launcher gets from N cores on this machine at this
-moment; the steadier reference on a shared machine). Prints the times, the CPU time (user + system
-of every process: the figure least disturbed by other jobs) and the ratios.
+configurations as single `cimtlm run` commands N at a time (what any launcher gets from N cores on
+this machine at this moment; the steadier reference on a shared machine) and one after another
+(the issue's reference: their time / N is the ideal). With --rounds R the three are interleaved R
+times and the medians (and each round's ratios) are printed, so that a change of load between
+them shows. Prints the times, the CPU time (user + system of every process: the figure least
+disturbed by other jobs), the ratios and the load average before and after.
 
-Usage: /usr/bin/python3 testbenches/perf/sweep_bench.py [--workers 2] [--points 200]
+Usage: /usr/bin/python3 testbenches/perf/sweep_bench.py [--workers 2] [--points 200] [--rounds 3]
            [--build build] [--out-dir traces/sweep_bench] [--ratio-lines]
 """
 import argparse
@@ -17,6 +19,7 @@ import json
 import os
 import resource
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +43,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--points", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="sweep, N at a time and one after another, interleaved this many times")
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--out-dir", default=os.path.join(ROOT, "traces", "sweep_bench"))
     parser.add_argument("--ratio-lines", action="store_true",
@@ -60,16 +65,14 @@ def main():
                      "  core.macros: {integers: [1, 4]}\n"
                      f"sampling: {{method: lhs, samples: {args.points}, seed: 3}}\n")
     cimtlm = os.path.join(args.build, "cimtlm")
+    load_before = os.getloadavg()[0]
 
-    sweep_s, sweep_cpu = timed(lambda: subprocess.run(
-        [os.path.join(args.build, "cimtlm-sweep"), sweep_file, "--db", db, "--workers", str(args.workers),
-         "--quiet"], check=True))
-    connection = sqlite3.connect(db)
-    rows = connection.execute("SELECT overrides, status FROM points").fetchall()
-    connection.close()
-    statuses = {}
-    for _, status in rows:
-        statuses[status] = statuses.get(status, 0) + 1
+    def sweep():
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        subprocess.run([os.path.join(args.build, "cimtlm-sweep"), sweep_file, "--db", db, "--workers",
+                        str(args.workers), "--quiet"], check=True)
 
     def single(index_and_overrides):
         index, overrides = index_and_overrides
@@ -79,27 +82,51 @@ def main():
             command += ["--set", f"{key}={text}"]
         subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    work = list(enumerate(overrides for overrides, _ in rows))
-    serial_s, serial_cpu = timed(lambda: [single(item) for item in work])
-    with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
-        parallel_s, _ = timed(lambda: list(pool.map(single, work)))
-    ideal = serial_s / args.workers
+    rounds = []
+    work = None
+    for _ in range(max(1, args.rounds)):
+        sweep_s, sweep_cpu = timed(sweep)
+        if work is None:
+            connection = sqlite3.connect(db)
+            rows = connection.execute("SELECT overrides, status FROM points").fetchall()
+            connection.close()
+            statuses = {}
+            for _, status in rows:
+                statuses[status] = statuses.get(status, 0) + 1
+            work = list(enumerate(overrides for overrides, _ in rows))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
+            parallel_s, _ = timed(lambda: list(pool.map(single, work)))
+        serial_s, serial_cpu = timed(lambda: [single(item) for item in work])
+        rounds.append({"sweep_s": sweep_s, "sweep_cpu": sweep_cpu, "parallel_s": parallel_s,
+                       "serial_s": serial_s, "serial_cpu": serial_cpu,
+                       "ideal": sweep_s / (serial_s / args.workers), "vs_parallel": sweep_s / parallel_s,
+                       "cpu": sweep_cpu / serial_cpu})
+    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    ideal = median["serial_s"] / args.workers
     load = os.getloadavg()[0]
+    points = len(work)
     if args.ratio_lines:
-        print(f"FIGURE sweep.points {len(rows)} points")
-        print(f"FIGURE sweep.single_run_wall {1000 * serial_s / len(rows):.0f} ms")
-        print(f"FIGURE sweep.wall {sweep_s:.1f} s")
+        print(f"FIGURE sweep.points {points} points")
+        print(f"FIGURE sweep.single_run_wall {1000 * median['serial_s'] / points:.0f} ms")
+        print(f"FIGURE sweep.wall {median['sweep_s']:.1f} s")
         print(f"FIGURE sweep.load_average {load:.1f} -")
-        print(f"RATIO sweep_overhead {sweep_s / ideal:.2f} 1.1")
-        print(f"RATIO sweep_overhead_vs_{args.workers}_at_once {sweep_s / parallel_s:.2f} 1.1")
-        print(f"RATIO sweep_overhead_cpu {sweep_cpu / serial_cpu:.2f} 1.1")
+        print(f"RATIO sweep_overhead {median['ideal']:.2f} 1.1")
+        print(f"RATIO sweep_overhead_vs_{args.workers}_at_once {median['vs_parallel']:.2f} 1.1")
+        print(f"RATIO sweep_overhead_cpu {median['cpu']:.2f} 1.1")
         return 0
-    print(f"{len(rows)} points {statuses}; sweep on {args.workers} workers {sweep_s:.1f} s (start-up and "
-          f"shutdown included); single runs one after another {serial_s:.1f} s ({1000 * serial_s / len(rows):.0f} "
-          f"ms each), / {args.workers} = {ideal:.1f} s (ideal); {args.workers} at a time {parallel_s:.1f} s; "
-          f"sweep / ideal = {sweep_s / ideal:.2f}; sweep / {args.workers} at a time = {sweep_s / parallel_s:.2f}; "
-          f"CPU time: sweep {sweep_cpu:.1f} s (Python and Dask included), single runs {serial_cpu:.1f} s, "
-          f"ratio {sweep_cpu / serial_cpu:.2f}; load average {load:.1f}")
+    for number, r in enumerate(rounds, 1):
+        print(f"round {number}: sweep {r['sweep_s']:.2f} s, {args.workers} at a time {r['parallel_s']:.2f} s, "
+              f"one after another {r['serial_s']:.2f} s; sweep / ideal {r['ideal']:.3f}, sweep / "
+              f"{args.workers} at a time {r['vs_parallel']:.3f}, CPU {r['sweep_cpu']:.2f} s / "
+              f"{r['serial_cpu']:.2f} s = {r['cpu']:.3f}")
+    print(f"{points} points {statuses}; medians of {len(rounds)} rounds: sweep on {args.workers} workers "
+          f"{median['sweep_s']:.2f} s (start-up and shutdown included); single runs one after another "
+          f"{median['serial_s']:.2f} s ({1000 * median['serial_s'] / points:.0f} ms each), / {args.workers} = "
+          f"{ideal:.2f} s (ideal); {args.workers} at a time {median['parallel_s']:.2f} s; sweep / ideal = "
+          f"{median['ideal']:.3f}; sweep / {args.workers} at a time = {median['vs_parallel']:.3f}; CPU time: "
+          f"sweep {median['sweep_cpu']:.2f} s (Python and Dask included), single runs "
+          f"{median['serial_cpu']:.2f} s, ratio {median['cpu']:.3f}; load average {load_before:.1f} before, "
+          f"{load:.1f} after")
     return 0
 
 

@@ -20,6 +20,8 @@ Usage: sweep_test.py CASE CIMTLM_SWEEP CIMTLM SOURCE_ROOT OUTPUT_DIR
             configurations (7.0, 1000MHz, a default written out) run nothing; a cimtlm whose default
             differs runs every point again, one whose defaults are the same runs nothing.
   accuracy  accuracy from one `cimtlm evaluate` per point, equal to a direct evaluate's figures.
+  timeout   a point whose cimtlm hangs is killed after the sweep file's timeout_s and recorded as an
+            error naming it; the other points run; the sweep exits 1.
   tls       certificates made with openssl as scripts/sweep/README.md says; a scheduler and a worker
             requiring TLS on loopback; the sweep over tls:// completes.
 """
@@ -382,6 +384,31 @@ def case_resume(ctx):
           f"the re-run validated only the {20 - len(first)} unknown configurations ({validated})")
 
 
+def case_timeout(ctx):
+    # One point's cimtlm hangs (a wrapper that becomes `sleep 600` for 5-bit ADCs): after the sweep
+    # file's timeout_s it is killed and recorded as an error naming the timeout; the other points
+    # run; the sweep exits 1 (a point could not be run) and no sleeping process is left behind.
+    wrapper = os.path.join(ctx.out, "cimtlm")
+    with open(wrapper, "w") as handle:
+        handle.write(f"#!/bin/sh\ncase \"$*\" in *adc_bits=5*) exec sleep 600;; esac\n"
+                     f"exec {ctx.cimtlm} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    sweep_file = ctx.write_sweep("timeout.yaml", "  core.cim.adc_bits: [5, 7, 8]\n", "timeout_s: 5\n")
+    db = os.path.join(ctx.out, "timeout.sqlite")
+    result = ctx.sweep(sweep_file, db, "--workers", "2", "--cimtlm", wrapper)
+    print(result.stderr)
+    check(result.returncode == 1, f"a timed-out point makes the sweep exit 1 (got {result.returncode})")
+    by_bits = {r["core.cim.adc_bits"]: r for r in rows(db)}
+    check(sorted(by_bits) == [5, 7, 8], "three rows")
+    slow = by_bits[5]
+    check(slow["status"] == "error" and slow["error"] == "timed out after 5.0 s" and slow["exit_code"] is None
+          and slow["stats_json"] is None, f"the hanging point is an error: {slow['error']!r}")
+    check(all(by_bits[b]["status"] == "ok" and by_bits[b]["energy_pj.total"] > 0 for b in (7, 8)),
+          "the other points ran")
+    left = subprocess.run(["pgrep", "-f", "sleep 600"], stdout=subprocess.PIPE, text=True).stdout.split()
+    check(not left, f"the hanging process was killed ({left})")
+
+
 def case_security(ctx):
     sweep_file = ctx.write_sweep("security.yaml", "  core.cim.adc_bits: [5, 7]\n")
     db = os.path.join(ctx.out, "security.sqlite")
@@ -569,7 +596,7 @@ def main():
     started = time.time()
     try:
         {"cluster": case_cluster, "kill": case_kill, "resume": case_resume, "security": case_security,
-         "sampling": case_sampling, "tls": case_tls, "effective": case_effective,
+         "sampling": case_sampling, "tls": case_tls, "timeout": case_timeout, "effective": case_effective,
          "accuracy": case_accuracy}[case](ctx)
     finally:
         ctx.stop_all()
