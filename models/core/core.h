@@ -7,9 +7,8 @@
 
 #include <memory>
 #include <string>
-#include <vector>
-
 #include <systemc>
+#include <vector>
 
 #include "models/arith/arith_device.h"
 #include "models/cim/cim_macro.h"
@@ -37,7 +36,7 @@ class Core : public sc_core::sc_module {
   Core(const sc_core::sc_module_name& name, int id, const CoreConfig& config,
        const kernel::Clock& clock, kernel::TemperatureSource& temperature, kernel::StatGroup& stats,
        kernel::VcdTrace* trace, uint64_t seed)
-      : Core(name, id, config, clock, no_services_, temperature, stats, trace, seed) {}
+      : Core(name, id, config, clock, no_services(), temperature, stats, trace, seed) {}
 
   int id() const { return id_; }
   CoreController& controller() { return *controller_; }
@@ -53,7 +52,6 @@ class Core : public sc_core::sc_module {
   void finalize(const sc_core::sc_time& end);
 
  private:
-  CoreServices no_services_;  // the observer of a core constructed without one
   const int id_;
   std::unique_ptr<memory::MemoryHierarchy> memory_;
   std::vector<std::unique_ptr<cim::CimMacro>> macros_;

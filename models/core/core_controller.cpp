@@ -76,6 +76,11 @@ sc_time transport_at(Socket& socket, kernel::PayloadPool& pool, tlm::tlm_command
 
 }  // namespace
 
+CoreServices& no_services() {
+  static CoreServices ignoring;
+  return ignoring;
+}
+
 CoreController::CoreController(const sc_core::sc_module_name& name, int core_id,
                                const CoreParams& params, const kernel::Clock& clock,
                                CoreServices& services, kernel::StatGroup& stats,

@@ -68,6 +68,12 @@ class CoreServices {
                             const sc_core::sc_time& /*begin*/, const sc_core::sc_time& /*end*/) {}
 };
 
+// The observer of a controller or core constructed without one. CoreServices' defaults hold no
+// state, so one instance serves every such module; it cannot be a member of the module, because
+// a delegating constructor that binds a member before construction begins is undefined
+// behaviour (UBSan's vptr check caught it).
+CoreServices& no_services();
+
 // The control/status registers of a core (`control` socket; models/core/README.md has the map).
 // 64-bit registers at 8-byte offsets; accesses of 4 or 8 bytes at a register's offset.
 namespace regs {
@@ -119,7 +125,7 @@ class CoreController : public sc_core::sc_module {
   // A controller nothing observes (CoreServices' defaults): a core reused through its sockets.
   CoreController(const sc_core::sc_module_name& name, int core_id, const CoreParams& params,
                  const kernel::Clock& clock, kernel::StatGroup& stats, kernel::VcdTrace* trace)
-      : CoreController(name, core_id, params, clock, no_services_, stats, trace) {}
+      : CoreController(name, core_id, params, clock, no_services(), stats, trace) {}
 
   // Runs `program` from the start of the simulation (the platform's way, untimed preload); a
   // controller without it waits for a start through `control`.
@@ -271,9 +277,8 @@ class CoreController : public sc_core::sc_module {
   kernel::BusyTracer busy_trace_;
   kernel::VcdSignal* inference_signal_ = nullptr;
 
-  CoreServices no_services_;  // the observer of a controller constructed without one
-  DmiCache dmi_;              // regions the memory granted or denied (CoreParams::dmi)
-  uint64_t& dmi_reads_;       // read transactions served by DMI (one per chunk)
+  DmiCache dmi_;         // regions the memory granted or denied (CoreParams::dmi)
+  uint64_t& dmi_reads_;  // read transactions served by DMI (one per chunk)
   uint64_t& dmi_writes_;
 };
 
