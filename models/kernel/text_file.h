@@ -31,7 +31,7 @@ class TextFile {
   void decimal(uint64_t value) {
     char digits[20];
     const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
-    buffer_.append(digits, end);
+    buffer_.append(digits, static_cast<size_t>(end - digits));
   }
   // `value` in binary without leading zeros ("0" for zero), as VCD allows.
   void binary(uint64_t value) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <stdexcept>
+#include <utility>
 
 #include "models/kernel/text_file.h"
 
@@ -24,6 +25,30 @@ std::string identifier_code(size_t index) {
     index /= 94;
   } while (index > 0);
   return code;
+}
+
+// Sorts changes by time_ps, keeping the recording order of equal times: an LSD radix sort on
+// 11-bit digits (stable by construction), skipping the digits every change shares. A comparison
+// sort took half of write_vcd's instructions.
+template <typename TimedChange>
+void stable_sort_by_time(std::vector<TimedChange>& changes) {
+  constexpr int kDigitBits = 11;
+  constexpr uint64_t kDigitMask = (uint64_t{1} << kDigitBits) - 1;
+  if (changes.size() < 2) return;
+  uint64_t latest = 0;
+  for (const auto& change : changes) latest = std::max(latest, change.time_ps);
+  std::vector<TimedChange> scratch(changes.size());
+  std::vector<size_t> offset(kDigitMask + 1);
+  for (int shift = 0; shift < 64 && (latest >> shift) != 0; shift += kDigitBits) {
+    std::fill(offset.begin(), offset.end(), 0);
+    for (const auto& change : changes) ++offset[(change.time_ps >> shift) & kDigitMask];
+    if (offset[(changes.front().time_ps >> shift) & kDigitMask] == changes.size()) continue;
+    size_t start = 0;
+    for (auto& count : offset) start += std::exchange(count, start);
+    for (const auto& change : changes)
+      scratch[offset[(change.time_ps >> shift) & kDigitMask]++] = change;
+    changes.swap(scratch);
+  }
 }
 
 uint64_t width_mask(unsigned width) {
@@ -131,8 +156,7 @@ bool VcdTrace::write_vcd(const std::string& path) const {
   sorted.reserve(change_count_);
   for (size_t index = 0; index < change_count_; ++index) sorted.push_back(change(index));
   // Stable: changes at the same time stay in recording order (the last one of a signal wins).
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const Change& a, const Change& b) { return a.time_ps < b.time_ps; });
+  stable_sort_by_time(sorted);
   // Within one timestamp the last change of a signal wins; unchanged values are not written.
   size_t begin = 0;
   std::vector<uint64_t> pending(signals_.size());

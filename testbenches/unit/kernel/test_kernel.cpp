@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "models/kernel/stats.h"
@@ -149,6 +151,35 @@ TEST(VcdTrace, LongTraceIsWrittenWhole) {
   ASSERT_GT(text.size(), changes.size());
   EXPECT_EQ(text.substr(text.size() - changes.size()), changes);
   EXPECT_EQ(trace.change_count(), kChanges);
+}
+
+// Many changes out of time order with repeated times spread over 32 bits: at each time the change
+// recorded last wins, and a value equal to the one before is not written.
+TEST(VcdTrace, LastChangeRecordedAtATimeWinsAmongManyOutOfOrder) {
+  VcdTrace trace;
+  VcdSignal* level = trace.add_signal({"chip"}, "level", 3);
+  std::mt19937_64 random(7);
+  std::map<uint64_t, uint64_t> last_at;  // time -> the value recorded last
+  for (int change = 0; change < 20000; ++change) {
+    const uint64_t time = (random() % 3000) * 1000003;
+    const uint64_t value = random() % 8;
+    level->set(time, value);
+    last_at[time] = value;
+  }
+  std::string expected = "b0 !\n$end\n";
+  uint64_t current = 0;
+  for (const auto& [time, value] : last_at) {
+    if (value == current) continue;
+    current = value;
+    std::string bits;
+    for (uint64_t rest = value; rest != 0; rest >>= 1) bits.insert(bits.begin(), '0' + (rest & 1));
+    expected += '#' + std::to_string(time) + "\nb" + (bits.empty() ? "0" : bits) + " !\n";
+  }
+  const std::string path = ::testing::TempDir() + "/order.vcd";
+  ASSERT_TRUE(trace.write_vcd(path));
+  const std::string text = read_text(path);
+  ASSERT_GT(text.size(), expected.size());
+  EXPECT_EQ(text.substr(text.size() - expected.size()), expected);
 }
 
 TEST(VcdTrace, UnwritableFileIsReported) {
