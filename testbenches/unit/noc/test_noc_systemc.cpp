@@ -368,8 +368,8 @@ TEST(NocSystemC, VcdOfTheLookAheadWithRollbacksEqualsAForwardSimulation) {
   Noc noc("noc", params, kClock, stats, &trace);
   // Sends that land while the NoC simulates ahead (rollbacks) and after it drained.
   const std::vector<TransferSpec> specs = {
-      {0, 63, 4096, 0},    {7, 56, 4096, 5},   {63, 0, 2048, 20},  {27, 36, 512, 40},
-      {36, 27, 512, 45},   {56, 7, 1024, 60},  {9, 54, 4096, 150}, {54, 9, 300, 170},
+      {0, 63, 4096, 0},    {7, 56, 4096, 5},  {63, 0, 2048, 20},  {27, 36, 512, 40},
+      {36, 27, 512, 45},   {56, 7, 1024, 60}, {9, 54, 4096, 150}, {54, 9, 300, 170},
       {12, 50, 2048, 320}, {1, 62, 128, 3000}};
   Sinks sinks(noc, [](int64_t, const sc_time&) {});
   auto sender = [&](std::vector<size_t> which, sc_time kernel_time) {
