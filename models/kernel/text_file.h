@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "models/kernel/prefault.h"
+
 namespace cimtlm::kernel {
 
 class TextFile {
@@ -16,6 +18,7 @@ class TextFile {
   // Opens `path` for writing (truncates); ok() is false, with errno set, when it cannot.
   explicit TextFile(const std::string& path) : file_(std::fopen(path.c_str(), "wb")) {
     buffer_.reserve(kFlushBytes + kFlushBytes / 8);
+    prefault(buffer_.data(), buffer_.capacity());
   }
   ~TextFile() {
     if (file_ != nullptr) std::fclose(file_);

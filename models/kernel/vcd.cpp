@@ -37,7 +37,10 @@ void stable_sort_by_time(std::vector<TimedChange>& changes) {
   if (changes.size() < 2) return;
   uint64_t latest = 0;
   for (const auto& change : changes) latest = std::max(latest, change.time_ps);
-  std::vector<TimedChange> scratch(changes.size());
+  std::vector<TimedChange> scratch;
+  scratch.reserve(changes.size());
+  prefault(scratch.data(), changes.size() * sizeof(TimedChange));
+  scratch.resize(changes.size());
   std::vector<size_t> offset(kDigitMask + 1);
   for (int shift = 0; shift < 64 && (latest >> shift) != 0; shift += kDigitBits) {
     std::fill(offset.begin(), offset.end(), 0);
@@ -154,6 +157,7 @@ bool VcdTrace::write_vcd(const std::string& path) const {
 
   std::vector<Change> sorted;
   sorted.reserve(change_count_);
+  prefault(sorted.data(), change_count_ * sizeof(Change));
   for (size_t index = 0; index < change_count_; ++index) sorted.push_back(change(index));
   // Stable: changes at the same time stay in recording order (the last one of a signal wins).
   stable_sort_by_time(sorted);

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "models/kernel/prefault.h"
+
 namespace cimtlm::kernel {
 
 class VcdTrace;
@@ -77,6 +79,7 @@ class VcdTrace {
     if (change_count_ % kChunk == 0) {
       // Not value-initialised: zeroing a whole chunk would touch pages a short run never uses.
       chunks_.push_back(std::unique_ptr<Change[]>(new Change[kChunk]));
+      prefault(chunks_.back().get(), kChunk * sizeof(Change));
     }
     chunks_.back()[change_count_ % kChunk] = change;
     ++change_count_;
