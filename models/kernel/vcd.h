@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "models/kernel/prefault.h"
+
 namespace cimtlm::kernel {
 
 class VcdTrace;
@@ -75,7 +77,9 @@ class VcdTrace {
   static constexpr size_t kChunk = size_t{1} << 16;
   void record(const Change& change) {
     if (change_count_ % kChunk == 0) {
-      chunks_.push_back(std::make_unique<Change[]>(kChunk));
+      // Not value-initialised: zeroing a whole chunk would touch pages a short run never uses.
+      chunks_.push_back(std::unique_ptr<Change[]>(new Change[kChunk]));
+      prefault(chunks_.back().get(), kChunk * sizeof(Change));
     }
     chunks_.back()[change_count_ % kChunk] = change;
     ++change_count_;
@@ -88,7 +92,13 @@ class VcdTrace {
   size_t change_count_ = 0;
 };
 
-// The scope of a SystemC object's hierarchical name ("chip.core0.cim1" -> {"chip", "core0", "cim1"}).
+// Inline: modules call it for every traced change.
+inline void VcdSignal::set(uint64_t time_ps, uint64_t value) {
+  trace_->record({time_ps, value, index_});
+}
+
+// The scope of a SystemC object's hierarchical name ("chip.core0.cim1" -> {"chip", "core0",
+// "cim1"}).
 std::vector<std::string> scope_of(const std::string& hierarchical_name);
 
 }  // namespace cimtlm::kernel

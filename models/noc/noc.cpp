@@ -27,7 +27,11 @@ std::string link_name(const Topology& topology, int router, int direction) {
 }  // namespace
 
 // VCD signals: per-link activity (1 while a flit enters the link in a cycle) and per-router
-// buffered flits. Attached to the committed network only, so look-ahead runs record nothing.
+// buffered flits. The tracer observes the speculative network itself (no second copy simulated
+// for it: that doubled a traced run's NoC time): it holds the events of cycles not yet committed
+// and writes them when their cycles commit, drops them when a rollback simulates those cycles
+// again, and ignores the events a rollback repeats for cycles already committed (the same ones,
+// deterministically). So the VCD sees every committed cycle once, in simulation order.
 class Noc::Tracer : public NetworkObserver {
  public:
   Tracer(kernel::VcdTrace& trace, const std::vector<std::string>& scope, const Topology& topology,
@@ -52,18 +56,43 @@ class Noc::Tracer : public NetworkObserver {
     }
   }
   void link_flit(int slot, uint64_t cycle) override {
-    kernel::VcdSignal* signal = links_[slot];
-    if (!signal) return;
-    signal->set(cycle * period_ps_, 1);
-    signal->set((cycle + 1) * period_ps_,
-                0);  // a flit in the next cycle overrides (recorded later)
+    if (cycle < committed_ || !links_[slot]) return;
+    pending_.push_back({cycle, links_[slot], kLinkFlit});
   }
   void router_occupancy(int router, int flits, uint64_t cycle) override {
-    routers_[router]->set(cycle * period_ps_, static_cast<uint64_t>(flits));
+    if (cycle < committed_) return;
+    pending_.push_back({cycle, routers_[router], static_cast<uint64_t>(flits)});
   }
+  // Cycles before `end_cycle` are final: writes their events in the order they were observed.
+  void commit(uint64_t end_cycle) {
+    size_t written = 0;
+    for (; written < pending_.size() && pending_[written].cycle < end_cycle; ++written) {
+      const Event& event = pending_[written];
+      if (event.value == kLinkFlit) {
+        event.signal->set(event.cycle * period_ps_, 1);
+        // A flit in the next cycle overrides this (it is recorded later).
+        event.signal->set((event.cycle + 1) * period_ps_, 0);
+      } else {
+        event.signal->set(event.cycle * period_ps_, event.value);
+      }
+    }
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written));
+    committed_ = std::max(committed_, end_cycle);
+  }
+  // A rollback: the cycles not committed are simulated again (their events come again).
+  void discard_uncommitted() { pending_.clear(); }
 
  private:
+  // A link event marks its value with kLinkFlit (occupancies are at most 16 bits).
+  static constexpr uint64_t kLinkFlit = ~uint64_t{0};
+  struct Event {
+    uint64_t cycle;
+    kernel::VcdSignal* signal;
+    uint64_t value;
+  };
   uint64_t period_ps_;
+  uint64_t committed_ = 0;  // events of cycles before it were written (or are repeats)
+  std::vector<Event> pending_;
   std::vector<kernel::VcdSignal*> links_;
   std::vector<kernel::VcdSignal*> routers_;
 };
@@ -159,8 +188,9 @@ Noc::Noc(const sc_core::sc_module_name& name, const NocParams& params, const ker
   }
   if (vcd != nullptr) {
     tracer_ = std::make_unique<Tracer>(*vcd, kernel::scope_of(this->name()), topology, clock_);
-    traced_ = std::make_unique<Network>(params_);
-    traced_->set_observer(tracer_.get());
+    // Copies of the network (checkpoint, rollback) keep the observer.
+    network_.set_observer(tracer_.get());
+    checkpoint_.set_observer(tracer_.get());
   }
   sc_core::sc_spawn([this] { run(); }, "engine");
 }
@@ -207,7 +237,6 @@ bool Noc::start(int source_core, int destination_core, uint64_t bytes, Transfer 
   const int last_flits = params_.flits_for_payload(static_cast<long long>(last_chunk));
   next_packet_ += packets;
   since_checkpoint_.push_back({packet, packets, last_flits});
-  if (traced_) traced_->inject_train(packet, packets, last_flits);
   if (create_cycle < network_.now()) {
     // The look-ahead simulated cycles these packets take part in: simulate them again.
     roll_back();
@@ -250,6 +279,7 @@ uint64_t Noc::look_ahead() {
 }
 
 void Noc::roll_back() {
+  if (tracer_) tracer_->discard_uncommitted();
   network_ = checkpoint_;
   for (const LoggedSend& send : since_checkpoint_)
     network_.inject_train(send.packet, send.count, send.last_flits);
@@ -264,12 +294,8 @@ void Noc::roll_back() {
 void Noc::commit_and_deliver(uint64_t cycle) {
   std::vector<Delivery> deliveries;
   deliveries.swap(lookahead_deliveries_);
-  if (traced_) {
-    // The tracer sees every committed cycle once, on its own copy (same deterministic result).
-    traced_->run_until(cycle + 1);
-    traced_->take_deliveries(lookahead_batch_);
-  }
   committed_ = cycle + 1;
+  if (tracer_) tracer_->commit(committed_);
   lookahead_valid_ = false;
   // The look-ahead stops right after the cycle it commits, so network_ is exactly the committed
   // state: move the checkpoint here when a rollback would otherwise simulate again more than a

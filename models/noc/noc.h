@@ -158,9 +158,8 @@ class Noc : public sc_core::sc_module {
   // Router evaluations since the checkpoint past which a commit moves it (see commit_and_deliver).
   uint64_t checkpoint_steps_;
   std::vector<LoggedSend> since_checkpoint_;
-  std::unique_ptr<Network> traced_;  // with a tracer: the committed cycles, simulated once more
-  uint64_t committed_ = 0;           // cycles before it have delivered their callbacks
-  bool lookahead_valid_ = false;     // network_ stopped at a cycle still to commit
+  uint64_t committed_ = 0;        // cycles before it have delivered their callbacks
+  bool lookahead_valid_ = false;  // network_ stopped at a cycle still to commit
   bool finalized_ = false;
   bool lookahead_completes_ = false;  // the look-ahead stopped at a cycle that completes a transfer
   std::vector<Delivery> lookahead_deliveries_;

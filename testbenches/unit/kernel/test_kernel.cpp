@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 
 #include "models/kernel/stats.h"
@@ -24,8 +26,11 @@ TEST(StatGroup, RegistrationReturnsStableReferencesAndSums) {
   uint64_t& macs0 = chip.child("core0", "core").child("cim0", "cim").count("macs", "MACs");
   uint64_t& macs1 = chip.child("core1", "core").child("cim0", "cim").count("macs", "MACs");
   double& adc = chip.child("core0").child("cim0").energy_pj("adc_pj", EnergyCategory::Cim, "ADC");
-  double& leak = chip.child("core0").child("cim0").energy_pj("leak_pj", EnergyCategory::Leakage, "leak");
-  double& memory = chip.child("core0").child("memory", "memory").energy_pj("access_pj", EnergyCategory::Memory, "access");
+  double& leak =
+      chip.child("core0").child("cim0").energy_pj("leak_pj", EnergyCategory::Leakage, "leak");
+  double& memory = chip.child("core0")
+                       .child("memory", "memory")
+                       .energy_pj("access_pj", EnergyCategory::Memory, "access");
   for (int i = 0; i < 100; ++i) chip.child("core2").count("filler" + std::to_string(i), "");
   macs0 += 10;
   macs1 += 5;
@@ -82,6 +87,106 @@ TEST(VcdTrace, ChangesAreWrittenInTimeOrderAndGrouped) {
   EXPECT_NE(save.find("-core0.controller\n"), std::string::npos);
   EXPECT_NE(save.find("-core0.cim0\n"), std::string::npos);
   EXPECT_NE(save.find("cimtlm.chip.core0.cim0.active_rows[8:0]"), std::string::npos);
+}
+
+// The whole file, byte for byte: declarations, $dumpvars of the initial values (masked to the
+// width), 64-bit values, zero on a bus, two-character identifier codes past 94 signals, and an
+// unchanged value at a later time left out.
+TEST(VcdTrace, FileIsExactlyTheVcdOfTheChanges) {
+  VcdTrace trace;
+  VcdSignal* bit = trace.add_signal({"chip", "core0"}, "busy", 1, 1);
+  VcdSignal* wide = trace.add_signal({"chip", "core0"}, "word", 64);
+  VcdSignal* bus = trace.add_signal({"chip"}, "level", 4, 0x1f);  // initial value masked: 0xf
+  for (int filler = 3; filler < 95; ++filler)
+    trace.add_signal({"x"}, "f" + std::to_string(filler), 1);
+  VcdSignal* last = trace.add_signal({"x"}, "late", 3, 5);  // code of index 95: "\"\""
+  wide->set(20, ~uint64_t{0});
+  bus->set(10, 0);
+  bit->set(10, 0);
+  last->set(10, 5);    // unchanged from the initial value: not written
+  bus->set(30, 0x13);  // masked to 0x3
+  last->set(30, 2);
+  wide->set(30, 1);
+  const std::string path = ::testing::TempDir() + "/exact.vcd";
+  ASSERT_TRUE(trace.write_vcd(path));
+  std::string expected =
+      "$date cimtlm $end\n$version cimtlm VCD writer $end\n$timescale 1 ps $end\n"
+      "$scope module cimtlm $end\n$scope module chip $end\n"
+      "$var wire 4 # level [3:0] $end\n"
+      "$scope module core0 $end\n$var wire 1 ! busy $end\n$var wire 64 \" word [63:0] $end\n"
+      "$upscope $end\n$upscope $end\n$scope module x $end\n";
+  for (int filler = 3; filler < 94; ++filler) {
+    expected += "$var wire 1 " + std::string(1, static_cast<char>(33 + filler)) + " f" +
+                std::to_string(filler) + " $end\n";
+  }
+  expected +=
+      "$var wire 1 !\" f94 $end\n"  // base 94, least significant digit first
+      "$var wire 3 \"\" late [2:0] $end\n$upscope $end\n$upscope $end\n"
+      "$enddefinitions $end\n#0\n$dumpvars\n1!\nb0 \"\nb1111 #\n";
+  for (int filler = 3; filler < 94; ++filler) {
+    expected += "0" + std::string(1, static_cast<char>(33 + filler)) + "\n";
+  }
+  expected += "0!\"\nb101 \"\"\n$end\n#10\n0!\nb0 #\n#20\nb" + std::string(64, '1') +
+              " \"\n#30\nb1 \"\nb11 #\nb10 \"\"\n";
+  EXPECT_EQ(read_text(path), expected);
+}
+
+// A trace larger than the writer's buffer: every change reaches the file, in time order.
+TEST(VcdTrace, LongTraceIsWrittenWhole) {
+  VcdTrace trace;
+  VcdSignal* counter = trace.add_signal({"chip"}, "counter", 20);
+  constexpr uint64_t kChanges = 300000;  // ~4 MB of VCD, recorded backwards in time
+  for (uint64_t step = kChanges; step >= 1; --step) counter->set(step * 1000, step);
+  const std::string path = ::testing::TempDir() + "/long.vcd";
+  ASSERT_TRUE(trace.write_vcd(path));
+  const std::string text = read_text(path);
+  std::string changes;
+  for (uint64_t step = 1; step <= kChanges; ++step) {
+    changes += '#' + std::to_string(step * 1000) + "\nb";
+    std::string bits;
+    for (uint64_t value = step; value != 0; value >>= 1)
+      bits.insert(bits.begin(), '0' + (value & 1));
+    changes += bits + " !\n";
+  }
+  ASSERT_GT(text.size(), changes.size());
+  EXPECT_EQ(text.substr(text.size() - changes.size()), changes);
+  EXPECT_EQ(trace.change_count(), kChanges);
+}
+
+// Many changes out of time order with repeated times spread over 32 bits: at each time the change
+// recorded last wins, and a value equal to the one before is not written.
+TEST(VcdTrace, LastChangeRecordedAtATimeWinsAmongManyOutOfOrder) {
+  VcdTrace trace;
+  VcdSignal* level = trace.add_signal({"chip"}, "level", 3);
+  std::mt19937_64 random(7);
+  std::map<uint64_t, uint64_t> last_at;  // time -> the value recorded last
+  for (int change = 0; change < 20000; ++change) {
+    const uint64_t time = (random() % 3000) * 1000003;
+    const uint64_t value = random() % 8;
+    level->set(time, value);
+    last_at[time] = value;
+  }
+  std::string expected = "b0 !\n$end\n";
+  uint64_t current = 0;
+  for (const auto& [time, value] : last_at) {
+    if (value == current) continue;
+    current = value;
+    std::string bits;
+    for (uint64_t rest = value; rest != 0; rest >>= 1) bits.insert(bits.begin(), '0' + (rest & 1));
+    expected += '#' + std::to_string(time) + "\nb" + (bits.empty() ? "0" : bits) + " !\n";
+  }
+  const std::string path = ::testing::TempDir() + "/order.vcd";
+  ASSERT_TRUE(trace.write_vcd(path));
+  const std::string text = read_text(path);
+  ASSERT_GT(text.size(), expected.size());
+  EXPECT_EQ(text.substr(text.size() - expected.size()), expected);
+}
+
+TEST(VcdTrace, UnwritableFileIsReported) {
+  VcdTrace trace;
+  trace.add_signal({"chip"}, "busy", 1)->set(5, 1);
+  EXPECT_FALSE(trace.write_vcd(::testing::TempDir() + "/no_such_folder/trace.vcd"));
+  EXPECT_FALSE(trace.write_vcd("/dev/full"));
 }
 
 }  // namespace
