@@ -17,15 +17,10 @@
 #endif
 
 #ifndef CIMTLM_OWN_ALLOCATOR
-#include <sys/mman.h>
-
-#include <cstdint>
 #include <cstdlib>
 #include <new>
 
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL and fault lazily
-#endif
+#include "models/kernel/prefault.h"
 #endif
 
 namespace cimtlm::platforms::cli {
@@ -44,13 +39,7 @@ void* allocate_array(std::size_t size) {
   void* memory = std::malloc(size ? size : 1);
   if (!memory) throw std::bad_alloc();
   constexpr std::size_t kPrefaultFrom = std::size_t{1} << 20;
-  if (static_initialization && size >= kPrefaultFrom) {
-    constexpr std::uintptr_t kPage = 4096;
-    const auto at = reinterpret_cast<std::uintptr_t>(memory);
-    const std::uintptr_t begin = (at + kPage - 1) & ~(kPage - 1);
-    const std::uintptr_t end = (at + size) & ~(kPage - 1);
-    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
-  }
+  if (static_initialization && size >= kPrefaultFrom) kernel::prefault(memory, size);
   return memory;
 }
 }  // namespace
