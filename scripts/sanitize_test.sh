@@ -11,15 +11,46 @@
 # Other arguments go to ctest.
 set -euo pipefail
 # LeakSanitizer's stop-the-world tracer itself sometimes crashes at a process's exit ("Tracer
-# caught signal 11 ... LeakSanitizer has encountered a fatal error", google/sanitizers#1353, open;
-# seen once in 841 tests here, a test that passed on its rerun): a failure of the tool, not a
-# finding. The failed tests run once more when that message is in the log; a real finding
-# (halt_on_error, single-threaded simulations) fails again and fails the run.
+# caught signal 11 ... LeakSanitizer has encountered a fatal error", google/sanitizers#1353, open):
+# a failure of the tool, not a finding. Seen locally once in 841 tests; on CI's machine it hit
+# one test twice in a row, and never in hundreds of local runs of the same test. The crash is
+# in ScanRangeForPointers (pc offset matched in clang-14's runtime), reading address 0xd00.
+# So each failed test whose output holds that message runs once more; if the tracer crashes
+# again, its scan is printed (the ranges LeakSanitizer walked last, for the next look) and the
+# test runs a third time with leak checking off: AddressSanitizer and UBSan still check it, and
+# a warning names it. A test that fails for any other reason fails the run.
+tracer_crash="LeakSanitizer has encountered a fatal error"
+rerun_after_tracer_crash() {
+  local failed=Testing/Temporary/LastTestsFailed.log entry number name log status=0
+  [ -f "$failed" ] || return 1
+  grep -q "$tracer_crash" Testing/Temporary/LastTest.log || return 1
+  log="$(mktemp)"
+  for entry in $(cat "$failed"); do
+    number="${entry%%:*}"
+    name="${entry#*:}"
+    ctest --output-on-failure -I "$number,$number" > "$log" 2>&1 && {
+      echo "sanitize_test.sh: $name passed on its rerun after a LeakSanitizer tracer crash" >&2
+      continue
+    }
+    if ! grep -q "$tracer_crash" "$log"; then cat "$log"; status=1; continue; fi
+    echo "sanitize_test.sh: LeakSanitizer's tracer crashed again in $name; its last scans:" >&2
+    LSAN_OPTIONS=verbosity=1:log_threads=1:log_pointers=1 \
+      ctest --output-on-failure -I "$number,$number" 2>&1 |
+      grep -E "Scanning|Processing thread|Stack at|TLS at|Tracer caught" | tail -n 12 >&2 || true
+    if ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" ctest --output-on-failure -I "$number,$number" \
+         > "$log" 2>&1; then
+      echo "sanitize_test.sh: WARNING: $name passed under AddressSanitizer and UBSan; its leak" \
+           "check could not run (LeakSanitizer's tracer crashed twice)" >&2
+    else
+      cat "$log"; status=1
+    fi
+  done
+  rm -f "$log"
+  return "$status"
+}
 run_ctest() {
   ctest -j2 --output-on-failure "$@" && return 0
-  grep -q "LeakSanitizer has encountered a fatal error" Testing/Temporary/LastTest.log || return 1
-  echo "sanitize_test.sh: LeakSanitizer's tracer crashed; running the failed tests once more" >&2
-  ctest --output-on-failure --rerun-failed
+  rerun_after_tracer_crash
 }
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${CIMTLM_SANITIZE_BUILD_DIR:-$repo/build-sanitize}"
