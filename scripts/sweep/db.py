@@ -74,6 +74,7 @@ class ResultsDb:
             # that is a scan of the table per point, quadratic in the sweep's size.
             self.connection.execute("CREATE INDEX IF NOT EXISTS points_by_request ON points (request_key)")
         self._statements = {}
+        self._layouts = {}  # (figure names, axis names) -> figures with a column (_stat_names)
 
     def _existing_columns(self):
         return {row[1] for row in self.connection.execute("PRAGMA table_info(points)")}
@@ -104,6 +105,21 @@ class ResultsDb:
         self.connection.execute("INSERT OR IGNORE INTO columns (name, kind) VALUES (?, ?)", (name, kind))
         self._columns.add(name)
         return True
+
+    def _stat_names(self, flat, params):
+        """The figures of `flat` that have a column, in order, their columns made if missing.
+        Points of a sweep share one list of figure names: it is checked once, not per point."""
+        layout = (tuple(flat), tuple(params))
+        names = self._layouts.get(layout)
+        if names is None:
+            names = []
+            for key, value in flat.items():
+                if key in FIXED_NAMES or key in params:
+                    continue
+                if self._ensure_column(key, "stat", "REAL" if isinstance(value, (int, float)) else "TEXT"):
+                    names.append(key)
+            self._layouts[layout] = names
+        return names
 
     def config_hashes(self):
         return dict(self.connection.execute("SELECT request_key, config_hash FROM config_hashes"))
@@ -145,11 +161,9 @@ class ResultsDb:
         for key, value in point["params"].items():
             self._ensure_column(key, "axis", "")
             values[key] = value if not isinstance(value, bool) else int(value)
-        for key, value in (result.get("flat") or {}).items():
-            if key in FIXED_NAMES or key in point["params"]:
-                continue
-            if self._ensure_column(key, "stat", "REAL" if isinstance(value, (int, float)) else "TEXT"):
-                values[key] = value
+        flat = result.get("flat") or {}
+        for key in self._stat_names(flat, point["params"]):
+            values[key] = flat[key]
         if result["status"] in task.FINISHED:
             # The same request failed to run before (no effective configuration then): this row
             # replaces it.
