@@ -402,7 +402,12 @@ def run_chunk(points, common):
             running = _start_point(point, common, executable, identity, environment, folder, address,
                                    host)
             if exited is not None:
-                results.append(_collect_point(exited, common, executable, environment, folder))
+                try:
+                    results.append(_collect_point(exited, common, executable, environment, folder))
+                except BaseException:
+                    running.popen.kill()  # the task fails: no cimtlm left running without a waiter
+                    running.popen.wait()
+                    raise
                 exited = None
             _wait_point(running, common)
             if not overlap or _killed(running):
