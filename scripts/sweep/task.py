@@ -181,12 +181,26 @@ def read_effective_config(text):
     return flat
 
 
+# SHA-256 of files by (real path, size, modification time in ns): the points of a scenario sweep
+# hash the same network files once per point otherwise (a network's weights can be megabytes).
+_DIGESTS = {}
+_DIGEST_CACHE_LIMIT = 1000
+
+
 def file_digest(path):
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        key = (os.path.realpath(path), info.st_size, info.st_mtime_ns)
+        cached = _DIGESTS.get(key)
+        if cached is not None:
+            return cached
+        digest = hashlib.sha256()
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    if len(_DIGESTS) >= _DIGEST_CACHE_LIMIT:
+        _DIGESTS.clear()
+    _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def effective_hash(config_text, platform, workload):
