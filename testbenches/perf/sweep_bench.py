@@ -80,14 +80,18 @@ def main():
                      "  core.macros: {integers: [1, 4]}\n"
                      f"sampling: {{method: lhs, samples: {args.points}, seed: 3}}\n")
     cimtlm = os.path.join(args.build, "cimtlm")
+    sweep_cli = os.path.join(args.build, "cimtlm-sweep")
+    with open(sweep_cli) as handle:  # the interpreter cimtlm-sweep names (#!/usr/bin/python3)
+        first = handle.readline()
+    interpreter = first[2:].split()[0] if first.startswith("#!") else sys.executable
     load_before = os.getloadavg()[0]
 
     def sweep():
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
-        done = subprocess.run([sys.executable, "-c", OWN_CPU, os.path.join(args.build, "cimtlm-sweep"),
-                               sweep_file, "--db", db, "--workers", str(args.workers), "--quiet"],
+        done = subprocess.run([interpreter, "-c", OWN_CPU, sweep_cli, sweep_file, "--db", db,
+                               "--workers", str(args.workers), "--quiet"],
                               stderr=subprocess.PIPE, text=True)
         own = [line for line in done.stderr.splitlines() if line.startswith("SWEEP_OWN_CPU ")]
         if done.returncode != 0 or not own:
