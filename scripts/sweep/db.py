@@ -74,6 +74,7 @@ class ResultsDb:
             # that is a scan of the table per point, quadratic in the sweep's size.
             self.connection.execute("CREATE INDEX IF NOT EXISTS points_by_request ON points (request_key)")
         self._statements = {}
+        self._layouts = {}  # (figure names, axis names) -> figures with a column (_stat_names)
 
     def _existing_columns(self):
         return {row[1] for row in self.connection.execute("PRAGMA table_info(points)")}
@@ -104,6 +105,46 @@ class ResultsDb:
         self.connection.execute("INSERT OR IGNORE INTO columns (name, kind) VALUES (?, ?)", (name, kind))
         self._columns.add(name)
         return True
+
+    def _stat_names(self, flat, params):
+        """The figures of `flat` that have a column, in order, their columns made if missing.
+        Points of a sweep share one list of figure names: it is checked once, not per point."""
+        layout = (tuple(flat), tuple(params))
+        names = self._layouts.get(layout)
+        if names is None:
+            self._add_columns_at_once(flat, params)
+            names = []
+            for key, value in flat.items():
+                if key in FIXED_NAMES or key in params:
+                    continue
+                if self._ensure_column(key, "stat", "REAL" if isinstance(value, (int, float)) else "TEXT"):
+                    names.append(key)
+            self._layouts[layout] = names
+        return names
+
+    def _add_columns_at_once(self, flat, params):
+        """The first row's ~300 figure columns: one ALTER TABLE each re-reads the whole schema
+        (~70 ms of CPU for the first row). While the table is empty it is made again with them
+        instead: the same schema text as the ALTERs give, made at once. Columns past the budget
+        and those of a table with rows are left to _ensure_column."""
+        room = MAX_STAT_COLUMNS - sum(1 for c in self._columns if c not in FIXED_NAMES)
+        new = {}
+        for key, value in flat.items():
+            if key not in FIXED_NAMES and key not in params and key not in self._columns:
+                new.setdefault(key, "REAL" if isinstance(value, (int, float)) else "TEXT")
+        new = list(new.items())[:max(room, 0)]
+        if len(new) < 2 or self.connection.execute("SELECT 1 FROM points LIMIT 1").fetchone():
+            return
+        sql = self.connection.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'points'").fetchone()[0]
+        close = sql.rindex(")")
+        sql = sql[:close] + "".join(f", {quote(name)} {sql_type}" for name, sql_type in new) + sql[close:]
+        self.connection.execute("DROP TABLE points")
+        self.connection.execute(sql)
+        self.connection.execute("CREATE INDEX IF NOT EXISTS points_by_request ON points (request_key)")
+        self.connection.executemany("INSERT OR IGNORE INTO columns (name, kind) VALUES (?, 'stat')",
+                                    [(name,) for name, _ in new])
+        self._columns.update(name for name, _ in new)
 
     def config_hashes(self):
         return dict(self.connection.execute("SELECT request_key, config_hash FROM config_hashes"))
@@ -145,11 +186,9 @@ class ResultsDb:
         for key, value in point["params"].items():
             self._ensure_column(key, "axis", "")
             values[key] = value if not isinstance(value, bool) else int(value)
-        for key, value in (result.get("flat") or {}).items():
-            if key in FIXED_NAMES or key in point["params"]:
-                continue
-            if self._ensure_column(key, "stat", "REAL" if isinstance(value, (int, float)) else "TEXT"):
-                values[key] = value
+        flat = result.get("flat") or {}
+        for key in self._stat_names(flat, point["params"]):
+            values[key] = flat[key]
         if result["status"] in task.FINISHED:
             # The same request failed to run before (no effective configuration then): this row
             # replaces it.

@@ -7,6 +7,7 @@ Security: a Dask scheduler runs whatever code its clients send, so the local clu
 and plain tcp:// to an address that is not loopback is refused unless --insecure is given.
 """
 import concurrent.futures
+import contextlib
 import importlib
 import ipaddress
 import json
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+
+import yaml
 
 from . import db as results_db
 from . import spec as sweep_spec
@@ -242,7 +245,11 @@ def start_cluster(args, security):
                      "distributed.worker.profile.enabled": False,
                      "distributed.admin.tick.interval": "1s",
                      "distributed.admin.system-monitor.interval": "5s",
-                     "distributed.worker.memory.monitor-interval": "1s"})
+                     "distributed.worker.memory.monitor-interval": "1s",
+                     # A submission records the caller's source for the dashboard (inspect.getsource:
+                     # every module's real path, then tokenizing engine.py): ~25 ms of CPU on the way
+                     # to the first point. Every module is "ignored", so none is read.
+                     "distributed.diagnostics.computations.ignore-modules": [".*"]})
     if args.scheduler:
         try:
             client = Client(args.scheduler, security=security, timeout=args.connect_timeout)
@@ -259,15 +266,17 @@ def start_cluster(args, security):
     # without waiting for the scheduler to send it.
     dask.config.set({"distributed.scheduler.work-stealing": False,
                      "distributed.scheduler.worker-saturation": float("inf")})
-    cluster = LocalCluster(n_workers=1, threads_per_worker=args.workers or os.cpu_count() or 1,
-                           processes=False, dashboard_address=None,
-                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                           worker_dashboard_address="127.0.0.1:0")
+    with _modules_absent(VERSION_REPORT_IMPORTS):
+        cluster = LocalCluster(n_workers=1, threads_per_worker=args.workers or os.cpu_count() or 1,
+                               processes=False, dashboard_address=None,
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                               worker_dashboard_address="127.0.0.1:0")
     # The rule, checked on what was actually bound (sweep_resume checks the sockets too).
     if not cluster.scheduler_address.startswith("inproc://"):
         cluster.close()
         raise RuntimeError(f"the local cluster listens on {cluster.scheduler_address}, not in-process")
-    client = Client(cluster)
+    with _modules_absent(VERSION_REPORT_IMPORTS):
+        client = Client(cluster)
     return client, cluster
 
 
@@ -298,23 +307,56 @@ def run_sweep(args):
 OPTIONAL_DASK_IMPORTS = ("numpy", "jinja2")
 
 
+# Modules that distributed.versions.get_versions imports to report their versions, four times as a
+# local cluster starts (worker, scheduler for the worker, client, scheduler for the client): NumPy
+# alone is ~0.1 s of CPU and of wall time before the first point. Between the scheduler, worker and
+# client of one process the report compares a Python with itself, so they are reported absent there.
+VERSION_REPORT_IMPORTS = ("numpy", "pandas")
+
+
+@contextlib.contextmanager
+def _modules_absent(names):
+    """Within the block, `import name` raises ImportError for the given modules not imported yet
+    (sys.modules[name] = None); afterwards they import normally."""
+    blocked = [name for name in names if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None
+    try:
+        yield
+    finally:
+        for name in blocked:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+
+
+@contextlib.contextmanager
+def _yaml_safe_load_in_c():
+    """Dask reads its default configuration (distributed.yaml, 14 KB) with yaml.safe_load, PyYAML's
+    pure-Python parser: 18 ms of CPU; libyaml's parser (when PyYAML has it) gives the same data in
+    2.5 ms. Only while Dask is imported."""
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        yield
+        return
+    original = yaml.safe_load
+    yaml.safe_load = lambda stream: yaml.load(stream, Loader=loader)
+    try:
+        yield
+    finally:
+        yaml.safe_load = original
+
+
 def import_dask():
     """Import Dask distributed (and cloudpickle) without the optional modules above; if a Dask
     version needs them after all, import it again with them."""
     if "distributed" in sys.modules:
         return
-    blocked = [name for name in OPTIONAL_DASK_IMPORTS if name not in sys.modules]
-    for name in blocked:
-        sys.modules[name] = None  # `import name` raises ImportError
     try:
-        for module in ("cloudpickle", "distributed"):
-            importlib.import_module(module)
+        with _modules_absent(OPTIONAL_DASK_IMPORTS), _yaml_safe_load_in_c():
+            for module in ("cloudpickle", "distributed"):
+                importlib.import_module(module)
     except ImportError:
         pass
-    finally:
-        for name in blocked:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
     importlib.import_module("distributed")  # again, with them, if the first import failed
 
 

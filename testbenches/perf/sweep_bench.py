@@ -8,7 +8,10 @@ this machine at this moment; the steadier reference on a shared machine) and one
 (the issue's reference: their time / N is the ideal). With --rounds R the three are interleaved R
 times and the medians (and each round's ratios) are printed, so that a change of load between
 them shows. Prints the times, the CPU time (user + system of every process: the figure least
-disturbed by other jobs), the ratios and the load average before and after.
+disturbed by other jobs), the ratios and the load average before and after. The sweep's CPU is
+also split into its own (Python, Dask, hashing, the database: what the sweep adds) and its cimtlm
+processes', which are compared with the same runs 2 at a time (2 simulations sharing the machine
+cost more CPU than one after another).
 
 Usage: /usr/bin/python3 testbenches/perf/sweep_bench.py [--workers 2] [--points 200] [--rounds 3]
            [--build build] [--out-dir traces/sweep_bench] [--ratio-lines]
@@ -31,6 +34,18 @@ def cpu_s():
     """User + system time of every finished descendant."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+# Runs cimtlm-sweep in this interpreter's child and prints, at its exit, the CPU time of the sweep
+# process itself (the simulations are its children): what the sweep adds to the simulations.
+OWN_CPU = """import atexit, resource, runpy, sys
+def report():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print("SWEEP_OWN_CPU", usage.ru_utime + usage.ru_stime, file=sys.stderr)
+atexit.register(report)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def timed(function):
@@ -65,14 +80,24 @@ def main():
                      "  core.macros: {integers: [1, 4]}\n"
                      f"sampling: {{method: lhs, samples: {args.points}, seed: 3}}\n")
     cimtlm = os.path.join(args.build, "cimtlm")
+    sweep_cli = os.path.join(args.build, "cimtlm-sweep")
+    with open(sweep_cli) as handle:  # the interpreter cimtlm-sweep names (#!/usr/bin/python3)
+        first = handle.readline()
+    interpreter = first[2:].split()[0] if first.startswith("#!") else sys.executable
     load_before = os.getloadavg()[0]
 
     def sweep():
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
-        subprocess.run([os.path.join(args.build, "cimtlm-sweep"), sweep_file, "--db", db, "--workers",
-                        str(args.workers), "--quiet"], check=True)
+        done = subprocess.run([interpreter, "-c", OWN_CPU, sweep_cli, sweep_file, "--db", db,
+                               "--workers", str(args.workers), "--quiet"],
+                              stderr=subprocess.PIPE, text=True)
+        own = [line for line in done.stderr.splitlines() if line.startswith("SWEEP_OWN_CPU ")]
+        if done.returncode != 0 or not own:
+            sys.stderr.write(done.stderr)
+            raise SystemExit(f"sweep_bench: cimtlm-sweep failed (exit {done.returncode})")
+        own_cpu.append(float(own[-1].split()[1]))
 
     def single(index_and_overrides):
         index, overrides = index_and_overrides
@@ -84,6 +109,7 @@ def main():
 
     rounds = []
     work = None
+    own_cpu = []
     for _ in range(max(1, args.rounds)):
         sweep_s, sweep_cpu = timed(sweep)
         if work is None:
@@ -95,12 +121,14 @@ def main():
                 statuses[status] = statuses.get(status, 0) + 1
             work = list(enumerate(overrides for overrides, _ in rows))
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
-            parallel_s, _ = timed(lambda: list(pool.map(single, work)))
+            parallel_s, parallel_cpu = timed(lambda: list(pool.map(single, work)))
         serial_s, serial_cpu = timed(lambda: [single(item) for item in work])
+        own = own_cpu[-1]
         rounds.append({"sweep_s": sweep_s, "sweep_cpu": sweep_cpu, "parallel_s": parallel_s,
-                       "serial_s": serial_s, "serial_cpu": serial_cpu,
+                       "serial_s": serial_s, "serial_cpu": serial_cpu, "parallel_cpu": parallel_cpu,
+                       "own_cpu": own, "sims_cpu": sweep_cpu - own,
                        "ideal": sweep_s / (serial_s / args.workers), "vs_parallel": sweep_s / parallel_s,
-                       "cpu": sweep_cpu / serial_cpu})
+                       "cpu": sweep_cpu / serial_cpu, "cpu_vs_parallel": sweep_cpu / parallel_cpu})
     median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     ideal = median["serial_s"] / args.workers
     load = os.getloadavg()[0]
@@ -113,20 +141,27 @@ def main():
         print(f"RATIO sweep_overhead {median['ideal']:.2f} 1.1")
         print(f"RATIO sweep_overhead_vs_{args.workers}_at_once {median['vs_parallel']:.2f} 1.1")
         print(f"RATIO sweep_overhead_cpu {median['cpu']:.2f} 1.1")
+        print(f"RATIO sweep_overhead_cpu_vs_{args.workers}_at_once {median['cpu_vs_parallel']:.2f} 1.1")
+        print(f"FIGURE sweep.own_cpu_per_point {1000 * median['own_cpu'] / points:.1f} ms")
         return 0
     for number, r in enumerate(rounds, 1):
         print(f"round {number}: sweep {r['sweep_s']:.2f} s, {args.workers} at a time {r['parallel_s']:.2f} s, "
               f"one after another {r['serial_s']:.2f} s; sweep / ideal {r['ideal']:.3f}, sweep / "
               f"{args.workers} at a time {r['vs_parallel']:.3f}, CPU {r['sweep_cpu']:.2f} s / "
-              f"{r['serial_cpu']:.2f} s = {r['cpu']:.3f}")
+              f"{r['serial_cpu']:.2f} s = {r['cpu']:.3f} (the sweep's own {r['own_cpu']:.2f} s, its "
+              f"cimtlm runs {r['sims_cpu']:.2f} s; {args.workers} at a time {r['parallel_cpu']:.2f} s, "
+              f"sweep / {args.workers} at a time {r['cpu_vs_parallel']:.3f})")
     print(f"{points} points {statuses}; medians of {len(rounds)} rounds: sweep on {args.workers} workers "
           f"{median['sweep_s']:.2f} s (start-up and shutdown included); single runs one after another "
           f"{median['serial_s']:.2f} s ({1000 * median['serial_s'] / points:.0f} ms each), / {args.workers} = "
           f"{ideal:.2f} s (ideal); {args.workers} at a time {median['parallel_s']:.2f} s; sweep / ideal = "
           f"{median['ideal']:.3f}; sweep / {args.workers} at a time = {median['vs_parallel']:.3f}; CPU time: "
           f"sweep {median['sweep_cpu']:.2f} s (Python and Dask included), single runs "
-          f"{median['serial_cpu']:.2f} s, ratio {median['cpu']:.3f}; load average {load_before:.1f} before, "
-          f"{load:.1f} after")
+          f"{median['serial_cpu']:.2f} s, ratio {median['cpu']:.3f}; the sweep's own CPU {median['own_cpu']:.2f} s "
+          f"({1000 * median['own_cpu'] / points:.1f} ms per point, start-up included), its cimtlm runs "
+          f"{median['sims_cpu']:.2f} s against {median['parallel_cpu']:.2f} s for the plain runs {args.workers} "
+          f"at a time (sweep / {args.workers} at a time: {median['cpu_vs_parallel']:.3f}); load average "
+          f"{load_before:.1f} before, {load:.1f} after")
     return 0
 
 
