@@ -244,6 +244,7 @@ CimArrayModel::CimArrayModel(const CimMacroParams& params) : params_(params) {
   if (!problem.empty()) throw std::invalid_argument("CIM macro parameters: " + problem);
   detection_on_ = params_.sparsity_threshold < 1.0;
   analog_errors_ = params_.adc_offset_lsb > 0.0 || params_.adc_noise_lsb > 0.0;
+  pack_rows_ = params_.packs_rows();
   blocks_per_step_ = params_.rows_per_activation / params_.row_block;
   const int64_t full_scale = params_.rows_per_activation * params_.cell_max();
   dense_range_ = adc_range(params_, full_scale, false);

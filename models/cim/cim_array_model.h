@@ -230,6 +230,7 @@ class CimArrayModel {
   ComputePath path_ = ComputePath::Auto;
   bool detection_on_ = false;
   bool analog_errors_ = false;  // ADC offset or noise
+  bool pack_rows_ = false;      // params_.packs_rows(), which compares a string, once
   int64_t blocks_per_step_ = 1;
   AdcRange dense_range_;
   std::vector<AdcRange> narrowed_ranges_;  // by full scale 0 .. rows_per_activation x cell_max

@@ -674,7 +674,25 @@ void CoreController::requantize(const Requantize& command) {
     mark_written(at, static_cast<uint64_t>(run_length) * esize, written);
     run_length = 0;
   };
-  for (int64_t o = 0; o < outer; ++o) {
+  // Where the inner loop's results are consecutive addresses (NCHW conv outputs along vectors,
+  // [M, N] outputs without a column index along columns), a whole inner pass extends or starts
+  // one run: the same runs as the element walk below, without a compare per element (that walk
+  // was ~4 % of a MobileNetV2 inference).
+  const bool inner_contiguous =
+      column_major || (command.out_column_stride == 1 && !command.column_index);
+  for (int64_t o = 0; inner_contiguous && o < outer; ++o) {
+    const int64_t start = column_major ? column_of(o) * command.out_column_stride
+                                       : o * command.out_vector_stride + column_of(0);
+    if (run_length > 0 && start == run_begin + run_length) {
+      run_length += inner;
+      continue;
+    }
+    flush();
+    run_begin = start;
+    run_length = inner;
+    run_source = o * inner;
+  }
+  for (int64_t o = 0; !inner_contiguous && o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
       const int64_t v = column_major ? i : o;
       const int64_t c = column_major ? o : i;
