@@ -216,6 +216,10 @@ class CimArrayModel {
   void count_row_cells(TileImage& image) const;
   void bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
+  void bit_serial_blocks(const VectorPlan& plan, const uint8_t* codes, int input_bits,
+                         bool inputs_signed, int32_t input_zero_point, int64_t* result);
+  void combine_readings(const VectorPlan& plan, int64_t input_sum, int32_t input_zero_point,
+                        int64_t* result);
   // Adds plane_value x the ADC readings of `partial_sums` (one per used column) to `readings`.
   void read_columns(const int32_t* partial_sums, const AdcRange& range, int32_t plane_value,
                     int32_t* readings);
@@ -277,6 +281,7 @@ class CimArrayModel {
   std::vector<int64_t> mask_rows_, mask_offsets_;  // disabled rows of non-skipped blocks
   std::vector<uint64_t> plane_rows_;     // [plane][word]: enabled rows whose input bit is 1
   std::vector<uint64_t> row_mask_;       // [word] scratch
+  std::vector<uint64_t> zero_rows_;      // [word]: rows whose input is the zero point
   std::vector<uint64_t> active_rows_;    // [word]: rows conducting in one (plane, step)
   std::vector<int32_t> partial_sums_;    // per physical col, one activation
   std::vector<double> analog_sums_;      // per physical col, one activation (conductance path)
