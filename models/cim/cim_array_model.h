@@ -287,7 +287,6 @@ class CimArrayModel {
   std::vector<double> analog_sums_;      // per physical col, one activation (conductance path)
   std::vector<int32_t> column_reading_;  // per physical col: sum over planes of readings
   std::vector<int32_t> mask_reading_;    // per physical col: mask-plane readings
-  std::vector<int64_t> array_result_;    // per logical col: sum_r x_r s_r as read
   std::vector<int64_t> mask_result_;     // per logical col: sum over mask rows of s_r as read
 };
 

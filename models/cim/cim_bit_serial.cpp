@@ -283,26 +283,35 @@ void CimArrayModel::combine_readings(const VectorPlan& plan, int64_t input_sum,
                                      int32_t input_zero_point, int64_t* result) {
   const ArrayImage& array = *array_;
   const int64_t rows = tile_rows_;
-  const int64_t used = used_columns_;
-  array_result_.assign(static_cast<size_t>(tile_cols_), 0);
-  mask_result_.assign(static_cast<size_t>(tile_cols_), 0);
-  for (int64_t column = 0; column < used; ++column) {
-    array_result_[array.column_of[column]] +=
-        array.place_value[column] * int64_t{column_reading_[column]};
-    mask_result_[array.column_of[column]] +=
-        array.place_value[column] * int64_t{mask_reading_[column]};
-  }
+  const int64_t cols = tile_cols_;
+  // Logical column c owns the physical columns [c * per_column, (c + 1) * per_column) (polarity,
+  // then slice: build_array_image's layout), so the shift-add runs without column_of look-ups;
+  // the mask readings matter only when compensating. Integer sums: any order gives the same.
+  const int64_t per_column = polarities_ * slices_;
+  const int64_t* place_value = array.place_value.data();
   const int64_t zx = input_zero_point;
-  for (int64_t c = 0; c < tile_cols_; ++c) {
-    int64_t compensation = 0;
-    if (plan.compensating) {
-      int64_t disabled_weight_sum = mask_result_[c];
-      for (int64_t b = 0; b < blocks_; ++b) {
-        if (block_skipped_[b]) disabled_weight_sum += array.block_sum[b * tile_cols_ + c];
-      }
-      compensation = zx * disabled_weight_sum;
+  if (plan.compensating) {
+    // The disabled rows' weight sums: the mask plane's readings plus the precomputed sums of
+    // the skipped blocks.
+    mask_result_.assign(static_cast<size_t>(cols), 0);
+    for (int64_t c = 0; c < cols; ++c) {
+      int64_t sum = 0;
+      for (int64_t p = c * per_column; p < (c + 1) * per_column; ++p)
+        sum += place_value[p] * int64_t{mask_reading_[p]};
+      mask_result_[c] = sum;
     }
-    result[c] = array_result_[c] + compensation - array.weight_reference[c] * input_sum -
+    for (int64_t b = 0; b < blocks_; ++b) {
+      if (!block_skipped_[b]) continue;
+      const int64_t* block_sum = array.block_sum.data() + b * cols;
+      for (int64_t c = 0; c < cols; ++c) mask_result_[c] += block_sum[c];
+    }
+  }
+  for (int64_t c = 0; c < cols; ++c) {
+    int64_t read = 0;
+    for (int64_t p = c * per_column; p < (c + 1) * per_column; ++p)
+      read += place_value[p] * int64_t{column_reading_[p]};
+    const int64_t compensation = plan.compensating ? zx * mask_result_[c] : 0;
+    result[c] = read + compensation - array.weight_reference[c] * input_sum -
                 zx * array.column_sum[c] + rows * zx * array.weight_reference[c];
   }
 }
