@@ -288,18 +288,27 @@ void CimArrayModel::combine_readings(const VectorPlan& plan, int64_t input_sum,
   // then slice: build_array_image's layout), so the shift-add runs without column_of look-ups;
   // the mask readings matter only when compensating. Integer sums: any order gives the same.
   const int64_t per_column = polarities_ * slices_;
-  const int64_t* place_value = array.place_value.data();
   const int64_t zx = input_zero_point;
+  // A column set's slices read with place values 2^(slice * cell_bits): Horner's scheme from the
+  // top slice (multiplications by a power of two), negated for the second polarity.
+  const int64_t slice_base = int64_t{1} << params_.cell_bits;
+  const int64_t slices = slices_;
+  auto shift_add = [&](const int32_t* readings) {
+    int64_t sum = 0;
+    for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
+      const int32_t* slice_reading = readings + polarity * slices;
+      int64_t value = 0;
+      for (int64_t slice = slices - 1; slice >= 0; --slice)
+        value = value * slice_base + slice_reading[slice];
+      sum += polarity == 0 ? value : -value;
+    }
+    return sum;
+  };
   if (plan.compensating) {
     // The disabled rows' weight sums: the mask plane's readings plus the precomputed sums of
     // the skipped blocks.
     mask_result_.assign(static_cast<size_t>(cols), 0);
-    for (int64_t c = 0; c < cols; ++c) {
-      int64_t sum = 0;
-      for (int64_t p = c * per_column; p < (c + 1) * per_column; ++p)
-        sum += place_value[p] * int64_t{mask_reading_[p]};
-      mask_result_[c] = sum;
-    }
+    for (int64_t c = 0; c < cols; ++c) mask_result_[c] = shift_add(&mask_reading_[c * per_column]);
     for (int64_t b = 0; b < blocks_; ++b) {
       if (!block_skipped_[b]) continue;
       const int64_t* block_sum = array.block_sum.data() + b * cols;
@@ -307,9 +316,7 @@ void CimArrayModel::combine_readings(const VectorPlan& plan, int64_t input_sum,
     }
   }
   for (int64_t c = 0; c < cols; ++c) {
-    int64_t read = 0;
-    for (int64_t p = c * per_column; p < (c + 1) * per_column; ++p)
-      read += place_value[p] * int64_t{column_reading_[p]};
+    const int64_t read = shift_add(&column_reading_[c * per_column]);
     const int64_t compensation = plan.compensating ? zx * mask_result_[c] : 0;
     result[c] = read + compensation - array.weight_reference[c] * input_sum -
                 zx * array.column_sum[c] + rows * zx * array.weight_reference[c];
