@@ -142,6 +142,52 @@ void int16_products(const int16_t* a, int64_t m, const int16_t* b, int64_t n, in
   }
 }
 
+// int8 codes as uint8 (a + 128): the sign bit flipped, rows packed to stride k.
+CIMTLM_GEMM_CLONES
+void flip_sign_bits(const uint8_t* a, int64_t m, int64_t k, int64_t a_stride, uint8_t* out) {
+  for (int64_t row = 0; row < m; ++row) {
+    const uint8_t* source = a + row * a_stride;
+    uint8_t* target = out + row * k;
+    for (int64_t col = 0; col < k; ++col) target[col] = static_cast<uint8_t>(source[col] ^ 0x80u);
+  }
+}
+
+// Row sums of uint8 codes, in uint32 (k <= 32768: at most 2^23).
+CIMTLM_GEMM_CLONES
+void row_sums(const uint8_t* a, int64_t m, int64_t k, int64_t a_stride, uint32_t* sums) {
+  for (int64_t row = 0; row < m; ++row) {
+    const uint8_t* source = a + row * a_stride;
+    uint32_t sum = 0;
+    for (int64_t col = 0; col < k; ++col) sum += source[col];
+    sums[row] = sum;
+  }
+}
+
+// out[row][col] (+)= product[row][col] + constant[col] - zero_point[col] * row_sum[row], all
+// modulo 2^32 (two's complement int32, as store() keeps it).
+CIMTLM_GEMM_CLONES
+void correct_products(const int32_t* product, int64_t m, int64_t n, const uint32_t* row_sum,
+                      const uint32_t* constant, const uint32_t* zero_point, int32_t* out,
+                      int64_t out_stride, bool accumulate) {
+  for (int64_t row = 0; row < m; ++row) {
+    const uint32_t a_sum = row_sum[row];
+    const int32_t* products = product + row * n;
+    int32_t* result = out + row * out_stride;
+    if (accumulate) {
+      for (int64_t col = 0; col < n; ++col) {
+        const uint32_t value =
+            static_cast<uint32_t>(products[col]) + constant[col] - zero_point[col] * a_sum;
+        result[col] = static_cast<int32_t>(static_cast<uint32_t>(result[col]) + value);
+      }
+    } else {
+      for (int64_t col = 0; col < n; ++col) {
+        result[col] = static_cast<int32_t>(static_cast<uint32_t>(products[col]) + constant[col] -
+                                           zero_point[col] * a_sum);
+      }
+    }
+  }
+}
+
 constexpr int64_t kPadding = 32;
 
 int64_t padded(int64_t k) {
@@ -344,47 +390,32 @@ void Int8Gemm::multiply(const Int8Weights& weights, const uint8_t* a, bool a_sig
   const uint8_t* codes = a;
   int64_t stride = a_stride;
   int64_t zero_point = a_zero_point;
-  row_sum_.assign(static_cast<size_t>(m), 0);
+  row_sum_.resize(static_cast<size_t>(m));
   if (a_signed) {
     shifted_a_.resize(static_cast<size_t>(m * k));
-    for (int64_t row = 0; row < m; ++row) {
-      const uint8_t* source = a + row * a_stride;
-      uint8_t* target = shifted_a_.data() + row * k;
-      int64_t sum = 0;
-      for (int64_t col = 0; col < k; ++col) {
-        target[col] = static_cast<uint8_t>(source[col] ^ 0x80u);
-        sum += target[col];
-      }
-      row_sum_[static_cast<size_t>(row)] = sum;
-    }
+    flip_sign_bits(a, m, k, a_stride, shifted_a_.data());
     codes = shifted_a_.data();
     stride = k;
     zero_point += 128;
-  } else {
-    for (int64_t row = 0; row < m; ++row) {
-      const uint8_t* source = a + row * a_stride;
-      int64_t sum = 0;
-      for (int64_t col = 0; col < k; ++col) sum += source[col];
-      row_sum_[static_cast<size_t>(row)] = sum;
-    }
   }
+  row_sums(codes, m, k, stride, row_sum_.data());
 
   product_.resize(static_cast<size_t>(m * n));
   onednn_->run(codes, m, k, stride, weights.shifted_.data(), n, product_.data());
 
-  // sum (a - za)(b - zb) = sum ab - zb sum a - za sum b + k za zb.
-  for (int64_t row = 0; row < m; ++row) {
-    const int64_t a_sum = row_sum_[static_cast<size_t>(row)];
-    const int32_t* product = product_.data() + row * n;
-    int32_t* result = out + row * out_stride;
-    for (int64_t col = 0; col < n; ++col) {
-      const int64_t b_zero_point = weights.zero_point_[static_cast<size_t>(col)];
-      const int64_t value = product[col] - b_zero_point * a_sum -
-                            zero_point * weights.column_sum_[static_cast<size_t>(col)] +
-                            k * zero_point * b_zero_point;
-      store(result + col, value, accumulate);
-    }
+  // sum (a - za)(b - zb) = sum ab - zb sum a - za sum b + k za zb, computed modulo 2^32: the
+  // exact value fits int32 and the store keeps its low 32 bits, so wrapping uint32 arithmetic
+  // gives the same bits as int64 and vectorises.
+  column_constant_.resize(static_cast<size_t>(n));
+  column_zero_point_.resize(static_cast<size_t>(n));
+  for (int64_t col = 0; col < n; ++col) {
+    const int64_t b_zero_point = weights.zero_point_[static_cast<size_t>(col)];
+    column_constant_[static_cast<size_t>(col)] = static_cast<uint32_t>(
+        k * zero_point * b_zero_point - zero_point * weights.column_sum_[static_cast<size_t>(col)]);
+    column_zero_point_[static_cast<size_t>(col)] = static_cast<uint32_t>(b_zero_point);
   }
+  correct_products(product_.data(), m, n, row_sum_.data(), column_constant_.data(),
+                   column_zero_point_.data(), out, out_stride, accumulate);
 #endif
 }
 

@@ -98,7 +98,9 @@ class Int8Gemm {
   struct OneDnn;
   std::unique_ptr<OneDnn> onednn_;
   std::vector<uint8_t> shifted_a_;
-  std::vector<int64_t> row_sum_;
+  std::vector<uint32_t> row_sum_;            // oneDNN path: per row of A, sum of its codes
+  std::vector<uint32_t> column_constant_;    // per column: k za zb - za sum b, modulo 2^32
+  std::vector<uint32_t> column_zero_point_;  // per column: zb, modulo 2^32
   std::vector<int32_t> product_;
   std::vector<int16_t> centered_a_;
 };

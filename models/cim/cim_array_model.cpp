@@ -9,13 +9,6 @@
 
 #include "models/cim/cim_codes.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace cimtlm::cim {
 
 using codes::decode;
@@ -47,122 +40,6 @@ bool valid_zero_point(int32_t zero_point, bool is_signed) {
 
 int32_t wrap_add(int32_t a, int64_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
-}
-
-// The two hot loops are compiled for the baseline ISA and for newer ones, picked at load time
-// (GCC function multi-versioning), so that the default build stays portable (no -march=native)
-// and still uses POPCNT / AVX2 where the host has them.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CIMTLM_POPCOUNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#define CIMTLM_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define CIMTLM_POPCOUNT_CLONES
-#define CIMTLM_SIMD_CLONES
-#endif
-
-// partial[p] = sum over cell bits b of 2^b * popcount(cells[word][b][p] & active[word]).
-// Partial sums and readings are int32: a column reads at most 16384 rows x 3 x 255 < 2^31.
-CIMTLM_POPCOUNT_CLONES
-void column_partial_sums_scalar(const uint64_t* cells_by_word, int64_t columns, int cell_bits,
-                                int64_t first_word, int64_t last_word, const uint64_t* active,
-                                int32_t* partial) {
-  std::fill(partial, partial + columns, 0);
-  for (int64_t word = first_word; word < last_word; ++word) {
-    const uint64_t rows = active[word];
-    if (rows == 0) continue;
-    for (int bit = 0; bit < cell_bits; ++bit) {
-      const uint64_t* cells = cells_by_word + (word * cell_bits + bit) * columns;
-      for (int64_t p = 0; p < columns; ++p) {
-        partial[p] += static_cast<int32_t>(__builtin_popcountll(cells[p] & rows)) << bit;
-      }
-    }
-  }
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-// The same, eight columns per instruction with AVX-512's 64-bit popcount (VPOPCNTQ): the active
-// word is shared by every column, so it is broadcast once and each column costs one AND and one
-// popcount lane. Sums stay in 64-bit lanes and are narrowed to int32 once (exact, see above).
-__attribute__((target("avx512f,avx512vpopcntdq"))) void column_partial_sums_vpopcnt(
-    const uint64_t* cells_by_word, int64_t columns, int cell_bits, int64_t first_word,
-    int64_t last_word, const uint64_t* active, int32_t* partial) {
-  int64_t p = 0;
-  for (; p + 8 <= columns; p += 8) {
-    __m512i sum = _mm512_setzero_si512();
-    for (int64_t word = first_word; word < last_word; ++word) {
-      const uint64_t rows = active[word];
-      if (rows == 0) continue;
-      const __m512i mask = _mm512_set1_epi64(static_cast<long long>(rows));
-      for (int bit = 0; bit < cell_bits; ++bit) {
-        const uint64_t* cells = cells_by_word + (word * cell_bits + bit) * columns + p;
-        const __m512i ones = _mm512_popcnt_epi64(_mm512_and_si512(_mm512_loadu_si512(cells), mask));
-        sum =
-            _mm512_add_epi64(sum, _mm512_maskz_slli_epi64(0xff, ones, static_cast<unsigned>(bit)));
-      }
-    }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(partial + p),
-                        _mm512_maskz_cvtepi64_epi32(0xff, sum));
-  }
-  if (p < columns) {
-    // The remaining columns: the same sums on a narrower view of each word's columns.
-    for (int64_t q = p; q < columns; ++q) partial[q] = 0;
-    for (int64_t word = first_word; word < last_word; ++word) {
-      const uint64_t rows = active[word];
-      if (rows == 0) continue;
-      for (int bit = 0; bit < cell_bits; ++bit) {
-        const uint64_t* cells = cells_by_word + (word * cell_bits + bit) * columns;
-        for (int64_t q = p; q < columns; ++q) {
-          partial[q] += static_cast<int32_t>(__builtin_popcountll(cells[q] & rows)) << bit;
-        }
-      }
-    }
-  }
-}
-#endif
-
-void column_partial_sums(const uint64_t* cells_by_word, int64_t columns, int cell_bits,
-                         int64_t first_word, int64_t last_word, const uint64_t* active,
-                         int32_t* partial) {
-#if defined(__x86_64__) && defined(__GNUC__)
-  // A property of the host, read once (as the clones' resolvers do).
-  static const bool has_vpopcnt = __builtin_cpu_supports("avx512vpopcntdq");
-  if (has_vpopcnt) {
-    column_partial_sums_vpopcnt(cells_by_word, columns, cell_bits, first_word, last_word, active,
-                                partial);
-    return;
-  }
-#endif
-  column_partial_sums_scalar(cells_by_word, columns, cell_bits, first_word, last_word, active,
-                             partial);
-}
-
-// readings[p] += plane_value * ideal ADC reading of partial[p] (adc_ideal_reading, vectorized).
-CIMTLM_SIMD_CLONES
-void accumulate_ideal_readings(const int32_t* partial, int64_t columns, int shift, int32_t top_code,
-                               int32_t plane_value, int32_t* readings) {
-  if (shift == 0) {
-    for (int64_t p = 0; p < columns; ++p) readings[p] += plane_value * partial[p];
-    return;
-  }
-  const int32_t half_minus_one = (1 << (shift - 1)) - 1;
-  for (int64_t p = 0; p < columns; ++p) {
-    const int32_t odd_quotient = (partial[p] >> shift) & 1;  // ties to even
-    const int32_t code = std::min((partial[p] + half_minus_one + odd_quotient) >> shift, top_code);
-    readings[p] += plane_value * (code << shift);
-  }
-}
-
-// Sets the bits of `rows` in `mask` and returns their word range [first_word, last_word).
-void mask_of_rows(const int64_t* rows, int64_t count, uint64_t* mask, int64_t& first_word,
-                  int64_t& last_word) {
-  first_word = count == 0 ? 0 : std::numeric_limits<int64_t>::max();
-  last_word = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    const int64_t word = rows[i] / kWordBits;
-    mask[word] |= uint64_t{1} << (rows[i] % kWordBits);
-    first_word = std::min(first_word, word);
-    last_word = std::max(last_word, word + 1);
-  }
 }
 
 }  // namespace
@@ -244,6 +121,7 @@ CimArrayModel::CimArrayModel(const CimMacroParams& params) : params_(params) {
   if (!problem.empty()) throw std::invalid_argument("CIM macro parameters: " + problem);
   detection_on_ = params_.sparsity_threshold < 1.0;
   analog_errors_ = params_.adc_offset_lsb > 0.0 || params_.adc_noise_lsb > 0.0;
+  pack_rows_ = params_.packs_rows();
   blocks_per_step_ = params_.rows_per_activation / params_.row_block;
   const int64_t full_scale = params_.rows_per_activation * params_.cell_max();
   dense_range_ = adc_range(params_, full_scale, false);
@@ -488,166 +366,6 @@ void CimArrayModel::account_vector(const VectorPlan& plan, int input_bits,
   }
 }
 
-void CimArrayModel::read_columns(const int32_t* partial_sums, const AdcRange& range,
-                                 int32_t plane_value, int32_t* readings) {
-  if (!analog_errors_) {
-    accumulate_ideal_readings(partial_sums, used_columns_, range.shift,
-                              (int32_t{1} << params_.adc_bits) - 1, plane_value, readings);
-    return;
-  }
-  const int64_t adcs = params_.adc_count();
-  for (int64_t p = 0; p < used_columns_; ++p) {
-    readings[p] += plane_value * static_cast<int32_t>(convert_analog(
-                                     static_cast<double>(partial_sums[p]), range, p % adcs));
-  }
-}
-
-void CimArrayModel::read_columns_analog(const double* partial_sums, const AdcRange& range,
-                                        int32_t plane_value, int32_t* readings) {
-  const int64_t adcs = params_.adc_count();
-  for (int64_t p = 0; p < used_columns_; ++p) {
-    readings[p] +=
-        plane_value * static_cast<int32_t>(convert_analog(partial_sums[p], range, p % adcs));
-  }
-}
-
-int64_t CimArrayModel::convert_analog(double partial_sum, const AdcRange& range, int64_t adc) {
-  double level = std::ldexp(partial_sum, -range.shift);
-  if (analog_errors_) {
-    level += adc_offset_lsb_[static_cast<size_t>(adc)];
-    if (params_.adc_noise_lsb > 0.0) level += params_.adc_noise_lsb * unit_normal_(noise_rng_);
-  }
-  const double top = std::ldexp(1.0, params_.adc_bits) - 1.0;
-  const double code = std::min(std::max(std::nearbyint(level), 0.0), top);  // ties to even
-  return static_cast<int64_t>(code) << range.shift;
-}
-
-void CimArrayModel::bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits,
-                               bool inputs_signed, int32_t input_zero_point, int64_t* result) {
-  const ArrayImage& array = *array_;  // build_array_image() ran for this tile
-  const int64_t rows = tile_rows_;
-  const int64_t words = row_words_;
-  const int64_t used = used_columns_;
-  const uint32_t code_mask = (1u << input_bits) - 1;
-
-  // Two's-complement planes: the sign plane of signed inputs has place value -2^(bits-1).
-  int32_t plane_value[8];
-  for (int plane = 0; plane < input_bits; ++plane) {
-    plane_value[plane] =
-        (inputs_signed && plane == input_bits - 1) ? -(int32_t{1} << plane) : (int32_t{1} << plane);
-  }
-  column_reading_.assign(static_cast<size_t>(used), 0);
-  mask_reading_.assign(static_cast<size_t>(used), 0);
-
-  if (array.cell_conductance.empty()) {
-    // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation).
-    // Every row's input bits by plane (each step's row mask below selects its enabled rows),
-    // sixteen rows per SSE2 byte-sign mask: shifting plane p's bit to each byte's top bit.
-    plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
-    int64_t r = 0;
-#if defined(__SSE2__)
-    for (; r + 16 <= rows; r += 16) {
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + r));
-      uint64_t* word = plane_rows_.data() + r / kWordBits;
-      const int position = static_cast<int>(r % kWordBits);
-      for (int plane = 0; plane < input_bits; ++plane) {
-        const auto top = static_cast<uint32_t>(
-            _mm_movemask_epi8(_mm_sll_epi16(x, _mm_cvtsi32_si128(7 - plane))));
-        word[plane * words] |= uint64_t{top} << position;
-      }
-    }
-#endif
-    for (; r < rows; ++r) {
-      // Branch-free: input bits are random, a branch per bit would mispredict half the time.
-      const uint64_t bits = codes[r] & code_mask;
-      const int64_t word = r / kWordBits;
-      const int position = static_cast<int>(r % kWordBits);
-      for (int plane = 0; plane < input_bits; ++plane) {
-        plane_rows_[plane * words + word] |= ((bits >> plane) & 1u) << position;
-      }
-    }
-    partial_sums_.resize(static_cast<size_t>(used));
-    active_rows_.resize(static_cast<size_t>(words));
-    for (int64_t step = 0; step < plan.steps; ++step) {
-      row_mask_.assign(static_cast<size_t>(words), 0);
-      int64_t first = 0, last = 0;
-      mask_of_rows(step_rows_.data() + step_offsets_[step],
-                   step_offsets_[step + 1] - step_offsets_[step], row_mask_.data(), first, last);
-      const AdcRange& range = step_range(plan, step);
-      for (int plane = 0; plane < input_bits; ++plane) {
-        for (int64_t w = first; w < last; ++w)
-          active_rows_[w] = plane_rows_[plane * words + w] & row_mask_[w];
-        column_partial_sums(array.cell_bits_by_word.data(), used, params_.cell_bits, first, last,
-                            active_rows_.data(), partial_sums_.data());
-        read_columns(partial_sums_.data(), range, plane_value[plane], column_reading_.data());
-      }
-    }
-    for (int64_t step = 0; step < plan.mask_steps; ++step) {
-      row_mask_.assign(static_cast<size_t>(words), 0);
-      int64_t first = 0, last = 0;
-      mask_of_rows(mask_rows_.data() + mask_offsets_[step],
-                   mask_offsets_[step + 1] - mask_offsets_[step], row_mask_.data(), first, last);
-      column_partial_sums(array.cell_bits_by_word.data(), used, params_.cell_bits, first, last,
-                          row_mask_.data(), partial_sums_.data());
-      read_columns(partial_sums_.data(), mask_range(step), 1, mask_reading_.data());
-    }
-  } else {
-    // Conductance variation: analog bit-line sums of slice value x relative conductance.
-    analog_sums_.resize(static_cast<size_t>(used));
-    // Sums the rows of a list that conduct in `plane` (every row of the list when plane < 0).
-    auto sum_rows = [&](const int64_t* list, int64_t count, int plane) {
-      std::fill(analog_sums_.begin(), analog_sums_.end(), 0.0);
-      for (int64_t i = 0; i < count; ++i) {
-        const int64_t row = list[i];
-        if (plane >= 0 && (((static_cast<uint32_t>(x_[row]) & code_mask) >> plane) & 1u) == 0)
-          continue;
-        const float* cells = array.cell_conductance.data() + row * used;
-        for (int64_t p = 0; p < used; ++p) analog_sums_[p] += cells[p];
-      }
-    };
-    for (int64_t step = 0; step < plan.steps; ++step) {
-      const AdcRange& range = step_range(plan, step);
-      for (int plane = 0; plane < input_bits; ++plane) {
-        sum_rows(step_rows_.data() + step_offsets_[step],
-                 step_offsets_[step + 1] - step_offsets_[step], plane);
-        read_columns_analog(analog_sums_.data(), range, plane_value[plane], column_reading_.data());
-      }
-    }
-    for (int64_t step = 0; step < plan.mask_steps; ++step) {
-      sum_rows(mask_rows_.data() + mask_offsets_[step],
-               mask_offsets_[step + 1] - mask_offsets_[step], -1);
-      read_columns_analog(analog_sums_.data(), mask_range(step), 1, mask_reading_.data());
-    }
-  }
-
-  // Shift-add across weight slices and polarities.
-  array_result_.assign(static_cast<size_t>(tile_cols_), 0);
-  mask_result_.assign(static_cast<size_t>(tile_cols_), 0);
-  for (int64_t column = 0; column < used; ++column) {
-    array_result_[array.column_of[column]] +=
-        array.place_value[column] * int64_t{column_reading_[column]};
-    mask_result_[array.column_of[column]] +=
-        array.place_value[column] * int64_t{mask_reading_[column]};
-  }
-
-  // Zero-point algebra (README): out = A + z_x * W_disabled - z_s * U - z_x * V + R * z_x * z_s.
-  int64_t input_sum = 0;
-  for (int64_t r = 0; r < rows; ++r) input_sum += x_[r];
-  const int64_t zx = input_zero_point;
-  for (int64_t c = 0; c < tile_cols_; ++c) {
-    int64_t compensation = 0;
-    if (plan.compensating) {
-      int64_t disabled_weight_sum = mask_result_[c];
-      for (int64_t b = 0; b < blocks_; ++b) {
-        if (block_skipped_[b]) disabled_weight_sum += array.block_sum[b * tile_cols_ + c];
-      }
-      compensation = zx * disabled_weight_sum;
-    }
-    result[c] = array_result_[c] + compensation - array.weight_reference[c] * input_sum -
-                zx * array.column_sum[c] + rows * zx * array.weight_reference[c];
-  }
-}
-
 CimCounts CimArrayModel::compute(const InputBatchView& batch) {
   if (!loaded_) throw CimJobError("compute before any weight tile was loaded");
   if (batch.vectors < 0) throw CimJobError("negative vector count");
@@ -704,7 +422,37 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
   }
   build_array_image();
   std::vector<int64_t> result(static_cast<size_t>(tile_cols_));
-  for (int64_t v = 0; v < batch.vectors; ++v) {
+  // Block-packed activations and integer cells: the plan from the block sums and the steps' rows
+  // as masks (bit_serial_blocks). BitSerial keeps the row lists, so that tests comparing the
+  // two paths check one against an independent computation.
+  const bool block_masks =
+      path_ == ComputePath::Auto && !pack_rows_ && array_->cell_conductance.empty();
+  for (int64_t v = 0; v < batch.vectors && block_masks; ++v) {
+    const uint8_t* codes = batch.inputs + v * tile_rows_;
+    plan_vector_counts(codes, batch.input_bits, batch.input_zero_point, plan);
+    for (int64_t b = 0; b < blocks_; ++b) {
+      const int64_t size =
+          std::min(tile_rows_, (b + 1) * params_.row_block) - b * params_.row_block;
+      block_skipped_[b] = plan.sparse && block_zeros_[b] == size;
+    }
+    if (energy_model_.signal_dependent()) {
+      if (signal_from_blocks_) {
+        collect_signal_from_blocks(plan, batch.input_bits, batch.input_zero_point);
+      } else {
+        collect_signal(plan, codes, batch.input_bits, batch.input_zero_point);
+      }
+    }
+    account_vector(plan, batch.input_bits, counts);
+    bit_serial_blocks(plan, codes, batch.input_bits, batch.inputs_signed, batch.input_zero_point,
+                      result.data());
+    int32_t* out = batch.outputs + v * batch.output_stride;
+    if (batch.accumulate) {
+      for (int64_t c = 0; c < tile_cols_; ++c) out[c] = wrap_add(out[c], result[c]);
+    } else {
+      for (int64_t c = 0; c < tile_cols_; ++c) out[c] = static_cast<int32_t>(result[c]);
+    }
+  }
+  for (int64_t v = 0; v < batch.vectors && !block_masks; ++v) {
     decode_inputs(batch, v);
     plan_vector(batch.input_bits, batch.input_zero_point, plan);
     if (energy_model_.signal_dependent()) {

@@ -216,6 +216,10 @@ class CimArrayModel {
   void count_row_cells(TileImage& image) const;
   void bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
+  void bit_serial_blocks(const VectorPlan& plan, const uint8_t* codes, int input_bits,
+                         bool inputs_signed, int32_t input_zero_point, int64_t* result);
+  void combine_readings(const VectorPlan& plan, int64_t input_sum, int32_t input_zero_point,
+                        int64_t* result);
   // Adds plane_value x the ADC readings of `partial_sums` (one per used column) to `readings`.
   void read_columns(const int32_t* partial_sums, const AdcRange& range, int32_t plane_value,
                     int32_t* readings);
@@ -230,6 +234,7 @@ class CimArrayModel {
   ComputePath path_ = ComputePath::Auto;
   bool detection_on_ = false;
   bool analog_errors_ = false;  // ADC offset or noise
+  bool pack_rows_ = false;      // params_.packs_rows(), which compares a string, once
   int64_t blocks_per_step_ = 1;
   AdcRange dense_range_;
   std::vector<AdcRange> narrowed_ranges_;  // by full scale 0 .. rows_per_activation x cell_max
@@ -276,12 +281,12 @@ class CimArrayModel {
   std::vector<int64_t> mask_rows_, mask_offsets_;  // disabled rows of non-skipped blocks
   std::vector<uint64_t> plane_rows_;     // [plane][word]: enabled rows whose input bit is 1
   std::vector<uint64_t> row_mask_;       // [word] scratch
+  std::vector<uint64_t> zero_rows_;      // [word]: rows whose input is the zero point
   std::vector<uint64_t> active_rows_;    // [word]: rows conducting in one (plane, step)
   std::vector<int32_t> partial_sums_;    // per physical col, one activation
   std::vector<double> analog_sums_;      // per physical col, one activation (conductance path)
   std::vector<int32_t> column_reading_;  // per physical col: sum over planes of readings
   std::vector<int32_t> mask_reading_;    // per physical col: mask-plane readings
-  std::vector<int64_t> array_result_;    // per logical col: sum_r x_r s_r as read
   std::vector<int64_t> mask_result_;     // per logical col: sum over mask rows of s_r as read
 };
 

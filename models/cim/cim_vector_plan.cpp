@@ -138,7 +138,7 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
                                     const std::vector<int64_t>& offsets) {
     return static_cast<int64_t>(list.size()) - offsets.back() == per_activation;
   };
-  const bool pack_rows = params_.packs_rows();
+  const bool pack_rows = pack_rows_;
   int64_t active_blocks = 0;
   for (int64_t b = 0; b < blocks_; ++b) {
     const int64_t first = b * block_rows;
@@ -267,7 +267,7 @@ int64_t CimArrayModel::sum_blocks(const uint8_t* codes, int input_bits, int32_t 
   block_popcount_.resize(static_cast<size_t>(blocks_));
   int64_t zeros = 0;
   signal_from_blocks_ = energy_model_.signal_dependent() && energy_model_.linear_in_signal() &&
-                        !params_.packs_rows() && !tile_->row_cells.empty();
+                        !pack_rows_ && !tile_->row_cells.empty();
   const bool cells16 = signal_from_blocks_ && !tile_->row_cells16.empty();
   if (signal_from_blocks_) {
     block_signal_.resize(static_cast<size_t>(blocks_));
@@ -320,7 +320,7 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
   // of blocks_per_step non-skipped blocks. A step or mask step with no rows does not exist.
   step_offsets_.assign(1, 0);
   mask_offsets_.assign(1, 0);
-  const bool pack_rows = params_.packs_rows();
+  const bool pack_rows = pack_rows_;
   int64_t enabled_total = 0, mask_total = 0, active_blocks = 0;
   int64_t group_enabled = 0, group_mask = 0;
   auto close_group = [&] {

@@ -449,6 +449,47 @@ TEST(CimArrayModel, LossyAdcErrorStaysWithinTheBound) {
   EXPECT_GT(largest_ratio, 0.05);  // the bound is not vacuous
 }
 
+// With a lossy ADC the Auto path takes the steps' rows as masks made from the blocks
+// (bit_serial_blocks) where activations pack blocks; BitSerial walks plan_vector's row lists.
+// Both must read the same conversions: identical outputs, counts and energy, also with a
+// seeded noisy, offset ADC (the same draws in the same order).
+TEST(CimArrayModel, LossyAutoPathEqualsTheRowListPath) {
+  std::mt19937_64 rng(4242);
+  int64_t compared = 0, sparse_vectors = 0, compensations = 0, skipped_blocks = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    CimMacroParams params = random_params(rng, uniform(rng, 1, 4));
+    if (trial % 4 == 0) {
+      params.adc_noise_lsb = 0.4;
+      params.adc_offset_lsb = 0.3;
+    }
+    const char* adc_types[] = {"sar", "flash", "mlsa"};
+    params.adc_type = adc_types[trial % 3];
+    if (trial % 5 == 0) params.adc_signal_fraction = 0.0;
+    const RandomJob job = random_job(rng, params);
+    SCOPED_TRACE("trial " + std::to_string(trial) + " packing " + params.activation_packing);
+    CimArrayModel automatic(params);
+    CimArrayModel serial(params);
+    serial.set_path(ComputePath::BitSerial);
+    automatic.load_weights(job.tile.view());
+    serial.load_weights(job.tile.view());
+    std::vector<int32_t> automatic_out, serial_out;
+    const CimCounts automatic_counts = automatic.compute(batch_of(job, automatic_out));
+    const CimCounts serial_counts = serial.compute(batch_of(job, serial_out));
+    ASSERT_EQ(automatic_out, serial_out);
+    expect_same_counts(automatic_counts, serial_counts);
+    EXPECT_EQ(automatic_counts.zero_inputs, serial_counts.zero_inputs);
+    EXPECT_EQ(automatic_counts.energy.adc, serial_counts.energy.adc);
+    compared += params.activation_packing == "blocks" ? job.vectors : 0;
+    sparse_vectors += serial_counts.sparse_vectors;
+    compensations += serial_counts.compensations;
+    skipped_blocks += serial_counts.row_blocks_skipped;
+  }
+  EXPECT_GT(compared, 300);
+  EXPECT_GT(sparse_vectors, 100);
+  EXPECT_GT(compensations, 100);
+  EXPECT_GT(skipped_blocks, 100);
+}
+
 // Narrowing the ADC range to the enabled rows makes a lossy ADC exact when few rows remain.
 TEST(CimArrayModel, RangeNarrowingRecoversPrecisionInSparseMode) {
   std::mt19937_64 rng(5);
