@@ -16,6 +16,13 @@ inline int round_robin_key(int candidate, int pointer, int size) {
   return key;
 }
 
+// The candidate of `mask` (non-empty, bits below 63) with the smallest round_robin_key: the
+// first set bit after `pointer` (-1 .. 62), else the lowest one.
+inline int round_robin_first(uint64_t mask, int pointer) {
+  const uint64_t after = mask & (~uint64_t{0} << (pointer + 1));
+  return __builtin_ctzll(after != 0 ? after : mask);
+}
+
 size_t next_power_of_two(size_t value) {
   size_t size = 1;
   while (size < value) size <<= 1;
@@ -53,6 +60,7 @@ Network::Network(const NocParams& params)
   buffer_count_.assign(input_vcs, 0);
   vc_state_.assign(input_vcs, VcState::Idle);
   vc_output_.assign(input_vcs, -1);
+  vc_output_port_.assign(input_vcs, 0);
   vc_route_.assign(input_vcs, RouteSet{});
   va_input_pointer_.assign(input_vcs, -1);
   out_occupancy_.assign(input_vcs, 0);
@@ -105,8 +113,6 @@ Network::Network(const NocParams& params)
   scratch_best_input_.assign(router_vcs, -1);
   scratch_best_key_.assign(router_vcs, 0);
   scratch_requests_.assign(static_cast<size_t>(ports_) * ports_, -1);
-  scratch_request_mask_.assign(ports_, 0);
-  scratch_match_.assign(ports_, -1);
 
   counters_.link_flits.assign(topology_.link_slots(), 0);
 }
@@ -440,6 +446,7 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
     if (granted >= 0) {
       out_in_use_[router_base + granted] = 1;
       vc_output_[input] = granted;
+      vc_output_port_[input] = static_cast<int8_t>(granted / vcs_);
       vc_state_[input] = VcState::Active;
       pipeline.switch_alloc.push_back(entry);
     } else {
@@ -466,27 +473,35 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
     if (out_occupancy_[router_base + output_vc] >= buffer_depth_) {
       entry.result = kStallFull;
     } else {
-      const int output = output_vc / vcs_;
+      const int output = vc_output_port_[router_base + entry.input * vcs_ + entry.vc];
       sa_input_pointer_[port_base + entry.input] = output;
       sa_output_pointer_[port_base + output] = entry.input;
       sa_vc_offset_[port_base + entry.input] = (entry.vc + 1) % vcs_;
       entry.result = output;
     }
   } else if (pending > 0) {
-    scratch_inputs_.clear();
+    // Bit masks over ports (at most 36, see validate): requests per input, inputs per output.
+    // An arbiter's pick is the first set bit after its pointer, the same order as
+    // round_robin_key; requests and picks are made in queue order but no result depends on it.
+    uint64_t requesting_inputs = 0;
+    uint64_t requested_outputs[kMaxPorts];  // per input, valid where requesting_inputs is set
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
       const int input_vc = router_base + entry.input * vcs_ + entry.vc;
-      const int output_vc = vc_output_[input_vc];
-      if (out_occupancy_[router_base + output_vc] >= buffer_depth_) {
+      if (out_occupancy_[router_base + vc_output_[input_vc]] >= buffer_depth_) {
         entry.result = kStallFull;
         continue;
       }
-      const int output = output_vc / vcs_;
+      const int output = vc_output_port_[input_vc];
+      entry.result = output;  // requested; replaced by the grant or kStallConflict below
+      const uint64_t input_bit = uint64_t{1} << entry.input;
+      if (!(requesting_inputs & input_bit)) {
+        requesting_inputs |= input_bit;
+        requested_outputs[entry.input] = 0;
+      }
       int& request = scratch_requests_[entry.input * ports_ + output];
-      if (request < 0) {
-        if (scratch_request_mask_[entry.input] == 0) scratch_inputs_.push_back(entry.input);
-        scratch_request_mask_[entry.input] |= uint64_t{1} << output;
+      if (!(requested_outputs[entry.input] & (uint64_t{1} << output))) {
+        requested_outputs[entry.input] |= uint64_t{1} << output;
         request = entry.vc;
       } else {
         const int offset = sa_vc_offset_[port_base + entry.input];
@@ -497,59 +512,43 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       }
     }
     // Input arbiters pick an output each; output arbiters pick among the inputs that chose them.
-    scratch_touched_.clear();
-    for (int input : scratch_inputs_) {
-      const uint64_t mask = scratch_request_mask_[input];
-      const int pointer = sa_input_pointer_[port_base + input];
-      int best = -1;
-      int best_key = ports_;
-      for (uint64_t bits = mask; bits != 0; bits &= bits - 1) {
-        const int output = __builtin_ctzll(bits);
-        const int key = round_robin_key(output, pointer, ports_);
-        if (key < best_key) {
-          best_key = key;
-          best = output;
-        }
+    uint64_t chosen_outputs = 0;
+    uint64_t choosing_inputs[kMaxPorts];  // per output, valid where chosen_outputs is set
+    for (uint64_t inputs = requesting_inputs; inputs != 0; inputs &= inputs - 1) {
+      const int input = __builtin_ctzll(inputs);
+      const int output =
+          round_robin_first(requested_outputs[input], sa_input_pointer_[port_base + input]);
+      const uint64_t output_bit = uint64_t{1} << output;
+      if (!(chosen_outputs & output_bit)) {
+        chosen_outputs |= output_bit;
+        choosing_inputs[output] = 0;
       }
-      scratch_choice_[input] = best;
-      const int key = round_robin_key(input, sa_output_pointer_[port_base + best], ports_);
-      if (scratch_best_input_[best] < 0) {
-        scratch_touched_.push_back(best);
-        scratch_best_input_[best] = input;
-        scratch_best_key_[best] = key;
-      } else if (key < scratch_best_key_[best]) {
-        scratch_best_input_[best] = input;
-        scratch_best_key_[best] = key;
-      }
+      choosing_inputs[output] |= uint64_t{1} << input;
     }
-    for (int input : scratch_inputs_) {
-      const int output = scratch_choice_[input];
-      if (scratch_best_input_[output] == input) {
-        scratch_match_[input] = output;
-        sa_input_pointer_[port_base + input] = output;
-        sa_output_pointer_[port_base + output] = input;
-      }
+    uint64_t matched_inputs = 0;
+    int8_t match[kMaxPorts];  // per input, valid where matched_inputs is set
+    for (uint64_t outputs = chosen_outputs; outputs != 0; outputs &= outputs - 1) {
+      const int output = __builtin_ctzll(outputs);
+      const int input =
+          round_robin_first(choosing_inputs[output], sa_output_pointer_[port_base + output]);
+      matched_inputs |= uint64_t{1} << input;
+      match[input] = static_cast<int8_t>(output);
+      sa_input_pointer_[port_base + input] = output;
+      sa_output_pointer_[port_base + output] = input;
     }
+    const int64_t done = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
-      entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
-      if (entry.result < -1) continue;
-      const int output = scratch_match_[entry.input];
-      if (output >= 0 && scratch_requests_[entry.input * ports_ + output] == entry.vc) {
+      entry.time = done;
+      if (entry.result < 0) continue;
+      const int output = entry.result;
+      if (((matched_inputs >> entry.input) & 1) && match[entry.input] == output &&
+          scratch_requests_[entry.input * ports_ + output] == entry.vc) {
         sa_vc_offset_[port_base + entry.input] = (entry.vc + 1) % vcs_;
-        entry.result = output;
       } else {
         entry.result = kStallConflict;
       }
     }
-    for (int input : scratch_inputs_) {
-      for (uint64_t bits = scratch_request_mask_[input]; bits != 0; bits &= bits - 1) {
-        scratch_requests_[input * ports_ + __builtin_ctzll(bits)] = -1;
-      }
-      scratch_request_mask_[input] = 0;
-      scratch_match_[input] = -1;
-    }
-    for (int output : scratch_touched_) scratch_best_input_[output] = -1;
   }
   if (params_.switch_allocation_cycles > 1) {
     // A grant made in an earlier cycle is dropped if its output VC ran out of credits.

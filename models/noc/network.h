@@ -183,6 +183,8 @@ class Network {
  private:
   // Injection and ejection channels (node <-> router) take one cycle, as in BookSim's KNCube.
   static constexpr uint64_t kInterfaceChannelCycles = 1;
+  // Bound of the per-router port masks (validate() allows 4 + 32 ports).
+  static constexpr int kMaxPorts = 64;
   enum class VcState : uint8_t { Idle, Routing, VcAlloc, Active };
   // Stage results below -1 are stalls (BookSim's STALL_* codes); -1 = not yet evaluated.
   static constexpr int kStallBusy = -2;
@@ -286,7 +288,8 @@ class Network {
   std::vector<uint16_t> buffer_head_;
   std::vector<uint16_t> buffer_count_;
   std::vector<VcState> vc_state_;
-  std::vector<int32_t> vc_output_;  // granted output port * vcs + output vc, or -1
+  std::vector<int32_t> vc_output_;      // granted output port * vcs + output vc, or -1
+  std::vector<int8_t> vc_output_port_;  // granted output port (valid while vc_output_ >= 0)
   std::vector<RouteSet> vc_route_;
   std::vector<int32_t> va_input_pointer_;  // round-robin pointer over output VCs of the router
   // Per output VC (vc_index): the downstream buffer as seen through credits.
@@ -355,10 +358,7 @@ class Network {
   std::vector<int32_t> scratch_best_input_;
   std::vector<int32_t> scratch_best_key_;
   std::vector<int32_t> scratch_touched_;
-  std::vector<int32_t> scratch_requests_;       // switch allocation: VC per (input, output) or -1
-  std::vector<uint64_t> scratch_request_mask_;  // switch allocation: outputs per input
-  std::vector<int32_t> scratch_inputs_;
-  std::vector<int32_t> scratch_match_;
+  std::vector<int32_t> scratch_requests_;  // switch allocation: VC per (input, output)
 
   std::vector<Delivery> deliveries_;
   NetworkCounters counters_;
