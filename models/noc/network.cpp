@@ -78,7 +78,6 @@ Network::Network(const NocParams& params)
   const uint64_t link = static_cast<uint64_t>(params.link_cycles);
   const uint64_t credit_delay = static_cast<uint64_t>(params.credit_delay_cycles);
   flits_arriving_.assign(router_ports, RingQueue<TimedFlit>(link + 3));
-  credits_arriving_.assign(router_ports, RingQueue<TimedCredit>(link + credit_delay + 4));
   output_queue_.assign(router_ports, RingQueue<int32_t>(2));
   const size_t pipeline_capacity = static_cast<size_t>(ports_) * vcs_;
   RouterPipeline pipeline;
@@ -104,6 +103,7 @@ Network::Network(const NocParams& params)
   // Longest scheduling distance: a credit over a link plus the credit delay.
   const size_t wheel = next_power_of_two(link + credit_delay + kInterfaceChannelCycles + 4);
   router_wheel_.assign(wheel, {});
+  credit_wheel_.assign(wheel, {});
   node_wheel_.assign(wheel, {});
   wheel_mask_ = wheel - 1;
   router_mark_.assign(routers, 0);
@@ -149,9 +149,17 @@ void Network::free_packet(int packet) {
   free_packets_.push_back(packet);
 }
 
-void Network::wake_router(int router, uint64_t cycle) {
-  router_wheel_[cycle & wheel_mask_].push_back(router);
+void Network::wake_router(int router, int input_port, uint64_t cycle) {
+  router_wheel_[cycle & wheel_mask_].push_back(router * kMaxPorts + input_port);
   ++scheduled_events_;
+}
+
+void Network::apply_due_credits(uint64_t cycle) {
+  auto& due = credit_wheel_[cycle & wheel_mask_];
+  if (due.empty()) return;
+  for (int32_t output_vc : due) --out_occupancy_[output_vc];
+  pending_credits_ -= due.size();
+  due.clear();
 }
 
 void Network::wake_node(int node, uint64_t cycle) {
@@ -189,7 +197,12 @@ void Network::run_until(uint64_t cycle) {
   while (now_ < cycle) {
     const uint64_t next = next_activity_cycle();
     if (next > now_) {  // nothing to do until `next`: jump
-      now_ = std::min(next, cycle);
+      const uint64_t target = std::min(next, cycle);
+      // Credits still in flight land in the skipped cycles (all within one wheel turn).
+      for (uint64_t skipped = now_; pending_credits_ > 0 && skipped < target; ++skipped) {
+        apply_due_credits(skipped);
+      }
+      now_ = target;
       continue;
     }
     step();
@@ -198,6 +211,7 @@ void Network::run_until(uint64_t cycle) {
 
 void Network::step() {
   const uint64_t cycle = now_;
+  apply_due_credits(cycle);
   // 1. Network interfaces read their ejection channels (BookSim: before the routers).
   interface_ejections(cycle);
   // 2. Packets created this cycle enter their source queues; 3. interfaces inject one flit each.
@@ -216,7 +230,9 @@ void Network::step() {
   busy_routers_.clear();
   auto& woken = router_wheel_[cycle & wheel_mask_];
   scheduled_events_ -= woken.size();
-  for (int router : woken) {
+  for (int32_t arrival : woken) {
+    const int router = arrival / kMaxPorts;
+    pipelines_[router].due_flit_ports |= uint64_t{1} << (arrival % kMaxPorts);
     if (router_mark_[router] != mark) {
       router_mark_[router] = mark;
       routers_to_step_.push_back(router);
@@ -274,7 +290,7 @@ void Network::compute_route(int router, int port, int vc) {
 
 void Network::input_queuing(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
-  for (uint64_t ports = pipeline.arriving_flit_ports; ports != 0; ports &= ports - 1) {
+  for (uint64_t ports = pipeline.due_flit_ports; ports != 0; ports &= ports - 1) {
     const int port = __builtin_ctzll(ports);
     auto& channel = flits_arriving_[port_index(router, port)];
     while (!channel.empty() && channel.front().time <= cycle) {
@@ -296,17 +312,8 @@ void Network::input_queuing(int router, uint64_t cycle) {
             {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
       }
     }
-    if (channel.empty()) pipeline.arriving_flit_ports &= ~(uint64_t{1} << port);
   }
-  for (uint64_t ports = pipeline.arriving_credit_ports; ports != 0; ports &= ports - 1) {
-    const int port = __builtin_ctzll(ports);
-    auto& credits = credits_arriving_[port_index(router, port)];
-    while (!credits.empty() && credits.front().time <= cycle) {
-      --out_occupancy_[vc_index(router, port, credits.front().vc)];
-      credits.pop_front();
-    }
-    if (credits.empty()) pipeline.arriving_credit_ports &= ~(uint64_t{1} << port);
-  }
+  pipeline.due_flit_ports = 0;
 }
 
 void Network::route_evaluate(int router, uint64_t cycle) {
@@ -658,8 +665,7 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
   const uint64_t arrival = cycle + params_.link_cycles + 1;
   const int in_port = Topology::opposite(port);
   flits_arriving_[port_index(next, in_port)].push_back({arrival, flit});
-  pipelines_[next].arriving_flit_ports |= uint64_t{1} << in_port;
-  wake_router(next, arrival);
+  wake_router(next, in_port, arrival);
   const int slot = router * kNetworkPorts + port;
   ++counters_.link_flits[slot];
   ++counters_.link_traversals;
@@ -676,10 +682,8 @@ void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
   const int upstream = peer_router_[port_index(router, input_port)];
   const uint64_t due = cycle + params_.link_cycles + 1 + params_.credit_delay_cycles;
   const int out_port = Topology::opposite(input_port);
-  credits_arriving_[port_index(upstream, out_port)].push_back({due, vc});
-  pipelines_[upstream].arriving_credit_ports |= uint64_t{1} << out_port;
-  // No wake-up: a credit only matters to this router's switch allocator, so it is applied at the
-  // router's next step (input_queuing applies every credit due by then), which is exact.
+  credit_wheel_[due & wheel_mask_].push_back(vc_index(upstream, out_port, vc));
+  ++pending_credits_;
 }
 
 }  // namespace cimtlm::noc

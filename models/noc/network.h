@@ -227,10 +227,9 @@ class Network {
     RingQueue<StageEntry> vc_alloc;
     RingQueue<StageEntry> switch_alloc;
     RingQueue<CrossbarEntry> crossbar;
-    int queued_outputs = 0;              // flits waiting in output queues
-    uint64_t arriving_flit_ports = 0;    // input ports with flits in flight towards them
-    uint64_t arriving_credit_ports = 0;  // output ports with credits in flight towards them
-    uint64_t queued_output_ports = 0;    // output ports with flits waiting to be sent
+    int queued_outputs = 0;            // flits waiting in output queues
+    uint64_t due_flit_ports = 0;       // input ports whose next flit arrives this cycle
+    uint64_t queued_output_ports = 0;  // output ports with flits waiting to be sent
     int buffered_flits = 0;
     int reported_occupancy = 0;
     bool has_work() const {
@@ -267,7 +266,8 @@ class Network {
   void mark_injecting(int node);
   int take_source_packet(int node);  // the packet at the head of the node's source queue
 
-  void wake_router(int router, uint64_t cycle);
+  void wake_router(int router, int input_port, uint64_t cycle);  // a flit arrives at `cycle`
+  void apply_due_credits(uint64_t cycle);
   void wake_node(int node, uint64_t cycle);
 
   int new_flit();
@@ -301,9 +301,8 @@ class Network {
   std::vector<int32_t> sa_output_pointer_;  // round-robin over input ports
   std::vector<int32_t> sa_vc_offset_;       // round-robin among the VCs of an input port
   std::vector<int32_t> peer_router_;        // router at the other end of a network port, or -1
-  std::vector<RingQueue<TimedFlit>> flits_arriving_;      // per input port
-  std::vector<RingQueue<TimedCredit>> credits_arriving_;  // per output port
-  std::vector<RingQueue<int32_t>> output_queue_;          // per output port: crossed, not yet sent
+  std::vector<RingQueue<TimedFlit>> flits_arriving_;  // per input port
+  std::vector<RingQueue<int32_t>> output_queue_;      // per output port: crossed, not yet sent
   std::vector<RouterPipeline> pipelines_;
 
   // Per node: the network interface.
@@ -338,7 +337,15 @@ class Network {
   uint64_t future_sequence_ = 0;
 
   // Event wheel: routers/nodes to visit at a future cycle (all delays are < wheel size).
+  // Flit arrivals, router * kMaxPorts + input port: the router is stepped that cycle and reads
+  // exactly those ports (at most one flit per channel and cycle).
   std::vector<std::vector<int32_t>> router_wheel_;
+  // Credits by the cycle they become usable (output VC index): applied at the start of that
+  // cycle, before any router's step, which is the only reader of out_occupancy_ (so this equals
+  // applying them at the router's next step). Not counted in scheduled_events_: a jump over idle
+  // cycles applies them (run_until).
+  std::vector<std::vector<int32_t>> credit_wheel_;
+  uint64_t pending_credits_ = 0;
   std::vector<std::vector<int32_t>> node_wheel_;
   uint64_t wheel_mask_ = 0;
   uint64_t scheduled_events_ = 0;
