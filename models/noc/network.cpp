@@ -209,7 +209,7 @@ void Network::run_until(uint64_t cycle) {
   }
 }
 
-void Network::step() {
+__attribute__((flatten)) void Network::step() {
   const uint64_t cycle = now_;
   apply_due_credits(cycle);
   // 1. Network interfaces read their ejection channels (BookSim: before the routers).
@@ -248,7 +248,7 @@ void Network::step() {
 // Routers
 // ---------------------------------------------------------------------------------------------
 
-void Network::step_router(int router, uint64_t cycle) {
+__attribute__((flatten)) void Network::step_router(int router, uint64_t cycle) {
   input_queuing(router, cycle);
   RouterPipeline& pipeline = pipelines_[router];
   if (!pipeline.route.empty()) route_evaluate(router, cycle);
