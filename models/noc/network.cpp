@@ -231,8 +231,9 @@ __attribute__((flatten)) void Network::step() {
   auto& woken = router_wheel_[cycle & wheel_mask_];
   scheduled_events_ -= woken.size();
   for (int32_t arrival : woken) {
-    const int router = arrival / kMaxPorts;
-    pipelines_[router].due_flit_ports |= uint64_t{1} << (arrival % kMaxPorts);
+    const int router = static_cast<int>(static_cast<uint32_t>(arrival) / kMaxPorts);
+    pipelines_[router].due_flit_ports |= uint64_t{1}
+                                         << (static_cast<uint32_t>(arrival) % kMaxPorts);
     if (router_mark_[router] != mark) {
       router_mark_[router] = mark;
       routers_to_step_.push_back(router);
@@ -483,7 +484,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       const int output = vc_output_port_[router_base + entry.input * vcs_ + entry.vc];
       sa_input_pointer_[port_base + entry.input] = output;
       sa_output_pointer_[port_base + output] = entry.input;
-      sa_vc_offset_[port_base + entry.input] = (entry.vc + 1) % vcs_;
+      sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
       entry.result = output;
     }
   } else if (pending > 0) {
@@ -551,7 +552,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       const int output = entry.result;
       if (((matched_inputs >> entry.input) & 1) && match[entry.input] == output &&
           scratch_requests_[entry.input * ports_ + output] == entry.vc) {
-        sa_vc_offset_[port_base + entry.input] = (entry.vc + 1) % vcs_;
+        sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
       } else {
         entry.result = kStallConflict;
       }
@@ -593,7 +594,7 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
     --pipeline.buffered_flits;
     const int output_vc = vc_output_[iv];
     FlitRecord& record = flits_[flit];
-    record.vc = static_cast<int16_t>(output_vc % vcs_);
+    record.vc = static_cast<int16_t>(output_vc - vc_output_port_[iv] * vcs_);
     ++out_occupancy_[router_base + output_vc];
     if (record.tail) out_in_use_[router_base + output_vc] = 0;  // no wait for the tail credit
     pipeline.crossbar.push_back({-1, flit, entry.input, static_cast<int16_t>(granted)});

@@ -86,14 +86,17 @@ class RingQueue {
     size_t size = 1;
     while (size < capacity) size <<= 1;
     slots_.resize(size);
+    mask_ = size - 1;
   }
-  RingQueue(const RingQueue& other) : slots_(other.slots_.size()), count_(other.count_) {
+  RingQueue(const RingQueue& other)
+      : slots_(other.slots_.size()), mask_(other.mask_), count_(other.count_) {
     for (size_t i = 0; i < count_; ++i) slots_[i] = other[i];
   }
   RingQueue& operator=(const RingQueue& other) {
     if (this == &other) return *this;
     // Same ring size, so the queue grows exactly when the original would.
     if (slots_.size() != other.slots_.size()) slots_.resize(other.slots_.size());
+    mask_ = other.mask_;
     for (size_t i = 0; i < other.count_; ++i) slots_[i] = other[i];
     head_ = 0;
     count_ = other.count_;
@@ -105,15 +108,15 @@ class RingQueue {
   size_t size() const { return count_; }
   T& front() { return slots_[head_]; }
   const T& front() const { return slots_[head_]; }
-  T& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
-  const T& operator[](size_t i) const { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  T& operator[](size_t i) { return slots_[(head_ + i) & mask_]; }
+  const T& operator[](size_t i) const { return slots_[(head_ + i) & mask_]; }
   void pop_front() {
-    head_ = (head_ + 1) & (slots_.size() - 1);
+    head_ = (head_ + 1) & mask_;
     --count_;
   }
   void push_back(const T& value) {
-    if (__builtin_expect(count_ == slots_.size(), 0)) grow();
-    slots_[(head_ + count_) & (slots_.size() - 1)] = value;
+    if (__builtin_expect(count_ > mask_, 0)) grow();
+    slots_[(head_ + count_) & mask_] = value;
     ++count_;
   }
   void clear() { head_ = count_ = 0; }
@@ -123,9 +126,11 @@ class RingQueue {
     std::vector<T> bigger(slots_.size() * 2);
     for (size_t i = 0; i < count_; ++i) bigger[i] = (*this)[i];
     slots_.swap(bigger);
+    mask_ = slots_.size() - 1;
     head_ = 0;
   }
   std::vector<T> slots_;
+  size_t mask_ = 0;  // slots_.size() - 1 (a power of two minus one)
   size_t head_ = 0;
   size_t count_ = 0;
 };
