@@ -16,6 +16,17 @@ inline int round_robin_key(int candidate, int pointer, int size) {
   return key;
 }
 
+// The entries at the front of a stage queue not evaluated yet. With a single-cycle stage that is
+// every entry: its update takes all the entries evaluated in the cycle, and entries queued
+// behind them are all new.
+template <typename Entry>
+inline size_t pending_entries(const RingQueue<Entry>& queue, int stage_cycles) {
+  if (stage_cycles == 1) return queue.size();
+  size_t pending = 0;
+  while (pending < queue.size() && queue[pending].time < 0) ++pending;
+  return pending;
+}
+
 // The candidate of `mask` (non-empty, bits below 63) with the smallest round_robin_key: the
 // first set bit after `pointer` (-1 .. 62), else the lowest one.
 inline int round_robin_first(uint64_t mask, int pointer) {
@@ -346,8 +357,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
   auto& queue = pipelines_[router].vc_alloc;
   const int size = ports_ * vcs_;
   const int router_base = vc_index(router, 0, 0);
-  size_t pending = 0;
-  while (pending < queue.size() && queue[pending].time < 0) ++pending;
+  size_t pending = pending_entries(queue, params_.vc_allocation_cycles);
   if (pending == 1) {
     // One requesting input VC: its pick is granted (same as the general path below).
     StageEntry& entry = queue[0];
@@ -470,8 +480,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
   auto& queue = pipelines_[router].switch_alloc;
   const int router_base = vc_index(router, 0, 0);
   const int port_base = port_index(router, 0);
-  size_t pending = 0;
-  while (pending < queue.size() && queue[pending].time < 0) ++pending;
+  size_t pending = pending_entries(queue, params_.switch_allocation_cycles);
   if (pending == 1) {
     // One request: both arbiters grant it when its output VC has a credit (same result and
     // pointer updates as the general path below, without the scratch bookkeeping).
