@@ -220,6 +220,8 @@ void Network::run_until(uint64_t cycle) {
   }
 }
 
+// flatten: the stages and helpers of a cycle become one body (no calls, pointers and indices
+// loaded once per router step); -14 % instructions in bench_noc.
 __attribute__((flatten)) void Network::step() {
   const uint64_t cycle = now_;
   apply_due_credits(cycle);
@@ -260,7 +262,7 @@ __attribute__((flatten)) void Network::step() {
 // Routers
 // ---------------------------------------------------------------------------------------------
 
-__attribute__((flatten)) void Network::step_router(int router, uint64_t cycle) {
+void Network::step_router(int router, uint64_t cycle) {
   input_queuing(router, cycle);
   RouterPipeline& pipeline = pipelines_[router];
   if (!pipeline.route.empty()) route_evaluate(router, cycle);

@@ -1,10 +1,11 @@
 // The NoC engine: a plain C++ (no SystemC) cycle-level model of an input-queued VC router network.
 //
 // Faithful to BookSim2's IQRouter so that it reproduces a cycle-accurate simulator's latency and
-// saturation, but event-driven: only routers with work (pipeline entries, or a flit/credit
-// arriving this cycle) are evaluated, and whole idle stretches are jumped. Per router and cycle
+// saturation, but event-driven: only routers with work (pipeline entries, or a flit arriving
+// this cycle) are evaluated, and whole idle stretches are jumped. Per router and cycle
 // it runs BookSim's phases in BookSim's order:
-//   input queuing (flits arriving this cycle enter their VC buffers; due credits are returned)
+//   input queuing (flits arriving this cycle enter their VC buffers; credits due this cycle were
+//   returned before any router's step)
 //   route / VC-allocation / switch-allocation / crossbar "evaluate" of entries new this cycle
 //   route / VC-allocation / switch-allocation / crossbar "update" of entries due this cycle
 // A stage of d cycles completes d - 1 cycles after it is evaluated; the next stage picks the entry
