@@ -132,39 +132,6 @@ Network::Network(const NocParams& params)
 // Pools and scheduling
 // ---------------------------------------------------------------------------------------------
 
-int Network::new_flit() {
-  if (!free_flits_.empty()) {
-    const int flit = free_flits_.back();
-    free_flits_.pop_back();
-    return flit;
-  }
-  flits_.push_back({});
-  return static_cast<int>(flits_.size()) - 1;
-}
-
-void Network::free_flit(int flit) {
-  free_flits_.push_back(flit);
-}
-
-int Network::new_packet() {
-  if (!free_packets_.empty()) {
-    const int packet = free_packets_.back();
-    free_packets_.pop_back();
-    return packet;
-  }
-  packets_.push_back({});
-  return static_cast<int>(packets_.size()) - 1;
-}
-
-void Network::free_packet(int packet) {
-  free_packets_.push_back(packet);
-}
-
-void Network::wake_router(int router, int input_port, uint64_t cycle) {
-  router_wheel_[cycle & wheel_mask_].push_back(router * kMaxPorts + input_port);
-  ++scheduled_events_;
-}
-
 void Network::apply_due_credits(uint64_t cycle) {
   auto& due = credit_wheel_[cycle & wheel_mask_];
   if (due.empty()) return;

@@ -378,4 +378,38 @@ class Network {
   NetworkObserver* observer_ = nullptr;
 };
 
+// Used per flit by both engine files (network.cpp, network_interfaces.cpp): inline.
+inline int Network::new_flit() {
+  if (!free_flits_.empty()) {
+    const int flit = free_flits_.back();
+    free_flits_.pop_back();
+    return flit;
+  }
+  flits_.push_back({});
+  return static_cast<int>(flits_.size()) - 1;
+}
+
+inline void Network::free_flit(int flit) {
+  free_flits_.push_back(flit);
+}
+
+inline int Network::new_packet() {
+  if (!free_packets_.empty()) {
+    const int packet = free_packets_.back();
+    free_packets_.pop_back();
+    return packet;
+  }
+  packets_.push_back({});
+  return static_cast<int>(packets_.size()) - 1;
+}
+
+inline void Network::free_packet(int packet) {
+  free_packets_.push_back(packet);
+}
+
+inline void Network::wake_router(int router, int input_port, uint64_t cycle) {
+  router_wheel_[cycle & wheel_mask_].push_back(router * kMaxPorts + input_port);
+  ++scheduled_events_;
+}
+
 }  // namespace cimtlm::noc
