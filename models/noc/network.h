@@ -1,10 +1,11 @@
 // The NoC engine: a plain C++ (no SystemC) cycle-level model of an input-queued VC router network.
 //
 // Faithful to BookSim2's IQRouter so that it reproduces a cycle-accurate simulator's latency and
-// saturation, but event-driven: only routers with work (pipeline entries, or a flit/credit
-// arriving this cycle) are evaluated, and whole idle stretches are jumped. Per router and cycle
+// saturation, but event-driven: only routers with work (pipeline entries, or a flit arriving
+// this cycle) are evaluated, and whole idle stretches are jumped. Per router and cycle
 // it runs BookSim's phases in BookSim's order:
-//   input queuing (flits arriving this cycle enter their VC buffers; due credits are returned)
+//   input queuing (flits arriving this cycle enter their VC buffers; credits due this cycle were
+//   returned before any router's step)
 //   route / VC-allocation / switch-allocation / crossbar "evaluate" of entries new this cycle
 //   route / VC-allocation / switch-allocation / crossbar "update" of entries due this cycle
 // A stage of d cycles completes d - 1 cycles after it is evaluated; the next stage picks the entry
@@ -86,14 +87,17 @@ class RingQueue {
     size_t size = 1;
     while (size < capacity) size <<= 1;
     slots_.resize(size);
+    mask_ = size - 1;
   }
-  RingQueue(const RingQueue& other) : slots_(other.slots_.size()), count_(other.count_) {
+  RingQueue(const RingQueue& other)
+      : slots_(other.slots_.size()), mask_(other.mask_), count_(other.count_) {
     for (size_t i = 0; i < count_; ++i) slots_[i] = other[i];
   }
   RingQueue& operator=(const RingQueue& other) {
     if (this == &other) return *this;
     // Same ring size, so the queue grows exactly when the original would.
     if (slots_.size() != other.slots_.size()) slots_.resize(other.slots_.size());
+    mask_ = other.mask_;
     for (size_t i = 0; i < other.count_; ++i) slots_[i] = other[i];
     head_ = 0;
     count_ = other.count_;
@@ -105,15 +109,15 @@ class RingQueue {
   size_t size() const { return count_; }
   T& front() { return slots_[head_]; }
   const T& front() const { return slots_[head_]; }
-  T& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
-  const T& operator[](size_t i) const { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  T& operator[](size_t i) { return slots_[(head_ + i) & mask_]; }
+  const T& operator[](size_t i) const { return slots_[(head_ + i) & mask_]; }
   void pop_front() {
-    head_ = (head_ + 1) & (slots_.size() - 1);
+    head_ = (head_ + 1) & mask_;
     --count_;
   }
   void push_back(const T& value) {
-    if (__builtin_expect(count_ == slots_.size(), 0)) grow();
-    slots_[(head_ + count_) & (slots_.size() - 1)] = value;
+    if (__builtin_expect(count_ > mask_, 0)) grow();
+    slots_[(head_ + count_) & mask_] = value;
     ++count_;
   }
   void clear() { head_ = count_ = 0; }
@@ -123,9 +127,11 @@ class RingQueue {
     std::vector<T> bigger(slots_.size() * 2);
     for (size_t i = 0; i < count_; ++i) bigger[i] = (*this)[i];
     slots_.swap(bigger);
+    mask_ = slots_.size() - 1;
     head_ = 0;
   }
   std::vector<T> slots_;
+  size_t mask_ = 0;  // slots_.size() - 1 (a power of two minus one)
   size_t head_ = 0;
   size_t count_ = 0;
 };
@@ -183,6 +189,8 @@ class Network {
  private:
   // Injection and ejection channels (node <-> router) take one cycle, as in BookSim's KNCube.
   static constexpr uint64_t kInterfaceChannelCycles = 1;
+  // Bound of the per-router port masks (validate() allows 4 + 32 ports).
+  static constexpr int kMaxPorts = 64;
   enum class VcState : uint8_t { Idle, Routing, VcAlloc, Active };
   // Stage results below -1 are stalls (BookSim's STALL_* codes); -1 = not yet evaluated.
   static constexpr int kStallBusy = -2;
@@ -225,10 +233,9 @@ class Network {
     RingQueue<StageEntry> vc_alloc;
     RingQueue<StageEntry> switch_alloc;
     RingQueue<CrossbarEntry> crossbar;
-    int queued_outputs = 0;              // flits waiting in output queues
-    uint64_t arriving_flit_ports = 0;    // input ports with flits in flight towards them
-    uint64_t arriving_credit_ports = 0;  // output ports with credits in flight towards them
-    uint64_t queued_output_ports = 0;    // output ports with flits waiting to be sent
+    int queued_outputs = 0;            // flits waiting in output queues
+    uint64_t due_flit_ports = 0;       // input ports whose next flit arrives this cycle
+    uint64_t queued_output_ports = 0;  // output ports with flits waiting to be sent
     int buffered_flits = 0;
     int reported_occupancy = 0;
     bool has_work() const {
@@ -265,7 +272,8 @@ class Network {
   void mark_injecting(int node);
   int take_source_packet(int node);  // the packet at the head of the node's source queue
 
-  void wake_router(int router, uint64_t cycle);
+  void wake_router(int router, int input_port, uint64_t cycle);  // a flit arrives at `cycle`
+  void apply_due_credits(uint64_t cycle);
   void wake_node(int node, uint64_t cycle);
 
   int new_flit();
@@ -286,7 +294,8 @@ class Network {
   std::vector<uint16_t> buffer_head_;
   std::vector<uint16_t> buffer_count_;
   std::vector<VcState> vc_state_;
-  std::vector<int32_t> vc_output_;  // granted output port * vcs + output vc, or -1
+  std::vector<int32_t> vc_output_;      // granted output port * vcs + output vc, or -1
+  std::vector<int8_t> vc_output_port_;  // granted output port (valid while vc_output_ >= 0)
   std::vector<RouteSet> vc_route_;
   std::vector<int32_t> va_input_pointer_;  // round-robin pointer over output VCs of the router
   // Per output VC (vc_index): the downstream buffer as seen through credits.
@@ -298,9 +307,8 @@ class Network {
   std::vector<int32_t> sa_output_pointer_;  // round-robin over input ports
   std::vector<int32_t> sa_vc_offset_;       // round-robin among the VCs of an input port
   std::vector<int32_t> peer_router_;        // router at the other end of a network port, or -1
-  std::vector<RingQueue<TimedFlit>> flits_arriving_;      // per input port
-  std::vector<RingQueue<TimedCredit>> credits_arriving_;  // per output port
-  std::vector<RingQueue<int32_t>> output_queue_;          // per output port: crossed, not yet sent
+  std::vector<RingQueue<TimedFlit>> flits_arriving_;  // per input port
+  std::vector<RingQueue<int32_t>> output_queue_;      // per output port: crossed, not yet sent
   std::vector<RouterPipeline> pipelines_;
 
   // Per node: the network interface.
@@ -335,7 +343,15 @@ class Network {
   uint64_t future_sequence_ = 0;
 
   // Event wheel: routers/nodes to visit at a future cycle (all delays are < wheel size).
+  // Flit arrivals, router * kMaxPorts + input port: the router is stepped that cycle and reads
+  // exactly those ports (at most one flit per channel and cycle).
   std::vector<std::vector<int32_t>> router_wheel_;
+  // Credits by the cycle they become usable (output VC index): applied at the start of that
+  // cycle, before any router's step, which is the only reader of out_occupancy_ (so this equals
+  // applying them at the router's next step). Not counted in scheduled_events_: a jump over idle
+  // cycles applies them (run_until).
+  std::vector<std::vector<int32_t>> credit_wheel_;
+  uint64_t pending_credits_ = 0;
   std::vector<std::vector<int32_t>> node_wheel_;
   uint64_t wheel_mask_ = 0;
   uint64_t scheduled_events_ = 0;
@@ -355,14 +371,45 @@ class Network {
   std::vector<int32_t> scratch_best_input_;
   std::vector<int32_t> scratch_best_key_;
   std::vector<int32_t> scratch_touched_;
-  std::vector<int32_t> scratch_requests_;       // switch allocation: VC per (input, output) or -1
-  std::vector<uint64_t> scratch_request_mask_;  // switch allocation: outputs per input
-  std::vector<int32_t> scratch_inputs_;
-  std::vector<int32_t> scratch_match_;
+  std::vector<int32_t> scratch_requests_;  // switch allocation: VC per (input, output)
 
   std::vector<Delivery> deliveries_;
   NetworkCounters counters_;
   NetworkObserver* observer_ = nullptr;
 };
+
+// Used per flit by both engine files (network.cpp, network_interfaces.cpp): inline.
+inline int Network::new_flit() {
+  if (!free_flits_.empty()) {
+    const int flit = free_flits_.back();
+    free_flits_.pop_back();
+    return flit;
+  }
+  flits_.push_back({});
+  return static_cast<int>(flits_.size()) - 1;
+}
+
+inline void Network::free_flit(int flit) {
+  free_flits_.push_back(flit);
+}
+
+inline int Network::new_packet() {
+  if (!free_packets_.empty()) {
+    const int packet = free_packets_.back();
+    free_packets_.pop_back();
+    return packet;
+  }
+  packets_.push_back({});
+  return static_cast<int>(packets_.size()) - 1;
+}
+
+inline void Network::free_packet(int packet) {
+  free_packets_.push_back(packet);
+}
+
+inline void Network::wake_router(int router, int input_port, uint64_t cycle) {
+  router_wheel_[cycle & wheel_mask_].push_back(router * kMaxPorts + input_port);
+  ++scheduled_events_;
+}
 
 }  // namespace cimtlm::noc

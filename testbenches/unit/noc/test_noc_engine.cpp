@@ -50,7 +50,8 @@ TEST(NocZeroLoad, DefaultPipelineMatchesHandCountedCycles) {
   EXPECT_EQ(single_packet_latency(params, 0, 15, 4), 3u + 7 * 4u + 6u + 3u);
   // The mean over uniform traffic (2.5 hops) is 19.5 cycles: BookSim's 4x4 zero-load figure.
   EXPECT_DOUBLE_EQ(static_cast<double>(Network::zero_load_latency(params, 2, 1) +
-                                       Network::zero_load_latency(params, 3, 1)) / 2.0,
+                                       Network::zero_load_latency(params, 3, 1)) /
+                       2.0,
                    19.5);
 }
 
@@ -76,8 +77,8 @@ TEST(NocZeroLoad, OtherPipelinesMatchTheFormula) {
   struct Pipeline {
     int routing, vc, sw, link;
   };
-  for (const Pipeline& stages : {Pipeline{0, 1, 1, 1}, Pipeline{2, 1, 1, 3}, Pipeline{1, 3, 2, 1},
-                                 Pipeline{3, 2, 1, 2}}) {
+  for (const Pipeline& stages :
+       {Pipeline{0, 1, 1, 1}, Pipeline{2, 1, 1, 3}, Pipeline{1, 3, 2, 1}, Pipeline{3, 2, 1, 2}}) {
     NocParams params;
     params.rows = 3;
     params.cols = 5;
@@ -184,7 +185,60 @@ TEST(NocSaturation, ConcentratedMeshDeliversEverything) {
   saturate_and_drain(params, "uniform", 1.0, 2, 2000);
 }
 
-TEST(NocParams, DefaultsAreValid) { EXPECT_EQ(NocParams{}.validate(), ""); }
+// Bursts separated by idle stretches: run_until jumps over idle cycles while credits are still
+// in flight (they land through a wheel at their due cycle, so a jump must apply the ones due in
+// the skipped cycles), and the next burst depends on them. Stepping every cycle instead must give
+// the same deliveries, cycle for cycle.
+TEST(NocEventDriven, JumpingOverIdleCyclesEqualsSteppingEveryCycle) {
+  NocParams params;
+  params.rows = params.cols = 3;
+  params.vc_buffer_flits = 2;  // 6-flit packets: credits gate every flit
+  params.credit_delay_cycles = 3;
+  auto run = [&](bool jump) {
+    Network network(params);
+    std::vector<Delivery> all;
+    std::vector<Delivery> batch;
+    uint64_t id = 0;
+    for (int burst = 0; burst < 6; ++burst) {
+      const uint64_t start = static_cast<uint64_t>(burst) * 150;
+      for (int source = 0; source < network.nodes(); ++source) {
+        Packet packet;
+        packet.id = id++;
+        packet.source = source;
+        packet.destination = (source * 5 + burst) % network.nodes();
+        packet.flits = 6;
+        packet.create_cycle = start + static_cast<uint64_t>(source % 3);
+        network.inject(packet);
+      }
+      const uint64_t until = start + 150;
+      while (network.now() < until) {
+        if (jump) {
+          network.run_until(until);
+        } else {
+          network.step();
+        }
+      }
+      EXPECT_TRUE(network.idle());
+      network.take_deliveries(batch);
+      all.insert(all.end(), batch.begin(), batch.end());
+    }
+    return all;
+  };
+  const std::vector<Delivery> jumped = run(true);
+  const std::vector<Delivery> stepped = run(false);
+  ASSERT_EQ(jumped.size(), 54u);
+  ASSERT_EQ(stepped.size(), jumped.size());
+  for (size_t i = 0; i < jumped.size(); ++i) {
+    EXPECT_EQ(jumped[i].id, stepped[i].id) << i;
+    EXPECT_EQ(jumped[i].inject_cycle, stepped[i].inject_cycle) << i;
+    EXPECT_EQ(jumped[i].arrival_cycle, stepped[i].arrival_cycle) << i;
+    EXPECT_EQ(jumped[i].hops, stepped[i].hops) << i;
+  }
+}
+
+TEST(NocParams, DefaultsAreValid) {
+  EXPECT_EQ(NocParams{}.validate(), "");
+}
 
 TEST(NocParams, BadTopologyParametersNameTheField) {
   auto problem = [](auto change) {
@@ -202,13 +256,15 @@ TEST(NocParams, BadTopologyParametersNameTheField) {
   EXPECT_NE(problem([](NocParams& p) { p.vc_buffer_flits = 0; }).find("noc.vc_buffer_flits"),
             std::string::npos);
   EXPECT_NE(problem([](NocParams& p) { p.routing = "yx"; }).find("noc.routing"), std::string::npos);
-  EXPECT_NE(problem([](NocParams& p) { p.switch_traversal_cycles = 0; })
-                .find("noc.switch_traversal_cycles"),
+  EXPECT_NE(problem([](NocParams& p) {
+              p.switch_traversal_cycles = 0;
+            }).find("noc.switch_traversal_cycles"),
             std::string::npos);
   EXPECT_NE(problem([](NocParams& p) { p.link_cycles = 0; }).find("noc.link_cycles"),
             std::string::npos);
-  EXPECT_NE(problem([](NocParams& p) { p.link_energy_pj_per_flit = -1.0; })
-                .find("noc.link_energy_pj_per_flit"),
+  EXPECT_NE(problem([](NocParams& p) {
+              p.link_energy_pj_per_flit = -1.0;
+            }).find("noc.link_energy_pj_per_flit"),
             std::string::npos);
   EXPECT_NE(problem([](NocParams& p) {
               p.topology = "torus";
