@@ -4,7 +4,7 @@
 For every model: onnxruntime's median time per inference (scripts/ort/run_ort.js --time, one
 thread, default optimizations, warm session) and cimtlm's host time per simulated inference after
 the first (`cimtlm run` with 1 and with 1+N inferences: the difference of their simulation host
-times divided by N, i.e. the SystemC simulation with full timing, energy, stats and the bit-exact
+times divided by N, median of --repeats interleaved pairs, N raised for small networks, i.e. the SystemC simulation with full timing, energy, stats and the bit-exact
 check, tracing off), and their ratio.
 
 Inputs: the model's test_data_set_0/input_*.pb, else <model stem>_input*.npy beside it (the stem
@@ -17,11 +17,15 @@ without .q/.onnx), else a seeded random input made from the model's input types 
 import argparse
 import glob
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 
+MIN_DIFFERENCE_S = 0.3  # host seconds between the long and the short run
+MAX_INFERENCES = 400
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
@@ -91,11 +95,36 @@ def wall_s(stats):
     return host["wall_s"] if "wall_s" in host else stats["sim"]["wall_s"]
 
 
+def per_inference_us(args, model, inputs, work):
+    """Host microseconds per simulated inference after the first, and the stats of the longer run.
+    One run's simulation time wobbles by milliseconds (page faults, the scheduler), as much as a
+    small network's inference: the number of inferences is raised until the difference of the
+    two runs is at least MIN_DIFFERENCE_S, and the median of `repeats` interleaved pairs is kept."""
+    inferences = args.inferences
+    one = simulate(args, model, inputs, 1, work)
+    many = simulate(args, model, inputs, 1 + inferences, work)
+    difference = wall_s(many) - wall_s(one)
+    if difference < MIN_DIFFERENCE_S:
+        per_inference = max(difference, 1e-4) / inferences
+        inferences = min(MAX_INFERENCES, max(inferences, math.ceil(MIN_DIFFERENCE_S / per_inference)))
+        one = simulate(args, model, inputs, 1, work)
+        many = simulate(args, model, inputs, 1 + inferences, work)
+        difference = wall_s(many) - wall_s(one)
+    differences = [difference]
+    for _ in range(args.repeats - 1):
+        one = simulate(args, model, inputs, 1, work)
+        many = simulate(args, model, inputs, 1 + inferences, work)
+        differences.append(wall_s(many) - wall_s(one))
+    return max(statistics.median(differences), 1e-9) * 1e6 / inferences, many
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cimtlm", default=os.path.join(ROOT, "build", "cimtlm"))
     parser.add_argument("--platform", default=os.path.join(ROOT, "configs", "platforms", "default.yaml"))
-    parser.add_argument("--inferences", type=int, default=4, help="inferences after the first")
+    parser.add_argument("--inferences", type=int, default=4,
+                        help="inferences after the first (raised for small networks, see per_inference_us)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved run pairs (median)")
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--label", default="", help="suffix of the RATIO names")
     parser.add_argument("--target", type=float, default=3.0)
@@ -113,12 +142,10 @@ def main():
             command = ["node", os.path.join(ROOT, "scripts", "ort", "run_ort.js"), model]
             for name, path in inputs:
                 command += ["--input", f"{name}={path}"] if name else [path]
-            command += ["--output-dir", os.path.join(work, "ort"), "--time", "50"]
+            command += ["--output-dir", os.path.join(work, "ort"), "--time", "200"]
             ort = subprocess.run(command, capture_output=True, text=True, check=True)
             ort_us = json.loads(ort.stdout.strip().splitlines()[-1])["ort_us_per_inference"]
-            one = simulate(args, model, inputs, 1, work)
-            many = simulate(args, model, inputs, 1 + args.inferences, work)
-            sim_us = max(wall_s(many) - wall_s(one), 1e-9) * 1e6 / args.inferences
+            sim_us, many = per_inference_us(args, model, inputs, work)
             ratio = sim_us / ort_us
             worst = max(worst, ratio)
             name = os.path.basename(os.path.dirname(model)) if model.endswith("model.onnx") else \
