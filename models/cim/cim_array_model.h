@@ -214,6 +214,9 @@ class CimArrayModel {
   void collect_signal_from_blocks(const VectorPlan& plan, int input_bits, int32_t input_zero_point);
   // image.row_cells: per row, the sum of its stored cell values.
   void count_row_cells(TileImage& image) const;
+  static void plane_values(int input_bits, bool inputs_signed, int32_t* plane_value);
+  // Fills plane_rows_ (and zero_rows_ when zero_code is given) from a vector's input codes.
+  void pack_input_planes(const uint8_t* codes, int input_bits, const uint8_t* zero_code);
   void bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits, bool inputs_signed,
                   int32_t input_zero_point, int64_t* result);
   void bit_serial_blocks(const VectorPlan& plan, const uint8_t* codes, int input_bits,

@@ -174,50 +174,71 @@ int64_t CimArrayModel::convert_analog(double partial_sum, const AdcRange& range,
   return static_cast<int64_t>(code) << range.shift;
 }
 
+// Two's-complement planes: the sign plane of signed inputs has place value -2^(bits-1).
+void CimArrayModel::plane_values(int input_bits, bool inputs_signed, int32_t* plane_value) {
+  for (int plane = 0; plane < input_bits; ++plane) {
+    plane_value[plane] =
+        (inputs_signed && plane == input_bits - 1) ? -(int32_t{1} << plane) : (int32_t{1} << plane);
+  }
+}
+
+// plane_rows_ = every row's input bits by plane, and, given a zero code, zero_rows_ = the rows
+// whose input is that code: sixteen rows per SSE2 byte-sign mask (shifting plane p's bit to each
+// byte's top bit), the rest branch-free (input bits are random: a branch per bit would
+// mispredict half the time).
+void CimArrayModel::pack_input_planes(const uint8_t* codes, int input_bits,
+                                      const uint8_t* zero_code) {
+  const int64_t rows = tile_rows_;
+  const int64_t words = row_words_;
+  const uint32_t code_mask = (1u << input_bits) - 1;
+  plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
+  if (zero_code != nullptr) zero_rows_.assign(static_cast<size_t>(words), 0);
+  int64_t r = 0;
+#if defined(__SSE2__)
+  const __m128i zero_codes = _mm_set1_epi8(static_cast<char>(zero_code ? *zero_code : 0));
+  for (; r + 16 <= rows; r += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + r));
+    const int64_t word = r / kWordBits;
+    const int position = static_cast<int>(r % kWordBits);
+    for (int plane = 0; plane < input_bits; ++plane) {
+      const auto top =
+          static_cast<uint32_t>(_mm_movemask_epi8(_mm_sll_epi16(x, _mm_cvtsi32_si128(7 - plane))));
+      plane_rows_[static_cast<size_t>(plane * words + word)] |= uint64_t{top} << position;
+    }
+    if (zero_code != nullptr) {
+      const auto zeros = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero_codes)));
+      zero_rows_[static_cast<size_t>(word)] |= uint64_t{zeros} << position;
+    }
+  }
+#endif
+  for (; r < rows; ++r) {
+    const uint64_t bits = codes[r] & code_mask;
+    const int64_t word = r / kWordBits;
+    const int position = static_cast<int>(r % kWordBits);
+    for (int plane = 0; plane < input_bits; ++plane) {
+      plane_rows_[static_cast<size_t>(plane * words + word)] |= ((bits >> plane) & 1u) << position;
+    }
+    if (zero_code != nullptr) {
+      zero_rows_[static_cast<size_t>(word)] |= uint64_t{codes[r] == *zero_code} << position;
+    }
+  }
+}
+
 void CimArrayModel::bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits,
                                bool inputs_signed, int32_t input_zero_point, int64_t* result) {
   const ArrayImage& array = *array_;  // build_array_image() ran for this tile
   const int64_t rows = tile_rows_;
   const int64_t words = row_words_;
   const int64_t used = used_columns_;
-  const uint32_t code_mask = (1u << input_bits) - 1;
-
-  // Two's-complement planes: the sign plane of signed inputs has place value -2^(bits-1).
   int32_t plane_value[8];
-  for (int plane = 0; plane < input_bits; ++plane) {
-    plane_value[plane] =
-        (inputs_signed && plane == input_bits - 1) ? -(int32_t{1} << plane) : (int32_t{1} << plane);
-  }
+  plane_values(input_bits, inputs_signed, plane_value);
   column_reading_.assign(static_cast<size_t>(used), 0);
   mask_reading_.assign(static_cast<size_t>(used), 0);
 
   if (array.cell_conductance.empty()) {
-    // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation).
-    // Every row's input bits by plane (each step's row mask below selects its enabled rows),
-    // sixteen rows per SSE2 byte-sign mask: shifting plane p's bit to each byte's top bit.
-    plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
-    int64_t r = 0;
-#if defined(__SSE2__)
-    for (; r + 16 <= rows; r += 16) {
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + r));
-      uint64_t* word = plane_rows_.data() + r / kWordBits;
-      const int position = static_cast<int>(r % kWordBits);
-      for (int plane = 0; plane < input_bits; ++plane) {
-        const auto top = static_cast<uint32_t>(
-            _mm_movemask_epi8(_mm_sll_epi16(x, _mm_cvtsi32_si128(7 - plane))));
-        word[plane * words] |= uint64_t{top} << position;
-      }
-    }
-#endif
-    for (; r < rows; ++r) {
-      // Branch-free: input bits are random, a branch per bit would mispredict half the time.
-      const uint64_t bits = codes[r] & code_mask;
-      const int64_t word = r / kWordBits;
-      const int position = static_cast<int>(r % kWordBits);
-      for (int plane = 0; plane < input_bits; ++plane) {
-        plane_rows_[plane * words + word] |= ((bits >> plane) & 1u) << position;
-      }
-    }
+    // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation),
+    // each step's row mask below selecting its enabled rows from every row's input bits.
+    pack_input_planes(codes, input_bits, nullptr);
     partial_sums_.resize(static_cast<size_t>(used));
     active_rows_.resize(static_cast<size_t>(words));
     for (int64_t step = 0; step < plan.steps; ++step) {
@@ -245,6 +266,7 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, const uint8_t* codes, int
     }
   } else {
     // Conductance variation: analog bit-line sums of slice value x relative conductance.
+    const uint32_t code_mask = (1u << input_bits) - 1;
     analog_sums_.resize(static_cast<size_t>(used));
     // Sums the rows of a list that conduct in `plane` (every row of the list when plane < 0).
     auto sum_rows = [&](const int64_t* list, int64_t count, int plane) {
@@ -346,49 +368,18 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   const int64_t rows = tile_rows_;
   const int64_t words = row_words_;
   const int64_t used = used_columns_;
-  const uint32_t code_mask = (1u << input_bits) - 1;
   int32_t plane_value[8];
-  for (int plane = 0; plane < input_bits; ++plane) {
-    plane_value[plane] =
-        (inputs_signed && plane == input_bits - 1) ? -(int32_t{1} << plane) : (int32_t{1} << plane);
-  }
+  plane_values(input_bits, inputs_signed, plane_value);
   column_reading_.assign(static_cast<size_t>(used), 0);
   mask_reading_.assign(static_cast<size_t>(used), 0);
 
-  // Every row's input bits by plane and the zero-point rows, sixteen rows per SSE2 instruction.
-  plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
-  zero_rows_.assign(static_cast<size_t>(words), 0);
   const auto zero_code = static_cast<uint8_t>(input_zero_point);
-  int64_t r = 0;
-#if defined(__SSE2__)
-  const __m128i zero_codes = _mm_set1_epi8(static_cast<char>(zero_code));
-  for (; r + 16 <= rows; r += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + r));
-    const int64_t word = r / kWordBits;
-    const int position = static_cast<int>(r % kWordBits);
-    for (int plane = 0; plane < input_bits; ++plane) {
-      const auto top =
-          static_cast<uint32_t>(_mm_movemask_epi8(_mm_sll_epi16(x, _mm_cvtsi32_si128(7 - plane))));
-      plane_rows_[static_cast<size_t>(plane * words + word)] |= uint64_t{top} << position;
-    }
-    const auto zeros = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero_codes)));
-    zero_rows_[static_cast<size_t>(word)] |= uint64_t{zeros} << position;
-  }
-#endif
-  for (; r < rows; ++r) {
-    const uint64_t bits = codes[r] & code_mask;
-    const int64_t word = r / kWordBits;
-    const int position = static_cast<int>(r % kWordBits);
-    for (int plane = 0; plane < input_bits; ++plane) {
-      plane_rows_[static_cast<size_t>(plane * words + word)] |= ((bits >> plane) & 1u) << position;
-    }
-    zero_rows_[static_cast<size_t>(word)] |= uint64_t{codes[r] == zero_code} << position;
-  }
+  pack_input_planes(codes, input_bits, &zero_code);
   int64_t input_sum = 0;
   if (inputs_signed) {
-    for (r = 0; r < rows; ++r) input_sum += static_cast<int8_t>(codes[r]);
+    for (int64_t r = 0; r < rows; ++r) input_sum += static_cast<int8_t>(codes[r]);
   } else {
-    for (r = 0; r < rows; ++r) input_sum += codes[r];
+    for (int64_t r = 0; r < rows; ++r) input_sum += codes[r];
   }
 
   // Calls `run(first_word, last_word)` for each group of blocks_per_step_ non-skipped blocks
