@@ -230,13 +230,7 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
         }
       }
     }
-    const auto count = static_cast<uint64_t>(vectors * cols);
-    ++operations_;
-    elements_ += count;
-    energy_requantize_ += params_.requantize_energy_pj * static_cast<double>(count);
-    const uint64_t cycles = simd_cycles(count, 32);  // float32 multiply
-    busy_cycles_ += static_cast<double>(cycles);
-    return cycles;
+    return account_requantize(static_cast<uint64_t>(vectors * cols));
   }
   for (int64_t v = 0; v < vectors; ++v) {
     for (int64_t c = 0; c < cols; ++c) {
@@ -259,7 +253,11 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
       store_code(out, type, column_major ? c * vectors + v : v * cols + c, result);
     }
   }
-  const auto count = static_cast<uint64_t>(vectors * cols);
+  return account_requantize(static_cast<uint64_t>(vectors * cols));
+}
+
+// One requantization of `count` elements: counters, energy and its SIMD cycles.
+uint64_t ArithUnit::account_requantize(uint64_t count) {
   ++operations_;
   elements_ += count;
   energy_requantize_ += params_.requantize_energy_pj * static_cast<double>(count);

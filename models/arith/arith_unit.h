@@ -78,6 +78,7 @@ class ArithUnit {
   // Cycles of `elements` operations on `bits`-bit values: the SIMD datapath holds simd_lanes
   // 8-bit lanes, i.e. simd_lanes * 8 / bits lanes of wider values.
   uint64_t simd_cycles(uint64_t elements, int bits, uint64_t cycles_per_element = 1) const;
+  uint64_t account_requantize(uint64_t count);
 
   ArithParams params_;
   kernel::ZeroedArray<int32_t> accumulators_;  // zero pages on first touch (zeroed_array.h)
