@@ -1,13 +1,14 @@
 // The core controller's data movement: memory transactions, the DMA engine's strided copies,
 // NoC sends and receives (data into the network interface's socket, deliveries from it), and
-// power gating of memory levels through the `power` socket. The rest of the controller (program
-// flow, scoreboard, compute) is core_controller.cpp.
+// power gating of memory levels through the `power` socket. Program flow and the timeline are
+// core_controller.cpp, the compute commands core_controller_commands.cpp.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
+#include "models/core/controller_internal.h"
 #include "models/core/core_controller.h"
 #include "models/kernel/hex.h"
 #include "models/memory/power_control.h"
@@ -20,13 +21,7 @@ using kernel::hex;
 using sc_core::sc_time;
 using sc_core::SC_ZERO_TIME;
 
-namespace {
-
-sc_time max_time(const sc_time& a, const sc_time& b) {
-  return a > b ? a : b;
-}
-
-}  // namespace
+using internal::max_time;
 
 // Memory transactions through the `memory` socket, split at max_transfer_bytes; with DMI, a
 // transfer wholly inside a granted region is a memcpy, each chunk timed by the grant's latency
