@@ -378,15 +378,21 @@ class Network {
   NetworkObserver* observer_ = nullptr;
 };
 
+// An index into `items`: a freed one when there is one, else a new default element.
+template <typename T>
+inline int take_index(std::vector<T>& items, std::vector<int32_t>& free_indices) {
+  if (!free_indices.empty()) {
+    const int index = free_indices.back();
+    free_indices.pop_back();
+    return index;
+  }
+  items.push_back({});
+  return static_cast<int>(items.size()) - 1;
+}
+
 // Used per flit by both engine files (network.cpp, network_interfaces.cpp): inline.
 inline int Network::new_flit() {
-  if (!free_flits_.empty()) {
-    const int flit = free_flits_.back();
-    free_flits_.pop_back();
-    return flit;
-  }
-  flits_.push_back({});
-  return static_cast<int>(flits_.size()) - 1;
+  return take_index(flits_, free_flits_);
 }
 
 inline void Network::free_flit(int flit) {
@@ -394,13 +400,7 @@ inline void Network::free_flit(int flit) {
 }
 
 inline int Network::new_packet() {
-  if (!free_packets_.empty()) {
-    const int packet = free_packets_.back();
-    free_packets_.pop_back();
-    return packet;
-  }
-  packets_.push_back({});
-  return static_cast<int>(packets_.size()) - 1;
+  return take_index(packets_, free_packets_);
 }
 
 inline void Network::free_packet(int packet) {
