@@ -89,6 +89,15 @@ InputBatchView batch_of(const RandomJob& job, std::vector<int32_t>& outputs) {
           job.input_bits,    outputs.data(),    job.tile.cols, false};
 }
 
+// A fresh macro with `params` on `path` computes the job: its counts, its outputs in `outputs`.
+CimCounts run_job(const CimMacroParams& params, ComputePath path, const RandomJob& job,
+                  std::vector<int32_t>& outputs) {
+  CimArrayModel model(params);
+  model.set_path(path);
+  model.load_weights(job.tile.view());
+  return model.compute(batch_of(job, outputs));
+}
+
 std::vector<int32_t> reference_of(const RandomJob& job) {
   return reference_matmul(job.inputs, job.inputs_signed, job.vectors, job.tile.rows,
                           job.input_zero_point, job.tile.values, job.tile.is_signed, job.tile.cols,
@@ -150,14 +159,9 @@ TEST(CimArrayModel, LosslessOutputsEqualReferenceExecutorAboveAndBelowThreshold)
                  std::to_string(params.sparsity_threshold) + " " + params.encoding + " cell_bits " +
                  std::to_string(params.cell_bits) + " packing " + params.activation_packing);
 
-    CimArrayModel fast(params);
-    CimArrayModel bit_serial(params);
-    bit_serial.set_path(ComputePath::BitSerial);
-    fast.load_weights(job.tile.view());
-    bit_serial.load_weights(job.tile.view());
     std::vector<int32_t> fast_out, serial_out;
-    const CimCounts fast_counts = fast.compute(batch_of(job, fast_out));
-    const CimCounts serial_counts = bit_serial.compute(batch_of(job, serial_out));
+    const CimCounts fast_counts = run_job(params, ComputePath::Auto, job, fast_out);
+    const CimCounts serial_counts = run_job(params, ComputePath::BitSerial, job, serial_out);
     ASSERT_EQ(fast_out, expected);
     ASSERT_EQ(serial_out, expected);
     expect_same_counts(fast_counts, serial_counts);
@@ -467,14 +471,9 @@ TEST(CimArrayModel, LossyAutoPathEqualsTheRowListPath) {
     if (trial % 5 == 0) params.adc_signal_fraction = 0.0;
     const RandomJob job = random_job(rng, params);
     SCOPED_TRACE("trial " + std::to_string(trial) + " packing " + params.activation_packing);
-    CimArrayModel automatic(params);
-    CimArrayModel serial(params);
-    serial.set_path(ComputePath::BitSerial);
-    automatic.load_weights(job.tile.view());
-    serial.load_weights(job.tile.view());
     std::vector<int32_t> automatic_out, serial_out;
-    const CimCounts automatic_counts = automatic.compute(batch_of(job, automatic_out));
-    const CimCounts serial_counts = serial.compute(batch_of(job, serial_out));
+    const CimCounts automatic_counts = run_job(params, ComputePath::Auto, job, automatic_out);
+    const CimCounts serial_counts = run_job(params, ComputePath::BitSerial, job, serial_out);
     ASSERT_EQ(automatic_out, serial_out);
     expect_same_counts(automatic_counts, serial_counts);
     EXPECT_EQ(automatic_counts.zero_inputs, serial_counts.zero_inputs);
