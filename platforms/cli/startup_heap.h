@@ -4,7 +4,8 @@
 
 namespace cimtlm::platforms::cli {
 
-// Called first thing in sc_main: from then on operator new[] is the plain one.
+// Called first thing in sc_main: from then on operator new[] is the plain one, and the malloc
+// heap is set for the simulation (startup_heap.cpp).
 void static_initialization_done();
 
 }  // namespace cimtlm::platforms::cli
