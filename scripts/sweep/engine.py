@@ -488,6 +488,9 @@ def _run_points(sweep, todo, points, database, args, security):
         client.close()
         if cluster is not None:
             cluster.close()
+        # The in-process workers' start-up servers (they would end at this process's exit; ended
+        # here, their children's CPU time is accounted to this process like fresh runs').
+        served.close_all()
     if interrupted:
         total = len(points)
         recorded = len(database.finished_hashes())

@@ -13,6 +13,7 @@ process instead (spawn() returns None).
 Shipped to the workers by value with task.py (cloudpickle), so self-contained.
 """
 import array
+import atexit
 import os
 import signal
 import socket
@@ -35,7 +36,9 @@ def _process_state():
         state.all = []  # every server started, for close_all()
         state.lock = threading.Lock()
         state.unavailable = set()  # executables whose server would not start
-        state = sys.modules.setdefault("_cimtlm_sweep_servers", state)
+        if sys.modules.setdefault("_cimtlm_sweep_servers", state) is state:
+            atexit.register(_close_servers, state)
+        state = sys.modules["_cimtlm_sweep_servers"]
     return state
 
 
@@ -247,7 +250,10 @@ def spawn(command, environment, stdin_fd, stdout_fd, stderr_fd):
 
 def close_all():
     """Ends every server of this process (they end at its exit anyway)."""
-    state = _process_state()
+    _close_servers(_process_state())
+
+
+def _close_servers(state):
     with state.lock:
         servers = list(state.all)
         state.all.clear()
