@@ -67,7 +67,8 @@ class Server:
         finally:
             theirs.close()
         self.socket = ours
-        self.broken = False
+        self.broken = False  # gone, closed or unusable: the next command starts another server
+        self.answered = 0  # requests it answered
 
     def request(self, command, fds):
         """Sends a command; returns (pid, pidfd or None), or None if the server refused it or is
@@ -82,9 +83,12 @@ class Server:
         except OSError:
             reply, pidfd = b"", None
         if not reply.startswith(b"started "):
-            if not reply.startswith(b"refused "):
+            if reply.startswith(b"refused "):
+                self.answered += 1
+            else:
                 self.broken = True
             return None
+        self.answered += 1
         return int(reply.split()[1]), pidfd
 
     def _receive(self):
@@ -109,6 +113,7 @@ class Server:
         return reply, descriptor
 
     def close(self):
+        self.broken = True
         self.socket.close()  # EOF: the server exits
         try:
             self.process.wait(timeout=10)
@@ -223,7 +228,7 @@ def _forget(server):
     server.close()
 
 
-def spawn(command, environment, stdin_fd, stdout_fd, stderr_fd):
+def spawn(command, environment, stdin_fd, stdout_fd, stderr_fd, _retry=True):
     """Starts `command` (command[0] the cimtlm executable) through this thread's server: a
     ServedProcess, or None when no server can run it (the caller starts a fresh process)."""
     if not enabled():
@@ -237,15 +242,17 @@ def spawn(command, environment, stdin_fd, stdout_fd, stderr_fd):
     if server is None:
         return None
     started = server.request(command, [stdin_fd, stdout_fd, stderr_fd])
-    if started is None:
-        if server.broken:
+    if started is None and server.broken:
+        state.local.servers.pop(command[0], None)
+        _forget(server)
+        if server.answered == 0:
             # It never answered: an older cimtlm without `serve`, or a server that cannot fork
             # safely. Fresh processes from now on.
             state.unavailable.add(command[0])
-            state.local.servers.pop(command[0], None)
-            _forget(server)
-        return None
-    return ServedProcess(server, command, *started)
+            return None
+        # It served before and is gone now (killed from outside): a new one, once.
+        return spawn(command, environment, stdin_fd, stdout_fd, stderr_fd, False) if _retry else None
+    return None if started is None else ServedProcess(server, command, *started)
 
 
 def close_all():
