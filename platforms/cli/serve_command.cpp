@@ -319,6 +319,8 @@ int serve_command(const std::vector<std::string>& args, std::ostream& out, std::
   // the server lives to report it.
   std::signal(SIGINT, SIG_IGN);
   std::signal(SIGQUIT, SIG_IGN);
+  // Children must stay waitable even if SIGCHLD came ignored (they would be reaped unseen).
+  std::signal(SIGCHLD, SIG_DFL);
   const std::vector<std::string> initial = initial_environment();
   const auto own_load_time = load_time_variables(initial);
   const EnvironmentChanges changes = static_initialization_changes(initial);

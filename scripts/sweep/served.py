@@ -179,10 +179,15 @@ class ServedProcess:
         return self.returncode
 
     def kill(self):
-        if self.returncode is not None or self.pidfd is None:
+        if self.returncode is not None:
             return
         try:
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                # No pidfd (a kernel before 5.3): the pid is still the child's, as the server
+                # reaps it only after it exits and reports that first.
+                os.kill(self.pid, signal.SIGKILL)
         except (AttributeError, OSError):
             pass
 
