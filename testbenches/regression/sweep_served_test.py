@@ -12,8 +12,8 @@ Usage: sweep_served_test.py CIMTLM SOURCE_ROOT OUTPUT_DIR
   - signals: a point killed by SIGTERM reports -15 as a fresh process's Popen does; a point that
     outlives its timeout is killed (task._run_process returns None, the process is gone).
   - a request whose environment differs in a variable the libraries read while loading is refused
-    (the caller runs a fresh process); a wrapper script is never served; CIMTLM_SWEEP_SERVER=0
-    turns the server off.
+    (the caller runs a fresh process); a wrapper script is never served, nor a binary whose server
+    never answers (an older cimtlm without `serve`); CIMTLM_SWEEP_SERVER=0 turns the server off.
   - a client killed with SIGKILL takes its server (and the point it ran) with it.
 """
 import json
@@ -197,6 +197,13 @@ def check_fallbacks(runner, root, served):
         fds = (stdin.fileno(), sink.fileno(), sink.fileno())
         check(served.spawn([wrapper, "--version"], runner.environment, *fds) is None,
               "a wrapper script is not served")
+        # A binary without `serve` (an older cimtlm; here /bin/true) never answers: fresh
+        # processes for it from then on, without starting another server.
+        old_build = "/bin/true"
+        check(served.spawn([old_build, "run"], runner.environment, *fds) is None and
+              old_build in served._process_state().unavailable and
+              served.spawn([old_build, "run"], runner.environment, *fds) is None,
+              "a binary whose server never answers runs fresh processes")
         os.environ["CIMTLM_SWEEP_SERVER"] = "0"
         try:
             check(served.spawn([runner.cimtlm, "--version"], runner.environment, *fds) is None,
