@@ -98,6 +98,7 @@ int dispatch(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return kExitOk;
   }
   try {
+    if (command == "serve") return serve_command(args, out, err);  // hidden, see commands.h
     for (const auto& entry : commands()) {
       if (entry.name == command) return entry.function(args, out, err);
     }

@@ -35,5 +35,7 @@ int search_command(const std::vector<std::string>& args, std::ostream& out, std:
 int scenario_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int retention_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int regress_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// Hidden: the start-up server of cimtlm-sweep (serve_command.cpp); not in commands().
+int serve_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace cimtlm::platforms::cli

@@ -26,7 +26,7 @@ import yaml
 
 from . import db as results_db
 from . import spec as sweep_spec
-from . import task
+from . import served, task
 
 PLAIN_SCHEMES = ("tcp", "ws")
 TLS_SCHEMES = ("tls", "wss")
@@ -428,6 +428,7 @@ def _run_points(sweep, todo, points, database, args, security):
 
     # Workers need not have this package: the task module travels with the task.
     cloudpickle.register_pickle_by_value(task)
+    cloudpickle.register_pickle_by_value(served)
     client, cluster = start_cluster(args, security)
     slots = sum(client.nthreads().values()) if args.scheduler else (args.workers or os.cpu_count() or 1)
     sizes = chunk_sizes(len(todo), slots, args.chunk_size)
@@ -487,6 +488,9 @@ def _run_points(sweep, todo, points, database, args, security):
         client.close()
         if cluster is not None:
             cluster.close()
+        # The in-process workers' start-up servers (they would end at this process's exit; ended
+        # here, their children's CPU time is accounted to this process like fresh runs').
+        served.close_all()
     if interrupted:
         total = len(points)
         recorded = len(database.finished_hashes())

@@ -62,6 +62,9 @@ def main():
                         help="sweep, N at a time and one after another, interleaved this many times")
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
     parser.add_argument("--out-dir", default=os.path.join(ROOT, "traces", "sweep_bench"))
+    parser.add_argument("--fresh-too", action="store_true",
+                        help="each round also runs the sweep without cimtlm's start-up server "
+                             "(CIMTLM_SWEEP_SERVER=0, a fresh process per point): before/after")
     parser.add_argument("--ratio-lines", action="store_true",
                         help="print scripts/bench.sh lines (RATIO/FIGURE) instead of a sentence")
     args = parser.parse_args()
@@ -86,13 +89,14 @@ def main():
     interpreter = first[2:].split()[0] if first.startswith("#!") else sys.executable
     load_before = os.getloadavg()[0]
 
-    def sweep():
+    def sweep(server=True):
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
+        environment = dict(os.environ, CIMTLM_SWEEP_SERVER="1" if server else "0")
         done = subprocess.run([interpreter, "-c", OWN_CPU, sweep_cli, sweep_file, "--db", db,
                                "--workers", str(args.workers), "--quiet"],
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True, env=environment)
         own = [line for line in done.stderr.splitlines() if line.startswith("SWEEP_OWN_CPU ")]
         if done.returncode != 0 or not own:
             sys.stderr.write(done.stderr)
@@ -124,7 +128,12 @@ def main():
             parallel_s, parallel_cpu = timed(lambda: list(pool.map(single, work)))
         serial_s, serial_cpu = timed(lambda: [single(item) for item in work])
         own = own_cpu[-1]
-        rounds.append({"sweep_s": sweep_s, "sweep_cpu": sweep_cpu, "parallel_s": parallel_s,
+        fresh = {}
+        if args.fresh_too:
+            fresh_s, fresh_cpu = timed(lambda: sweep(server=False))
+            fresh = {"fresh_s": fresh_s, "fresh_cpu": fresh_cpu,
+                     "fresh_ideal": fresh_s / (serial_s / args.workers)}
+        rounds.append({**fresh, "sweep_s": sweep_s, "sweep_cpu": sweep_cpu, "parallel_s": parallel_s,
                        "serial_s": serial_s, "serial_cpu": serial_cpu, "parallel_cpu": parallel_cpu,
                        "own_cpu": own, "sims_cpu": sweep_cpu - own,
                        "ideal": sweep_s / (serial_s / args.workers), "vs_parallel": sweep_s / parallel_s,
@@ -150,7 +159,9 @@ def main():
               f"{args.workers} at a time {r['vs_parallel']:.3f}, CPU {r['sweep_cpu']:.2f} s / "
               f"{r['serial_cpu']:.2f} s = {r['cpu']:.3f} (the sweep's own {r['own_cpu']:.2f} s, its "
               f"cimtlm runs {r['sims_cpu']:.2f} s; {args.workers} at a time {r['parallel_cpu']:.2f} s, "
-              f"sweep / {args.workers} at a time {r['cpu_vs_parallel']:.3f})")
+              f"sweep / {args.workers} at a time {r['cpu_vs_parallel']:.3f})" +
+              (f"; without the server: sweep {r['fresh_s']:.2f} s, / ideal {r['fresh_ideal']:.3f}, "
+               f"CPU {r['fresh_cpu']:.2f} s" if "fresh_s" in r else ""))
     print(f"{points} points {statuses}; medians of {len(rounds)} rounds: sweep on {args.workers} workers "
           f"{median['sweep_s']:.2f} s (start-up and shutdown included); single runs one after another "
           f"{median['serial_s']:.2f} s ({1000 * median['serial_s'] / points:.0f} ms each), / {args.workers} = "
@@ -161,7 +172,10 @@ def main():
           f"({1000 * median['own_cpu'] / points:.1f} ms per point, start-up included), its cimtlm runs "
           f"{median['sims_cpu']:.2f} s against {median['parallel_cpu']:.2f} s for the plain runs {args.workers} "
           f"at a time (sweep / {args.workers} at a time: {median['cpu_vs_parallel']:.3f}); load average "
-          f"{load_before:.1f} before, {load:.1f} after")
+          f"{load_before:.1f} before, {load:.1f} after" +
+          (f"; without the start-up server (CIMTLM_SWEEP_SERVER=0): sweep {median['fresh_s']:.2f} s, "
+           f"/ ideal {median['fresh_ideal']:.3f}, CPU {median['fresh_cpu']:.2f} s"
+           if "fresh_s" in median else ""))
     return 0
 
 
