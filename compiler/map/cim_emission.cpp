@@ -325,11 +325,13 @@ void Mapper::emit_cim(const Node& node) {
           }
         }
       }
+      // One flow-control token covers all of a worker's slices.
+      ByteRanges slices;
       for (const auto& range : ranges) {
-        const core::Addr offset = static_cast<core::Addr>(range.first) * esize;
-        transfer(node.outputs[0], core, output.addr + offset, home, home_output.addr + offset,
-                 static_cast<uint64_t>(range.second) * esize);
+        slices.emplace_back(static_cast<uint64_t>(range.first) * esize,
+                            static_cast<uint64_t>(range.second) * esize);
       }
+      transfer_ranges(node.outputs[0], core, output.addr, home, home_output.addr, slices);
     }
   }
   // The home core waits for every slice before anything reads the output.

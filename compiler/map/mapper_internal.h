@@ -152,6 +152,7 @@ class Mapper {
                       int64_t core_count) const;
   void place();
   std::vector<int> cores_of(const Node* node) const;
+  std::vector<int> along_mesh_curve(const std::vector<int>& cores) const;
 
   // ---- activation and weight memory (core_memory.cpp)
   void plan_activations();
@@ -166,6 +167,11 @@ class Mapper {
   void emit_pending_receives(const std::string& name, int core);
   void transfer(const std::string& name, int from, core::Addr source, int to,
                 core::Addr destination, uint64_t bytes);
+  // Byte ranges (offset, length) of a value, sent under one flow-control token.
+  using ByteRanges = std::vector<std::pair<uint64_t, uint64_t>>;
+  void transfer_ranges(const std::string& name, int from, core::Addr source, int to,
+                       core::Addr destination, const ByteRanges& ranges);
+  ByteRanges needed_ranges(const std::string& name, int core, const core::TensorRef& ref) const;
   int local_consumers(const std::string& name, int core) const;
   void release_tokens(const std::string& name, int core);
   void distribute(const std::string& name, int core, const core::TensorRef& ref);

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "compiler/map/mapper_internal.h"
+#include "compiler/map/mesh_curve.h"
 
 namespace cimtlm::map {
 namespace detail {
@@ -142,11 +143,19 @@ void Mapper::place() {
     for (size_t k = 0; given < core_count && k < remainders.size(); ++k, ++given) {
       ++share[remainders[k].second];
     }
+    // The ranges follow a space-filling curve over the mesh, so a layer's cores form a compact
+    // region next to the previous layer's (in row-major order a range is a row segment, and its
+    // input crosses up to a whole row). The home core (first) is the range's last core on the
+    // curve: it gathers the slices and sends the output on to the next range, which starts
+    // beside it (ResNet-18 on 16x16: 4.65 M flit-hops per inference with the first core as home,
+    // 2.98 M with the last).
+    const std::vector<int> along = along_mesh_curve(cores_);
     size_t next = 0;
     for (size_t i = 0; i < order.size(); ++i) {
       std::vector<int> mine;
-      for (int64_t k = 0; k < share[i] && next < cores_.size(); ++k) mine.push_back(cores_[next++]);
-      if (mine.empty()) mine.push_back(cores_.back());
+      for (int64_t k = 0; k < share[i] && next < along.size(); ++k) mine.push_back(along[next++]);
+      if (mine.empty()) mine.push_back(along.back());
+      std::reverse(mine.begin(), mine.end());
       plans_.at(order[i]).cores = mine;
     }
   } else {
@@ -187,6 +196,25 @@ void Mapper::place() {
     }
     core_of_node_[&node] = core;
   }
+}
+
+// `cores` sorted by their position on the mesh's space-filling curve (unchanged when the mesh
+// geometry does not describe the cores).
+std::vector<int> Mapper::along_mesh_curve(const std::vector<int>& cores) const {
+  if (static_cast<int64_t>(arch_.mesh_rows) * arch_.mesh_cols != arch_.cores) return cores;
+  const std::vector<int> curve = mesh_curve_order(arch_.mesh_rows, arch_.mesh_cols);
+  for (int core : cores) {
+    if (core < 0 || static_cast<size_t>(core) >= curve.size()) return cores;
+  }
+  std::vector<int> rank(curve.size());
+  for (size_t position = 0; position < curve.size(); ++position) {
+    rank[static_cast<size_t>(curve[position])] = static_cast<int>(position);
+  }
+  std::vector<int> sorted = cores;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int a, int b) {
+    return rank[static_cast<size_t>(a)] < rank[static_cast<size_t>(b)];
+  });
+  return sorted;
 }
 
 // Every core a node runs on (a partitioned CIM layer runs on several).
