@@ -1,0 +1,208 @@
+// The fused column popcount and ideal-ADC kernel of cim_column_kernels.h: a portable one (with
+// a POPCNT clone, picked at load time) and an AVX-512 one (VPOPCNTQ, eight columns at once),
+// chosen once per process from what the host supports, so that the default build stays
+// portable (no -march=native). Both are specialised on the number of planes, so that each
+// plane's partial sums stay in registers across the step's words and cell bits.
+#include "models/cim/cim_column_kernels.h"
+
+#include <algorithm>
+#include <limits>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CIMTLM_COLUMN_KERNELS_AVX512 1
+#endif
+
+namespace cimtlm::cim {
+
+namespace {
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CIMTLM_POPCOUNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define CIMTLM_POPCOUNT_CLONES
+#endif
+
+// adc_ideal_reading() on int32 as a branch-free expression: round half to even to a multiple of
+// 2^shift, clipped to the top code; a lossless step (shift 0) reads the sum unchanged, unclipped
+// (the full scale fits the ADC then), as cim_bit_serial.cpp's accumulate_ideal_readings does.
+struct IdealRounding {
+  int shift = 0;
+  int32_t half_minus_one = 0;  // 2^(shift-1) - 1, or 0 when lossless
+  int32_t odd_mask = 0;        // 1, or 0 when lossless (no tie to break)
+  int32_t top_code = std::numeric_limits<int32_t>::max();
+};
+
+IdealRounding rounding_of(const StepColumns& step) {
+  IdealRounding rounding;
+  if (step.shift == 0) return rounding;
+  rounding.shift = step.shift;
+  rounding.half_minus_one = (int32_t{1} << (step.shift - 1)) - 1;
+  rounding.odd_mask = 1;
+  rounding.top_code = step.top_code;
+  return rounding;
+}
+
+inline int32_t ideal_reading(int32_t partial, const IdealRounding& r) {
+  const int32_t odd_quotient = (partial >> r.shift) & r.odd_mask;  // ties to even
+  return std::min((partial + r.half_minus_one + odd_quotient) >> r.shift, r.top_code) << r.shift;
+}
+
+// Columns [first, columns) one at a time; kPlanes 0 means step.planes (any count up to 8).
+template <int kPlanes>
+inline void columns_one_by_one(const StepColumns& step, const IdealRounding& rounding,
+                               int64_t first, int32_t* readings) {
+  const int planes = kPlanes > 0 ? kPlanes : step.planes;
+  const int64_t words = step.last_word - step.first_word;
+  const uint64_t* cells_of_step =
+      step.cells_by_word + step.first_word * step.cell_bits * step.columns;
+  for (int64_t p = first; p < step.columns; ++p) {
+    int32_t sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t w = 0; w < words; ++w) {
+      const uint64_t* cells = cells_of_step + w * step.cell_bits * step.columns + p;
+      for (int bit = 0; bit < step.cell_bits; ++bit) {
+        const uint64_t stored = cells[bit * step.columns];
+        for (int j = 0; j < planes; ++j) {
+          sum[j] += static_cast<int32_t>(__builtin_popcountll(stored & step.active[j * words + w]))
+                    << bit;
+        }
+      }
+    }
+    int32_t reading = readings[p];
+    for (int j = 0; j < planes; ++j)
+      reading += step.plane_value[j] * ideal_reading(sum[j], rounding);
+    readings[p] = reading;
+  }
+}
+
+template <int kPlanes>
+CIMTLM_POPCOUNT_CLONES void step_portable(const StepColumns& step, int32_t* readings) {
+  columns_one_by_one<kPlanes>(step, rounding_of(step), 0, readings);
+}
+
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+// Eight columns per instruction: the active word of a plane is shared by every column, so it is
+// broadcast and each column costs one AND and one popcount lane; sums stay in 64-bit lanes and
+// are narrowed to int32 once (exact, see the header), then rounded eight at a time.
+template <int kPlanes>
+__attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
+    const StepColumns& step, int32_t* readings) {
+  const IdealRounding rounding = rounding_of(step);
+  const int64_t words = step.last_word - step.first_word;
+  const uint64_t* cells_of_step =
+      step.cells_by_word + step.first_word * step.cell_bits * step.columns;
+  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
+  const __m256i half_minus_one = _mm256_set1_epi32(rounding.half_minus_one);
+  const __m256i odd_mask = _mm256_set1_epi32(rounding.odd_mask);
+  const __m256i top_code = _mm256_set1_epi32(rounding.top_code);
+  int64_t p = 0;
+  for (; p + 8 <= step.columns; p += 8) {
+    __m512i sum[kPlanes];
+    for (int j = 0; j < kPlanes; ++j) sum[j] = _mm512_setzero_si512();
+    for (int64_t w = 0; w < words; ++w) {
+      const uint64_t* cells = cells_of_step + w * step.cell_bits * step.columns + p;
+      for (int bit = 0; bit < step.cell_bits; ++bit) {
+        const __m512i stored = _mm512_loadu_si512(cells + bit * step.columns);
+        const __m128i place = _mm_cvtsi32_si128(bit);
+        for (int j = 0; j < kPlanes; ++j) {
+          const __m512i rows =
+              _mm512_set1_epi64(static_cast<long long>(step.active[j * words + w]));
+          const __m512i ones = _mm512_popcnt_epi64(_mm512_and_si512(stored, rows));
+          sum[j] = _mm512_add_epi64(sum[j], _mm512_maskz_sll_epi64(0xff, ones, place));
+        }
+      }
+    }
+    __m256i reading = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(readings + p));
+    for (int j = 0; j < kPlanes; ++j) {
+      const __m256i partial = _mm512_maskz_cvtepi64_epi32(0xff, sum[j]);
+      const __m256i odd_quotient = _mm256_and_si256(_mm256_sra_epi32(partial, shift), odd_mask);
+      const __m256i code = _mm256_min_epi32(
+          _mm256_sra_epi32(
+              _mm256_add_epi32(_mm256_add_epi32(partial, half_minus_one), odd_quotient), shift),
+          top_code);
+      reading = _mm256_add_epi32(reading, _mm256_mullo_epi32(_mm256_set1_epi32(step.plane_value[j]),
+                                                             _mm256_sll_epi32(code, shift)));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(readings + p), reading);
+  }
+  if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
+}
+
+bool host_has_avx512_popcount() {
+  // A property of the host, read once (as the clones' resolvers do).
+  static const bool has = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512vpopcntdq") &&
+                          __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  return has;
+}
+#endif
+
+using StepKernel = void (*)(const StepColumns&, int32_t*);
+
+template <template <int> class Pick>
+StepKernel by_planes(int planes) {
+  switch (planes) {
+    case 1:
+      return Pick<1>::kernel;
+    case 2:
+      return Pick<2>::kernel;
+    case 3:
+      return Pick<3>::kernel;
+    case 4:
+      return Pick<4>::kernel;
+    case 5:
+      return Pick<5>::kernel;
+    case 6:
+      return Pick<6>::kernel;
+    case 7:
+      return Pick<7>::kernel;
+    default:
+      return Pick<8>::kernel;
+  }
+}
+
+template <int kPlanes>
+struct PortableKernel {
+  static constexpr StepKernel kernel = step_portable<kPlanes>;
+};
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+template <int kPlanes>
+struct Avx512Kernel {
+  static constexpr StepKernel kernel = step_avx512<kPlanes>;
+};
+#endif
+
+}  // namespace
+
+bool column_kernel_available(ColumnKernel kernel) {
+  if (kernel == ColumnKernel::Portable) return true;
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+  return host_has_avx512_popcount();
+#else
+  return false;
+#endif
+}
+
+void accumulate_step_ideal_with(ColumnKernel kernel, const StepColumns& step, int32_t* readings) {
+  if (step.planes <= 0 || step.first_word >= step.last_word) return;  // nothing conducts
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+  if (kernel == ColumnKernel::Avx512) {
+    by_planes<Avx512Kernel>(step.planes)(step, readings);
+    return;
+  }
+#endif
+  (void)kernel;
+  by_planes<PortableKernel>(step.planes)(step, readings);
+}
+
+void accumulate_step_ideal(const StepColumns& step, int32_t* readings) {
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+  if (host_has_avx512_popcount()) {
+    accumulate_step_ideal_with(ColumnKernel::Avx512, step, readings);
+    return;
+  }
+#endif
+  accumulate_step_ideal_with(ColumnKernel::Portable, step, readings);
+}
+
+}  // namespace cimtlm::cim
