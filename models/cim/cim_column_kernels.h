@@ -31,7 +31,7 @@ struct StepColumns {
 void accumulate_step_ideal(const StepColumns& step, int32_t* readings);
 
 // The kernels behind accumulate_step_ideal, for tests that compare them on any host.
-enum class ColumnKernel { Portable, Avx512 };
+enum class ColumnKernel { Portable, Avx2, Avx512 };
 bool column_kernel_available(ColumnKernel kernel);
 void accumulate_step_ideal_with(ColumnKernel kernel, const StepColumns& step, int32_t* readings);
 

@@ -113,10 +113,15 @@ TEST(CimColumnKernels, Avx512KernelEqualsTheDefinition) {
   expect_kernel_matches_definition(ColumnKernel::Avx512);
 }
 
+TEST(CimColumnKernels, Avx2KernelEqualsTheDefinition) {
+  if (!column_kernel_available(ColumnKernel::Avx2)) GTEST_SKIP() << "no AVX2 on this host";
+  expect_kernel_matches_definition(ColumnKernel::Avx2);
+}
+
 // Rounding half to even on the decision levels: with shift 2, partial sums 2, 6 and 10 (1/2,
 // 3/2 and 5/2 steps) read 0, 8 and 8; the top code clips a full column.
 TEST(CimColumnKernels, TiesGoToEvenAndTheTopCodeClips) {
-  for (ColumnKernel kernel : {ColumnKernel::Portable, ColumnKernel::Avx512}) {
+  for (ColumnKernel kernel : {ColumnKernel::Portable, ColumnKernel::Avx2, ColumnKernel::Avx512}) {
     if (!column_kernel_available(kernel)) continue;
     // Nine columns (eight in a vector, one in the tail) of 1-bit cells, one word.
     const int64_t columns = 9;
