@@ -81,9 +81,21 @@ CIMTLM_POPCOUNT_CLONES void step_portable(const StepColumns& step, int32_t* read
 }
 
 #if defined(CIMTLM_COLUMN_KERNELS_AVX512)
-// Eight columns per instruction: the active word of a plane is shared by every column, so it is
+// A plane's place value is +-2^k: its reading is added shifted by k (or subtracted) instead of
+// multiplied (the same int32 result).
+struct PlaneShift {
+  int bits = 0;
+  bool negative = false;
+};
+inline PlaneShift plane_shift(int32_t plane_value) {
+  const uint32_t magnitude = plane_value < 0 ? 0u - static_cast<uint32_t>(plane_value)
+                                             : static_cast<uint32_t>(plane_value);
+  return {__builtin_ctz(magnitude), plane_value < 0};
+}
+
+// Eight columns per popcount: the active word of a plane is shared by every column, so it is
 // broadcast and each column costs one AND and one popcount lane; sums stay in 64-bit lanes and
-// are narrowed to int32 once (exact, see the header), then rounded eight at a time.
+// are narrowed to int32 once (exact, see the header), then rounded sixteen at a time.
 template <int kPlanes>
 __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
     const StepColumns& step, int32_t* readings) {
@@ -92,38 +104,56 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
   const uint64_t* cells_of_step =
       step.cells_by_word + step.first_word * step.cell_bits * step.columns;
   const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
-  const __m256i half_minus_one = _mm256_set1_epi32(rounding.half_minus_one);
-  const __m256i odd_mask = _mm256_set1_epi32(rounding.odd_mask);
-  const __m256i top_code = _mm256_set1_epi32(rounding.top_code);
+  const __m512i half_minus_one = _mm512_set1_epi32(rounding.half_minus_one);
+  const __m512i odd_mask = _mm512_set1_epi32(rounding.odd_mask);
+  const __m512i top_code = _mm512_set1_epi32(rounding.top_code);
+  __m128i reading_shift[kPlanes];
+  bool negative[kPlanes];
+  for (int j = 0; j < kPlanes; ++j) {
+    const PlaneShift place = plane_shift(step.plane_value[j]);
+    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + place.bits);
+    negative[j] = place.negative;
+  }
+  // The low halves of the 64-bit sums (< 2^31) of both vectors, as sixteen int32.
+  const __m512i low_halves =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   int64_t p = 0;
-  for (; p + 8 <= step.columns; p += 8) {
-    __m512i sum[kPlanes];
-    for (int j = 0; j < kPlanes; ++j) sum[j] = _mm512_setzero_si512();
+  for (; p + 16 <= step.columns; p += 16) {
+    __m512i low[kPlanes], high[kPlanes];  // columns p..p+7 and p+8..p+15
+    for (int j = 0; j < kPlanes; ++j) low[j] = high[j] = _mm512_setzero_si512();
     for (int64_t w = 0; w < words; ++w) {
       const uint64_t* cells = cells_of_step + w * step.cell_bits * step.columns + p;
       for (int bit = 0; bit < step.cell_bits; ++bit) {
-        const __m512i stored = _mm512_loadu_si512(cells + bit * step.columns);
+        const __m512i stored_low = _mm512_loadu_si512(cells + bit * step.columns);
+        const __m512i stored_high = _mm512_loadu_si512(cells + bit * step.columns + 8);
         const __m128i place = _mm_cvtsi32_si128(bit);
         for (int j = 0; j < kPlanes; ++j) {
           const __m512i rows =
               _mm512_set1_epi64(static_cast<long long>(step.active[j * words + w]));
-          const __m512i ones = _mm512_popcnt_epi64(_mm512_and_si512(stored, rows));
-          sum[j] = _mm512_add_epi64(sum[j], _mm512_maskz_sll_epi64(0xff, ones, place));
+          low[j] = _mm512_add_epi64(
+              low[j], _mm512_maskz_sll_epi64(
+                          0xff, _mm512_popcnt_epi64(_mm512_and_si512(stored_low, rows)), place));
+          high[j] = _mm512_add_epi64(
+              high[j], _mm512_maskz_sll_epi64(
+                           0xff, _mm512_popcnt_epi64(_mm512_and_si512(stored_high, rows)), place));
         }
       }
     }
-    __m256i reading = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(readings + p));
+    __m512i reading = _mm512_loadu_si512(readings + p);
     for (int j = 0; j < kPlanes; ++j) {
-      const __m256i partial = _mm512_maskz_cvtepi64_epi32(0xff, sum[j]);
-      const __m256i odd_quotient = _mm256_and_si256(_mm256_sra_epi32(partial, shift), odd_mask);
-      const __m256i code = _mm256_min_epi32(
-          _mm256_sra_epi32(
-              _mm256_add_epi32(_mm256_add_epi32(partial, half_minus_one), odd_quotient), shift),
+      const __m512i partial = _mm512_permutex2var_epi32(low[j], low_halves, high[j]);
+      const __m512i odd_quotient =
+          _mm512_and_si512(_mm512_maskz_sra_epi32(0xffff, partial, shift), odd_mask);
+      const __m512i code = _mm512_maskz_min_epi32(
+          0xffff,
+          _mm512_maskz_sra_epi32(
+              0xffff, _mm512_add_epi32(_mm512_add_epi32(partial, half_minus_one), odd_quotient),
+              shift),
           top_code);
-      reading = _mm256_add_epi32(reading, _mm256_mullo_epi32(_mm256_set1_epi32(step.plane_value[j]),
-                                                             _mm256_sll_epi32(code, shift)));
+      const __m512i value = _mm512_maskz_sll_epi32(0xffff, code, reading_shift[j]);
+      reading = negative[j] ? _mm512_sub_epi32(reading, value) : _mm512_add_epi32(reading, value);
     }
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(readings + p), reading);
+    _mm512_storeu_si512(readings + p, reading);
   }
   if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
 }

@@ -123,9 +123,9 @@ TEST(CimColumnKernels, Avx2KernelEqualsTheDefinition) {
 TEST(CimColumnKernels, TiesGoToEvenAndTheTopCodeClips) {
   for (ColumnKernel kernel : {ColumnKernel::Portable, ColumnKernel::Avx2, ColumnKernel::Avx512}) {
     if (!column_kernel_available(kernel)) continue;
-    // Nine columns (eight in a vector, one in the tail) of 1-bit cells, one word.
-    const int64_t columns = 9;
-    const uint64_t sums[] = {2, 6, 10, 64, 5, 7, 0, 63, 6};
+    // Seventeen columns (sixteen or two eights in vectors, one in the tail) of 1-bit cells.
+    const int64_t columns = 17;
+    const uint64_t sums[] = {2, 6, 10, 64, 5, 7, 0, 63, 6, 2, 6, 10, 64, 5, 7, 0, 63};
     std::vector<uint64_t> cells(columns);
     for (int64_t p = 0; p < columns; ++p)
       cells[static_cast<size_t>(p)] = sums[p] == 64 ? ~uint64_t{0} : (uint64_t{1} << sums[p]) - 1;
@@ -144,7 +144,8 @@ TEST(CimColumnKernels, TiesGoToEvenAndTheTopCodeClips) {
     step.top_code = 15;  // 4-bit ADC: at most 60
     std::vector<int32_t> readings(columns, 0);
     accumulate_step_ideal_with(kernel, step, readings.data());
-    EXPECT_EQ(readings, (std::vector<int32_t>{0, 8, 8, 60, 4, 8, 0, 60, 8}));
+    EXPECT_EQ(readings,
+              (std::vector<int32_t>{0, 8, 8, 60, 4, 8, 0, 60, 8, 0, 8, 8, 60, 4, 8, 0, 60}));
   }
 }
 
