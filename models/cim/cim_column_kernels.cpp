@@ -130,12 +130,13 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
         for (int j = 0; j < kPlanes; ++j) {
           const __m512i rows =
               _mm512_set1_epi64(static_cast<long long>(step.active[j * words + w]));
+          const __m512i ones_low = _mm512_popcnt_epi64(_mm512_and_si512(stored_low, rows));
+          const __m512i ones_high = _mm512_popcnt_epi64(_mm512_and_si512(stored_high, rows));
+          // Cell bit 0 (every bit of 1-bit cells) has place value 1: no shift.
           low[j] = _mm512_add_epi64(
-              low[j], _mm512_maskz_sll_epi64(
-                          0xff, _mm512_popcnt_epi64(_mm512_and_si512(stored_low, rows)), place));
+              low[j], bit == 0 ? ones_low : _mm512_maskz_sll_epi64(0xff, ones_low, place));
           high[j] = _mm512_add_epi64(
-              high[j], _mm512_maskz_sll_epi64(
-                           0xff, _mm512_popcnt_epi64(_mm512_and_si512(stored_high, rows)), place));
+              high[j], bit == 0 ? ones_high : _mm512_maskz_sll_epi64(0xff, ones_high, place));
         }
       }
     }
@@ -198,12 +199,12 @@ __attribute__((target("avx2,popcnt"))) void step_avx2(const StepColumns& step, i
         for (int j = 0; j < kPlanes; ++j) {
           const __m256i rows =
               _mm256_set1_epi64x(static_cast<long long>(step.active[j * words + w]));
-          sum_low[j] = _mm256_add_epi64(
-              sum_low[j],
-              _mm256_sll_epi64(popcount_lanes(_mm256_and_si256(stored_low, rows)), place));
-          sum_high[j] = _mm256_add_epi64(
-              sum_high[j],
-              _mm256_sll_epi64(popcount_lanes(_mm256_and_si256(stored_high, rows)), place));
+          const __m256i ones_low = popcount_lanes(_mm256_and_si256(stored_low, rows));
+          const __m256i ones_high = popcount_lanes(_mm256_and_si256(stored_high, rows));
+          sum_low[j] =
+              _mm256_add_epi64(sum_low[j], bit == 0 ? ones_low : _mm256_sll_epi64(ones_low, place));
+          sum_high[j] = _mm256_add_epi64(sum_high[j],
+                                         bit == 0 ? ones_high : _mm256_sll_epi64(ones_high, place));
         }
       }
     }
