@@ -424,7 +424,8 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   int32_t plane_value[8];
   plane_values(input_bits, inputs_signed, plane_value);
   column_reading_.assign(static_cast<size_t>(used), 0);
-  mask_reading_.assign(static_cast<size_t>(used), 0);
+  // The mask plane is read (and its readings used) only when compensating.
+  if (plan.compensating) mask_reading_.assign(static_cast<size_t>(used), 0);
 
   const auto zero_code = static_cast<uint8_t>(input_zero_point);
   pack_input_planes(codes, input_bits, &zero_code);
