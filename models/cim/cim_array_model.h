@@ -229,6 +229,10 @@ class CimArrayModel {
   void read_columns_analog(const double* partial_sums, const AdcRange& range, int32_t plane_value,
                            int32_t* readings);
   int64_t convert_analog(double partial_sum, const AdcRange& range, int64_t adc);
+  // With an ideal ADC: adds the readings of every input plane of the step on words
+  // [first, last) (row_mask_ & plane_rows_), or of the mask plane when plane_value is null.
+  void read_step_ideal(int64_t first, int64_t last, int input_bits, const int32_t* plane_value,
+                       const AdcRange& range, int32_t* readings);
   const AdcRange& step_range(const VectorPlan& plan, int64_t step) const;
   const AdcRange& mask_range(int64_t mask_step) const;
 
@@ -286,6 +290,7 @@ class CimArrayModel {
   std::vector<uint64_t> row_mask_;       // [word] scratch
   std::vector<uint64_t> zero_rows_;      // [word]: rows whose input is the zero point
   std::vector<uint64_t> active_rows_;    // [word]: rows conducting in one (plane, step)
+  std::vector<uint64_t> step_active_;    // [plane][step word]: read_step_ideal's planes
   std::vector<int32_t> partial_sums_;    // per physical col, one activation
   std::vector<double> analog_sums_;      // per physical col, one activation (conductance path)
   std::vector<int32_t> column_reading_;  // per physical col: sum over planes of readings

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "models/cim/cim_array_model.h"
+#include "models/cim/cim_column_kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -163,6 +164,47 @@ void CimArrayModel::read_columns_analog(const double* partial_sums, const AdcRan
   }
 }
 
+// An ideal ADC draws no random number, so a step's planes are read in one pass over its columns
+// (cim_column_kernels.h) instead of a popcount pass and a reading pass per plane. Planes in which
+// no row of the step conducts read 0 and are left out. plane_value null: one plane, the mask
+// itself (the compensation mask plane).
+void CimArrayModel::read_step_ideal(int64_t first, int64_t last, int input_bits,
+                                    const int32_t* plane_value, const AdcRange& range,
+                                    int32_t* readings) {
+  const int64_t words = row_words_;
+  const int64_t step_words = last - first;
+  step_active_.resize(static_cast<size_t>(8 * step_words));
+  int32_t values[8];
+  int planes = 0;
+  if (plane_value == nullptr) {
+    std::copy(row_mask_.begin() + first, row_mask_.begin() + last, step_active_.begin());
+    values[planes++] = 1;
+  } else {
+    for (int plane = 0; plane < input_bits; ++plane) {
+      uint64_t* active = step_active_.data() + planes * step_words;
+      const uint64_t* rows = plane_rows_.data() + plane * words;
+      uint64_t any = 0;
+      for (int64_t w = first; w < last; ++w) {
+        active[w - first] = rows[w] & row_mask_[w];
+        any |= active[w - first];
+      }
+      if (any != 0) values[planes++] = plane_value[plane];
+    }
+  }
+  StepColumns step;
+  step.cells_by_word = array_->cell_bits_by_word.data();
+  step.columns = used_columns_;
+  step.cell_bits = params_.cell_bits;
+  step.first_word = first;
+  step.last_word = last;
+  step.active = step_active_.data();
+  step.planes = planes;
+  step.plane_value = values;
+  step.shift = range.shift;
+  step.top_code = (int32_t{1} << params_.adc_bits) - 1;
+  accumulate_step_ideal(step, readings);
+}
+
 int64_t CimArrayModel::convert_analog(double partial_sum, const AdcRange& range, int64_t adc) {
   double level = std::ldexp(partial_sum, -range.shift);
   if (analog_errors_) {
@@ -238,6 +280,9 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, const uint8_t* codes, int
   if (array.cell_conductance.empty()) {
     // Integer partial sums: popcount of (stored cell bits & rows conducting in the activation),
     // each step's row mask below selecting its enabled rows from every row's input bits.
+    // ComputePath::BitSerial keeps the per-plane loop as the reference the fused one is tested
+    // against (CimArrayModel.LossyAutoPathEqualsTheRowListPath).
+    const bool fused = !analog_errors_ && path_ == ComputePath::Auto;
     pack_input_planes(codes, input_bits, nullptr);
     partial_sums_.resize(static_cast<size_t>(used));
     active_rows_.resize(static_cast<size_t>(words));
@@ -247,6 +292,10 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, const uint8_t* codes, int
       mask_of_rows(step_rows_.data() + step_offsets_[step],
                    step_offsets_[step + 1] - step_offsets_[step], row_mask_.data(), first, last);
       const AdcRange& range = step_range(plan, step);
+      if (fused) {
+        read_step_ideal(first, last, input_bits, plane_value, range, column_reading_.data());
+        continue;
+      }
       for (int plane = 0; plane < input_bits; ++plane) {
         for (int64_t w = first; w < last; ++w)
           active_rows_[w] = plane_rows_[plane * words + w] & row_mask_[w];
@@ -260,6 +309,10 @@ void CimArrayModel::bit_serial(const VectorPlan& plan, const uint8_t* codes, int
       int64_t first = 0, last = 0;
       mask_of_rows(mask_rows_.data() + mask_offsets_[step],
                    mask_offsets_[step + 1] - mask_offsets_[step], row_mask_.data(), first, last);
+      if (fused) {
+        read_step_ideal(first, last, 1, nullptr, mask_range(step), mask_reading_.data());
+        continue;
+      }
       column_partial_sums(array.cell_bits_by_word.data(), used, params_.cell_bits, first, last,
                           row_mask_.data(), partial_sums_.data());
       read_columns(partial_sums_.data(), mask_range(step), 1, mask_reading_.data());
@@ -371,7 +424,8 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   int32_t plane_value[8];
   plane_values(input_bits, inputs_signed, plane_value);
   column_reading_.assign(static_cast<size_t>(used), 0);
-  mask_reading_.assign(static_cast<size_t>(used), 0);
+  // The mask plane is read (and its readings used) only when compensating.
+  if (plan.compensating) mask_reading_.assign(static_cast<size_t>(used), 0);
 
   const auto zero_code = static_cast<uint8_t>(input_zero_point);
   pack_input_planes(codes, input_bits, &zero_code);
@@ -416,9 +470,14 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
     }
     close();
   };
+  const bool fused = !analog_errors_;
   int64_t step = 0;
   for_each_group(false, [&](int64_t first, int64_t last) {
     const AdcRange& range = step_range(plan, step++);
+    if (fused) {
+      read_step_ideal(first, last, input_bits, plane_value, range, column_reading_.data());
+      return;
+    }
     for (int plane = 0; plane < input_bits; ++plane) {
       for (int64_t w = first; w < last; ++w)
         active_rows_[w] = plane_rows_[plane * words + w] & row_mask_[w];
@@ -430,6 +489,10 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   if (plan.compensating) {
     int64_t mask_step = 0;
     for_each_group(true, [&](int64_t first, int64_t last) {
+      if (fused) {
+        read_step_ideal(first, last, 1, nullptr, mask_range(mask_step++), mask_reading_.data());
+        return;
+      }
       column_partial_sums(array.cell_bits_by_word.data(), used, params_.cell_bits, first, last,
                           row_mask_.data(), partial_sums_.data());
       read_columns(partial_sums_.data(), mask_range(mask_step++), 1, mask_reading_.data());

@@ -261,6 +261,7 @@ class CoreController : public sc_core::sc_module {
   std::string error_;
 
   std::vector<uint8_t> buffer_a_, buffer_b_, buffer_out_, vectors_;
+  std::vector<uint8_t> send_buffer_;  // send()'s data, reused
   std::vector<int32_t> partials_;
   // cim_matmul's im2col: per tile row, its tap's offset in the fetched planes and its offsets in
   // input rows and columns from the output position's top-left input.

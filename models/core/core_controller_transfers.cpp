@@ -166,7 +166,10 @@ void CoreController::send(const Send& command) {
       max_time(max_time(issue_time_, ready_time(command.source, command.bytes)), dma_read_free_);
   // A flow-control token says the consumers are done: it leaves when all issued work has.
   if (command.bytes == 0) fetch_start = max_time(fetch_start, horizon_);
-  std::vector<uint8_t> data(command.bytes);
+  // One buffer for every send (no allocation and no zero fill per transfer): the network
+  // interface copies the data before b_transport returns.
+  std::vector<uint8_t>& data = send_buffer_;
+  data.resize(command.bytes);
   const sc_time fetched = read(command.source, data.data(), command.bytes, fetch_start);
   dma_read_free_ = fetched;
   bytes_sent_ += command.bytes;

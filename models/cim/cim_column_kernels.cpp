@@ -1,0 +1,323 @@
+// The fused column popcount and ideal-ADC kernel of cim_column_kernels.h: a portable one (with
+// a POPCNT clone, picked at load time), an AVX2 one and an AVX-512 one (VPOPCNTQ),
+// chosen once per process from what the host supports, so that the default build stays
+// portable (no -march=native). Both are specialised on the number of planes, so that each
+// plane's partial sums stay in registers across the step's words and cell bits.
+#include "models/cim/cim_column_kernels.h"
+
+#include <algorithm>
+#include <limits>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CIMTLM_COLUMN_KERNELS_AVX512 1
+#endif
+
+namespace cimtlm::cim {
+
+namespace {
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CIMTLM_POPCOUNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define CIMTLM_POPCOUNT_CLONES
+#endif
+
+// adc_ideal_reading() on int32 as a branch-free expression: round half to even to a multiple of
+// 2^shift, clipped to the top code; a lossless step (shift 0) reads the sum unchanged, unclipped
+// (the full scale fits the ADC then), as cim_bit_serial.cpp's accumulate_ideal_readings does.
+struct IdealRounding {
+  int shift = 0;
+  int32_t half_minus_one = 0;  // 2^(shift-1) - 1, or 0 when lossless
+  int32_t odd_mask = 0;        // 1, or 0 when lossless (no tie to break)
+  int32_t top_code = std::numeric_limits<int32_t>::max();
+};
+
+IdealRounding rounding_of(const StepColumns& step) {
+  IdealRounding rounding;
+  if (step.shift == 0) return rounding;
+  rounding.shift = step.shift;
+  rounding.half_minus_one = (int32_t{1} << (step.shift - 1)) - 1;
+  rounding.odd_mask = 1;
+  rounding.top_code = step.top_code;
+  return rounding;
+}
+
+inline int32_t ideal_reading(int32_t partial, const IdealRounding& r) {
+  const int32_t odd_quotient = (partial >> r.shift) & r.odd_mask;  // ties to even
+  return std::min((partial + r.half_minus_one + odd_quotient) >> r.shift, r.top_code) << r.shift;
+}
+
+// Columns [first, columns) one at a time; kPlanes 0 means step.planes (any count up to 8).
+template <int kPlanes>
+inline void columns_one_by_one(const StepColumns& step, const IdealRounding& rounding,
+                               int64_t first, int32_t* readings) {
+  const int planes = kPlanes > 0 ? kPlanes : step.planes;
+  const int64_t words = step.last_word - step.first_word;
+  const uint64_t* cells_of_step =
+      step.cells_by_word + step.first_word * step.cell_bits * step.columns;
+  for (int64_t p = first; p < step.columns; ++p) {
+    int32_t sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t w = 0; w < words; ++w) {
+      const uint64_t* cells = cells_of_step + w * step.cell_bits * step.columns + p;
+      for (int bit = 0; bit < step.cell_bits; ++bit) {
+        const uint64_t stored = cells[bit * step.columns];
+        for (int j = 0; j < planes; ++j) {
+          sum[j] += static_cast<int32_t>(__builtin_popcountll(stored & step.active[j * words + w]))
+                    << bit;
+        }
+      }
+    }
+    int32_t reading = readings[p];
+    for (int j = 0; j < planes; ++j)
+      reading += step.plane_value[j] * ideal_reading(sum[j], rounding);
+    readings[p] = reading;
+  }
+}
+
+template <int kPlanes>
+CIMTLM_POPCOUNT_CLONES void step_portable(const StepColumns& step, int32_t* readings) {
+  columns_one_by_one<kPlanes>(step, rounding_of(step), 0, readings);
+}
+
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+// A plane's place value is +-2^k: its reading is added shifted by k (or subtracted) instead of
+// multiplied (the same int32 result).
+struct PlaneShift {
+  int bits = 0;
+  bool negative = false;
+};
+inline PlaneShift plane_shift(int32_t plane_value) {
+  const uint32_t magnitude = plane_value < 0 ? 0u - static_cast<uint32_t>(plane_value)
+                                             : static_cast<uint32_t>(plane_value);
+  return {__builtin_ctz(magnitude), plane_value < 0};
+}
+
+// Eight columns per popcount: the active word of a plane is shared by every column, so it is
+// broadcast and each column costs one AND and one popcount lane; sums stay in 64-bit lanes and
+// are narrowed to int32 once (exact, see the header), then rounded sixteen at a time.
+template <int kPlanes>
+__attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
+    const StepColumns& step, int32_t* readings) {
+  const IdealRounding rounding = rounding_of(step);
+  const int64_t words = step.last_word - step.first_word;
+  const uint64_t* cells_of_step =
+      step.cells_by_word + step.first_word * step.cell_bits * step.columns;
+  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
+  const __m512i half_minus_one = _mm512_set1_epi32(rounding.half_minus_one);
+  const __m512i odd_mask = _mm512_set1_epi32(rounding.odd_mask);
+  const __m512i top_code = _mm512_set1_epi32(rounding.top_code);
+  __m128i reading_shift[kPlanes];
+  bool negative[kPlanes];
+  for (int j = 0; j < kPlanes; ++j) {
+    const PlaneShift place = plane_shift(step.plane_value[j]);
+    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + place.bits);
+    negative[j] = place.negative;
+  }
+  // The low halves of the 64-bit sums (< 2^31) of both vectors, as sixteen int32.
+  const __m512i low_halves =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  int64_t p = 0;
+  for (; p + 16 <= step.columns; p += 16) {
+    __m512i low[kPlanes], high[kPlanes];  // columns p..p+7 and p+8..p+15
+    for (int j = 0; j < kPlanes; ++j) low[j] = high[j] = _mm512_setzero_si512();
+    for (int64_t w = 0; w < words; ++w) {
+      const uint64_t* cells = cells_of_step + w * step.cell_bits * step.columns + p;
+      for (int bit = 0; bit < step.cell_bits; ++bit) {
+        const __m512i stored_low = _mm512_loadu_si512(cells + bit * step.columns);
+        const __m512i stored_high = _mm512_loadu_si512(cells + bit * step.columns + 8);
+        const __m128i place = _mm_cvtsi32_si128(bit);
+        for (int j = 0; j < kPlanes; ++j) {
+          const __m512i rows =
+              _mm512_set1_epi64(static_cast<long long>(step.active[j * words + w]));
+          const __m512i ones_low = _mm512_popcnt_epi64(_mm512_and_si512(stored_low, rows));
+          const __m512i ones_high = _mm512_popcnt_epi64(_mm512_and_si512(stored_high, rows));
+          // Cell bit 0 (every bit of 1-bit cells) has place value 1: no shift.
+          low[j] = _mm512_add_epi64(
+              low[j], bit == 0 ? ones_low : _mm512_maskz_sll_epi64(0xff, ones_low, place));
+          high[j] = _mm512_add_epi64(
+              high[j], bit == 0 ? ones_high : _mm512_maskz_sll_epi64(0xff, ones_high, place));
+        }
+      }
+    }
+    __m512i reading = _mm512_loadu_si512(readings + p);
+    for (int j = 0; j < kPlanes; ++j) {
+      const __m512i partial = _mm512_permutex2var_epi32(low[j], low_halves, high[j]);
+      const __m512i odd_quotient =
+          _mm512_and_si512(_mm512_maskz_sra_epi32(0xffff, partial, shift), odd_mask);
+      const __m512i code = _mm512_maskz_min_epi32(
+          0xffff,
+          _mm512_maskz_sra_epi32(
+              0xffff, _mm512_add_epi32(_mm512_add_epi32(partial, half_minus_one), odd_quotient),
+              shift),
+          top_code);
+      const __m512i value = _mm512_maskz_sll_epi32(0xffff, code, reading_shift[j]);
+      reading = negative[j] ? _mm512_sub_epi32(reading, value) : _mm512_add_epi32(reading, value);
+    }
+    _mm512_storeu_si512(readings + p, reading);
+  }
+  if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
+}
+
+// Where the host has AVX2 but no VPOPCNTQ (and under valgrind, which has no AVX-512): four
+// columns per instruction with the nibble-table popcount (a byte shuffle per nibble, then the
+// bytes of each 64-bit lane summed by VPSADBW), eight columns per rounding.
+__attribute__((target("avx2,popcnt"))) inline __m256i popcount_lanes(__m256i x) {
+  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2,
+                                         1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  const __m256i low = _mm256_shuffle_epi8(table, _mm256_and_si256(x, nibble));
+  const __m256i high =
+      _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
+  return _mm256_sad_epu8(_mm256_add_epi8(low, high), _mm256_setzero_si256());
+}
+
+template <int kPlanes>
+__attribute__((target("avx2,popcnt"))) void step_avx2(const StepColumns& step, int32_t* readings) {
+  const IdealRounding rounding = rounding_of(step);
+  const int64_t words = step.last_word - step.first_word;
+  const uint64_t* cells_of_step =
+      step.cells_by_word + step.first_word * step.cell_bits * step.columns;
+  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
+  const __m256i half_minus_one = _mm256_set1_epi32(rounding.half_minus_one);
+  const __m256i odd_mask = _mm256_set1_epi32(rounding.odd_mask);
+  const __m256i top_code = _mm256_set1_epi32(rounding.top_code);
+  // The low halves of two vectors of four 64-bit sums (< 2^31) as eight int32.
+  const __m256i low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+  int64_t p = 0;
+  for (; p + 8 <= step.columns; p += 8) {
+    __m256i sum_low[kPlanes], sum_high[kPlanes];
+    for (int j = 0; j < kPlanes; ++j) sum_low[j] = sum_high[j] = _mm256_setzero_si256();
+    for (int64_t w = 0; w < words; ++w) {
+      const uint64_t* cells = cells_of_step + w * step.cell_bits * step.columns + p;
+      for (int bit = 0; bit < step.cell_bits; ++bit) {
+        const __m256i stored_low =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + bit * step.columns));
+        const __m256i stored_high =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + bit * step.columns + 4));
+        const __m128i place = _mm_cvtsi32_si128(bit);
+        for (int j = 0; j < kPlanes; ++j) {
+          const __m256i rows =
+              _mm256_set1_epi64x(static_cast<long long>(step.active[j * words + w]));
+          const __m256i ones_low = popcount_lanes(_mm256_and_si256(stored_low, rows));
+          const __m256i ones_high = popcount_lanes(_mm256_and_si256(stored_high, rows));
+          sum_low[j] =
+              _mm256_add_epi64(sum_low[j], bit == 0 ? ones_low : _mm256_sll_epi64(ones_low, place));
+          sum_high[j] = _mm256_add_epi64(sum_high[j],
+                                         bit == 0 ? ones_high : _mm256_sll_epi64(ones_high, place));
+        }
+      }
+    }
+    __m256i reading = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(readings + p));
+    for (int j = 0; j < kPlanes; ++j) {
+      const __m256i partial =
+          _mm256_blend_epi32(_mm256_permutevar8x32_epi32(sum_low[j], low_halves),
+                             _mm256_permutevar8x32_epi32(sum_high[j], low_halves), 0xf0);
+      const __m256i odd_quotient = _mm256_and_si256(_mm256_sra_epi32(partial, shift), odd_mask);
+      const __m256i code = _mm256_min_epi32(
+          _mm256_sra_epi32(
+              _mm256_add_epi32(_mm256_add_epi32(partial, half_minus_one), odd_quotient), shift),
+          top_code);
+      reading = _mm256_add_epi32(reading, _mm256_mullo_epi32(_mm256_set1_epi32(step.plane_value[j]),
+                                                             _mm256_sll_epi32(code, shift)));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(readings + p), reading);
+  }
+  if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
+}
+
+bool host_has_avx2() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  return has;
+}
+
+bool host_has_avx512_popcount() {
+  // A property of the host, read once (as the clones' resolvers do).
+  static const bool has = __builtin_cpu_supports("avx512f") &&
+                          __builtin_cpu_supports("avx512vpopcntdq") &&
+                          __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  return has;
+}
+#endif
+
+using StepKernel = void (*)(const StepColumns&, int32_t*);
+
+template <template <int> class Pick>
+StepKernel by_planes(int planes) {
+  switch (planes) {
+    case 1:
+      return Pick<1>::kernel;
+    case 2:
+      return Pick<2>::kernel;
+    case 3:
+      return Pick<3>::kernel;
+    case 4:
+      return Pick<4>::kernel;
+    case 5:
+      return Pick<5>::kernel;
+    case 6:
+      return Pick<6>::kernel;
+    case 7:
+      return Pick<7>::kernel;
+    default:
+      return Pick<8>::kernel;
+  }
+}
+
+template <int kPlanes>
+struct PortableKernel {
+  static constexpr StepKernel kernel = step_portable<kPlanes>;
+};
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+template <int kPlanes>
+struct Avx512Kernel {
+  static constexpr StepKernel kernel = step_avx512<kPlanes>;
+};
+template <int kPlanes>
+struct Avx2Kernel {
+  static constexpr StepKernel kernel = step_avx2<kPlanes>;
+};
+#endif
+
+}  // namespace
+
+bool column_kernel_available(ColumnKernel kernel) {
+  if (kernel == ColumnKernel::Portable) return true;
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+  return kernel == ColumnKernel::Avx2 ? host_has_avx2() : host_has_avx512_popcount();
+#else
+  return false;
+#endif
+}
+
+void accumulate_step_ideal_with(ColumnKernel kernel, const StepColumns& step, int32_t* readings) {
+  if (step.planes <= 0 || step.first_word >= step.last_word) return;  // nothing conducts
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+  if (kernel == ColumnKernel::Avx512) {
+    by_planes<Avx512Kernel>(step.planes)(step, readings);
+    return;
+  }
+  if (kernel == ColumnKernel::Avx2) {
+    by_planes<Avx2Kernel>(step.planes)(step, readings);
+    return;
+  }
+#endif
+  (void)kernel;
+  by_planes<PortableKernel>(step.planes)(step, readings);
+}
+
+void accumulate_step_ideal(const StepColumns& step, int32_t* readings) {
+#if defined(CIMTLM_COLUMN_KERNELS_AVX512)
+  if (host_has_avx512_popcount()) {
+    accumulate_step_ideal_with(ColumnKernel::Avx512, step, readings);
+    return;
+  }
+  if (host_has_avx2()) {
+    accumulate_step_ideal_with(ColumnKernel::Avx2, step, readings);
+    return;
+  }
+#endif
+  accumulate_step_ideal_with(ColumnKernel::Portable, step, readings);
+}
+
+}  // namespace cimtlm::cim
