@@ -37,7 +37,7 @@ enum class GemmBackend {
 };
 
 // Auto's thresholds for oneDNN: below them the portable kernel was as fast or faster on an
-// AVX512-VNNI host (README "Performance", "Round 5: start-up").
+// AVX512-VNNI host (docs/performance.md, "Round 5: start-up").
 constexpr int64_t kOneDnnMinRows = 8;
 constexpr int64_t kOneDnnMinMacs = int64_t{1} << 18;
 
