@@ -80,7 +80,7 @@ tlm::tlm_response_status send(tlm_utils::simple_initiator_socket<Initiator>& soc
     transact(socket, tlm::TLM_WRITE_COMMAND, map::kZeroPoints, zero_points.data(),
              zero_points.size() * 4, delay);
     command.command = map::kCommandLoadWeights;
-    command.flags = load.values_signed ? map::kWeightsSigned : 0;
+    command.flags = load.values_signed ? uint32_t{map::kWeightsSigned} : 0u;
     command.rows = load.rows;
     command.cols = load.cols;
     command.weight_bits = load.weight_bits;
@@ -90,7 +90,7 @@ tlm::tlm_response_status send(tlm_utils::simple_initiator_socket<Initiator>& soc
   }
   const auto& compute = job.compute;
   command.command = map::kCommandCompute;
-  command.flags = compute.inputs_signed ? map::kInputsSigned : 0;
+  command.flags = compute.inputs_signed ? uint32_t{map::kInputsSigned} : 0u;
   command.vectors = compute.vectors;
   command.input_zero_point = compute.input_zero_point;
   command.input_bits = compute.input_bits;
