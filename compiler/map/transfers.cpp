@@ -199,10 +199,10 @@ void Mapper::release_tokens(const std::string& name, int core) {
   credits_.erase(credit);
 }
 
-// After a node produced `name` on `core`: send it to every other core that consumes it. Two or
+// After a node produced `name` on `core`: send it to every other core that consumes it. Three or
 // more destinations that need the same bytes (a layer whose work items are column chunks needs
-// its whole input on each of its cores; two cores sharing output rows read the same input rows)
-// receive them along a forwarding tree: the producer sends to at most two, and each forwarder receives at this point of its program (where it stands when
+// its whole input on each of its cores) receive them along a forwarding tree: the producer sends
+// to at most two, and each forwarder receives at this point of its program (where it stands when
 // the value is produced, in schedule order) and sends on to at most two, each edge under its own
 // flow-control token as a direct transfer would be. So the same bytes do not cross the same links
 // once per destination, and the producer does not inject them 16 times in a row.
@@ -234,7 +234,7 @@ void Mapper::distribute(const std::string& name, int core, const core::TensorRef
     const ByteRanges& ranges = needed[destination];
     if (ranges.empty()) continue;
     const std::vector<int>& group = sharing[ranges];
-    if (!options_.forwarding_trees || group.size() < 2) {
+    if (!options_.forwarding_trees || group.size() < 3) {
       transfer_ranges(name, core, ref.addr, destination, remote[destination].addr, ranges);
       continue;
     }
@@ -264,22 +264,18 @@ int Mapper::mesh_hops(int a, int b) const {
 // The members in mesh-curve order are halved; the parent sends to the member of each half
 // nearest to it, which forwards over the rest of its half the same way: depth about log2 of the
 // members, at most two sends per core, and each subtree a run of the curve (a compact region).
-// Two members make a chain when the nearer one is closer to the other than the parent is.
-// ResNet-18 (224x224), flit-hops per inference: 16x16 cores 3.14 M direct, 2.66 M with trees for
-// three or more, 2.41 M also for pairs; 2x2 cores 499 k, 444 k, 413 k.
+// Pairs stay direct: ResNet-18 (224x224) per inference, chaining a pair through its nearer member
+// when that is shorter cut flit-hops further (16x16 cores: 3.14 M direct, 2.66 M with trees for
+// three or more, 2.41 M also chaining pairs; 2x2: 499 k, 444 k, 413 k) but raised the NoC
+// engine's host instructions (2x2: 0.745 G direct, 0.744 G, 0.788 G; 16x16: 3.24 G, 2.89 G,
+// 2.97 G): a store-and-forward hop lengthens the time packets spend queued in the routers.
 std::vector<std::pair<int, int>> Mapper::forwarding_tree(int root,
                                                          const std::vector<int>& members) const {
   std::vector<std::pair<int, int>> edges;
   // Depth first, the first half before the second: a parent's edge precedes its children's.
   auto grow = [&](auto& self, int parent, std::vector<int> rest) -> void {
     if (rest.empty()) return;
-    auto half = static_cast<std::ptrdiff_t>((rest.size() + 1) / 2);
-    if (rest.size() == 2) {
-      // Two left: a chain through the nearer one when that is the shorter way to the other.
-      const bool first = mesh_hops(parent, rest[0]) <= mesh_hops(parent, rest[1]);
-      const int near = first ? rest[0] : rest[1], far = first ? rest[1] : rest[0];
-      if (mesh_hops(near, far) < mesh_hops(parent, far)) half = 2;
-    }
+    const auto half = static_cast<std::ptrdiff_t>((rest.size() + 1) / 2);
     std::vector<int> parts[2] = {{rest.begin(), rest.begin() + half},
                                  {rest.begin() + half, rest.end()}};
     for (auto& part : parts) {
