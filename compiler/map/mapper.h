@@ -31,7 +31,7 @@ struct MapOptions {
   int inferences = 1;   // inferences the program runs (placement weighs latency and throughput)
   // Peak activation memory the branch order should stay under (none: the minimal peak).
   std::optional<uint64_t> memory_target_bytes;
-  // Destinations that need the same bytes of a value receive it along a forwarding tree (the
+  // Three or more destinations that need the same bytes of a value receive it along a tree (the
   // producer sends to at most two, each forwards to at most two) instead of one send each from
   // the producer. Off: the producer sends to every destination (for comparisons).
   bool forwarding_trees = true;
