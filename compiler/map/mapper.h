@@ -15,7 +15,7 @@
 namespace cimtlm::map {
 
 struct MapOptions {
-  std::vector<int> cores;  // cores this network may use (empty: all)
+  std::vector<int> cores;   // cores this network may use (empty: all)
   std::string name_prefix;  // prefixes IoBinding names (several networks on one chip)
   int tag_base = 0;         // NoC message tags start here (unique per chip)
   // Placement of CIM layers: "pipelined" (each layer on one core, consecutive layers grouped),
@@ -31,13 +31,17 @@ struct MapOptions {
   int inferences = 1;   // inferences the program runs (placement weighs latency and throughput)
   // Peak activation memory the branch order should stay under (none: the minimal peak).
   std::optional<uint64_t> memory_target_bytes;
+  // Three or more destinations that need the same bytes of a value receive it along a tree (the
+  // producer sends to at most two, each forwards to at most two) instead of one send each from
+  // the producer. Off: the producer sends to every destination (for comparisons).
+  bool forwarding_trees = true;
 };
 
 struct LayerMapping {
   std::string layer;
   std::string op;
-  int core = 0;               // home core (where the output is assembled)
-  std::vector<int> cores;     // every core computing part of the layer
+  int core = 0;            // home core (where the output is assembled)
+  std::vector<int> cores;  // every core computing part of the layer
   int weight_bits = 8;
   int64_t rows = 0, cols = 0;  // weight matrix of the layer (per group)
   int64_t groups = 1;
@@ -46,15 +50,15 @@ struct LayerMapping {
   int64_t vectors = 0;      // input vectors per inference
   bool stationary = true;   // weights stay in the arrays across inferences
   int64_t macs = 0;
-  int64_t blocks = 1;            // packed group blocks
-  int64_t rows_removed = 0;      // array rows saved by compaction of pruned weights
-  int64_t columns_removed = 0;   // array columns saved by compaction
-  int64_t vector_batches = 1;    // passes over the input vectors (accumulator memory)
-  int accumulator_bits = 32;     // width partial sums are kept at
-  int rescale_shift = 0;         // rescaling of partial sums (0: exact)
+  int64_t blocks = 1;                    // packed group blocks
+  int64_t rows_removed = 0;              // array rows saved by compaction of pruned weights
+  int64_t columns_removed = 0;           // array columns saved by compaction
+  int64_t vector_batches = 1;            // passes over the input vectors (accumulator memory)
+  int accumulator_bits = 32;             // width partial sums are kept at
+  int rescale_shift = 0;                 // rescaling of partial sums (0: exact)
   uint64_t accumulator_bytes = 0;        // peak accumulator memory the layer uses
   uint64_t accumulator_bytes_exact = 0;  // what one exact pass over every vector would need
-  uint64_t spilled_bytes = 0;  // bytes of this layer's inputs and output kept off chip
+  uint64_t spilled_bytes = 0;            // bytes of this layer's inputs and output kept off chip
 };
 
 // The network does not fit the chip's memories and the platform has no off-chip level to spill
@@ -74,9 +78,9 @@ struct SpilledBuffer {
 
 // Every node of the network, for the per-layer account.
 struct NodeLayer {
-  std::string layer;        // the node's name (as its commands carry it), else its first output
+  std::string layer;  // the node's name (as its commands carry it), else its first output
   std::string op;
-  std::vector<int> cores;   // home core first
+  std::vector<int> cores;      // home core first
   uint64_t spilled_bytes = 0;  // bytes of its inputs and outputs kept off chip, over its cores
 };
 
@@ -96,12 +100,12 @@ struct MappingReport {
   std::vector<uint64_t> activation_bytes_needed;
   std::vector<uint64_t> activation_bytes_spilled;
   std::vector<SpilledBuffer> spilled_buffers;
-  std::vector<NodeLayer> nodes;                         // in execution order
+  std::vector<NodeLayer> nodes;                       // in execution order
   std::map<std::string, std::string> layer_of_value;  // value -> the layer that produced it
   uint64_t accumulator_peak_bytes = 0;
-  uint64_t accumulator_exact_bytes = 0;    // peak an exact single pass would need
-  int64_t rescaled_batches = 0;            // CIM passes whose partial sums were rescaled
-  std::string placement;                   // the placement chosen
+  uint64_t accumulator_exact_bytes = 0;  // peak an exact single pass would need
+  int64_t rescaled_batches = 0;          // CIM passes whose partial sums were rescaled
+  std::string placement;                 // the placement chosen
   // Branch ordering (compiler/map/schedule.h): the order chosen for parallel branches, and the
   // peak live activation bytes of that order against the graph's own order.
   std::string branch_order;

@@ -175,6 +175,10 @@ class Mapper {
   int local_consumers(const std::string& name, int core) const;
   void release_tokens(const std::string& name, int core);
   void distribute(const std::string& name, int core, const core::TensorRef& ref);
+  // Edges (parent, child) of a tree rooted at `root` that reaches every core of `members` once,
+  // at most two children per core, in an order where a parent's own edge comes first.
+  std::vector<std::pair<int, int>> forwarding_tree(int root, const std::vector<int>& members) const;
+  int mesh_hops(int a, int b) const;
   void return_credits(const Node& node, int core);
 
   // ---- CIM emission (cim_emission.cpp)
