@@ -12,47 +12,19 @@
 #include <tuple>
 #include <vector>
 
-#include "compiler/graph/lowering.h"
-#include "compiler/map/mapper.h"
-#include "compiler/onnx/onnx_io.h"
+#include "testbenches/unit/map/mesh_mapping.h"
 
 namespace cimtlm::map {
 namespace {
 
-struct Mapped {
-  graph::Graph graph;
-  graph::ValueMap values;
-  Mapping mapping;
-};
+using test_support::hops;
+using test_support::Mapped;
+using test_support::MeshArrays;
 
+// One 16x16 array per core: a layer's output channels make many column chunks (2 per array at 8
+// bits), so its cores compute all output positions and each needs the whole input.
 Mapped map_on_mesh(const std::string& name, int side, bool trees) {
-  Mapped mapped;
-  const std::string folder = std::string(CIMTLM_NETWORKS_DIR) + "/";
-  mapped.graph = graph::lower_quantized(onnx::load_onnx(folder + name + ".onnx"));
-  const graph::Tensor input = onnx::load_npy(folder + name + "_input.npy");
-  mapped.values = graph::ReferenceExecutor(mapped.graph).run({{"input", input}}, true);
-  ArchInfo arch;
-  arch.cores = side * side;
-  arch.mesh_rows = side;
-  arch.mesh_cols = side;
-  // One 16x16 array per core: a layer's output channels make many column chunks (2 per array
-  // at 8 bits), so its cores compute all output positions and each needs the whole input.
-  arch.macros_per_core = 1;
-  arch.macro_rows = 16;
-  arch.macro_cols = 16;
-  arch.logical_columns = [](int bits) { return int64_t{16} / bits; };
-  arch.weight_capacity = 1 << 20;
-  arch.activation_base = 1 << 20;
-  arch.activation_capacity = 1 << 20;
-  MapOptions options;
-  options.placement = "shared";
-  options.forwarding_trees = trees;
-  mapped.mapping = map_network(mapped.graph, mapped.values, arch, options);
-  return mapped;
-}
-
-int hops(int a, int b, int side) {
-  return std::abs(a % side - b % side) + std::abs(a / side - b / side);
+  return test_support::map_on_mesh(name, side, MeshArrays{1, 16, trees});
 }
 
 struct Transfer {

@@ -9,45 +9,14 @@
 #include <tuple>
 #include <vector>
 
-#include "compiler/graph/lowering.h"
-#include "compiler/map/mapper.h"
-#include "compiler/onnx/onnx_io.h"
+#include "testbenches/unit/map/mesh_mapping.h"
 
 namespace cimtlm::map {
 namespace {
 
-struct Mapped {
-  graph::Graph graph;
-  graph::ValueMap values;
-  Mapping mapping;
-};
-
-Mapped map_on_mesh(const std::string& name, int side) {
-  Mapped mapped;
-  const std::string folder = std::string(CIMTLM_NETWORKS_DIR) + "/";
-  mapped.graph = graph::lower_quantized(onnx::load_onnx(folder + name + ".onnx"));
-  const graph::Tensor input = onnx::load_npy(folder + name + "_input.npy");
-  mapped.values = graph::ReferenceExecutor(mapped.graph).run({{"input", input}}, true);
-  ArchInfo arch;
-  arch.cores = side * side;
-  arch.mesh_rows = side;
-  arch.mesh_cols = side;
-  arch.macros_per_core = 4;
-  arch.macro_rows = 256;
-  arch.macro_cols = 256;
-  arch.logical_columns = [](int bits) { return int64_t{256} / bits; };
-  arch.weight_capacity = 1 << 20;
-  arch.activation_base = 1 << 20;
-  arch.activation_capacity = 1 << 20;
-  MapOptions options;
-  options.placement = "shared";
-  mapped.mapping = map_network(mapped.graph, mapped.values, arch, options);
-  return mapped;
-}
-
-int hops(int a, int b, int side) {
-  return std::abs(a % side - b % side) + std::abs(a / side - b / side);
-}
+using test_support::hops;
+using test_support::map_on_mesh;
+using test_support::Mapped;
 
 TEST(TransferRanges, ACoreReceivesOnlyTheRowsItsOutputPositionsRead) {
   const Mapped mapped = map_on_mesh("residual_cnn", 8);
