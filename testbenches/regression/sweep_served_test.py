@@ -23,27 +23,9 @@ import subprocess
 import sys
 import time
 
-HOST_TIME_KEYS = ("wall", "host", "mcycles_per_s", "_per_s")
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print(f"ok: {message}", flush=True)
-
-
-def flat_stats(stats):
-    flat = {}
-
-    def walk(prefix, value):
-        if isinstance(value, dict):
-            for key, child in value.items():
-                walk(f"{prefix}.{key}" if prefix else key, child)
-        else:
-            flat[prefix] = value
-
-    walk("", stats)
-    return {k: v for k, v in flat.items() if not any(marker in k for marker in HOST_TIME_KEYS)}
+# The same checks and host-time filter as the other sweep tests (this script's folder is on
+# sys.path when it runs).
+from sweep_test import check, flat_stats  # noqa: E402
 
 
 def alive(pid):
