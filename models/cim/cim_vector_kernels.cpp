@@ -213,19 +213,22 @@ struct Chunk {
   __m256i counts, code_sum, signal_low, signal_high, zero_low, zero_high;
 };
 
+// `valid` selects the rows that exist (all ones but in a vector's zero-padded last chunk, whose
+// padding has no ones and no cells but may equal the zero code).
 template <bool kCells>
 __attribute__((target("avx2"))) inline Chunk chunk_sums(const uint8_t* codes, const int16_t* cells,
-                                                        __m256i mask, __m256i zero, __m256i bias) {
+                                                        __m256i mask, __m256i zero, __m256i bias,
+                                                        __m256i valid) {
   const __m256i nothing = _mm256_setzero_si256();
   const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes));
   const __m256i ones = byte_popcounts(_mm256_and_si256(x, mask));
-  const __m256i equal = _mm256_cmpeq_epi8(x, zero);
+  const __m256i equal = _mm256_and_si256(_mm256_cmpeq_epi8(x, zero), valid);
   Chunk chunk;
   chunk.counts = _mm256_add_epi64(
       _mm256_sad_epu8(ones, nothing),
       _mm256_slli_epi64(_mm256_sad_epu8(_mm256_and_si256(equal, _mm256_set1_epi8(1)), nothing),
                         32));
-  chunk.code_sum = _mm256_sad_epu8(_mm256_xor_si256(x, bias), nothing);
+  chunk.code_sum = _mm256_sad_epu8(_mm256_and_si256(_mm256_xor_si256(x, bias), valid), nothing);
   if (kCells) {
     const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells));
     const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + 16));
@@ -237,6 +240,23 @@ __attribute__((target("avx2"))) inline Chunk chunk_sums(const uint8_t* codes, co
         _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm256_extracti128_si256(equal, 1)), high);
   }
   return chunk;
+}
+
+// The rows [first, rows) of a vector (fewer than 32) copied into a zero-padded chunk.
+struct TailChunk {
+  alignas(32) uint8_t codes[32] = {};
+  alignas(32) int16_t cells[32] = {};
+  __m256i valid;
+};
+
+__attribute__((target("avx2"))) inline void fill_tail(const BlockSumsJob& job, int64_t first,
+                                                      TailChunk& tail) {
+  const int64_t count = job.rows - first;
+  std::copy(job.codes + first, job.codes + job.rows, tail.codes);
+  if (job.cells16 != nullptr) std::copy(job.cells16 + first, job.cells16 + job.rows, tail.cells);
+  alignas(32) int8_t valid[32];
+  for (int64_t i = 0; i < 32; ++i) valid[i] = i < count ? -1 : 0;
+  tail.valid = _mm256_load_si256(reinterpret_cast<const __m256i*>(valid));
 }
 
 // From pmaddwd sums of rows 0-15 (low) and 16-31 (high), signal (s) and minus zero cells (z):
@@ -256,42 +276,58 @@ __attribute__((target("avx2"))) VectorSums block_sums_avx2_impl(const BlockSumsJ
   const __m256i bias = _mm256_set1_epi8(static_cast<char>(bias_of(job)));
   __m256i code_sum = _mm256_setzero_si256();
   RowSums total;
-  const int64_t full_blocks = job.rows / job.block_rows;
-  int64_t b = 0;
+  const __m256i all = _mm256_set1_epi8(-1);
+  const int64_t blocks = (job.rows + job.block_rows - 1) / job.block_rows;
+  TailChunk tail;
   if (job.block_rows == 16) {
-    // Two blocks per 32 rows: each 128-bit half is one block.
-    for (; b + 2 <= full_blocks; b += 2) {
+    // Two blocks per 32 rows: each 128-bit half is one block; the last rows zero-padded.
+    for (int64_t b = 0; b < blocks; b += 2) {
       const int64_t r = b * 16;
+      const bool whole = r + 32 <= job.rows;
+      if (!whole) fill_tail(job, r, tail);
       const Chunk chunk =
-          chunk_sums<kCells>(job.codes + r, job.cells16 + (kCells ? r : 0), mask, zero, bias);
+          whole ? chunk_sums<kCells>(job.codes + r, job.cells16 + (kCells ? r : 0), mask, zero,
+                                     bias, all)
+                : chunk_sums<kCells>(tail.codes, tail.cells, mask, zero, bias, tail.valid);
       code_sum = _mm256_add_epi64(code_sum, chunk.code_sum);
       const __m256i counts = _mm256_add_epi64(chunk.counts, _mm256_srli_si256(chunk.counts, 8));
       const auto first = static_cast<uint64_t>(_mm256_extract_epi64(counts, 0));
       const auto second = static_cast<uint64_t>(_mm256_extract_epi64(counts, 2));
+      const bool pair = b + 1 < blocks;
       job.ones[b] = static_cast<int64_t>(first & 0xffffffffu);
       job.zeros[b] = static_cast<int64_t>(first >> 32);
-      job.ones[b + 1] = static_cast<int64_t>(second & 0xffffffffu);
-      job.zeros[b + 1] = static_cast<int64_t>(second >> 32);
-      total.zeros += job.zeros[b] + job.zeros[b + 1];
+      total.zeros += job.zeros[b];
+      if (pair) {
+        job.ones[b + 1] = static_cast<int64_t>(second & 0xffffffffu);
+        job.zeros[b + 1] = static_cast<int64_t>(second >> 32);
+        total.zeros += job.zeros[b + 1];
+      }
       if (kCells) {
         // Rows 0-15 are block b's and 16-31 block b + 1's: add the halves of each madd first.
         const __m128i cells =
             reduce_cells(chunk.signal_low, chunk.zero_low, chunk.signal_high, chunk.zero_high);
         job.signal[b] = _mm_cvtsi128_si32(cells);
         job.zero_cells[b] = -static_cast<int64_t>(_mm_extract_epi32(cells, 1));
-        job.signal[b + 1] = _mm_extract_epi32(cells, 2);
-        job.zero_cells[b + 1] = -static_cast<int64_t>(_mm_extract_epi32(cells, 3));
+        if (pair) {
+          job.signal[b + 1] = _mm_extract_epi32(cells, 2);
+          job.zero_cells[b + 1] = -static_cast<int64_t>(_mm_extract_epi32(cells, 3));
+        }
       }
     }
   } else {
     // Blocks of a multiple of 32 rows: sums kept in registers over the block's chunks.
-    for (; b < full_blocks; ++b) {
+    for (int64_t b = 0; b < blocks; ++b) {
       const int64_t first = b * job.block_rows;
+      const int64_t last = std::min(job.rows, first + job.block_rows);
       __m256i counts = _mm256_setzero_si256();
       __m256i s_low = counts, s_high = counts, z_low = counts, z_high = counts;
-      for (int64_t r = first; r < first + job.block_rows; r += 32) {
+      for (int64_t r = first; r < last; r += 32) {
+        const bool whole = r + 32 <= job.rows;
+        if (!whole) fill_tail(job, r, tail);
         const Chunk chunk =
-            chunk_sums<kCells>(job.codes + r, job.cells16 + (kCells ? r : 0), mask, zero, bias);
+            whole ? chunk_sums<kCells>(job.codes + r, job.cells16 + (kCells ? r : 0), mask, zero,
+                                       bias, all)
+                  : chunk_sums<kCells>(tail.codes, tail.cells, mask, zero, bias, tail.valid);
         code_sum = _mm256_add_epi64(code_sum, chunk.code_sum);
         counts = _mm256_add_epi64(counts, chunk.counts);
         if (kCells) {
@@ -317,7 +353,6 @@ __attribute__((target("avx2"))) VectorSums block_sums_avx2_impl(const BlockSumsJ
   alignas(32) int64_t lanes[4];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), code_sum);
   total.code_sum += lanes[0] + lanes[1] + lanes[2] + lanes[3];
-  blocks_portable(job, b, total);  // the last blocks (fewer than two, or a short one)
   return finish(job, total);
 }
 
@@ -360,17 +395,27 @@ __attribute__((target("avx2"))) void pack_planes_avx2(const PlanePackJob& job) {
     }
   }
   if (full_words == words) return;
-  // The last, partial word.
-  const uint32_t code_mask = (1u << job.input_bits) - 1;
-  for (int plane = 0; plane < job.input_bits; ++plane) job.planes[plane * words + full_words] = 0;
-  if (job.zero_rows != nullptr) job.zero_rows[full_words] = 0;
-  for (int64_t r = full_words * kWordBits; r < rows; ++r) {
-    const uint64_t bits = job.codes[r] & code_mask;
-    const int position = static_cast<int>(r % kWordBits);
-    for (int plane = 0; plane < job.input_bits; ++plane)
-      job.planes[plane * words + full_words] |= ((bits >> plane) & 1u) << position;
-    if (job.zero_rows != nullptr)
-      job.zero_rows[full_words] |= uint64_t{job.codes[r] == job.zero_code} << position;
+  // The last, partial word from a zero-padded copy (padding has no plane bits; its zero-code
+  // matches are cut off).
+  alignas(32) uint8_t padded[64] = {};
+  const int64_t count = rows - full_words * kWordBits;
+  std::copy(job.codes + full_words * kWordBits, job.codes + rows, padded);
+  const __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded));
+  const __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded + 32));
+  __m256i v0 = _mm256_sll_epi16(x0, top_shift);
+  __m256i v1 = _mm256_sll_epi16(x1, top_shift);
+  for (int plane = job.input_bits - 1; plane >= 0; --plane) {
+    const auto low = static_cast<uint32_t>(_mm256_movemask_epi8(v0));
+    const auto high = static_cast<uint32_t>(_mm256_movemask_epi8(v1));
+    job.planes[plane * words + full_words] = uint64_t{low} | (uint64_t{high} << 32);
+    v0 = _mm256_add_epi16(v0, v0);
+    v1 = _mm256_add_epi16(v1, v1);
+  }
+  if (job.zero_rows != nullptr) {
+    const auto low = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x0, zero)));
+    const auto high = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x1, zero)));
+    job.zero_rows[full_words] =
+        (uint64_t{low} | (uint64_t{high} << 32)) & ((uint64_t{1} << count) - 1);
   }
 }
 
