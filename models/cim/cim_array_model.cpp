@@ -406,9 +406,7 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     for (int64_t v = 0; v < batch.vectors; ++v) {
       plan_vector_counts(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point,
                          batch.inputs_signed, plan);
-      if (signal_from_blocks_) {
-        collect_signal_from_blocks(plan, batch.input_bits, batch.input_zero_point);
-      } else if (energy_model_.signal_dependent()) {
+      if (!signal_from_blocks_ && energy_model_.signal_dependent()) {
         collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits,
                        batch.input_zero_point);
       }
@@ -435,13 +433,8 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
           std::min(tile_rows_, (b + 1) * params_.row_block) - b * params_.row_block;
       block_skipped_[b] = plan.sparse && block_zeros_[b] == size;
     }
-    if (energy_model_.signal_dependent()) {
-      if (signal_from_blocks_) {
-        collect_signal_from_blocks(plan, batch.input_bits, batch.input_zero_point);
-      } else {
-        collect_signal(plan, codes, batch.input_bits, batch.input_zero_point);
-      }
-    }
+    if (energy_model_.signal_dependent() && !signal_from_blocks_)
+      collect_signal(plan, codes, batch.input_bits, batch.input_zero_point);
     account_vector(plan, batch.input_bits, counts);
     bit_serial_blocks(plan, codes, batch.input_bits, batch.inputs_signed, batch.input_zero_point,
                       result.data());

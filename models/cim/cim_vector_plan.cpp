@@ -237,10 +237,25 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
   const bool pack_rows = pack_rows_;
   int64_t enabled_total = 0, mask_total = 0, active_blocks = 0;
   int64_t group_enabled = 0, group_mask = 0;
+  // With signal_from_blocks_ (block-packed steps), the steps' signal sums as well: what
+  // collect_signal_from_blocks() computes, in the same pass over the blocks.
+  const bool signal = signal_from_blocks_;
+  int64_t group_signal = 0, group_mask_cells = 0;
+  if (signal) {
+    step_cells_.clear();
+    mask_cells_.clear();
+  }
   auto close_group = [&] {
-    if (group_enabled > 0) step_offsets_.push_back(step_offsets_.back() + group_enabled);
-    if (group_mask > 0) mask_offsets_.push_back(mask_offsets_.back() + group_mask);
+    if (group_enabled > 0) {
+      step_offsets_.push_back(step_offsets_.back() + group_enabled);
+      if (signal) step_cells_.push_back(group_signal);
+    }
+    if (group_mask > 0) {
+      mask_offsets_.push_back(mask_offsets_.back() + group_mask);
+      if (signal) mask_cells_.push_back(group_mask_cells);
+    }
     group_enabled = group_mask = 0;
+    group_signal = group_mask_cells = 0;
   };
   for (int64_t b = 0; b < blocks_; ++b) {
     const int64_t size = std::min(rows, (b + 1) * block_rows) - b * block_rows;
@@ -258,6 +273,12 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
       plan.conducting_rows += block_popcount_[b];
     }
     if (!pack_rows && active_blocks > 0 && active_blocks % blocks_per_step_ == 0) close_group();
+    if (signal) {
+      // The zero-point rows leave a sparse step's signal; compensating, they drive its mask step.
+      group_signal += plan.sparse ? block_signal_[b] - zero_point_ones * block_zero_cells_[b]
+                                  : block_signal_[b];
+      group_mask_cells += disabled > 0 ? block_zero_cells_[b] : 0;
+    }
     ++active_blocks;
     group_enabled += enabled;
     group_mask += disabled;
