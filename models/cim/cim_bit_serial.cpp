@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "models/cim/cim_array_model.h"
@@ -125,6 +126,11 @@ void accumulate_ideal_readings(const int32_t* partial, int64_t columns, int shif
     const int32_t code = std::min((partial[p] + half_minus_one + odd_quotient) >> shift, top_code);
     readings[p] += plane_value * (code << shift);
   }
+}
+
+void clear_readings(std::vector<int32_t>& readings, int64_t used) {
+  readings.resize(static_cast<size_t>(used));
+  std::memset(readings.data(), 0, static_cast<size_t>(used) * sizeof(int32_t));
 }
 
 // Sets the bits of `rows` in `mask` and returns their word range [first_word, last_word).
@@ -388,9 +394,10 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   const int64_t used = used_columns_;
   int32_t plane_value[8];
   plane_values(input_bits, inputs_signed, plane_value);
-  column_reading_.assign(static_cast<size_t>(used), 0);
+  // Cleared with memset (vector::assign fills element by element).
+  clear_readings(column_reading_, used);
   // The mask plane is read (and its readings used) only when compensating.
-  if (plan.compensating) mask_reading_.assign(static_cast<size_t>(used), 0);
+  if (plan.compensating) clear_readings(mask_reading_, used);
 
   const auto zero_code = static_cast<uint8_t>(input_zero_point);
   pack_input_planes(codes, input_bits, &zero_code);
@@ -401,7 +408,8 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   // with those rows in row_mask_.
   partial_sums_.resize(static_cast<size_t>(used));
   active_rows_.resize(static_cast<size_t>(words));
-  row_mask_.assign(static_cast<size_t>(words), 0);
+  row_mask_.resize(static_cast<size_t>(words));
+  std::memset(row_mask_.data(), 0, static_cast<size_t>(words) * sizeof(uint64_t));
   auto for_each_group = [&](bool disabled_rows, auto&& run) {
     int64_t active_blocks = 0, first_word = words, last_word = 0;
     auto close = [&] {
