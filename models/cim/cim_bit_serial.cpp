@@ -410,6 +410,8 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   active_rows_.resize(static_cast<size_t>(words));
   row_mask_.resize(static_cast<size_t>(words));
   std::memset(row_mask_.data(), 0, static_cast<size_t>(words) * sizeof(uint64_t));
+  // Blocks of a divisor of 64 rows never straddle a row word.
+  const bool aligned_blocks = kWordBits % params_.row_block == 0;
   auto for_each_group = [&](bool disabled_rows, auto&& run) {
     int64_t active_blocks = 0, first_word = words, last_word = 0;
     auto close = [&] {
@@ -426,6 +428,21 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
       ++active_blocks;
       const int64_t first = b * params_.row_block;
       const int64_t last = std::min(rows, first + params_.row_block);
+      if (aligned_blocks) {
+        // The block lies in one word.
+        const int64_t word = first / kWordBits;
+        const int64_t size = last - first;
+        const uint64_t range = (size == kWordBits ? ~uint64_t{0} : (uint64_t{1} << size) - 1)
+                               << (first % kWordBits);
+        const uint64_t zeros = zero_rows_[static_cast<size_t>(word)];
+        const uint64_t kind = disabled_rows ? zeros : (plan.sparse ? ~zeros : ~uint64_t{0});
+        const uint64_t bits = range & kind;
+        if (bits == 0) continue;
+        row_mask_[static_cast<size_t>(word)] |= bits;
+        first_word = std::min(first_word, word);
+        last_word = std::max(last_word, word + 1);
+        continue;
+      }
       for (int64_t word = first / kWordBits; word <= (last - 1) / kWordBits; ++word) {
         const uint64_t zeros = zero_rows_[static_cast<size_t>(word)];
         const uint64_t kind = disabled_rows ? zeros : (plan.sparse ? ~zeros : ~uint64_t{0});
