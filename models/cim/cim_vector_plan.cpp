@@ -235,16 +235,37 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
   step_offsets_.assign(1, 0);
   mask_offsets_.assign(1, 0);
   const bool pack_rows = pack_rows_;
-  int64_t enabled_total = 0, mask_total = 0, active_blocks = 0;
-  int64_t group_enabled = 0, group_mask = 0;
   // With signal_from_blocks_ (block-packed steps), the steps' signal sums as well: what
   // collect_signal_from_blocks() computes, in the same pass over the blocks.
   const bool signal = signal_from_blocks_;
-  int64_t group_signal = 0, group_mask_cells = 0;
   if (signal) {
     step_cells_.clear();
     mask_cells_.clear();
   }
+  if (!plan.sparse) {
+    // Dense: every row conducts, no block is skipped and no mask plane is read, so the steps
+    // are fixed groups of blocks (or full activations) and the pulses are the planes' ones.
+    for (int64_t b = 0; b < blocks_; ++b) plan.conducting_rows += block_popcount_[b];
+    if (pack_rows) {
+      for (int64_t done = per_activation; done < rows; done += per_activation)
+        step_offsets_.push_back(done);
+      step_offsets_.push_back(rows);
+    } else {
+      for (int64_t first = 0; first < blocks_; first += blocks_per_step_) {
+        const int64_t last = std::min(blocks_, first + blocks_per_step_);
+        step_offsets_.push_back(std::min(rows, last * block_rows));
+        if (!signal) continue;
+        int64_t group_signal = 0;
+        for (int64_t b = first; b < last; ++b) group_signal += block_signal_[b];
+        step_cells_.push_back(group_signal);
+      }
+    }
+    plan.steps = static_cast<int64_t>(step_offsets_.size()) - 1;
+    return;
+  }
+  int64_t enabled_total = 0, mask_total = 0, active_blocks = 0;
+  int64_t group_enabled = 0, group_mask = 0;
+  int64_t group_signal = 0, group_mask_cells = 0;
   auto close_group = [&] {
     if (group_enabled > 0) {
       step_offsets_.push_back(step_offsets_.back() + group_enabled);
