@@ -186,6 +186,17 @@ void CimArrayModel::read_step_ideal(int64_t first, int64_t last, int input_bits,
   if (plane_value == nullptr) {
     std::copy(row_mask_.begin() + first, row_mask_.begin() + last, step_active_.begin());
     values[planes++] = 1;
+  } else if (step_words == 1) {
+    // One row word (an aligned activation of up to 64 rows): planes kept without branches.
+    const uint64_t mask = row_mask_[first];
+    const uint64_t* rows = plane_rows_.data() + first;
+    uint64_t* active = step_active_.data();
+    for (int plane = 0; plane < input_bits; ++plane) {
+      const uint64_t conducting = rows[plane * words] & mask;
+      active[planes] = conducting;
+      values[planes] = plane_value[plane];
+      planes += conducting != 0 ? 1 : 0;
+    }
   } else {
     for (int plane = 0; plane < input_bits; ++plane) {
       uint64_t* active = step_active_.data() + planes * step_words;
