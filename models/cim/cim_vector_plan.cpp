@@ -263,7 +263,7 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
     plan.steps = static_cast<int64_t>(step_offsets_.size()) - 1;
     return;
   }
-  int64_t enabled_total = 0, mask_total = 0, active_blocks = 0;
+  int64_t enabled_total = 0, mask_total = 0;
   int64_t group_enabled = 0, group_mask = 0;
   int64_t group_signal = 0, group_mask_cells = 0;
   auto close_group = [&] {
@@ -278,29 +278,29 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
     group_enabled = group_mask = 0;
     group_signal = group_mask_cells = 0;
   };
+  // Sparse: all-zero blocks are skipped, the zero-point rows disabled (and, compensating, read
+  // in the mask steps). Active blocks still to come in the current group: a countdown.
+  int64_t group_room = blocks_per_step_;
   for (int64_t b = 0; b < blocks_; ++b) {
-    const int64_t size = std::min(rows, (b + 1) * block_rows) - b * block_rows;
+    const int64_t size = b + 1 < blocks_ ? block_rows : rows - b * block_rows;
     const int64_t zeros = block_zeros_[b];
-    int64_t enabled = size, disabled = 0;
-    if (plan.sparse) {
-      if (zeros == size) {
-        ++plan.blocks_skipped;
-        continue;
-      }
-      enabled = size - zeros;
-      disabled = plan.compensating ? zeros : 0;
-      plan.conducting_rows += block_popcount_[b] - zeros * zero_point_ones;
-    } else {
-      plan.conducting_rows += block_popcount_[b];
+    if (zeros == size) {
+      ++plan.blocks_skipped;
+      continue;
     }
-    if (!pack_rows && active_blocks > 0 && active_blocks % blocks_per_step_ == 0) close_group();
+    const int64_t enabled = size - zeros;
+    const int64_t disabled = plan.compensating ? zeros : 0;
+    plan.conducting_rows += block_popcount_[b] - zeros * zero_point_ones;
+    if (!pack_rows && group_room == 0) {
+      close_group();
+      group_room = blocks_per_step_;
+    }
+    --group_room;
     if (signal) {
       // The zero-point rows leave a sparse step's signal; compensating, they drive its mask step.
-      group_signal += plan.sparse ? block_signal_[b] - zero_point_ones * block_zero_cells_[b]
-                                  : block_signal_[b];
+      group_signal += block_signal_[b] - zero_point_ones * block_zero_cells_[b];
       group_mask_cells += disabled > 0 ? block_zero_cells_[b] : 0;
     }
-    ++active_blocks;
     group_enabled += enabled;
     group_mask += disabled;
     enabled_total += enabled;
