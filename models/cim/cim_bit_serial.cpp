@@ -424,7 +424,22 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   // Blocks of a divisor of 64 rows never straddle a row word.
   const bool aligned_blocks = kWordBits % params_.row_block == 0;
   auto for_each_group = [&](bool disabled_rows, auto&& run) {
-    int64_t active_blocks = 0, first_word = words, last_word = 0;
+    if (!plan.sparse) {
+      // Dense (no mask plane either): each group is blocks_per_step_ consecutive blocks, all
+      // their rows.
+      const int64_t group_rows = blocks_per_step_ * params_.row_block;
+      for (int64_t first = 0; first < rows; first += group_rows) {
+        const int64_t last = std::min(rows, first + group_rows);
+        const int64_t first_word = first / kWordBits, last_word = (last - 1) / kWordBits + 1;
+        for (int64_t word = first_word; word < last_word; ++word)
+          row_mask_[static_cast<size_t>(word)] = row_range_bits(first, last, word);
+        run(first_word, last_word);
+        std::fill(row_mask_.begin() + first_word, row_mask_.begin() + last_word, 0);
+      }
+      return;
+    }
+    int64_t first_word = words, last_word = 0;
+    int64_t group_room = blocks_per_step_;  // active blocks still to come in the group
     auto close = [&] {
       if (first_word < last_word) {
         run(first_word, last_word);
@@ -435,8 +450,11 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
     };
     for (int64_t b = 0; b < blocks_; ++b) {
       if (block_skipped_[b]) continue;
-      if (active_blocks > 0 && active_blocks % blocks_per_step_ == 0) close();
-      ++active_blocks;
+      if (group_room == 0) {
+        close();
+        group_room = blocks_per_step_;
+      }
+      --group_room;
       const int64_t first = b * params_.row_block;
       const int64_t last = std::min(rows, first + params_.row_block);
       if (aligned_blocks) {
@@ -446,7 +464,7 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
         const uint64_t range = (size == kWordBits ? ~uint64_t{0} : (uint64_t{1} << size) - 1)
                                << (first % kWordBits);
         const uint64_t zeros = zero_rows_[static_cast<size_t>(word)];
-        const uint64_t kind = disabled_rows ? zeros : (plan.sparse ? ~zeros : ~uint64_t{0});
+        const uint64_t kind = disabled_rows ? zeros : ~zeros;
         const uint64_t bits = range & kind;
         if (bits == 0) continue;
         row_mask_[static_cast<size_t>(word)] |= bits;
@@ -456,7 +474,7 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
       }
       for (int64_t word = first / kWordBits; word <= (last - 1) / kWordBits; ++word) {
         const uint64_t zeros = zero_rows_[static_cast<size_t>(word)];
-        const uint64_t kind = disabled_rows ? zeros : (plan.sparse ? ~zeros : ~uint64_t{0});
+        const uint64_t kind = disabled_rows ? zeros : ~zeros;
         const uint64_t bits = row_range_bits(first, last, word) & kind;
         if (bits == 0) continue;
         row_mask_[static_cast<size_t>(word)] |= bits;
