@@ -159,6 +159,75 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
   if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
 }
 
+// step_avx512() for 1-bit cells and steps of kWords row words (the default macro's steps): each
+// plane's popcounts are final once counted over the words, so they are rounded and added to the
+// readings at once, plane after plane, the rows' broadcasts made once for all columns.
+template <int kPlanes, int kWords>
+__attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512_one_bit(
+    const StepColumns& step, int32_t* readings) {
+  const IdealRounding rounding = rounding_of(step);
+  const uint64_t* cells = step.cells_by_word + step.first_word * step.columns;
+  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
+  const __m512i half_minus_one = _mm512_set1_epi32(rounding.half_minus_one);
+  const __m512i odd_mask = _mm512_set1_epi32(rounding.odd_mask);
+  const __m512i top_code = _mm512_set1_epi32(rounding.top_code);
+  __m128i reading_shift[kPlanes];
+  bool negative[kPlanes];
+  __m512i rows[kPlanes][kWords];
+  for (int j = 0; j < kPlanes; ++j) {
+    const PlaneShift place = plane_shift(step.plane_value[j]);
+    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + place.bits);
+    negative[j] = place.negative;
+    for (int w = 0; w < kWords; ++w)
+      rows[j][w] = _mm512_set1_epi64(static_cast<long long>(step.active[j * kWords + w]));
+  }
+  const __m512i low_halves =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  int64_t p = 0;
+  for (; p + 16 <= step.columns; p += 16) {
+    __m512i stored_low[kWords], stored_high[kWords];
+    for (int w = 0; w < kWords; ++w) {
+      stored_low[w] = _mm512_loadu_si512(cells + w * step.columns + p);
+      stored_high[w] = _mm512_loadu_si512(cells + w * step.columns + p + 8);
+    }
+    __m512i reading = _mm512_loadu_si512(readings + p);
+    for (int j = 0; j < kPlanes; ++j) {
+      __m512i ones_low = _mm512_popcnt_epi64(_mm512_and_si512(stored_low[0], rows[j][0]));
+      __m512i ones_high = _mm512_popcnt_epi64(_mm512_and_si512(stored_high[0], rows[j][0]));
+      for (int w = 1; w < kWords; ++w) {
+        ones_low = _mm512_add_epi64(
+            ones_low, _mm512_popcnt_epi64(_mm512_and_si512(stored_low[w], rows[j][w])));
+        ones_high = _mm512_add_epi64(
+            ones_high, _mm512_popcnt_epi64(_mm512_and_si512(stored_high[w], rows[j][w])));
+      }
+      const __m512i partial = _mm512_permutex2var_epi32(ones_low, low_halves, ones_high);
+      const __m512i odd_quotient =
+          _mm512_and_si512(_mm512_maskz_sra_epi32(0xffff, partial, shift), odd_mask);
+      const __m512i code = _mm512_maskz_min_epi32(
+          0xffff,
+          _mm512_maskz_sra_epi32(
+              0xffff, _mm512_add_epi32(_mm512_add_epi32(partial, half_minus_one), odd_quotient),
+              shift),
+          top_code);
+      const __m512i value = _mm512_maskz_sll_epi32(0xffff, code, reading_shift[j]);
+      reading = negative[j] ? _mm512_sub_epi32(reading, value) : _mm512_add_epi32(reading, value);
+    }
+    _mm512_storeu_si512(readings + p, reading);
+  }
+  if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
+}
+
+template <int kPlanes>
+void step_avx512_any(const StepColumns& step, int32_t* readings) {
+  if (step.cell_bits == 1 && step.last_word - step.first_word == 1) {
+    step_avx512_one_bit<kPlanes, 1>(step, readings);
+  } else if (step.cell_bits == 1 && step.last_word - step.first_word == 2) {
+    step_avx512_one_bit<kPlanes, 2>(step, readings);
+  } else {
+    step_avx512<kPlanes>(step, readings);
+  }
+}
+
 // Where the host has AVX2 but no VPOPCNTQ (and under valgrind, which has no AVX-512): four
 // columns per instruction with the nibble-table popcount (a byte shuffle per nibble, then the
 // bytes of each 64-bit lane summed by VPSADBW), eight columns per rounding.
@@ -384,7 +453,7 @@ struct PortableKernel {
 #if defined(CIMTLM_COLUMN_KERNELS_AVX512)
 template <int kPlanes>
 struct Avx512Kernel {
-  static constexpr StepKernel kernel = step_avx512<kPlanes>;
+  static constexpr StepKernel kernel = step_avx512_any<kPlanes>;
 };
 template <int kPlanes>
 struct Avx2Kernel {

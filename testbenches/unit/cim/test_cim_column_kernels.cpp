@@ -118,11 +118,10 @@ TEST(CimColumnKernels, Avx2KernelEqualsTheDefinition) {
   expect_kernel_matches_definition(ColumnKernel::Avx2);
 }
 
-// The AVX2 kernel's specialisations for 1-bit cells and steps of one and two row words (the
-// default macro's steps) against the definition, each on many random steps, including the
-// lossless ones (shift 0) and the clipped ones.
-TEST(CimColumnKernels, Avx2OneBitStepsOfOneAndTwoWordsEqualTheDefinition) {
-  if (!column_kernel_available(ColumnKernel::Avx2)) GTEST_SKIP() << "no AVX2 on this host";
+// The AVX2 and AVX-512 kernels' specialisations for 1-bit cells and steps of one and two row
+// words (the default macro's steps) against the definition, each on many random steps, including
+// the lossless ones (shift 0) and the clipped ones.
+void expect_one_bit_steps_match(ColumnKernel kernel) {
   std::mt19937_64 rng(5151);
   int checked[3] = {0, 0, 0};
   for (int trial = 0; checked[1] < 150 || checked[2] < 150; ++trial) {
@@ -138,10 +137,21 @@ TEST(CimColumnKernels, Avx2OneBitStepsOfOneAndTwoWordsEqualTheDefinition) {
     for (auto& value : start) value = std::uniform_int_distribution<int32_t>(-1000, 1000)(rng);
     const auto expected = by_definition(r.step, start);
     std::vector<int32_t> readings = start;
-    accumulate_step_ideal_with(ColumnKernel::Avx2, r.step, readings.data());
+    accumulate_step_ideal_with(kernel, r.step, readings.data());
     ASSERT_EQ(readings, expected) << "trial " << trial << ", " << words << " words";
     ++checked[words];
   }
+}
+
+TEST(CimColumnKernels, Avx2OneBitStepsOfOneAndTwoWordsEqualTheDefinition) {
+  if (!column_kernel_available(ColumnKernel::Avx2)) GTEST_SKIP() << "no AVX2 on this host";
+  expect_one_bit_steps_match(ColumnKernel::Avx2);
+}
+
+TEST(CimColumnKernels, Avx512OneBitStepsOfOneAndTwoWordsEqualTheDefinition) {
+  if (!column_kernel_available(ColumnKernel::Avx512))
+    GTEST_SKIP() << "no AVX-512 VPOPCNTQ on this host";
+  expect_one_bit_steps_match(ColumnKernel::Avx512);
 }
 
 // Rounding half to even on the decision levels: with shift 2, partial sums 2, 6 and 10 (1/2,
