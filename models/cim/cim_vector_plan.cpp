@@ -212,7 +212,8 @@ int64_t CimArrayModel::sum_blocks(const uint8_t* codes, int input_bits, int32_t 
 // bit-plane popcounts per row block, then the steps' sizes from the blocks. Fills the same
 // VectorPlan and step/mask offsets as plan_vector (tests compare them). With a signal-dependent
 // ADC energy linear in the signal and block-packed activations, the blocks' signal sums are
-// gathered in the same pass (collect_signal_from_blocks), instead of a second walk of the rows.
+// gathered in the same pass over the codes and the steps' signal sums (step_cells_, mask_cells_:
+// what collect_signal_from_blocks computes) in the walk of the blocks, instead of second walks.
 void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
                                        int32_t input_zero_point, bool inputs_signed,
                                        VectorPlan& plan) {
