@@ -405,10 +405,8 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
     // one matrix product gives every vector's outputs.
     for (int64_t v = 0; v < batch.vectors; ++v) {
       plan_vector_counts(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point,
-                         plan);
-      if (signal_from_blocks_) {
-        collect_signal_from_blocks(plan, batch.input_bits, batch.input_zero_point);
-      } else if (energy_model_.signal_dependent()) {
+                         batch.inputs_signed, plan);
+      if (!signal_from_blocks_ && energy_model_.signal_dependent()) {
         collect_signal(plan, batch.inputs + v * tile_rows_, batch.input_bits,
                        batch.input_zero_point);
       }
@@ -429,19 +427,14 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
       path_ == ComputePath::Auto && !pack_rows_ && array_->cell_conductance.empty();
   for (int64_t v = 0; v < batch.vectors && block_masks; ++v) {
     const uint8_t* codes = batch.inputs + v * tile_rows_;
-    plan_vector_counts(codes, batch.input_bits, batch.input_zero_point, plan);
+    plan_vector_counts(codes, batch.input_bits, batch.input_zero_point, batch.inputs_signed, plan);
     for (int64_t b = 0; b < blocks_; ++b) {
       const int64_t size =
           std::min(tile_rows_, (b + 1) * params_.row_block) - b * params_.row_block;
       block_skipped_[b] = plan.sparse && block_zeros_[b] == size;
     }
-    if (energy_model_.signal_dependent()) {
-      if (signal_from_blocks_) {
-        collect_signal_from_blocks(plan, batch.input_bits, batch.input_zero_point);
-      } else {
-        collect_signal(plan, codes, batch.input_bits, batch.input_zero_point);
-      }
-    }
+    if (energy_model_.signal_dependent() && !signal_from_blocks_)
+      collect_signal(plan, codes, batch.input_bits, batch.input_zero_point);
     account_vector(plan, batch.input_bits, counts);
     bit_serial_blocks(plan, codes, batch.input_bits, batch.inputs_signed, batch.input_zero_point,
                       result.data());
@@ -460,7 +453,8 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
       // can; the BitSerial path keeps the walk of the rows, so that tests comparing it with the
       // fast path check the block sums against an independent computation.
       if (path_ == ComputePath::Auto) {
-        sum_blocks(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point);
+        sum_blocks(batch.inputs + v * tile_rows_, batch.input_bits, batch.input_zero_point,
+                   batch.inputs_signed);
       } else {
         signal_from_blocks_ = false;
       }

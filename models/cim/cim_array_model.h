@@ -202,8 +202,10 @@ class CimArrayModel {
   void decode_inputs(const InputBatchView& batch, int64_t vector);
   void plan_vector(int input_bits, int32_t input_zero_point, VectorPlan& plan);
   void plan_vector_counts(const uint8_t* codes, int input_bits, int32_t input_zero_point,
-                          VectorPlan& plan);
-  int64_t sum_blocks(const uint8_t* codes, int input_bits, int32_t input_zero_point);
+                          bool inputs_signed, VectorPlan& plan);
+  // Fills the per-block sums and vector_code_sum_ (cim_vector_kernels.h); returns the zeros.
+  int64_t sum_blocks(const uint8_t* codes, int input_bits, int32_t input_zero_point,
+                     bool inputs_signed);
   void account_vector(const VectorPlan& plan, int input_bits, CimCounts& counts) const;
   // Conversion energy of the plan's activations from the partial sums they carry (signal-
   // dependent ADCs: cim_energy.h), from what collect_signal() gathered.
@@ -278,6 +280,7 @@ class CimArrayModel {
   std::vector<int64_t> block_zeros_;  // zero inputs per block
   std::vector<uint8_t> block_skipped_;
   std::vector<int64_t> block_popcount_;  // ones in the input planes, per block (all rows)
+  int64_t vector_code_sum_ = 0;          // sum_blocks(): the vector's sum of decoded inputs
   // plan_vector_counts() with signal_from_blocks_: per block, sum of popcount(x_r) x row_cells[r]
   // over all its rows, and sum of row_cells over its zero-point rows.
   bool signal_from_blocks_ = false;

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include "models/cim/cim_array_model.h"
 #include "models/cim/cim_column_kernels.h"
+#include "models/cim/cim_vector_kernels.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -126,6 +128,11 @@ void accumulate_ideal_readings(const int32_t* partial, int64_t columns, int shif
   }
 }
 
+void clear_readings(std::vector<int32_t>& readings, int64_t used) {
+  readings.resize(static_cast<size_t>(used));
+  std::memset(readings.data(), 0, static_cast<size_t>(used) * sizeof(int32_t));
+}
+
 // Sets the bits of `rows` in `mask` and returns their word range [first_word, last_word).
 void mask_of_rows(const int64_t* rows, int64_t count, uint64_t* mask, int64_t& first_word,
                   int64_t& last_word) {
@@ -179,6 +186,17 @@ void CimArrayModel::read_step_ideal(int64_t first, int64_t last, int input_bits,
   if (plane_value == nullptr) {
     std::copy(row_mask_.begin() + first, row_mask_.begin() + last, step_active_.begin());
     values[planes++] = 1;
+  } else if (step_words == 1) {
+    // One row word (an aligned activation of up to 64 rows): planes kept without branches.
+    const uint64_t mask = row_mask_[first];
+    const uint64_t* rows = plane_rows_.data() + first;
+    uint64_t* active = step_active_.data();
+    for (int plane = 0; plane < input_bits; ++plane) {
+      const uint64_t conducting = rows[plane * words] & mask;
+      active[planes] = conducting;
+      values[planes] = plane_value[plane];
+      planes += conducting != 0 ? 1 : 0;
+    }
   } else {
     for (int plane = 0; plane < input_bits; ++plane) {
       uint64_t* active = step_active_.data() + planes * step_words;
@@ -225,45 +243,19 @@ void CimArrayModel::plane_values(int input_bits, bool inputs_signed, int32_t* pl
 }
 
 // plane_rows_ = every row's input bits by plane, and, given a zero code, zero_rows_ = the rows
-// whose input is that code: sixteen rows per SSE2 byte-sign mask (shifting plane p's bit to each
-// byte's top bit), the rest branch-free (input bits are random: a branch per bit would
-// mispredict half the time).
+// whose input is that code (cim_vector_kernels.h).
 void CimArrayModel::pack_input_planes(const uint8_t* codes, int input_bits,
                                       const uint8_t* zero_code) {
-  const int64_t rows = tile_rows_;
-  const int64_t words = row_words_;
-  const uint32_t code_mask = (1u << input_bits) - 1;
-  plane_rows_.assign(static_cast<size_t>(input_bits * words), 0);
-  if (zero_code != nullptr) zero_rows_.assign(static_cast<size_t>(words), 0);
-  int64_t r = 0;
-#if defined(__SSE2__)
-  const __m128i zero_codes = _mm_set1_epi8(static_cast<char>(zero_code ? *zero_code : 0));
-  for (; r + 16 <= rows; r += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + r));
-    const int64_t word = r / kWordBits;
-    const int position = static_cast<int>(r % kWordBits);
-    for (int plane = 0; plane < input_bits; ++plane) {
-      const auto top =
-          static_cast<uint32_t>(_mm_movemask_epi8(_mm_sll_epi16(x, _mm_cvtsi32_si128(7 - plane))));
-      plane_rows_[static_cast<size_t>(plane * words + word)] |= uint64_t{top} << position;
-    }
-    if (zero_code != nullptr) {
-      const auto zeros = static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, zero_codes)));
-      zero_rows_[static_cast<size_t>(word)] |= uint64_t{zeros} << position;
-    }
-  }
-#endif
-  for (; r < rows; ++r) {
-    const uint64_t bits = codes[r] & code_mask;
-    const int64_t word = r / kWordBits;
-    const int position = static_cast<int>(r % kWordBits);
-    for (int plane = 0; plane < input_bits; ++plane) {
-      plane_rows_[static_cast<size_t>(plane * words + word)] |= ((bits >> plane) & 1u) << position;
-    }
-    if (zero_code != nullptr) {
-      zero_rows_[static_cast<size_t>(word)] |= uint64_t{codes[r] == *zero_code} << position;
-    }
-  }
+  plane_rows_.resize(static_cast<size_t>(input_bits * row_words_));
+  if (zero_code != nullptr) zero_rows_.resize(static_cast<size_t>(row_words_));
+  PlanePackJob job;
+  job.codes = codes;
+  job.rows = tile_rows_;
+  job.input_bits = input_bits;
+  job.zero_code = zero_code != nullptr ? *zero_code : 0;
+  job.planes = plane_rows_.data();
+  job.zero_rows = zero_code != nullptr ? zero_rows_.data() : nullptr;
+  pack_planes(job);
 }
 
 void CimArrayModel::bit_serial(const VectorPlan& plan, const uint8_t* codes, int input_bits,
@@ -364,37 +356,27 @@ void CimArrayModel::combine_readings(const VectorPlan& plan, int64_t input_sum,
   // the mask readings matter only when compensating. Integer sums: any order gives the same.
   const int64_t per_column = polarities_ * slices_;
   const int64_t zx = input_zero_point;
-  // A column set's slices read with place values 2^(slice * cell_bits): Horner's scheme from the
-  // top slice (multiplications by a power of two), negated for the second polarity.
-  const int64_t slice_base = int64_t{1} << params_.cell_bits;
-  const int64_t slices = slices_;
-  auto shift_add = [&](const int32_t* readings) {
-    int64_t sum = 0;
-    for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
-      const int32_t* slice_reading = readings + polarity * slices;
-      int64_t value = 0;
-      for (int64_t slice = slices - 1; slice >= 0; --slice)
-        value = value * slice_base + slice_reading[slice];
-      sum += polarity == 0 ? value : -value;
-    }
-    return sum;
-  };
+  // Every logical column's physical columns have the same place values (build_array_image).
+  const int64_t* place = array.place_value.data();
   if (plan.compensating) {
     // The disabled rows' weight sums: the mask plane's readings plus the precomputed sums of
     // the skipped blocks.
-    mask_result_.assign(static_cast<size_t>(cols), 0);
-    for (int64_t c = 0; c < cols; ++c) mask_result_[c] = shift_add(&mask_reading_[c * per_column]);
+    mask_result_.resize(static_cast<size_t>(cols));
+    shift_add_columns(mask_reading_.data(), cols, per_column, place, mask_result_.data());
     for (int64_t b = 0; b < blocks_; ++b) {
       if (!block_skipped_[b]) continue;
       const int64_t* block_sum = array.block_sum.data() + b * cols;
       for (int64_t c = 0; c < cols; ++c) mask_result_[c] += block_sum[c];
     }
   }
-  for (int64_t c = 0; c < cols; ++c) {
-    const int64_t read = shift_add(&column_reading_[c * per_column]);
-    const int64_t compensation = plan.compensating ? zx * mask_result_[c] : 0;
-    result[c] = read + compensation - array.weight_reference[c] * input_sum -
-                zx * array.column_sum[c] + rows * zx * array.weight_reference[c];
+  shift_add_columns(column_reading_.data(), cols, per_column, place, result);
+  // out = A - z_s * (sum x - R * z_x) - z_x * U (+ z_x * W_disabled), the same integers.
+  const int64_t input_offset = input_sum - rows * zx;
+  const int64_t* reference = array.weight_reference.data();
+  const int64_t* column_sum = array.column_sum.data();
+  for (int64_t c = 0; c < cols; ++c) result[c] -= reference[c] * input_offset + zx * column_sum[c];
+  if (plan.compensating) {
+    for (int64_t c = 0; c < cols; ++c) result[c] += zx * mask_result_[c];
   }
 }
 
@@ -423,27 +405,41 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
   const int64_t used = used_columns_;
   int32_t plane_value[8];
   plane_values(input_bits, inputs_signed, plane_value);
-  column_reading_.assign(static_cast<size_t>(used), 0);
+  // Cleared with memset (vector::assign fills element by element).
+  clear_readings(column_reading_, used);
   // The mask plane is read (and its readings used) only when compensating.
-  if (plan.compensating) mask_reading_.assign(static_cast<size_t>(used), 0);
+  if (plan.compensating) clear_readings(mask_reading_, used);
 
   const auto zero_code = static_cast<uint8_t>(input_zero_point);
   pack_input_planes(codes, input_bits, &zero_code);
-  int64_t input_sum = 0;
-  if (inputs_signed) {
-    for (int64_t r = 0; r < rows; ++r) input_sum += static_cast<int8_t>(codes[r]);
-  } else {
-    for (int64_t r = 0; r < rows; ++r) input_sum += codes[r];
-  }
+  const int64_t input_sum = vector_code_sum_;  // plan_vector_counts() summed this vector
 
   // Calls `run(first_word, last_word)` for each group of blocks_per_step_ non-skipped blocks
   // whose rows of the kind asked (enabled, or disabled in non-skipped blocks) are not empty,
   // with those rows in row_mask_.
   partial_sums_.resize(static_cast<size_t>(used));
   active_rows_.resize(static_cast<size_t>(words));
-  row_mask_.assign(static_cast<size_t>(words), 0);
+  row_mask_.resize(static_cast<size_t>(words));
+  std::memset(row_mask_.data(), 0, static_cast<size_t>(words) * sizeof(uint64_t));
+  // Blocks of a divisor of 64 rows never straddle a row word.
+  const bool aligned_blocks = kWordBits % params_.row_block == 0;
   auto for_each_group = [&](bool disabled_rows, auto&& run) {
-    int64_t active_blocks = 0, first_word = words, last_word = 0;
+    if (!plan.sparse) {
+      // Dense (no mask plane either): each group is blocks_per_step_ consecutive blocks, all
+      // their rows.
+      const int64_t group_rows = blocks_per_step_ * params_.row_block;
+      for (int64_t first = 0; first < rows; first += group_rows) {
+        const int64_t last = std::min(rows, first + group_rows);
+        const int64_t first_word = first / kWordBits, last_word = (last - 1) / kWordBits + 1;
+        for (int64_t word = first_word; word < last_word; ++word)
+          row_mask_[static_cast<size_t>(word)] = row_range_bits(first, last, word);
+        run(first_word, last_word);
+        std::fill(row_mask_.begin() + first_word, row_mask_.begin() + last_word, 0);
+      }
+      return;
+    }
+    int64_t first_word = words, last_word = 0;
+    int64_t group_room = blocks_per_step_;  // active blocks still to come in the group
     auto close = [&] {
       if (first_word < last_word) {
         run(first_word, last_word);
@@ -454,13 +450,31 @@ void CimArrayModel::bit_serial_blocks(const VectorPlan& plan, const uint8_t* cod
     };
     for (int64_t b = 0; b < blocks_; ++b) {
       if (block_skipped_[b]) continue;
-      if (active_blocks > 0 && active_blocks % blocks_per_step_ == 0) close();
-      ++active_blocks;
+      if (group_room == 0) {
+        close();
+        group_room = blocks_per_step_;
+      }
+      --group_room;
       const int64_t first = b * params_.row_block;
       const int64_t last = std::min(rows, first + params_.row_block);
+      if (aligned_blocks) {
+        // The block lies in one word.
+        const int64_t word = first / kWordBits;
+        const int64_t size = last - first;
+        const uint64_t range = (size == kWordBits ? ~uint64_t{0} : (uint64_t{1} << size) - 1)
+                               << (first % kWordBits);
+        const uint64_t zeros = zero_rows_[static_cast<size_t>(word)];
+        const uint64_t kind = disabled_rows ? zeros : ~zeros;
+        const uint64_t bits = range & kind;
+        if (bits == 0) continue;
+        row_mask_[static_cast<size_t>(word)] |= bits;
+        first_word = std::min(first_word, word);
+        last_word = std::max(last_word, word + 1);
+        continue;
+      }
       for (int64_t word = first / kWordBits; word <= (last - 1) / kWordBits; ++word) {
         const uint64_t zeros = zero_rows_[static_cast<size_t>(word)];
-        const uint64_t kind = disabled_rows ? zeros : (plan.sparse ? ~zeros : ~uint64_t{0});
+        const uint64_t kind = disabled_rows ? zeros : ~zeros;
         const uint64_t bits = row_range_bits(first, last, word) & kind;
         if (bits == 0) continue;
         row_mask_[static_cast<size_t>(word)] |= bits;

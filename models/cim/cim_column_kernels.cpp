@@ -159,21 +159,102 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
   if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
 }
 
-// Where the host has AVX2 but no VPOPCNTQ (and under valgrind, which has no AVX-512): four
-// columns per instruction with the nibble-table popcount (a byte shuffle per nibble, then the
-// bytes of each 64-bit lane summed by VPSADBW), eight columns per rounding.
-__attribute__((target("avx2,popcnt"))) inline __m256i popcount_lanes(__m256i x) {
-  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2,
-                                         1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
-  const __m256i nibble = _mm256_set1_epi8(0x0f);
-  const __m256i low = _mm256_shuffle_epi8(table, _mm256_and_si256(x, nibble));
-  const __m256i high =
-      _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble));
-  return _mm256_sad_epu8(_mm256_add_epi8(low, high), _mm256_setzero_si256());
+// step_avx512() for 1-bit cells and steps of kWords row words (the default macro's steps): each
+// plane's popcounts are final once counted over the words, so they are rounded and added to the
+// readings at once, plane after plane, the rows' broadcasts made once for all columns.
+template <int kPlanes, int kWords>
+__attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512_one_bit(
+    const StepColumns& step, int32_t* readings) {
+  const IdealRounding rounding = rounding_of(step);
+  const uint64_t* cells = step.cells_by_word + step.first_word * step.columns;
+  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
+  const __m512i half_minus_one = _mm512_set1_epi32(rounding.half_minus_one);
+  const __m512i odd_mask = _mm512_set1_epi32(rounding.odd_mask);
+  const __m512i top_code = _mm512_set1_epi32(rounding.top_code);
+  __m128i reading_shift[kPlanes];
+  bool negative[kPlanes];
+  __m512i rows[kPlanes][kWords];
+  for (int j = 0; j < kPlanes; ++j) {
+    const PlaneShift place = plane_shift(step.plane_value[j]);
+    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + place.bits);
+    negative[j] = place.negative;
+    for (int w = 0; w < kWords; ++w)
+      rows[j][w] = _mm512_set1_epi64(static_cast<long long>(step.active[j * kWords + w]));
+  }
+  const __m512i low_halves =
+      _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  int64_t p = 0;
+  for (; p + 16 <= step.columns; p += 16) {
+    __m512i stored_low[kWords], stored_high[kWords];
+    for (int w = 0; w < kWords; ++w) {
+      stored_low[w] = _mm512_loadu_si512(cells + w * step.columns + p);
+      stored_high[w] = _mm512_loadu_si512(cells + w * step.columns + p + 8);
+    }
+    __m512i reading = _mm512_loadu_si512(readings + p);
+    for (int j = 0; j < kPlanes; ++j) {
+      __m512i ones_low = _mm512_popcnt_epi64(_mm512_and_si512(stored_low[0], rows[j][0]));
+      __m512i ones_high = _mm512_popcnt_epi64(_mm512_and_si512(stored_high[0], rows[j][0]));
+      for (int w = 1; w < kWords; ++w) {
+        ones_low = _mm512_add_epi64(
+            ones_low, _mm512_popcnt_epi64(_mm512_and_si512(stored_low[w], rows[j][w])));
+        ones_high = _mm512_add_epi64(
+            ones_high, _mm512_popcnt_epi64(_mm512_and_si512(stored_high[w], rows[j][w])));
+      }
+      const __m512i partial = _mm512_permutex2var_epi32(ones_low, low_halves, ones_high);
+      const __m512i odd_quotient =
+          _mm512_and_si512(_mm512_maskz_sra_epi32(0xffff, partial, shift), odd_mask);
+      const __m512i code = _mm512_maskz_min_epi32(
+          0xffff,
+          _mm512_maskz_sra_epi32(
+              0xffff, _mm512_add_epi32(_mm512_add_epi32(partial, half_minus_one), odd_quotient),
+              shift),
+          top_code);
+      const __m512i value = _mm512_maskz_sll_epi32(0xffff, code, reading_shift[j]);
+      reading = negative[j] ? _mm512_sub_epi32(reading, value) : _mm512_add_epi32(reading, value);
+    }
+    _mm512_storeu_si512(readings + p, reading);
+  }
+  if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
 }
 
 template <int kPlanes>
-__attribute__((target("avx2,popcnt"))) void step_avx2(const StepColumns& step, int32_t* readings) {
+void step_avx512_any(const StepColumns& step, int32_t* readings) {
+  if (step.cell_bits == 1 && step.last_word - step.first_word == 1) {
+    step_avx512_one_bit<kPlanes, 1>(step, readings);
+  } else if (step.cell_bits == 1 && step.last_word - step.first_word == 2) {
+    step_avx512_one_bit<kPlanes, 2>(step, readings);
+  } else {
+    step_avx512<kPlanes>(step, readings);
+  }
+}
+
+// Where the host has AVX2 but no VPOPCNTQ (and under valgrind, which has no AVX-512): four
+// columns per instruction with the nibble-table popcount (a byte shuffle per nibble, then the
+// bytes of each 64-bit lane summed by VPSADBW), eight columns per rounding.
+// The popcounts of x & rows in each 64-bit lane, from the nibbles of both, split beforehand: the
+// cells' nibbles are shared by every plane and the rows' by every column, so each (plane, four
+// columns) costs two ANDs, two table look-ups, an add and a VPSADBW.
+__attribute__((target("avx2,popcnt"))) inline __m256i popcount_of_nibbles(__m256i low,
+                                                                          __m256i high) {
+  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2,
+                                         1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  return _mm256_sad_epu8(
+      _mm256_add_epi8(_mm256_shuffle_epi8(table, low), _mm256_shuffle_epi8(table, high)),
+      _mm256_setzero_si256());
+}
+
+struct Nibbles {
+  __m256i low, high;
+};
+
+__attribute__((target("avx2,popcnt"))) inline Nibbles nibbles_of(__m256i x) {
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  return {_mm256_and_si256(x, nibble), _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble)};
+}
+
+template <int kPlanes, bool kOneWord>
+__attribute__((target("avx2,popcnt"))) void step_avx2_words(const StepColumns& step,
+                                                            int32_t* readings) {
   const IdealRounding rounding = rounding_of(step);
   const int64_t words = step.last_word - step.first_word;
   const uint64_t* cells_of_step =
@@ -182,25 +263,44 @@ __attribute__((target("avx2,popcnt"))) void step_avx2(const StepColumns& step, i
   const __m256i half_minus_one = _mm256_set1_epi32(rounding.half_minus_one);
   const __m256i odd_mask = _mm256_set1_epi32(rounding.odd_mask);
   const __m256i top_code = _mm256_set1_epi32(rounding.top_code);
+  // A plane's place value is +-2^k: its reading is shifted by k and its sign applied (VPSIGND)
+  // instead of multiplied (the same int32 result, wrapping alike).
+  __m128i reading_shift[kPlanes];
+  __m256i sign[kPlanes];
+  Nibbles one_word_rows[kOneWord ? kPlanes : 1];
+  for (int j = 0; j < kPlanes; ++j) {
+    const uint32_t magnitude = step.plane_value[j] < 0
+                                   ? 0u - static_cast<uint32_t>(step.plane_value[j])
+                                   : static_cast<uint32_t>(step.plane_value[j]);
+    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + __builtin_ctz(magnitude));
+    sign[j] = _mm256_set1_epi32(step.plane_value[j] < 0 ? -1 : 1);
+    if (kOneWord)
+      one_word_rows[j] = nibbles_of(_mm256_set1_epi64x(static_cast<long long>(step.active[j])));
+  }
   // The low halves of two vectors of four 64-bit sums (< 2^31) as eight int32.
   const __m256i low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
   int64_t p = 0;
   for (; p + 8 <= step.columns; p += 8) {
     __m256i sum_low[kPlanes], sum_high[kPlanes];
     for (int j = 0; j < kPlanes; ++j) sum_low[j] = sum_high[j] = _mm256_setzero_si256();
-    for (int64_t w = 0; w < words; ++w) {
+    for (int64_t w = 0; w < (kOneWord ? 1 : words); ++w) {
       const uint64_t* cells = cells_of_step + w * step.cell_bits * step.columns + p;
       for (int bit = 0; bit < step.cell_bits; ++bit) {
-        const __m256i stored_low =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + bit * step.columns));
-        const __m256i stored_high =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + bit * step.columns + 4));
+        const Nibbles stored_low = nibbles_of(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + bit * step.columns)));
+        const Nibbles stored_high = nibbles_of(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cells + bit * step.columns + 4)));
         const __m128i place = _mm_cvtsi32_si128(bit);
         for (int j = 0; j < kPlanes; ++j) {
-          const __m256i rows =
-              _mm256_set1_epi64x(static_cast<long long>(step.active[j * words + w]));
-          const __m256i ones_low = popcount_lanes(_mm256_and_si256(stored_low, rows));
-          const __m256i ones_high = popcount_lanes(_mm256_and_si256(stored_high, rows));
+          const Nibbles rows = kOneWord ? one_word_rows[j]
+                                        : nibbles_of(_mm256_set1_epi64x(
+                                              static_cast<long long>(step.active[j * words + w])));
+          const __m256i ones_low =
+              popcount_of_nibbles(_mm256_and_si256(stored_low.low, rows.low),
+                                  _mm256_and_si256(stored_low.high, rows.high));
+          const __m256i ones_high =
+              popcount_of_nibbles(_mm256_and_si256(stored_high.low, rows.low),
+                                  _mm256_and_si256(stored_high.high, rows.high));
           sum_low[j] =
               _mm256_add_epi64(sum_low[j], bit == 0 ? ones_low : _mm256_sll_epi64(ones_low, place));
           sum_high[j] = _mm256_add_epi64(sum_high[j],
@@ -218,12 +318,94 @@ __attribute__((target("avx2,popcnt"))) void step_avx2(const StepColumns& step, i
           _mm256_sra_epi32(
               _mm256_add_epi32(_mm256_add_epi32(partial, half_minus_one), odd_quotient), shift),
           top_code);
-      reading = _mm256_add_epi32(reading, _mm256_mullo_epi32(_mm256_set1_epi32(step.plane_value[j]),
-                                                             _mm256_sll_epi32(code, shift)));
+      reading = _mm256_add_epi32(
+          reading, _mm256_sign_epi32(_mm256_sll_epi32(code, reading_shift[j]), sign[j]));
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(readings + p), reading);
   }
   if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
+}
+
+// 1-bit cells and steps of kWords row words (the default macro: an aligned 64-row activation
+// takes one word, a sparse step whose blocks come from two words two): each plane's partial
+// sums are counted over the step's words in registers, then rounded and added to the readings
+// at once, plane after plane (no per-plane sums kept across the words' and bits' loops).
+template <int kPlanes, int kWords>
+__attribute__((target("avx2,popcnt"))) void step_avx2_one_bit(const StepColumns& step,
+                                                              int32_t* readings) {
+  const IdealRounding rounding = rounding_of(step);
+  constexpr int64_t words = kWords;
+  const uint64_t* cells = step.cells_by_word + step.first_word * step.columns;
+  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
+  const __m256i half_minus_one = _mm256_set1_epi32(rounding.half_minus_one);
+  const __m256i odd_mask = _mm256_set1_epi32(rounding.odd_mask);
+  const __m256i top_code = _mm256_set1_epi32(rounding.top_code);
+  __m128i reading_shift[kPlanes];
+  __m256i sign[kPlanes];
+  Nibbles rows[kPlanes][kWords];
+  for (int j = 0; j < kPlanes; ++j) {
+    const uint32_t magnitude = step.plane_value[j] < 0
+                                   ? 0u - static_cast<uint32_t>(step.plane_value[j])
+                                   : static_cast<uint32_t>(step.plane_value[j]);
+    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + __builtin_ctz(magnitude));
+    sign[j] = _mm256_set1_epi32(step.plane_value[j] < 0 ? -1 : 1);
+    for (int64_t w = 0; w < words; ++w) {
+      rows[j][w] =
+          nibbles_of(_mm256_set1_epi64x(static_cast<long long>(step.active[j * words + w])));
+    }
+  }
+  const __m256i low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+  int64_t p = 0;
+  for (; p + 8 <= step.columns; p += 8) {
+    Nibbles stored_low[kWords], stored_high[kWords];
+    for (int64_t w = 0; w < words; ++w) {
+      const uint64_t* word_cells = cells + w * step.columns + p;
+      stored_low[w] = nibbles_of(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(word_cells)));
+      stored_high[w] =
+          nibbles_of(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(word_cells + 4)));
+    }
+    __m256i reading = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(readings + p));
+    for (int j = 0; j < kPlanes; ++j) {
+      __m256i ones_low = popcount_of_nibbles(_mm256_and_si256(stored_low[0].low, rows[j][0].low),
+                                             _mm256_and_si256(stored_low[0].high, rows[j][0].high));
+      __m256i ones_high =
+          popcount_of_nibbles(_mm256_and_si256(stored_high[0].low, rows[j][0].low),
+                              _mm256_and_si256(stored_high[0].high, rows[j][0].high));
+      for (int64_t w = 1; w < words; ++w) {
+        ones_low = _mm256_add_epi64(
+            ones_low, popcount_of_nibbles(_mm256_and_si256(stored_low[w].low, rows[j][w].low),
+                                          _mm256_and_si256(stored_low[w].high, rows[j][w].high)));
+        ones_high = _mm256_add_epi64(
+            ones_high, popcount_of_nibbles(_mm256_and_si256(stored_high[w].low, rows[j][w].low),
+                                           _mm256_and_si256(stored_high[w].high, rows[j][w].high)));
+      }
+      const __m256i partial =
+          _mm256_blend_epi32(_mm256_permutevar8x32_epi32(ones_low, low_halves),
+                             _mm256_permutevar8x32_epi32(ones_high, low_halves), 0xf0);
+      const __m256i odd_quotient = _mm256_and_si256(_mm256_sra_epi32(partial, shift), odd_mask);
+      const __m256i code = _mm256_min_epi32(
+          _mm256_sra_epi32(
+              _mm256_add_epi32(_mm256_add_epi32(partial, half_minus_one), odd_quotient), shift),
+          top_code);
+      reading = _mm256_add_epi32(
+          reading, _mm256_sign_epi32(_mm256_sll_epi32(code, reading_shift[j]), sign[j]));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(readings + p), reading);
+  }
+  if (p < step.columns) columns_one_by_one<kPlanes>(step, rounding, p, readings);
+}
+
+template <int kPlanes>
+void step_avx2(const StepColumns& step, int32_t* readings) {
+  if (step.cell_bits == 1 && step.last_word - step.first_word == 1) {
+    step_avx2_one_bit<kPlanes, 1>(step, readings);
+  } else if (step.cell_bits == 1 && step.last_word - step.first_word == 2) {
+    step_avx2_one_bit<kPlanes, 2>(step, readings);
+  } else if (step.last_word - step.first_word == 1) {
+    step_avx2_words<kPlanes, true>(step, readings);
+  } else {
+    step_avx2_words<kPlanes, false>(step, readings);
+  }
 }
 
 bool host_has_avx2() {
@@ -271,7 +453,7 @@ struct PortableKernel {
 #if defined(CIMTLM_COLUMN_KERNELS_AVX512)
 template <int kPlanes>
 struct Avx512Kernel {
-  static constexpr StepKernel kernel = step_avx512<kPlanes>;
+  static constexpr StepKernel kernel = step_avx512_any<kPlanes>;
 };
 template <int kPlanes>
 struct Avx2Kernel {

@@ -6,12 +6,9 @@
 #include <cstring>
 #include <memory>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "models/cim/cim_array_model.h"
 #include "models/cim/cim_codes.h"
+#include "models/cim/cim_vector_kernels.h"
 
 namespace cimtlm::cim {
 
@@ -178,137 +175,55 @@ void CimArrayModel::plan_vector(int input_bits, int32_t input_zero_point, Vector
   plan.conducting_rows += static_cast<int64_t>(mask_rows_.size());
 }
 
-namespace {
-
-// Sums over rows [first, last) of one input vector: codes equal to the zero point, ones in the
-// input planes, and, when `cells` is given (the signal-dependent ADC energy, linear in the
-// signal), the popcount-weighted stored cells sum_r popcount(x_r) x cells[r] and the cells of
-// the zero-point rows. All four are linear in the rows, so a block's sums serve either plan.
-struct RowSums {
-  int64_t zeros = 0, ones = 0, signal = 0, zero_cells = 0;
-};
-
-template <typename Cells>
-void add_row_sums_scalar(const uint8_t* codes, int64_t first, int64_t last, uint8_t code_mask,
-                         uint8_t zero_code, const Cells* cells, RowSums& sums) {
-  for (int64_t r = first; r < last; ++r) {
-    const int64_t ones = kBitsInByte[codes[r] & code_mask];
-    const bool zero = codes[r] == zero_code;
-    sums.ones += ones;
-    sums.zeros += zero ? 1 : 0;
-    if (cells != nullptr) {
-      sums.signal += ones * cells[r];
-      sums.zero_cells += zero ? cells[r] : 0;
-    }
-  }
-}
-
-// Sixteen rows at a time with SSE2 (the x86-64 baseline): byte popcounts by the SWAR steps,
-// sums of bytes by psadbw, and the cell products by pmaddwd on 16-bit cells (row_cells16 holds
-// them when every product sum fits; the caller checks).
-void add_row_sums(const uint8_t* codes, int64_t first, int64_t last, uint8_t code_mask,
-                  uint8_t zero_code, const int16_t* cells, RowSums& sums) {
-  int64_t r = first;
-#if defined(__SSE2__)
-  const __m128i mask = _mm_set1_epi8(static_cast<char>(code_mask));
-  const __m128i zero = _mm_set1_epi8(static_cast<char>(zero_code));
-  const __m128i m1 = _mm_set1_epi8(0x55), m2 = _mm_set1_epi8(0x33), m4 = _mm_set1_epi8(0x0f);
-  const __m128i one = _mm_set1_epi8(1), nothing = _mm_setzero_si128();
-  __m128i ones = nothing, zeros = nothing, signal = nothing, zero_cells = nothing;
-  for (; r + 16 <= last; r += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + r));
-    __m128i bits = _mm_and_si128(x, mask);
-    bits = _mm_sub_epi8(bits, _mm_and_si128(_mm_srli_epi16(bits, 1), m1));
-    bits = _mm_add_epi8(_mm_and_si128(bits, m2), _mm_and_si128(_mm_srli_epi16(bits, 2), m2));
-    bits = _mm_and_si128(_mm_add_epi8(bits, _mm_srli_epi16(bits, 4)), m4);
-    const __m128i equal = _mm_cmpeq_epi8(x, zero);
-    ones = _mm_add_epi64(ones, _mm_sad_epu8(bits, nothing));
-    zeros = _mm_add_epi64(zeros, _mm_sad_epu8(_mm_and_si128(equal, one), nothing));
-    if (cells != nullptr) {
-      const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cells + r));
-      const __m128i high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cells + r + 8));
-      signal = _mm_add_epi32(signal, _mm_madd_epi16(_mm_unpacklo_epi8(bits, nothing), low));
-      signal = _mm_add_epi32(signal, _mm_madd_epi16(_mm_unpackhi_epi8(bits, nothing), high));
-      // equal bytes widened to 16-bit all-ones lanes select their cells.
-      zero_cells = _mm_add_epi32(
-          zero_cells,
-          _mm_madd_epi16(_mm_and_si128(_mm_unpacklo_epi8(equal, equal), low), _mm_set1_epi16(1)));
-      zero_cells = _mm_add_epi32(
-          zero_cells,
-          _mm_madd_epi16(_mm_and_si128(_mm_unpackhi_epi8(equal, equal), high), _mm_set1_epi16(1)));
-    }
-  }
-  alignas(16) int64_t wide[2];
-  alignas(16) int32_t lanes[4];
-  _mm_store_si128(reinterpret_cast<__m128i*>(wide), ones);
-  sums.ones += wide[0] + wide[1];
-  _mm_store_si128(reinterpret_cast<__m128i*>(wide), zeros);
-  sums.zeros += wide[0] + wide[1];
-  if (cells != nullptr) {
-    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), signal);
-    sums.signal += int64_t{lanes[0]} + lanes[1] + lanes[2] + lanes[3];
-    _mm_store_si128(reinterpret_cast<__m128i*>(lanes), zero_cells);
-    sums.zero_cells += int64_t{lanes[0]} + lanes[1] + lanes[2] + lanes[3];
-  }
-#endif
-  add_row_sums_scalar(codes, r, last, code_mask, zero_code, cells, sums);
-}
-
-}  // namespace
-
 // Per row block: zero inputs and input-plane ones, and with signal_from_blocks_ (a signal-
 // dependent ADC energy linear in the signal, block-packed activations) the block's signal sums.
 // Returns the zero inputs of the vector.
-int64_t CimArrayModel::sum_blocks(const uint8_t* codes, int input_bits, int32_t input_zero_point) {
-  const int64_t rows = tile_rows_;
-  const int64_t block_rows = params_.row_block;
-  const auto code_byte_mask = static_cast<uint8_t>((1u << input_bits) - 1);
-  const auto zero_code = static_cast<uint8_t>(input_zero_point);
+int64_t CimArrayModel::sum_blocks(const uint8_t* codes, int input_bits, int32_t input_zero_point,
+                                  bool inputs_signed) {
   block_popcount_.resize(static_cast<size_t>(blocks_));
-  int64_t zeros = 0;
   signal_from_blocks_ = energy_model_.signal_dependent() && energy_model_.linear_in_signal() &&
                         !pack_rows_ && !tile_->row_cells.empty();
-  const bool cells16 = signal_from_blocks_ && !tile_->row_cells16.empty();
+  BlockSumsJob job;
+  job.codes = codes;
+  job.rows = tile_rows_;
+  job.block_rows = params_.row_block;
+  job.code_mask = static_cast<uint8_t>((1u << input_bits) - 1);
+  job.zero_code = static_cast<uint8_t>(input_zero_point);
+  job.codes_signed = inputs_signed;
+  job.zeros = block_zeros_.data();
+  job.ones = block_popcount_.data();
   if (signal_from_blocks_) {
     block_signal_.resize(static_cast<size_t>(blocks_));
     block_zero_cells_.resize(static_cast<size_t>(blocks_));
-  }
-  for (int64_t b = 0; b < blocks_; ++b) {
-    const int64_t first = b * block_rows;
-    const int64_t last = std::min(rows, first + block_rows);
-    RowSums sums;
-    if (cells16 || !signal_from_blocks_) {
-      add_row_sums(codes, first, last, code_byte_mask, zero_code,
-                   cells16 ? tile_->row_cells16.data() : nullptr, sums);
+    if (!tile_->row_cells16.empty()) {
+      job.cells16 = tile_->row_cells16.data();
     } else {
-      add_row_sums_scalar(codes, first, last, code_byte_mask, zero_code, tile_->row_cells.data(),
-                          sums);
+      job.cells32 = tile_->row_cells.data();
     }
-    block_zeros_[b] = sums.zeros;
-    block_popcount_[b] = sums.ones;
-    if (signal_from_blocks_) {
-      block_signal_[b] = sums.signal;
-      block_zero_cells_[b] = sums.zero_cells;
-    }
-    zeros += sums.zeros;
+    job.signal = block_signal_.data();
+    job.zero_cells = block_zero_cells_.data();
   }
-  return zeros;
+  const VectorSums sums = block_sums(job);
+  vector_code_sum_ = sums.code_sum;
+  return sums.zeros;
 }
 
 // plan_vector's counts without its row lists (the lossless path needs no rows): zero inputs and
 // bit-plane popcounts per row block, then the steps' sizes from the blocks. Fills the same
 // VectorPlan and step/mask offsets as plan_vector (tests compare them). With a signal-dependent
 // ADC energy linear in the signal and block-packed activations, the blocks' signal sums are
-// gathered in the same pass (collect_signal_from_blocks), instead of a second walk of the rows.
+// gathered in the same pass over the codes and the steps' signal sums (step_cells_, mask_cells_:
+// what collect_signal_from_blocks computes) in the walk of the blocks, instead of second walks.
 void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
-                                       int32_t input_zero_point, VectorPlan& plan) {
+                                       int32_t input_zero_point, bool inputs_signed,
+                                       VectorPlan& plan) {
   const int64_t rows = tile_rows_;
   const int64_t block_rows = params_.row_block;
   const int64_t per_activation = params_.rows_per_activation;
   const auto code_byte_mask = static_cast<uint8_t>((1u << input_bits) - 1);
   const uint64_t code_mask = code_byte_mask;
   plan = VectorPlan{};
-  plan.zeros = sum_blocks(codes, input_bits, input_zero_point);
+  plan.zeros = sum_blocks(codes, input_bits, input_zero_point, inputs_signed);
   plan.sparse = detection_on_ && static_cast<double>(plan.zeros) / static_cast<double>(rows) >
                                      params_.sparsity_threshold;
   plan.rows_disabled = plan.sparse ? plan.zeros : 0;
@@ -321,30 +236,72 @@ void CimArrayModel::plan_vector_counts(const uint8_t* codes, int input_bits,
   step_offsets_.assign(1, 0);
   mask_offsets_.assign(1, 0);
   const bool pack_rows = pack_rows_;
-  int64_t enabled_total = 0, mask_total = 0, active_blocks = 0;
-  int64_t group_enabled = 0, group_mask = 0;
-  auto close_group = [&] {
-    if (group_enabled > 0) step_offsets_.push_back(step_offsets_.back() + group_enabled);
-    if (group_mask > 0) mask_offsets_.push_back(mask_offsets_.back() + group_mask);
-    group_enabled = group_mask = 0;
-  };
-  for (int64_t b = 0; b < blocks_; ++b) {
-    const int64_t size = std::min(rows, (b + 1) * block_rows) - b * block_rows;
-    const int64_t zeros = block_zeros_[b];
-    int64_t enabled = size, disabled = 0;
-    if (plan.sparse) {
-      if (zeros == size) {
-        ++plan.blocks_skipped;
-        continue;
-      }
-      enabled = size - zeros;
-      disabled = plan.compensating ? zeros : 0;
-      plan.conducting_rows += block_popcount_[b] - zeros * zero_point_ones;
+  // With signal_from_blocks_ (block-packed steps), the steps' signal sums as well: what
+  // collect_signal_from_blocks() computes, in the same pass over the blocks.
+  const bool signal = signal_from_blocks_;
+  if (signal) {
+    step_cells_.clear();
+    mask_cells_.clear();
+  }
+  if (!plan.sparse) {
+    // Dense: every row conducts, no block is skipped and no mask plane is read, so the steps
+    // are fixed groups of blocks (or full activations) and the pulses are the planes' ones.
+    for (int64_t b = 0; b < blocks_; ++b) plan.conducting_rows += block_popcount_[b];
+    if (pack_rows) {
+      for (int64_t done = per_activation; done < rows; done += per_activation)
+        step_offsets_.push_back(done);
+      step_offsets_.push_back(rows);
     } else {
-      plan.conducting_rows += block_popcount_[b];
+      for (int64_t first = 0; first < blocks_; first += blocks_per_step_) {
+        const int64_t last = std::min(blocks_, first + blocks_per_step_);
+        step_offsets_.push_back(std::min(rows, last * block_rows));
+        if (!signal) continue;
+        int64_t group_signal = 0;
+        for (int64_t b = first; b < last; ++b) group_signal += block_signal_[b];
+        step_cells_.push_back(group_signal);
+      }
     }
-    if (!pack_rows && active_blocks > 0 && active_blocks % blocks_per_step_ == 0) close_group();
-    ++active_blocks;
+    plan.steps = static_cast<int64_t>(step_offsets_.size()) - 1;
+    return;
+  }
+  int64_t enabled_total = 0, mask_total = 0;
+  int64_t group_enabled = 0, group_mask = 0;
+  int64_t group_signal = 0, group_mask_cells = 0;
+  auto close_group = [&] {
+    if (group_enabled > 0) {
+      step_offsets_.push_back(step_offsets_.back() + group_enabled);
+      if (signal) step_cells_.push_back(group_signal);
+    }
+    if (group_mask > 0) {
+      mask_offsets_.push_back(mask_offsets_.back() + group_mask);
+      if (signal) mask_cells_.push_back(group_mask_cells);
+    }
+    group_enabled = group_mask = 0;
+    group_signal = group_mask_cells = 0;
+  };
+  // Sparse: all-zero blocks are skipped, the zero-point rows disabled (and, compensating, read
+  // in the mask steps). Active blocks still to come in the current group: a countdown.
+  int64_t group_room = blocks_per_step_;
+  for (int64_t b = 0; b < blocks_; ++b) {
+    const int64_t size = b + 1 < blocks_ ? block_rows : rows - b * block_rows;
+    const int64_t zeros = block_zeros_[b];
+    if (zeros == size) {
+      ++plan.blocks_skipped;
+      continue;
+    }
+    const int64_t enabled = size - zeros;
+    const int64_t disabled = plan.compensating ? zeros : 0;
+    plan.conducting_rows += block_popcount_[b] - zeros * zero_point_ones;
+    if (!pack_rows && group_room == 0) {
+      close_group();
+      group_room = blocks_per_step_;
+    }
+    --group_room;
+    if (signal) {
+      // The zero-point rows leave a sparse step's signal; compensating, they drive its mask step.
+      group_signal += block_signal_[b] - zero_point_ones * block_zero_cells_[b];
+      group_mask_cells += disabled > 0 ? block_zero_cells_[b] : 0;
+    }
     group_enabled += enabled;
     group_mask += disabled;
     enabled_total += enabled;

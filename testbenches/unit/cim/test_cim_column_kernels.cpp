@@ -118,6 +118,42 @@ TEST(CimColumnKernels, Avx2KernelEqualsTheDefinition) {
   expect_kernel_matches_definition(ColumnKernel::Avx2);
 }
 
+// The AVX2 and AVX-512 kernels' specialisations for 1-bit cells and steps of one and two row
+// words (the default macro's steps) against the definition, each on many random steps, including
+// the lossless ones (shift 0) and the clipped ones.
+void expect_one_bit_steps_match(ColumnKernel kernel) {
+  std::mt19937_64 rng(5151);
+  int checked[3] = {0, 0, 0};
+  for (int trial = 0; checked[1] < 150 || checked[2] < 150; ++trial) {
+    RandomStep r = random_step(rng, trial);
+    r.step.cell_bits = 1;
+    r.step.first_word = 0;
+    const int64_t words = 1 + trial % 2;
+    r.step.last_word = words;
+    r.cells.resize(static_cast<size_t>(words * r.step.columns));
+    r.step.cells_by_word = r.cells.data();
+    if (static_cast<int64_t>(r.active.size()) < r.step.planes * words) continue;
+    std::vector<int32_t> start(static_cast<size_t>(r.step.columns));
+    for (auto& value : start) value = std::uniform_int_distribution<int32_t>(-1000, 1000)(rng);
+    const auto expected = by_definition(r.step, start);
+    std::vector<int32_t> readings = start;
+    accumulate_step_ideal_with(kernel, r.step, readings.data());
+    ASSERT_EQ(readings, expected) << "trial " << trial << ", " << words << " words";
+    ++checked[words];
+  }
+}
+
+TEST(CimColumnKernels, Avx2OneBitStepsOfOneAndTwoWordsEqualTheDefinition) {
+  if (!column_kernel_available(ColumnKernel::Avx2)) GTEST_SKIP() << "no AVX2 on this host";
+  expect_one_bit_steps_match(ColumnKernel::Avx2);
+}
+
+TEST(CimColumnKernels, Avx512OneBitStepsOfOneAndTwoWordsEqualTheDefinition) {
+  if (!column_kernel_available(ColumnKernel::Avx512))
+    GTEST_SKIP() << "no AVX-512 VPOPCNTQ on this host";
+  expect_one_bit_steps_match(ColumnKernel::Avx512);
+}
+
 // Rounding half to even on the decision levels: with shift 2, partial sums 2, 6 and 10 (1/2,
 // 3/2 and 5/2 steps) read 0, 8 and 8; the top code clips a full column.
 TEST(CimColumnKernels, TiesGoToEvenAndTheTopCodeClips) {
