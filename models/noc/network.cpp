@@ -27,6 +27,22 @@ inline size_t pending_entries(const RingQueue<Entry>& queue, int stage_cycles) {
   return pending;
 }
 
+// Whether the entry at the front of a stage queue completes in this cycle's update. A
+// single-cycle stage completes every entry its evaluation took, and those are the first
+// `evaluated` of its queue (entries queued since are behind them), so it counts them down instead
+// of reading their completion times.
+template <typename Entry>
+inline bool front_completes(const RingQueue<Entry>& queue, uint64_t cycle, bool single_cycle,
+                            uint32_t& evaluated) {
+  if (single_cycle) {
+    if (evaluated == 0) return false;
+    --evaluated;
+    return true;
+  }
+  return !queue.empty() && queue.front().time >= 0 &&
+         static_cast<uint64_t>(queue.front().time) <= cycle;
+}
+
 // The candidate of `mask` (non-empty, bits below 63) with the smallest round_robin_key: the
 // first set bit after `pointer` (-1 .. 62), else the lowest one.
 inline int round_robin_first(uint64_t mask, int pointer) {
@@ -298,7 +314,12 @@ void Network::input_queuing(int router, uint64_t cycle) {
 }
 
 void Network::route_evaluate(int router, uint64_t cycle) {
-  auto& queue = pipelines_[router].route;
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.route;
+  if (params_.routing_cycles == 1) {
+    pipeline.route_evaluated = static_cast<uint32_t>(queue.size());
+    return;
+  }
   for (size_t i = 0; i < queue.size() && queue[i].time < 0; ++i) {
     queue[i].time = static_cast<int64_t>(cycle) + params_.routing_cycles - 1;
   }
@@ -307,8 +328,8 @@ void Network::route_evaluate(int router, uint64_t cycle) {
 void Network::route_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.route;
-  while (!queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle) {
+  const bool single_cycle = params_.routing_cycles == 1;
+  while (front_completes(queue, cycle, single_cycle, pipeline.route_evaluated)) {
     StageEntry entry = queue.front();
     queue.pop_front();
     compute_route(router, entry.input, entry.vc);
@@ -323,10 +344,13 @@ void Network::route_update(int router, uint64_t cycle) {
 // one free output VC of its route set (round-robin after its last grant), then each output VC
 // grants one of the input VCs that picked it (round-robin after its last grant).
 void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
-  auto& queue = pipelines_[router].vc_alloc;
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.vc_alloc;
   const int size = ports_ * vcs_;
   const int router_base = vc_index(router, 0, 0);
   size_t pending = pending_entries(queue, params_.vc_allocation_cycles);
+  if (params_.vc_allocation_cycles == 1)
+    pipeline.vc_alloc_evaluated = static_cast<uint32_t>(pending);
   if (pending == 1) {
     // One requesting input VC: its pick is granted (same as the general path below).
     StageEntry& entry = queue[0];
@@ -422,8 +446,8 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.vc_alloc;
   const int router_base = vc_index(router, 0, 0);
-  while (!queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle) {
+  const bool single_cycle = params_.vc_allocation_cycles == 1;
+  while (front_completes(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated)) {
     StageEntry entry = queue.front();
     queue.pop_front();
     const int input = router_base + entry.input * vcs_ + entry.vc;
@@ -446,10 +470,14 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
 // and output port only one VC requests (the first in round-robin order after the input's last
 // granted VC, BookSim's Supersedes rule); a VC requests only if its output VC has a credit.
 void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
-  auto& queue = pipelines_[router].switch_alloc;
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.switch_alloc;
   const int router_base = vc_index(router, 0, 0);
   const int port_base = port_index(router, 0);
   size_t pending = pending_entries(queue, params_.switch_allocation_cycles);
+  if (params_.switch_allocation_cycles == 1) {
+    pipeline.switch_alloc_evaluated = static_cast<uint32_t>(pending);
+  }
   if (pending == 1) {
     // One request: both arbiters grant it when its output VC has a credit (same result and
     // pointer updates as the general path below, without the scratch bookkeeping).
@@ -553,8 +581,8 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.switch_alloc;
   const int router_base = vc_index(router, 0, 0);
-  while (!queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle) {
+  const bool single_cycle = params_.switch_allocation_cycles == 1;
+  while (front_completes(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated)) {
     StageEntry entry = queue.front();
     queue.pop_front();
     const int granted = entry.result;
@@ -592,7 +620,12 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
 }
 
 void Network::crossbar_evaluate(int router, uint64_t cycle) {
-  auto& queue = pipelines_[router].crossbar;
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.crossbar;
+  if (params_.switch_traversal_cycles == 1) {
+    pipeline.crossbar_evaluated = static_cast<uint32_t>(queue.size());
+    return;
+  }
   for (size_t i = 0; i < queue.size() && queue[i].time < 0; ++i) {
     queue[i].time = static_cast<int64_t>(cycle) + params_.switch_traversal_cycles - 1;
   }
@@ -601,8 +634,8 @@ void Network::crossbar_evaluate(int router, uint64_t cycle) {
 void Network::crossbar_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
-  while (!queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle) {
+  const bool single_cycle = params_.switch_traversal_cycles == 1;
+  while (front_completes(queue, cycle, single_cycle, pipeline.crossbar_evaluated)) {
     const CrossbarEntry entry = queue.front();
     queue.pop_front();
     ++counters_.crossbar_traversals;

@@ -233,6 +233,11 @@ class Network {
     RingQueue<StageEntry> vc_alloc;
     RingQueue<StageEntry> switch_alloc;
     RingQueue<CrossbarEntry> crossbar;
+    // Entries the evaluation of a single-cycle stage took this cycle (see front_completes).
+    uint32_t route_evaluated = 0;
+    uint32_t vc_alloc_evaluated = 0;
+    uint32_t switch_alloc_evaluated = 0;
+    uint32_t crossbar_evaluated = 0;
     int queued_outputs = 0;            // flits waiting in output queues
     uint64_t due_flit_ports = 0;       // input ports whose next flit arrives this cycle
     uint64_t queued_output_ports = 0;  // output ports with flits waiting to be sent
