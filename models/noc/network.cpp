@@ -499,6 +499,10 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
     // round_robin_key; requests and picks are made in queue order but no result depends on it.
     uint64_t requesting_inputs = 0;
     uint64_t requested_outputs[kMaxPorts];  // per input, valid where requesting_inputs is set
+    // Whether some input requests twice or some output is requested twice (else every request
+    // is granted: see below).
+    uint64_t any_requested_outputs = 0;
+    bool contended = false;
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
       const int input_vc = router_base + entry.input * vcs_ + entry.vc;
@@ -509,6 +513,10 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       const int output = vc_output_port_[input_vc];
       entry.result = output;  // requested; replaced by the grant or kStallConflict below
       const uint64_t input_bit = uint64_t{1} << entry.input;
+      const uint64_t output_bit = uint64_t{1} << output;
+      contended |=
+          (requesting_inputs & input_bit) != 0 || (any_requested_outputs & output_bit) != 0;
+      any_requested_outputs |= output_bit;
       if (!(requesting_inputs & input_bit)) {
         requesting_inputs |= input_bit;
         requested_outputs[entry.input] = 0;
@@ -525,42 +533,56 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
         }
       }
     }
-    // Input arbiters pick an output each; output arbiters pick among the inputs that chose them.
-    uint64_t chosen_outputs = 0;
-    uint64_t choosing_inputs[kMaxPorts];  // per output, valid where chosen_outputs is set
-    for (uint64_t inputs = requesting_inputs; inputs != 0; inputs &= inputs - 1) {
-      const int input = __builtin_ctzll(inputs);
-      const int output =
-          round_robin_first(requested_outputs[input], sa_input_pointer_[port_base + input]);
-      const uint64_t output_bit = uint64_t{1} << output;
-      if (!(chosen_outputs & output_bit)) {
-        chosen_outputs |= output_bit;
-        choosing_inputs[output] = 0;
-      }
-      choosing_inputs[output] |= uint64_t{1} << input;
-    }
-    uint64_t matched_inputs = 0;
-    int8_t match[kMaxPorts];  // per input, valid where matched_inputs is set
-    for (uint64_t outputs = chosen_outputs; outputs != 0; outputs &= outputs - 1) {
-      const int output = __builtin_ctzll(outputs);
-      const int input =
-          round_robin_first(choosing_inputs[output], sa_output_pointer_[port_base + output]);
-      matched_inputs |= uint64_t{1} << input;
-      match[input] = static_cast<int8_t>(output);
-      sa_input_pointer_[port_base + input] = output;
-      sa_output_pointer_[port_base + output] = input;
-    }
     const int64_t done = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
-    for (size_t i = 0; i < pending; ++i) {
-      StageEntry& entry = queue[i];
-      entry.time = done;
-      if (entry.result < 0) continue;
-      const int output = entry.result;
-      if (((matched_inputs >> entry.input) & 1) && match[entry.input] == output &&
-          scratch_requests_[entry.input * ports_ + output] == entry.vc) {
+    if (!contended) {
+      // One request per input and per output: each input arbiter picks its only request and
+      // each output arbiter its only input, so every request is granted (the general path's
+      // result and pointer updates, without its arbiters).
+      for (size_t i = 0; i < pending; ++i) {
+        StageEntry& entry = queue[i];
+        entry.time = done;
+        if (entry.result < 0) continue;
+        sa_input_pointer_[port_base + entry.input] = entry.result;
+        sa_output_pointer_[port_base + entry.result] = entry.input;
         sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
-      } else {
-        entry.result = kStallConflict;
+      }
+    } else {
+      // Input arbiters pick an output each; output arbiters pick among the inputs that chose them.
+      uint64_t chosen_outputs = 0;
+      uint64_t choosing_inputs[kMaxPorts];  // per output, valid where chosen_outputs is set
+      for (uint64_t inputs = requesting_inputs; inputs != 0; inputs &= inputs - 1) {
+        const int input = __builtin_ctzll(inputs);
+        const int output =
+            round_robin_first(requested_outputs[input], sa_input_pointer_[port_base + input]);
+        const uint64_t output_bit = uint64_t{1} << output;
+        if (!(chosen_outputs & output_bit)) {
+          chosen_outputs |= output_bit;
+          choosing_inputs[output] = 0;
+        }
+        choosing_inputs[output] |= uint64_t{1} << input;
+      }
+      uint64_t matched_inputs = 0;
+      int8_t match[kMaxPorts];  // per input, valid where matched_inputs is set
+      for (uint64_t outputs = chosen_outputs; outputs != 0; outputs &= outputs - 1) {
+        const int output = __builtin_ctzll(outputs);
+        const int input =
+            round_robin_first(choosing_inputs[output], sa_output_pointer_[port_base + output]);
+        matched_inputs |= uint64_t{1} << input;
+        match[input] = static_cast<int8_t>(output);
+        sa_input_pointer_[port_base + input] = output;
+        sa_output_pointer_[port_base + output] = input;
+      }
+      for (size_t i = 0; i < pending; ++i) {
+        StageEntry& entry = queue[i];
+        entry.time = done;
+        if (entry.result < 0) continue;
+        const int output = entry.result;
+        if (((matched_inputs >> entry.input) & 1) && match[entry.input] == output &&
+            scratch_requests_[entry.input * ports_ + output] == entry.vc) {
+          sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
+        } else {
+          entry.result = kStallConflict;
+        }
       }
     }
   }
