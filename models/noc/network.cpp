@@ -104,7 +104,7 @@ Network::Network(const NocParams& params)
 
   const uint64_t link = static_cast<uint64_t>(params.link_cycles);
   const uint64_t credit_delay = static_cast<uint64_t>(params.credit_delay_cycles);
-  flits_arriving_.assign(router_ports, RingQueue<TimedFlit>(link + 3));
+  arriving_flit_.assign(router_ports, -1);
   output_queue_.assign(router_ports, RingQueue<int32_t>(2));
   const size_t pipeline_capacity = static_cast<size_t>(ports_) * vcs_;
   RouterPipeline pipeline;
@@ -124,7 +124,6 @@ Network::Network(const NocParams& params)
   injection_in_use_.assign(static_cast<size_t>(nodes) * vcs_, 0);
   injection_credits_.assign(nodes,
                             RingQueue<TimedCredit>(static_cast<size_t>(vcs_) * buffer_depth_ + 2));
-  ejecting_.assign(nodes, RingQueue<TimedFlit>(4));
   node_is_injecting_.assign(nodes, 0);
 
   // Longest scheduling distance: a credit over a link plus the credit delay.
@@ -156,8 +155,8 @@ void Network::apply_due_credits(uint64_t cycle) {
   due.clear();
 }
 
-void Network::wake_node(int node, uint64_t cycle) {
-  node_wheel_[cycle & wheel_mask_].push_back(node);
+void Network::wake_node(int node, int flit, uint64_t cycle) {
+  node_wheel_[cycle & wheel_mask_].push_back({node, flit});
   ++scheduled_events_;
 }
 
@@ -226,10 +225,11 @@ __attribute__((flatten)) void Network::step() {
   busy_routers_.clear();
   auto& woken = router_wheel_[cycle & wheel_mask_];
   scheduled_events_ -= woken.size();
-  for (int32_t arrival : woken) {
-    const int router = static_cast<int>(static_cast<uint32_t>(arrival) / kMaxPorts);
-    pipelines_[router].due_flit_ports |= uint64_t{1}
-                                         << (static_cast<uint32_t>(arrival) % kMaxPorts);
+  for (const Arrival& arrival : woken) {
+    const int router = static_cast<int>(static_cast<uint32_t>(arrival.target) / kMaxPorts);
+    const int port = static_cast<int>(static_cast<uint32_t>(arrival.target) % kMaxPorts);
+    pipelines_[router].due_flit_ports |= uint64_t{1} << port;
+    arriving_flit_[port_index(router, port)] = arrival.flit;
     if (router_mark_[router] != mark) {
       router_mark_[router] = mark;
       routers_to_step_.push_back(router);
@@ -289,25 +289,22 @@ void Network::input_queuing(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   for (uint64_t ports = pipeline.due_flit_ports; ports != 0; ports &= ports - 1) {
     const int port = __builtin_ctzll(ports);
-    auto& channel = flits_arriving_[port_index(router, port)];
-    while (!channel.empty() && channel.front().time <= cycle) {
-      const int flit = channel.front().flit;
-      channel.pop_front();
-      const int vc = flits_[flit].vc;
-      const int iv = vc_index(router, port, vc);
-      const size_t base = static_cast<size_t>(iv) * buffer_depth_;
-      int slot = buffer_head_[iv] + buffer_count_[iv];
-      if (slot >= buffer_depth_) slot -= buffer_depth_;
-      buffer_slots_[base + slot] = flit;
-      ++buffer_count_[iv];
-      ++pipeline.buffered_flits;
-      ++counters_.buffer_writes;
-      if (vc_state_[iv] == VcState::Idle) {
-        start_head(router, port, vc);
-      } else if (vc_state_[iv] == VcState::Active && buffer_count_[iv] == 1) {
-        pipeline.switch_alloc.push_back(
-            {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
-      }
+    // One flit per channel and cycle.
+    const int flit = arriving_flit_[port_index(router, port)];
+    const int vc = flits_[flit].vc;
+    const int iv = vc_index(router, port, vc);
+    const size_t base = static_cast<size_t>(iv) * buffer_depth_;
+    int slot = buffer_head_[iv] + buffer_count_[iv];
+    if (slot >= buffer_depth_) slot -= buffer_depth_;
+    buffer_slots_[base + slot] = flit;
+    ++buffer_count_[iv];
+    ++pipeline.buffered_flits;
+    ++counters_.buffer_writes;
+    if (vc_state_[iv] == VcState::Idle) {
+      start_head(router, port, vc);
+    } else if (vc_state_[iv] == VcState::Active && buffer_count_[iv] == 1) {
+      pipeline.switch_alloc.push_back(
+          {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
     }
   }
   pipeline.due_flit_ports = 0;
@@ -691,15 +688,13 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
   if (Topology::is_local_port(port)) {
     const int node = topology_.node_at(router, port);
     const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
-    ejecting_[node].push_back({arrival, flit});
-    wake_node(node, arrival);
+    wake_node(node, flit, arrival);
     return;
   }
   const int next = peer_router_[port_index(router, port)];
   const uint64_t arrival = cycle + params_.link_cycles + 1;
   const int in_port = Topology::opposite(port);
-  flits_arriving_[port_index(next, in_port)].push_back({arrival, flit});
-  wake_router(next, in_port, arrival);
+  wake_router(next, in_port, flit, arrival);
   const int slot = router * kNetworkPorts + port;
   ++counters_.link_flits[slot];
   ++counters_.link_traversals;

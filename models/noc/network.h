@@ -209,10 +209,6 @@ class Network {
     int16_t input;
     int16_t output;
   };
-  struct TimedFlit {
-    uint64_t time;
-    int32_t flit;
-  };
   struct TimedCredit {
     uint64_t time;
     int32_t vc;
@@ -277,9 +273,10 @@ class Network {
   void mark_injecting(int node);
   int take_source_packet(int node);  // the packet at the head of the node's source queue
 
-  void wake_router(int router, int input_port, uint64_t cycle);  // a flit arrives at `cycle`
+  // `flit` arrives at `cycle` at the router's input port / the node's ejection channel.
+  void wake_router(int router, int input_port, int flit, uint64_t cycle);
   void apply_due_credits(uint64_t cycle);
-  void wake_node(int node, uint64_t cycle);
+  void wake_node(int node, int flit, uint64_t cycle);
 
   int new_flit();
   void free_flit(int flit);
@@ -312,8 +309,10 @@ class Network {
   std::vector<int32_t> sa_output_pointer_;  // round-robin over input ports
   std::vector<int32_t> sa_vc_offset_;       // round-robin among the VCs of an input port
   std::vector<int32_t> peer_router_;        // router at the other end of a network port, or -1
-  std::vector<RingQueue<TimedFlit>> flits_arriving_;  // per input port
-  std::vector<RingQueue<int32_t>> output_queue_;      // per output port: crossed, not yet sent
+  // Per input port: the flit arriving in this cycle (valid where the router's due_flit_ports is
+  // set). The flits on a link travel in the event wheel, at most one per channel and cycle.
+  std::vector<int32_t> arriving_flit_;
+  std::vector<RingQueue<int32_t>> output_queue_;  // per output port: crossed, not yet sent
   std::vector<RouterPipeline> pipelines_;
 
   // Per node: the network interface.
@@ -331,7 +330,6 @@ class Network {
   std::vector<uint16_t> injection_occupancy_;  // per node * vcs
   std::vector<uint8_t> injection_in_use_;      // per node * vcs
   std::vector<RingQueue<TimedCredit>> injection_credits_;
-  std::vector<RingQueue<TimedFlit>> ejecting_;
   std::vector<int32_t> injecting_nodes_;
   std::vector<uint8_t> node_is_injecting_;
 
@@ -347,17 +345,22 @@ class Network {
   std::priority_queue<FutureEntry, std::vector<FutureEntry>, std::greater<FutureEntry>> future_;
   uint64_t future_sequence_ = 0;
 
-  // Event wheel: routers/nodes to visit at a future cycle (all delays are < wheel size).
-  // Flit arrivals, router * kMaxPorts + input port: the router is stepped that cycle and reads
-  // exactly those ports (at most one flit per channel and cycle).
-  std::vector<std::vector<int32_t>> router_wheel_;
+  // Event wheel: routers/nodes to visit at a future cycle (all delays are < wheel size), each
+  // with the flit that arrives. Flit arrivals at routers, target router * kMaxPorts + input port:
+  // the router is stepped that cycle and reads exactly those ports (at most one flit per channel
+  // and cycle); ejections, target node.
+  struct Arrival {
+    int32_t target;
+    int32_t flit;
+  };
+  std::vector<std::vector<Arrival>> router_wheel_;
   // Credits by the cycle they become usable (output VC index): applied at the start of that
   // cycle, before any router's step, which is the only reader of out_occupancy_ (so this equals
   // applying them at the router's next step). Not counted in scheduled_events_: a jump over idle
   // cycles applies them (run_until).
   std::vector<std::vector<int32_t>> credit_wheel_;
   uint64_t pending_credits_ = 0;
-  std::vector<std::vector<int32_t>> node_wheel_;
+  std::vector<std::vector<Arrival>> node_wheel_;
   uint64_t wheel_mask_ = 0;
   uint64_t scheduled_events_ = 0;
   std::vector<int32_t> busy_routers_;  // routers with pipeline work for the next cycle
@@ -412,8 +415,8 @@ inline void Network::free_packet(int packet) {
   free_packets_.push_back(packet);
 }
 
-inline void Network::wake_router(int router, int input_port, uint64_t cycle) {
-  router_wheel_[cycle & wheel_mask_].push_back(router * kMaxPorts + input_port);
+inline void Network::wake_router(int router, int input_port, int flit, uint64_t cycle) {
+  router_wheel_[cycle & wheel_mask_].push_back({router * kMaxPorts + input_port, flit});
   ++scheduled_events_;
 }
 

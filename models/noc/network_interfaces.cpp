@@ -59,14 +59,8 @@ void Network::interface_ejections(uint64_t cycle) {
   auto& woken = node_wheel_[cycle & wheel_mask_];
   if (woken.empty()) return;
   scheduled_events_ -= woken.size();
-  for (int node : woken) {
-    auto& channel = ejecting_[node];
-    while (!channel.empty() && channel.front().time <= cycle) {
-      const int flit = channel.front().flit;
-      channel.pop_front();
-      retire_flit(node, flit, cycle);
-    }
-  }
+  // One flit per ejection channel and cycle, each with its own wake-up.
+  for (const Arrival& arrival : woken) retire_flit(arrival.target, arrival.flit, cycle);
   woken.clear();
 }
 
@@ -155,8 +149,7 @@ __attribute__((flatten)) void Network::interface_injections(uint64_t cycle) {
       const int router = topology_.router_of_node(node);
       const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
       const int local_port = topology_.local_port_of_node(node);
-      flits_arriving_[port_index(router, local_port)].push_back({arrival, flit});
-      wake_router(router, local_port, arrival);
+      wake_router(router, local_port, flit, arrival);
       if (tail) {
         source_packet_[node] = -1;
         injecting_flit_[node] = 0;
