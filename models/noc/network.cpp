@@ -83,16 +83,9 @@ Network::Network(const NocParams& params)
   const size_t input_vcs = static_cast<size_t>(routers) * ports_ * vcs_;
   const size_t router_ports = static_cast<size_t>(routers) * ports_;
   buffer_slots_.assign(input_vcs * buffer_depth_, -1);
-  buffer_head_.assign(input_vcs, 0);
-  buffer_count_.assign(input_vcs, 0);
-  vc_state_.assign(input_vcs, VcState::Idle);
-  vc_output_.assign(input_vcs, -1);
-  vc_output_port_.assign(input_vcs, 0);
+  input_vcs_.assign(input_vcs, InputVc{});
+  output_vcs_.assign(input_vcs, OutputVc{});
   vc_route_.assign(input_vcs, RouteSet{});
-  va_input_pointer_.assign(input_vcs, -1);
-  out_occupancy_.assign(input_vcs, 0);
-  out_in_use_.assign(input_vcs, 0);
-  va_output_pointer_.assign(input_vcs, -1);
   sa_input_pointer_.assign(router_ports, -1);
   sa_output_pointer_.assign(router_ports, -1);
   sa_vc_offset_.assign(router_ports, 0);
@@ -150,7 +143,7 @@ Network::Network(const NocParams& params)
 void Network::apply_due_credits(uint64_t cycle) {
   auto& due = credit_wheel_[cycle & wheel_mask_];
   if (due.empty()) return;
-  for (int32_t output_vc : due) --out_occupancy_[output_vc];
+  for (int32_t output_vc : due) --output_vcs_[output_vc].occupancy;
   pending_credits_ -= due.size();
   due.clear();
 }
@@ -269,18 +262,18 @@ void Network::start_head(int router, int port, int vc) {
   RouterPipeline& pipeline = pipelines_[router];
   const StageEntry entry{-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1};
   if (params_.routing_cycles > 0) {
-    vc_state_[iv] = VcState::Routing;
+    input_vcs_[iv].state = VcState::Routing;
     pipeline.route.push_back(entry);
   } else {  // lookahead routing: the route is known on arrival
     compute_route(router, port, vc);
-    vc_state_[iv] = VcState::VcAlloc;
+    input_vcs_[iv].state = VcState::VcAlloc;
     pipeline.vc_alloc.push_back(entry);
   }
 }
 
 void Network::compute_route(int router, int port, int vc) {
   const int iv = vc_index(router, port, vc);
-  const int flit = buffer_slots_[static_cast<size_t>(iv) * buffer_depth_ + buffer_head_[iv]];
+  const int flit = buffer_slots_[static_cast<size_t>(iv) * buffer_depth_ + input_vcs_[iv].head];
   const Packet& packet = packets_[flits_[flit].packet].spec;
   vc_route_[iv] = routing_->route(router, packet.source, packet.destination);
 }
@@ -294,15 +287,15 @@ void Network::input_queuing(int router, uint64_t cycle) {
     const int vc = flits_[flit].vc;
     const int iv = vc_index(router, port, vc);
     const size_t base = static_cast<size_t>(iv) * buffer_depth_;
-    int slot = buffer_head_[iv] + buffer_count_[iv];
+    int slot = input_vcs_[iv].head + input_vcs_[iv].count;
     if (slot >= buffer_depth_) slot -= buffer_depth_;
     buffer_slots_[base + slot] = flit;
-    ++buffer_count_[iv];
+    ++input_vcs_[iv].count;
     ++pipeline.buffered_flits;
     ++counters_.buffer_writes;
-    if (vc_state_[iv] == VcState::Idle) {
+    if (input_vcs_[iv].state == VcState::Idle) {
       start_head(router, port, vc);
-    } else if (vc_state_[iv] == VcState::Active && buffer_count_[iv] == 1) {
+    } else if (input_vcs_[iv].state == VcState::Active && input_vcs_[iv].count == 1) {
       pipeline.switch_alloc.push_back(
           {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
     }
@@ -330,7 +323,7 @@ void Network::route_update(int router, uint64_t cycle) {
     StageEntry entry = queue.front();
     queue.pop_front();
     compute_route(router, entry.input, entry.vc);
-    vc_state_[vc_index(router, entry.input, entry.vc)] = VcState::VcAlloc;
+    input_vcs_[vc_index(router, entry.input, entry.vc)].state = VcState::VcAlloc;
     entry.time = -1;
     entry.result = -1;
     pipeline.vc_alloc.push_back(entry);
@@ -354,14 +347,14 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
     entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
     const int input = entry.input * vcs_ + entry.vc;
     const RouteSet& route = vc_route_[router_base + input];
-    const int pointer = va_input_pointer_[router_base + input];
+    const int pointer = input_vcs_[router_base + input].va_pointer;
     int best = -1;
     int best_key = size;
     for (int c = 0; c < route.size; ++c) {
       const RouteChoice& choice = route.choices[c];
       for (int out_vc = choice.vc_begin; out_vc <= choice.vc_end; ++out_vc) {
         const int output = choice.port * vcs_ + out_vc;
-        if (out_in_use_[router_base + output]) continue;
+        if (output_vcs_[router_base + output].in_use) continue;
         const int key = round_robin_key(output, pointer, size);
         if (key < best_key) {
           best_key = key;
@@ -373,8 +366,8 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       entry.result = kStallBusy;
     } else {
       entry.result = best;
-      va_input_pointer_[router_base + input] = best;
-      va_output_pointer_[router_base + best] = input;
+      input_vcs_[router_base + input].va_pointer = best;
+      output_vcs_[router_base + best].va_pointer = input;
     }
   } else if (pending > 0) {
     scratch_touched_.clear();
@@ -382,14 +375,14 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       StageEntry& entry = queue[i];
       const int input = entry.input * vcs_ + entry.vc;
       const RouteSet& route = vc_route_[router_base + input];
-      const int pointer = va_input_pointer_[router_base + input];
+      const int pointer = input_vcs_[router_base + input].va_pointer;
       int best = -1;
       int best_key = size;
       for (int c = 0; c < route.size; ++c) {
         const RouteChoice& choice = route.choices[c];
         for (int out_vc = choice.vc_begin; out_vc <= choice.vc_end; ++out_vc) {
           const int output = choice.port * vcs_ + out_vc;
-          if (out_in_use_[router_base + output]) continue;
+          if (output_vcs_[router_base + output].in_use) continue;
           const int key = round_robin_key(output, pointer, size);
           if (key < best_key) {
             best_key = key;
@@ -402,7 +395,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
         entry.result = kStallBusy;
         continue;
       }
-      const int key = round_robin_key(input, va_output_pointer_[router_base + best], size);
+      const int key = round_robin_key(input, output_vcs_[router_base + best].va_pointer, size);
       if (scratch_best_input_[best] < 0) {
         scratch_touched_.push_back(best);
         scratch_best_input_[best] = input;
@@ -420,8 +413,8 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       const int output = scratch_choice_[i];
       if (scratch_best_input_[output] == input) {
         entry.result = output;
-        va_input_pointer_[router_base + input] = output;
-        va_output_pointer_[router_base + output] = input;
+        input_vcs_[router_base + input].va_pointer = output;
+        output_vcs_[router_base + output].va_pointer = input;
       } else {
         entry.result = kStallConflict;
       }
@@ -434,7 +427,8 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       StageEntry& entry = queue[i];
       if (entry.time < 0) continue;
       if (static_cast<uint64_t>(entry.time) > cycle) break;
-      if (entry.result >= 0 && out_in_use_[router_base + entry.result]) entry.result = kStallBusy;
+      if (entry.result >= 0 && output_vcs_[router_base + entry.result].in_use)
+        entry.result = kStallBusy;
     }
   }
 }
@@ -452,10 +446,10 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
     entry.time = -1;
     entry.result = -1;
     if (granted >= 0) {
-      out_in_use_[router_base + granted] = 1;
-      vc_output_[input] = granted;
-      vc_output_port_[input] = static_cast<int8_t>(granted / vcs_);
-      vc_state_[input] = VcState::Active;
+      output_vcs_[router_base + granted].in_use = 1;
+      input_vcs_[input].output = granted;
+      input_vcs_[input].output_port = static_cast<int8_t>(granted / vcs_);
+      input_vcs_[input].state = VcState::Active;
       pipeline.switch_alloc.push_back(entry);
     } else {
       queue.push_back(entry);
@@ -480,11 +474,11 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
     // pointer updates as the general path below, without the scratch bookkeeping).
     StageEntry& entry = queue[0];
     entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
-    const int output_vc = vc_output_[router_base + entry.input * vcs_ + entry.vc];
-    if (out_occupancy_[router_base + output_vc] >= buffer_depth_) {
+    const int output_vc = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output;
+    if (output_vcs_[router_base + output_vc].occupancy >= buffer_depth_) {
       entry.result = kStallFull;
     } else {
-      const int output = vc_output_port_[router_base + entry.input * vcs_ + entry.vc];
+      const int output = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output_port;
       sa_input_pointer_[port_base + entry.input] = output;
       sa_output_pointer_[port_base + output] = entry.input;
       sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
@@ -503,11 +497,11 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
       const int input_vc = router_base + entry.input * vcs_ + entry.vc;
-      if (out_occupancy_[router_base + vc_output_[input_vc]] >= buffer_depth_) {
+      if (output_vcs_[router_base + input_vcs_[input_vc].output].occupancy >= buffer_depth_) {
         entry.result = kStallFull;
         continue;
       }
-      const int output = vc_output_port_[input_vc];
+      const int output = input_vcs_[input_vc].output_port;
       entry.result = output;  // requested; replaced by the grant or kStallConflict below
       const uint64_t input_bit = uint64_t{1} << entry.input;
       const uint64_t output_bit = uint64_t{1} << output;
@@ -590,8 +584,9 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       if (entry.time < 0) continue;
       if (static_cast<uint64_t>(entry.time) > cycle) break;
       if (entry.result < 0) continue;
-      const int output_vc = vc_output_[router_base + entry.input * vcs_ + entry.vc];
-      if (out_occupancy_[router_base + output_vc] >= buffer_depth_) entry.result = kStallFull;
+      const int output_vc = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output;
+      if (output_vcs_[router_base + output_vc].occupancy >= buffer_depth_)
+        entry.result = kStallFull;
     }
   }
 }
@@ -613,24 +608,25 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
     }
     const int iv = router_base + entry.input * vcs_ + entry.vc;
     const size_t base = static_cast<size_t>(iv) * buffer_depth_;
-    const int flit = buffer_slots_[base + buffer_head_[iv]];
-    if (++buffer_head_[iv] == buffer_depth_) buffer_head_[iv] = 0;
-    --buffer_count_[iv];
+    const int flit = buffer_slots_[base + input_vcs_[iv].head];
+    if (++input_vcs_[iv].head == buffer_depth_) input_vcs_[iv].head = 0;
+    --input_vcs_[iv].count;
     --pipeline.buffered_flits;
-    const int output_vc = vc_output_[iv];
+    const int output_vc = input_vcs_[iv].output;
     FlitRecord& record = flits_[flit];
-    record.vc = static_cast<int16_t>(output_vc - vc_output_port_[iv] * vcs_);
-    ++out_occupancy_[router_base + output_vc];
-    if (record.tail) out_in_use_[router_base + output_vc] = 0;  // no wait for the tail credit
+    record.vc = static_cast<int16_t>(output_vc - input_vcs_[iv].output_port * vcs_);
+    ++output_vcs_[router_base + output_vc].occupancy;
+    if (record.tail)
+      output_vcs_[router_base + output_vc].in_use = 0;  // no wait for the tail credit
     pipeline.crossbar.push_back({-1, flit, entry.input, static_cast<int16_t>(granted)});
     send_credit(router, entry.input, entry.vc, cycle);
-    if (buffer_count_[iv] == 0) {
+    if (input_vcs_[iv].count == 0) {
       if (record.tail) {
-        vc_state_[iv] = VcState::Idle;
-        vc_output_[iv] = -1;
+        input_vcs_[iv].state = VcState::Idle;
+        input_vcs_[iv].output = -1;
       }
     } else if (record.tail) {  // the next packet's head is at the front
-      vc_output_[iv] = -1;
+      input_vcs_[iv].output = -1;
       start_head(router, entry.input, entry.vc);
     } else {
       pipeline.switch_alloc.push_back(entry);

@@ -293,17 +293,24 @@ class Network {
 
   // Per input VC (vc_index).
   std::vector<int32_t> buffer_slots_;  // buffer_depth_ slots per input VC
-  std::vector<uint16_t> buffer_head_;
-  std::vector<uint16_t> buffer_count_;
-  std::vector<VcState> vc_state_;
-  std::vector<int32_t> vc_output_;      // granted output port * vcs + output vc, or -1
-  std::vector<int8_t> vc_output_port_;  // granted output port (valid while vc_output_ >= 0)
   std::vector<RouteSet> vc_route_;
-  std::vector<int32_t> va_input_pointer_;  // round-robin pointer over output VCs of the router
+  // Per input VC (vc_index): the state a flit's pass through the router reads, together.
+  struct InputVc {
+    int32_t output = -1;      // granted output port * vcs + output vc, or -1
+    int32_t va_pointer = -1;  // round-robin pointer over output VCs of the router
+    uint16_t head = 0;        // buffer ring
+    uint16_t count = 0;
+    VcState state = VcState::Idle;
+    int8_t output_port = 0;  // granted output port (valid while output >= 0)
+  };
+  std::vector<InputVc> input_vcs_;
   // Per output VC (vc_index): the downstream buffer as seen through credits.
-  std::vector<uint16_t> out_occupancy_;
-  std::vector<uint8_t> out_in_use_;
-  std::vector<int32_t> va_output_pointer_;  // round-robin pointer over input VCs of the router
+  struct OutputVc {
+    int32_t va_pointer = -1;  // round-robin pointer over input VCs of the router
+    uint16_t occupancy = 0;
+    uint8_t in_use = 0;
+  };
+  std::vector<OutputVc> output_vcs_;
   // Per router port (port_index).
   std::vector<int32_t> sa_input_pointer_;   // round-robin over output ports
   std::vector<int32_t> sa_output_pointer_;  // round-robin over input ports
@@ -355,7 +362,7 @@ class Network {
   };
   std::vector<std::vector<Arrival>> router_wheel_;
   // Credits by the cycle they become usable (output VC index): applied at the start of that
-  // cycle, before any router's step, which is the only reader of out_occupancy_ (so this equals
+  // cycle, before any router's step, which is the only reader of output occupancies (so this equals
   // applying them at the router's next step). Not counted in scheduled_events_: a jump over idle
   // cycles applies them (run_until).
   std::vector<std::vector<int32_t>> credit_wheel_;
