@@ -118,6 +118,7 @@ Network::Network(const NocParams& params)
   injection_credits_.assign(nodes,
                             RingQueue<TimedCredit>(static_cast<size_t>(vcs_) * buffer_depth_ + 2));
   node_is_injecting_.assign(nodes, 0);
+  injection_blocked_until_.assign(nodes, 0);
 
   // Longest scheduling distance: a credit over a link plus the credit delay.
   const size_t wheel = next_power_of_two(link + credit_delay + kInterfaceChannelCycles + 4);
@@ -701,7 +702,12 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
 void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
   if (Topology::is_local_port(input_port)) {
     const int node = topology_.node_at(router, input_port);
-    injection_credits_[node].push_back({cycle + kInterfaceChannelCycles + 1, vc});
+    const uint64_t due = cycle + kInterfaceChannelCycles + 1;
+    injection_credits_[node].push_back({due, vc});
+    // The first credit on its way to a blocked interface wakes it (interface_injections).
+    if (injection_blocked_until_[node] == std::numeric_limits<uint64_t>::max()) {
+      injection_blocked_until_[node] = due;
+    }
     return;  // read lazily by the interface when it next injects
   }
   const int upstream = peer_router_[port_index(router, input_port)];

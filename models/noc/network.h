@@ -337,6 +337,9 @@ class Network {
   std::vector<uint16_t> injection_occupancy_;  // per node * vcs
   std::vector<uint8_t> injection_in_use_;      // per node * vcs
   std::vector<RingQueue<TimedCredit>> injection_credits_;
+  // Per node: the cycle before which its interface cannot inject (waiting for a credit), or
+  // UINT64_MAX when no credit is on its way yet (send_credit sets the due cycle of the first).
+  std::vector<uint64_t> injection_blocked_until_;
   std::vector<int32_t> injecting_nodes_;
   std::vector<uint8_t> node_is_injecting_;
 

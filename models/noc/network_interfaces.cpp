@@ -2,6 +2,7 @@
 // packets (and packet trains) queued at their source, one flit per cycle into the router's
 // injection buffer under credit flow control, ejection and delivery at the destination.
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -111,6 +112,10 @@ __attribute__((flatten)) void Network::interface_injections(uint64_t cycle) {
   size_t keep = 0;
   for (size_t i = 0; i < injecting_nodes_.size(); ++i) {
     const int node = injecting_nodes_[i];
+    if (injection_blocked_until_[node] > cycle) {  // nothing can change before a credit lands
+      injecting_nodes_[keep++] = node;
+      continue;
+    }
     const size_t vc_base = static_cast<size_t>(node) * vcs_;
     // Credits from the router's injection buffer (read at the start of the cycle, no delay).
     auto& credits = injection_credits_[node];
@@ -157,6 +162,11 @@ __attribute__((flatten)) void Network::interface_injections(uint64_t cycle) {
       } else {
         ++injecting_flit_[node];
       }
+    } else {
+      // Blocked: only a credit (occupancy falls) can unblock it, and the node alone reads them.
+      // Sleep until the next one is due; when none is on its way yet, send_credit sets it.
+      injection_blocked_until_[node] =
+          credits.empty() ? std::numeric_limits<uint64_t>::max() : credits.front().time;
     }
     if (source_packet_[node] < 0 && source_queue_[node].empty()) {
       node_is_injecting_[node] = 0;
