@@ -27,6 +27,22 @@ inline size_t pending_entries(const RingQueue<Entry>& queue, int stage_cycles) {
   return pending;
 }
 
+// Whether the entry at the front of a stage queue completes in this cycle's update. A
+// single-cycle stage completes every entry its evaluation took, and those are the first
+// `evaluated` of its queue (entries queued since are behind them), so it counts them down instead
+// of reading their completion times.
+template <typename Entry>
+inline bool front_completes(const RingQueue<Entry>& queue, uint64_t cycle, bool single_cycle,
+                            uint32_t& evaluated) {
+  if (single_cycle) {
+    if (evaluated == 0) return false;
+    --evaluated;
+    return true;
+  }
+  return !queue.empty() && queue.front().time >= 0 &&
+         static_cast<uint64_t>(queue.front().time) <= cycle;
+}
+
 // The candidate of `mask` (non-empty, bits below 63) with the smallest round_robin_key: the
 // first set bit after `pointer` (-1 .. 62), else the lowest one.
 inline int round_robin_first(uint64_t mask, int pointer) {
@@ -67,16 +83,9 @@ Network::Network(const NocParams& params)
   const size_t input_vcs = static_cast<size_t>(routers) * ports_ * vcs_;
   const size_t router_ports = static_cast<size_t>(routers) * ports_;
   buffer_slots_.assign(input_vcs * buffer_depth_, -1);
-  buffer_head_.assign(input_vcs, 0);
-  buffer_count_.assign(input_vcs, 0);
-  vc_state_.assign(input_vcs, VcState::Idle);
-  vc_output_.assign(input_vcs, -1);
-  vc_output_port_.assign(input_vcs, 0);
+  input_vcs_.assign(input_vcs, InputVc{});
+  output_vcs_.assign(input_vcs, OutputVc{});
   vc_route_.assign(input_vcs, RouteSet{});
-  va_input_pointer_.assign(input_vcs, -1);
-  out_occupancy_.assign(input_vcs, 0);
-  out_in_use_.assign(input_vcs, 0);
-  va_output_pointer_.assign(input_vcs, -1);
   sa_input_pointer_.assign(router_ports, -1);
   sa_output_pointer_.assign(router_ports, -1);
   sa_vc_offset_.assign(router_ports, 0);
@@ -88,7 +97,7 @@ Network::Network(const NocParams& params)
 
   const uint64_t link = static_cast<uint64_t>(params.link_cycles);
   const uint64_t credit_delay = static_cast<uint64_t>(params.credit_delay_cycles);
-  flits_arriving_.assign(router_ports, RingQueue<TimedFlit>(link + 3));
+  arriving_flit_.assign(router_ports, -1);
   output_queue_.assign(router_ports, RingQueue<int32_t>(2));
   const size_t pipeline_capacity = static_cast<size_t>(ports_) * vcs_;
   RouterPipeline pipeline;
@@ -108,8 +117,8 @@ Network::Network(const NocParams& params)
   injection_in_use_.assign(static_cast<size_t>(nodes) * vcs_, 0);
   injection_credits_.assign(nodes,
                             RingQueue<TimedCredit>(static_cast<size_t>(vcs_) * buffer_depth_ + 2));
-  ejecting_.assign(nodes, RingQueue<TimedFlit>(4));
   node_is_injecting_.assign(nodes, 0);
+  injection_blocked_until_.assign(nodes, 0);
 
   // Longest scheduling distance: a credit over a link plus the credit delay.
   const size_t wheel = next_power_of_two(link + credit_delay + kInterfaceChannelCycles + 4);
@@ -135,13 +144,13 @@ Network::Network(const NocParams& params)
 void Network::apply_due_credits(uint64_t cycle) {
   auto& due = credit_wheel_[cycle & wheel_mask_];
   if (due.empty()) return;
-  for (int32_t output_vc : due) --out_occupancy_[output_vc];
+  for (int32_t output_vc : due) --output_vcs_[output_vc].occupancy;
   pending_credits_ -= due.size();
   due.clear();
 }
 
-void Network::wake_node(int node, uint64_t cycle) {
-  node_wheel_[cycle & wheel_mask_].push_back(node);
+void Network::wake_node(int node, int flit, uint64_t cycle) {
+  node_wheel_[cycle & wheel_mask_].push_back({node, flit});
   ++scheduled_events_;
 }
 
@@ -210,10 +219,11 @@ __attribute__((flatten)) void Network::step() {
   busy_routers_.clear();
   auto& woken = router_wheel_[cycle & wheel_mask_];
   scheduled_events_ -= woken.size();
-  for (int32_t arrival : woken) {
-    const int router = static_cast<int>(static_cast<uint32_t>(arrival) / kMaxPorts);
-    pipelines_[router].due_flit_ports |= uint64_t{1}
-                                         << (static_cast<uint32_t>(arrival) % kMaxPorts);
+  for (const Arrival& arrival : woken) {
+    const int router = static_cast<int>(static_cast<uint32_t>(arrival.target) / kMaxPorts);
+    const int port = static_cast<int>(static_cast<uint32_t>(arrival.target) % kMaxPorts);
+    pipelines_[router].due_flit_ports |= uint64_t{1} << port;
+    arriving_flit_[port_index(router, port)] = arrival.flit;
     if (router_mark_[router] != mark) {
       router_mark_[router] = mark;
       routers_to_step_.push_back(router);
@@ -253,18 +263,18 @@ void Network::start_head(int router, int port, int vc) {
   RouterPipeline& pipeline = pipelines_[router];
   const StageEntry entry{-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1};
   if (params_.routing_cycles > 0) {
-    vc_state_[iv] = VcState::Routing;
+    input_vcs_[iv].state = VcState::Routing;
     pipeline.route.push_back(entry);
   } else {  // lookahead routing: the route is known on arrival
     compute_route(router, port, vc);
-    vc_state_[iv] = VcState::VcAlloc;
+    input_vcs_[iv].state = VcState::VcAlloc;
     pipeline.vc_alloc.push_back(entry);
   }
 }
 
 void Network::compute_route(int router, int port, int vc) {
   const int iv = vc_index(router, port, vc);
-  const int flit = buffer_slots_[static_cast<size_t>(iv) * buffer_depth_ + buffer_head_[iv]];
+  const int flit = buffer_slots_[static_cast<size_t>(iv) * buffer_depth_ + input_vcs_[iv].head];
   const Packet& packet = packets_[flits_[flit].packet].spec;
   vc_route_[iv] = routing_->route(router, packet.source, packet.destination);
 }
@@ -273,32 +283,34 @@ void Network::input_queuing(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   for (uint64_t ports = pipeline.due_flit_ports; ports != 0; ports &= ports - 1) {
     const int port = __builtin_ctzll(ports);
-    auto& channel = flits_arriving_[port_index(router, port)];
-    while (!channel.empty() && channel.front().time <= cycle) {
-      const int flit = channel.front().flit;
-      channel.pop_front();
-      const int vc = flits_[flit].vc;
-      const int iv = vc_index(router, port, vc);
-      const size_t base = static_cast<size_t>(iv) * buffer_depth_;
-      int slot = buffer_head_[iv] + buffer_count_[iv];
-      if (slot >= buffer_depth_) slot -= buffer_depth_;
-      buffer_slots_[base + slot] = flit;
-      ++buffer_count_[iv];
-      ++pipeline.buffered_flits;
-      ++counters_.buffer_writes;
-      if (vc_state_[iv] == VcState::Idle) {
-        start_head(router, port, vc);
-      } else if (vc_state_[iv] == VcState::Active && buffer_count_[iv] == 1) {
-        pipeline.switch_alloc.push_back(
-            {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
-      }
+    // One flit per channel and cycle.
+    const int flit = arriving_flit_[port_index(router, port)];
+    const int vc = flits_[flit].vc;
+    const int iv = vc_index(router, port, vc);
+    const size_t base = static_cast<size_t>(iv) * buffer_depth_;
+    int slot = input_vcs_[iv].head + input_vcs_[iv].count;
+    if (slot >= buffer_depth_) slot -= buffer_depth_;
+    buffer_slots_[base + slot] = flit;
+    ++input_vcs_[iv].count;
+    ++pipeline.buffered_flits;
+    ++counters_.buffer_writes;
+    if (input_vcs_[iv].state == VcState::Idle) {
+      start_head(router, port, vc);
+    } else if (input_vcs_[iv].state == VcState::Active && input_vcs_[iv].count == 1) {
+      pipeline.switch_alloc.push_back(
+          {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
     }
   }
   pipeline.due_flit_ports = 0;
 }
 
 void Network::route_evaluate(int router, uint64_t cycle) {
-  auto& queue = pipelines_[router].route;
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.route;
+  if (params_.routing_cycles == 1) {
+    pipeline.route_evaluated = static_cast<uint32_t>(queue.size());
+    return;
+  }
   for (size_t i = 0; i < queue.size() && queue[i].time < 0; ++i) {
     queue[i].time = static_cast<int64_t>(cycle) + params_.routing_cycles - 1;
   }
@@ -307,12 +319,12 @@ void Network::route_evaluate(int router, uint64_t cycle) {
 void Network::route_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.route;
-  while (!queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle) {
+  const bool single_cycle = params_.routing_cycles == 1;
+  while (front_completes(queue, cycle, single_cycle, pipeline.route_evaluated)) {
     StageEntry entry = queue.front();
     queue.pop_front();
     compute_route(router, entry.input, entry.vc);
-    vc_state_[vc_index(router, entry.input, entry.vc)] = VcState::VcAlloc;
+    input_vcs_[vc_index(router, entry.input, entry.vc)].state = VcState::VcAlloc;
     entry.time = -1;
     entry.result = -1;
     pipeline.vc_alloc.push_back(entry);
@@ -323,24 +335,27 @@ void Network::route_update(int router, uint64_t cycle) {
 // one free output VC of its route set (round-robin after its last grant), then each output VC
 // grants one of the input VCs that picked it (round-robin after its last grant).
 void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
-  auto& queue = pipelines_[router].vc_alloc;
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.vc_alloc;
   const int size = ports_ * vcs_;
   const int router_base = vc_index(router, 0, 0);
   size_t pending = pending_entries(queue, params_.vc_allocation_cycles);
+  if (params_.vc_allocation_cycles == 1)
+    pipeline.vc_alloc_evaluated = static_cast<uint32_t>(pending);
   if (pending == 1) {
     // One requesting input VC: its pick is granted (same as the general path below).
     StageEntry& entry = queue[0];
     entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
     const int input = entry.input * vcs_ + entry.vc;
     const RouteSet& route = vc_route_[router_base + input];
-    const int pointer = va_input_pointer_[router_base + input];
+    const int pointer = input_vcs_[router_base + input].va_pointer;
     int best = -1;
     int best_key = size;
     for (int c = 0; c < route.size; ++c) {
       const RouteChoice& choice = route.choices[c];
       for (int out_vc = choice.vc_begin; out_vc <= choice.vc_end; ++out_vc) {
         const int output = choice.port * vcs_ + out_vc;
-        if (out_in_use_[router_base + output]) continue;
+        if (output_vcs_[router_base + output].in_use) continue;
         const int key = round_robin_key(output, pointer, size);
         if (key < best_key) {
           best_key = key;
@@ -352,8 +367,8 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       entry.result = kStallBusy;
     } else {
       entry.result = best;
-      va_input_pointer_[router_base + input] = best;
-      va_output_pointer_[router_base + best] = input;
+      input_vcs_[router_base + input].va_pointer = best;
+      output_vcs_[router_base + best].va_pointer = input;
     }
   } else if (pending > 0) {
     scratch_touched_.clear();
@@ -361,14 +376,14 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       StageEntry& entry = queue[i];
       const int input = entry.input * vcs_ + entry.vc;
       const RouteSet& route = vc_route_[router_base + input];
-      const int pointer = va_input_pointer_[router_base + input];
+      const int pointer = input_vcs_[router_base + input].va_pointer;
       int best = -1;
       int best_key = size;
       for (int c = 0; c < route.size; ++c) {
         const RouteChoice& choice = route.choices[c];
         for (int out_vc = choice.vc_begin; out_vc <= choice.vc_end; ++out_vc) {
           const int output = choice.port * vcs_ + out_vc;
-          if (out_in_use_[router_base + output]) continue;
+          if (output_vcs_[router_base + output].in_use) continue;
           const int key = round_robin_key(output, pointer, size);
           if (key < best_key) {
             best_key = key;
@@ -381,7 +396,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
         entry.result = kStallBusy;
         continue;
       }
-      const int key = round_robin_key(input, va_output_pointer_[router_base + best], size);
+      const int key = round_robin_key(input, output_vcs_[router_base + best].va_pointer, size);
       if (scratch_best_input_[best] < 0) {
         scratch_touched_.push_back(best);
         scratch_best_input_[best] = input;
@@ -399,8 +414,8 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       const int output = scratch_choice_[i];
       if (scratch_best_input_[output] == input) {
         entry.result = output;
-        va_input_pointer_[router_base + input] = output;
-        va_output_pointer_[router_base + output] = input;
+        input_vcs_[router_base + input].va_pointer = output;
+        output_vcs_[router_base + output].va_pointer = input;
       } else {
         entry.result = kStallConflict;
       }
@@ -413,7 +428,8 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       StageEntry& entry = queue[i];
       if (entry.time < 0) continue;
       if (static_cast<uint64_t>(entry.time) > cycle) break;
-      if (entry.result >= 0 && out_in_use_[router_base + entry.result]) entry.result = kStallBusy;
+      if (entry.result >= 0 && output_vcs_[router_base + entry.result].in_use)
+        entry.result = kStallBusy;
     }
   }
 }
@@ -422,8 +438,8 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.vc_alloc;
   const int router_base = vc_index(router, 0, 0);
-  while (!queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle) {
+  const bool single_cycle = params_.vc_allocation_cycles == 1;
+  while (front_completes(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated)) {
     StageEntry entry = queue.front();
     queue.pop_front();
     const int input = router_base + entry.input * vcs_ + entry.vc;
@@ -431,10 +447,10 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
     entry.time = -1;
     entry.result = -1;
     if (granted >= 0) {
-      out_in_use_[router_base + granted] = 1;
-      vc_output_[input] = granted;
-      vc_output_port_[input] = static_cast<int8_t>(granted / vcs_);
-      vc_state_[input] = VcState::Active;
+      output_vcs_[router_base + granted].in_use = 1;
+      input_vcs_[input].output = granted;
+      input_vcs_[input].output_port = static_cast<int8_t>(granted / vcs_);
+      input_vcs_[input].state = VcState::Active;
       pipeline.switch_alloc.push_back(entry);
     } else {
       queue.push_back(entry);
@@ -446,20 +462,24 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
 // and output port only one VC requests (the first in round-robin order after the input's last
 // granted VC, BookSim's Supersedes rule); a VC requests only if its output VC has a credit.
 void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
-  auto& queue = pipelines_[router].switch_alloc;
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.switch_alloc;
   const int router_base = vc_index(router, 0, 0);
   const int port_base = port_index(router, 0);
   size_t pending = pending_entries(queue, params_.switch_allocation_cycles);
+  if (params_.switch_allocation_cycles == 1) {
+    pipeline.switch_alloc_evaluated = static_cast<uint32_t>(pending);
+  }
   if (pending == 1) {
     // One request: both arbiters grant it when its output VC has a credit (same result and
     // pointer updates as the general path below, without the scratch bookkeeping).
     StageEntry& entry = queue[0];
     entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
-    const int output_vc = vc_output_[router_base + entry.input * vcs_ + entry.vc];
-    if (out_occupancy_[router_base + output_vc] >= buffer_depth_) {
+    const int output_vc = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output;
+    if (output_vcs_[router_base + output_vc].occupancy >= buffer_depth_) {
       entry.result = kStallFull;
     } else {
-      const int output = vc_output_port_[router_base + entry.input * vcs_ + entry.vc];
+      const int output = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output_port;
       sa_input_pointer_[port_base + entry.input] = output;
       sa_output_pointer_[port_base + output] = entry.input;
       sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
@@ -471,16 +491,24 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
     // round_robin_key; requests and picks are made in queue order but no result depends on it.
     uint64_t requesting_inputs = 0;
     uint64_t requested_outputs[kMaxPorts];  // per input, valid where requesting_inputs is set
+    // Whether some input requests twice or some output is requested twice (else every request
+    // is granted: see below).
+    uint64_t any_requested_outputs = 0;
+    bool contended = false;
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
       const int input_vc = router_base + entry.input * vcs_ + entry.vc;
-      if (out_occupancy_[router_base + vc_output_[input_vc]] >= buffer_depth_) {
+      if (output_vcs_[router_base + input_vcs_[input_vc].output].occupancy >= buffer_depth_) {
         entry.result = kStallFull;
         continue;
       }
-      const int output = vc_output_port_[input_vc];
+      const int output = input_vcs_[input_vc].output_port;
       entry.result = output;  // requested; replaced by the grant or kStallConflict below
       const uint64_t input_bit = uint64_t{1} << entry.input;
+      const uint64_t output_bit = uint64_t{1} << output;
+      contended |=
+          (requesting_inputs & input_bit) != 0 || (any_requested_outputs & output_bit) != 0;
+      any_requested_outputs |= output_bit;
       if (!(requesting_inputs & input_bit)) {
         requesting_inputs |= input_bit;
         requested_outputs[entry.input] = 0;
@@ -497,42 +525,56 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
         }
       }
     }
-    // Input arbiters pick an output each; output arbiters pick among the inputs that chose them.
-    uint64_t chosen_outputs = 0;
-    uint64_t choosing_inputs[kMaxPorts];  // per output, valid where chosen_outputs is set
-    for (uint64_t inputs = requesting_inputs; inputs != 0; inputs &= inputs - 1) {
-      const int input = __builtin_ctzll(inputs);
-      const int output =
-          round_robin_first(requested_outputs[input], sa_input_pointer_[port_base + input]);
-      const uint64_t output_bit = uint64_t{1} << output;
-      if (!(chosen_outputs & output_bit)) {
-        chosen_outputs |= output_bit;
-        choosing_inputs[output] = 0;
-      }
-      choosing_inputs[output] |= uint64_t{1} << input;
-    }
-    uint64_t matched_inputs = 0;
-    int8_t match[kMaxPorts];  // per input, valid where matched_inputs is set
-    for (uint64_t outputs = chosen_outputs; outputs != 0; outputs &= outputs - 1) {
-      const int output = __builtin_ctzll(outputs);
-      const int input =
-          round_robin_first(choosing_inputs[output], sa_output_pointer_[port_base + output]);
-      matched_inputs |= uint64_t{1} << input;
-      match[input] = static_cast<int8_t>(output);
-      sa_input_pointer_[port_base + input] = output;
-      sa_output_pointer_[port_base + output] = input;
-    }
     const int64_t done = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
-    for (size_t i = 0; i < pending; ++i) {
-      StageEntry& entry = queue[i];
-      entry.time = done;
-      if (entry.result < 0) continue;
-      const int output = entry.result;
-      if (((matched_inputs >> entry.input) & 1) && match[entry.input] == output &&
-          scratch_requests_[entry.input * ports_ + output] == entry.vc) {
+    if (!contended) {
+      // One request per input and per output: each input arbiter picks its only request and
+      // each output arbiter its only input, so every request is granted (the general path's
+      // result and pointer updates, without its arbiters).
+      for (size_t i = 0; i < pending; ++i) {
+        StageEntry& entry = queue[i];
+        entry.time = done;
+        if (entry.result < 0) continue;
+        sa_input_pointer_[port_base + entry.input] = entry.result;
+        sa_output_pointer_[port_base + entry.result] = entry.input;
         sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
-      } else {
-        entry.result = kStallConflict;
+      }
+    } else {
+      // Input arbiters pick an output each; output arbiters pick among the inputs that chose them.
+      uint64_t chosen_outputs = 0;
+      uint64_t choosing_inputs[kMaxPorts];  // per output, valid where chosen_outputs is set
+      for (uint64_t inputs = requesting_inputs; inputs != 0; inputs &= inputs - 1) {
+        const int input = __builtin_ctzll(inputs);
+        const int output =
+            round_robin_first(requested_outputs[input], sa_input_pointer_[port_base + input]);
+        const uint64_t output_bit = uint64_t{1} << output;
+        if (!(chosen_outputs & output_bit)) {
+          chosen_outputs |= output_bit;
+          choosing_inputs[output] = 0;
+        }
+        choosing_inputs[output] |= uint64_t{1} << input;
+      }
+      uint64_t matched_inputs = 0;
+      int8_t match[kMaxPorts];  // per input, valid where matched_inputs is set
+      for (uint64_t outputs = chosen_outputs; outputs != 0; outputs &= outputs - 1) {
+        const int output = __builtin_ctzll(outputs);
+        const int input =
+            round_robin_first(choosing_inputs[output], sa_output_pointer_[port_base + output]);
+        matched_inputs |= uint64_t{1} << input;
+        match[input] = static_cast<int8_t>(output);
+        sa_input_pointer_[port_base + input] = output;
+        sa_output_pointer_[port_base + output] = input;
+      }
+      for (size_t i = 0; i < pending; ++i) {
+        StageEntry& entry = queue[i];
+        entry.time = done;
+        if (entry.result < 0) continue;
+        const int output = entry.result;
+        if (((matched_inputs >> entry.input) & 1) && match[entry.input] == output &&
+            scratch_requests_[entry.input * ports_ + output] == entry.vc) {
+          sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
+        } else {
+          entry.result = kStallConflict;
+        }
       }
     }
   }
@@ -543,8 +585,9 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       if (entry.time < 0) continue;
       if (static_cast<uint64_t>(entry.time) > cycle) break;
       if (entry.result < 0) continue;
-      const int output_vc = vc_output_[router_base + entry.input * vcs_ + entry.vc];
-      if (out_occupancy_[router_base + output_vc] >= buffer_depth_) entry.result = kStallFull;
+      const int output_vc = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output;
+      if (output_vcs_[router_base + output_vc].occupancy >= buffer_depth_)
+        entry.result = kStallFull;
     }
   }
 }
@@ -553,8 +596,8 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.switch_alloc;
   const int router_base = vc_index(router, 0, 0);
-  while (!queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle) {
+  const bool single_cycle = params_.switch_allocation_cycles == 1;
+  while (front_completes(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated)) {
     StageEntry entry = queue.front();
     queue.pop_front();
     const int granted = entry.result;
@@ -566,24 +609,25 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
     }
     const int iv = router_base + entry.input * vcs_ + entry.vc;
     const size_t base = static_cast<size_t>(iv) * buffer_depth_;
-    const int flit = buffer_slots_[base + buffer_head_[iv]];
-    if (++buffer_head_[iv] == buffer_depth_) buffer_head_[iv] = 0;
-    --buffer_count_[iv];
+    const int flit = buffer_slots_[base + input_vcs_[iv].head];
+    if (++input_vcs_[iv].head == buffer_depth_) input_vcs_[iv].head = 0;
+    --input_vcs_[iv].count;
     --pipeline.buffered_flits;
-    const int output_vc = vc_output_[iv];
+    const int output_vc = input_vcs_[iv].output;
     FlitRecord& record = flits_[flit];
-    record.vc = static_cast<int16_t>(output_vc - vc_output_port_[iv] * vcs_);
-    ++out_occupancy_[router_base + output_vc];
-    if (record.tail) out_in_use_[router_base + output_vc] = 0;  // no wait for the tail credit
+    record.vc = static_cast<int16_t>(output_vc - input_vcs_[iv].output_port * vcs_);
+    ++output_vcs_[router_base + output_vc].occupancy;
+    if (record.tail)
+      output_vcs_[router_base + output_vc].in_use = 0;  // no wait for the tail credit
     pipeline.crossbar.push_back({-1, flit, entry.input, static_cast<int16_t>(granted)});
     send_credit(router, entry.input, entry.vc, cycle);
-    if (buffer_count_[iv] == 0) {
+    if (input_vcs_[iv].count == 0) {
       if (record.tail) {
-        vc_state_[iv] = VcState::Idle;
-        vc_output_[iv] = -1;
+        input_vcs_[iv].state = VcState::Idle;
+        input_vcs_[iv].output = -1;
       }
     } else if (record.tail) {  // the next packet's head is at the front
-      vc_output_[iv] = -1;
+      input_vcs_[iv].output = -1;
       start_head(router, entry.input, entry.vc);
     } else {
       pipeline.switch_alloc.push_back(entry);
@@ -592,7 +636,12 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
 }
 
 void Network::crossbar_evaluate(int router, uint64_t cycle) {
-  auto& queue = pipelines_[router].crossbar;
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.crossbar;
+  if (params_.switch_traversal_cycles == 1) {
+    pipeline.crossbar_evaluated = static_cast<uint32_t>(queue.size());
+    return;
+  }
   for (size_t i = 0; i < queue.size() && queue[i].time < 0; ++i) {
     queue[i].time = static_cast<int64_t>(cycle) + params_.switch_traversal_cycles - 1;
   }
@@ -601,8 +650,8 @@ void Network::crossbar_evaluate(int router, uint64_t cycle) {
 void Network::crossbar_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
-  while (!queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle) {
+  const bool single_cycle = params_.switch_traversal_cycles == 1;
+  while (front_completes(queue, cycle, single_cycle, pipeline.crossbar_evaluated)) {
     const CrossbarEntry entry = queue.front();
     queue.pop_front();
     ++counters_.crossbar_traversals;
@@ -636,15 +685,13 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
   if (Topology::is_local_port(port)) {
     const int node = topology_.node_at(router, port);
     const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
-    ejecting_[node].push_back({arrival, flit});
-    wake_node(node, arrival);
+    wake_node(node, flit, arrival);
     return;
   }
   const int next = peer_router_[port_index(router, port)];
   const uint64_t arrival = cycle + params_.link_cycles + 1;
   const int in_port = Topology::opposite(port);
-  flits_arriving_[port_index(next, in_port)].push_back({arrival, flit});
-  wake_router(next, in_port, arrival);
+  wake_router(next, in_port, flit, arrival);
   const int slot = router * kNetworkPorts + port;
   ++counters_.link_flits[slot];
   ++counters_.link_traversals;
@@ -655,7 +702,12 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
 void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
   if (Topology::is_local_port(input_port)) {
     const int node = topology_.node_at(router, input_port);
-    injection_credits_[node].push_back({cycle + kInterfaceChannelCycles + 1, vc});
+    const uint64_t due = cycle + kInterfaceChannelCycles + 1;
+    injection_credits_[node].push_back({due, vc});
+    // The first credit on its way to a blocked interface wakes it (interface_injections).
+    if (injection_blocked_until_[node] == std::numeric_limits<uint64_t>::max()) {
+      injection_blocked_until_[node] = due;
+    }
     return;  // read lazily by the interface when it next injects
   }
   const int upstream = peer_router_[port_index(router, input_port)];

@@ -209,10 +209,6 @@ class Network {
     int16_t input;
     int16_t output;
   };
-  struct TimedFlit {
-    uint64_t time;
-    int32_t flit;
-  };
   struct TimedCredit {
     uint64_t time;
     int32_t vc;
@@ -233,6 +229,11 @@ class Network {
     RingQueue<StageEntry> vc_alloc;
     RingQueue<StageEntry> switch_alloc;
     RingQueue<CrossbarEntry> crossbar;
+    // Entries the evaluation of a single-cycle stage took this cycle (see front_completes).
+    uint32_t route_evaluated = 0;
+    uint32_t vc_alloc_evaluated = 0;
+    uint32_t switch_alloc_evaluated = 0;
+    uint32_t crossbar_evaluated = 0;
     int queued_outputs = 0;            // flits waiting in output queues
     uint64_t due_flit_ports = 0;       // input ports whose next flit arrives this cycle
     uint64_t queued_output_ports = 0;  // output ports with flits waiting to be sent
@@ -272,9 +273,10 @@ class Network {
   void mark_injecting(int node);
   int take_source_packet(int node);  // the packet at the head of the node's source queue
 
-  void wake_router(int router, int input_port, uint64_t cycle);  // a flit arrives at `cycle`
+  // `flit` arrives at `cycle` at the router's input port / the node's ejection channel.
+  void wake_router(int router, int input_port, int flit, uint64_t cycle);
   void apply_due_credits(uint64_t cycle);
-  void wake_node(int node, uint64_t cycle);
+  void wake_node(int node, int flit, uint64_t cycle);
 
   int new_flit();
   void free_flit(int flit);
@@ -291,24 +293,33 @@ class Network {
 
   // Per input VC (vc_index).
   std::vector<int32_t> buffer_slots_;  // buffer_depth_ slots per input VC
-  std::vector<uint16_t> buffer_head_;
-  std::vector<uint16_t> buffer_count_;
-  std::vector<VcState> vc_state_;
-  std::vector<int32_t> vc_output_;      // granted output port * vcs + output vc, or -1
-  std::vector<int8_t> vc_output_port_;  // granted output port (valid while vc_output_ >= 0)
   std::vector<RouteSet> vc_route_;
-  std::vector<int32_t> va_input_pointer_;  // round-robin pointer over output VCs of the router
+  // Per input VC (vc_index): the state a flit's pass through the router reads, together.
+  struct InputVc {
+    int32_t output = -1;      // granted output port * vcs + output vc, or -1
+    int32_t va_pointer = -1;  // round-robin pointer over output VCs of the router
+    uint16_t head = 0;        // buffer ring
+    uint16_t count = 0;
+    VcState state = VcState::Idle;
+    int8_t output_port = 0;  // granted output port (valid while output >= 0)
+  };
+  std::vector<InputVc> input_vcs_;
   // Per output VC (vc_index): the downstream buffer as seen through credits.
-  std::vector<uint16_t> out_occupancy_;
-  std::vector<uint8_t> out_in_use_;
-  std::vector<int32_t> va_output_pointer_;  // round-robin pointer over input VCs of the router
+  struct OutputVc {
+    int32_t va_pointer = -1;  // round-robin pointer over input VCs of the router
+    uint16_t occupancy = 0;
+    uint8_t in_use = 0;
+  };
+  std::vector<OutputVc> output_vcs_;
   // Per router port (port_index).
   std::vector<int32_t> sa_input_pointer_;   // round-robin over output ports
   std::vector<int32_t> sa_output_pointer_;  // round-robin over input ports
   std::vector<int32_t> sa_vc_offset_;       // round-robin among the VCs of an input port
   std::vector<int32_t> peer_router_;        // router at the other end of a network port, or -1
-  std::vector<RingQueue<TimedFlit>> flits_arriving_;  // per input port
-  std::vector<RingQueue<int32_t>> output_queue_;      // per output port: crossed, not yet sent
+  // Per input port: the flit arriving in this cycle (valid where the router's due_flit_ports is
+  // set). The flits on a link travel in the event wheel, at most one per channel and cycle.
+  std::vector<int32_t> arriving_flit_;
+  std::vector<RingQueue<int32_t>> output_queue_;  // per output port: crossed, not yet sent
   std::vector<RouterPipeline> pipelines_;
 
   // Per node: the network interface.
@@ -326,7 +337,9 @@ class Network {
   std::vector<uint16_t> injection_occupancy_;  // per node * vcs
   std::vector<uint8_t> injection_in_use_;      // per node * vcs
   std::vector<RingQueue<TimedCredit>> injection_credits_;
-  std::vector<RingQueue<TimedFlit>> ejecting_;
+  // Per node: the cycle before which its interface cannot inject (waiting for a credit), or
+  // UINT64_MAX when no credit is on its way yet (send_credit sets the due cycle of the first).
+  std::vector<uint64_t> injection_blocked_until_;
   std::vector<int32_t> injecting_nodes_;
   std::vector<uint8_t> node_is_injecting_;
 
@@ -342,17 +355,22 @@ class Network {
   std::priority_queue<FutureEntry, std::vector<FutureEntry>, std::greater<FutureEntry>> future_;
   uint64_t future_sequence_ = 0;
 
-  // Event wheel: routers/nodes to visit at a future cycle (all delays are < wheel size).
-  // Flit arrivals, router * kMaxPorts + input port: the router is stepped that cycle and reads
-  // exactly those ports (at most one flit per channel and cycle).
-  std::vector<std::vector<int32_t>> router_wheel_;
+  // Event wheel: routers/nodes to visit at a future cycle (all delays are < wheel size), each
+  // with the flit that arrives. Flit arrivals at routers, target router * kMaxPorts + input port:
+  // the router is stepped that cycle and reads exactly those ports (at most one flit per channel
+  // and cycle); ejections, target node.
+  struct Arrival {
+    int32_t target;
+    int32_t flit;
+  };
+  std::vector<std::vector<Arrival>> router_wheel_;
   // Credits by the cycle they become usable (output VC index): applied at the start of that
-  // cycle, before any router's step, which is the only reader of out_occupancy_ (so this equals
+  // cycle, before any router's step, which is the only reader of output occupancies (so this equals
   // applying them at the router's next step). Not counted in scheduled_events_: a jump over idle
   // cycles applies them (run_until).
   std::vector<std::vector<int32_t>> credit_wheel_;
   uint64_t pending_credits_ = 0;
-  std::vector<std::vector<int32_t>> node_wheel_;
+  std::vector<std::vector<Arrival>> node_wheel_;
   uint64_t wheel_mask_ = 0;
   uint64_t scheduled_events_ = 0;
   std::vector<int32_t> busy_routers_;  // routers with pipeline work for the next cycle
@@ -407,8 +425,8 @@ inline void Network::free_packet(int packet) {
   free_packets_.push_back(packet);
 }
 
-inline void Network::wake_router(int router, int input_port, uint64_t cycle) {
-  router_wheel_[cycle & wheel_mask_].push_back(router * kMaxPorts + input_port);
+inline void Network::wake_router(int router, int input_port, int flit, uint64_t cycle) {
+  router_wheel_[cycle & wheel_mask_].push_back({router * kMaxPorts + input_port, flit});
   ++scheduled_events_;
 }
 

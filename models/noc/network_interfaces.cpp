@@ -2,6 +2,7 @@
 // packets (and packet trains) queued at their source, one flit per cycle into the router's
 // injection buffer under credit flow control, ejection and delivery at the destination.
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -59,14 +60,8 @@ void Network::interface_ejections(uint64_t cycle) {
   auto& woken = node_wheel_[cycle & wheel_mask_];
   if (woken.empty()) return;
   scheduled_events_ -= woken.size();
-  for (int node : woken) {
-    auto& channel = ejecting_[node];
-    while (!channel.empty() && channel.front().time <= cycle) {
-      const int flit = channel.front().flit;
-      channel.pop_front();
-      retire_flit(node, flit, cycle);
-    }
-  }
+  // One flit per ejection channel and cycle, each with its own wake-up.
+  for (const Arrival& arrival : woken) retire_flit(arrival.target, arrival.flit, cycle);
   woken.clear();
 }
 
@@ -117,6 +112,10 @@ __attribute__((flatten)) void Network::interface_injections(uint64_t cycle) {
   size_t keep = 0;
   for (size_t i = 0; i < injecting_nodes_.size(); ++i) {
     const int node = injecting_nodes_[i];
+    if (injection_blocked_until_[node] > cycle) {  // nothing can change before a credit lands
+      injecting_nodes_[keep++] = node;
+      continue;
+    }
     const size_t vc_base = static_cast<size_t>(node) * vcs_;
     // Credits from the router's injection buffer (read at the start of the cycle, no delay).
     auto& credits = injection_credits_[node];
@@ -155,8 +154,7 @@ __attribute__((flatten)) void Network::interface_injections(uint64_t cycle) {
       const int router = topology_.router_of_node(node);
       const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
       const int local_port = topology_.local_port_of_node(node);
-      flits_arriving_[port_index(router, local_port)].push_back({arrival, flit});
-      wake_router(router, local_port, arrival);
+      wake_router(router, local_port, flit, arrival);
       if (tail) {
         source_packet_[node] = -1;
         injecting_flit_[node] = 0;
@@ -164,6 +162,11 @@ __attribute__((flatten)) void Network::interface_injections(uint64_t cycle) {
       } else {
         ++injecting_flit_[node];
       }
+    } else {
+      // Blocked: only a credit (occupancy falls) can unblock it, and the node alone reads them.
+      // Sleep until the next one is due; when none is on its way yet, send_credit sets it.
+      injection_blocked_until_[node] =
+          credits.empty() ? std::numeric_limits<uint64_t>::max() : credits.front().time;
     }
     if (source_packet_[node] < 0 && source_queue_[node].empty()) {
       node_is_injecting_[node] = 0;
