@@ -93,6 +93,48 @@ inline PlaneShift plane_shift(int32_t plane_value) {
   return {__builtin_ctz(magnitude), plane_value < 0};
 }
 
+// The ideal ADC's rounding of sixteen columns' partial sums (ties to even, clipped at the top
+// code) and their addition to the readings at each plane's place value, set up once per step.
+template <int kPlanes>
+struct Avx512Readings {
+  __m128i shift;
+  __m512i half_minus_one, odd_mask, top_code;
+  __m128i reading_shift[kPlanes];
+  bool negative[kPlanes];
+};
+
+template <int kPlanes>
+__attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) inline Avx512Readings<kPlanes>
+avx512_readings(const StepColumns& step, const IdealRounding& rounding) {
+  Avx512Readings<kPlanes> r;
+  r.shift = _mm_cvtsi32_si128(rounding.shift);
+  r.half_minus_one = _mm512_set1_epi32(rounding.half_minus_one);
+  r.odd_mask = _mm512_set1_epi32(rounding.odd_mask);
+  r.top_code = _mm512_set1_epi32(rounding.top_code);
+  for (int j = 0; j < kPlanes; ++j) {
+    const PlaneShift place = plane_shift(step.plane_value[j]);
+    r.reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + place.bits);
+    r.negative[j] = place.negative;
+  }
+  return r;
+}
+
+// reading + plane j's value x the ADC reading of `partial` (sixteen int32 columns).
+template <int kPlanes>
+__attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) inline __m512i add_plane_reading(
+    const Avx512Readings<kPlanes>& r, int j, __m512i partial, __m512i reading) {
+  const __m512i odd_quotient =
+      _mm512_and_si512(_mm512_maskz_sra_epi32(0xffff, partial, r.shift), r.odd_mask);
+  const __m512i code = _mm512_maskz_min_epi32(
+      0xffff,
+      _mm512_maskz_sra_epi32(
+          0xffff, _mm512_add_epi32(_mm512_add_epi32(partial, r.half_minus_one), odd_quotient),
+          r.shift),
+      r.top_code);
+  const __m512i value = _mm512_maskz_sll_epi32(0xffff, code, r.reading_shift[j]);
+  return r.negative[j] ? _mm512_sub_epi32(reading, value) : _mm512_add_epi32(reading, value);
+}
+
 // Eight columns per popcount: the active word of a plane is shared by every column, so it is
 // broadcast and each column costs one AND and one popcount lane; sums stay in 64-bit lanes and
 // are narrowed to int32 once (exact, see the header), then rounded sixteen at a time.
@@ -103,17 +145,7 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
   const int64_t words = step.last_word - step.first_word;
   const uint64_t* cells_of_step =
       step.cells_by_word + step.first_word * step.cell_bits * step.columns;
-  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
-  const __m512i half_minus_one = _mm512_set1_epi32(rounding.half_minus_one);
-  const __m512i odd_mask = _mm512_set1_epi32(rounding.odd_mask);
-  const __m512i top_code = _mm512_set1_epi32(rounding.top_code);
-  __m128i reading_shift[kPlanes];
-  bool negative[kPlanes];
-  for (int j = 0; j < kPlanes; ++j) {
-    const PlaneShift place = plane_shift(step.plane_value[j]);
-    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + place.bits);
-    negative[j] = place.negative;
-  }
+  const Avx512Readings<kPlanes> readings_of = avx512_readings<kPlanes>(step, rounding);
   // The low halves of the 64-bit sums (< 2^31) of both vectors, as sixteen int32.
   const __m512i low_halves =
       _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -143,16 +175,7 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512(
     __m512i reading = _mm512_loadu_si512(readings + p);
     for (int j = 0; j < kPlanes; ++j) {
       const __m512i partial = _mm512_permutex2var_epi32(low[j], low_halves, high[j]);
-      const __m512i odd_quotient =
-          _mm512_and_si512(_mm512_maskz_sra_epi32(0xffff, partial, shift), odd_mask);
-      const __m512i code = _mm512_maskz_min_epi32(
-          0xffff,
-          _mm512_maskz_sra_epi32(
-              0xffff, _mm512_add_epi32(_mm512_add_epi32(partial, half_minus_one), odd_quotient),
-              shift),
-          top_code);
-      const __m512i value = _mm512_maskz_sll_epi32(0xffff, code, reading_shift[j]);
-      reading = negative[j] ? _mm512_sub_epi32(reading, value) : _mm512_add_epi32(reading, value);
+      reading = add_plane_reading(readings_of, j, partial, reading);
     }
     _mm512_storeu_si512(readings + p, reading);
   }
@@ -167,17 +190,9 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512_
     const StepColumns& step, int32_t* readings) {
   const IdealRounding rounding = rounding_of(step);
   const uint64_t* cells = step.cells_by_word + step.first_word * step.columns;
-  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
-  const __m512i half_minus_one = _mm512_set1_epi32(rounding.half_minus_one);
-  const __m512i odd_mask = _mm512_set1_epi32(rounding.odd_mask);
-  const __m512i top_code = _mm512_set1_epi32(rounding.top_code);
-  __m128i reading_shift[kPlanes];
-  bool negative[kPlanes];
+  const Avx512Readings<kPlanes> readings_of = avx512_readings<kPlanes>(step, rounding);
   __m512i rows[kPlanes][kWords];
   for (int j = 0; j < kPlanes; ++j) {
-    const PlaneShift place = plane_shift(step.plane_value[j]);
-    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + place.bits);
-    negative[j] = place.negative;
     for (int w = 0; w < kWords; ++w)
       rows[j][w] = _mm512_set1_epi64(static_cast<long long>(step.active[j * kWords + w]));
   }
@@ -201,16 +216,7 @@ __attribute__((target("avx512f,avx512vpopcntdq,avx2,popcnt"))) void step_avx512_
             ones_high, _mm512_popcnt_epi64(_mm512_and_si512(stored_high[w], rows[j][w])));
       }
       const __m512i partial = _mm512_permutex2var_epi32(ones_low, low_halves, ones_high);
-      const __m512i odd_quotient =
-          _mm512_and_si512(_mm512_maskz_sra_epi32(0xffff, partial, shift), odd_mask);
-      const __m512i code = _mm512_maskz_min_epi32(
-          0xffff,
-          _mm512_maskz_sra_epi32(
-              0xffff, _mm512_add_epi32(_mm512_add_epi32(partial, half_minus_one), odd_quotient),
-              shift),
-          top_code);
-      const __m512i value = _mm512_maskz_sll_epi32(0xffff, code, reading_shift[j]);
-      reading = negative[j] ? _mm512_sub_epi32(reading, value) : _mm512_add_epi32(reading, value);
+      reading = add_plane_reading(readings_of, j, partial, reading);
     }
     _mm512_storeu_si512(readings + p, reading);
   }
@@ -252,6 +258,43 @@ __attribute__((target("avx2,popcnt"))) inline Nibbles nibbles_of(__m256i x) {
   return {_mm256_and_si256(x, nibble), _mm256_and_si256(_mm256_srli_epi16(x, 4), nibble)};
 }
 
+// As Avx512Readings, eight columns at a time; a plane's sign is applied by VPSIGND.
+template <int kPlanes>
+struct Avx2Readings {
+  __m128i shift;
+  __m256i half_minus_one, odd_mask, top_code;
+  __m128i reading_shift[kPlanes];
+  __m256i sign[kPlanes];
+};
+
+template <int kPlanes>
+__attribute__((target("avx2,popcnt"))) inline Avx2Readings<kPlanes> avx2_readings(
+    const StepColumns& step, const IdealRounding& rounding) {
+  Avx2Readings<kPlanes> r;
+  r.shift = _mm_cvtsi32_si128(rounding.shift);
+  r.half_minus_one = _mm256_set1_epi32(rounding.half_minus_one);
+  r.odd_mask = _mm256_set1_epi32(rounding.odd_mask);
+  r.top_code = _mm256_set1_epi32(rounding.top_code);
+  for (int j = 0; j < kPlanes; ++j) {
+    const PlaneShift place = plane_shift(step.plane_value[j]);
+    r.reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + place.bits);
+    r.sign[j] = _mm256_set1_epi32(place.negative ? -1 : 1);
+  }
+  return r;
+}
+
+template <int kPlanes>
+__attribute__((target("avx2,popcnt"))) inline __m256i add_plane_reading(
+    const Avx2Readings<kPlanes>& r, int j, __m256i partial, __m256i reading) {
+  const __m256i odd_quotient = _mm256_and_si256(_mm256_sra_epi32(partial, r.shift), r.odd_mask);
+  const __m256i code = _mm256_min_epi32(
+      _mm256_sra_epi32(_mm256_add_epi32(_mm256_add_epi32(partial, r.half_minus_one), odd_quotient),
+                       r.shift),
+      r.top_code);
+  return _mm256_add_epi32(reading,
+                          _mm256_sign_epi32(_mm256_sll_epi32(code, r.reading_shift[j]), r.sign[j]));
+}
+
 template <int kPlanes, bool kOneWord>
 __attribute__((target("avx2,popcnt"))) void step_avx2_words(const StepColumns& step,
                                                             int32_t* readings) {
@@ -259,24 +302,10 @@ __attribute__((target("avx2,popcnt"))) void step_avx2_words(const StepColumns& s
   const int64_t words = step.last_word - step.first_word;
   const uint64_t* cells_of_step =
       step.cells_by_word + step.first_word * step.cell_bits * step.columns;
-  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
-  const __m256i half_minus_one = _mm256_set1_epi32(rounding.half_minus_one);
-  const __m256i odd_mask = _mm256_set1_epi32(rounding.odd_mask);
-  const __m256i top_code = _mm256_set1_epi32(rounding.top_code);
-  // A plane's place value is +-2^k: its reading is shifted by k and its sign applied (VPSIGND)
-  // instead of multiplied (the same int32 result, wrapping alike).
-  __m128i reading_shift[kPlanes];
-  __m256i sign[kPlanes];
+  const Avx2Readings<kPlanes> readings_of = avx2_readings<kPlanes>(step, rounding);
   Nibbles one_word_rows[kOneWord ? kPlanes : 1];
-  for (int j = 0; j < kPlanes; ++j) {
-    const uint32_t magnitude = step.plane_value[j] < 0
-                                   ? 0u - static_cast<uint32_t>(step.plane_value[j])
-                                   : static_cast<uint32_t>(step.plane_value[j]);
-    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + __builtin_ctz(magnitude));
-    sign[j] = _mm256_set1_epi32(step.plane_value[j] < 0 ? -1 : 1);
-    if (kOneWord)
-      one_word_rows[j] = nibbles_of(_mm256_set1_epi64x(static_cast<long long>(step.active[j])));
-  }
+  for (int j = 0; kOneWord && j < kPlanes; ++j)
+    one_word_rows[j] = nibbles_of(_mm256_set1_epi64x(static_cast<long long>(step.active[j])));
   // The low halves of two vectors of four 64-bit sums (< 2^31) as eight int32.
   const __m256i low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
   int64_t p = 0;
@@ -313,13 +342,7 @@ __attribute__((target("avx2,popcnt"))) void step_avx2_words(const StepColumns& s
       const __m256i partial =
           _mm256_blend_epi32(_mm256_permutevar8x32_epi32(sum_low[j], low_halves),
                              _mm256_permutevar8x32_epi32(sum_high[j], low_halves), 0xf0);
-      const __m256i odd_quotient = _mm256_and_si256(_mm256_sra_epi32(partial, shift), odd_mask);
-      const __m256i code = _mm256_min_epi32(
-          _mm256_sra_epi32(
-              _mm256_add_epi32(_mm256_add_epi32(partial, half_minus_one), odd_quotient), shift),
-          top_code);
-      reading = _mm256_add_epi32(
-          reading, _mm256_sign_epi32(_mm256_sll_epi32(code, reading_shift[j]), sign[j]));
+      reading = add_plane_reading(readings_of, j, partial, reading);
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(readings + p), reading);
   }
@@ -336,19 +359,9 @@ __attribute__((target("avx2,popcnt"))) void step_avx2_one_bit(const StepColumns&
   const IdealRounding rounding = rounding_of(step);
   constexpr int64_t words = kWords;
   const uint64_t* cells = step.cells_by_word + step.first_word * step.columns;
-  const __m128i shift = _mm_cvtsi32_si128(rounding.shift);
-  const __m256i half_minus_one = _mm256_set1_epi32(rounding.half_minus_one);
-  const __m256i odd_mask = _mm256_set1_epi32(rounding.odd_mask);
-  const __m256i top_code = _mm256_set1_epi32(rounding.top_code);
-  __m128i reading_shift[kPlanes];
-  __m256i sign[kPlanes];
+  const Avx2Readings<kPlanes> readings_of = avx2_readings<kPlanes>(step, rounding);
   Nibbles rows[kPlanes][kWords];
   for (int j = 0; j < kPlanes; ++j) {
-    const uint32_t magnitude = step.plane_value[j] < 0
-                                   ? 0u - static_cast<uint32_t>(step.plane_value[j])
-                                   : static_cast<uint32_t>(step.plane_value[j]);
-    reading_shift[j] = _mm_cvtsi32_si128(rounding.shift + __builtin_ctz(magnitude));
-    sign[j] = _mm256_set1_epi32(step.plane_value[j] < 0 ? -1 : 1);
     for (int64_t w = 0; w < words; ++w) {
       rows[j][w] =
           nibbles_of(_mm256_set1_epi64x(static_cast<long long>(step.active[j * words + w])));
@@ -382,13 +395,7 @@ __attribute__((target("avx2,popcnt"))) void step_avx2_one_bit(const StepColumns&
       const __m256i partial =
           _mm256_blend_epi32(_mm256_permutevar8x32_epi32(ones_low, low_halves),
                              _mm256_permutevar8x32_epi32(ones_high, low_halves), 0xf0);
-      const __m256i odd_quotient = _mm256_and_si256(_mm256_sra_epi32(partial, shift), odd_mask);
-      const __m256i code = _mm256_min_epi32(
-          _mm256_sra_epi32(
-              _mm256_add_epi32(_mm256_add_epi32(partial, half_minus_one), odd_quotient), shift),
-          top_code);
-      reading = _mm256_add_epi32(
-          reading, _mm256_sign_epi32(_mm256_sll_epi32(code, reading_shift[j]), sign[j]));
+      reading = add_plane_reading(readings_of, j, partial, reading);
     }
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(readings + p), reading);
   }
