@@ -264,8 +264,8 @@ uint64_t MemoryLevel::reserve(uint64_t offset, uint64_t length, bool is_write, u
     ready = wake_ready_ps_;
   }
   uint64_t free_at = ready;
-  for (uint64_t bank = 0; bank < banks; ++bank) {
-    if ((bank_mask >> bank) & 1U) free_at = std::max(free_at, bank_free_ps_[bank]);
+  for (uint64_t mask = bank_mask; mask != 0; mask &= mask - 1) {
+    free_at = std::max(free_at, bank_free_ps_[static_cast<size_t>(__builtin_ctzll(mask))]);
   }
   contention_wait_ns_ += static_cast<double>(free_at - ready) * 1e-3;
 
@@ -289,8 +289,8 @@ uint64_t MemoryLevel::reserve(uint64_t offset, uint64_t length, bool is_write, u
   refresh_wait_ns_ += static_cast<double>(start - free_at + stalls * refresh_ps_) * 1e-3;
 
   uint64_t touched = 0;
-  for (uint64_t bank = 0; bank < banks; ++bank) {
-    if (!((bank_mask >> bank) & 1U)) continue;
+  for (uint64_t mask = bank_mask; mask != 0; mask &= mask - 1) {
+    const auto bank = static_cast<size_t>(__builtin_ctzll(mask));
     ++touched;
     bank_free_ps_[bank] = end;
     if (!vcd_bank_busy_.empty()) {

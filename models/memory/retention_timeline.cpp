@@ -52,7 +52,7 @@ uint64_t RetentionTimeline::interval_for(uint64_t retention_ps, bool gated) cons
   return interval;
 }
 
-size_t RetentionTimeline::phase_of(uint64_t time_ps) const {
+size_t RetentionTimeline::earlier_phase_of(uint64_t time_ps) const {
   auto after =
       std::upper_bound(phases_.begin(), phases_.end(), time_ps,
                        [](uint64_t time, const Phase& phase) { return time < phase.start_ps; });
@@ -175,13 +175,6 @@ bool RetentionTimeline::expired(uint64_t t0_ps, uint64_t t1_ps) const {
     return t1_ps - t0_ps >= p0.retention_ps;  // exact to the picosecond
   }
   return phi(p1, t1_ps) - phi(p0, t0_ps) >= 1.0;
-}
-
-uint64_t RetentionTimeline::slots_through(uint64_t time_ps) const {
-  if (!refresh_enabled_) return 0;
-  const Phase& phase = phases_[phase_of(time_ps)];
-  if (phase.interval_ps == 0 || time_ps < phase.first_slot_ps) return phase.first_slot;
-  return phase.first_slot + (time_ps - phase.first_slot_ps) / phase.interval_ps + 1;
 }
 
 uint64_t RetentionTimeline::slot_time(uint64_t slot) const {

@@ -54,8 +54,13 @@ class RetentionTimeline {
   bool refreshing() const { return refresh_enabled_; }
   uint64_t rows() const { return rows_; }
   int banks() const { return banks_; }
-  // Number of slots with time <= t.
-  uint64_t slots_through(uint64_t time_ps) const;
+  // Number of slots with time <= t. Inline for the latest phase (where nearly every access
+  // falls): no search of the phases.
+  uint64_t slots_through(uint64_t time_ps) const {
+    if (!refresh_enabled_) return 0;
+    const Phase& latest = phases_.back();
+    return slots_in(time_ps >= latest.start_ps ? latest : phases_[phase_of(time_ps)], time_ps);
+  }
   // Time of slot m; kNever if the pointer has not reached it (gated now). Slots past the
   // latest phase start are projected at the current speed.
   uint64_t slot_time(uint64_t slot) const;
@@ -84,7 +89,14 @@ class RetentionTimeline {
     double pending_fraction = 1.0;  // phases without slots: part of an interval left to run
   };
 
-  size_t phase_of(uint64_t time_ps) const;
+  size_t phase_of(uint64_t time_ps) const {
+    return time_ps >= phases_.back().start_ps ? phases_.size() - 1 : earlier_phase_of(time_ps);
+  }
+  size_t earlier_phase_of(uint64_t time_ps) const;
+  static uint64_t slots_in(const Phase& phase, uint64_t time_ps) {
+    if (phase.interval_ps == 0 || time_ps < phase.first_slot_ps) return phase.first_slot;
+    return phase.first_slot + (time_ps - phase.first_slot_ps) / phase.interval_ps + 1;
+  }
   double phi(const Phase& phase, uint64_t time_ps) const;
   uint64_t retention_ps_for(double temperature_k, bool gated) const;
   uint64_t interval_for(uint64_t retention_ps, bool gated) const;
