@@ -47,7 +47,7 @@ class Scoreboard {
   std::vector<Map::node_type> spare_;           // erased nodes, for reuse
   std::vector<std::pair<Addr, Range>> pieces_;  // mark_written's new ranges, reused
   size_t sweep_at_ = kMinSweep;
-  static constexpr size_t kMinSweep = 1024;
+  static constexpr size_t kMinSweep = 64;
 };
 
 }  // namespace cimtlm::core
