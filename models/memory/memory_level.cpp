@@ -269,7 +269,6 @@ uint64_t MemoryLevel::reserve(uint64_t offset, uint64_t length, bool is_write, u
   }
   contention_wait_ns_ += static_cast<double>(free_at - ready) * 1e-3;
 
-  uint64_t start = skip_refresh_windows(free_at, bank_mask);
   const uint64_t beats = length == 0
                              ? 1
                              : (length + static_cast<uint64_t>(params_.bytes_per_cycle) - 1) /
@@ -277,10 +276,14 @@ uint64_t MemoryLevel::reserve(uint64_t offset, uint64_t length, bool is_write, u
   const uint64_t service_ps =
       period_ps_ *
       (static_cast<uint64_t>(is_write ? params_.write_cycles : params_.read_cycles) + beats - 1);
+  // No refresh slot up to the end of the access (short runs of long-retention levels): no
+  // window to skip or to stall for.
+  const bool no_refresh_yet = timeline_.slots_through(free_at + service_ps) == 0;
+  uint64_t start = no_refresh_yet ? free_at : skip_refresh_windows(free_at, bank_mask);
   // Refreshes of the touched banks that start during the access interrupt it.
   uint64_t stalls = 0;
   uint64_t end = start + service_ps;
-  for (;;) {
+  for (; !no_refresh_yet;) {
     const uint64_t windows = refresh_windows_starting(start, end, bank_mask);
     if (windows == stalls) break;
     stalls = windows;
