@@ -154,19 +154,16 @@ void CoreController::cim_matmul(const CimMatmul& command) {
       padded_.resize(static_cast<size_t>(planes * window_h * window_w));
       const int64_t copy_lo = std::max<int64_t>(col_lo, 0);
       const int64_t copy_hi = std::min<int64_t>(col_hi, g.in_width - 1);
-      for (int64_t channel = 0; channel < planes; ++channel) {
-        for (int64_t y = 0; y < window_h; ++y) {
-          uint8_t* row = padded_.data() + (channel * window_h + y) * window_w;
-          const int64_t ih = row_lo + y;
-          if (ih < 0 || ih >= g.in_height || copy_hi < copy_lo) {
-            std::memset(row, pad_code, static_cast<size_t>(window_w));
-            continue;
-          }
-          std::memset(row, pad_code, static_cast<size_t>(copy_lo - col_lo));
-          std::memcpy(row + (copy_lo - col_lo), input + channel * plane + ih * g.in_width + copy_lo,
+      // One fill for the padding (a fill per row's border was a call per byte or two), then
+      // the rows inside the input.
+      std::memset(padded_.data(), pad_code, padded_.size());
+      const int64_t first_y = std::max<int64_t>(0, -row_lo);
+      const int64_t last_y = std::min<int64_t>(window_h - 1, g.in_height - 1 - row_lo);
+      for (int64_t channel = 0; copy_hi >= copy_lo && channel < planes; ++channel) {
+        for (int64_t y = first_y; y <= last_y; ++y) {
+          std::memcpy(padded_.data() + (channel * window_h + y) * window_w + (copy_lo - col_lo),
+                      input + channel * plane + (row_lo + y) * g.in_width + copy_lo,
                       static_cast<size_t>(copy_hi - copy_lo + 1));
-          std::memset(row + (copy_hi + 1 - col_lo), pad_code,
-                      static_cast<size_t>(col_hi - copy_hi));
         }
       }
       for (int64_t r = 0; r < rows; ++r) {
