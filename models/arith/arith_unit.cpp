@@ -199,7 +199,7 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
                                std::vector<uint8_t>& out) {
   const int64_t vectors = command.vectors, cols = command.cols;
   const ElemType type = command.output.type;
-  out.assign(static_cast<size_t>(vectors * cols) * core::elem_size(type), 0);
+  const size_t out_bytes = static_cast<size_t>(vectors * cols) * core::elem_size(type);
   const int32_t* acc =
       command.zero_accumulator
           ? nullptr
@@ -212,9 +212,10 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
   if ((type == ElemType::Int8 || type == ElemType::UInt8) && command.rescale_shift == 0 &&
       acc != nullptr) {
     // The common case (exact accumulators, 8-bit output) without the per-element type switches
-    // and multiplier look-ups: the same arithmetic as the general loop below. Blocks of 64
-    // vectors, column by column inside a block, so that both the accumulators (read along
-    // vectors) and an NCHW output (written along vectors) stay in the cache.
+    // and multiplier look-ups: the same arithmetic as the general loop below, a vectorised row
+    // kernel per vector (arith_rows.h). Blocks of 64 vectors, so that an NCHW output (written
+    // along vectors, from the block's tile) stays in the cache. Every byte is written: no fill.
+    out.resize(out_bytes);
     constexpr int64_t kBlockVectors = 64;
     const bool one_multiplier = multipliers->size() == 1;
     const int32_t* bias = command.bias ? command.bias->data() : nullptr;
@@ -243,6 +244,7 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
     }
     return account_requantize(static_cast<uint64_t>(vectors * cols));
   }
+  out.assign(out_bytes, 0);
   for (int64_t v = 0; v < vectors; ++v) {
     for (int64_t c = 0; c < cols; ++c) {
       int64_t value = acc ? acc[v * command.accumulator_stride + c] : 0;
