@@ -5,6 +5,7 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <variant>
 
@@ -25,14 +26,19 @@ class Rejected : public std::runtime_error {
   tlm::tlm_response_status status;
 };
 
-void need(bool condition, tlm::tlm_response_status status, const std::string& what) {
+void need(bool condition, tlm::tlm_response_status status, const char* what) {
   if (!condition) throw Rejected(status, what);
+}
+// The same with a message built only on failure (several checks run per transaction).
+template <typename Message, typename = std::enable_if_t<std::is_invocable_v<const Message&>>>
+void need(bool condition, tlm::tlm_response_status status, const Message& what) {
+  if (!condition) throw Rejected(status, what());
 }
 
 // The next operand of `bytes` bytes from `offset` in the payload's `total` bytes of data.
 const uint8_t* operand(const uint8_t* data, uint64_t& offset, uint64_t bytes, uint64_t total) {
   need(offset + bytes <= total, tlm::TLM_BURST_ERROR_RESPONSE,
-       "operands of " + std::to_string(total) + " bytes, more expected");
+       [&] { return "operands of " + std::to_string(total) + " bytes, more expected"; });
   const uint8_t* at = data + offset;
   offset += bytes;
   return at;
@@ -86,7 +92,7 @@ void ArithDevice::write_parameters(uint64_t offset, const uint8_t* data, uint64_
 uint64_t ArithDevice::run(uint64_t parameters, const uint8_t* data, uint64_t bytes) {
   const auto found = parameters_.find(parameters);
   need(found != parameters_.end(), tlm::TLM_COMMAND_ERROR_RESPONSE,
-       "no command at parameter offset " + std::to_string(parameters));
+       [&] { return "no command at parameter offset " + std::to_string(parameters); });
   Parameters& entry = found->second;
   uint64_t offset = 0;
   auto next = [&](const core::TensorRef& tensor) {
@@ -111,10 +117,11 @@ uint64_t ArithDevice::run(uint64_t parameters, const uint8_t* data, uint64_t byt
             return unit_->gather(c, table, next(c.indices), result_);
           },
           [&](const core::KernelOp& c) {
-            need(entry.kernel_slot < kernels_.size(), tlm::TLM_COMMAND_ERROR_RESPONSE,
-                 "kernel op of layer '" + c.layer + "': no kernel in slot " +
+            need(entry.kernel_slot < kernels_.size(), tlm::TLM_COMMAND_ERROR_RESPONSE, [&] {
+              return "kernel op of layer '" + c.layer + "': no kernel in slot " +
                      std::to_string(entry.kernel_slot) + " (" + std::to_string(kernels_.size()) +
-                     " installed)");
+                     " installed)";
+            });
             inputs_.clear();
             for (const auto& input : c.inputs) inputs_.push_back(next(input));
             // The decoded op takes its kernel from the table (installed before or after the
@@ -135,8 +142,9 @@ uint64_t ArithDevice::run(uint64_t parameters, const uint8_t* data, uint64_t byt
           },
       },
       entry.command);
-  need(offset == bytes, tlm::TLM_BURST_ERROR_RESPONSE,
-       std::to_string(bytes) + " bytes of operands, " + std::to_string(offset) + " expected");
+  need(offset == bytes, tlm::TLM_BURST_ERROR_RESPONSE, [&] {
+    return std::to_string(bytes) + " bytes of operands, " + std::to_string(offset) + " expected";
+  });
   return cycles;
 }
 
@@ -145,9 +153,10 @@ uint64_t ArithDevice::accumulate(const ArithCommand& c, const uint8_t* data, uin
            c.bits <= 32 && c.shift >= 0 && c.shift < 32,
        tlm::TLM_GENERIC_ERROR_RESPONSE, "an accumulation with invalid geometry");
   need(bytes == static_cast<uint64_t>(c.vectors * c.cols) * sizeof(int32_t),
-       tlm::TLM_BURST_ERROR_RESPONSE,
-       std::to_string(bytes) + " bytes of partial sums for " + std::to_string(c.vectors) + " x " +
-           std::to_string(c.cols));
+       tlm::TLM_BURST_ERROR_RESPONSE, [&] {
+         return std::to_string(bytes) + " bytes of partial sums for " + std::to_string(c.vectors) +
+                " x " + std::to_string(c.cols);
+       });
   int32_t* accumulators = nullptr;
   try {
     accumulators = unit_->accumulators(
@@ -195,9 +204,10 @@ void ArithDevice::b_transport(tlm::tlm_generic_payload& payload, sc_core::sc_tim
       write_parameters(offset, data, bytes);
     } else if (window == map::kResult && !is_write) {
       need(offset <= result_.size() && bytes <= result_.size() - offset,
-           tlm::TLM_BURST_ERROR_RESPONSE,
-           "a read of " + std::to_string(bytes) + " bytes at " + std::to_string(offset) + " of a " +
-               std::to_string(result_.size()) + "-byte result");
+           tlm::TLM_BURST_ERROR_RESPONSE, [&] {
+             return "a read of " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
+                    " of a " + std::to_string(result_.size()) + "-byte result";
+           });
       if (bytes > 0) std::memcpy(payload.get_data_ptr(), result_.data() + offset, bytes);
     } else if ((window == map::kOperands || window == map::kAccumulate) && is_write) {
       need(offset == 0, tlm::TLM_ADDRESS_ERROR_RESPONSE, "operands start at their window");

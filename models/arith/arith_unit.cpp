@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "models/arith/arith_rows.h"
+
 namespace cimtlm::arith {
 
 namespace {
@@ -14,38 +16,52 @@ using core::ElemType;
 
 int32_t type_lowest(ElemType type) {
   switch (type) {
-    case ElemType::Int8: return -128;
-    case ElemType::UInt8: return 0;
-    default: return std::numeric_limits<int32_t>::min();
+    case ElemType::Int8:
+      return -128;
+    case ElemType::UInt8:
+      return 0;
+    default:
+      return std::numeric_limits<int32_t>::min();
   }
 }
 int32_t type_highest(ElemType type) {
   switch (type) {
-    case ElemType::Int8: return 127;
-    case ElemType::UInt8: return 255;
-    default: return std::numeric_limits<int32_t>::max();
+    case ElemType::Int8:
+      return 127;
+    case ElemType::UInt8:
+      return 255;
+    default:
+      return std::numeric_limits<int32_t>::max();
   }
 }
 
 int32_t load_code(const uint8_t* data, ElemType type, int64_t index) {
   switch (type) {
-    case ElemType::Int8: return static_cast<int8_t>(data[index]);
-    case ElemType::UInt8: return data[index];
+    case ElemType::Int8:
+      return static_cast<int8_t>(data[index]);
+    case ElemType::UInt8:
+      return data[index];
     case ElemType::Int32: {
       int32_t value;
       std::memcpy(&value, data + 4 * index, 4);
       return value;
     }
-    default: throw std::logic_error("arith: not an integer element type");
+    default:
+      throw std::logic_error("arith: not an integer element type");
   }
 }
 
 void store_code(std::vector<uint8_t>& out, ElemType type, int64_t index, int32_t value) {
   switch (type) {
     case ElemType::Int8:
-    case ElemType::UInt8: out[static_cast<size_t>(index)] = static_cast<uint8_t>(value); break;
-    case ElemType::Int32: std::memcpy(out.data() + 4 * index, &value, 4); break;
-    default: throw std::logic_error("arith: not an integer element type");
+    case ElemType::UInt8:
+      out[static_cast<size_t>(index)] = static_cast<uint8_t>(value);
+      break;
+    case ElemType::Int32:
+      std::memcpy(out.data() + 4 * index, &value, 4);
+      break;
+    default:
+      throw std::logic_error("arith: not an integer element type");
   }
 }
 
@@ -63,26 +79,13 @@ int32_t round_clamp(float scaled, int32_t zero_point, int32_t lo, int32_t hi) {
 // The float-to-int conversion of x86 (CVTPS2DQ), which onnxruntime's quantized kernels use:
 // round half to even, anything out of the int32 range (and NaN) becomes INT32_MIN.
 int64_t convert_x86(float value) {
-  if (!(value >= -2147483648.0f && value < 2147483648.0f)) return std::numeric_limits<int32_t>::min();
+  if (!(value >= -2147483648.0f && value < 2147483648.0f))
+    return std::numeric_limits<int32_t>::min();
   return static_cast<int64_t>(std::nearbyint(value));
 }
 
-// The requantization stage (quantized_math.h): multiply, clamp in float, round, add zero point.
-// round_clamp for an 8-bit output range without nearbyint's library call: after the clamp
-// |value| < 2^9, where adding and subtracting 2^23 rounds half to even exactly in the default
-// rounding mode (graph::round_half_even's method; QuantizedMath.RoundHalfEvenIsNearbyintBitForBit).
-int32_t requantize_8bit(float scaled, int32_t zero_point, int32_t lo, int32_t hi) {
-  const float lo_f = static_cast<float>(lo - zero_point);
-  const float hi_f = static_cast<float>(hi - zero_point);
-  if (std::isnan(scaled)) return std::clamp(zero_point, lo, hi);
-  const float clamped = std::min(std::max(scaled, lo_f), hi_f);
-  constexpr float kTwoTo23 = 8388608.0f;
-  const float magnitude = std::fabs(clamped);
-  const float rounded = std::copysign((magnitude + kTwoTo23) - kTwoTo23, clamped);
-  return std::clamp(static_cast<int32_t>(rounded) + zero_point, lo, hi);
-}
-
-int32_t requantize_value(int32_t acc, float multiplier, int32_t zero_point, int32_t lo, int32_t hi) {
+int32_t requantize_value(int32_t acc, float multiplier, int32_t zero_point, int32_t lo,
+                         int32_t hi) {
   return round_clamp(static_cast<float>(acc) * multiplier, zero_point, lo, hi);
 }
 
@@ -109,8 +112,8 @@ ArithUnit::ArithUnit(const ArithParams& params, kernel::StatGroup& stats, kernel
       busy_cycles_(stats.value("busy_cycles", "cycles the unit was busy")),
       energy_accumulate_(stats.energy_pj("energy_accumulate_pj", kernel::EnergyCategory::Arith,
                                          "int32 partial-sum accumulation")),
-      energy_requantize_(stats.energy_pj("energy_requantize_pj", kernel::EnergyCategory::Arith,
-                                         "requantization")),
+      energy_requantize_(
+          stats.energy_pj("energy_requantize_pj", kernel::EnergyCategory::Arith, "requantization")),
       energy_lookup_(stats.energy_pj("energy_lookup_pj", kernel::EnergyCategory::Arith,
                                      "activation table lookups")),
       energy_eltwise_(stats.energy_pj("energy_eltwise_pj", kernel::EnergyCategory::Arith,
@@ -137,8 +140,8 @@ int32_t* ArithUnit::accumulators(uint64_t first, uint64_t count, int bits) {
 }
 
 uint64_t ArithUnit::simd_cycles(uint64_t elements, int bits, uint64_t cycles_per_element) const {
-  const auto lanes = std::max<uint64_t>(1, static_cast<uint64_t>(params_.simd_lanes) * 8 /
-                                               static_cast<uint64_t>(std::max(bits, 8)));
+  const auto lanes = std::max<uint64_t>(
+      1, static_cast<uint64_t>(params_.simd_lanes) * 8 / static_cast<uint64_t>(std::max(bits, 8)));
   return params_.pipeline_cycles + (elements * cycles_per_element + lanes - 1) / lanes;
 }
 
@@ -151,14 +154,14 @@ uint64_t ArithUnit::accumulate_cycles(uint64_t count, int bits) {
 }
 
 uint64_t ArithUnit::accumulate(const int32_t* partials, int64_t vectors, int64_t cols,
-                              int32_t* accumulators, int64_t stride, bool accumulate) {
+                               int32_t* accumulators, int64_t stride, bool accumulate) {
   int32_t* row = accumulators;
   const int32_t* partial = partials;
   for (int64_t v = 0; v < vectors; ++v, row += stride, partial += cols) {
     if (accumulate) {
       for (int64_t c = 0; c < cols; ++c) {
-        row[c] = static_cast<int32_t>(static_cast<uint32_t>(row[c]) +
-                                      static_cast<uint32_t>(partial[c]));
+        row[c] =
+            static_cast<int32_t>(static_cast<uint32_t>(row[c]) + static_cast<uint32_t>(partial[c]));
       }
     } else {
       std::memcpy(row, partial, static_cast<size_t>(cols) * sizeof(int32_t));
@@ -196,7 +199,7 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
                                std::vector<uint8_t>& out) {
   const int64_t vectors = command.vectors, cols = command.cols;
   const ElemType type = command.output.type;
-  out.assign(static_cast<size_t>(vectors * cols) * core::elem_size(type), 0);
+  const size_t out_bytes = static_cast<size_t>(vectors * cols) * core::elem_size(type);
   const int32_t* acc =
       command.zero_accumulator
           ? nullptr
@@ -209,29 +212,39 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
   if ((type == ElemType::Int8 || type == ElemType::UInt8) && command.rescale_shift == 0 &&
       acc != nullptr) {
     // The common case (exact accumulators, 8-bit output) without the per-element type switches
-    // and multiplier look-ups: the same arithmetic as the general loop below. Blocks of 64
-    // vectors, column by column inside a block, so that both the accumulators (read along
-    // vectors) and an NCHW output (written along vectors) stay in the cache.
+    // and multiplier look-ups: the same arithmetic as the general loop below, a vectorised row
+    // kernel per vector (arith_rows.h). Blocks of 64 vectors, so that an NCHW output (written
+    // along vectors, from the block's tile) stays in the cache. Every byte is written: no fill.
+    out.resize(out_bytes);
     constexpr int64_t kBlockVectors = 64;
     const bool one_multiplier = multipliers->size() == 1;
-    const int64_t target_step = column_major ? 1 : cols;
+    const int32_t* bias = command.bias ? command.bias->data() : nullptr;
     const int64_t stride = command.accumulator_stride;
     for (int64_t v0 = 0; v0 < vectors; v0 += kBlockVectors) {
       const int64_t v1 = std::min(vectors, v0 + kBlockVectors);
-      for (int64_t c = 0; c < cols; ++c) {
-        const float multiplier = (*multipliers)[one_multiplier ? 0 : static_cast<size_t>(c)];
-        const int64_t bias = command.bias ? (*command.bias)[static_cast<size_t>(c)] : 0;
-        uint8_t* target = out.data() + (column_major ? c * vectors : c);
+      if (!column_major) {
         for (int64_t v = v0; v < v1; ++v) {
-          const int64_t value = int64_t{acc[v * stride + c]} + bias;
-          target[v * target_step] = static_cast<uint8_t>(
-              requantize_8bit(static_cast<float>(static_cast<int32_t>(value)) * multiplier,
-                              command.output_zero_point, lo, hi));
+          requantize_row_8bit(acc + v * stride, bias, multipliers->data(), !one_multiplier, cols,
+                              command.output_zero_point, lo, hi, out.data() + v * cols);
         }
+        continue;
+      }
+      // Rows of the block into a tile (contiguous accumulators, vectorised), then the tile
+      // transposed into the [c][v] output.
+      tile_.resize(static_cast<size_t>((v1 - v0) * cols));
+      for (int64_t v = v0; v < v1; ++v) {
+        requantize_row_8bit(acc + v * stride, bias, multipliers->data(), !one_multiplier, cols,
+                            command.output_zero_point, lo, hi, tile_.data() + (v - v0) * cols);
+      }
+      for (int64_t c = 0; c < cols; ++c) {
+        uint8_t* target = out.data() + c * vectors;
+        for (int64_t v = v0; v < v1; ++v)
+          target[v] = tile_[static_cast<size_t>((v - v0) * cols + c)];
       }
     }
     return account_requantize(static_cast<uint64_t>(vectors * cols));
   }
+  out.assign(out_bytes, 0);
   for (int64_t v = 0; v < vectors; ++v) {
     for (int64_t c = 0; c < cols; ++c) {
       int64_t value = acc ? acc[v * command.accumulator_stride + c] : 0;
@@ -241,14 +254,14 @@ uint64_t ArithUnit::requantize(const core::Requantize& command, bool column_majo
       if (type == ElemType::Int32) {
         result = static_cast<int32_t>(value);
       } else {
-        const float multiplier = multipliers->size() == 1 ? (*multipliers)[0]
-                                                          : (*multipliers)[static_cast<size_t>(c)];
+        const float multiplier =
+            multipliers->size() == 1 ? (*multipliers)[0] : (*multipliers)[static_cast<size_t>(c)];
         // Exact partial sums fit int32 (the reference's accumulator); rescaled ones are
         // approximations of it and are converted whole.
-        const float real = command.rescale_shift == 0 ? static_cast<float>(static_cast<int32_t>(value))
-                                                      : static_cast<float>(value);
-        result = round_clamp(real * multiplier,
-                             command.output_zero_point, lo, hi);
+        const float real = command.rescale_shift == 0
+                               ? static_cast<float>(static_cast<int32_t>(value))
+                               : static_cast<float>(value);
+        result = round_clamp(real * multiplier, command.output_zero_point, lo, hi);
       }
       store_code(out, type, column_major ? c * vectors + v : v * cols + c, result);
     }
@@ -274,7 +287,8 @@ uint64_t ArithUnit::lookup(const core::Lookup& command, const uint8_t* in,
   const int32_t offset = -type_lowest(command.input.type);
   const auto& table = *command.table;
   for (int64_t i = 0; i < count; ++i) {
-    store_code(out, out_type, i, table[static_cast<size_t>(load_code(in, command.input.type, i) + offset)]);
+    store_code(out, out_type, i,
+               table[static_cast<size_t>(load_code(in, command.input.type, i) + offset)]);
   }
   ++operations_;
   elements_ += static_cast<uint64_t>(count);
@@ -296,7 +310,42 @@ uint64_t ArithUnit::eltwise(const core::Eltwise& command, const uint8_t* a, cons
   const float multiplier = (command.a_scale * command.b_scale) / command.y_scale;
   const int32_t type_lo = type_lowest(out_type) - command.y_zero_point;
   const int32_t type_hi = type_highest(out_type) - command.y_zero_point;
-  for (int64_t i = 0; i < count; ++i) {
+  auto is_8bit = [](ElemType type) { return type == ElemType::Int8 || type == ElemType::UInt8; };
+  const bool fused_add_8bit = !multiply && command.integer_product && is_8bit(command.a.type) &&
+                              is_8bit(command.b.type) && is_8bit(out_type) &&
+                              (b_count == count || (b_count > 0 && command.b_inner >= 1));
+  if (fused_add_8bit) {
+    // The common residual add, a row kernel over runs that share b's layout (arith_rows.h):
+    // the same arithmetic as the QLinearAdd branch below.
+    QuantizedAdd add;
+    add.a_ratio = command.a_scale / command.y_scale;
+    add.b_ratio = command.b_scale / command.y_scale;
+    add.constant = static_cast<float>(command.y_zero_point) -
+                   (add.a_ratio * static_cast<float>(command.a_zero_point) +
+                    add.b_ratio * static_cast<float>(command.b_zero_point));
+    add.lo = lo;
+    add.hi = hi;
+    add.a_signed = command.a.type == ElemType::Int8;
+    add.b_signed = command.b.type == ElemType::Int8;
+    if (b_count == count) {
+      quantized_add_row(add, a, b, false, count, out.data());
+    } else if (command.b_inner == 1) {
+      for (int64_t i = 0; i < count;) {  // b repeats along a: runs of b's elements
+        const int64_t j = i % b_count;
+        const int64_t run = std::min(b_count - j, count - i);
+        quantized_add_row(add, a + i, b + j, false, run, out.data() + i);
+        i += run;
+      }
+    } else {
+      for (int64_t i = 0; i < count;) {  // one element of b per b_inner elements of a
+        const int64_t j = (i / command.b_inner) % b_count;
+        const int64_t run = std::min(command.b_inner - i % command.b_inner, count - i);
+        quantized_add_row(add, a + i, b + j, true, run, out.data() + i);
+        i += run;
+      }
+    }
+  }
+  for (int64_t i = 0; !fused_add_8bit && i < count; ++i) {
     const int64_t j = b_count == count ? i : (i / command.b_inner) % b_count;
     const int32_t av = load_code(a, command.a.type, i) - command.a_zero_point;
     const int32_t bv = load_code(b, command.b.type, j) - command.b_zero_point;
@@ -306,22 +355,25 @@ uint64_t ArithUnit::eltwise(const core::Eltwise& command, const uint8_t* a, cons
       // constant, two FMAs on the codes (compiler/graph/kernels_quantized.cpp).
       const float a_ratio = command.a_scale / command.y_scale;
       const float b_ratio = command.b_scale / command.y_scale;
-      const float constant =
-          static_cast<float>(command.y_zero_point) -
-          (a_ratio * static_cast<float>(command.a_zero_point) +
-           b_ratio * static_cast<float>(command.b_zero_point));
-      y = convert_x86(std::fma(static_cast<float>(bv + command.b_zero_point), b_ratio,
-                               std::fma(static_cast<float>(av + command.a_zero_point), a_ratio,
-                                        constant)));
+      const float constant = static_cast<float>(command.y_zero_point) -
+                             (a_ratio * static_cast<float>(command.a_zero_point) +
+                              b_ratio * static_cast<float>(command.b_zero_point));
+      y = convert_x86(
+          std::fma(static_cast<float>(bv + command.b_zero_point), b_ratio,
+                   std::fma(static_cast<float>(av + command.a_zero_point), a_ratio, constant)));
     } else if (!multiply) {
       // Dequantized sum, one division, x86 conversion, saturation to the type, then the clamp.
-      const float sum = static_cast<float>(av) * command.a_scale + static_cast<float>(bv) * command.b_scale;
-      y = std::clamp<int64_t>(convert_x86(sum / command.y_scale), type_lo, type_hi) + command.y_zero_point;
+      const float sum =
+          static_cast<float>(av) * command.a_scale + static_cast<float>(bv) * command.b_scale;
+      y = std::clamp<int64_t>(convert_x86(sum / command.y_scale), type_lo, type_hi) +
+          command.y_zero_point;
     } else if (command.integer_product) {
       // Exact product scaled once; the zero point joins before rounding.
-      y = convert_x86(static_cast<float>(av * bv) * multiplier + static_cast<float>(command.y_zero_point));
+      y = convert_x86(static_cast<float>(av * bv) * multiplier +
+                      static_cast<float>(command.y_zero_point));
     } else {
-      const float product = (static_cast<float>(av) * command.a_scale) * (static_cast<float>(bv) * command.b_scale);
+      const float product =
+          (static_cast<float>(av) * command.a_scale) * (static_cast<float>(bv) * command.b_scale);
       y = round_clamp(product / command.y_scale, command.y_zero_point, lo, hi);
     }
     store_code(out, out_type, i, static_cast<int32_t>(std::clamp<int64_t>(y, lo, hi)));
@@ -392,7 +444,8 @@ uint64_t ArithUnit::pool(const core::Pool& command, const uint8_t* in, std::vect
           const float mean = divisor > 0 ? sum / static_cast<float>(divisor) : 0.0f;
           const int64_t q = convert_x86(mean / command.output_scale +
                                         static_cast<float>(command.output_zero_point));
-          store_code(out, command.output.type, index, static_cast<int32_t>(std::clamp<int64_t>(q, lo, hi)));
+          store_code(out, command.output.type, index,
+                     static_cast<int32_t>(std::clamp<int64_t>(q, lo, hi)));
         }
       }
     }
@@ -418,7 +471,8 @@ uint64_t ArithUnit::softmax(const core::Softmax& command, const uint8_t* in,
   std::vector<float> row(static_cast<size_t>(cols));
   const bool float_output = out_type == ElemType::Float32;
   if (!float_output && (!command.exp_table || command.exp_table->size() != 256)) {
-    throw std::invalid_argument("softmax of layer '" + command.layer + "' has no exponential table");
+    throw std::invalid_argument("softmax of layer '" + command.layer +
+                                "' has no exponential table");
   }
   const bool is_signed = command.input.type == ElemType::Int8;
   for (int64_t r = 0; r < rows; ++r) {
@@ -444,23 +498,27 @@ uint64_t ArithUnit::softmax(const core::Softmax& command, const uint8_t* in,
       continue;
     }
     int32_t maximum = std::numeric_limits<int32_t>::min();
-    for (int64_t c = 0; c < cols; ++c) maximum = std::max(maximum, load_code(in, command.input.type, at(r, c)));
+    for (int64_t c = 0; c < cols; ++c)
+      maximum = std::max(maximum, load_code(in, command.input.type, at(r, c)));
     float sum = 0.0f;
     for (int64_t c = 0; c < cols; ++c) {
       const int32_t code = load_code(in, command.input.type, at(r, c));
-      const auto index = static_cast<uint8_t>(is_signed ? code + 127 - maximum : code + 255 - maximum);
+      const auto index =
+          static_cast<uint8_t>(is_signed ? code + 127 - maximum : code + 255 - maximum);
       row[static_cast<size_t>(c)] = (*command.exp_table)[index];
       sum += row[static_cast<size_t>(c)];
     }
     for (int64_t c = 0; c < cols; ++c) {
-      const float scaled = std::nearbyint((row[static_cast<size_t>(c)] * command.output_reciprocal) / sum);
+      const float scaled =
+          std::nearbyint((row[static_cast<size_t>(c)] * command.output_reciprocal) / sum);
       const int64_t i = at(r, c);
       if (is_signed) {
         // onnxruntime's int8 path: a value above 255 becomes int8(255) = -1, others wrap as int8.
         const int32_t q = static_cast<int32_t>(scaled) + command.output_zero_point;
         out[static_cast<size_t>(i)] = static_cast<uint8_t>(q > 255 ? 255 : q);
       } else {
-        const uint32_t q = static_cast<uint32_t>(scaled) + static_cast<uint32_t>(command.output_zero_point);
+        const uint32_t q =
+            static_cast<uint32_t>(scaled) + static_cast<uint32_t>(command.output_zero_point);
         out[static_cast<size_t>(i)] = static_cast<uint8_t>(std::min<uint32_t>(q, 255));
       }
     }
@@ -499,7 +557,8 @@ uint64_t ArithUnit::dequantize(const core::Dequantize& command, const uint8_t* i
   const int64_t count = command.input.elements();
   out.assign(static_cast<size_t>(count) * 4, 0);
   for (int64_t i = 0; i < count; ++i) {
-    const float value = to_real(load_code(in, command.input.type, i), command.scale, command.zero_point);
+    const float value =
+        to_real(load_code(in, command.input.type, i), command.scale, command.zero_point);
     std::memcpy(out.data() + 4 * i, &value, 4);
   }
   ++operations_;
@@ -545,7 +604,8 @@ uint64_t ArithUnit::kernel_op(const core::KernelOp& command,
 uint64_t ArithUnit::gather(const core::Gather& command, const uint8_t* table,
                            const uint8_t* indices, std::vector<uint8_t>& out) {
   const int64_t rows = command.table.shape.at(0);
-  const int64_t row_bytes = static_cast<int64_t>(command.table.bytes()) / std::max<int64_t>(rows, 1);
+  const int64_t row_bytes =
+      static_cast<int64_t>(command.table.bytes()) / std::max<int64_t>(rows, 1);
   const int64_t count = command.indices.elements();
   out.assign(static_cast<size_t>(count * row_bytes), 0);
   for (int64_t i = 0; i < count; ++i) {
@@ -562,7 +622,8 @@ uint64_t ArithUnit::gather(const core::Gather& command, const uint8_t* table,
       throw std::out_of_range("gather index " + std::to_string(index) + " outside table of " +
                               std::to_string(rows) + " rows (layer " + command.layer + ")");
     }
-    std::memcpy(out.data() + i * row_bytes, table + index * row_bytes, static_cast<size_t>(row_bytes));
+    std::memcpy(out.data() + i * row_bytes, table + index * row_bytes,
+                static_cast<size_t>(row_bytes));
   }
   ++operations_;
   elements_ += static_cast<uint64_t>(count);

@@ -61,8 +61,8 @@ class ArithUnit {
   uint64_t accumulate_cycles(uint64_t count, int bits = 32);
   // accumulators[v * stride + c] (+)= partials[v][c] at full width (wrapping like a hardware
   // adder); a store (accumulate false) takes no cycles of the unit, an addition its cycles.
-  uint64_t accumulate(const int32_t* partials, int64_t vectors, int64_t cols,
-                      int32_t* accumulators, int64_t stride, bool accumulate);
+  uint64_t accumulate(const int32_t* partials, int64_t vectors, int64_t cols, int32_t* accumulators,
+                      int64_t stride, bool accumulate);
   // Batched accumulation with rescaling: acc[v * stride + c] (+)= round_half_even(partial[v][c] /
   // 2^shift), saturating at `bits`; returns the cycles it takes.
   uint64_t accumulate_rescaled(const int32_t* partials, int64_t vectors, int64_t cols,
@@ -95,6 +95,7 @@ class ArithUnit {
   double& energy_kernel_ops_;
   double& energy_leakage_;
   kernel::BusyTracer busy_trace_;
+  std::vector<uint8_t> tile_;  // requantize's block of results before the [c][v] transpose
 };
 
 }  // namespace cimtlm::arith

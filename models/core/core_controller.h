@@ -266,6 +266,7 @@ class CoreController : public sc_core::sc_module {
   // cim_matmul's im2col: per tile row, its tap's offset in the fetched planes and its offsets in
   // input rows and columns from the output position's top-left input.
   std::vector<int64_t> tap_offset_, tap_row_, tap_col_;
+  std::vector<uint8_t> padded_;  // cim_matmul's input window with its padding, when it has any
 
   // Statistics.
   uint64_t& commands_;

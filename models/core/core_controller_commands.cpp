@@ -131,47 +131,71 @@ void CoreController::cim_matmul(const CimMatmul& command) {
       left = r == 0 ? iw_offset : std::min(left, iw_offset);
       right = r == 0 ? iw_offset : std::max(right, iw_offset);
     }
-    // One vector: a vector whose taps all fall inside the input is a plain gather; one at the
-    // border checks each.
+    // The input rows and columns the command's vectors read (taps outside the input included):
+    // whole output rows, or part of one.
+    const int64_t last_vector = source.first_vector + vectors - 1;
+    const int64_t oh_first = source.first_vector / g.out_width;
+    const int64_t oh_last = last_vector / g.out_width;
+    const bool one_row = oh_first == oh_last;
+    const int64_t row_lo = oh_first * g.stride_h + top;
+    const int64_t row_hi = oh_last * g.stride_h + bottom;
+    const int64_t col_lo = (one_row ? source.first_vector % g.out_width : 0) * g.stride_w + left;
+    const int64_t col_hi =
+        (one_row ? last_vector % g.out_width : g.out_width - 1) * g.stride_w + right;
     const uint8_t* input = buffer_a_.data();
-    const int64_t* tap_offset = tap_offset_.data();
-    auto one_vector = [&](int64_t v, int64_t oh, int64_t ow) {
-      uint8_t* vector = vectors_.data() + v * rows;
-      const int64_t ih0 = oh * g.stride_h, iw0 = ow * g.stride_w;
-      if (ih0 + top >= 0 && ih0 + bottom < g.in_height && iw0 + left >= 0 &&
-          iw0 + right < g.in_width) {
-        const uint8_t* origin = input + ih0 * g.in_width + iw0;
-        for (int64_t r = 0; r < rows; ++r) vector[r] = origin[tap_offset[r]];
-      } else {
-        for (int64_t r = 0; r < rows; ++r) {
-          const int64_t ih = ih0 + tap_row_[static_cast<size_t>(r)];
-          const int64_t iw = iw0 + tap_col_[static_cast<size_t>(r)];
-          const bool inside = ih >= 0 && ih < g.in_height && iw >= 0 && iw < g.in_width;
-          vector[r] = inside ? input[ih0 * g.in_width + iw0 + tap_offset[r]] : pad_code;
+    int64_t width = g.in_width;  // of the rows `input` holds
+    int64_t origin = 0;          // input index of input row 0, column 0 (tap offsets from there)
+    if (row_lo < 0 || row_hi >= g.in_height || col_lo < 0 || col_hi >= g.in_width) {
+      // Some taps fall outside the input: copy the window the vectors read, padding around it
+      // holding the input zero point, so that every vector is a plain gather (and, along
+      // stride-1 rows, a transpose) instead of a bounds check per byte.
+      const int64_t window_h = row_hi - row_lo + 1, window_w = col_hi - col_lo + 1;
+      const int64_t planes = static_cast<int64_t>(read_bytes) / plane;
+      padded_.resize(static_cast<size_t>(planes * window_h * window_w));
+      const int64_t copy_lo = std::max<int64_t>(col_lo, 0);
+      const int64_t copy_hi = std::min<int64_t>(col_hi, g.in_width - 1);
+      // One fill for the padding (a fill per row's border was a call per byte or two), then
+      // the rows inside the input.
+      std::memset(padded_.data(), pad_code, padded_.size());
+      const int64_t first_y = std::max<int64_t>(0, -row_lo);
+      const int64_t last_y = std::min<int64_t>(window_h - 1, g.in_height - 1 - row_lo);
+      for (int64_t channel = 0; copy_hi >= copy_lo && channel < planes; ++channel) {
+        for (int64_t y = first_y; y <= last_y; ++y) {
+          std::memcpy(padded_.data() + (channel * window_h + y) * window_w + (copy_lo - col_lo),
+                      input + channel * plane + (row_lo + y) * g.in_width + copy_lo,
+                      static_cast<size_t>(copy_hi - copy_lo + 1));
         }
       }
-    };
-    // Output positions a row at a time: with stride 1 along the row, the vectors of the row's
-    // interior positions read consecutive bytes of each tap, a byte transpose (vector_gather.h)
-    // instead of a gather per byte.
-    int64_t oh = source.first_vector / g.out_width, ow = source.first_vector % g.out_width;
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t channel = element_of(r) / taps - first_channel;
+        tap_offset_[static_cast<size_t>(r)] = channel * window_h * window_w +
+                                              tap_row_[static_cast<size_t>(r)] * window_w +
+                                              tap_col_[static_cast<size_t>(r)];
+      }
+      input = padded_.data();
+      width = window_w;
+      origin = -row_lo * window_w - col_lo;
+    }
+    // Every tap of every vector is inside `input` now. Output positions a row at a time: with
+    // stride 1 along the row, the vectors of consecutive positions read consecutive bytes of
+    // each tap, a byte transpose (vector_gather.h) instead of a gather per byte.
+    const int64_t* tap_offset = tap_offset_.data();
+    int64_t oh = oh_first, ow = source.first_vector % g.out_width;
     for (int64_t v = 0; v < vectors;) {
       const int64_t segment = std::min(g.out_width - ow, vectors - v);
-      const int64_t end = ow + segment;
-      const int64_t ih0 = oh * g.stride_h;
-      int64_t lo = end, hi = end;  // positions [lo, hi) of the segment with every tap inside
-      if (g.stride_w == 1 && ih0 + top >= 0 && ih0 + bottom < g.in_height) {
-        lo = std::clamp(-left, ow, end);
-        hi = std::clamp(g.in_width - right, lo, end);
+      const uint8_t* row_origin = input + origin + oh * g.stride_h * width + ow * g.stride_w;
+      uint8_t* first = vectors_.data() + v * rows;
+      if (g.stride_w == 1) {
+        gather_transposed(row_origin, tap_offset, rows, segment, first);
+      } else {
+        for (int64_t x = 0; x < segment; ++x) {
+          const uint8_t* at = row_origin + x * g.stride_w;
+          uint8_t* vector = first + x * rows;
+          for (int64_t r = 0; r < rows; ++r) vector[r] = at[tap_offset[r]];
+        }
       }
-      for (int64_t x = ow; x < lo; ++x) one_vector(v + x - ow, oh, x);
-      if (hi > lo) {
-        gather_transposed(input + ih0 * g.in_width + lo, tap_offset, rows, hi - lo,
-                          vectors_.data() + (v + lo - ow) * rows);
-      }
-      for (int64_t x = hi; x < end; ++x) one_vector(v + x - ow, oh, x);
       v += segment;
-      ow = end;
+      ow += segment;
       if (ow == g.out_width) {
         ow = 0;
         ++oh;

@@ -35,7 +35,8 @@ void Scoreboard::mark_written(Addr begin, uint64_t bytes, const sc_time& ready,
   const Addr end = begin + bytes;
   // The new range's pieces: gaps get `ready`, overlaps with older ranges the later time; the
   // older ranges' parts outside [begin, end) stay as they were.
-  std::vector<std::pair<Addr, Range>> pieces;
+  std::vector<std::pair<Addr, Range>>& pieces = pieces_;
+  pieces.clear();
   Addr cursor = begin;
   auto it = ranges_.upper_bound(begin);
   if (it != ranges_.begin() && std::prev(it)->second.end > begin) --it;
@@ -49,16 +50,34 @@ void Scoreboard::mark_written(Addr begin, uint64_t bytes, const sc_time& ready,
     const Addr overlap_end = std::min(old.end, end);
     pieces.push_back({overlap_begin, {overlap_end, std::max(old.ready, ready)}});
     cursor = overlap_end;
-    it = ranges_.erase(it);
+    it = erase(it);
   }
   if (cursor < end) pieces.push_back({cursor, {end, ready}});
-  for (const auto& piece : pieces) ranges_.emplace(piece.first, piece.second);
+  for (const auto& piece : pieces) insert(piece.first, piece.second);
   if (ranges_.size() > sweep_at_) sweep(forget_before);
+}
+
+Scoreboard::Map::iterator Scoreboard::erase(Map::iterator it) {
+  auto next = std::next(it);
+  spare_.push_back(ranges_.extract(it));
+  return next;
+}
+
+void Scoreboard::insert(Addr begin, const Range& range) {
+  if (spare_.empty()) {
+    ranges_.emplace(begin, range);
+    return;
+  }
+  Map::node_type node = std::move(spare_.back());
+  spare_.pop_back();
+  node.key() = begin;
+  node.mapped() = range;
+  ranges_.insert(std::move(node));
 }
 
 void Scoreboard::sweep(const sc_time& forget_before) {
   for (auto it = ranges_.begin(); it != ranges_.end();) {
-    it = it->second.ready <= forget_before ? ranges_.erase(it) : std::next(it);
+    it = it->second.ready <= forget_before ? erase(it) : std::next(it);
   }
   // Amortised: the next sweep when the table has doubled again.
   sweep_at_ = std::max(kMinSweep, 2 * ranges_.size());

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <map>
 #include <systemc>
+#include <utility>
+#include <vector>
 
 namespace cimtlm::core {
 
@@ -36,10 +38,16 @@ class Scoreboard {
   // The first range that may overlap [begin, ...): the one containing `begin`, else the next.
   Map::const_iterator first_candidate(Addr begin) const;
   void sweep(const sc_core::sc_time& forget_before);
+  // Map nodes are recycled (C++17 node handles): a write allocates nothing once the table has
+  // reached its working size.
+  Map::iterator erase(Map::iterator it);
+  void insert(Addr begin, const Range& range);
 
-  Map ranges_;  // begin -> (end, ready), disjoint
+  Map ranges_;                                  // begin -> (end, ready), disjoint
+  std::vector<Map::node_type> spare_;           // erased nodes, for reuse
+  std::vector<std::pair<Addr, Range>> pieces_;  // mark_written's new ranges, reused
   size_t sweep_at_ = kMinSweep;
-  static constexpr size_t kMinSweep = 1024;
+  static constexpr size_t kMinSweep = 64;
 };
 
 }  // namespace cimtlm::core

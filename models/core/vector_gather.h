@@ -8,7 +8,8 @@
 namespace cimtlm::core {
 
 // vectors[v * rows + r] = base[offsets[r] + v] for r < rows and v < count: 16x16 byte blocks
-// transposed in SSE2 registers where the host has them, the rest byte by byte.
+// (and 16x8 ones for a tail of 8 to 15 positions) transposed in SSE2 registers where the host has
+// them, the rest byte by byte. Reads only the bytes named.
 void gather_transposed(const uint8_t* base, const int64_t* offsets, int64_t rows, int64_t count,
                        uint8_t* vectors);
 

@@ -264,12 +264,11 @@ uint64_t MemoryLevel::reserve(uint64_t offset, uint64_t length, bool is_write, u
     ready = wake_ready_ps_;
   }
   uint64_t free_at = ready;
-  for (uint64_t bank = 0; bank < banks; ++bank) {
-    if ((bank_mask >> bank) & 1U) free_at = std::max(free_at, bank_free_ps_[bank]);
+  for (uint64_t mask = bank_mask; mask != 0; mask &= mask - 1) {
+    free_at = std::max(free_at, bank_free_ps_[static_cast<size_t>(__builtin_ctzll(mask))]);
   }
   contention_wait_ns_ += static_cast<double>(free_at - ready) * 1e-3;
 
-  uint64_t start = skip_refresh_windows(free_at, bank_mask);
   const uint64_t beats = length == 0
                              ? 1
                              : (length + static_cast<uint64_t>(params_.bytes_per_cycle) - 1) /
@@ -277,10 +276,14 @@ uint64_t MemoryLevel::reserve(uint64_t offset, uint64_t length, bool is_write, u
   const uint64_t service_ps =
       period_ps_ *
       (static_cast<uint64_t>(is_write ? params_.write_cycles : params_.read_cycles) + beats - 1);
+  // No refresh slot up to the end of the access (short runs of long-retention levels): no
+  // window to skip or to stall for.
+  const bool no_refresh_yet = timeline_.slots_through(free_at + service_ps) == 0;
+  uint64_t start = no_refresh_yet ? free_at : skip_refresh_windows(free_at, bank_mask);
   // Refreshes of the touched banks that start during the access interrupt it.
   uint64_t stalls = 0;
   uint64_t end = start + service_ps;
-  for (;;) {
+  for (; !no_refresh_yet;) {
     const uint64_t windows = refresh_windows_starting(start, end, bank_mask);
     if (windows == stalls) break;
     stalls = windows;
@@ -289,8 +292,8 @@ uint64_t MemoryLevel::reserve(uint64_t offset, uint64_t length, bool is_write, u
   refresh_wait_ns_ += static_cast<double>(start - free_at + stalls * refresh_ps_) * 1e-3;
 
   uint64_t touched = 0;
-  for (uint64_t bank = 0; bank < banks; ++bank) {
-    if (!((bank_mask >> bank) & 1U)) continue;
+  for (uint64_t mask = bank_mask; mask != 0; mask &= mask - 1) {
+    const auto bank = static_cast<size_t>(__builtin_ctzll(mask));
     ++touched;
     bank_free_ps_[bank] = end;
     if (!vcd_bank_busy_.empty()) {

@@ -52,7 +52,7 @@ uint64_t RetentionTimeline::interval_for(uint64_t retention_ps, bool gated) cons
   return interval;
 }
 
-size_t RetentionTimeline::phase_of(uint64_t time_ps) const {
+size_t RetentionTimeline::earlier_phase_of(uint64_t time_ps) const {
   auto after =
       std::upper_bound(phases_.begin(), phases_.end(), time_ps,
                        [](uint64_t time, const Phase& phase) { return time < phase.start_ps; });
@@ -119,9 +119,8 @@ void RetentionTimeline::begin_phase(uint64_t time_ps, double temperature_k, bool
   phases_.push_back(next_phase(phases_.back(), time_ps, temperature_k, gated));
 }
 
-void RetentionTimeline::sample(uint64_t time_ps, double temperature_k) {
+void RetentionTimeline::sample_later(uint64_t time_ps, double temperature_k) {
   const Phase& last = phases_.back();
-  if (time_ps <= last.start_ps) return;
   if (std::fabs(temperature_k - last.temperature_k) <= params_.temperature_step_k) return;
   begin_phase(time_ps, temperature_k, last.gated);
 }
@@ -166,7 +165,7 @@ double RetentionTimeline::consumed(uint64_t t0_ps, uint64_t t1_ps) const {
   return phi(p1, t1_ps) - phi(p0, t0_ps);
 }
 
-bool RetentionTimeline::expired(uint64_t t0_ps, uint64_t t1_ps) const {
+bool RetentionTimeline::expired_across(uint64_t t0_ps, uint64_t t1_ps) const {
   if (params_.static_cell || t1_ps <= t0_ps) return false;
   const Phase& p0 = phases_[phase_of(t0_ps)];
   const Phase& p1 = phases_[phase_of(t1_ps)];
@@ -175,13 +174,6 @@ bool RetentionTimeline::expired(uint64_t t0_ps, uint64_t t1_ps) const {
     return t1_ps - t0_ps >= p0.retention_ps;  // exact to the picosecond
   }
   return phi(p1, t1_ps) - phi(p0, t0_ps) >= 1.0;
-}
-
-uint64_t RetentionTimeline::slots_through(uint64_t time_ps) const {
-  if (!refresh_enabled_) return 0;
-  const Phase& phase = phases_[phase_of(time_ps)];
-  if (phase.interval_ps == 0 || time_ps < phase.first_slot_ps) return phase.first_slot;
-  return phase.first_slot + (time_ps - phase.first_slot_ps) / phase.interval_ps + 1;
 }
 
 uint64_t RetentionTimeline::slot_time(uint64_t slot) const {
@@ -196,9 +188,7 @@ uint64_t RetentionTimeline::slot_time(uint64_t slot) const {
   return phase.first_slot_ps + (slot - phase.first_slot) * phase.interval_ps;
 }
 
-uint64_t RetentionTimeline::last_refresh_of_row(uint64_t row, uint64_t time_ps) const {
-  const uint64_t done = slots_through(time_ps);
-  if (done == 0) return kNever;
+uint64_t RetentionTimeline::last_refresh_among(uint64_t row, uint64_t done) const {
   const uint64_t last = done - 1;
   if (last < row) return kNever;
   const uint64_t slot = last - ((last - row) % rows_);

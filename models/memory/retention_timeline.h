@@ -37,7 +37,9 @@ class RetentionTimeline {
 
   // A temperature reading at `time_ps`; starts a new phase if it moved by more than the step.
   // Readings at or before the start of the latest phase are ignored (temporal decoupling).
-  void sample(uint64_t time_ps, double temperature_k);
+  void sample(uint64_t time_ps, double temperature_k) {
+    if (time_ps > phases_.back().start_ps) sample_later(time_ps, temperature_k);
+  }
   void set_gated(uint64_t time_ps, bool gated, double temperature_k);
   bool gated() const { return phases_.back().gated; }
   // Start of the latest phase: gating changes earlier than this are moved to it.
@@ -48,19 +50,33 @@ class RetentionTimeline {
   // Retention consumed between t0 and t1 (fraction of the retention time, t1 >= t0).
   double consumed(uint64_t t0_ps, uint64_t t1_ps) const;
   // True when a charge restored at t0 is lost at t1 (exact at constant temperature).
-  bool expired(uint64_t t0_ps, uint64_t t1_ps) const;
+  // Inline when t0 is in the latest group of equal retention (nearly every access).
+  bool expired(uint64_t t0_ps, uint64_t t1_ps) const {
+    const Phase& latest = phases_.back();
+    if (t0_ps < latest.group_start_ps) return expired_across(t0_ps, t1_ps);
+    if (params_.static_cell || t1_ps <= t0_ps || latest.retention_ps >= kInfinitePs) return false;
+    return t1_ps - t0_ps >= latest.retention_ps;  // exact to the picosecond
+  }
 
   // Refresh slots (none when refresh is disabled or the cells are static).
   bool refreshing() const { return refresh_enabled_; }
   uint64_t rows() const { return rows_; }
   int banks() const { return banks_; }
-  // Number of slots with time <= t.
-  uint64_t slots_through(uint64_t time_ps) const;
+  // Number of slots with time <= t. Inline for the latest phase (where nearly every access
+  // falls): no search of the phases.
+  uint64_t slots_through(uint64_t time_ps) const {
+    if (!refresh_enabled_) return 0;
+    const Phase& latest = phases_.back();
+    return slots_in(time_ps >= latest.start_ps ? latest : phases_[phase_of(time_ps)], time_ps);
+  }
   // Time of slot m; kNever if the pointer has not reached it (gated now). Slots past the
   // latest phase start are projected at the current speed.
   uint64_t slot_time(uint64_t slot) const;
   // Last refresh of `row` at or before t (kNever: none) and the next one at or after t.
-  uint64_t last_refresh_of_row(uint64_t row, uint64_t time_ps) const;
+  uint64_t last_refresh_of_row(uint64_t row, uint64_t time_ps) const {
+    const uint64_t done = slots_through(time_ps);
+    return done == 0 ? kNever : last_refresh_among(row, done);
+  }
   uint64_t next_refresh_of_row(uint64_t row, uint64_t time_ps) const;
   // Slot spacing at time t (0 while gated or without refresh).
   uint64_t interval_ps_at(uint64_t time_ps) const;
@@ -84,7 +100,18 @@ class RetentionTimeline {
     double pending_fraction = 1.0;  // phases without slots: part of an interval left to run
   };
 
-  size_t phase_of(uint64_t time_ps) const;
+  size_t phase_of(uint64_t time_ps) const {
+    return time_ps >= phases_.back().start_ps ? phases_.size() - 1 : earlier_phase_of(time_ps);
+  }
+  size_t earlier_phase_of(uint64_t time_ps) const;
+  void sample_later(uint64_t time_ps, double temperature_k);
+  bool expired_across(uint64_t t0_ps, uint64_t t1_ps) const;
+  // The last refresh of `row` among the first `done` (> 0) slots.
+  uint64_t last_refresh_among(uint64_t row, uint64_t done) const;
+  static uint64_t slots_in(const Phase& phase, uint64_t time_ps) {
+    if (phase.interval_ps == 0 || time_ps < phase.first_slot_ps) return phase.first_slot;
+    return phase.first_slot + (time_ps - phase.first_slot_ps) / phase.interval_ps + 1;
+  }
   double phi(const Phase& phase, uint64_t time_ps) const;
   uint64_t retention_ps_for(double temperature_k, bool gated) const;
   uint64_t interval_for(uint64_t retention_ps, bool gated) const;

@@ -18,7 +18,7 @@ TEST(VectorGather, TransposeEqualsTheByteByByteGather) {
   for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<uint8_t>(random());
   for (size_t i = 0; i < 256; ++i) input[i] = static_cast<uint8_t>(i);  // every code
   const int64_t row_counts[] = {1, 9, 15, 16, 17, 32, 33, 252, 256};
-  const int64_t position_counts[] = {1, 7, 16, 17, 31, 112};
+  const int64_t position_counts[] = {1, 7, 8, 12, 16, 17, 24, 31, 112};
   for (int64_t rows : row_counts) {
     for (int64_t count : position_counts) {
       std::vector<int64_t> offsets(static_cast<size_t>(rows));

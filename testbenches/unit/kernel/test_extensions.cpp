@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <tlm>
 #include <vector>
 
@@ -101,11 +102,11 @@ TEST(Extensions, CloneAndCopyCarryTheDataByValue) {
 }
 
 // The payload pool reuses released payloads (no allocation per transaction), hands out distinct
-// ones while several are in flight, and forgets extensions a transaction left behind.
+// ones while several are in flight, and forgets extensions a transaction that threw left behind.
 TEST(PayloadPool, ReusesReleasedPayloadsAndForgetsStaleExtensions) {
   kernel::PayloadPool pool;
   tlm::tlm_generic_payload* first = nullptr;
-  {
+  try {
     kernel::PayloadPool::Payload payload(pool);
     first = &*payload;
     EXPECT_EQ(payload->get_ref_count(), 1);
@@ -115,13 +116,36 @@ TEST(PayloadPool, ReusesReleasedPayloadsAndForgetsStaleExtensions) {
       EXPECT_NE(&*nested, first);
     }
     noc::NocTransferExtension transfer;
-    payload->set_extension(&transfer);  // left set, as if the transaction had thrown
+    payload->set_extension(&transfer);
+    throw std::runtime_error("the target refused");  // before the initiator clears it
+  } catch (const std::runtime_error&) {
   }
   EXPECT_EQ(pool.created(), 2u);
   for (int k = 0; k < 1000; ++k) {
     kernel::PayloadPool::Payload payload(pool);
     EXPECT_EQ(payload->get_extension<noc::NocTransferExtension>(), nullptr);
   }
+  EXPECT_EQ(pool.created(), 2u);
+}
+
+// An exception thrown and caught inside a transaction's scope is not the transaction failing:
+// the extension it set stays until it clears it.
+TEST(PayloadPool, KeepsExtensionsAcrossAnExceptionCaughtInsideTheTransaction) {
+  kernel::PayloadPool pool;
+  noc::NocTransferExtension transfer;
+  {
+    kernel::PayloadPool::Payload payload(pool);
+    payload->set_extension(&transfer);
+    try {
+      kernel::PayloadPool::Payload nested(pool);
+      throw std::runtime_error("handled");
+    } catch (const std::runtime_error&) {
+    }
+    EXPECT_EQ(payload->get_extension<noc::NocTransferExtension>(), &transfer);
+    payload->clear_extension(&transfer);
+  }
+  kernel::PayloadPool::Payload again(pool);
+  EXPECT_EQ(again->get_extension<noc::NocTransferExtension>(), nullptr);
   EXPECT_EQ(pool.created(), 2u);
 }
 
