@@ -367,32 +367,39 @@ __attribute__((target("avx2"))) VectorSums block_sums_avx2(const BlockSumsJob& j
 }
 
 // 64 rows per word: each plane's bit moved to the bytes' top bits and read by VPMOVMSKB.
+// One word of 64 codes (x0: rows 0-31, x1: rows 32-63) into word w of every plane and, when
+// asked, of the zero-row mask (`valid` keeps the rows that exist).
+__attribute__((target("avx2"))) inline void pack_word_avx2(const PlanePackJob& job, int64_t words,
+                                                           int64_t w, __m256i x0, __m256i x1,
+                                                           uint64_t valid) {
+  // The top plane's bit at each byte's top; each doubling brings the next plane there (the bits
+  // carried into the next byte sit below its top bit).
+  const __m128i top_shift = _mm_cvtsi32_si128(8 - job.input_bits);
+  __m256i v0 = _mm256_sll_epi16(x0, top_shift);
+  __m256i v1 = _mm256_sll_epi16(x1, top_shift);
+  for (int plane = job.input_bits - 1; plane >= 0; --plane) {
+    const auto low = static_cast<uint32_t>(_mm256_movemask_epi8(v0));
+    const auto high = static_cast<uint32_t>(_mm256_movemask_epi8(v1));
+    job.planes[plane * words + w] = uint64_t{low} | (uint64_t{high} << 32);
+    v0 = _mm256_add_epi16(v0, v0);
+    v1 = _mm256_add_epi16(v1, v1);
+  }
+  if (job.zero_rows != nullptr) {
+    const __m256i zero = _mm256_set1_epi8(static_cast<char>(job.zero_code));
+    const auto low = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x0, zero)));
+    const auto high = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x1, zero)));
+    job.zero_rows[w] = (uint64_t{low} | (uint64_t{high} << 32)) & valid;
+  }
+}
+
 __attribute__((target("avx2"))) void pack_planes_avx2(const PlanePackJob& job) {
   const int64_t rows = job.rows;
   const int64_t words = (rows + kWordBits - 1) / kWordBits;
   const int64_t full_words = rows / kWordBits;
-  const __m256i zero = _mm256_set1_epi8(static_cast<char>(job.zero_code));
-  const __m128i top_shift = _mm_cvtsi32_si128(8 - job.input_bits);
   for (int64_t w = 0; w < full_words; ++w) {
     const uint8_t* codes = job.codes + w * kWordBits;
-    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes));
-    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32));
-    // The top plane's bit at each byte's top; each doubling brings the next plane there (the
-    // bits carried into the next byte sit below its top bit).
-    __m256i v0 = _mm256_sll_epi16(x0, top_shift);
-    __m256i v1 = _mm256_sll_epi16(x1, top_shift);
-    for (int plane = job.input_bits - 1; plane >= 0; --plane) {
-      const auto low = static_cast<uint32_t>(_mm256_movemask_epi8(v0));
-      const auto high = static_cast<uint32_t>(_mm256_movemask_epi8(v1));
-      job.planes[plane * words + w] = uint64_t{low} | (uint64_t{high} << 32);
-      v0 = _mm256_add_epi16(v0, v0);
-      v1 = _mm256_add_epi16(v1, v1);
-    }
-    if (job.zero_rows != nullptr) {
-      const auto low = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x0, zero)));
-      const auto high = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x1, zero)));
-      job.zero_rows[w] = uint64_t{low} | (uint64_t{high} << 32);
-    }
+    pack_word_avx2(job, words, w, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes)),
+                   _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + 32)), ~uint64_t{0});
   }
   if (full_words == words) return;
   // The last, partial word from a zero-padded copy (padding has no plane bits; its zero-code
@@ -400,23 +407,9 @@ __attribute__((target("avx2"))) void pack_planes_avx2(const PlanePackJob& job) {
   alignas(32) uint8_t padded[64] = {};
   const int64_t count = rows - full_words * kWordBits;
   std::copy(job.codes + full_words * kWordBits, job.codes + rows, padded);
-  const __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded));
-  const __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded + 32));
-  __m256i v0 = _mm256_sll_epi16(x0, top_shift);
-  __m256i v1 = _mm256_sll_epi16(x1, top_shift);
-  for (int plane = job.input_bits - 1; plane >= 0; --plane) {
-    const auto low = static_cast<uint32_t>(_mm256_movemask_epi8(v0));
-    const auto high = static_cast<uint32_t>(_mm256_movemask_epi8(v1));
-    job.planes[plane * words + full_words] = uint64_t{low} | (uint64_t{high} << 32);
-    v0 = _mm256_add_epi16(v0, v0);
-    v1 = _mm256_add_epi16(v1, v1);
-  }
-  if (job.zero_rows != nullptr) {
-    const auto low = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x0, zero)));
-    const auto high = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(x1, zero)));
-    job.zero_rows[full_words] =
-        (uint64_t{low} | (uint64_t{high} << 32)) & ((uint64_t{1} << count) - 1);
-  }
+  pack_word_avx2(
+      job, words, full_words, _mm256_load_si256(reinterpret_cast<const __m256i*>(padded)),
+      _mm256_load_si256(reinterpret_cast<const __m256i*>(padded + 32)), (uint64_t{1} << count) - 1);
 }
 
 // One column's readings widened to int64 times the place values, as four int64 lanes.

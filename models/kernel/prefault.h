@@ -17,15 +17,21 @@
 
 namespace cimtlm::kernel {
 
+#if defined(__linux__)
+// madvise(advice) on the whole `page`-sized, `page`-aligned stretches inside [data, data + bytes).
+inline void advise_whole_pages(void* data, std::size_t bytes, std::uintptr_t page, int advice) {
+  const auto at = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t begin = (at + page - 1) & ~(page - 1);
+  const std::uintptr_t end = (at + bytes) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, advice);
+}
+#endif
+
 // A hint: the whole pages inside [data, data + bytes) are made present and writable now; any
 // failure leaves them to fault lazily as before.
 inline void prefault(void* data, std::size_t bytes) {
 #if defined(__linux__)
-  constexpr std::uintptr_t kPage = 4096;
-  const auto at = reinterpret_cast<std::uintptr_t>(data);
-  const std::uintptr_t begin = (at + kPage - 1) & ~(kPage - 1);
-  const std::uintptr_t end = (at + bytes) & ~(kPage - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+  advise_whole_pages(data, bytes, 4096, MADV_POPULATE_WRITE);
 #else
   (void)data;
   (void)bytes;
@@ -41,10 +47,7 @@ inline void prefault(void* data, std::size_t bytes) {
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 inline void advise_huge_pages(void* data, std::size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  const auto at = reinterpret_cast<std::uintptr_t>(data);
-  const std::uintptr_t begin = (at + kHugePage - 1) & ~(kHugePage - 1);
-  const std::uintptr_t end = (at + bytes) & ~(kHugePage - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  advise_whole_pages(data, bytes, kHugePage, MADV_HUGEPAGE);
 #else
   (void)data;
   (void)bytes;
