@@ -12,6 +12,7 @@ packages=(
   libsystemc-dev libyaml-cpp-dev libboost-program-options-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libdnnl-dev libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler libsqlite3-dev
+  ocl-icd-opencl-dev  # only recommended by libdnnl-dev, but its CMake package requires OpenCL
   python3 python3-numpy python3-torch python3-onnx python3-sklearn python3-matplotlib
   python3-distributed openssl
   clang-14 libclang-rt-14-dev  # scripts/sanitize_build.sh, scripts/fuzz.sh: ASan, UBSan, libFuzzer
