@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "models/cim/cim_codes.h"
+#include "models/cim/cim_vector_kernels.h"
 
 namespace cimtlm::cim {
 
@@ -258,31 +259,43 @@ void CimArrayModel::build_array_image() {
       }
     }
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    const uint64_t row_bit = uint64_t{1} << (r % kWordBits);
-    const int64_t word = r / kWordBits;
-    for (int64_t c = 0; c < cols; ++c) {
-      const int32_t w = decode(tile_->codes.data(), r * cols + c, tile_->values_signed);
-      const int64_t stored = w + offset;  // differential: the signed weight p - n
+  // Column by column: the stored magnitudes down the rows, packed into one row mask per magnitude
+  // bit by the kernel that packs input planes (pack_planes); bit `bit` of slice `slice`'s cell is
+  // magnitude bit slice * cell_bits + bit. Magnitudes fit 8 bits (offset-encoded codes, or the
+  // two polarities of a differential one), so higher bits are zero.
+  const int magnitude_bits = static_cast<int>(std::min<int64_t>(8, slices_ * cell_bits));
+  std::vector<uint8_t> magnitudes(static_cast<size_t>(rows));
+  std::vector<uint64_t> planes(static_cast<size_t>(magnitude_bits * row_words_));
+  for (int64_t c = 0; c < cols; ++c) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t stored = decode(tile_->codes.data(), r * cols + c, tile_->values_signed) +
+                             offset;  // differential: the signed weight p - n
       array.column_sum[c] += stored;
       array.block_sum[(r / params_.row_block) * cols + c] += stored;
-      for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
+    }
+    for (int64_t polarity = 0; polarity < polarities_; ++polarity) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const int32_t w = decode(tile_->codes.data(), r * cols + c, tile_->values_signed);
         // Magnitude held by this column set: offset-encoded value, or max(w,0) / max(-w,0).
-        const int64_t magnitude = !params_.differential() ? stored
-                                  : polarity == 0         ? std::max<int64_t>(w, 0)
-                                                          : std::max<int64_t>(-w, 0);
-        for (int64_t slice = 0; slice < slices_; ++slice) {
-          const int64_t column = (c * polarities_ + polarity) * slices_ + slice;
-          const int64_t cell = (magnitude >> (slice * cell_bits)) & cell_max;
-          for (int bit = 0; bit < cell_bits; ++bit) {
-            if ((cell >> bit) & 1) {
-              array.cell_bits_by_word[(word * cell_bits + bit) * used_columns_ + column] |= row_bit;
-            }
+        magnitudes[r] = static_cast<uint8_t>(!params_.differential() ? w + offset
+                                             : polarity == 0         ? std::max(w, 0)
+                                                                     : std::max(-w, 0));
+      }
+      pack_planes({magnitudes.data(), rows, magnitude_bits, 0, planes.data(), nullptr});
+      for (int64_t slice = 0; slice < slices_; ++slice) {
+        const int64_t column = (c * polarities_ + polarity) * slices_ + slice;
+        for (int bit = 0; bit < cell_bits; ++bit) {
+          const int64_t plane = slice * cell_bits + bit;
+          for (int64_t word = 0; word < row_words_; ++word) {
+            array.cell_bits_by_word[(word * cell_bits + bit) * used_columns_ + column] =
+                plane < magnitude_bits ? planes[plane * row_words_ + word] : 0;
           }
-          if (!array.cell_conductance.empty()) {
-            array.cell_conductance[r * used_columns_ + column] =
-                static_cast<float>(cell) * conductance_[r * params_.cols + column];
-          }
+        }
+        if (array.cell_conductance.empty()) continue;
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t cell = (int64_t{magnitudes[r]} >> (slice * cell_bits)) & cell_max;
+          array.cell_conductance[r * used_columns_ + column] =
+              static_cast<float>(cell) * conductance_[r * params_.cols + column];
         }
       }
     }
