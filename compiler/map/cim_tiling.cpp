@@ -1,6 +1,8 @@
 #include "compiler/map/cim_tiling.h"
 
 #include <algorithm>
+#include <limits>
+#include <vector>
 
 namespace cimtlm::map {
 
@@ -18,6 +20,39 @@ int bits_needed(int64_t lowest_value, int64_t highest_value) {
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The lowest and highest code of every output channel: `channels` runs of `length` codes when a
+// channel's codes are contiguous (QConv, [group * cols + n][k]), else the columns of a
+// [length][channels] matrix (QGemm). Plain loops the compiler vectorises: the weight range of
+// ResNet-18's 11.7 M weights was read one centred weight at a time.
+template <typename Code>
+void code_ranges(const Code* codes, int64_t channels, int64_t length, bool contiguous,
+                 std::vector<int32_t>& lowest, std::vector<int32_t>& highest) {
+  lowest.assign(static_cast<size_t>(channels), std::numeric_limits<Code>::max());
+  highest.assign(static_cast<size_t>(channels), std::numeric_limits<Code>::min());
+  if (contiguous) {
+    for (int64_t channel = 0; channel < channels; ++channel) {
+      const Code* run = codes + channel * length;
+      Code lo = std::numeric_limits<Code>::max(), hi = std::numeric_limits<Code>::min();
+      for (int64_t i = 0; i < length; ++i) {
+        lo = std::min(lo, run[i]);
+        hi = std::max(hi, run[i]);
+      }
+      if (length > 0) {
+        lowest[static_cast<size_t>(channel)] = lo;
+        highest[static_cast<size_t>(channel)] = hi;
+      }
+    }
+    return;
+  }
+  for (int64_t k = 0; k < length; ++k) {
+    const Code* row = codes + k * channels;
+    for (int64_t channel = 0; channel < channels; ++channel) {
+      lowest[static_cast<size_t>(channel)] = std::min<int32_t>(lowest[channel], row[channel]);
+      highest[static_cast<size_t>(channel)] = std::max<int32_t>(highest[channel], row[channel]);
+    }
+  }
+}
 
 }  // namespace
 
@@ -80,15 +115,20 @@ CimLayer analyse_cim_layer(const graph::Node& node, const graph::Graph& graph,
                             " weight zero points for " + std::to_string(layer.groups * layer.cols) +
                             " output channels");
   }
+  const int64_t channels = layer.groups * layer.cols;
+  std::vector<int32_t> lowest, highest;
+  if (layer.weights_signed) {
+    code_ranges(static_cast<const int8_t*>(weights->raw()), channels, layer.rows, layer.conv,
+                lowest, highest);
+  } else {
+    code_ranges(static_cast<const uint8_t*>(weights->raw()), channels, layer.rows, layer.conv,
+                lowest, highest);
+  }
   int64_t lo = 0, hi = 0;
-  for (int64_t g = 0; g < layer.groups; ++g) {
-    for (int64_t k = 0; k < layer.rows; ++k) {
-      for (int64_t n = 0; n < layer.cols; ++n) {
-        const int64_t value = layer.centred(g, k, n);
-        lo = std::min(lo, value);
-        hi = std::max(hi, value);
-      }
-    }
+  for (int64_t channel = 0; channel < channels; ++channel) {
+    const int32_t zero_point = layer.zero_point(channel / layer.cols, channel % layer.cols);
+    lo = std::min<int64_t>(lo, lowest[static_cast<size_t>(channel)] - zero_point);
+    hi = std::max<int64_t>(hi, highest[static_cast<size_t>(channel)] - zero_point);
   }
   layer.weight_bits = bits_needed(lo, hi);
   return layer;
@@ -118,6 +158,68 @@ int32_t decode(uint8_t code, bool is_signed) {
   return is_signed ? static_cast<int32_t>(static_cast<int8_t>(code)) : static_cast<int32_t>(code);
 }
 
+// A weight is zero where its code equals its column's zero point. As bytes: the zero point's
+// code, or "never" (every weight non-zero) for a zero point outside the code range.
+struct ZeroCode {
+  uint8_t code = 0;
+  uint8_t never = 0;
+};
+ZeroCode zero_code(int32_t zero_point, bool is_signed) {
+  const int32_t lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+  if (zero_point < lo || zero_point > hi) return {0, 1};
+  return {static_cast<uint8_t>(zero_point), 0};
+}
+
+// The rows (elements) and columns of groups [first, first + count) that hold a non-zero weight,
+// read in memory order: a QConv output channel's codes are contiguous over k, a QGemm row's over n.
+void mark_used(const CimLayer& layer, const CodeStrides& codes, int64_t first, int64_t count,
+               std::vector<char>& row_used, std::vector<char>& column_used) {
+  const bool per_channel = layer.zero_points.size() != 1;
+  std::vector<ZeroCode> zeros(static_cast<size_t>(layer.cols));
+  for (int64_t group = 0; group < count; ++group) {
+    const int32_t* zero_points =
+        layer.zero_points.data() + (per_channel ? (first + group) * layer.cols : 0);
+    for (int64_t n = 0; n < layer.cols; ++n) {
+      zeros[static_cast<size_t>(n)] =
+          zero_code(zero_points[per_channel ? n : 0], layer.weights_signed);
+    }
+    char* __restrict rows = row_used.data() + group * layer.rows;
+    char* __restrict columns = column_used.data() + group * layer.cols;
+    if (codes.k_stride == 1) {
+      const int64_t length = layer.rows;
+      for (int64_t n = 0; n < layer.cols; ++n) {
+        const uint8_t* __restrict run = codes.row(first + group, 0) + n * codes.n_stride;
+        const ZeroCode zero = zeros[static_cast<size_t>(n)];
+        if (zero.never) {
+          std::fill(rows, rows + length, 1);
+          columns[n] = 1;
+          continue;
+        }
+        const uint8_t zero_byte = zero.code;
+        uint8_t any = 0;
+        for (int64_t k = 0; k < length; ++k) {
+          const uint8_t used = run[k] != zero_byte ? 1 : 0;
+          rows[k] = static_cast<char>(rows[k] | used);
+          any |= used;
+        }
+        columns[n] = static_cast<char>(any);
+      }
+      continue;
+    }
+    for (int64_t k = 0; k < layer.rows; ++k) {
+      const uint8_t* row = codes.row(first + group, k);
+      char any = 0;
+      for (int64_t n = 0; n < layer.cols; ++n) {
+        const ZeroCode zero = zeros[static_cast<size_t>(n)];
+        const char used = static_cast<char>((row[n * codes.n_stride] != zero.code) | zero.never);
+        columns[n] = static_cast<char>(columns[n] | used);
+        any = static_cast<char>(any | used);
+      }
+      rows[k] = static_cast<char>(rows[k] | any);
+    }
+  }
+}
+
 }  // namespace
 
 LayerTiling tile_layer(const CimLayer& layer, int64_t macro_rows, int64_t logical_columns,
@@ -140,25 +242,7 @@ LayerTiling tile_layer(const CimLayer& layer, int64_t macro_rows, int64_t logica
     // The block matrix is block-diagonal over its groups: off-diagonal weights are zero.
     std::vector<char> row_used(static_cast<size_t>(block_rows), !compact);
     std::vector<char> column_used(static_cast<size_t>(block_cols), !compact);
-    if (compact) {
-      const bool per_channel = layer.zero_points.size() != 1;
-      for (int64_t e = 0; e < block_rows; ++e) {
-        const int64_t group = e / layer.rows;
-        const uint8_t* row = codes.row(first + group, e % layer.rows);
-        const int32_t* zero_points =
-            layer.zero_points.data() + (per_channel ? (first + group) * layer.cols : 0);
-        char* used = column_used.data() + group * layer.cols;
-        bool any = false;
-        for (int64_t n = 0; n < layer.cols; ++n) {
-          if (decode(row[n * codes.n_stride], layer.weights_signed) !=
-              zero_points[per_channel ? n : 0]) {
-            any = true;
-            used[n] = 1;
-          }
-        }
-        if (any) row_used[static_cast<size_t>(e)] = 1;
-      }
-    }
+    if (compact) mark_used(layer, codes, first, block.group_count, row_used, column_used);
     for (int64_t e = 0; e < block_rows; ++e) {
       if (row_used[static_cast<size_t>(e)]) block.elements.push_back(e);
     }
@@ -181,6 +265,7 @@ LayerTiling tile_layer(const CimLayer& layer, int64_t macro_rows, int64_t logica
     // Per tile column: its group within the block, its column within the group's matrix (as an
     // offset into a row of codes) and its zero point.
     std::vector<int64_t> column_group, column_offset;
+    std::vector<ZeroCode> column_zero;
     for (int64_t chunk = 0; chunk < block.column_chunks; ++chunk) {
       const int64_t c0 = chunk * logical, c1 = std::min(channel_count, c0 + logical);
       for (int64_t r0 = 0; r0 < element_count; r0 += macro_rows) {
@@ -199,9 +284,30 @@ LayerTiling tile_layer(const CimLayer& layer, int64_t macro_rows, int64_t logica
           tile.zero_points.push_back(layer.zero_point(channel / layer.cols, channel % layer.cols));
         }
         const auto columns = tile.channels.size();
+        column_zero.clear();
+        for (int32_t zero_point : tile.zero_points)
+          column_zero.push_back(zero_code(zero_point, layer.weights_signed));
         bool all_zero = true;
         tile.codes.resize(tile.elements.size() * columns);
         uint8_t* out = tile.codes.data();
+        if (block.group_count == 1 && codes.k_stride == 1) {
+          // One QConv group: column by column, as a channel's codes are contiguous over k.
+          const uint8_t* base = codes.row(first, 0);
+          const auto elements = tile.elements.size();
+          int nonzero = 0;
+          for (size_t j = 0; j < columns; ++j) {
+            const uint8_t* __restrict column = base + column_offset[j];
+            const ZeroCode zero = column_zero[j];
+            for (size_t i = 0; i < elements; ++i) {
+              const uint8_t code = column[tile.elements[i]];
+              nonzero |= (code != zero.code) | zero.never;
+              out[i * columns + j] = code;
+            }
+          }
+          if (compact && nonzero == 0) continue;
+          tiling.tiles.push_back(std::move(tile));
+          continue;
+        }
         for (int64_t element : tile.elements) {
           const int64_t group = element / layer.rows;
           const uint8_t* row = codes.row(first + group, element % layer.rows);
@@ -210,7 +316,7 @@ LayerTiling tile_layer(const CimLayer& layer, int64_t macro_rows, int64_t logica
             bool nonzero = false;
             for (size_t j = 0; j < columns; ++j) {
               const uint8_t code = row[column_offset[j]];
-              nonzero |= decode(code, layer.weights_signed) != tile.zero_points[j];
+              nonzero |= (code != column_zero[j].code) | column_zero[j].never;
               out[j] = code;
             }
             if (nonzero) all_zero = false;
