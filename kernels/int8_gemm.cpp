@@ -227,10 +227,16 @@ Int8Weights::Int8Weights(const uint8_t* codes, bool codes_signed, int64_t k, int
   zero_points_.assign(zero_points, zero_points + n);
   padded_k_ = padded(k);
   centered_.assign(static_cast<size_t>(n * padded_k_), 0);
-  for (int64_t row = 0; row < k; ++row) {
-    for (int64_t col = 0; col < n; ++col) {
-      centered_[static_cast<size_t>(col * padded_k_ + row)] =
-          static_cast<int16_t>(decode(codes[row * n + col], codes_signed) - zero_points[col]);
+  // Column by column, so that the writes are contiguous; the signedness is decided once.
+  for (int64_t col = 0; col < n; ++col) {
+    int16_t* out = centered_.data() + col * padded_k_;
+    const int32_t zero_point = zero_points[col];
+    if (codes_signed) {
+      for (int64_t row = 0; row < k; ++row)
+        out[row] = static_cast<int16_t>(static_cast<int8_t>(codes[row * n + col]) - zero_point);
+    } else {
+      for (int64_t row = 0; row < k; ++row)
+        out[row] = static_cast<int16_t>(codes[row * n + col] - zero_point);
     }
   }
 }

@@ -426,6 +426,11 @@ CimCounts CimArrayModel::compute(const InputBatchView& batch) {
       account_vector(plan, batch.input_bits, counts);
     }
     if (!gemm_) gemm_ = std::make_unique<kernel::Int8Gemm>();
+    if (tile_->product_weights.empty()) {  // first lossless product of this tile
+      tile_->product_weights =
+          kernel::Int8Weights(tile_->codes.data(), tile_->values_signed, tile_->rows, tile_->cols,
+                              tile_->zero_points.data());
+    }
     gemm_->multiply(tile_->product_weights, batch.inputs, batch.inputs_signed, batch.vectors,
                     tile_rows_, batch.input_zero_point, batch.outputs, batch.output_stride,
                     batch.accumulate);

@@ -171,7 +171,7 @@ class CimArrayModel {
     bool values_signed = true;
     std::vector<uint8_t> codes;
     std::vector<int32_t> zero_points;
-    kernel::Int8Weights product_weights;
+    kernel::Int8Weights product_weights;  // made on the tile's first lossless product
     std::vector<int32_t> row_cells;     // signal-dependent ADC energy only (count_row_cells)
     std::vector<int16_t> row_cells16;   // the same when every sum fits (SIMD block sums), or empty
     std::unique_ptr<ArrayImage> array;  // bit-serial paths only (build_array_image)

@@ -70,8 +70,6 @@ CimArrayModel::TileImage* CimArrayModel::cache_tile(const WeightTileView& tile) 
   image->values_signed = tile.values_signed;
   image->codes.assign(tile.values, tile.values + tile.rows * tile.cols);
   image->zero_points.assign(tile.zero_points, tile.zero_points + tile.cols);
-  image->product_weights =
-      kernel::Int8Weights(tile.values, tile.values_signed, tile.rows, tile.cols, tile.zero_points);
   image->last_use = ++cache_clock_;
   // Bounded: the least recently loaded tiles leave first (host memory only; the modelled
   // array always holds just the loaded tile).
