@@ -73,8 +73,9 @@ struct LayerTiling {
 };
 
 // `logical_columns`: weights of the layer's bit width that fit side by side in one macro.
-// `compact`: remove all-zero rows, columns and tiles.
+// `compact`: remove all-zero rows, columns and tiles. `with_codes` false leaves every Tile::codes
+// empty, for callers that only count or size the tiles (much faster on large layers).
 LayerTiling tile_layer(const CimLayer& layer, int64_t macro_rows, int64_t logical_columns,
-                       bool compact);
+                       bool compact, bool with_codes = true);
 
 }  // namespace cimtlm::map

@@ -31,7 +31,7 @@ Footprint footprint_of(const graph::Graph& graph, const graph::ValueMap& values,
     const map::CimLayer layer = map::analyse_cim_layer(node, graph, values);
     footprint.tiles += static_cast<int64_t>(
         map::tile_layer(layer, arch.macro_rows, std::max<int64_t>(1, arch.logical_columns(layer.weight_bits)),
-                        compact)
+                        compact, /*with_codes=*/false)
             .tiles.size());
     footprint.bits = std::max(footprint.bits, layer.weight_bits);
     footprint.macs += layer.macs_per_inference;
