@@ -29,9 +29,9 @@ nlohmann::json run_stats(const std::string& name, const std::string& model) {
   return nlohmann::json::parse(read_text(stats));
 }
 
-// Relative tolerance of the total cycles against the cycle model (README: measured within 1 %
-// on these networks on 4 cores).
-constexpr double kCycleTolerance = 0.05;
+// Relative tolerance of the total cycles against the cycle model. Measured (models/noc/README.md):
+// 0.00 % on 4 and 16 cores, -0.02 / -0.03 % on 64 cores for these two networks.
+constexpr double kCycleTolerance = 0.01;
 
 TEST(NocModelCli, ReservationRunIsBitExactWithTheCycleModelsCountsAndEnergy) {
   for (const std::string name : {"residual_cnn", "inception_cnn"}) {
