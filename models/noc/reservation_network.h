@@ -33,8 +33,10 @@
 // result in whatever order they were made. A packet created later in simulated time than one
 // reserved earlier may still use a gap before that one's reservations. release_before(cycle)
 // forgets reservations that end before `cycle` (no packet created from then on can use them).
-// Cost per packet: O(hops x log(reserved intervals)); adjacent reservations merge into one
-// interval, and no heap allocation per packet once the interval lists have grown.
+// Cost per packet: per channel on the route a binary search over its reserved intervals, plus,
+// when a reservation neither extends nor joins a neighbour (a gap filled in the middle), a shift
+// of the intervals after it. The lists stay short: adjacent reservations merge into one interval
+// and released ones are dropped. No heap allocation per packet once the lists have grown.
 #pragma once
 
 #include <cstdint>
