@@ -52,6 +52,9 @@ if [ "$quick" = 0 ]; then
 fi
 "$py" "$repo/testbenches/perf/network/network_vs_ort.py" --cimtlm "$cimtlm" --ratio-lines \
   --inferences 3 --target 3 "${models[@]}"
+# The same with the approximate, fast NoC timing model (models/noc/README.md, Reservation model).
+"$py" "$repo/testbenches/perf/network/network_vs_ort.py" --cimtlm "$cimtlm" --ratio-lines \
+  --inferences 3 --target 3 --label .reservation_noc --set noc.model=reservation "${models[@]}"
 "$py" "$repo/testbenches/perf/network/network_vs_ort.py" --cimtlm "$cimtlm" --ratio-lines \
   --inferences 2 --target 10 --label .lossy_adc --set core.cim.adc_bits=5 --allow-mismatch \
   "${models[@]}"
@@ -67,7 +70,10 @@ for model in "${models[@]}"; do
     */resnet18/model.onnx)
       "$py" "$repo/testbenches/perf/network/scaling.py" --cimtlm "$cimtlm" --meshes 2,16 \
         --inferences 1 --name resnet18 --input "$(dirname "$model")/test_data_set_0/input_0.pb" \
-        "$model" ;;
+        "$model"
+      "$py" "$repo/testbenches/perf/network/scaling.py" --cimtlm "$cimtlm" --meshes 2,16 \
+        --inferences 1 --name resnet18.reservation_noc --set noc.model=reservation \
+        --input "$(dirname "$model")/test_data_set_0/input_0.pb" "$model" ;;
   esac
 done
 

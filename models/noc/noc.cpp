@@ -63,8 +63,15 @@ class Noc::Tracer : public NetworkObserver {
     if (cycle < committed_) return;
     pending_.push_back({cycle, routers_[router], static_cast<uint64_t>(flits)});
   }
+  // The reservation model reports link flits when packets are reserved, not in time order: the
+  // events are then sorted by cycle (stable: observation order within a cycle) before writing.
+  void sort_by_cycle() { reorder_ = true; }
   // Cycles before `end_cycle` are final: writes their events in the order they were observed.
   void commit(uint64_t end_cycle) {
+    if (reorder_) {
+      std::stable_sort(pending_.begin(), pending_.end(),
+                       [](const Event& a, const Event& b) { return a.cycle < b.cycle; });
+    }
     size_t written = 0;
     for (; written < pending_.size() && pending_[written].cycle < end_cycle; ++written) {
       const Event& event = pending_[written];
@@ -91,6 +98,7 @@ class Noc::Tracer : public NetworkObserver {
     uint64_t value;
   };
   uint64_t period_ps_;
+  bool reorder_ = false;
   uint64_t committed_ = 0;  // events of cycles before it were written (or are repeats)
   std::vector<Event> pending_;
   std::vector<kernel::VcdSignal*> links_;
@@ -186,13 +194,23 @@ Noc::Noc(const sc_core::sc_module_name& name, const NocParams& params, const ker
           &links.value(name + "_utilization", "flits per cycle over the simulated time");
     }
   }
+  if (params_.model == "reservation") reservation_ = std::make_unique<ReservationNetwork>(params_);
   if (vcd != nullptr) {
     tracer_ = std::make_unique<Tracer>(*vcd, kernel::scope_of(this->name()), topology, clock_);
-    // Copies of the network (checkpoint, rollback) keep the observer.
-    network_.set_observer(tracer_.get());
-    checkpoint_.set_observer(tracer_.get());
+    if (reservation_) {
+      tracer_->sort_by_cycle();
+      reservation_->set_observer(tracer_.get());
+    } else {
+      // Copies of the network (checkpoint, rollback) keep the observer.
+      network_.set_observer(tracer_.get());
+      checkpoint_.set_observer(tracer_.get());
+    }
   }
-  sc_core::sc_spawn([this] { run(); }, "engine");
+  if (reservation_) {
+    sc_core::sc_spawn([this] { run_reserved(); }, "engine");
+  } else {
+    sc_core::sc_spawn([this] { run(); }, "engine");
+  }
 }
 
 Noc::~Noc() = default;
@@ -236,6 +254,10 @@ bool Noc::start(int source_core, int destination_core, uint64_t bytes, Transfer 
   const uint64_t last_chunk = bytes == 0 ? 0 : bytes - (packets - 1) * payload;
   const int last_flits = params_.flits_for_payload(static_cast<long long>(last_chunk));
   next_packet_ += packets;
+  if (reservation_) {
+    start_reserved(packet, packets, last_flits);
+    return true;
+  }
   since_checkpoint_.push_back({packet, packets, last_flits});
   if (create_cycle < network_.now()) {
     // The look-ahead simulated cycles these packets take part in: simulate them again.
@@ -323,6 +345,10 @@ void Noc::commit_and_deliver(uint64_t cycle) {
   }
 }
 
+void Noc::commit_trace(uint64_t end_cycle) {
+  if (tracer_) tracer_->commit(end_cycle);
+}
+
 void Noc::run() {
   uint64_t commit_cycle = 0;
   bool settled = false;
@@ -360,14 +386,17 @@ void Noc::run() {
 }
 
 void Noc::update_statistics(const sc_core::sc_time& end, bool with_links) {
-  const NetworkCounters& counters = network_.counters();
-  stat_packets_ = counters.packets_delivered;
-  stat_flits_ = counters.flits_delivered;
-  stat_avg_latency_ = counters.packets_delivered == 0
-                          ? 0.0
-                          : static_cast<double>(counters.latency_sum_cycles) /
-                                static_cast<double>(counters.packets_delivered);
-  stat_max_latency_ = static_cast<double>(counters.max_latency_cycles);
+  const NetworkCounters& counters = reservation_ ? reservation_->counters() : network_.counters();
+  // The reservation model counts packets when they are reserved: the delivered ones are tallied
+  // at their deliveries.
+  const uint64_t packets = reservation_ ? delivered_packets_ : counters.packets_delivered;
+  const uint64_t latency_sum = reservation_ ? delivered_latency_sum_ : counters.latency_sum_cycles;
+  stat_packets_ = packets;
+  stat_flits_ = reservation_ ? delivered_flits_ : counters.flits_delivered;
+  stat_avg_latency_ =
+      packets == 0 ? 0.0 : static_cast<double>(latency_sum) / static_cast<double>(packets);
+  stat_max_latency_ = static_cast<double>(reservation_ ? delivered_max_latency_
+                                                       : counters.max_latency_cycles);
   stat_buffer_energy_ =
       static_cast<double>(counters.buffer_writes) * params_.buffer_energy_pj_per_flit;
   stat_crossbar_energy_ =

@@ -28,6 +28,15 @@
 // rollback repeats at most about one copy's worth of work (nothing on small meshes). Sends are
 // never placed in the engine's past (a transfer sent in the very cycle a callback fires is taken
 // one cycle later).
+//
+// With `model: reservation` (reservation_network.h) there is no look-ahead and no rollback: the
+// packets of every send are queued in the reservation model and reserved (in a canonical order,
+// see ReservationNetwork) when the engine thread next runs, a delta cycle later at the same
+// time; each transfer's delivery is queued at its last packet's arrival cycle, and the thread
+// sleeps until the earliest pending one and delivers it exactly as above (equal cycles: by send
+// order). VCD: the link signals are exact for the reserved slots and written in time order as
+// time is committed; the routers' buffered_flits signals are not traced (they stay 0).
+// noc_reservation.cpp holds this path.
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
@@ -35,6 +44,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <queue>
 #include <systemc>
 #include <tlm>
 #include <unordered_map>
@@ -46,6 +56,7 @@
 #include "models/kernel/vcd.h"
 #include "models/noc/network.h"
 #include "models/noc/noc_params.h"
+#include "models/noc/reservation_network.h"
 
 namespace cimtlm::noc {
 
@@ -139,6 +150,15 @@ class Noc : public sc_core::sc_module {
   };
 
   void run();
+
+  // The reservation model's path (noc_reservation.cpp).
+  void start_reserved(const Packet& first, uint64_t packets, int last_flits);
+  void run_reserved();
+  // Reserves the queued sends; completed transfers join completions_.
+  void resolve_reserved();
+  void deliver_reserved(uint64_t cycle);
+  // Writes the traced events of cycles before `end_cycle` (the Tracer lives in noc.cpp).
+  void commit_trace(uint64_t end_cycle);
   // Simulates network_ from where it is to the first cycle in which a transfer completes;
   // returns that cycle, or the cycle it stopped at.
   uint64_t look_ahead();
@@ -171,6 +191,21 @@ class Noc : public sc_core::sc_module {
   sc_core::sc_event work_event_;
   std::vector<std::unique_ptr<NetworkInterface>> interfaces_;
   std::unique_ptr<Tracer> tracer_;
+
+  // The reservation model (null with model: cycle) and its state.
+  std::unique_ptr<ReservationNetwork> reservation_;
+  struct ReservedTransfer {
+    uint64_t arrival_cycle = 0;  // the latest arrival of its packets so far
+    uint64_t packets = 0, flits = 0, latency_sum = 0, max_latency = 0;
+  };
+  std::unordered_map<uint64_t, ReservedTransfer> reserved_;  // per transfer, packets resolved
+  // Transfers whose every packet is reserved, by (arrival cycle, transfer id = send order).
+  using Completion = std::pair<uint64_t, uint64_t>;
+  std::priority_queue<Completion, std::vector<Completion>, std::greater<Completion>> completions_;
+  std::vector<Delivery> reserved_batch_;  // resolve_reserved() scratch
+  // Delivered packets so far (the reservation model's counters count packets when reserved).
+  uint64_t delivered_packets_ = 0, delivered_flits_ = 0, delivered_latency_sum_ = 0;
+  uint64_t delivered_max_latency_ = 0;
 
   // Statistics (registered once; references stay valid).
   uint64_t& stat_packets_;

@@ -27,6 +27,9 @@ std::string at_least(const std::string& field, T value, T minimum) {
 }  // namespace
 
 std::string NocParams::validate() const {
+  if (model != "cycle" && model != "reservation") {
+    return bad("model", "must be \"cycle\" or \"reservation\" (got \"" + model + "\")");
+  }
   if (topology != "mesh" && topology != "torus") {
     return bad("topology", "must be \"mesh\" or \"torus\" (got \"" + topology + "\")");
   }

@@ -18,6 +18,12 @@ struct NocParams {
   int cols = 4;                   // routers along x
   int concentration = 1;          // cores (network nodes) per router; core = router * c + local
 
+  // --- Timing model ---
+  // "cycle": the cycle-level, BookSim2-faithful router engine (network.h), exact.
+  // "reservation": the approximate, fast flit-slot reservation model (reservation_network.h):
+  // exact at zero load, same counts and energy, no back-pressure or VC/buffer limits.
+  std::string model = "cycle";
+
   // --- Routing ---
   // "xy": dimension order, x first (mesh and torus; the torus uses dateline VC classes).
   // "west_first": west-first turn model (Glass & Ni, ISCA 1992), minimal adaptive, mesh only.

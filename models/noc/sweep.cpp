@@ -34,6 +34,12 @@ uint64_t rate_seed(uint64_t seed, double rate, int packet_flits) {
 std::string validate_sweep_options(const NocParams& params, const NocSweepOptions& options) {
   const std::string problem = params.validate();
   if (!problem.empty()) return problem;
+  // Latency-throughput sweeps measure saturation, which the reservation model does not model
+  // (no back-pressure, infinite buffers): they run on the cycle-level engine only.
+  if (params.model != "cycle") {
+    return "noc.model: traffic sweeps need the cycle-level engine (\"cycle\"); \"" + params.model +
+           "\" has no back-pressure, so it cannot show saturation";
+  }
   TrafficKind kind;
   std::string traffic_problem = TrafficPattern::parse(options.traffic, kind);
   if (!traffic_problem.empty()) return "--traffic: " + traffic_problem;

@@ -54,6 +54,7 @@ noc::NocParams noc_params(const Config& config) {
   p.cols = static_cast<int>(config.integer(keys::noc::cols));
   p.concentration = static_cast<int>(config.integer(keys::noc::concentration));
   p.routing = config.string(keys::noc::routing);
+  p.model = config.string(keys::noc::model);
   p.vcs = static_cast<int>(config.integer(keys::noc::vcs));
   p.vc_buffer_flits = static_cast<int>(config.integer(keys::noc::vc_buffer_flits));
   p.flit_bits = static_cast<int>(config.integer(keys::noc::flit_bits));
