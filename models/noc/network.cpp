@@ -75,7 +75,12 @@ Network::Network(const NocParams& params)
       routing_(make_routing_policy(params)),
       ports_(topology_.ports()),
       vcs_(params.vcs),
-      buffer_depth_(params.vc_buffer_flits) {
+      buffer_depth_(params.vc_buffer_flits),
+      unit_stages_(params.vc_allocation_cycles == 1 && params.switch_allocation_cycles == 1 &&
+                   params.switch_traversal_cycles == 1),
+      flit_link_delay_(static_cast<uint64_t>(params.link_cycles) + 1),
+      credit_link_delay_(static_cast<uint64_t>(params.link_cycles) + 1 +
+                         static_cast<uint64_t>(params.credit_delay_cycles)) {
   const std::string problem = params.validate();
   if (!problem.empty()) throw std::invalid_argument(problem);
 
@@ -90,9 +95,16 @@ Network::Network(const NocParams& params)
   sa_output_pointer_.assign(router_ports, -1);
   sa_vc_offset_.assign(router_ports, 0);
   peer_router_.assign(router_ports, -1);
+  link_target_.assign(router_ports, -1);
+  credit_target_.assign(router_ports, -1);
   for (int r = 0; r < routers; ++r) {
-    for (int d = 0; d < kNetworkPorts; ++d)
-      peer_router_[port_index(r, d)] = topology_.neighbor(r, d);
+    for (int d = 0; d < kNetworkPorts; ++d) {
+      const int peer = topology_.neighbor(r, d);
+      peer_router_[port_index(r, d)] = peer;
+      if (peer < 0) continue;
+      link_target_[port_index(r, d)] = peer * kMaxPorts + Topology::opposite(d);
+      credit_target_[port_index(r, d)] = vc_index(peer, Topology::opposite(d), 0);
+    }
   }
 
   const uint64_t link = static_cast<uint64_t>(params.link_cycles);
@@ -230,7 +242,11 @@ __attribute__((flatten)) void Network::step() {
     }
   }
   woken.clear();
-  for (int router : routers_to_step_) step_router(router, cycle);
+  if (unit_stages_) {
+    for (int router : routers_to_step_) step_router<true>(router, cycle);
+  } else {
+    for (int router : routers_to_step_) step_router<false>(router, cycle);
+  }
   router_steps_ += routers_to_step_.size();
   now_ = cycle + 1;
 }
@@ -239,18 +255,20 @@ __attribute__((flatten)) void Network::step() {
 // Routers
 // ---------------------------------------------------------------------------------------------
 
+template <bool kUnitStages>
 void Network::step_router(int router, uint64_t cycle) {
   input_queuing(router, cycle);
   RouterPipeline& pipeline = pipelines_[router];
   if (!pipeline.route.empty()) route_evaluate(router, cycle);
-  if (!pipeline.vc_alloc.empty()) vc_alloc_evaluate(router, cycle);
-  if (!pipeline.switch_alloc.empty()) switch_alloc_evaluate(router, cycle);
-  if (!pipeline.crossbar.empty()) crossbar_evaluate(router, cycle);
+  if (!pipeline.vc_alloc.empty()) vc_alloc_evaluate<kUnitStages>(router, cycle);
+  if (!pipeline.switch_alloc.empty()) switch_alloc_evaluate<kUnitStages>(router, cycle);
+  if (!pipeline.crossbar.empty()) crossbar_evaluate<kUnitStages>(router, cycle);
   if (!pipeline.route.empty()) route_update(router, cycle);
-  if (!pipeline.vc_alloc.empty()) vc_alloc_update(router, cycle);
-  if (!pipeline.switch_alloc.empty()) switch_alloc_update(router, cycle);
-  if (!pipeline.crossbar.empty()) crossbar_update(router, cycle);
-  if (pipeline.queued_outputs > 0) write_outputs(router, cycle);
+  if (!pipeline.vc_alloc.empty()) vc_alloc_update<kUnitStages>(router, cycle);
+  if (!pipeline.switch_alloc.empty()) switch_alloc_update<kUnitStages>(router, cycle);
+  if (!pipeline.crossbar.empty()) crossbar_update<kUnitStages>(router, cycle);
+  // With a one-cycle crossbar, output queues stay empty (crossbar_update).
+  if (!kUnitStages && pipeline.queued_outputs > 0) write_outputs(router, cycle);
   if (pipeline.has_work()) busy_routers_.push_back(router);
   if (observer_ && pipeline.buffered_flits != pipeline.reported_occupancy) {
     pipeline.reported_occupancy = pipeline.buffered_flits;
@@ -261,7 +279,8 @@ void Network::step_router(int router, uint64_t cycle) {
 void Network::start_head(int router, int port, int vc) {
   const int iv = vc_index(router, port, vc);
   RouterPipeline& pipeline = pipelines_[router];
-  const StageEntry entry{-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1};
+  const StageEntry entry{-1, static_cast<int16_t>(port), static_cast<int16_t>(vc),
+                         static_cast<int16_t>(port * vcs_ + vc), -1};
   if (params_.routing_cycles > 0) {
     input_vcs_[iv].state = VcState::Routing;
     pipeline.route.push_back(entry);
@@ -281,12 +300,14 @@ void Network::compute_route(int router, int port, int vc) {
 
 void Network::input_queuing(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
+  const int port_base = port_index(router, 0);
+  const int router_base = port_base * vcs_;
   for (uint64_t ports = pipeline.due_flit_ports; ports != 0; ports &= ports - 1) {
     const int port = __builtin_ctzll(ports);
     // One flit per channel and cycle.
-    const int flit = arriving_flit_[port_index(router, port)];
+    const int flit = arriving_flit_[port_base + port];
     const int vc = flits_[flit].vc;
-    const int iv = vc_index(router, port, vc);
+    const int iv = router_base + port * vcs_ + vc;
     const size_t base = static_cast<size_t>(iv) * buffer_depth_;
     int slot = input_vcs_[iv].head + input_vcs_[iv].count;
     if (slot >= buffer_depth_) slot -= buffer_depth_;
@@ -297,8 +318,8 @@ void Network::input_queuing(int router, uint64_t cycle) {
     if (input_vcs_[iv].state == VcState::Idle) {
       start_head(router, port, vc);
     } else if (input_vcs_[iv].state == VcState::Active && input_vcs_[iv].count == 1) {
-      pipeline.switch_alloc.push_back(
-          {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
+      pipeline.switch_alloc.push_back({-1, static_cast<int16_t>(port), static_cast<int16_t>(vc),
+                                       static_cast<int16_t>(iv - router_base), -1});
     }
   }
   pipeline.due_flit_ports = 0;
@@ -334,19 +355,20 @@ void Network::route_update(int router, uint64_t cycle) {
 // Separable input-first VC allocation, one iteration, round-robin arbiters: each input VC picks
 // one free output VC of its route set (round-robin after its last grant), then each output VC
 // grants one of the input VCs that picked it (round-robin after its last grant).
+template <bool kUnitStages>
 void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.vc_alloc;
   const int size = ports_ * vcs_;
   const int router_base = vc_index(router, 0, 0);
-  size_t pending = pending_entries(queue, params_.vc_allocation_cycles);
-  if (params_.vc_allocation_cycles == 1)
+  size_t pending = kUnitStages ? queue.size() : pending_entries(queue, params_.vc_allocation_cycles);
+  if (kUnitStages || params_.vc_allocation_cycles == 1)
     pipeline.vc_alloc_evaluated = static_cast<uint32_t>(pending);
   if (pending == 1) {
     // One requesting input VC: its pick is granted (same as the general path below).
     StageEntry& entry = queue[0];
-    entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
-    const int input = entry.input * vcs_ + entry.vc;
+    if (!kUnitStages) entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
+    const int input = entry.local_vc;
     const RouteSet& route = vc_route_[router_base + input];
     const int pointer = input_vcs_[router_base + input].va_pointer;
     int best = -1;
@@ -374,7 +396,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
     scratch_touched_.clear();
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
-      const int input = entry.input * vcs_ + entry.vc;
+      const int input = entry.local_vc;
       const RouteSet& route = vc_route_[router_base + input];
       const int pointer = input_vcs_[router_base + input].va_pointer;
       int best = -1;
@@ -408,9 +430,9 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
     }
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
-      entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
+      if (!kUnitStages) entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
       if (entry.result < -1) continue;
-      const int input = entry.input * vcs_ + entry.vc;
+      const int input = entry.local_vc;
       const int output = scratch_choice_[i];
       if (scratch_best_input_[output] == input) {
         entry.result = output;
@@ -422,7 +444,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
     }
     for (int output : scratch_touched_) scratch_best_input_[output] = -1;
   }
-  if (params_.vc_allocation_cycles > 1) {
+  if (!kUnitStages && params_.vc_allocation_cycles > 1) {
     // A grant made in an earlier cycle is dropped if its VC was taken meanwhile.
     for (size_t i = 0; i < queue.size(); ++i) {
       StageEntry& entry = queue[i];
@@ -434,15 +456,16 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
   }
 }
 
+template <bool kUnitStages>
 void Network::vc_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.vc_alloc;
   const int router_base = vc_index(router, 0, 0);
-  const bool single_cycle = params_.vc_allocation_cycles == 1;
+  const bool single_cycle = kUnitStages || params_.vc_allocation_cycles == 1;
   while (front_completes(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated)) {
     StageEntry entry = queue.front();
     queue.pop_front();
-    const int input = router_base + entry.input * vcs_ + entry.vc;
+    const int input = router_base + entry.local_vc;
     const int granted = entry.result;
     entry.time = -1;
     entry.result = -1;
@@ -450,6 +473,8 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
       output_vcs_[router_base + granted].in_use = 1;
       input_vcs_[input].output = granted;
       input_vcs_[input].output_port = static_cast<int8_t>(granted / vcs_);
+      input_vcs_[input].output_port_vc =
+          static_cast<int8_t>(granted - input_vcs_[input].output_port * vcs_);
       input_vcs_[input].state = VcState::Active;
       pipeline.switch_alloc.push_back(entry);
     } else {
@@ -461,25 +486,27 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
 // Separable input-first switch allocation, one iteration, round-robin arbiters. Per input port
 // and output port only one VC requests (the first in round-robin order after the input's last
 // granted VC, BookSim's Supersedes rule); a VC requests only if its output VC has a credit.
+template <bool kUnitStages>
 void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.switch_alloc;
   const int router_base = vc_index(router, 0, 0);
   const int port_base = port_index(router, 0);
-  size_t pending = pending_entries(queue, params_.switch_allocation_cycles);
-  if (params_.switch_allocation_cycles == 1) {
+  size_t pending =
+      kUnitStages ? queue.size() : pending_entries(queue, params_.switch_allocation_cycles);
+  if (kUnitStages || params_.switch_allocation_cycles == 1) {
     pipeline.switch_alloc_evaluated = static_cast<uint32_t>(pending);
   }
   if (pending == 1) {
     // One request: both arbiters grant it when its output VC has a credit (same result and
     // pointer updates as the general path below, without the scratch bookkeeping).
     StageEntry& entry = queue[0];
-    entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
-    const int output_vc = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output;
-    if (output_vcs_[router_base + output_vc].occupancy >= buffer_depth_) {
+    if (!kUnitStages) entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
+    const InputVc& input_vc = input_vcs_[router_base + entry.local_vc];
+    if (output_vcs_[router_base + input_vc.output].occupancy >= buffer_depth_) {
       entry.result = kStallFull;
     } else {
-      const int output = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output_port;
+      const int output = input_vc.output_port;
       sa_input_pointer_[port_base + entry.input] = output;
       sa_output_pointer_[port_base + output] = entry.input;
       sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
@@ -497,7 +524,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
     bool contended = false;
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
-      const int input_vc = router_base + entry.input * vcs_ + entry.vc;
+      const int input_vc = router_base + entry.local_vc;
       if (output_vcs_[router_base + input_vcs_[input_vc].output].occupancy >= buffer_depth_) {
         entry.result = kStallFull;
         continue;
@@ -532,7 +559,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       // result and pointer updates, without its arbiters).
       for (size_t i = 0; i < pending; ++i) {
         StageEntry& entry = queue[i];
-        entry.time = done;
+        if (!kUnitStages) entry.time = done;
         if (entry.result < 0) continue;
         sa_input_pointer_[port_base + entry.input] = entry.result;
         sa_output_pointer_[port_base + entry.result] = entry.input;
@@ -566,7 +593,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       }
       for (size_t i = 0; i < pending; ++i) {
         StageEntry& entry = queue[i];
-        entry.time = done;
+        if (!kUnitStages) entry.time = done;
         if (entry.result < 0) continue;
         const int output = entry.result;
         if (((matched_inputs >> entry.input) & 1) && match[entry.input] == output &&
@@ -578,25 +605,26 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       }
     }
   }
-  if (params_.switch_allocation_cycles > 1) {
+  if (!kUnitStages && params_.switch_allocation_cycles > 1) {
     // A grant made in an earlier cycle is dropped if its output VC ran out of credits.
     for (size_t i = 0; i < queue.size(); ++i) {
       StageEntry& entry = queue[i];
       if (entry.time < 0) continue;
       if (static_cast<uint64_t>(entry.time) > cycle) break;
       if (entry.result < 0) continue;
-      const int output_vc = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output;
+      const int output_vc = input_vcs_[router_base + entry.local_vc].output;
       if (output_vcs_[router_base + output_vc].occupancy >= buffer_depth_)
         entry.result = kStallFull;
     }
   }
 }
 
+template <bool kUnitStages>
 void Network::switch_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.switch_alloc;
   const int router_base = vc_index(router, 0, 0);
-  const bool single_cycle = params_.switch_allocation_cycles == 1;
+  const bool single_cycle = kUnitStages || params_.switch_allocation_cycles == 1;
   while (front_completes(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated)) {
     StageEntry entry = queue.front();
     queue.pop_front();
@@ -607,7 +635,7 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
       queue.push_back(entry);
       continue;
     }
-    const int iv = router_base + entry.input * vcs_ + entry.vc;
+    const int iv = router_base + entry.local_vc;
     const size_t base = static_cast<size_t>(iv) * buffer_depth_;
     const int flit = buffer_slots_[base + input_vcs_[iv].head];
     if (++input_vcs_[iv].head == buffer_depth_) input_vcs_[iv].head = 0;
@@ -615,7 +643,7 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
     --pipeline.buffered_flits;
     const int output_vc = input_vcs_[iv].output;
     FlitRecord& record = flits_[flit];
-    record.vc = static_cast<int16_t>(output_vc - input_vcs_[iv].output_port * vcs_);
+    record.vc = input_vcs_[iv].output_port_vc;
     ++output_vcs_[router_base + output_vc].occupancy;
     if (record.tail)
       output_vcs_[router_base + output_vc].in_use = 0;  // no wait for the tail credit
@@ -635,10 +663,11 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
   }
 }
 
+template <bool kUnitStages>
 void Network::crossbar_evaluate(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
-  if (params_.switch_traversal_cycles == 1) {
+  if (kUnitStages || params_.switch_traversal_cycles == 1) {
     pipeline.crossbar_evaluated = static_cast<uint32_t>(queue.size());
     return;
   }
@@ -647,15 +676,16 @@ void Network::crossbar_evaluate(int router, uint64_t cycle) {
   }
 }
 
+template <bool kUnitStages>
 void Network::crossbar_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
-  const bool single_cycle = params_.switch_traversal_cycles == 1;
+  const bool single_cycle = kUnitStages || params_.switch_traversal_cycles == 1;
   while (front_completes(queue, cycle, single_cycle, pipeline.crossbar_evaluated)) {
     const CrossbarEntry entry = queue.front();
     queue.pop_front();
     ++counters_.crossbar_traversals;
-    if (params_.switch_traversal_cycles == 1) {
+    if (single_cycle) {
       // One-cycle crossbar: at most one flit per output per cycle leaves the switch and the
       // output queue is always empty, so the flit goes straight onto its link.
       send_flit(router, entry.output, entry.flit, cycle);
@@ -688,10 +718,9 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
     wake_node(node, flit, arrival);
     return;
   }
-  const int next = peer_router_[port_index(router, port)];
-  const uint64_t arrival = cycle + params_.link_cycles + 1;
-  const int in_port = Topology::opposite(port);
-  wake_router(next, in_port, flit, arrival);
+  router_wheel_[(cycle + flit_link_delay_) & wheel_mask_].push_back(
+      {link_target_[port_index(router, port)], flit});
+  ++scheduled_events_;
   const int slot = router * kNetworkPorts + port;
   ++counters_.link_flits[slot];
   ++counters_.link_traversals;
@@ -710,10 +739,8 @@ void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
     }
     return;  // read lazily by the interface when it next injects
   }
-  const int upstream = peer_router_[port_index(router, input_port)];
-  const uint64_t due = cycle + params_.link_cycles + 1 + params_.credit_delay_cycles;
-  const int out_port = Topology::opposite(input_port);
-  credit_wheel_[due & wheel_mask_].push_back(vc_index(upstream, out_port, vc));
+  credit_wheel_[(cycle + credit_link_delay_) & wheel_mask_].push_back(
+      credit_target_[port_index(router, input_port)] + vc);
   ++pending_credits_;
 }
 

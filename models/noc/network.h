@@ -198,10 +198,11 @@ class Network {
   static constexpr int kStallFull = -4;
 
   struct StageEntry {
-    int64_t time;  // cycle the stage completes; -1 until evaluated
+    int64_t time;  // cycle the stage completes; -1 until evaluated (unused with unit stages)
     int16_t input;
     int16_t vc;
-    int32_t result;  // granted output (VC) index, or a stall code
+    int16_t local_vc;  // input * vcs + vc: the input VC within the router, computed once
+    int16_t result;    // granted output (VC) index (< 64 * 64), or a stall code
   };
   struct CrossbarEntry {
     int64_t time;
@@ -249,15 +250,25 @@ class Network {
   int port_index(int router, int port) const { return router * ports_ + port; }
   int vc_index(int router, int port, int vc) const { return (router * ports_ + port) * vcs_ + vc; }
 
+  // kUnitStages: VC allocation, switch allocation and crossbar take one cycle each (the
+  // default), so the stages never stamp or read completion times and the compiler drops the
+  // multi-cycle code from the hot path (unit_stages_ picks the instance once per cycle).
+  template <bool kUnitStages>
   void step_router(int router, uint64_t cycle);
   void input_queuing(int router, uint64_t cycle);
   void route_evaluate(int router, uint64_t cycle);
   void route_update(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void vc_alloc_evaluate(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void vc_alloc_update(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void switch_alloc_evaluate(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void switch_alloc_update(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void crossbar_evaluate(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void crossbar_update(int router, uint64_t cycle);
 
   void start_head(int router, int port, int vc);  // a head reaches the front of an idle VC
@@ -289,6 +300,11 @@ class Network {
   int ports_;
   int vcs_;
   int buffer_depth_;
+  bool unit_stages_;  // see step_router
+  // Cycles from leaving a router to being read by the next one (flits), and from a flit leaving
+  // an input buffer to its credit being usable upstream.
+  uint64_t flit_link_delay_;
+  uint64_t credit_link_delay_;
   uint64_t now_ = 0;
 
   // Per input VC (vc_index).
@@ -301,7 +317,8 @@ class Network {
     uint16_t head = 0;        // buffer ring
     uint16_t count = 0;
     VcState state = VcState::Idle;
-    int8_t output_port = 0;  // granted output port (valid while output >= 0)
+    int8_t output_port = 0;    // granted output port (valid while output >= 0)
+    int8_t output_port_vc = 0;  // granted VC of that port (output - output_port * vcs)
   };
   std::vector<InputVc> input_vcs_;
   // Per output VC (vc_index): the downstream buffer as seen through credits.
@@ -316,6 +333,11 @@ class Network {
   std::vector<int32_t> sa_output_pointer_;  // round-robin over input ports
   std::vector<int32_t> sa_vc_offset_;       // round-robin among the VCs of an input port
   std::vector<int32_t> peer_router_;        // router at the other end of a network port, or -1
+  // Per network port, computed once: the wake-up target of a flit sent on it (peer router *
+  // kMaxPorts + its input port), and the peer's output VC 0 (vc_index) a credit for a flit
+  // leaving this input port returns to.
+  std::vector<int32_t> link_target_;
+  std::vector<int32_t> credit_target_;
   // Per input port: the flit arriving in this cycle (valid where the router's due_flit_ports is
   // set). The flits on a link travel in the event wheel, at most one per channel and cycle.
   std::vector<int32_t> arriving_flit_;
