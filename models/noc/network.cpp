@@ -27,20 +27,26 @@ inline size_t pending_entries(const RingQueue<Entry>& queue, int stage_cycles) {
   return pending;
 }
 
-// Whether the entry at the front of a stage queue completes in this cycle's update. A
-// single-cycle stage completes every entry its evaluation took, and those are the first
-// `evaluated` of its queue (entries queued since are behind them), so it counts them down instead
-// of reading their completion times.
+// How many entries at the front of a stage queue complete in this cycle's update. A single-cycle
+// stage completes every entry its evaluation took, and those are the first `evaluated` of its
+// queue (entries queued since are behind them), so it takes that count instead of reading their
+// completion times; the update then runs a counted loop (no per-entry test of the queue).
 template <typename Entry>
-inline bool front_completes(const RingQueue<Entry>& queue, uint64_t cycle, bool single_cycle,
-                            uint32_t& evaluated) {
+inline size_t completed_entries(const RingQueue<Entry>& queue, uint64_t cycle, bool single_cycle,
+                                uint32_t& evaluated) {
   if (single_cycle) {
-    if (evaluated == 0) return false;
-    --evaluated;
-    return true;
+    const size_t completed = evaluated;
+    evaluated = 0;
+    return completed;
   }
-  return !queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle;
+  // Entries pushed back during the update are not evaluated (time -1), so the completing entries
+  // are exactly this prefix.
+  size_t completed = 0;
+  while (completed < queue.size() && queue[completed].time >= 0 &&
+         static_cast<uint64_t>(queue[completed].time) <= cycle) {
+    ++completed;
+  }
+  return completed;
 }
 
 // The candidate of `mask` (non-empty, bits below 63) with the smallest round_robin_key: the
@@ -118,6 +124,10 @@ Network::Network(const NocParams& params)
   pipeline.switch_alloc = RingQueue<StageEntry>(pipeline_capacity);
   pipeline.crossbar = RingQueue<CrossbarEntry>(static_cast<size_t>(ports_) * 2);
   pipelines_.assign(routers, pipeline);
+  for (int r = 0; r < routers; ++r) {
+    pipelines_[r].port_base = port_index(r, 0);
+    pipelines_[r].vc_base = vc_index(r, 0, 0);
+  }
 
   const int nodes = topology_.nodes();
   source_queue_.assign(nodes, RingQueue<Train>(2));
@@ -220,22 +230,19 @@ __attribute__((flatten)) void Network::step() {
   if (!injecting_nodes_.empty()) interface_injections(cycle);
 
   // 4. Routers with work or with a flit/credit arriving this cycle.
-  routers_to_step_.clear();
-  const uint64_t mark = cycle + 1;
-  for (int router : busy_routers_) {
-    if (router_mark_[router] != mark) {
-      router_mark_[router] = mark;
-      routers_to_step_.push_back(router);
-    }
-  }
+  // Busy routers are distinct (each router's step queues it at most once).
+  routers_to_step_.swap(busy_routers_);
   busy_routers_.clear();
+  const uint64_t mark = cycle + 1;
+  for (int router : routers_to_step_) router_mark_[router] = mark;
   auto& woken = router_wheel_[cycle & wheel_mask_];
   scheduled_events_ -= woken.size();
   for (const Arrival& arrival : woken) {
     const int router = static_cast<int>(static_cast<uint32_t>(arrival.target) / kMaxPorts);
     const int port = static_cast<int>(static_cast<uint32_t>(arrival.target) % kMaxPorts);
-    pipelines_[router].due_flit_ports |= uint64_t{1} << port;
-    arriving_flit_[port_index(router, port)] = arrival.flit;
+    RouterPipeline& pipeline = pipelines_[router];
+    pipeline.due_flit_ports |= uint64_t{1} << port;
+    arriving_flit_[pipeline.port_base + port] = arrival.flit;
     if (router_mark_[router] != mark) {
       router_mark_[router] = mark;
       routers_to_step_.push_back(router);
@@ -300,8 +307,8 @@ void Network::compute_route(int router, int port, int vc) {
 
 void Network::input_queuing(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
-  const int port_base = port_index(router, 0);
-  const int router_base = port_base * vcs_;
+  const int port_base = pipeline.port_base;
+  const int router_base = pipeline.vc_base;
   for (uint64_t ports = pipeline.due_flit_ports; ports != 0; ports &= ports - 1) {
     const int port = __builtin_ctzll(ports);
     // One flit per channel and cycle.
@@ -341,11 +348,12 @@ void Network::route_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.route;
   const bool single_cycle = params_.routing_cycles == 1;
-  while (front_completes(queue, cycle, single_cycle, pipeline.route_evaluated)) {
+  for (size_t n = completed_entries(queue, cycle, single_cycle, pipeline.route_evaluated); n > 0;
+       --n) {
     StageEntry entry = queue.front();
     queue.pop_front();
     compute_route(router, entry.input, entry.vc);
-    input_vcs_[vc_index(router, entry.input, entry.vc)].state = VcState::VcAlloc;
+    input_vcs_[pipeline.vc_base + entry.local_vc].state = VcState::VcAlloc;
     entry.time = -1;
     entry.result = -1;
     pipeline.vc_alloc.push_back(entry);
@@ -360,7 +368,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.vc_alloc;
   const int size = ports_ * vcs_;
-  const int router_base = vc_index(router, 0, 0);
+  const int router_base = pipeline.vc_base;
   size_t pending = kUnitStages ? queue.size() : pending_entries(queue, params_.vc_allocation_cycles);
   if (kUnitStages || params_.vc_allocation_cycles == 1)
     pipeline.vc_alloc_evaluated = static_cast<uint32_t>(pending);
@@ -460,9 +468,10 @@ template <bool kUnitStages>
 void Network::vc_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.vc_alloc;
-  const int router_base = vc_index(router, 0, 0);
+  const int router_base = pipeline.vc_base;
   const bool single_cycle = kUnitStages || params_.vc_allocation_cycles == 1;
-  while (front_completes(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated)) {
+  for (size_t n = completed_entries(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated); n > 0;
+       --n) {
     StageEntry entry = queue.front();
     queue.pop_front();
     const int input = router_base + entry.local_vc;
@@ -490,8 +499,8 @@ template <bool kUnitStages>
 void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.switch_alloc;
-  const int router_base = vc_index(router, 0, 0);
-  const int port_base = port_index(router, 0);
+  const int router_base = pipeline.vc_base;
+  const int port_base = pipeline.port_base;
   size_t pending =
       kUnitStages ? queue.size() : pending_entries(queue, params_.switch_allocation_cycles);
   if (kUnitStages || params_.switch_allocation_cycles == 1) {
@@ -623,9 +632,10 @@ template <bool kUnitStages>
 void Network::switch_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.switch_alloc;
-  const int router_base = vc_index(router, 0, 0);
+  const int router_base = pipeline.vc_base;
   const bool single_cycle = kUnitStages || params_.switch_allocation_cycles == 1;
-  while (front_completes(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated)) {
+  for (size_t n = completed_entries(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated); n > 0;
+       --n) {
     StageEntry entry = queue.front();
     queue.pop_front();
     const int granted = entry.result;
@@ -648,7 +658,7 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
     if (record.tail)
       output_vcs_[router_base + output_vc].in_use = 0;  // no wait for the tail credit
     pipeline.crossbar.push_back({-1, flit, entry.input, static_cast<int16_t>(granted)});
-    send_credit(router, entry.input, entry.vc, cycle);
+    send_credit(router, pipeline.port_base, entry.input, entry.vc, cycle);
     if (input_vcs_[iv].count == 0) {
       if (record.tail) {
         input_vcs_[iv].state = VcState::Idle;
@@ -681,17 +691,18 @@ void Network::crossbar_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
   const bool single_cycle = kUnitStages || params_.switch_traversal_cycles == 1;
-  while (front_completes(queue, cycle, single_cycle, pipeline.crossbar_evaluated)) {
+  for (size_t n = completed_entries(queue, cycle, single_cycle, pipeline.crossbar_evaluated); n > 0;
+       --n) {
     const CrossbarEntry entry = queue.front();
     queue.pop_front();
     ++counters_.crossbar_traversals;
     if (single_cycle) {
       // One-cycle crossbar: at most one flit per output per cycle leaves the switch and the
       // output queue is always empty, so the flit goes straight onto its link.
-      send_flit(router, entry.output, entry.flit, cycle);
+      send_flit(router, pipeline.port_base, entry.output, entry.flit, cycle);
       continue;
     }
-    output_queue_[port_index(router, entry.output)].push_back(entry.flit);
+    output_queue_[pipeline.port_base + entry.output].push_back(entry.flit);
     pipeline.queued_output_ports |= uint64_t{1} << entry.output;
     ++pipeline.queued_outputs;
   }
@@ -702,16 +713,16 @@ void Network::write_outputs(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   for (uint64_t ports = pipeline.queued_output_ports; ports != 0; ports &= ports - 1) {
     const int port = __builtin_ctzll(ports);
-    auto& queue = output_queue_[port_index(router, port)];
+    auto& queue = output_queue_[pipeline.port_base + port];
     const int flit = queue.front();
     queue.pop_front();
     if (queue.empty()) pipeline.queued_output_ports &= ~(uint64_t{1} << port);
     --pipeline.queued_outputs;
-    send_flit(router, port, flit, cycle);
+    send_flit(router, pipeline.port_base, port, flit, cycle);
   }
 }
 
-void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
+void Network::send_flit(int router, int port_base, int port, int flit, uint64_t cycle) {
   if (Topology::is_local_port(port)) {
     const int node = topology_.node_at(router, port);
     const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
@@ -719,7 +730,7 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
     return;
   }
   router_wheel_[(cycle + flit_link_delay_) & wheel_mask_].push_back(
-      {link_target_[port_index(router, port)], flit});
+      {link_target_[port_base + port], flit});
   ++scheduled_events_;
   const int slot = router * kNetworkPorts + port;
   ++counters_.link_flits[slot];
@@ -728,7 +739,7 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
   if (observer_) observer_->link_flit(slot, cycle);
 }
 
-void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
+void Network::send_credit(int router, int port_base, int input_port, int vc, uint64_t cycle) {
   if (Topology::is_local_port(input_port)) {
     const int node = topology_.node_at(router, input_port);
     const uint64_t due = cycle + kInterfaceChannelCycles + 1;
@@ -740,7 +751,7 @@ void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
     return;  // read lazily by the interface when it next injects
   }
   credit_wheel_[(cycle + credit_link_delay_) & wheel_mask_].push_back(
-      credit_target_[port_index(router, input_port)] + vc);
+      credit_target_[port_base + input_port] + vc);
   ++pending_credits_;
 }
 

@@ -240,6 +240,9 @@ class Network {
     uint64_t queued_output_ports = 0;  // output ports with flits waiting to be sent
     int buffered_flits = 0;
     int reported_occupancy = 0;
+    // The router's first port (port_index) and first VC (vc_index), computed once.
+    int32_t port_base = 0;
+    int32_t vc_base = 0;
     bool has_work() const {
       return !route.empty() || !vc_alloc.empty() || !switch_alloc.empty() || !crossbar.empty() ||
              queued_outputs > 0;
@@ -273,8 +276,9 @@ class Network {
 
   void start_head(int router, int port, int vc);  // a head reaches the front of an idle VC
   void compute_route(int router, int port, int vc);
-  void send_credit(int router, int input_port, int vc, uint64_t cycle);
-  void send_flit(int router, int output_port, int flit, uint64_t cycle);
+  // port_base: port_index(router, 0).
+  void send_credit(int router, int port_base, int input_port, int vc, uint64_t cycle);
+  void send_flit(int router, int port_base, int output_port, int flit, uint64_t cycle);
   void write_outputs(int router, uint64_t cycle);
 
   void interface_ejections(uint64_t cycle);
