@@ -269,13 +269,18 @@ void Network::step_router(int router, uint64_t cycle) {
   if (!pipeline.route.empty()) route_evaluate(router, cycle);
   if (!pipeline.vc_alloc.empty()) vc_alloc_evaluate<kUnitStages>(router, cycle);
   if (!pipeline.switch_alloc.empty()) switch_alloc_evaluate<kUnitStages>(router, cycle);
-  if (!pipeline.crossbar.empty()) crossbar_evaluate<kUnitStages>(router, cycle);
+  if (kUnitStages) {
+    if (!pipeline.crossbar.empty()) send_crossed_flits(router, cycle);
+  } else if (!pipeline.crossbar.empty()) {
+    crossbar_evaluate<kUnitStages>(router, cycle);
+  }
   if (!pipeline.route.empty()) route_update(router, cycle);
   if (!pipeline.vc_alloc.empty()) vc_alloc_update<kUnitStages>(router, cycle);
   if (!pipeline.switch_alloc.empty()) switch_alloc_update<kUnitStages>(router, cycle);
-  if (!pipeline.crossbar.empty()) crossbar_update<kUnitStages>(router, cycle);
-  // With a one-cycle crossbar, output queues stay empty (crossbar_update).
-  if (!kUnitStages && pipeline.queued_outputs > 0) write_outputs(router, cycle);
+  if (!kUnitStages) {
+    if (!pipeline.crossbar.empty()) crossbar_update<kUnitStages>(router, cycle);
+    if (pipeline.queued_outputs > 0) write_outputs(router, cycle);
+  }
   if (pipeline.has_work()) busy_routers_.push_back(router);
   if (observer_ && pipeline.buffered_flits != pipeline.reported_occupancy) {
     pipeline.reported_occupancy = pipeline.buffered_flits;
@@ -348,16 +353,18 @@ void Network::route_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.route;
   const bool single_cycle = params_.routing_cycles == 1;
-  for (size_t n = completed_entries(queue, cycle, single_cycle, pipeline.route_evaluated); n > 0;
-       --n) {
-    StageEntry entry = queue.front();
-    queue.pop_front();
+  const size_t completed = completed_entries(queue, cycle, single_cycle, pipeline.route_evaluated);
+  // Entries pushed back during the loop go behind the completed ones, which are dropped at once
+  // at the end (no per-entry pop).
+  for (size_t i = 0; i < completed; ++i) {
+    StageEntry entry = queue[i];
     compute_route(router, entry.input, entry.vc);
     input_vcs_[pipeline.vc_base + entry.local_vc].state = VcState::VcAlloc;
     entry.time = -1;
     entry.result = -1;
     pipeline.vc_alloc.push_back(entry);
   }
+  queue.drop_front(completed);
 }
 
 // Separable input-first VC allocation, one iteration, round-robin arbiters: each input VC picks
@@ -397,7 +404,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       entry.result = kStallBusy;
     } else {
       entry.result = best;
-      input_vcs_[router_base + input].va_pointer = best;
+      input_vcs_[router_base + input].va_pointer = static_cast<int16_t>(best);
       output_vcs_[router_base + best].va_pointer = input;
     }
   } else if (pending > 0) {
@@ -444,7 +451,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       const int output = scratch_choice_[i];
       if (scratch_best_input_[output] == input) {
         entry.result = output;
-        input_vcs_[router_base + input].va_pointer = output;
+        input_vcs_[router_base + input].va_pointer = static_cast<int16_t>(output);
         output_vcs_[router_base + output].va_pointer = input;
       } else {
         entry.result = kStallConflict;
@@ -470,26 +477,28 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
   auto& queue = pipeline.vc_alloc;
   const int router_base = pipeline.vc_base;
   const bool single_cycle = kUnitStages || params_.vc_allocation_cycles == 1;
-  for (size_t n = completed_entries(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated); n > 0;
-       --n) {
-    StageEntry entry = queue.front();
-    queue.pop_front();
+  const size_t completed = completed_entries(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated);
+  // Entries pushed back during the loop go behind the completed ones, which are dropped at once
+  // at the end (no per-entry pop).
+  for (size_t i = 0; i < completed; ++i) {
+    StageEntry entry = queue[i];
     const int input = router_base + entry.local_vc;
     const int granted = entry.result;
     entry.time = -1;
     entry.result = -1;
     if (granted >= 0) {
-      output_vcs_[router_base + granted].in_use = 1;
-      input_vcs_[input].output = granted;
-      input_vcs_[input].output_port = static_cast<int8_t>(granted / vcs_);
+      output_vcs_[router_base + granted].in_use = true;
+      input_vcs_[input].output = static_cast<int16_t>(granted);
+      input_vcs_[input].output_port = static_cast<int16_t>(granted / vcs_);
       input_vcs_[input].output_port_vc =
-          static_cast<int8_t>(granted - input_vcs_[input].output_port * vcs_);
+          static_cast<int16_t>(granted - input_vcs_[input].output_port * vcs_);
       input_vcs_[input].state = VcState::Active;
       pipeline.switch_alloc.push_back(entry);
     } else {
       queue.push_back(entry);
     }
   }
+  queue.drop_front(completed);
 }
 
 // Separable input-first switch allocation, one iteration, round-robin arbiters. Per input port
@@ -634,10 +643,11 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
   auto& queue = pipeline.switch_alloc;
   const int router_base = pipeline.vc_base;
   const bool single_cycle = kUnitStages || params_.switch_allocation_cycles == 1;
-  for (size_t n = completed_entries(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated); n > 0;
-       --n) {
-    StageEntry entry = queue.front();
-    queue.pop_front();
+  const size_t completed = completed_entries(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated);
+  // Entries pushed back during the loop go behind the completed ones, which are dropped at once
+  // at the end (no per-entry pop).
+  for (size_t i = 0; i < completed; ++i) {
+    StageEntry entry = queue[i];
     const int granted = entry.result;
     entry.time = -1;
     entry.result = -1;
@@ -656,7 +666,7 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
     record.vc = input_vcs_[iv].output_port_vc;
     ++output_vcs_[router_base + output_vc].occupancy;
     if (record.tail)
-      output_vcs_[router_base + output_vc].in_use = 0;  // no wait for the tail credit
+      output_vcs_[router_base + output_vc].in_use = false;  // no wait for the tail credit
     pipeline.crossbar.push_back({-1, flit, entry.input, static_cast<int16_t>(granted)});
     send_credit(router, pipeline.port_base, entry.input, entry.vc, cycle);
     if (input_vcs_[iv].count == 0) {
@@ -671,6 +681,7 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
       pipeline.switch_alloc.push_back(entry);
     }
   }
+  queue.drop_front(completed);
 }
 
 template <bool kUnitStages>
@@ -691,10 +702,11 @@ void Network::crossbar_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
   const bool single_cycle = kUnitStages || params_.switch_traversal_cycles == 1;
-  for (size_t n = completed_entries(queue, cycle, single_cycle, pipeline.crossbar_evaluated); n > 0;
-       --n) {
-    const CrossbarEntry entry = queue.front();
-    queue.pop_front();
+  const size_t completed = completed_entries(queue, cycle, single_cycle, pipeline.crossbar_evaluated);
+  // Entries pushed back during the loop go behind the completed ones, which are dropped at once
+  // at the end (no per-entry pop).
+  for (size_t i = 0; i < completed; ++i) {
+    const CrossbarEntry entry = queue[i];
     ++counters_.crossbar_traversals;
     if (single_cycle) {
       // One-cycle crossbar: at most one flit per output per cycle leaves the switch and the
@@ -706,6 +718,22 @@ void Network::crossbar_update(int router, uint64_t cycle) {
     pipeline.queued_output_ports |= uint64_t{1} << entry.output;
     ++pipeline.queued_outputs;
   }
+  queue.drop_front(completed);
+}
+
+// With unit stages the crossbar queue holds exactly the flits granted in the cycle before, and
+// they all cross now. Sending them before this cycle's route, VC and switch updates instead of
+// after them changes nothing anyone sees: those updates neither read nor write what a send does
+// (wake-ups, link counters, the observer, hop counts) and the crossbar queue is then empty, so
+// it is drained in one pass.
+void Network::send_crossed_flits(int router, uint64_t cycle) {
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.crossbar;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    ++counters_.crossbar_traversals;
+    send_flit(router, pipeline.port_base, queue[i].output, queue[i].flit, cycle);
+  }
+  queue.clear();
 }
 
 // Each output port sends at most one flit per cycle (BookSim's output buffer).

@@ -115,6 +115,11 @@ class RingQueue {
     head_ = (head_ + 1) & mask_;
     --count_;
   }
+  // Removes the first `n` (<= size()) elements at once.
+  void drop_front(size_t n) {
+    head_ = (head_ + n) & mask_;
+    count_ -= n;
+  }
   void push_back(const T& value) {
     if (__builtin_expect(count_ > mask_, 0)) grow();
     slots_[(head_ + count_) & mask_] = value;
@@ -273,6 +278,7 @@ class Network {
   void crossbar_evaluate(int router, uint64_t cycle);
   template <bool kUnitStages>
   void crossbar_update(int router, uint64_t cycle);
+  void send_crossed_flits(int router, uint64_t cycle);  // unit stages: the whole crossbar stage
 
   void start_head(int router, int port, int vc);  // a head reaches the front of an idle VC
   void compute_route(int router, int port, int vc);
@@ -315,21 +321,23 @@ class Network {
   std::vector<int32_t> buffer_slots_;  // buffer_depth_ slots per input VC
   std::vector<RouteSet> vc_route_;
   // Per input VC (vc_index): the state a flit's pass through the router reads, together.
-  struct InputVc {
-    int32_t output = -1;      // granted output port * vcs + output vc, or -1
-    int32_t va_pointer = -1;  // round-robin pointer over output VCs of the router
+  // No character-typed fields here or in OutputVc: a store through a char type may alias
+  // anything, so the compiler would reload the engine's vector pointers after each one.
+  struct alignas(16) InputVc {
+    int16_t output = -1;      // granted output port * vcs + output vc (< 64 * 64), or -1
+    int16_t va_pointer = -1;  // round-robin pointer over output VCs of the router
     uint16_t head = 0;        // buffer ring
     uint16_t count = 0;
+    int16_t output_port = 0;     // granted output port (valid while output >= 0)
+    int16_t output_port_vc = 0;  // granted VC of that port (output - output_port * vcs)
     VcState state = VcState::Idle;
-    int8_t output_port = 0;    // granted output port (valid while output >= 0)
-    int8_t output_port_vc = 0;  // granted VC of that port (output - output_port * vcs)
   };
   std::vector<InputVc> input_vcs_;
   // Per output VC (vc_index): the downstream buffer as seen through credits.
   struct OutputVc {
     int32_t va_pointer = -1;  // round-robin pointer over input VCs of the router
     uint16_t occupancy = 0;
-    uint8_t in_use = 0;
+    bool in_use = false;
   };
   std::vector<OutputVc> output_vcs_;
   // Per router port (port_index).
