@@ -376,7 +376,8 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
   auto& queue = pipeline.vc_alloc;
   const int size = ports_ * vcs_;
   const int router_base = pipeline.vc_base;
-  size_t pending = kUnitStages ? queue.size() : pending_entries(queue, params_.vc_allocation_cycles);
+  size_t pending =
+      kUnitStages ? queue.size() : pending_entries(queue, params_.vc_allocation_cycles);
   if (kUnitStages || params_.vc_allocation_cycles == 1)
     pipeline.vc_alloc_evaluated = static_cast<uint32_t>(pending);
   if (pending == 1) {
@@ -477,7 +478,8 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
   auto& queue = pipeline.vc_alloc;
   const int router_base = pipeline.vc_base;
   const bool single_cycle = kUnitStages || params_.vc_allocation_cycles == 1;
-  const size_t completed = completed_entries(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated);
+  const size_t completed =
+      completed_entries(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated);
   // Entries pushed back during the loop go behind the completed ones, which are dropped at once
   // at the end (no per-entry pop).
   for (size_t i = 0; i < completed; ++i) {
@@ -519,7 +521,8 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
     // One request: both arbiters grant it when its output VC has a credit (same result and
     // pointer updates as the general path below, without the scratch bookkeeping).
     StageEntry& entry = queue[0];
-    if (!kUnitStages) entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
+    if (!kUnitStages)
+      entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
     const InputVc& input_vc = input_vcs_[router_base + entry.local_vc];
     if (output_vcs_[router_base + input_vc.output].occupancy >= buffer_depth_) {
       entry.result = kStallFull;
@@ -643,7 +646,8 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
   auto& queue = pipeline.switch_alloc;
   const int router_base = pipeline.vc_base;
   const bool single_cycle = kUnitStages || params_.switch_allocation_cycles == 1;
-  const size_t completed = completed_entries(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated);
+  const size_t completed =
+      completed_entries(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated);
   // Entries pushed back during the loop go behind the completed ones, which are dropped at once
   // at the end (no per-entry pop).
   for (size_t i = 0; i < completed; ++i) {
@@ -702,7 +706,8 @@ void Network::crossbar_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
   const bool single_cycle = kUnitStages || params_.switch_traversal_cycles == 1;
-  const size_t completed = completed_entries(queue, cycle, single_cycle, pipeline.crossbar_evaluated);
+  const size_t completed =
+      completed_entries(queue, cycle, single_cycle, pipeline.crossbar_evaluated);
   // Entries pushed back during the loop go behind the completed ones, which are dropped at once
   // at the end (no per-entry pop).
   for (size_t i = 0; i < completed; ++i) {
