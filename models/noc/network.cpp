@@ -405,7 +405,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       entry.result = kStallBusy;
     } else {
       entry.result = best;
-      input_vcs_[router_base + input].va_pointer = static_cast<int16_t>(best);
+      input_vcs_[router_base + input].va_pointer = best;
       output_vcs_[router_base + best].va_pointer = input;
     }
   } else if (pending > 0) {
@@ -452,7 +452,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
       const int output = scratch_choice_[i];
       if (scratch_best_input_[output] == input) {
         entry.result = output;
-        input_vcs_[router_base + input].va_pointer = static_cast<int16_t>(output);
+        input_vcs_[router_base + input].va_pointer = output;
         output_vcs_[router_base + output].va_pointer = input;
       } else {
         entry.result = kStallConflict;
@@ -489,11 +489,11 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
     entry.time = -1;
     entry.result = -1;
     if (granted >= 0) {
-      output_vcs_[router_base + granted].in_use = true;
-      input_vcs_[input].output = static_cast<int16_t>(granted);
-      input_vcs_[input].output_port = static_cast<int16_t>(granted / vcs_);
+      output_vcs_[router_base + granted].in_use = 1;
+      input_vcs_[input].output = granted;
+      input_vcs_[input].output_port = static_cast<int8_t>(granted / vcs_);
       input_vcs_[input].output_port_vc =
-          static_cast<int16_t>(granted - input_vcs_[input].output_port * vcs_);
+          static_cast<int8_t>(granted - input_vcs_[input].output_port * vcs_);
       input_vcs_[input].state = VcState::Active;
       pipeline.switch_alloc.push_back(entry);
     } else {
@@ -670,7 +670,7 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
     record.vc = input_vcs_[iv].output_port_vc;
     ++output_vcs_[router_base + output_vc].occupancy;
     if (record.tail)
-      output_vcs_[router_base + output_vc].in_use = false;  // no wait for the tail credit
+      output_vcs_[router_base + output_vc].in_use = 0;  // no wait for the tail credit
     pipeline.crossbar.push_back({-1, flit, entry.input, static_cast<int16_t>(granted)});
     send_credit(router, pipeline.port_base, entry.input, entry.vc, cycle);
     if (input_vcs_[iv].count == 0) {

@@ -321,23 +321,21 @@ class Network {
   std::vector<int32_t> buffer_slots_;  // buffer_depth_ slots per input VC
   std::vector<RouteSet> vc_route_;
   // Per input VC (vc_index): the state a flit's pass through the router reads, together.
-  // No character-typed fields here or in OutputVc: a store through a char type may alias
-  // anything, so the compiler would reload the engine's vector pointers after each one.
-  struct alignas(16) InputVc {
-    int16_t output = -1;      // granted output port * vcs + output vc (< 64 * 64), or -1
-    int16_t va_pointer = -1;  // round-robin pointer over output VCs of the router
+  struct InputVc {
+    int32_t output = -1;      // granted output port * vcs + output vc, or -1
+    int32_t va_pointer = -1;  // round-robin pointer over output VCs of the router
     uint16_t head = 0;        // buffer ring
     uint16_t count = 0;
-    int16_t output_port = 0;     // granted output port (valid while output >= 0)
-    int16_t output_port_vc = 0;  // granted VC of that port (output - output_port * vcs)
     VcState state = VcState::Idle;
+    int8_t output_port = 0;     // granted output port (valid while output >= 0)
+    int8_t output_port_vc = 0;  // granted VC of that port (output - output_port * vcs)
   };
   std::vector<InputVc> input_vcs_;
   // Per output VC (vc_index): the downstream buffer as seen through credits.
   struct OutputVc {
     int32_t va_pointer = -1;  // round-robin pointer over input VCs of the router
     uint16_t occupancy = 0;
-    bool in_use = false;
+    uint8_t in_use = 0;
   };
   std::vector<OutputVc> output_vcs_;
   // Per router port (port_index).
