@@ -8,6 +8,9 @@
 //   returned before any router's step)
 //   route / VC-allocation / switch-allocation / crossbar "evaluate" of entries new this cycle
 //   route / VC-allocation / switch-allocation / crossbar "update" of entries due this cycle
+// (with one-cycle VC allocation, switch allocation and crossbar, the default, the crossbar's
+// flits leave before the other updates: nothing observable depends on that order, see
+// send_crossed_flits)
 // A stage of d cycles completes d - 1 cycles after it is evaluated; the next stage picks the entry
 // up in the following cycle. With the default 1-cycle stages a head flit received in cycle R is
 // routed in R, wins a VC in R+1, the switch in R+2, crosses it in R+3 and, over a 1-cycle link,
