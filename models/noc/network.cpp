@@ -27,20 +27,26 @@ inline size_t pending_entries(const RingQueue<Entry>& queue, int stage_cycles) {
   return pending;
 }
 
-// Whether the entry at the front of a stage queue completes in this cycle's update. A
-// single-cycle stage completes every entry its evaluation took, and those are the first
-// `evaluated` of its queue (entries queued since are behind them), so it counts them down instead
-// of reading their completion times.
+// How many entries at the front of a stage queue complete in this cycle's update. A single-cycle
+// stage completes every entry its evaluation took, and those are the first `evaluated` of its
+// queue (entries queued since are behind them), so it takes that count instead of reading their
+// completion times; the update then runs a counted loop (no per-entry test of the queue).
 template <typename Entry>
-inline bool front_completes(const RingQueue<Entry>& queue, uint64_t cycle, bool single_cycle,
-                            uint32_t& evaluated) {
+inline size_t completed_entries(const RingQueue<Entry>& queue, uint64_t cycle, bool single_cycle,
+                                uint32_t& evaluated) {
   if (single_cycle) {
-    if (evaluated == 0) return false;
-    --evaluated;
-    return true;
+    const size_t completed = evaluated;
+    evaluated = 0;
+    return completed;
   }
-  return !queue.empty() && queue.front().time >= 0 &&
-         static_cast<uint64_t>(queue.front().time) <= cycle;
+  // Entries pushed back during the update are not evaluated (time -1), so the completing entries
+  // are exactly this prefix.
+  size_t completed = 0;
+  while (completed < queue.size() && queue[completed].time >= 0 &&
+         static_cast<uint64_t>(queue[completed].time) <= cycle) {
+    ++completed;
+  }
+  return completed;
 }
 
 // The candidate of `mask` (non-empty, bits below 63) with the smallest round_robin_key: the
@@ -75,7 +81,12 @@ Network::Network(const NocParams& params)
       routing_(make_routing_policy(params)),
       ports_(topology_.ports()),
       vcs_(params.vcs),
-      buffer_depth_(params.vc_buffer_flits) {
+      buffer_depth_(params.vc_buffer_flits),
+      unit_stages_(params.vc_allocation_cycles == 1 && params.switch_allocation_cycles == 1 &&
+                   params.switch_traversal_cycles == 1),
+      flit_link_delay_(static_cast<uint64_t>(params.link_cycles) + 1),
+      credit_link_delay_(static_cast<uint64_t>(params.link_cycles) + 1 +
+                         static_cast<uint64_t>(params.credit_delay_cycles)) {
   const std::string problem = params.validate();
   if (!problem.empty()) throw std::invalid_argument(problem);
 
@@ -90,9 +101,16 @@ Network::Network(const NocParams& params)
   sa_output_pointer_.assign(router_ports, -1);
   sa_vc_offset_.assign(router_ports, 0);
   peer_router_.assign(router_ports, -1);
+  link_target_.assign(router_ports, -1);
+  credit_target_.assign(router_ports, -1);
   for (int r = 0; r < routers; ++r) {
-    for (int d = 0; d < kNetworkPorts; ++d)
-      peer_router_[port_index(r, d)] = topology_.neighbor(r, d);
+    for (int d = 0; d < kNetworkPorts; ++d) {
+      const int peer = topology_.neighbor(r, d);
+      peer_router_[port_index(r, d)] = peer;
+      if (peer < 0) continue;
+      link_target_[port_index(r, d)] = peer * kMaxPorts + Topology::opposite(d);
+      credit_target_[port_index(r, d)] = vc_index(peer, Topology::opposite(d), 0);
+    }
   }
 
   const uint64_t link = static_cast<uint64_t>(params.link_cycles);
@@ -106,6 +124,10 @@ Network::Network(const NocParams& params)
   pipeline.switch_alloc = RingQueue<StageEntry>(pipeline_capacity);
   pipeline.crossbar = RingQueue<CrossbarEntry>(static_cast<size_t>(ports_) * 2);
   pipelines_.assign(routers, pipeline);
+  for (int r = 0; r < routers; ++r) {
+    pipelines_[r].port_base = port_index(r, 0);
+    pipelines_[r].vc_base = vc_index(r, 0, 0);
+  }
 
   const int nodes = topology_.nodes();
   source_queue_.assign(nodes, RingQueue<Train>(2));
@@ -208,29 +230,30 @@ __attribute__((flatten)) void Network::step() {
   if (!injecting_nodes_.empty()) interface_injections(cycle);
 
   // 4. Routers with work or with a flit/credit arriving this cycle.
-  routers_to_step_.clear();
-  const uint64_t mark = cycle + 1;
-  for (int router : busy_routers_) {
-    if (router_mark_[router] != mark) {
-      router_mark_[router] = mark;
-      routers_to_step_.push_back(router);
-    }
-  }
+  // Busy routers are distinct (each router's step queues it at most once).
+  routers_to_step_.swap(busy_routers_);
   busy_routers_.clear();
+  const uint64_t mark = cycle + 1;
+  for (int router : routers_to_step_) router_mark_[router] = mark;
   auto& woken = router_wheel_[cycle & wheel_mask_];
   scheduled_events_ -= woken.size();
   for (const Arrival& arrival : woken) {
     const int router = static_cast<int>(static_cast<uint32_t>(arrival.target) / kMaxPorts);
     const int port = static_cast<int>(static_cast<uint32_t>(arrival.target) % kMaxPorts);
-    pipelines_[router].due_flit_ports |= uint64_t{1} << port;
-    arriving_flit_[port_index(router, port)] = arrival.flit;
+    RouterPipeline& pipeline = pipelines_[router];
+    pipeline.due_flit_ports |= uint64_t{1} << port;
+    arriving_flit_[pipeline.port_base + port] = arrival.flit;
     if (router_mark_[router] != mark) {
       router_mark_[router] = mark;
       routers_to_step_.push_back(router);
     }
   }
   woken.clear();
-  for (int router : routers_to_step_) step_router(router, cycle);
+  if (unit_stages_) {
+    for (int router : routers_to_step_) step_router<true>(router, cycle);
+  } else {
+    for (int router : routers_to_step_) step_router<false>(router, cycle);
+  }
   router_steps_ += routers_to_step_.size();
   now_ = cycle + 1;
 }
@@ -239,18 +262,25 @@ __attribute__((flatten)) void Network::step() {
 // Routers
 // ---------------------------------------------------------------------------------------------
 
+template <bool kUnitStages>
 void Network::step_router(int router, uint64_t cycle) {
   input_queuing(router, cycle);
   RouterPipeline& pipeline = pipelines_[router];
   if (!pipeline.route.empty()) route_evaluate(router, cycle);
-  if (!pipeline.vc_alloc.empty()) vc_alloc_evaluate(router, cycle);
-  if (!pipeline.switch_alloc.empty()) switch_alloc_evaluate(router, cycle);
-  if (!pipeline.crossbar.empty()) crossbar_evaluate(router, cycle);
+  if (!pipeline.vc_alloc.empty()) vc_alloc_evaluate<kUnitStages>(router, cycle);
+  if (!pipeline.switch_alloc.empty()) switch_alloc_evaluate<kUnitStages>(router, cycle);
+  if (kUnitStages) {
+    if (!pipeline.crossbar.empty()) send_crossed_flits(router, cycle);
+  } else if (!pipeline.crossbar.empty()) {
+    crossbar_evaluate<kUnitStages>(router, cycle);
+  }
   if (!pipeline.route.empty()) route_update(router, cycle);
-  if (!pipeline.vc_alloc.empty()) vc_alloc_update(router, cycle);
-  if (!pipeline.switch_alloc.empty()) switch_alloc_update(router, cycle);
-  if (!pipeline.crossbar.empty()) crossbar_update(router, cycle);
-  if (pipeline.queued_outputs > 0) write_outputs(router, cycle);
+  if (!pipeline.vc_alloc.empty()) vc_alloc_update<kUnitStages>(router, cycle);
+  if (!pipeline.switch_alloc.empty()) switch_alloc_update<kUnitStages>(router, cycle);
+  if (!kUnitStages) {
+    if (!pipeline.crossbar.empty()) crossbar_update<kUnitStages>(router, cycle);
+    if (pipeline.queued_outputs > 0) write_outputs(router, cycle);
+  }
   if (pipeline.has_work()) busy_routers_.push_back(router);
   if (observer_ && pipeline.buffered_flits != pipeline.reported_occupancy) {
     pipeline.reported_occupancy = pipeline.buffered_flits;
@@ -261,7 +291,8 @@ void Network::step_router(int router, uint64_t cycle) {
 void Network::start_head(int router, int port, int vc) {
   const int iv = vc_index(router, port, vc);
   RouterPipeline& pipeline = pipelines_[router];
-  const StageEntry entry{-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1};
+  const StageEntry entry{-1, static_cast<int16_t>(port), static_cast<int16_t>(vc),
+                         static_cast<int16_t>(port * vcs_ + vc), -1};
   if (params_.routing_cycles > 0) {
     input_vcs_[iv].state = VcState::Routing;
     pipeline.route.push_back(entry);
@@ -281,12 +312,14 @@ void Network::compute_route(int router, int port, int vc) {
 
 void Network::input_queuing(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
+  const int port_base = pipeline.port_base;
+  const int router_base = pipeline.vc_base;
   for (uint64_t ports = pipeline.due_flit_ports; ports != 0; ports &= ports - 1) {
     const int port = __builtin_ctzll(ports);
     // One flit per channel and cycle.
-    const int flit = arriving_flit_[port_index(router, port)];
+    const int flit = arriving_flit_[port_base + port];
     const int vc = flits_[flit].vc;
-    const int iv = vc_index(router, port, vc);
+    const int iv = router_base + port * vcs_ + vc;
     const size_t base = static_cast<size_t>(iv) * buffer_depth_;
     int slot = input_vcs_[iv].head + input_vcs_[iv].count;
     if (slot >= buffer_depth_) slot -= buffer_depth_;
@@ -297,8 +330,8 @@ void Network::input_queuing(int router, uint64_t cycle) {
     if (input_vcs_[iv].state == VcState::Idle) {
       start_head(router, port, vc);
     } else if (input_vcs_[iv].state == VcState::Active && input_vcs_[iv].count == 1) {
-      pipeline.switch_alloc.push_back(
-          {-1, static_cast<int16_t>(port), static_cast<int16_t>(vc), -1});
+      pipeline.switch_alloc.push_back({-1, static_cast<int16_t>(port), static_cast<int16_t>(vc),
+                                       static_cast<int16_t>(iv - router_base), -1});
     }
   }
   pipeline.due_flit_ports = 0;
@@ -320,33 +353,38 @@ void Network::route_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.route;
   const bool single_cycle = params_.routing_cycles == 1;
-  while (front_completes(queue, cycle, single_cycle, pipeline.route_evaluated)) {
-    StageEntry entry = queue.front();
-    queue.pop_front();
+  const size_t completed = completed_entries(queue, cycle, single_cycle, pipeline.route_evaluated);
+  // Entries pushed back during the loop go behind the completed ones, which are dropped at once
+  // at the end (no per-entry pop).
+  for (size_t i = 0; i < completed; ++i) {
+    StageEntry entry = queue[i];
     compute_route(router, entry.input, entry.vc);
-    input_vcs_[vc_index(router, entry.input, entry.vc)].state = VcState::VcAlloc;
+    input_vcs_[pipeline.vc_base + entry.local_vc].state = VcState::VcAlloc;
     entry.time = -1;
     entry.result = -1;
     pipeline.vc_alloc.push_back(entry);
   }
+  queue.drop_front(completed);
 }
 
 // Separable input-first VC allocation, one iteration, round-robin arbiters: each input VC picks
 // one free output VC of its route set (round-robin after its last grant), then each output VC
 // grants one of the input VCs that picked it (round-robin after its last grant).
+template <bool kUnitStages>
 void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.vc_alloc;
   const int size = ports_ * vcs_;
-  const int router_base = vc_index(router, 0, 0);
-  size_t pending = pending_entries(queue, params_.vc_allocation_cycles);
-  if (params_.vc_allocation_cycles == 1)
+  const int router_base = pipeline.vc_base;
+  size_t pending =
+      kUnitStages ? queue.size() : pending_entries(queue, params_.vc_allocation_cycles);
+  if (kUnitStages || params_.vc_allocation_cycles == 1)
     pipeline.vc_alloc_evaluated = static_cast<uint32_t>(pending);
   if (pending == 1) {
     // One requesting input VC: its pick is granted (same as the general path below).
     StageEntry& entry = queue[0];
-    entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
-    const int input = entry.input * vcs_ + entry.vc;
+    if (!kUnitStages) entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
+    const int input = entry.local_vc;
     const RouteSet& route = vc_route_[router_base + input];
     const int pointer = input_vcs_[router_base + input].va_pointer;
     int best = -1;
@@ -374,7 +412,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
     scratch_touched_.clear();
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
-      const int input = entry.input * vcs_ + entry.vc;
+      const int input = entry.local_vc;
       const RouteSet& route = vc_route_[router_base + input];
       const int pointer = input_vcs_[router_base + input].va_pointer;
       int best = -1;
@@ -408,9 +446,9 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
     }
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
-      entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
+      if (!kUnitStages) entry.time = static_cast<int64_t>(cycle) + params_.vc_allocation_cycles - 1;
       if (entry.result < -1) continue;
-      const int input = entry.input * vcs_ + entry.vc;
+      const int input = entry.local_vc;
       const int output = scratch_choice_[i];
       if (scratch_best_input_[output] == input) {
         entry.result = output;
@@ -422,7 +460,7 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
     }
     for (int output : scratch_touched_) scratch_best_input_[output] = -1;
   }
-  if (params_.vc_allocation_cycles > 1) {
+  if (!kUnitStages && params_.vc_allocation_cycles > 1) {
     // A grant made in an earlier cycle is dropped if its VC was taken meanwhile.
     for (size_t i = 0; i < queue.size(); ++i) {
       StageEntry& entry = queue[i];
@@ -434,15 +472,19 @@ void Network::vc_alloc_evaluate(int router, uint64_t cycle) {
   }
 }
 
+template <bool kUnitStages>
 void Network::vc_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.vc_alloc;
-  const int router_base = vc_index(router, 0, 0);
-  const bool single_cycle = params_.vc_allocation_cycles == 1;
-  while (front_completes(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated)) {
-    StageEntry entry = queue.front();
-    queue.pop_front();
-    const int input = router_base + entry.input * vcs_ + entry.vc;
+  const int router_base = pipeline.vc_base;
+  const bool single_cycle = kUnitStages || params_.vc_allocation_cycles == 1;
+  const size_t completed =
+      completed_entries(queue, cycle, single_cycle, pipeline.vc_alloc_evaluated);
+  // Entries pushed back during the loop go behind the completed ones, which are dropped at once
+  // at the end (no per-entry pop).
+  for (size_t i = 0; i < completed; ++i) {
+    StageEntry entry = queue[i];
+    const int input = router_base + entry.local_vc;
     const int granted = entry.result;
     entry.time = -1;
     entry.result = -1;
@@ -450,36 +492,42 @@ void Network::vc_alloc_update(int router, uint64_t cycle) {
       output_vcs_[router_base + granted].in_use = 1;
       input_vcs_[input].output = granted;
       input_vcs_[input].output_port = static_cast<int8_t>(granted / vcs_);
+      input_vcs_[input].output_port_vc =
+          static_cast<int8_t>(granted - input_vcs_[input].output_port * vcs_);
       input_vcs_[input].state = VcState::Active;
       pipeline.switch_alloc.push_back(entry);
     } else {
       queue.push_back(entry);
     }
   }
+  queue.drop_front(completed);
 }
 
 // Separable input-first switch allocation, one iteration, round-robin arbiters. Per input port
 // and output port only one VC requests (the first in round-robin order after the input's last
 // granted VC, BookSim's Supersedes rule); a VC requests only if its output VC has a credit.
+template <bool kUnitStages>
 void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.switch_alloc;
-  const int router_base = vc_index(router, 0, 0);
-  const int port_base = port_index(router, 0);
-  size_t pending = pending_entries(queue, params_.switch_allocation_cycles);
-  if (params_.switch_allocation_cycles == 1) {
+  const int router_base = pipeline.vc_base;
+  const int port_base = pipeline.port_base;
+  size_t pending =
+      kUnitStages ? queue.size() : pending_entries(queue, params_.switch_allocation_cycles);
+  if (kUnitStages || params_.switch_allocation_cycles == 1) {
     pipeline.switch_alloc_evaluated = static_cast<uint32_t>(pending);
   }
   if (pending == 1) {
     // One request: both arbiters grant it when its output VC has a credit (same result and
     // pointer updates as the general path below, without the scratch bookkeeping).
     StageEntry& entry = queue[0];
-    entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
-    const int output_vc = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output;
-    if (output_vcs_[router_base + output_vc].occupancy >= buffer_depth_) {
+    if (!kUnitStages)
+      entry.time = static_cast<int64_t>(cycle) + params_.switch_allocation_cycles - 1;
+    const InputVc& input_vc = input_vcs_[router_base + entry.local_vc];
+    if (output_vcs_[router_base + input_vc.output].occupancy >= buffer_depth_) {
       entry.result = kStallFull;
     } else {
-      const int output = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output_port;
+      const int output = input_vc.output_port;
       sa_input_pointer_[port_base + entry.input] = output;
       sa_output_pointer_[port_base + output] = entry.input;
       sa_vc_offset_[port_base + entry.input] = (entry.vc + 1 == vcs_ ? 0 : entry.vc + 1);
@@ -497,7 +545,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
     bool contended = false;
     for (size_t i = 0; i < pending; ++i) {
       StageEntry& entry = queue[i];
-      const int input_vc = router_base + entry.input * vcs_ + entry.vc;
+      const int input_vc = router_base + entry.local_vc;
       if (output_vcs_[router_base + input_vcs_[input_vc].output].occupancy >= buffer_depth_) {
         entry.result = kStallFull;
         continue;
@@ -532,7 +580,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       // result and pointer updates, without its arbiters).
       for (size_t i = 0; i < pending; ++i) {
         StageEntry& entry = queue[i];
-        entry.time = done;
+        if (!kUnitStages) entry.time = done;
         if (entry.result < 0) continue;
         sa_input_pointer_[port_base + entry.input] = entry.result;
         sa_output_pointer_[port_base + entry.result] = entry.input;
@@ -566,7 +614,7 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       }
       for (size_t i = 0; i < pending; ++i) {
         StageEntry& entry = queue[i];
-        entry.time = done;
+        if (!kUnitStages) entry.time = done;
         if (entry.result < 0) continue;
         const int output = entry.result;
         if (((matched_inputs >> entry.input) & 1) && match[entry.input] == output &&
@@ -578,28 +626,32 @@ void Network::switch_alloc_evaluate(int router, uint64_t cycle) {
       }
     }
   }
-  if (params_.switch_allocation_cycles > 1) {
+  if (!kUnitStages && params_.switch_allocation_cycles > 1) {
     // A grant made in an earlier cycle is dropped if its output VC ran out of credits.
     for (size_t i = 0; i < queue.size(); ++i) {
       StageEntry& entry = queue[i];
       if (entry.time < 0) continue;
       if (static_cast<uint64_t>(entry.time) > cycle) break;
       if (entry.result < 0) continue;
-      const int output_vc = input_vcs_[router_base + entry.input * vcs_ + entry.vc].output;
+      const int output_vc = input_vcs_[router_base + entry.local_vc].output;
       if (output_vcs_[router_base + output_vc].occupancy >= buffer_depth_)
         entry.result = kStallFull;
     }
   }
 }
 
+template <bool kUnitStages>
 void Network::switch_alloc_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.switch_alloc;
-  const int router_base = vc_index(router, 0, 0);
-  const bool single_cycle = params_.switch_allocation_cycles == 1;
-  while (front_completes(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated)) {
-    StageEntry entry = queue.front();
-    queue.pop_front();
+  const int router_base = pipeline.vc_base;
+  const bool single_cycle = kUnitStages || params_.switch_allocation_cycles == 1;
+  const size_t completed =
+      completed_entries(queue, cycle, single_cycle, pipeline.switch_alloc_evaluated);
+  // Entries pushed back during the loop go behind the completed ones, which are dropped at once
+  // at the end (no per-entry pop).
+  for (size_t i = 0; i < completed; ++i) {
+    StageEntry entry = queue[i];
     const int granted = entry.result;
     entry.time = -1;
     entry.result = -1;
@@ -607,7 +659,7 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
       queue.push_back(entry);
       continue;
     }
-    const int iv = router_base + entry.input * vcs_ + entry.vc;
+    const int iv = router_base + entry.local_vc;
     const size_t base = static_cast<size_t>(iv) * buffer_depth_;
     const int flit = buffer_slots_[base + input_vcs_[iv].head];
     if (++input_vcs_[iv].head == buffer_depth_) input_vcs_[iv].head = 0;
@@ -615,12 +667,12 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
     --pipeline.buffered_flits;
     const int output_vc = input_vcs_[iv].output;
     FlitRecord& record = flits_[flit];
-    record.vc = static_cast<int16_t>(output_vc - input_vcs_[iv].output_port * vcs_);
+    record.vc = input_vcs_[iv].output_port_vc;
     ++output_vcs_[router_base + output_vc].occupancy;
     if (record.tail)
       output_vcs_[router_base + output_vc].in_use = 0;  // no wait for the tail credit
     pipeline.crossbar.push_back({-1, flit, entry.input, static_cast<int16_t>(granted)});
-    send_credit(router, entry.input, entry.vc, cycle);
+    send_credit(router, pipeline.port_base, entry.input, entry.vc, cycle);
     if (input_vcs_[iv].count == 0) {
       if (record.tail) {
         input_vcs_[iv].state = VcState::Idle;
@@ -633,12 +685,14 @@ void Network::switch_alloc_update(int router, uint64_t cycle) {
       pipeline.switch_alloc.push_back(entry);
     }
   }
+  queue.drop_front(completed);
 }
 
+template <bool kUnitStages>
 void Network::crossbar_evaluate(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
-  if (params_.switch_traversal_cycles == 1) {
+  if (kUnitStages || params_.switch_traversal_cycles == 1) {
     pipeline.crossbar_evaluated = static_cast<uint32_t>(queue.size());
     return;
   }
@@ -647,24 +701,44 @@ void Network::crossbar_evaluate(int router, uint64_t cycle) {
   }
 }
 
+template <bool kUnitStages>
 void Network::crossbar_update(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   auto& queue = pipeline.crossbar;
-  const bool single_cycle = params_.switch_traversal_cycles == 1;
-  while (front_completes(queue, cycle, single_cycle, pipeline.crossbar_evaluated)) {
-    const CrossbarEntry entry = queue.front();
-    queue.pop_front();
+  const bool single_cycle = kUnitStages || params_.switch_traversal_cycles == 1;
+  const size_t completed =
+      completed_entries(queue, cycle, single_cycle, pipeline.crossbar_evaluated);
+  // Entries pushed back during the loop go behind the completed ones, which are dropped at once
+  // at the end (no per-entry pop).
+  for (size_t i = 0; i < completed; ++i) {
+    const CrossbarEntry entry = queue[i];
     ++counters_.crossbar_traversals;
-    if (params_.switch_traversal_cycles == 1) {
+    if (single_cycle) {
       // One-cycle crossbar: at most one flit per output per cycle leaves the switch and the
       // output queue is always empty, so the flit goes straight onto its link.
-      send_flit(router, entry.output, entry.flit, cycle);
+      send_flit(router, pipeline.port_base, entry.output, entry.flit, cycle);
       continue;
     }
-    output_queue_[port_index(router, entry.output)].push_back(entry.flit);
+    output_queue_[pipeline.port_base + entry.output].push_back(entry.flit);
     pipeline.queued_output_ports |= uint64_t{1} << entry.output;
     ++pipeline.queued_outputs;
   }
+  queue.drop_front(completed);
+}
+
+// With unit stages the crossbar queue holds exactly the flits granted in the cycle before, and
+// they all cross now. Sending them before this cycle's route, VC and switch updates instead of
+// after them changes nothing anyone sees: those updates neither read nor write what a send does
+// (wake-ups, link counters, the observer, hop counts) and the crossbar queue is then empty, so
+// it is drained in one pass.
+void Network::send_crossed_flits(int router, uint64_t cycle) {
+  RouterPipeline& pipeline = pipelines_[router];
+  auto& queue = pipeline.crossbar;
+  for (size_t i = 0; i < queue.size(); ++i) {
+    ++counters_.crossbar_traversals;
+    send_flit(router, pipeline.port_base, queue[i].output, queue[i].flit, cycle);
+  }
+  queue.clear();
 }
 
 // Each output port sends at most one flit per cycle (BookSim's output buffer).
@@ -672,26 +746,25 @@ void Network::write_outputs(int router, uint64_t cycle) {
   RouterPipeline& pipeline = pipelines_[router];
   for (uint64_t ports = pipeline.queued_output_ports; ports != 0; ports &= ports - 1) {
     const int port = __builtin_ctzll(ports);
-    auto& queue = output_queue_[port_index(router, port)];
+    auto& queue = output_queue_[pipeline.port_base + port];
     const int flit = queue.front();
     queue.pop_front();
     if (queue.empty()) pipeline.queued_output_ports &= ~(uint64_t{1} << port);
     --pipeline.queued_outputs;
-    send_flit(router, port, flit, cycle);
+    send_flit(router, pipeline.port_base, port, flit, cycle);
   }
 }
 
-void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
+void Network::send_flit(int router, int port_base, int port, int flit, uint64_t cycle) {
   if (Topology::is_local_port(port)) {
     const int node = topology_.node_at(router, port);
     const uint64_t arrival = cycle + kInterfaceChannelCycles + 1;
     wake_node(node, flit, arrival);
     return;
   }
-  const int next = peer_router_[port_index(router, port)];
-  const uint64_t arrival = cycle + params_.link_cycles + 1;
-  const int in_port = Topology::opposite(port);
-  wake_router(next, in_port, flit, arrival);
+  router_wheel_[(cycle + flit_link_delay_) & wheel_mask_].push_back(
+      {link_target_[port_base + port], flit});
+  ++scheduled_events_;
   const int slot = router * kNetworkPorts + port;
   ++counters_.link_flits[slot];
   ++counters_.link_traversals;
@@ -699,7 +772,7 @@ void Network::send_flit(int router, int port, int flit, uint64_t cycle) {
   if (observer_) observer_->link_flit(slot, cycle);
 }
 
-void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
+void Network::send_credit(int router, int port_base, int input_port, int vc, uint64_t cycle) {
   if (Topology::is_local_port(input_port)) {
     const int node = topology_.node_at(router, input_port);
     const uint64_t due = cycle + kInterfaceChannelCycles + 1;
@@ -710,10 +783,8 @@ void Network::send_credit(int router, int input_port, int vc, uint64_t cycle) {
     }
     return;  // read lazily by the interface when it next injects
   }
-  const int upstream = peer_router_[port_index(router, input_port)];
-  const uint64_t due = cycle + params_.link_cycles + 1 + params_.credit_delay_cycles;
-  const int out_port = Topology::opposite(input_port);
-  credit_wheel_[due & wheel_mask_].push_back(vc_index(upstream, out_port, vc));
+  credit_wheel_[(cycle + credit_link_delay_) & wheel_mask_].push_back(
+      credit_target_[port_base + input_port] + vc);
   ++pending_credits_;
 }
 

@@ -8,6 +8,9 @@
 //   returned before any router's step)
 //   route / VC-allocation / switch-allocation / crossbar "evaluate" of entries new this cycle
 //   route / VC-allocation / switch-allocation / crossbar "update" of entries due this cycle
+// (with one-cycle VC allocation, switch allocation and crossbar, the default, the crossbar's
+// flits leave before the other updates: nothing observable depends on that order, see
+// send_crossed_flits)
 // A stage of d cycles completes d - 1 cycles after it is evaluated; the next stage picks the entry
 // up in the following cycle. With the default 1-cycle stages a head flit received in cycle R is
 // routed in R, wins a VC in R+1, the switch in R+2, crosses it in R+3 and, over a 1-cycle link,
@@ -115,6 +118,11 @@ class RingQueue {
     head_ = (head_ + 1) & mask_;
     --count_;
   }
+  // Removes the first `n` (<= size()) elements at once.
+  void drop_front(size_t n) {
+    head_ = (head_ + n) & mask_;
+    count_ -= n;
+  }
   void push_back(const T& value) {
     if (__builtin_expect(count_ > mask_, 0)) grow();
     slots_[(head_ + count_) & mask_] = value;
@@ -198,10 +206,11 @@ class Network {
   static constexpr int kStallFull = -4;
 
   struct StageEntry {
-    int64_t time;  // cycle the stage completes; -1 until evaluated
+    int64_t time;  // cycle the stage completes; -1 until evaluated (unused with unit stages)
     int16_t input;
     int16_t vc;
-    int32_t result;  // granted output (VC) index, or a stall code
+    int16_t local_vc;  // input * vcs + vc: the input VC within the router, computed once
+    int16_t result;    // granted output (VC) index (< 64 * 64), or a stall code
   };
   struct CrossbarEntry {
     int64_t time;
@@ -239,6 +248,9 @@ class Network {
     uint64_t queued_output_ports = 0;  // output ports with flits waiting to be sent
     int buffered_flits = 0;
     int reported_occupancy = 0;
+    // The router's first port (port_index) and first VC (vc_index), computed once.
+    int32_t port_base = 0;
+    int32_t vc_base = 0;
     bool has_work() const {
       return !route.empty() || !vc_alloc.empty() || !switch_alloc.empty() || !crossbar.empty() ||
              queued_outputs > 0;
@@ -249,21 +261,33 @@ class Network {
   int port_index(int router, int port) const { return router * ports_ + port; }
   int vc_index(int router, int port, int vc) const { return (router * ports_ + port) * vcs_ + vc; }
 
+  // kUnitStages: VC allocation, switch allocation and crossbar take one cycle each (the
+  // default), so the stages never stamp or read completion times and the compiler drops the
+  // multi-cycle code from the hot path (unit_stages_ picks the instance once per cycle).
+  template <bool kUnitStages>
   void step_router(int router, uint64_t cycle);
   void input_queuing(int router, uint64_t cycle);
   void route_evaluate(int router, uint64_t cycle);
   void route_update(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void vc_alloc_evaluate(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void vc_alloc_update(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void switch_alloc_evaluate(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void switch_alloc_update(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void crossbar_evaluate(int router, uint64_t cycle);
+  template <bool kUnitStages>
   void crossbar_update(int router, uint64_t cycle);
+  void send_crossed_flits(int router, uint64_t cycle);  // unit stages: the whole crossbar stage
 
   void start_head(int router, int port, int vc);  // a head reaches the front of an idle VC
   void compute_route(int router, int port, int vc);
-  void send_credit(int router, int input_port, int vc, uint64_t cycle);
-  void send_flit(int router, int output_port, int flit, uint64_t cycle);
+  // port_base: port_index(router, 0).
+  void send_credit(int router, int port_base, int input_port, int vc, uint64_t cycle);
+  void send_flit(int router, int port_base, int output_port, int flit, uint64_t cycle);
   void write_outputs(int router, uint64_t cycle);
 
   void interface_ejections(uint64_t cycle);
@@ -289,6 +313,11 @@ class Network {
   int ports_;
   int vcs_;
   int buffer_depth_;
+  bool unit_stages_;  // see step_router
+  // Cycles from leaving a router to being read by the next one (flits), and from a flit leaving
+  // an input buffer to its credit being usable upstream.
+  uint64_t flit_link_delay_;
+  uint64_t credit_link_delay_;
   uint64_t now_ = 0;
 
   // Per input VC (vc_index).
@@ -301,7 +330,8 @@ class Network {
     uint16_t head = 0;        // buffer ring
     uint16_t count = 0;
     VcState state = VcState::Idle;
-    int8_t output_port = 0;  // granted output port (valid while output >= 0)
+    int8_t output_port = 0;     // granted output port (valid while output >= 0)
+    int8_t output_port_vc = 0;  // granted VC of that port (output - output_port * vcs)
   };
   std::vector<InputVc> input_vcs_;
   // Per output VC (vc_index): the downstream buffer as seen through credits.
@@ -316,6 +346,11 @@ class Network {
   std::vector<int32_t> sa_output_pointer_;  // round-robin over input ports
   std::vector<int32_t> sa_vc_offset_;       // round-robin among the VCs of an input port
   std::vector<int32_t> peer_router_;        // router at the other end of a network port, or -1
+  // Per network port, computed once: the wake-up target of a flit sent on it (peer router *
+  // kMaxPorts + its input port), and the peer's output VC 0 (vc_index) a credit for a flit
+  // leaving this input port returns to.
+  std::vector<int32_t> link_target_;
+  std::vector<int32_t> credit_target_;
   // Per input port: the flit arriving in this cycle (valid where the router's due_flit_ports is
   // set). The flits on a link travel in the event wheel, at most one per channel and cycle.
   std::vector<int32_t> arriving_flit_;
