@@ -45,6 +45,10 @@ struct Packet {
   uint64_t tag = 0;           // opaque to the network (e.g. the transfer it belongs to)
 };
 
+// Throws std::out_of_range for a source or destination outside [0, nodes), std::invalid_argument
+// for a packet (or a train's last packet) of no flit. Both NoC models take packets through it.
+void check_packet(const Packet& packet, int last_flits, int nodes);
+
 // A packet whose tail flit left the network at its destination.
 struct Delivery {
   uint64_t id = 0;

@@ -10,18 +10,22 @@
 
 namespace cimtlm::noc {
 
-void Network::inject(const Packet& packet) {
-  inject_train(packet, 1, packet.flits);
-}
-
-void Network::inject_train(const Packet& packet, uint64_t count, int last_flits) {
-  if (packet.source < 0 || packet.source >= nodes() || packet.destination < 0 ||
-      packet.destination >= nodes()) {
+void check_packet(const Packet& packet, int last_flits, int nodes) {
+  if (packet.source < 0 || packet.source >= nodes || packet.destination < 0 ||
+      packet.destination >= nodes) {
     throw std::out_of_range("noc: packet " + std::to_string(packet.id) + " has node out of range");
   }
   if (packet.flits < 1 || last_flits < 1) {
     throw std::invalid_argument("noc: a packet needs at least one flit");
   }
+}
+
+void Network::inject(const Packet& packet) {
+  inject_train(packet, 1, packet.flits);
+}
+
+void Network::inject_train(const Packet& packet, uint64_t count, int last_flits) {
+  check_packet(packet, last_flits, nodes());
   if (count == 0) return;
   Train train;
   train.next = packet;

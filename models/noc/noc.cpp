@@ -337,16 +337,37 @@ void Noc::commit_and_deliver(uint64_t cycle) {
       transfers_.erase(transfer);
     }
   }
+  deliver_completed(completed);
+}
+
+void Noc::commit_trace(uint64_t end_cycle) {
+  if (tracer_) tracer_->commit(end_cycle);
+}
+
+bool Noc::ready_to_deliver(uint64_t cycle, bool& settled) {
+  const sc_core::sc_time target = clock_.cycles(cycle);
+  const sc_core::sc_time now = sc_core::sc_time_stamp();
+  if (now < target) {
+    sc_core::wait(target - now, work_event_);
+    return false;
+  }
+  if (!settled) {
+    // Let processes that run at this instant send first: their sends are created in this cycle,
+    // not one later.
+    settled = true;
+    sc_core::wait(sc_core::SC_ZERO_TIME);
+    return false;
+  }
+  return true;
+}
+
+void Noc::deliver_completed(std::vector<std::pair<Transfer, uint64_t>>& completed) {
   update_statistics(sc_core::sc_time_stamp());
   for (auto& [transfer, arrival_cycle] : completed) {
     const sc_core::sc_time arrival = clock_.cycles(arrival_cycle);
     interfaces_[static_cast<size_t>(transfer.destination)]->deliver(
         transfer.source, transfer.tag, transfer.address, transfer.bytes, transfer.data, arrival);
   }
-}
-
-void Noc::commit_trace(uint64_t end_cycle) {
-  if (tracer_) tracer_->commit(end_cycle);
 }
 
 void Noc::run() {
@@ -369,18 +390,8 @@ void Noc::run() {
       commit_cycle = look_ahead();
       settled = false;
     }
-    const sc_core::sc_time target = clock_.cycles(commit_cycle);
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
-    if (now < target) {
-      sc_core::wait(target - now, work_event_);  // a send may invalidate the look-ahead
-      continue;
-    }
-    if (!settled) {
-      // Let processes that run at this instant send first, so their packets are not late.
-      settled = true;
-      sc_core::wait(sc_core::SC_ZERO_TIME);
-      continue;
-    }
+    // A send while waiting may invalidate the look-ahead.
+    if (!ready_to_deliver(commit_cycle, settled)) continue;
     commit_and_deliver(commit_cycle);
   }
 }

@@ -48,6 +48,7 @@
 #include <systemc>
 #include <tlm>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "models/kernel/payload_pool.h"
@@ -166,6 +167,11 @@ class Noc : public sc_core::sc_module {
   // committed_ (the deliveries before it were made already); the checkpoint moves there.
   void roll_back();
   void commit_and_deliver(uint64_t cycle);
+  // Waits towards `cycle` (woken early by a send), then one delta so that processes running at
+  // that instant send first; true once both are done and the caller may deliver at `cycle`.
+  bool ready_to_deliver(uint64_t cycle, bool& settled);
+  // Statistics as of now, then every completed transfer written to its destination interface.
+  void deliver_completed(std::vector<std::pair<Transfer, uint64_t>>& completed);
   // Totals as of `end`; the per-link figures (one per link: costly on big meshes) only when
   // the network drains and at the end of the simulation, not at every delivery.
   void update_statistics(const sc_core::sc_time& end, bool with_links = false);

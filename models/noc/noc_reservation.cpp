@@ -52,12 +52,7 @@ void Noc::deliver_reserved(uint64_t cycle) {
     completed.emplace_back(std::move(transfer->second), cycle);
     transfers_.erase(transfer);
   }
-  update_statistics(sc_core::sc_time_stamp());
-  for (auto& [transfer, arrival_cycle] : completed) {
-    const sc_core::sc_time arrival = clock_.cycles(arrival_cycle);
-    interfaces_[static_cast<size_t>(transfer.destination)]->deliver(
-        transfer.source, transfer.tag, transfer.address, transfer.bytes, transfer.data, arrival);
-  }
+  deliver_completed(completed);
 }
 
 void Noc::run_reserved() {
@@ -75,19 +70,8 @@ void Noc::run_reserved() {
       target_cycle = cycle;
       settled = false;
     }
-    const sc_core::sc_time target = clock_.cycles(cycle);
-    const sc_core::sc_time now = sc_core::sc_time_stamp();
-    if (now < target) {
-      sc_core::wait(target - now, work_event_);  // a send may complete earlier
-      continue;
-    }
-    if (!settled) {
-      // As the cycle engine does: processes that run at this instant send first (their sends are
-      // created in this cycle, not one later).
-      settled = true;
-      sc_core::wait(sc_core::SC_ZERO_TIME);
-      continue;
-    }
+    // A send while waiting may complete earlier.
+    if (!ready_to_deliver(cycle, settled)) continue;
     deliver_reserved(cycle);
     target_cycle = std::numeric_limits<uint64_t>::max();
   }

@@ -27,13 +27,7 @@ ReservationNetwork::ReservationNetwork(const NocParams& params)
 }
 
 void ReservationNetwork::submit_train(const Packet& packet, uint64_t count, int last_flits) {
-  if (packet.source < 0 || packet.source >= nodes() || packet.destination < 0 ||
-      packet.destination >= nodes()) {
-    throw std::out_of_range("noc: packet " + std::to_string(packet.id) + " has node out of range");
-  }
-  if (packet.flits < 1 || last_flits < 1) {
-    throw std::invalid_argument("noc: a packet needs at least one flit");
-  }
+  check_packet(packet, last_flits, nodes());
   if (count == 0) return;
   SubmittedTrain train{packet, count, last_flits, next_sequence_++};
   train.next.create_cycle = std::max(packet.create_cycle, released_before_);

@@ -237,31 +237,36 @@ TEST(NocSystemC, TlmInterfaceTakesTransfersAndRejectsBadOnes) {
   EXPECT_EQ(receiver.transfer.tag, 77);
 }
 
+// Transfers from several processes at several (local) times: the later ones land while the NoC
+// is already busy with the earlier ones.
+const std::vector<TransferSpec> kContendingTransfers = {
+    {0, 5, 1024, 0}, {3, 5, 512, 20}, {10, 5, 256, 40}, {5, 0, 64, 33}, {15, 5, 4096, 90}};
+
+// A Driver body: waits until `kernel_time`, then sends transfers `which` (tagged with their index)
+// at their creation cycles.
+std::function<void(Driver&)> send_at(Noc& noc, std::vector<size_t> which, sc_time kernel_time) {
+  return [&noc, which, kernel_time](Driver&) {
+    sc_core::wait(kernel_time);
+    for (size_t t : which) {
+      const TransferSpec& spec = kContendingTransfers[t];
+      ASSERT_TRUE(send(noc, spec.source, spec.destination, spec.bytes, static_cast<int64_t>(t),
+                       kClock.cycles(spec.create_cycle)));
+    }
+  };
+}
+
 TEST(NocSystemC, ContendingTransfersArriveWhenTheEngineSays) {
   NocParams params;
   kernel::StatGroup stats("noc", "noc");
   Noc noc("noc", params, kClock, stats);
-  // Sends from several processes at several (local) times; the later ones land while the NoC
-  // is already simulating ahead for the earlier ones.
-  const std::vector<TransferSpec> specs = {
-      {0, 5, 1024, 0}, {3, 5, 512, 20}, {10, 5, 256, 40}, {5, 0, 64, 33}, {15, 5, 4096, 90}};
+  const std::vector<TransferSpec>& specs = kContendingTransfers;
   std::map<size_t, sc_time> arrivals;
   Sinks sinks(noc,
               [&](int64_t tag, const sc_time& at) { arrivals[static_cast<size_t>(tag)] = at; });
-  auto sender = [&](std::vector<size_t> which, sc_time kernel_time) {
-    return [&, which, kernel_time](Driver&) {
-      sc_core::wait(kernel_time);
-      for (size_t t : which) {
-        const sc_time local = kClock.cycles(specs[t].create_cycle);
-        ASSERT_TRUE(send(noc, specs[t].source, specs[t].destination, specs[t].bytes,
-                         static_cast<int64_t>(t), local));
-      }
-    };
-  };
-  Driver a("a", sender({0}, sc_time(0, SC_NS)));
-  Driver b("b", sender({1, 2}, sc_time(20, SC_NS)));  // transfer 2: local time 20 ns ahead
-  Driver c("c", sender({3}, sc_time(33, SC_NS)));
-  Driver d("d", sender({4}, sc_time(60, SC_NS)));  // local time 30 ns ahead
+  Driver a("a", send_at(noc, {0}, sc_time(0, SC_NS)));
+  Driver b("b", send_at(noc, {1, 2}, sc_time(20, SC_NS)));  // transfer 2: local time 20 ns ahead
+  Driver c("c", send_at(noc, {3}, sc_time(33, SC_NS)));
+  Driver d("d", send_at(noc, {4}, sc_time(60, SC_NS)));  // local time 30 ns ahead
   sc_core::sc_start();
   const std::vector<uint64_t> expected = engine_arrivals(params, specs);
   ASSERT_EQ(arrivals.size(), specs.size());
@@ -468,26 +473,16 @@ TEST(NocSystemCReservation, ContendingTransfersArriveWhenTheModelSaysWithTheCycl
   params.model = "reservation";
   kernel::StatGroup stats("noc", "noc");
   Noc noc("noc", params, kClock, stats);
-  const std::vector<TransferSpec> specs = {
-      {0, 5, 1024, 0}, {3, 5, 512, 20}, {10, 5, 256, 40}, {5, 0, 64, 33}, {15, 5, 4096, 90}};
+  const std::vector<TransferSpec>& specs = kContendingTransfers;
   std::map<size_t, sc_time> arrivals;
   Sinks sinks(noc,
               [&](int64_t tag, const sc_time& at) { arrivals[static_cast<size_t>(tag)] = at; });
-  auto sender = [&](std::vector<size_t> which, sc_time kernel_time) {
-    return [&, which, kernel_time](Driver&) {
-      sc_core::wait(kernel_time);
-      for (size_t t : which) {
-        ASSERT_TRUE(send(noc, specs[t].source, specs[t].destination, specs[t].bytes,
-                         static_cast<int64_t>(t), kClock.cycles(specs[t].create_cycle)));
-      }
-    };
-  };
   // Sent in this order of SystemC time; b's two sends in reverse order of their sources.
   const std::vector<std::vector<size_t>> batches = {{0}, {2, 1}, {3}, {4}};
-  Driver a("a", sender(batches[0], sc_time(0, SC_NS)));
-  Driver b("b", sender(batches[1], sc_time(20, SC_NS)));
-  Driver c("c", sender(batches[2], sc_time(33, SC_NS)));
-  Driver d("d", sender(batches[3], sc_time(60, SC_NS)));
+  Driver a("a", send_at(noc, batches[0], sc_time(0, SC_NS)));
+  Driver b("b", send_at(noc, batches[1], sc_time(20, SC_NS)));
+  Driver c("c", send_at(noc, batches[2], sc_time(33, SC_NS)));
+  Driver d("d", send_at(noc, batches[3], sc_time(60, SC_NS)));
   sc_core::sc_start();
 
   // The bare reservation model, fed the same batches.
