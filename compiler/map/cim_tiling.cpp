@@ -19,7 +19,9 @@ int bits_needed(int64_t lowest_value, int64_t highest_value) {
   return 8;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // The lowest and highest code of every output channel: `channels` runs of `length` codes when a
 // channel's codes are contiguous (QConv, [group * cols + n][k]), else the columns of a
@@ -63,7 +65,8 @@ uint8_t CimLayer::code(int64_t group, int64_t k, int64_t n) const {
 }
 
 int32_t CimLayer::zero_point(int64_t group, int64_t n) const {
-  return zero_points.size() == 1 ? zero_points[0] : zero_points[static_cast<size_t>(group * cols + n)];
+  return zero_points.size() == 1 ? zero_points[0]
+                                 : zero_points[static_cast<size_t>(group * cols + n)];
 }
 
 int32_t CimLayer::centred(int64_t group, int64_t k, int64_t n) const {
@@ -95,7 +98,8 @@ CimLayer analyse_cim_layer(const graph::Node& node, const graph::Graph& graph,
   const graph::Tensor& output = values.at(node.outputs[0]);
   const graph::Shape& w = weights->shape();
   if (layer.conv) {
-    if (w.size() != 4) throw graph::ModelError(node.describe() + ": only 2-D convolutions map to CIM");
+    if (w.size() != 4)
+      throw graph::ModelError(node.describe() + ": only 2-D convolutions map to CIM");
     layer.groups = node.get_int("group", 1);
     layer.cols = w[0] / layer.groups;
     layer.rows = w[1] * w[2] * w[3];

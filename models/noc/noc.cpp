@@ -406,8 +406,8 @@ void Noc::update_statistics(const sc_core::sc_time& end, bool with_links) {
   stat_flits_ = reservation_ ? delivered_flits_ : counters.flits_delivered;
   stat_avg_latency_ =
       packets == 0 ? 0.0 : static_cast<double>(latency_sum) / static_cast<double>(packets);
-  stat_max_latency_ = static_cast<double>(reservation_ ? delivered_max_latency_
-                                                       : counters.max_latency_cycles);
+  stat_max_latency_ =
+      static_cast<double>(reservation_ ? delivered_max_latency_ : counters.max_latency_cycles);
   stat_buffer_energy_ =
       static_cast<double>(counters.buffer_writes) * params_.buffer_energy_pj_per_flit;
   stat_crossbar_energy_ =

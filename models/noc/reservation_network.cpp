@@ -68,7 +68,8 @@ uint64_t ReservationNetwork::earliest_free(Channel& channel, uint64_t earliest, 
     ++channel.first;
   }
   if (channel.first >= kCompactAfter && 2 * channel.first >= intervals.size()) {
-    intervals.erase(intervals.begin(), intervals.begin() + static_cast<std::ptrdiff_t>(channel.first));
+    intervals.erase(intervals.begin(),
+                    intervals.begin() + static_cast<std::ptrdiff_t>(channel.first));
     channel.first = 0;
   }
   // The first interval that ends after `earliest` (ends are sorted like begins).
@@ -151,7 +152,8 @@ const ReservationNetwork::Pace& ReservationNetwork::pace(int flits) {
       result.tail_local = tail;
     } else {
       result.tail_routed = tail;
-      for (const uint64_t cycle : links.cycles) result.link_offsets.push_back(cycle - links.cycles[0]);
+      for (const uint64_t cycle : links.cycles)
+        result.link_offsets.push_back(cycle - links.cycles[0]);
     }
   }
   return result;

@@ -116,10 +116,10 @@ class ReservationNetwork {
   NocParams params_;
   Topology topology_;
   std::shared_ptr<const RoutingPolicy> routing_;
-  uint64_t router_cycles_;  // routing + VC allocation + switch allocation + switch traversal
-  std::vector<Channel> links_;       // per link slot (router * 4 + direction)
-  std::vector<Channel> injection_;   // per node
-  std::vector<Channel> ejection_;    // per node
+  uint64_t router_cycles_;      // routing + VC allocation + switch allocation + switch traversal
+  std::vector<Channel> links_;  // per link slot (router * 4 + direction)
+  std::vector<Channel> injection_;  // per node
+  std::vector<Channel> ejection_;   // per node
   uint64_t released_before_ = 0;
   std::vector<Pace> paces_;  // per packet size (flits), calibrated on first use
   std::vector<SubmittedTrain> submitted_;

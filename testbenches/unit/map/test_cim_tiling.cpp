@@ -41,8 +41,8 @@ RandomLayer random_layer(std::mt19937& rng, bool conv) {
     // Mostly in range; now and then outside it, where no code equals it.
     zero_point = choice == 0 ? (is_signed ? 200 : -3) : is_signed ? pick(-128, 127) : pick(0, 255);
   }
-  graph::Shape shape = conv ? graph::Shape{outputs, channels_in / groups, 3, 3}
-                            : graph::Shape{rows, cols};
+  graph::Shape shape =
+      conv ? graph::Shape{outputs, channels_in / groups, 3, 3} : graph::Shape{rows, cols};
   graph::Tensor weights(is_signed ? graph::DataType::Int8 : graph::DataType::UInt8, shape);
   auto* codes = static_cast<uint8_t*>(weights.raw());
   const double density = std::vector<double>{1.0, 0.5, 0.05, 0.0}[pick(0, 3)];
@@ -55,8 +55,8 @@ RandomLayer random_layer(std::mt19937& rng, bool conv) {
     for (int64_t k = 0; k < rows; ++k) {
       const int64_t index = conv ? channel * rows + k : k * cols + channel;
       const bool zero = dead_row[k] || dead_col[channel] || !keep(rng);
-      const int value = zero ? static_cast<int>(zero_point) : pick(is_signed ? -128 : 0,
-                                                                   is_signed ? 127 : 255);
+      const int value =
+          zero ? static_cast<int>(zero_point) : pick(is_signed ? -128 : 0, is_signed ? 127 : 255);
       codes[index] = static_cast<uint8_t>(value);  // out-of-range zero points wrap: non-zero
     }
   }
@@ -125,13 +125,15 @@ TEST(CimTiling, TilesEqualTheirDefinitionWithAndWithoutCodes) {
         for (int64_t e = 0; e < block_rows; ++e) {
           const int64_t g = block.first_group + e / layer.rows;
           bool any = !compact;
-          for (int64_t n = 0; n < layer.cols && !any; ++n) any = !layer.is_zero(g, e % layer.rows, n);
+          for (int64_t n = 0; n < layer.cols && !any; ++n)
+            any = !layer.is_zero(g, e % layer.rows, n);
           if (any) rows_expected.push_back(e);
         }
         for (int64_t c = 0; c < block.group_count * layer.cols; ++c) {
           const int64_t g = block.first_group + c / layer.cols;
           bool any = !compact;
-          for (int64_t k = 0; k < layer.rows && !any; ++k) any = !layer.is_zero(g, k, c % layer.cols);
+          for (int64_t k = 0; k < layer.rows && !any; ++k)
+            any = !layer.is_zero(g, k, c % layer.cols);
           if (any) channels_expected.push_back(block.first_group * layer.cols + c);
         }
         EXPECT_EQ(block.elements, rows_expected) << "trial " << trial;

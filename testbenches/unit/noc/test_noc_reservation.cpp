@@ -81,8 +81,8 @@ TEST(NocReservation, AlonePacketArrivesWhenTheCycleEngineDeliversIt) {
         const std::vector<Delivery> got = resolve_all(reservation);
         ASSERT_EQ(got.size(), 1u);
         const std::string where = c.topology + "/" + c.routing + " " + std::to_string(source) +
-                                  "->" + std::to_string(destination) + " " +
-                                  std::to_string(flits) + " flits";
+                                  "->" + std::to_string(destination) + " " + std::to_string(flits) +
+                                  " flits";
         EXPECT_EQ(got[0].arrival_cycle, expected.arrival_cycle) << where;
         EXPECT_EQ(got[0].inject_cycle, expected.inject_cycle) << where;
         EXPECT_EQ(got[0].hops, expected.hops) << where;
@@ -272,7 +272,8 @@ TEST(NocReservation, AdaptiveRoutingTakesThePortThatFreesFirst) {
 TEST(NocReservation, UnknownModelIsRejectedNamingTheKey) {
   NocParams params;
   params.model = "analytic";
-  EXPECT_EQ(params.validate(), "noc.model: must be \"cycle\" or \"reservation\" (got \"analytic\")");
+  EXPECT_EQ(params.validate(),
+            "noc.model: must be \"cycle\" or \"reservation\" (got \"analytic\")");
   params.model = "reservation";
   EXPECT_EQ(params.validate(), "");
 }

@@ -494,10 +494,10 @@ TEST(NocSystemCReservation, ContendingTransfersArriveWhenTheModelSaysWithTheCycl
     for (size_t t : batch) {
       const uint64_t packets = (specs[t].bytes + payload - 1) / payload;
       const uint64_t last = specs[t].bytes - (packets - 1) * payload;
-      model.submit_train({id, specs[t].source, specs[t].destination,
-                          params.flits_for_payload(static_cast<long long>(payload)),
-                          specs[t].create_cycle, t},
-                         packets, params.flits_for_payload(static_cast<long long>(last)));
+      model.submit_train(
+          {id, specs[t].source, specs[t].destination,
+           params.flits_for_payload(static_cast<long long>(payload)), specs[t].create_cycle, t},
+          packets, params.flits_for_payload(static_cast<long long>(last)));
       id += packets;
     }
     std::vector<Delivery> out;
@@ -534,15 +534,14 @@ TEST(NocSystemCReservation, ContendingTransfersArriveWhenTheModelSaysWithTheCycl
   EXPECT_EQ(stats.find("flits")->count, counts.flits_delivered);
   EXPECT_DOUBLE_EQ(stats.find("buffer_energy_pj")->value,
                    static_cast<double>(counts.buffer_writes) * params.buffer_energy_pj_per_flit);
-  EXPECT_DOUBLE_EQ(stats.find("crossbar_energy_pj")->value,
-                   static_cast<double>(counts.crossbar_traversals) *
-                       params.crossbar_energy_pj_per_flit);
+  EXPECT_DOUBLE_EQ(
+      stats.find("crossbar_energy_pj")->value,
+      static_cast<double>(counts.crossbar_traversals) * params.crossbar_energy_pj_per_flit);
   EXPECT_DOUBLE_EQ(stats.find("link_energy_pj")->value,
                    static_cast<double>(counts.link_traversals) * params.link_energy_pj_per_flit);
   const kernel::StatGroup* links = stats.find_child("links");
   ASSERT_NE(links, nullptr);
-  EXPECT_EQ(links->find("r1_to_r5_flits")->count,
-            counts.link_flits[1 * kNetworkPorts + kPlusY]);
+  EXPECT_EQ(links->find("r1_to_r5_flits")->count, counts.link_flits[1 * kNetworkPorts + kPlusY]);
   EXPECT_GT(links->find("r1_to_r5_flits")->count, 0u);
 }
 
